@@ -1,0 +1,169 @@
+"""Engines for SQLite (default) and PostgreSQL, with errors a user can act on."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from labdesk.domain.errors import StorageError
+
+logger = logging.getLogger(__name__)
+
+URL_EXAMPLES = (
+    "sqlite:////path/to/labdesk.sqlite3 or "
+    "postgresql+psycopg://user:password@host:5432/labdesk?sslmode=verify-full"
+)
+
+
+def parse_url(raw: str) -> URL:
+    """Parse and check a database URL.
+
+    Raises:
+        StorageError: if the URL is malformed or names an unsupported database.
+    """
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise StorageError(
+            f"'{_redact(raw)}' is not a valid database URL.",
+            hint=f"Set LABDESK_DATABASE_URL to e.g. {URL_EXAMPLES}.",
+        ) from exc
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise StorageError(
+            f"Unsupported database '{url.get_backend_name()}'; LabDesk runs on SQLite or "
+            "PostgreSQL.",
+            hint=f"Use e.g. {URL_EXAMPLES}.",
+        )
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _redact(raw: str) -> str:
+    """Hide a password in a URL before it reaches a message or a log."""
+    try:
+        return make_url(raw).render_as_string(hide_password=True)
+    except ArgumentError:
+        return raw.split("@")[-1] if "@" in raw else raw
+
+
+def describe(url: URL) -> str:
+    """Short, password-free description for the status bar and logs."""
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite {url.database or ':memory:'}"
+    return f"PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+
+
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:
+        # A read-only file cannot switch to WAL; writes will fail later with a clear error.
+        logger.warning("SQLite database is read-only: WAL mode not enabled")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _prepare_sqlite_file(url: URL) -> None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            # Created readable by its owner only: the file holds patient data.
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot create the database file {path}: {exc.strerror}.",
+            hint="Choose a writable folder with LABDESK_DATA_DIR or LABDESK_DATABASE_URL.",
+        ) from exc
+
+
+def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for ``raw_url`` with LabDesk's connection settings.
+
+    Raises:
+        StorageError: for a bad URL, a missing driver or an uncreatable SQLite file.
+    """
+    url = parse_url(raw_url)
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if url.get_backend_name() == "sqlite":
+        _prepare_sqlite_file(url)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5}
+    else:
+        kwargs["pool_pre_ping"] = True
+        kwargs["connect_args"] = {"connect_timeout": 5}
+    try:
+        engine = create_engine(url, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StorageError(
+            f"No database driver for '{url.drivername}'.",
+            hint="Install LabDesk with its dependencies (pip install labdesk).",
+        ) from exc
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Open a connection and write-test it, translating failures.
+
+    Raises:
+        StorageError: naming the problem (unreachable, refused login, locked or read-only).
+    """
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        raise translate_error(exc, engine.url) from exc
+
+
+def translate_error(exc: SQLAlchemyError, url: URL) -> StorageError:
+    """Turn a driver error into a StorageError that names the problem and the fix."""
+    where = describe(url)
+    detail = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip().splitlines()[0]
+    low = detail.lower()
+    if "readonly" in low or "read-only" in low:
+        return StorageError(
+            f"The database {where} is read-only.",
+            hint="Give this user write permission on the file and its folder.",
+        )
+    if "locked" in low or "busy" in low:
+        return StorageError(
+            f"The database {where} is locked by another program.",
+            hint="Close the other program using it, or wait a moment and retry.",
+        )
+    if "password authentication failed" in low or "role" in low and "does not exist" in low:
+        return StorageError(
+            f"{where} refused the login: {detail}.",
+            hint="Check the user name and password in LABDESK_DATABASE_URL.",
+        )
+    if "does not exist" in low and "database" in low:
+        return StorageError(
+            f"{where}: {detail}.", hint="Create the database, then run 'labdesk db upgrade'."
+        )
+    if "connection refused" in low or "could not translate host" in low or "timeout" in low:
+        return StorageError(
+            f"Cannot reach the database server {where}: {detail}.",
+            hint="Check that the server is running and reachable, and the host and port in "
+            "LABDESK_DATABASE_URL.",
+        )
+    if "unable to open" in low or "not a database" in low or "file is not" in low:
+        return StorageError(
+            f"Cannot open {where}: {detail}.",
+            hint="Check the path in LABDESK_DATABASE_URL points at a LabDesk SQLite file.",
+        )
+    return StorageError(f"Database error on {where}: {detail}.", hint="See the log for details.")

@@ -1,0 +1,101 @@
+"""Unit of work: one Session per business operation; rollback unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from labdesk.adapters import repositories as repos
+from labdesk.adapters.database import translate_error
+from labdesk.adapters.orm import start_mappers
+
+
+class SqlAlchemyUnitOfWork:
+    """Context manager giving repositories over one transaction.
+
+    Usage::
+
+        with uow:
+            uow.patients.add(patient)
+            uow.commit()
+
+    Leaving the block without ``commit()`` rolls back, so an error never half-writes.
+    Database driver errors raised inside the block surface as ``StorageError``.
+    """
+
+    patients: repos.PatientRepository
+    catalog: repos.CatalogRepository
+    orders: repos.OrderRepository
+    specimens: repos.SpecimenRepository
+    people: repos.PeopleRepository
+    counters: repos.CounterRepository
+    print_jobs: repos.PrintJobRepository
+    custody: repos.CustodyRepository
+    results: repos.ResultRepository
+
+    def __init__(self, engine: Engine, factory: sessionmaker[Session] | None = None) -> None:
+        start_mappers()
+        self.engine = engine
+        self._factory = factory or sessionmaker(bind=engine, expire_on_commit=False)
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The open Session (only inside ``with``)."""
+        if self._session is None:
+            raise RuntimeError("unit of work used outside its 'with' block")
+        return self._session
+
+    def __enter__(self) -> SqlAlchemyUnitOfWork:
+        if self._session is not None:
+            raise RuntimeError("unit of work is not re-entrant; create another one")
+        session = self._factory()
+        self._session = session
+        self.patients = repos.PatientRepository(session)
+        self.catalog = repos.CatalogRepository(session)
+        self.orders = repos.OrderRepository(session)
+        self.specimens = repos.SpecimenRepository(session)
+        self.people = repos.PeopleRepository(session)
+        self.counters = repos.CounterRepository(session)
+        self.print_jobs = repos.PrintJobRepository(session)
+        self.custody = repos.CustodyRepository(session)
+        self.results = repos.ResultRepository(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            session.rollback()
+        finally:
+            session.close()
+            self._session = None
+        if isinstance(exc, SQLAlchemyError):
+            raise translate_error(exc, self.engine.url) from exc
+
+    def commit(self) -> None:
+        """Commit the transaction."""
+        self.session.commit()
+
+    def rollback(self) -> None:
+        """Discard the transaction's changes."""
+        self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    """Creates a fresh unit of work per operation (safe to share across threads)."""
+
+    def __init__(self, engine: Engine) -> None:
+        start_mappers()
+        self.engine = engine
+        self._factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+    def __call__(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine, self._factory)

@@ -1,0 +1,68 @@
+"""Composition root of the core: config -> engine -> schema check -> unit-of-work factory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from labdesk.adapters import migrate
+from labdesk.adapters.database import check_connection, describe, make_engine
+from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.config import Config
+from labdesk.domain.clock import Clock, SystemClock
+from labdesk.services.catalog import ensure_shipped_catalog
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    """Everything a front end (Qt app, CLI, HL7 service) needs from the core."""
+
+    config: Config
+    engine: Engine
+    uow: UnitOfWorkFactory
+    clock: Clock = field(default_factory=SystemClock)
+
+    @property
+    def database_description(self) -> str:
+        """Password-free name of the database for status bars and logs."""
+        return describe(self.engine.url)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def bootstrap(config: Config, *, clock: Clock | None = None, auto_upgrade: bool | None = None) -> Core:
+    """Connect to the configured database and check its schema.
+
+    A SQLite database (one workstation) is upgraded in place at start; a PostgreSQL one is
+    shared, so its upgrade is an explicit admin step (``labdesk db upgrade``).
+
+    Raises:
+        StorageError: database unreachable, locked, read-only or bad URL.
+        SchemaError: schema behind (PostgreSQL) or newer than this program.
+    """
+    engine = make_engine(config.database_url)
+    try:
+        check_connection(engine)
+        upgrade = engine.dialect.name == "sqlite" if auto_upgrade is None else auto_upgrade
+        if upgrade:
+            migrate.upgrade(engine)
+        else:
+            migrate.require_current(engine)
+        core = Core(config=config, engine=engine, uow=UnitOfWorkFactory(engine))
+        if clock is not None:
+            core.clock = clock
+        if upgrade:
+            with core.uow() as uow:
+                ensure_shipped_catalog(uow)
+                uow.commit()
+    except BaseException:
+        engine.dispose()
+        raise
+    logger.info("core ready on %s", core.database_description)
+    return core

@@ -1,0 +1,23 @@
+"""``labdesk bench``: speed figures against their floors."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="Smaller databases and fewer iterations.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def bench(quick: bool, as_json: bool) -> None:
+    """Measure p50/p95 of key operations and their ratio to a bare-SQL floor."""
+    from labdesk.bench import run  # deferred: the harness is only needed here
+
+    code = run(
+        quick=quick,
+        as_json=as_json,
+        out=sys.stdout,
+        progress=lambda msg: click.echo(msg, err=True),
+    )
+    sys.exit(code)

@@ -1,0 +1,1 @@
+"""Plain-Python domain model (stdlib only)."""

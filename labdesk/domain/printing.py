@@ -1,0 +1,66 @@
+"""Label content and persisted print jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class PrintJobStatus(StrEnum):
+    """Spooler lifecycle of one job."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PrintJobKind(StrEnum):
+    """What is being printed."""
+
+    LABEL = "label"
+    DOCUMENT = "document"
+    TEST = "test"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelContent:
+    """Everything printed on one specimen label, frozen at first print for exact reprints."""
+
+    accession: str
+    family_name: str
+    given_name: str
+    birth_date: str
+    mrn: str
+    collected_at: str
+    collector_initials: str
+    container: str
+    cap_colour: str
+    tests: tuple[str, ...]
+    specimen_type: str
+    stat: bool = False
+    reprint_count: int = 0
+    aliquot: str = ""
+
+
+@dataclass(eq=False, kw_only=True)
+class PrintJob:
+    """A persisted print job; ``payload`` is the exact bytes sent to the printer."""
+
+    kind: PrintJobKind
+    printer_uri: str
+    station_code: str
+    created_at: datetime
+    content_json: str = ""
+    payload: bytes = field(default=b"", repr=False)
+    specimen_id: int | None = None
+    status: PrintJobStatus = PrintJobStatus.QUEUED
+    attempts: int = 0
+    last_error: str = ""
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    reprint_of_id: int | None = None
+    reprint_reason: str = ""
+    requested_by_id: int | None = None
+    id: int | None = None

@@ -1,0 +1,89 @@
+"""Finding patients: wristband scans and forgiving search-as-you-type."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from labdesk.domain.errors import NotFound
+from labdesk.domain.patient import Patient
+from labdesk.ports import UnitOfWork
+from labdesk.services.dto import PatientSummary
+
+WRISTBAND_SYSTEM = "wristband"
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d.%m.%Y", "%Y%m%d")
+
+
+def parse_birth_date(text: str) -> date | None:
+    """Read a DOB typed in a common format; None if ``text`` is not a date."""
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a date, no time zone
+        except ValueError:
+            continue
+    return None
+
+
+def find_by_scan(uow: UnitOfWork, scanned: str) -> PatientSummary:
+    """Open a patient from a wristband or ID-card barcode (MRN or another identifier).
+
+    Raises:
+        NotFound: when no patient carries the scanned identifier.
+    """
+    value = scanned.strip()
+    patient = uow.patients.by_identifier(WRISTBAND_SYSTEM, value) or uow.patients.by_mrn(
+        value.removeprefix("MRN").removeprefix(":")
+    )
+    if patient is None:
+        raise NotFound(
+            f"No patient has the identifier '{value[:32]}'.",
+            hint="Rescan the wristband, or search by name and date of birth.",
+        )
+    return PatientSummary.of(patient)
+
+
+def search_patients(uow: UnitOfWork, query: str, limit: int = 25) -> list[PatientSummary]:
+    """Search by MRN, DOB or name, forgiving about case, accents and punctuation.
+
+    Accepted forms: ``smith``, ``smi jo``, ``Smith, John``, ``O'Brien``, ``1980-03-04``,
+    ``03/04/1980``, ``smith 1980-03-04``, an MRN or its prefix.
+    """
+    text = query.strip()
+    if not text:
+        return []
+    found: list[Patient] = []
+    born: date | None = None
+    words: list[str] = []
+    for token in re.split(r"[\s,]+", text):
+        if not token:
+            continue
+        as_date = parse_birth_date(token)
+        if as_date is not None:
+            born = as_date
+        else:
+            words.append(token)
+    if not words and born is not None:
+        found = list(uow.patients.by_birth_date(born, limit))
+    elif len(words) == 1 and any(ch.isdigit() for ch in words[0]):
+        found = list(uow.patients.mrn_prefix(words[0].upper(), limit))
+    elif words:
+        family, given = words[0], " ".join(words[1:])
+        found = list(uow.patients.search_name_prefix(family, given, limit=limit if born is None else 500))
+        if not found and given:
+            # "John Smith" typed in the other order.
+            found = list(uow.patients.search_name_prefix(words[-1], " ".join(words[:-1]), limit=limit))
+        if born is not None:
+            found = [p for p in found if p.birth_date == born]
+    return [PatientSummary.of(p) for p in found[:limit]]
+
+
+def get_patient(uow: UnitOfWork, patient_id: int) -> PatientSummary:
+    """Patient by id.
+
+    Raises:
+        NotFound: if it does not exist.
+    """
+    patient = uow.patients.get(patient_id)
+    if patient is None:
+        raise NotFound(f"Patient {patient_id} does not exist.")
+    return PatientSummary.of(patient)

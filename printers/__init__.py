@@ -1,0 +1,1 @@
+"""Label layout, renderers (ZPL, PDF, PNG) and printer transports. Never imports Qt."""

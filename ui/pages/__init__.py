@@ -1,0 +1,1 @@
+"""Role pages of the main window."""
