@@ -41,4 +41,8 @@ if [ "$rc" -eq 5 ]; then
     echo "test.sh: ERROR: pytest collected no tests (exit 5); check the paths and -m/-k filters." >&2
     exit 1
 fi
+if [ "$rc" -ge 128 ]; then
+    echo "test.sh: ERROR: pytest was killed by signal $((rc - 128)) (a crash in native code, e.g." \
+        "Qt); no summary was printed. Find the test with: .ci/test.sh -v -x $*" >&2
+fi
 exit "$rc"

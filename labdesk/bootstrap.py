@@ -36,7 +36,9 @@ class Core:
         self.engine.dispose()
 
 
-def bootstrap(config: Config, *, clock: Clock | None = None, auto_upgrade: bool | None = None) -> Core:
+def bootstrap(
+    config: Config, *, clock: Clock | None = None, auto_upgrade: bool | None = None
+) -> Core:
     """Connect to the configured database and check its schema.
 
     A SQLite database (one workstation) is upgraded in place at start; a PostgreSQL one is

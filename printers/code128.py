@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from barcode.charsets import code128 as charsets
 from barcode.codex import Code128
 
 from labdesk.domain.errors import ValidationError
 
 QUIET_ZONE_MODULES = 10  # CLSI AUTO02 / ISO 15417: at least 10 X on each side.
+_SWITCH_TO_A_OR_B = (charsets.C["TO_A"], charsets.C["TO_B"])
+
+
+class _FixedCode128(Code128):  # type: ignore[misc]  # python-barcode ships no type hints.
+    """Code128 without the leading-"99" bug.
+
+    WORKAROUND: python-barcode <= 0.16.1 folds START C + code 99 into one start code, as if
+    99 were a charset switch, so "9900000010" scans as "00000010"
+    (https://github.com/WhyNotHugo/python-barcode/issues/251, fixed upstream by PR #263).
+    In subset C, 99 is data; only 100 and 101 switch to B and A. Drop once released.
+    """
+
+    def _try_to_optimize(self, encoded: list[int]) -> list[int]:
+        if len(encoded) > 1 and encoded[1] in _SWITCH_TO_A_OR_B:
+            encoded[:2] = [charsets.TO[encoded[1]]]
+        return encoded
 
 
 def code128_modules(data: str) -> str:
@@ -21,7 +38,7 @@ def code128_modules(data: str) -> str:
     """
     if not data or not data.isascii() or not data.isprintable():
         raise ValidationError(f"Bar code data {data!r} must be non-empty printable ASCII.")
-    pattern = str(Code128(data).build()[0])
+    pattern = str(_FixedCode128(data).build()[0])
     if set(pattern) - {"0", "1"}:  # pragma: no cover - guards a python-barcode change
         raise ValidationError(f"Unexpected Code 128 pattern for {data!r}.")
     return pattern

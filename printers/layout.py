@@ -34,10 +34,10 @@ from printers.textfit import (
     ELLIPSIS,
     clean_text,
     estimate_width,
-    fit_list,
     fit_patient_name,
     fits,
     truncate,
+    wrap_list,
 )
 
 Align = Literal["L", "C", "R"]
@@ -174,8 +174,14 @@ def layout_label(content: LabelContent, preset: Preset) -> LabelLayout:
     texts: list[TextElement] = []
     _header(content, m, boxes, texts)
     bottom_y = _footer(content, m, boxes, texts)
-    barcode = _barcode_band(content, preset, m, top=m.margin + m.name_h + m.id_h + 2 * m.gap,
-                            bottom=bottom_y - m.gap, texts=texts)
+    barcode = _barcode_band(
+        content,
+        preset,
+        m,
+        top=m.margin + m.name_h + m.id_h + 2 * m.gap,
+        bottom=bottom_y - m.gap,
+        texts=texts,
+    )
     layout = LabelLayout(
         width=m.width,
         height=m.height,
@@ -264,9 +270,7 @@ def _barcode_band(
     eye_y = top + bar_h + m.gap
     eye = group_accession(data)
     _require(eye, m.id_h, len(modules) * module + 2 * quiet, bold=True)
-    texts.append(
-        _text(bar_x, eye_y, m.id_h, len(modules) * module, eye, bold=True, align="C")
-    )
+    texts.append(_text(bar_x, eye_y, m.id_h, len(modules) * module, eye, bold=True, align="C"))
     _order_column(content, m, x=column_x, top=top, bottom=eye_y + m.id_h, texts=texts)
     return BarcodeElement(
         x=bar_x, y=top, module_width=module, height=bar_h, data=data, modules=modules
@@ -276,18 +280,23 @@ def _barcode_band(
 def _order_column(
     content: LabelContent, m: _Metrics, *, x: int, top: int, bottom: int, texts: list[TextElement]
 ) -> None:
-    """Add tests, container/cap and specimen type/aliquot beside the bar code."""
+    """Add tests, container/cap and specimen type/aliquot beside the bar code.
+
+    Tests get a second line when the band has room for four lines.
+    """
     width = m.width - m.margin - x
     h = m.small_h
-    tests = fit_list(content.tests, h, width, bold=True)
+    capacity = (bottom - top + m.gap) // (h + m.gap)
+    if capacity < 3:
+        raise LabelDoesNotFit("No room beside the bar code for tests, container and specimen.")
     container = clean_text(f"{content.container} {content.cap_colour}")
     lines = [
-        (tests, True),
+        (line, True) for line in wrap_list(content.tests, h, width, min(2, capacity - 2), bold=True)
+    ]
+    lines += [
         (truncate(container, h, width, mark=ELLIPSIS), False),
         (_specimen_line(content, h, width), False),
     ]
-    if bottom - top < len(lines) * h + (len(lines) - 1) * m.gap:
-        raise LabelDoesNotFit("No room beside the bar code for tests, container and specimen.")
     # Spread the lines so the first is level with the bars' top and the last with the
     # bottom of the eye-readable ID.
     pitch = (bottom - top - h) / (len(lines) - 1)
@@ -313,13 +322,14 @@ def _flag(
 ) -> BoxElement:
     """Add white-on-black ``label`` ending at ``right``; return its box."""
     text_width = estimate_width(label, height, bold=True)
+    # Flags are capitals and digits: the box hugs the cap height so the text sits centred.
     box = BoxElement(
-        x=right - text_width - 4 * m.pad, y=y - m.pad, width=text_width + 4 * m.pad,
-        height=height + 2 * m.pad,
+        x=right - text_width - 4 * m.pad,
+        y=y - m.pad,
+        width=text_width + 4 * m.pad,
+        height=round(height * ASCENT_RATIO) + 2 * m.pad,
     )
-    texts.append(
-        _text(box.x + 2 * m.pad, y, height, text_width, label, bold=True, inverse=True)
-    )
+    texts.append(_text(box.x + 2 * m.pad, y, height, text_width, label, bold=True, inverse=True))
     return box
 
 
@@ -335,7 +345,13 @@ def _text(
     align: Align = "L",
 ) -> TextElement:
     return TextElement(
-        x=x, y=y, height=height, max_width=max_width, text=text, bold=bold, inverse=inverse,
+        x=x,
+        y=y,
+        height=height,
+        max_width=max_width,
+        text=text,
+        bold=bold,
+        inverse=inverse,
         align=align,
     )
 
@@ -358,12 +374,17 @@ def check_layout(layout: LabelLayout) -> None:
     """
     bar = layout.barcode
     rects: list[tuple[str, tuple[int, int, int, int]]] = [
-        ("bar code", (bar.x - bar.quiet_zone, bar.y, bar.x + bar.width + bar.quiet_zone,
-                      bar.y + bar.height)),
+        (
+            "bar code",
+            (bar.x - bar.quiet_zone, bar.y, bar.x + bar.width + bar.quiet_zone, bar.y + bar.height),
+        ),
     ]
     rects += [(f"box {b.x},{b.y}", (b.x, b.y, b.x + b.width, b.y + b.height)) for b in layout.boxes]
-    rects += [(repr(t.text), (t.x, t.y, t.x + t.max_width, t.y + t.height))
-              for t in layout.texts if not t.inverse]
+    rects += [
+        (repr(t.text), (t.x, t.y, t.x + t.max_width, t.y + t.height))
+        for t in layout.texts
+        if not t.inverse
+    ]
     for name, (left, top, right, bottom) in rects:
         if left < 0 or top < 0 or right > layout.width or bottom > layout.height:
             raise LabelDoesNotFit(f"{name} runs off the {layout.width}x{layout.height} label.")

@@ -5,12 +5,17 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-# Average advance per character as a fraction of the text height. Chosen on the wide side
-# of DejaVu Sans Condensed (caps: 0.61 regular, 0.68 bold) and Zebra font 0 (narrower), so
-# layout errs towards truncating; renderers still squeeze anything that measures wider.
-REGULAR_FACTOR = 0.62
-BOLD_FACTOR = 0.70
-WIDE_FACTOR = 1.0  # CJK ideographs, kana, hangul and full-width forms are square.
+# Average advance per character class as a fraction of the text height, (regular, bold).
+# Measured on DejaVu Sans Condensed and rounded up; Zebra font 0 is narrower. Layout thus
+# errs towards shortening text, and renderers squeeze anything that still measures wider.
+_FACTORS: dict[str, tuple[float, float]] = {
+    "upper": (0.62, 0.70),
+    "lower": (0.53, 0.60),
+    "digit": (0.58, 0.64),
+    "space": (0.29, 0.32),
+    "punct": (0.36, 0.42),
+    "wide": (1.0, 1.0),  # CJK ideographs, kana, hangul and full-width forms are square.
+}
 ELLIPSIS = "…"
 
 
@@ -23,14 +28,24 @@ def clean_text(text: str) -> str:
 
 def estimate_width(text: str, height: int, *, bold: bool = False) -> int:
     """Return the estimated width in dots of ``text`` printed ``height`` dots tall."""
-    narrow = BOLD_FACTOR if bold else REGULAR_FACTOR
-    total = 0.0
-    for ch in text:
-        if unicodedata.combining(ch):
-            continue
-        wide = unicodedata.east_asian_width(ch) in ("W", "F")
-        total += WIDE_FACTOR if wide else narrow
+    column = 1 if bold else 0
+    total = sum(_FACTORS[_char_class(ch)][column] for ch in text if not unicodedata.combining(ch))
     return round(total * height)
+
+
+def _char_class(ch: str) -> str:
+    if unicodedata.east_asian_width(ch) in ("W", "F"):
+        return "wide"
+    category = unicodedata.category(ch)
+    if category in ("Ll", "Lm", "Lo"):
+        return "lower"
+    if category == "Nd":
+        return "digit"
+    if category == "Zs":
+        return "space"
+    if category[0] in ("P", "S"):
+        return "punct"
+    return "upper"
 
 
 def fits(text: str, height: int, max_width: int, *, bold: bool = False) -> bool:
@@ -69,6 +84,8 @@ def fit_patient_name(family: str, given: str, height: int, max_width: int) -> st
     """
     family = clean_text(family).upper()
     given = clean_text(given)
+    if not family:  # Mononymous patients: the given name is the whole name.
+        return truncate(given, height, max_width, bold=True)
     candidates = [family]
     if given:
         initial = _clusters(given)[0]
@@ -92,6 +109,29 @@ def fit_list(items: Sequence[str], height: int, max_width: int, *, bold: bool = 
     more = f" +{len(items) - 1}" if len(items) > 1 else ""
     room = max_width - estimate_width(more, height, bold=bold)
     return truncate(items[0], height, room, bold=bold, mark=ELLIPSIS) + more
+
+
+def wrap_list(
+    items: Sequence[str], height: int, max_width: int, lines: int, *, bold: bool = False
+) -> list[str]:
+    """Spread whole ``items`` over at most ``lines`` lines; the last one ends in ``+N`` if cut.
+
+    Returns only the lines actually used (at least one).
+    """
+    items = [clean_text(item) for item in items if clean_text(item)]
+    out: list[str] = []
+    while len(out) < lines - 1 and items:
+        count = 1
+        while count < len(items) and fits(
+            " ".join(items[: count + 1]), height, max_width, bold=bold
+        ):
+            count += 1
+        if count == len(items) or not fits(items[0], height, max_width, bold=bold):
+            break
+        out.append(" ".join(items[:count]))
+        items = items[count:]
+    out.append(fit_list(items, height, max_width, bold=bold))
+    return out
 
 
 def _clusters(text: str) -> list[str]:

@@ -62,6 +62,9 @@ def describe(url: URL) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, decide where transactions begin: pysqlite's legacy mode
+    # autocommits DDL, so a failed migration would leave half a schema behind.
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
@@ -72,6 +75,13 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         logger.warning("SQLite database is read-only: WAL mode not enabled")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE takes the write lock up front: a transaction that reads and then writes can
+    # otherwise fail at once with "database is locked" (a WAL read lock is never upgraded
+    # while another writer is active). Transactions are short, so waiting is cheap.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _prepare_sqlite_file(url: URL) -> None:
@@ -115,6 +125,7 @@ def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
         ) from exc
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -146,7 +157,7 @@ def translate_error(exc: SQLAlchemyError, url: URL) -> StorageError:
             f"The database {where} is locked by another program.",
             hint="Close the other program using it, or wait a moment and retry.",
         )
-    if "password authentication failed" in low or "role" in low and "does not exist" in low:
+    if "password authentication failed" in low or ("role" in low and "does not exist" in low):
         return StorageError(
             f"{where} refused the login: {detail}.",
             hint="Check the user name and password in LABDESK_DATABASE_URL.",

@@ -28,24 +28,39 @@ def alembic_config() -> AlembicConfig:
     return cfg
 
 
+def head_revisions() -> frozenset[str]:
+    """Newest schema revision(s) this program knows (one unless branches are in flight)."""
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert heads, "no migration scripts packaged"
+    return frozenset(heads)
+
+
 def head_revision() -> str:
-    """Newest schema revision this program knows."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "no migration scripts packaged"
-    return head
+    """The newest revision as text (``a+b`` while migration branches are unmerged)."""
+    return "+".join(sorted(head_revisions()))
 
 
 @dataclass(frozen=True)
 class SchemaState:
     """Where a database's schema stands relative to this program."""
 
-    current: str | None
-    head: str
+    current_heads: frozenset[str]
+    heads: frozenset[str]
+
+    @property
+    def current(self) -> str | None:
+        """The database's revision as text, None for an empty database."""
+        return "+".join(sorted(self.current_heads)) or None
+
+    @property
+    def head(self) -> str:
+        """This program's newest revision as text."""
+        return "+".join(sorted(self.heads))
 
     @property
     def up_to_date(self) -> bool:
         """True when no migration is pending."""
-        return self.current == self.head
+        return self.current_heads == self.heads
 
 
 def schema_state(engine: Engine) -> SchemaState:
@@ -57,20 +72,21 @@ def schema_state(engine: Engine) -> SchemaState:
     """
     try:
         with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
+            current = frozenset(MigrationContext.configure(conn).get_current_heads())
     except SQLAlchemyError as exc:
         raise translate_error(exc, engine.url) from exc
-    head = head_revision()
-    if current is not None and current != head:
-        known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-        if current not in known:
+    state = SchemaState(current_heads=current, heads=head_revisions())
+    if current and not state.up_to_date:
+        script = ScriptDirectory.from_config(alembic_config())
+        known = {rev.revision for rev in script.walk_revisions()}
+        if not current <= known:
             raise SchemaError(
-                f"The database {describe(engine.url)} has schema version {current}, written by a "
-                f"newer LabDesk; this program knows versions up to {head}.",
+                f"The database {describe(engine.url)} has schema version {state.current}, "
+                f"written by a newer LabDesk; this program knows versions up to {state.head}.",
                 hint="Install the newer LabDesk, or point LABDESK_DATABASE_URL at another "
                 "database.",
             )
-    return SchemaState(current=current, head=head)
+    return state
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
@@ -89,10 +105,12 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
     except SQLAlchemyError as exc:
         raise translate_error(exc, engine.url) from exc
-    logger.info("database %s upgraded from %s to %s", describe(engine.url), state.current, state.head)
+    logger.info(
+        "database %s upgraded from %s to %s", describe(engine.url), state.current, state.head
+    )
     return state.current, state.head
 
 

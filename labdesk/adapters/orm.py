@@ -32,7 +32,7 @@ from labdesk.domain.order import Order, OrderedTest, OrderSource, OrderStatus, P
 from labdesk.domain.patient import Patient, PatientIdentifier, Sex
 from labdesk.domain.people import Role, Site, Station, User
 from labdesk.domain.printing import PrintJob, PrintJobKind, PrintJobStatus
-from labdesk.domain.result import AbnormalFlag, Acknowledgement, AckMeaning, Result, ResultStatus
+from labdesk.domain.result import AbnormalFlag, AckMeaning, Acknowledgement, Result, ResultStatus
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 
 NAMING = {

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from labdesk.adapters import orm
+from labdesk.domain.audit import AuditEntry
 from labdesk.domain.catalog import ContainerType, TestDefinition
 from labdesk.domain.custody import CustodyEvent
 from labdesk.domain.order import Order, OrderedTest, OrderStatus, TestStatus
@@ -43,9 +44,7 @@ class CounterRepository(_Repository):
         """
         dialect = self.session.get_bind().dialect.name
         ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self.session.execute(
-            ins(orm.counters).values(name=name, value=0).on_conflict_do_nothing()
-        )
+        self.session.execute(ins(orm.counters).values(name=name, value=0).on_conflict_do_nothing())
         stmt = (
             update(orm.counters)
             .where(orm.counters.c.name == name)
@@ -78,7 +77,9 @@ class PatientRepository(_Repository):
         """Patient by another identifier (wristband, card...)."""
         stmt = (
             select(Patient)
-            .join(orm.patient_identifiers, orm.patient_identifiers.c.patient_id == orm.patients.c.id)
+            .join(
+                orm.patient_identifiers, orm.patient_identifiers.c.patient_id == orm.patients.c.id
+            )
             .where(orm.patient_identifiers.c.system == system)
             .where(orm.patient_identifiers.c.value == value)
         )
@@ -86,12 +87,12 @@ class PatientRepository(_Repository):
 
     def identifiers(self, patient_id: int) -> Sequence[PatientIdentifier]:
         """All other identifiers of a patient."""
-        stmt = select(PatientIdentifier).where(
-            orm.patient_identifiers.c.patient_id == patient_id
-        )
+        stmt = select(PatientIdentifier).where(orm.patient_identifiers.c.patient_id == patient_id)
         return self.session.scalars(stmt).all()
 
-    def search_name_prefix(self, family: str, given: str = "", limit: int = 25) -> Sequence[Patient]:
+    def search_name_prefix(
+        self, family: str, given: str = "", limit: int = 25
+    ) -> Sequence[Patient]:
         """Patients whose folded family name (and given name) start with the given text.
 
         A range scan on the ``name_key`` index: ``key >= prefix AND key < prefix + max``.
@@ -171,9 +172,7 @@ class CatalogRepository(_Repository):
 
     def count_tests(self) -> int:
         """Number of test definitions."""
-        return int(
-            self.session.scalar(select(func.count()).select_from(orm.test_definitions)) or 0
-        )
+        return int(self.session.scalar(select(func.count()).select_from(orm.test_definitions)) or 0)
 
 
 class OrderRepository(_Repository):
@@ -224,9 +223,7 @@ class OrderRepository(_Repository):
 
     def count_tests_by_status(self) -> dict[TestStatus, int]:
         """How many ordered tests are in each status."""
-        stmt = select(orm.ordered_tests.c.status, func.count()).group_by(
-            orm.ordered_tests.c.status
-        )
+        stmt = select(orm.ordered_tests.c.status, func.count()).group_by(orm.ordered_tests.c.status)
         return {TestStatus(status): int(n) for status, n in self.session.execute(stmt)}
 
 
@@ -373,3 +370,24 @@ class ResultRepository(_Repository):
             .order_by(orm.results.c.id)
         )
         return self.session.scalars(stmt).all()
+
+
+class AuditRepository(_Repository):
+    """The append-only audit log."""
+
+    def lock_chain(self) -> None:
+        """Serialise writers of the audit chain."""
+        CounterRepository(self.session).next_value("audit-chain")
+
+    def append(self, entry: AuditEntry) -> None:
+        """Stage a new entry (never updated or deleted afterwards)."""
+        self.session.add(entry)
+
+    def last(self) -> AuditEntry | None:
+        """The latest entry."""
+        stmt = select(AuditEntry).order_by(orm.audit_entries.c.id.desc()).limit(1)
+        return self.session.scalars(stmt).first()
+
+    def all_in_order(self) -> Sequence[AuditEntry]:
+        """Every entry, oldest first."""
+        return self.session.scalars(select(AuditEntry).order_by(orm.audit_entries.c.id)).all()

@@ -47,6 +47,7 @@ class StrEnumType(TypeDecorator[StrEnum]):
     def __init__(self, enum_cls: type[StrEnum], length: int = 32) -> None:
         super().__init__(length)
         self.enum_cls = enum_cls
+        self.length = length
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         """Store the enum's value, validating plain strings."""

@@ -35,6 +35,7 @@ class SqlAlchemyUnitOfWork:
     print_jobs: repos.PrintJobRepository
     custody: repos.CustodyRepository
     results: repos.ResultRepository
+    audit: repos.AuditRepository
 
     def __init__(self, engine: Engine, factory: sessionmaker[Session] | None = None) -> None:
         start_mappers()
@@ -63,6 +64,7 @@ class SqlAlchemyUnitOfWork:
         self.print_jobs = repos.PrintJobRepository(session)
         self.custody = repos.CustodyRepository(session)
         self.results = repos.ResultRepository(session)
+        self.audit = repos.AuditRepository(session)
         return self
 
     def __exit__(

@@ -18,7 +18,10 @@ def seed_demo(patients: int, seed: int) -> None:
     try:
         with core.uow() as uow, click.progressbar(length=patients, label="Seeding") as bar:
             summary = seed_demo_data(
-                uow, core.clock, patients=patients, seed=seed,
+                uow,
+                core.clock,
+                patients=patients,
+                seed=seed,
                 progress=lambda done, _total: bar.update(done - bar.pos),
             )
             uow.commit()

@@ -31,7 +31,11 @@ class AbnormalFlag(StrEnum):
     @property
     def is_critical(self) -> bool:
         """True for the critical (panic) flags."""
-        return self in {AbnormalFlag.CRITICAL_LOW, AbnormalFlag.CRITICAL_HIGH, AbnormalFlag.CRITICAL}
+        return self in {
+            AbnormalFlag.CRITICAL_LOW,
+            AbnormalFlag.CRITICAL_HIGH,
+            AbnormalFlag.CRITICAL,
+        }
 
 
 class AckMeaning(StrEnum):

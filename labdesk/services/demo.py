@@ -17,7 +17,7 @@ from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
 from labdesk.domain.patient import Patient, PatientIdentifier, Sex
 from labdesk.domain.people import Role, Site, Station
-from labdesk.domain.result import AbnormalFlag, Acknowledgement, AckMeaning, Result, ResultStatus
+from labdesk.domain.result import AbnormalFlag, AckMeaning, Acknowledgement, Result, ResultStatus
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.ports import UnitOfWork
 from labdesk.services.accession import issue_accession
@@ -38,13 +38,52 @@ LAB_SITE = "LAB"
 DEMO_STATION = "STATION-1"
 
 _FAMILY = (
-    "Smith", "Johnson", "García", "Nguyen", "O'Brien", "Müller", "Kowalski", "Rossi",
-    "Okafor", "Haddad", "Andersson", "Dubois", "Ivanova", "Tanaka", "Silva", "Cohen",
-    "Brown", "Martínez", "Lee", "Walker", "Hernández", "Fischer", "Novak", "Papadopoulos",
+    "Smith",
+    "Johnson",
+    "García",
+    "Nguyen",
+    "O'Brien",
+    "Müller",
+    "Kowalski",
+    "Rossi",
+    "Okafor",
+    "Haddad",
+    "Andersson",
+    "Dubois",
+    "Ivanova",
+    "Tanaka",
+    "Silva",
+    "Cohen",
+    "Brown",
+    "Martínez",
+    "Lee",
+    "Walker",
+    "Hernández",
+    "Fischer",
+    "Novak",
+    "Papadopoulos",
 )
 _GIVEN = (
-    "Ana", "John", "Mei", "José", "Amara", "Liam", "Zoë", "Omar", "Sofia", "Noah",
-    "Chloé", "Ravi", "Fatima", "Lukas", "Yuki", "Grace", "Mateo", "Ingrid", "Kofi", "Elena",
+    "Ana",
+    "John",
+    "Mei",
+    "José",
+    "Amara",
+    "Liam",
+    "Zoë",
+    "Omar",
+    "Sofia",
+    "Noah",
+    "Chloé",
+    "Ravi",
+    "Fatima",
+    "Lukas",
+    "Yuki",
+    "Grace",
+    "Mateo",
+    "Ingrid",
+    "Kofi",
+    "Elena",
 )
 # Panels ordered together at a typical outpatient visit.
 _PANELS = (
@@ -91,15 +130,17 @@ def ensure_demo_people(uow: UnitOfWork, clock: Clock) -> dict[str, int]:
         uow.people.flush()
     if uow.people.station_by_code(DEMO_STATION) is None:
         assert clinic.id is not None
-        uow.people.add(
-            Station(code=DEMO_STATION, name="Phlebotomy chair 1", site_id=clinic.id)
-        )
+        uow.people.add(Station(code=DEMO_STATION, name="Phlebotomy chair 1", site_id=clinic.id))
     ids = {}
     for username, name, role in DEMO_USERS:
         user = uow.people.user_by_username(username)
         if user is None:
             ids[username] = create_user(
-                uow, clock, username=username, display_name=name, role=role,
+                uow,
+                clock,
+                username=username,
+                display_name=name,
+                role=role,
                 password=DEMO_PASSWORD,
             )
         else:
@@ -124,7 +165,8 @@ def seed_demo(
     now = clock.now()
     users = ensure_demo_people(uow, clock)
     clinic = uow.people.site_by_code(CLINIC_SITE)
-    assert clinic is not None and clinic.id is not None
+    assert clinic is not None
+    assert clinic.id is not None
     counts = dict.fromkeys(STATES, 0)
     n_orders = n_specimens = 0
     base_mrn = 100000 + uow.patients.count()
@@ -134,7 +176,9 @@ def seed_demo(
         uow.patients.flush()
         assert patient.id is not None
         uow.patients.add_identifier(
-            PatientIdentifier(patient_id=patient.id, system=WRISTBAND_SYSTEM, value=f"WB{patient.mrn}")
+            PatientIdentifier(
+                patient_id=patient.id, system=WRISTBAND_SYSTEM, value=f"WB{patient.mrn}"
+            )
         )
         state = STATES[index % len(STATES)]
         counts[state] += 1
@@ -197,7 +241,9 @@ def _seed_visit(
     uow.orders.flush()
     if state == "pending":
         return 0
-    return _collect(uow, clock, rng, tests, state, users, site_id, ordered_at + timedelta(minutes=20))
+    return _collect(
+        uow, clock, rng, tests, state, users, site_id, ordered_at + timedelta(minutes=20)
+    )
 
 
 def _collect(
@@ -284,10 +330,16 @@ def _walk(
     for name in ("collected", *_PATH[state]):
         actor, where, offset = steps[name]
         record_event(
-            uow, clock, specimen, CustodyEventKind(name),
+            uow,
+            clock,
+            specimen,
+            CustodyEventKind(name),
             Handoff(
-                actor_id=actor, location=where, occurred_at=at + offset,
-                temperature_class=specimen.temperature_class, seal_intact=True,
+                actor_id=actor,
+                location=where,
+                occurred_at=at + offset,
+                temperature_class=specimen.temperature_class,
+                seal_intact=True,
                 reason="Bag not delivered with route 2" if name == "lost" else "",
             ),
         )
@@ -302,13 +354,17 @@ def _walk(
                 assert ot.id is not None
                 uow.results.add_acknowledgement(
                     Acknowledgement(
-                        ordered_test_id=ot.id, user_id=users["doctor"],
-                        meaning=AckMeaning.REVIEWED, acknowledged_at=at + timedelta(hours=5),
+                        ordered_test_id=ot.id,
+                        user_id=users["doctor"],
+                        meaning=AckMeaning.REVIEWED,
+                        acknowledged_at=at + timedelta(hours=5),
                     )
                 )
 
 
-def _result(uow: UnitOfWork, rng: random.Random, ot: OrderedTest, specimen: Specimen, at: datetime) -> None:
+def _result(
+    uow: UnitOfWork, rng: random.Random, ot: OrderedTest, specimen: Specimen, at: datetime
+) -> None:
     definition = uow.catalog.get_test(ot.test_code)
     assert definition is not None
     low, high = definition.critical_low, definition.critical_high

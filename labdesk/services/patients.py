@@ -6,11 +6,12 @@ import re
 from datetime import date, datetime
 
 from labdesk.domain.errors import NotFound
-from labdesk.domain.patient import Patient
+from labdesk.domain.patient import Patient, fold
 from labdesk.ports import UnitOfWork
 from labdesk.services.dto import PatientSummary
 
 WRISTBAND_SYSTEM = "wristband"
+_PARTIAL_SCAN = 2000  # rows read when the family name is only a prefix
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d.%m.%Y", "%Y%m%d")
 
 
@@ -67,14 +68,32 @@ def search_patients(uow: UnitOfWork, query: str, limit: int = 25) -> list[Patien
     elif len(words) == 1 and any(ch.isdigit() for ch in words[0]):
         found = list(uow.patients.mrn_prefix(words[0].upper(), limit))
     elif words:
-        family, given = words[0], " ".join(words[1:])
-        found = list(uow.patients.search_name_prefix(family, given, limit=limit if born is None else 500))
-        if not found and given:
+        found = _by_name(uow, words[0], " ".join(words[1:]), limit if born is None else 500)
+        if not found and len(words) > 1:
             # "John Smith" typed in the other order.
-            found = list(uow.patients.search_name_prefix(words[-1], " ".join(words[:-1]), limit=limit))
+            found = _by_name(uow, words[-1], " ".join(words[:-1]), limit)
         if born is not None:
             found = [p for p in found if p.birth_date == born]
     return [PatientSummary.of(p) for p in found[:limit]]
+
+
+def _by_name(uow: UnitOfWork, family: str, given: str, limit: int) -> list[Patient]:
+    """Family-name prefix, then given-name prefix, both folded.
+
+    Two index range scans: ``FAMILY|GIVEN`` when the family name is complete, and the
+    family-name prefix filtered on the given name when it is only begun ("mül z").
+    """
+    exact = list(uow.patients.search_name_prefix(family, given, limit=limit))
+    if not given:
+        return exact
+    wanted = fold(given)
+    seen = {p.id for p in exact}
+    for p in uow.patients.search_name_prefix(family, "", limit=_PARTIAL_SCAN):
+        if len(exact) >= limit:
+            break
+        if p.id not in seen and fold(p.given_name).startswith(wanted):
+            exact.append(p)
+    return exact
 
 
 def get_patient(uow: UnitOfWork, patient_id: int) -> PatientSummary:

@@ -1,1 +1,28 @@
 """Role pages of the main window."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QWidget
+
+from ui.context import AppContext
+from ui.navigation import PageId
+from ui.pages.admin import AdminPage
+from ui.pages.courier import CourierPage
+from ui.pages.lab_receiving import LabReceivingPage
+from ui.pages.results import ResultsPage
+from ui.pages.station import StationPage
+
+
+def build_page(page: PageId, context: AppContext, parent: QWidget | None = None) -> QWidget:
+    """Create the widget for ``page``."""
+    match page:
+        case PageId.STATION:
+            return StationPage(context, parent)
+        case PageId.COURIER:
+            return CourierPage(parent)
+        case PageId.LAB_RECEIVING:
+            return LabReceivingPage(parent)
+        case PageId.RESULTS:
+            return ResultsPage(parent)
+        case PageId.ADMIN:
+            return AdminPage(context, parent)

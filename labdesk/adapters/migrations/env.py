@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
-from sqlalchemy import types as sa_types
+from alembic.autogenerate.api import AutogenContext
 
 from labdesk.adapters.orm import metadata
 from labdesk.adapters.types import StrEnumType, UTCDateTime
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render LabDesk's column types as plain SQLAlchemy types in migration scripts."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     if type_ == "type" and isinstance(obj, StrEnumType):
-        impl = obj.impl
-        length = impl.length if isinstance(impl, sa_types.String) else 32
-        return f"sa.String(length={length})"
+        return f"sa.String(length={obj.length})"
     return False
 
 

@@ -1,0 +1,233 @@
+"""Run a plan: build (or reuse) each database size, then measure every scenario."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sqlite3
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from labdesk.adapters.database import make_engine
+from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.bench.datagen import BenchDb, cached_database, default_cache_dir
+from labdesk.bench.errors import BenchError
+from labdesk.bench.measure import percentile, time_alternating
+from labdesk.bench.model import (
+    Build,
+    Context,
+    Database,
+    Growth,
+    Machine,
+    Measurement,
+    Results,
+    Scenario,
+)
+from labdesk.bench.scenarios import SCENARIOS
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and repetitions of one bench run."""
+
+    sizes: tuple[int, ...]
+    """Specimen counts, smallest first (patients are a fifth of that)."""
+    iterations: int
+    warmup: int
+    process_runs: int
+    """Timed runs of scenarios that start a process (cold start)."""
+    cache_dir: Path | None = None
+    seed: int = 1
+
+    @classmethod
+    def full(cls) -> Plan:
+        """The issue's plan: 10k and 1M specimens, 300 timed lookups, 5 cold starts."""
+        return cls(sizes=(10_000, 1_000_000), iterations=300, warmup=30, process_runs=5)
+
+    @classmethod
+    def quick(cls) -> Plan:
+        """A plan that finishes in about a minute: 10k and 100k specimens."""
+        return cls(sizes=(10_000, 100_000), iterations=100, warmup=10, process_runs=3)
+
+
+def execute(
+    plan: Plan,
+    scenarios: Sequence[Scenario[Any]] = SCENARIOS,
+    progress: Progress | None = None,
+) -> Results:
+    """Run ``scenarios`` under ``plan``; failures are recorded in the results, not raised."""
+    say = progress or (lambda _message: None)
+    results = Results(sizes=plan.sizes, machine=_machine())
+    with tempfile.TemporaryDirectory(prefix="labdesk-bench-") as tmp:
+        workdir = Path(tmp)
+        sized = [s for s in scenarios if s.per_size]
+        for size in plan.sizes if sized else ():
+            database = _open_size(plan, size, results, say)
+            try:
+                for scenario in sized:
+                    if database is None:
+                        results.measurements.append(_failed(scenario, size, "no database"))
+                        continue
+                    ctx = _context(plan, workdir, plan.iterations + plan.warmup, database)
+                    say(f"Measuring {scenario.name} at {size:,} specimens")
+                    results.measurements.append(
+                        _measure(scenario, ctx, size, plan.iterations, plan.warmup)
+                    )
+            finally:
+                if database is not None:
+                    _close(database)
+        for scenario in (s for s in scenarios if not s.per_size):
+            say(f"Measuring {scenario.name} ({plan.process_runs} runs)")
+            ctx = _context(plan, workdir, plan.process_runs + 1, None)
+            results.measurements.append(_measure(scenario, ctx, None, plan.process_runs, 1))
+    results.growth = _growth(results.measurements, sized, plan.sizes)
+    results.machine = replace(results.machine, load_end=_load())
+    return results
+
+
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Windows
+        return None
+
+
+def _machine() -> Machine:
+    return Machine(
+        cpus=os.cpu_count() or 0,
+        python=platform.python_version(),
+        sqlite=sqlite3.sqlite_version,
+        load_start=_load(),
+    )
+
+
+def _context(plan: Plan, workdir: Path, calls: int, database: Database | None) -> Context:
+    return Context(workdir=workdir, rng=random.Random(plan.seed), calls=calls, database=database)
+
+
+def _open_size(plan: Plan, size: int, results: Results, say: Progress) -> Database | None:
+    folder = plan.cache_dir or default_cache_dir()
+    say(f"Database of {size:,} specimens (built on first use, cached in {folder})")
+    try:
+        info = cached_database(specimens=size, seed=plan.seed, directory=folder, progress=say)
+        database = open_database(info)
+    except Exception as exc:  # reported, not raised: the other sizes still run
+        results.builds.append(Build(size, 0, 0.0, cached=False, error=_describe(exc)))
+        return None
+    results.builds.append(Build(size, info.patients, info.build_seconds, info.cached))
+    verb = "Reused" if info.cached else "Built"
+    say(f"{verb} {size:,} specimens / {info.patients:,} patients ({info.build_seconds:.1f} s)")
+    return database
+
+
+def open_database(info: BenchDb) -> Database:
+    """Open the app's storage stack and a bare ``sqlite3`` connection on a bench database.
+
+    Raises:
+        BenchError: if ``info`` is not a SQLite file database.
+    """
+    engine = make_engine(info.url)
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        engine.dispose()
+        raise BenchError("Scenario floors need a SQLite file database.")
+    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in (
+        "foreign_keys=ON",
+        "busy_timeout=5000",
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+    ):
+        raw.execute(f"PRAGMA {pragma}")
+    return Database(info=info, engine=engine, uow=UnitOfWorkFactory(engine), raw=raw)
+
+
+def _close(database: Database) -> None:
+    database.raw.close()
+    database.engine.dispose()
+
+
+def _measure(
+    scenario: Scenario[Any], ctx: Context, size: int | None, iterations: int, warmup: int
+) -> Measurement:
+    try:
+        state = scenario.setup(ctx)
+        try:
+            timings = time_alternating(
+                lambda i: scenario.run_once(state, i),
+                lambda i: scenario.floor(state, i),
+                iterations=iterations,
+                warmup=warmup,
+            )
+        finally:
+            if scenario.teardown is not None:
+                scenario.teardown(state)
+    except Exception as exc:  # a broken scenario is reported; the others still run
+        return _failed(scenario, size, _describe(exc))
+    return Measurement(
+        scenario=scenario.name,
+        title=scenario.title,
+        size=size,
+        iterations=iterations,
+        p50_ms=percentile(timings.run_ms, 50),
+        p95_ms=percentile(timings.run_ms, 95),
+        floor_p50_ms=percentile(timings.floor_ms, 50),
+        floor_p95_ms=percentile(timings.floor_ms, 95),
+        target_p95_ms=scenario.target_p95_ms,
+        cpu_p95_ms=percentile(timings.run_cpu_ms, 95) if scenario.in_process else None,
+    )
+
+
+def _failed(scenario: Scenario[Any], size: int | None, error: str) -> Measurement:
+    nan = float("nan")
+    return Measurement(
+        scenario=scenario.name,
+        title=scenario.title,
+        size=size,
+        iterations=0,
+        p50_ms=nan,
+        p95_ms=nan,
+        floor_p50_ms=nan,
+        floor_p95_ms=nan,
+        target_p95_ms=scenario.target_p95_ms,
+        error=error,
+    )
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text if isinstance(exc, BenchError) else f"{type(exc).__name__}: {text}"
+
+
+def _growth(
+    measurements: Sequence[Measurement],
+    scenarios: Sequence[Scenario[Any]],
+    sizes: tuple[int, ...],
+) -> list[Growth]:
+    if len(sizes) < 2:
+        return []
+    small, big = min(sizes), max(sizes)
+    found = {(m.scenario, m.size): m for m in measurements if not m.error}
+    growth = []
+    for scenario in scenarios:
+        base, top = found.get((scenario.name, small)), found.get((scenario.name, big))
+        if base is None or top is None:
+            continue
+        growth.append(
+            Growth(
+                scenario=scenario.name,
+                title=scenario.title,
+                size=big,
+                baseline_size=small,
+                p95_ms=top.p95_ms,
+                baseline_p95_ms=base.p95_ms,
+                max_growth=scenario.max_growth,
+            )
+        )
+    return growth

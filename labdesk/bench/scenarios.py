@@ -1,0 +1,244 @@
+"""The benchmark scenarios, declared in :data:`SCENARIOS`.
+
+Each database scenario runs the real service path through a unit of work with keys drawn
+at random from the database, and its floor does the same lookup as one bare indexed SQL
+statement on an autocommit ``sqlite3`` connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table
+
+from labdesk.adapters import orm
+from labdesk.bench import coldstart
+from labdesk.bench.datagen import ACCESSION_COUNTER
+from labdesk.bench.errors import BenchError
+from labdesk.bench.model import Context, Database, Scenario
+from labdesk.bench.rows import ACCESSION_YEAR
+from labdesk.domain.clock import FixedClock
+from labdesk.services.accession import issue_accession
+from labdesk.services.patients import find_by_scan, search_patients
+
+LOOKUP_TARGET_MS = 5.0
+"""p95 of every lookup, at every size (the issue's target is at a million specimens)."""
+MAX_GROWTH = 1.5
+"""p95 at the biggest size over p95 at the smallest."""
+COLD_START_TARGET_MS = 1500.0
+SEARCH_LIMIT = 25
+
+
+def _columns(table: Table) -> str:
+    return ", ".join(column.name for column in table.c)
+
+
+SPECIMEN_BY_ACCESSION_SQL = f"SELECT {_columns(orm.specimens)} FROM specimens WHERE accession = ?"
+PATIENT_BY_MRN_SQL = f"SELECT {_columns(orm.patients)} FROM patients WHERE mrn = ?"
+PATIENT_BY_NAME_SQL = (
+    f"SELECT {_columns(orm.patients)} FROM patients WHERE name_key >= ? AND name_key < ? "
+    f"ORDER BY name_key, birth_date LIMIT {SEARCH_LIMIT}"
+)
+NEXT_COUNTER_SQL = "UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """State of a lookup scenario: the database and keys (even calls: service; odd: floor)."""
+
+    db: Database
+    keys: tuple[str, ...]
+
+    def key(self, i: int) -> str:
+        """Key for the service path's call ``i``."""
+        return self.keys[(2 * i) % len(self.keys)]
+
+    def floor_key(self, i: int) -> str:
+        """Key for the floor's call ``i`` (a different random row, so caches are fair)."""
+        return self.keys[(2 * i + 1) % len(self.keys)]
+
+
+def sample_keys(
+    ctx: Context,
+    table: str,
+    column: str,
+    accept: Callable[[str], bool] = lambda _value: True,
+) -> Lookup:
+    """Draw ``2 * ctx.calls`` values of ``table.column`` from random rows.
+
+    Raises:
+        BenchError: if the table is empty or too few values are acceptable.
+    """
+    db = ctx.db()
+    top = db.raw.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
+    if not top:
+        raise BenchError(f"The benchmark database has no {table}.")
+    wanted = 2 * ctx.calls
+    keys: list[str] = []
+    for _ in range(20 * wanted):
+        row = db.raw.execute(
+            f"SELECT {column} FROM {table} WHERE id = ?", (ctx.rng.randint(1, top),)
+        ).fetchone()
+        if row is not None and accept(row[0]):
+            keys.append(row[0])
+            if len(keys) == wanted:
+                return Lookup(db, tuple(keys))
+    raise BenchError(f"Too few usable {table}.{column} values for the benchmark.")
+
+
+def _found(row: object, what: str) -> object:
+    if not row:
+        raise BenchError(f"The benchmark looked up {what} and found nothing.")
+    return row
+
+
+# ------------------------------------------------------------------ accession issue
+
+
+@dataclass(frozen=True)
+class Issue:
+    """State of the accession-issue scenario."""
+
+    db: Database
+    clock: FixedClock
+
+
+def _issue_setup(ctx: Context) -> Issue:
+    return Issue(ctx.db(), FixedClock(datetime(ACCESSION_YEAR, 6, 1, 9, 30, tzinfo=UTC)))
+
+
+def _issue(state: Issue, _i: int) -> object:
+    with state.db.uow() as uow:
+        accession = issue_accession(uow, state.clock)
+        uow.commit()
+    return accession
+
+
+def _issue_floor(state: Issue, _i: int) -> object:
+    raw = state.db.raw
+    raw.execute("BEGIN")
+    try:
+        value = raw.execute(NEXT_COUNTER_SQL, (ACCESSION_COUNTER,)).fetchone()
+        raw.execute("COMMIT")
+    except sqlite3.Error:
+        raw.execute("ROLLBACK")
+        raise
+    return _found(value, "the accession counter")
+
+
+# ------------------------------------------------------------------ lookups
+
+
+def _accessions(ctx: Context) -> Lookup:
+    return sample_keys(ctx, "specimens", "accession")
+
+
+def _specimen_by_accession(state: Lookup, i: int) -> object:
+    with state.db.uow() as uow:
+        return _found(uow.specimens.by_accession(state.key(i)), "a specimen")
+
+
+def _specimen_by_accession_floor(state: Lookup, i: int) -> object:
+    row = state.db.raw.execute(SPECIMEN_BY_ACCESSION_SQL, (state.floor_key(i),)).fetchone()
+    return _found(row, "a specimen")
+
+
+def _mrns(ctx: Context) -> Lookup:
+    return sample_keys(ctx, "patients", "mrn")
+
+
+def _patient_by_mrn(state: Lookup, i: int) -> object:
+    with state.db.uow() as uow:
+        return find_by_scan(uow, state.key(i))
+
+
+def _patient_by_mrn_floor(state: Lookup, i: int) -> object:
+    row = state.db.raw.execute(PATIENT_BY_MRN_SQL, (state.floor_key(i),)).fetchone()
+    return _found(row, "a patient")
+
+
+def _name_prefixes(ctx: Context) -> Lookup:
+    # The first three letters of a family name, typed in lower case as a user would.
+    sampled = sample_keys(ctx, "patients", "name_key", lambda key: key[:3].isalpha())
+    return Lookup(sampled.db, tuple(key[:3].lower() for key in sampled.keys))
+
+
+def _patient_by_name(state: Lookup, i: int) -> object:
+    with state.db.uow() as uow:
+        return _found(search_patients(uow, state.key(i), SEARCH_LIMIT), "a patient")
+
+
+def _patient_by_name_floor(state: Lookup, i: int) -> object:
+    prefix = state.floor_key(i).upper()
+    rows = state.db.raw.execute(PATIENT_BY_NAME_SQL, (prefix, prefix + "\uffff")).fetchall()
+    return _found(rows, "a patient")
+
+
+SCENARIOS: list[Scenario[Any]] = [
+    Scenario(
+        name="accession-issue",
+        title="Issue an accession ID (counter + commit)",
+        setup=_issue_setup,
+        run_once=_issue,
+        floor=_issue_floor,
+        max_growth=MAX_GROWTH,
+    ),
+    Scenario(
+        name="specimen-by-accession",
+        title="Specimen lookup by accession",
+        setup=_accessions,
+        run_once=_specimen_by_accession,
+        floor=_specimen_by_accession_floor,
+        target_p95_ms=LOOKUP_TARGET_MS,
+        max_growth=MAX_GROWTH,
+    ),
+    Scenario(
+        name="patient-by-mrn",
+        title="Patient lookup by MRN scan",
+        setup=_mrns,
+        run_once=_patient_by_mrn,
+        floor=_patient_by_mrn_floor,
+        target_p95_ms=LOOKUP_TARGET_MS,
+        max_growth=MAX_GROWTH,
+    ),
+    Scenario(
+        name="patient-by-name",
+        title="Patient search by name prefix",
+        setup=_name_prefixes,
+        run_once=_patient_by_name,
+        floor=_patient_by_name_floor,
+        target_p95_ms=LOOKUP_TARGET_MS,
+        max_growth=MAX_GROWTH,
+    ),
+    Scenario(
+        name="cold-start",
+        title="Cold start to a usable window",
+        setup=coldstart.setup,
+        run_once=coldstart.start_app,
+        floor=coldstart.start_bare_qt,
+        target_p95_ms=COLD_START_TARGET_MS,
+        per_size=False,
+        in_process=False,
+    ),
+]
+"""Every scenario, in the order they run and are reported."""
+
+
+def by_name(names: list[str] | tuple[str, ...]) -> list[Scenario[Any]]:
+    """The registered scenarios called ``names``, in registry order.
+
+    Raises:
+        BenchError: for a name that is not registered.
+    """
+    known = {s.name for s in SCENARIOS}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise BenchError(
+            f"No benchmark scenario called {', '.join(unknown)}.",
+            hint=f"Scenarios: {', '.join(sorted(known))}.",
+        )
+    return [s for s in SCENARIOS if s.name in names]

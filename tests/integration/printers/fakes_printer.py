@@ -1,0 +1,145 @@
+"""A loopback fake Zebra printer (raw TCP, ~HS / ~HQES) for printer and spooler tests."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from enum import StrEnum
+
+STX, ETX, CRLF = b"\x02", b"\x03", b"\r\n"
+
+
+class ZebraState(StrEnum):
+    """Scripted printer states."""
+
+    READY = "ready"
+    PAPER_OUT = "paper out"
+    HEAD_OPEN = "head open"
+    PAUSED = "paused"
+    SILENT = "silent"  # Takes jobs but answers no status query (old firmware, hung).
+
+
+def hs_reply(
+    *,
+    paper_out: bool = False,
+    paused: bool = False,
+    head_open: bool = False,
+    ribbon_out: bool = False,
+    buffer_full: bool = False,
+) -> bytes:
+    """Return a ~HS reply: three STX...ETX CRLF strings (standards.md section 2.2)."""
+
+    first = f"030,{int(paper_out)},{int(paused)},1218,000,{int(buffer_full)},0,0,000,0,0,0"
+    second = f"001,0,{int(head_open)},{int(ribbon_out)},1,2,6,0,00000000,1,000"
+    third = "1234,0"
+    return b"".join(STX + s.encode() + ETX + CRLF for s in (first, second, third))
+
+
+def hqes_reply(errors: int = 0, warnings: int = 0) -> bytes:
+    """Return a ~HQES reply with the given low error/warning bit groups."""
+    lines = [
+        "",
+        "  PRINTER STATUS",
+        f"   ERRORS:         {int(bool(errors))} 00000000 {errors:08X}",
+        f"   WARNINGS:       {int(bool(warnings))} 00000000 {warnings:08X}",
+        "",
+    ]
+    return STX + "\r\n".join(lines).encode() + ETX + CRLF
+
+
+class FakeZebra:
+    """A raw-9100 printer on 127.0.0.1: records jobs and answers ~HS / ~HQES.
+
+    ``state`` picks the answers. With ``realistic_faults`` the printer behaves like
+    firmware that sends no ~HS reply in paper-out and head-open states, so only ~HQES
+    reports them.
+    """
+
+    def __init__(self) -> None:
+        self.state = ZebraState.READY
+        self.realistic_faults = False
+        self.jobs: list[bytes] = []
+        self.queries: list[bytes] = []
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.05)
+        self.port: int = self._server.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, name="fake-zebra", daemon=True)
+        self._thread.start()
+
+    @property
+    def uri(self) -> str:
+        """Printer address for ``open_printer``."""
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def wait_for_jobs(self, count: int, timeout: float = 3.0) -> list[bytes]:
+        """Block until ``count`` jobs arrived; return them."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self.jobs) >= count, timeout)
+            return list(self.jobs)
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._server.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        job = b""
+        conn.settimeout(0.05)
+        with conn:
+            while not self._stop.is_set():
+                try:
+                    chunk = conn.recv(65536)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                job += chunk
+                job = self._answer_queries(conn, job)
+        if job:
+            with self._changed:
+                self.jobs.append(job)
+                self._changed.notify_all()
+
+    def _answer_queries(self, conn: socket.socket, data: bytes) -> bytes:
+        """Answer and strip status commands; return the remaining job bytes."""
+        for command in (b"~HQES", b"~HS"):
+            while command in data:
+                data = data.replace(command, b"", 1)
+                self.queries.append(command)
+                reply = self._reply(command)
+                if reply:
+                    with contextlib.suppress(OSError):
+                        conn.sendall(reply)
+        return data
+
+    def _reply(self, command: bytes) -> bytes:
+        state = self.state
+        if state is ZebraState.SILENT:
+            return b""
+        if command == b"~HQES":
+            bits = {ZebraState.PAPER_OUT: 0x1, ZebraState.HEAD_OPEN: 0x4}.get(state, 0)
+            return hqes_reply(errors=bits)
+        faulted = state in (ZebraState.PAPER_OUT, ZebraState.HEAD_OPEN)
+        if self.realistic_faults and faulted:
+            return b""
+        return hs_reply(
+            paper_out=state is ZebraState.PAPER_OUT,
+            paused=state is ZebraState.PAUSED,
+            head_open=state is ZebraState.HEAD_OPEN,
+        )

@@ -1,0 +1,212 @@
+"""Composition root of the desktop app: config -> core -> sign-in -> main window.
+
+Start-up order matters for the cold start: the sign-in window is shown and painted before
+any database work, and even before SQLAlchemy is imported (about half a second); the core
+is then bootstrapped on a pool thread while the user types.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication
+
+import labdesk
+from labdesk.config import Config, ConfigError, load_config
+from labdesk.services.dto import SignedInUser
+from ui.context import AppContext
+from ui.crash_handler import CrashHandler
+from ui.errors import error_text
+from ui.sign_in import Authenticator, SignInWidget
+from ui.tasks import run_in_background, wait_for_background_jobs
+
+if TYPE_CHECKING:
+    from labdesk.bootstrap import Core
+    from ui.main_window import MainWindow
+
+logger = logging.getLogger(__name__)
+
+
+def connect_core(config: Config) -> Core:
+    """Bootstrap the core (blocking: run it in the background).
+
+    Raises:
+        StorageError: when the database cannot be used.
+    """
+    # Imported here, on the pool thread, to keep SQLAlchemy and Alembic imports off the
+    # path to the first painted window.
+    from labdesk.bootstrap import bootstrap
+
+    return bootstrap(config)
+
+
+def context_of(core: Core) -> AppContext:
+    """The part of the core that screens may use."""
+    return AppContext(
+        config=core.config,
+        uow=core.uow,
+        clock=core.clock,
+        database_description=core.database_description,
+    )
+
+
+def authenticator_for(core: Core) -> Authenticator:
+    """A credentials check bound to ``core`` (each call opens its own unit of work)."""
+    from labdesk.services.auth import authenticate
+
+    def check(username: str, password: str) -> SignedInUser:
+        with core.uow() as uow:
+            return authenticate(uow, core.clock, username, password)
+
+    return check
+
+
+class AppController(QObject):
+    """Owns the core and switches between the sign-in window and the main window."""
+
+    first_painted = Signal()
+    core_ready = Signal()
+
+    def __init__(self, config: Config, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.core: Core | None = None
+        self.main_window: MainWindow | None = None
+        self.sign_in = SignInWidget(config.station_code)
+        self.sign_in.signed_in.connect(self._open_main_window)
+        self.sign_in.retry_requested.connect(self.connect_database)
+        self.sign_in.installEventFilter(self)
+
+    def start(self) -> None:
+        """Show the sign-in window; the database connects once it has painted."""
+        self.sign_in.set_connecting()
+        self.sign_in.show()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Notice the sign-in window's first paint."""
+        if watched is self.sign_in and event.type() == QEvent.Type.Paint:
+            self.sign_in.removeEventFilter(self)
+            # Signal once this paint has been flushed to the screen, not before it.
+            QTimer.singleShot(0, self.first_painted.emit)
+        return False
+
+    def connect_database(self) -> None:
+        """Bootstrap the core in the background."""
+        self.sign_in.set_connecting()
+        run_in_background(
+            lambda: connect_core(self.config),
+            self._connected,
+            self.sign_in.set_connection_failed,
+            owner=self,
+        )
+
+    def _connected(self, core: Core) -> None:
+        self.core = core
+        if self.config.demo:
+            # Imported now that SQLAlchemy is loaded anyway: the demo module pulls it in.
+            from labdesk.services.demo import DEMO_PASSWORD, DEMO_USERS
+
+            self.sign_in.show_demo_accounts([name for name, _, _ in DEMO_USERS], DEMO_PASSWORD)
+        self.sign_in.set_ready(authenticator_for(core))
+        self.core_ready.emit()
+
+    def _open_main_window(self, user: SignedInUser) -> None:
+        from ui.main_window import MainWindow  # pulls in the services: after bootstrap
+
+        assert self.core is not None, "signed in without a core"
+        window = MainWindow(context_of(self.core), user)
+        window.sign_out_requested.connect(self.sign_out)
+        self.main_window = window
+        window.resize(1280, 800)
+        window.show()
+        self.sign_in.hide()
+
+    def sign_out(self) -> None:
+        """Close the main window and show the sign-in window again."""
+        window, self.main_window = self.main_window, None
+        # Show first: closing the last visible window would quit the application.
+        self.sign_in.reset(self.tr("Signed out."))
+        self.sign_in.show()
+        if window is not None:
+            window.close()
+            window.deleteLater()
+
+    def shutdown(self) -> None:
+        """Wait for background jobs, then release the database."""
+        wait_for_background_jobs()
+        if self.core is not None:
+            self.core.close()
+            self.core = None
+
+
+def _application(qt_args: Sequence[str]) -> QApplication:
+    existing = QCoreApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    if existing is not None:
+        raise RuntimeError("a non-GUI QCoreApplication already exists")
+    return QApplication([sys.argv[0] if sys.argv else "labdesk", *qt_args])
+
+
+def run_app(config: Config, *, exit_after_shown: bool = False, qt_args: Sequence[str] = ()) -> int:
+    """Run the desktop app until its last window closes.
+
+    Args:
+        config: the workstation's configuration.
+        exit_after_shown: quit as soon as the sign-in window has painted and takes input,
+            without connecting to the database (the cold-start benchmark).
+        qt_args: command-line options for Qt itself (``-platform offscreen``, ``-style``).
+
+    Returns:
+        The process exit code.
+    """
+    app = _application(qt_args)
+    app.setApplicationName("LabDesk")
+    app.setOrganizationName("LabDesk")
+    app.setApplicationVersion(labdesk.__version__)
+    CrashHandler().install()
+    controller = AppController(config)
+    if exit_after_shown:
+        controller.first_painted.connect(app.quit)
+    else:
+        controller.first_painted.connect(controller.connect_database)
+    controller.start()
+    try:
+        return app.exec()
+    finally:
+        controller.shutdown()
+
+
+def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(prog="labdesk-app", description="LabDesk desktop app.")
+    parser.add_argument("--demo", action="store_true", help="show the demo sign-in hints")
+    parser.add_argument("--database-url", help="override the configured database URL")
+    parser.add_argument(
+        "--bench-startup",
+        action="store_true",
+        help="exit as soon as the sign-in window is shown (cold-start benchmark)",
+    )
+    return parser.parse_known_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point (``ui.app:main``); unknown arguments go to Qt (e.g. ``-platform``)."""
+    args, qt_args = _parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        sys.stderr.write(error_text(exc) + "\n")
+        return 2
+    if args.database_url:
+        config = config.with_overrides(database_url=args.database_url)
+    if args.demo:
+        config = config.with_overrides(demo=True)
+    return run_app(config, exit_after_shown=args.bench_startup, qt_args=qt_args)

@@ -1,0 +1,25 @@
+"""What the screens get from the composition root: config, units of work, clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from labdesk.config import Config
+
+if TYPE_CHECKING:
+    from labdesk.domain.clock import Clock
+    from labdesk.ports import UowFactory
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """Services' dependencies, handed to widgets instead of the core object itself.
+
+    Only ``ui/app.py`` sees ``labdesk.bootstrap``; widgets depend on this narrow view.
+    """
+
+    config: Config
+    uow: UowFactory
+    clock: Clock
+    database_description: str

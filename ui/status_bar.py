@@ -1,0 +1,51 @@
+"""Status bar: who is signed in, at which station, on which database, printer state."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Slot
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from labdesk.services.dto import SignedInUser
+from ui.message_label import ERROR_COLOUR
+from ui.navigation import role_label
+
+
+class StatusBar(QStatusBar):
+    """Permanent fields on the right; transient messages keep the left."""
+
+    def __init__(
+        self,
+        user: SignedInUser,
+        station_code: str,
+        database_description: str,
+        label_printer_uri: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.user_label = QLabel(
+            self.tr("{name} ({role})").format(name=user.display_name, role=role_label(user.role))
+        )
+        self.station_label = QLabel(self.tr("Station {code}").format(code=station_code))
+        self.database_label = QLabel(database_description)
+        self.database_label.setToolTip(self.tr("Database"))
+        self.printer_label = QLabel()
+        self._printer_palette = self.printer_label.palette()
+        for label in (self.user_label, self.station_label, self.database_label, self.printer_label):
+            label.setContentsMargins(8, 2, 8, 2)
+            self.addPermanentWidget(label)
+        self.set_printer_state(
+            self.tr("Label printer: {uri}").format(
+                uri=label_printer_uri or self.tr("not configured")
+            ),
+            ok=bool(label_printer_uri),
+        )
+
+    @Slot(str, bool)
+    def set_printer_state(self, text: str, ok: bool) -> None:
+        """Show the label printer's state; red when it needs attention."""
+        palette = QPalette(self._printer_palette)
+        if not ok:
+            palette.setColor(QPalette.ColorRole.WindowText, ERROR_COLOUR)
+        self.printer_label.setPalette(palette)
+        self.printer_label.setText(text)
