@@ -23,7 +23,8 @@ from itertools import islice
 from pathlib import Path
 
 from platformdirs import user_cache_dir
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Engine, Table, func, select
+from sqlalchemy.engine.interfaces import DBAPICursor
 
 from labdesk.adapters import migrate, orm
 from labdesk.adapters.database import make_engine
@@ -160,13 +161,24 @@ def build_database(
         _refuse_populated(engine)
         tests = _load_reference_data(engine)
         encoder = rows.Encoder(engine.dialect.name)
-        with engine.connect() as conn:
-            _bulk_mode(conn, on=True)
+        # On the driver connection, so the pragmas run outside any transaction and the
+        # whole load is one transaction of plain executemany calls.
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            _pragmas(cursor, _BULK_PRAGMAS if encoder.sqlite else ())
             try:
-                with conn.begin():
-                    _load_bulk(conn, encoder, tests, specimens, n_patients, seed, say)
+                if encoder.sqlite:
+                    cursor.execute("BEGIN")
+                _load_bulk(cursor, encoder, tests, specimens, n_patients, seed, say)
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
             finally:
-                _bulk_mode(conn, on=False)
+                _pragmas(cursor, _RESTORED_PRAGMAS if encoder.sqlite else ())
+        finally:
+            raw.close()
     finally:
         engine.dispose()
     return BenchDb(
@@ -189,18 +201,16 @@ def _refuse_populated(engine: Engine) -> None:
                 )
 
 
-def _bulk_mode(conn: Connection, *, on: bool) -> None:
-    """Trade durability for speed on SQLite while loading (the file is disposable)."""
-    if conn.dialect.name != "sqlite":
-        return
-    pragmas = (
-        ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-262144")
-        if on
-        else ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "cache_size=-2000")
-    )
+# While loading, a crash can only lose a disposable file (the cache builds under a temporary
+# name; a failed build into a given URL leaves a file to delete).
+_BULK_PRAGMAS = ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-262144")
+_RESTORED_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON")
+
+
+def _pragmas(cursor: DBAPICursor, pragmas: Sequence[str]) -> None:
     for pragma in pragmas:
-        conn.exec_driver_sql(f"PRAGMA {pragma}")
-    conn.commit()
+        cursor.execute(f"PRAGMA {pragma}")
+        cursor.fetchall()
 
 
 def _load_reference_data(engine: Engine) -> list[rows.TestRef]:
@@ -316,7 +326,7 @@ def _insert_minimal_catalog(engine: Engine) -> None:
 
 
 def _load_bulk(
-    conn: Connection,
+    cursor: DBAPICursor,
     enc: rows.Encoder,
     tests: Sequence[rows.TestRef],
     n_specimens: int,
@@ -326,27 +336,28 @@ def _load_bulk(
 ) -> None:
     rng = random.Random(seed)
     owner = [0] + [rng.randrange(n_patients) + 1 for _ in range(n_specimens)]
-    _insert(conn, enc, orm.patients, rows.PATIENT_COLUMNS,
+    _insert(cursor, enc, orm.patients, rows.PATIENT_COLUMNS,
             rows.patient_rows(rng, enc, n_patients), n_patients, say)  # fmt: skip
-    _insert(conn, enc, orm.patient_identifiers, rows.IDENTIFIER_COLUMNS,
+    _insert(cursor, enc, orm.patient_identifiers, rows.IDENTIFIER_COLUMNS,
             rows.identifier_rows(n_patients), n_patients, say)  # fmt: skip
-    _insert(conn, enc, orm.specimens, rows.SPECIMEN_COLUMNS,
+    _insert(cursor, enc, orm.specimens, rows.SPECIMEN_COLUMNS,
             rows.specimen_rows(rng, enc, tests, owner), n_specimens, say)  # fmt: skip
     orders, ordered = rows.order_rows(rng, enc, tests, owner, n_patients)
-    _insert(conn, enc, orm.orders, rows.ORDER_COLUMNS, orders, len(orders), say)
-    _insert(conn, enc, orm.ordered_tests, rows.ORDERED_TEST_COLUMNS, ordered, len(ordered), say)
-    conn.execute(orm.counters.insert(), {"name": ACCESSION_COUNTER, "value": n_specimens})
-    if conn.dialect.name == "postgresql":
+    _insert(cursor, enc, orm.orders, rows.ORDER_COLUMNS, orders, len(orders), say)
+    _insert(cursor, enc, orm.ordered_tests, rows.ORDERED_TEST_COLUMNS, ordered, len(ordered), say)
+    _insert(cursor, enc, orm.counters, ("name", "value"), [(ACCESSION_COUNTER, n_specimens)], 1,
+            lambda _message: None)  # fmt: skip
+    if not enc.sqlite:
         for table in (orm.patients, orm.patient_identifiers, orm.specimens, orm.orders,
                       orm.ordered_tests):  # fmt: skip
-            conn.exec_driver_sql(
+            cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                 f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"
             )
 
 
 def _insert(
-    conn: Connection,
+    cursor: DBAPICursor,
     enc: rows.Encoder,
     table: Table,
     columns: Sequence[str],
@@ -364,7 +375,7 @@ def _insert(
     done = 0
     iterator = iter(source)
     while chunk := list(islice(iterator, CHUNK_ROWS)):
-        conn.exec_driver_sql(sql, chunk)
+        cursor.executemany(sql, chunk)
         done += len(chunk)
         if done % (10 * CHUNK_ROWS) == 0 or done == total:
             say(f"  {table.name}: {done:,} of {total:,}")

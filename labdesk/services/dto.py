@@ -12,6 +12,7 @@ from labdesk.domain.catalog import SpecimenCategory, TemperatureClass
 from labdesk.domain.order import Priority, TestStatus
 from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Role
+from labdesk.domain.permissions import Permission, require
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,12 @@ class SpecimenSummary:
     container_code: str
     status: str
     collected_at: datetime
+
+
+def authorize(actor: SignedInUser, permission: Permission) -> None:
+    """Check the permission matrix for the signed-in user.
+
+    Raises:
+        PermissionDenied: when the actor's role does not allow ``permission``.
+    """
+    require(actor.role, permission)
