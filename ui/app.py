@@ -92,7 +92,7 @@ class AppController(QObject):
         if watched is self.sign_in and event.type() == QEvent.Type.Paint:
             self.sign_in.removeEventFilter(self)
             # Signal once this paint has been flushed to the screen, not before it.
-            QTimer.singleShot(0, self.first_painted.emit)
+            QTimer.singleShot(0, self, self.first_painted.emit)
         return False
 
     def connect_database(self) -> None:

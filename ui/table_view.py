@@ -29,6 +29,8 @@ def sorting_table_view(model: RowTableModel[Any], parent: QWidget | None = None)
     view.setAlternatingRowColors(True)
     view.setWordWrap(False)
     view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    # Fitted columns would otherwise put neighbouring values edge to edge.
+    view.setStyleSheet("QTableView::item { padding: 0px 6px; }")
     rows = view.verticalHeader()
     rows.hide()
     rows.setDefaultSectionSize(view.fontMetrics().height() + 10)  # compact, still clickable

@@ -46,6 +46,14 @@ metadata = MetaData(naming_convention=NAMING)
 mapper_registry = registry(metadata=metadata)
 
 
+def _binary_text(length: int) -> String:
+    """A string compared byte-wise on every backend, so prefix range scans are exact.
+
+    PostgreSQL's locale collations ignore punctuation and reorder characters; "C" does not.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+
+
 def _pk() -> Column[int]:
     return Column("id", Integer, primary_key=True, autoincrement=True)
 
@@ -99,10 +107,10 @@ patients = Table(
     "patients",
     metadata,
     _pk(),
-    Column("mrn", String(32), nullable=False, unique=True),
+    Column("mrn", _binary_text(32), nullable=False, unique=True),
     Column("family_name", String(120), nullable=False),
     Column("given_name", String(120), nullable=False),
-    Column("name_key", String(250), nullable=False, index=True),
+    Column("name_key", _binary_text(250), nullable=False, index=True),
     Column("birth_date", Date, nullable=False, index=True),
     Column("sex", StrEnumType(Sex, 1), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),

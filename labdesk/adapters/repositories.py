@@ -17,7 +17,7 @@ from labdesk.domain.audit import AuditEntry
 from labdesk.domain.catalog import ContainerType, TestDefinition
 from labdesk.domain.custody import CustodyEvent
 from labdesk.domain.order import Order, OrderedTest, OrderStatus, TestStatus
-from labdesk.domain.patient import Patient, PatientIdentifier, fold
+from labdesk.domain.patient import NAME_SEPARATOR, Patient, PatientIdentifier, fold
 from labdesk.domain.people import Site, Station, User
 from labdesk.domain.printing import PrintJob
 from labdesk.domain.result import Acknowledgement, Result
@@ -99,7 +99,7 @@ class PatientRepository(_Repository):
         """
         prefix = fold(family)
         if given:
-            prefix = f"{prefix}|{fold(given)}"
+            prefix = f"{prefix}{NAME_SEPARATOR}{fold(given)}"
         if not prefix:
             return []
         stmt = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from labdesk.adapters import repositories as repos
@@ -79,6 +79,8 @@ class SqlAlchemyUnitOfWork:
         finally:
             session.close()
             self._session = None
+        if isinstance(exc, StatementError) and isinstance(exc.orig, (ValueError, TypeError)):
+            return  # a programming error (e.g. a naive datetime), not a database problem
         if isinstance(exc, SQLAlchemyError):
             raise translate_error(exc, self.engine.url) from exc
 

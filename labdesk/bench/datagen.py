@@ -40,7 +40,7 @@ from labdesk.services.catalog import ensure_shipped_catalog
 
 Progress = Callable[[str], None]
 
-DATAGEN_VERSION = 1
+DATAGEN_VERSION = 2
 """Bump when the generated data changes, so cached databases are rebuilt."""
 CHUNK_ROWS = 20_000
 ACCESSION_COUNTER = f"accession-{rows.ACCESSION_YEAR}"
@@ -79,15 +79,13 @@ def cached_database(
     """Return a cached benchmark SQLite database, building it on first use.
 
     The file name carries the sizes, the seed, the schema head revision and the generator
-    version, so a schema change or a generator change builds a new file. A build goes to a
-    temporary file that is renamed into place only when complete.
+    version, so a schema change or a generator change builds a new file (and deletes the
+    outdated one). A build goes to a temporary file renamed into place only when complete.
     """
     n_patients = patients if patients is not None else default_patients(specimens)
     folder = directory or default_cache_dir()
-    stem = (
-        f"bench-s{specimens}-p{n_patients}-seed{seed}"
-        f"-rev{migrate.head_revision()}-v{DATAGEN_VERSION}"
-    )
+    family = f"bench-s{specimens}-p{n_patients}-seed{seed}"
+    stem = f"{family}-rev{migrate.head_revision()}-v{DATAGEN_VERSION}"
     path = folder / f"{stem}.sqlite3"
     meta = folder / f"{stem}.json"
     if path.exists() and meta.exists():
@@ -102,6 +100,8 @@ def cached_database(
         )
     folder.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)  # a database without its metadata is an interrupted write
+    for stale in folder.glob(f"{family}-*"):  # older schema or generator: never used again
+        stale.unlink(missing_ok=True)
     partial = folder / f".{stem}.{os.getpid()}.partial"
     _remove_sqlite_files(partial)
     try:

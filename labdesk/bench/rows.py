@@ -79,8 +79,9 @@ PATIENT_COLUMNS = (
 
 def patient_rows(rng: random.Random, enc: Encoder, count: int) -> Iterator[Row]:
     """Patients ``1..count`` with made-up names."""
+    names = synthetic.NamePool()
     for pid in range(1, count + 1):
-        p = synthetic.person(rng, pid)
+        p = names.person(rng, pid)
         yield (pid, p.mrn, p.family_name, p.given_name, p.name_key, enc.day(p.birth_date),
                p.sex.value, enc.ts(_PATIENTS_FROM + 420 * pid))  # fmt: skip
 

@@ -1,12 +1,15 @@
 """Deterministic synthetic people for benchmark databases.
 
 Names are built from short made-up syllables so a benchmark database never holds, or looks
-like it was copied from, real patient data. A few names carry an apostrophe, a hyphen or an
-accent so that search folding is exercised as it is in a clinic.
+like it was copied from, real patient data. Like real names they are drawn from a pool with
+a long-tailed (Zipf-like) frequency, so a typed prefix such as "bel" fills a page of results
+at every database size; a few carry an apostrophe, a hyphen or an accent so that search
+folding is exercised as it is in a clinic.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,6 +25,9 @@ _GIVEN_SYLLABLES = (
     "pi", "ra", "si", "tu", "va",
 )  # fmt: skip
 _GIVEN_ENDINGS = ("n", "l", "ra", "th", "s", "na", "x", "m")
+_FAMILY_POOL = 5000
+_GIVEN_POOL = 800
+_ZIPF_OFFSET = 10  # flattens the head: the commonest name is about 1.5 % of patients
 _SEXES = (Sex.FEMALE, Sex.MALE, Sex.FEMALE, Sex.MALE, Sex.FEMALE, Sex.MALE, Sex.OTHER, Sex.UNKNOWN)
 _OLDEST = date(1930, 1, 1)
 _SPAN_DAYS = (date(2025, 12, 31) - _OLDEST).days
@@ -49,10 +55,9 @@ def wristband_for(patient_id: int) -> str:
     return f"WB{patient_id:08d}"
 
 
-def family_name(rng: random.Random) -> str:
-    """A made-up family name of two or three syllables."""
-    parts = [rng.choice(_FAMILY_SYLLABLES) for _ in range(rng.choice((2, 2, 3)))]
-    name = "".join(parts).capitalize()
+def _family_name(rng: random.Random) -> str:
+    name = "".join(rng.choice(_FAMILY_SYLLABLES) for _ in range(rng.choice((2, 2, 3))))
+    name = name.capitalize()
     roll = rng.random()
     if roll < 0.02:
         return f"O'{name}"
@@ -63,21 +68,35 @@ def family_name(rng: random.Random) -> str:
     return name
 
 
-def given_name(rng: random.Random) -> str:
-    """A made-up given name."""
-    parts = [rng.choice(_GIVEN_SYLLABLES) for _ in range(rng.choice((1, 2, 2)))]
-    return ("".join(parts) + rng.choice(_GIVEN_ENDINGS)).capitalize()
+def _given_name(rng: random.Random) -> str:
+    parts = "".join(rng.choice(_GIVEN_SYLLABLES) for _ in range(rng.choice((1, 2, 2))))
+    return (parts + rng.choice(_GIVEN_ENDINGS)).capitalize()
 
 
-def person(rng: random.Random, patient_id: int) -> SyntheticPerson:
-    """Synthetic patient number ``patient_id`` drawn from ``rng``."""
-    family = family_name(rng)
-    given = given_name(rng)
-    return SyntheticPerson(
-        mrn=mrn_for(patient_id),
-        family_name=family,
-        given_name=given,
-        name_key=name_key(family, given),
-        birth_date=_OLDEST + timedelta(days=rng.randrange(_SPAN_DAYS)),
-        sex=rng.choice(_SEXES),
-    )
+class NamePool:
+    """Made-up family and given names with long-tailed frequencies (fixed for all seeds)."""
+
+    def __init__(self) -> None:
+        rng = random.Random("labdesk-bench-names")
+        self.families = [_family_name(rng) for _ in range(_FAMILY_POOL)]
+        self.givens = [_given_name(rng) for _ in range(_GIVEN_POOL)]
+        self._family_weights = _zipf(_FAMILY_POOL)
+        self._given_weights = _zipf(_GIVEN_POOL)
+
+    def person(self, rng: random.Random, patient_id: int) -> SyntheticPerson:
+        """Synthetic patient number ``patient_id`` drawn from ``rng``."""
+        family = rng.choices(self.families, cum_weights=self._family_weights)[0]
+        given = rng.choices(self.givens, cum_weights=self._given_weights)[0]
+        return SyntheticPerson(
+            mrn=mrn_for(patient_id),
+            family_name=family,
+            given_name=given,
+            name_key=name_key(family, given),
+            birth_date=_OLDEST + timedelta(days=rng.randrange(_SPAN_DAYS)),
+            sex=rng.choice(_SEXES),
+        )
+
+
+def _zipf(size: int) -> list[float]:
+    """Cumulative weights 1 / (rank + offset)."""
+    return list(itertools.accumulate(1 / (rank + _ZIPF_OFFSET) for rank in range(size)))

@@ -57,6 +57,13 @@ def fold(text: str) -> str:
     return " ".join("".join(kept).split())
 
 
+NAME_SEPARATOR = "\x1f"  # sorts before space and letters: "SMITH<sep>ZED" < "SMITHSON<sep>AL"
+
+
 def name_key(family: str, given: str) -> str:
-    """Index key used for name-prefix search: ``FAMILY|GIVEN`` folded."""
-    return f"{fold(family)}|{fold(given)}"
+    """Index key used for name-prefix search: ``FAMILY<US>GIVEN`` folded.
+
+    The unit-separator character sorts before every letter and space, so all patients with
+    the exact family name come before longer family names that share its prefix.
+    """
+    return f"{fold(family)}{NAME_SEPARATOR}{fold(given)}"

@@ -142,11 +142,19 @@ def test_build_refuses_a_database_that_holds_data(tiny: BenchDb) -> None:
         build_database(tiny.url, specimens=10)
 
 
-def test_cached_database_is_built_once(tmp_path: Path) -> None:
+def test_cached_database_is_built_once_and_replaces_outdated_ones(tmp_path: Path) -> None:
+    outdated = tmp_path / "bench-s300-p60-seed1-rev0000-v0.sqlite3"
+    other_size = tmp_path / "bench-s3000-p600-seed1-rev0000-v0.sqlite3"
+    outdated.write_bytes(b"")
+    other_size.write_bytes(b"")
+
     first = cached_database(specimens=300, directory=tmp_path)
     again = cached_database(specimens=300, directory=tmp_path)
+
     assert (first.cached, again.cached) == (False, True)
     assert first.url == again.url
+    assert not outdated.exists()
+    assert other_size.exists()
     assert not list(tmp_path.glob(".*partial*"))
 
 

@@ -13,6 +13,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy.exc import StatementError
 
 from labdesk.adapters import migrate
 from labdesk.adapters.database import check_connection, make_engine, parse_url
@@ -270,8 +271,8 @@ def _add_user_created(engine: Engine, created_at: datetime) -> None:
 def test_naive_datetime_is_refused_and_nothing_is_written(engine: Engine) -> None:
     naive = datetime(2026, 3, 2, 14, 0)  # noqa: DTZ001 - the point of the test
     # UTCDateTime raises ValueError; SQLAlchemy wraps it in a StatementError, which the unit
-    # of work translates like any other SQLAlchemy error.
-    with pytest.raises(StorageError, match="naive datetime"):
+    # of work lets through untranslated: it is a programming error, not a database problem.
+    with pytest.raises(StatementError, match="naive datetime"):
         _add_user_created(engine, naive)
     with UnitOfWorkFactory(engine)() as uow:
         assert uow.people.user_by_username("naive") is None

@@ -95,7 +95,8 @@ def test_fold(raw: str, folded: str) -> None:
 
 def test_name_key_sorts_family_then_given() -> None:
     assert name_key("Zoë", "Ann") > name_key("Smith", "Zed")
-    assert name_key("Smith", "Ann").startswith("SMITH|")
+    assert name_key("Smith", "Ann").startswith("SMITH\x1f")
+    assert name_key("Smith", "Zed") < name_key("Smith Jones", "Bo") < name_key("Smithson", "Al")
 
 
 def test_ensure_utc_refuses_naive_and_converts() -> None:

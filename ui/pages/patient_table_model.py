@@ -32,7 +32,6 @@ class PatientTableModel(RowTableModel[PatientSummary]):
             QT_TRANSLATE_NOOP(_CONTEXT, "Name"),
             lambda p: p.display_name,
             sort_key=lambda p: f"{p.family_name.casefold()}|{p.given_name.casefold()}",
-            stretch=True,
         ),
         # ISO dates: unambiguous when two identifiers are checked against a wristband.
         Column[PatientSummary](
