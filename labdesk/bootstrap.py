@@ -48,7 +48,7 @@ def bootstrap(
         StorageError: database unreachable, locked, read-only or bad URL.
         SchemaError: schema behind (PostgreSQL) or newer than this program.
     """
-    engine = make_engine(config.database_url)
+    engine = make_engine(config.database_url, password_file=config.database_password_file)
     try:
         check_connection(engine)
         upgrade = engine.dialect.name == "sqlite" if auto_upgrade is None else auto_upgrade

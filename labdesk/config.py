@@ -1,14 +1,17 @@
 """Domain configuration: a frozen dataclass loaded from TOML and the environment (no Qt).
 
 Precedence, highest first: environment variables (``LABDESK_DATABASE_URL``,
-``LABDESK_DATA_DIR``, ``LABDESK_CONFIG``, ``LABDESK_STATION``, ``LABDESK_LABEL_PRINTER``),
-then the config file, then defaults. The default database is a SQLite file in the user's
-data directory, so LabDesk runs with zero set-up.
+``LABDESK_DATA_DIR``, ``LABDESK_CONFIG``, ``LABDESK_STATION``, ``LABDESK_LABEL_PRINTER``,
+``LABDESK_DOCUMENT_PRINTER``, ``LABDESK_TIMEZONE``, ``LABDESK_LABEL_PRESET``), then the config
+file, then defaults. Printer URIs set here override the station's printers stored in the
+database (Admin page) on this workstation only. The default database is a SQLite file in the
+user's data directory, so LabDesk runs with zero set-up.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,7 +37,26 @@ class Config:
     station_code: str = "STATION-1"
     label_printer_uri: str = ""
     document_printer_uri: str = ""
+    label_preset: str = "2x1-203"
+    label_copies: int = 1
+    label_copies_by_container: dict[str, int] = field(default_factory=dict)
+    """Labels per container code when not ``label_copies``; extras are aliquot labels."""
     auto_lock_minutes: int = 5
+    database_password_file: str = ""
+    """A private file holding the database password, so no config holds it in clear."""
+    scanner_prefix: str = ""
+    """Characters a keyboard-wedge scanner sends before each barcode (stripped)."""
+    scanner_suffix: str = ""
+    """Characters it sends after the barcode, before Enter/Tab (stripped)."""
+    scanner_max_key_interval_ms: int = 30
+    """Keys closer together than this (and ended by Enter/Tab) are a scan, not typing."""
+    scanner_min_length: int = 4
+    hl7_port: int = 2575
+    """TCP port ``labdesk hl7 serve`` listens on for the EHR and the lab."""
+    hl7_lab_address: str = ""
+    """``host:port`` of the lab's HL7 interface (outbound collection messages)."""
+    hl7_outbound_message: str = "OML^O21"
+    """Collection message for the lab: ``OML^O21`` (with SPM) or ``ORM^O01``."""
     demo: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -66,7 +88,18 @@ _KEYS = {
     "station_code": str,
     "label_printer_uri": str,
     "document_printer_uri": str,
+    "label_preset": str,
+    "label_copies": int,
+    "label_copies_by_container": dict,
     "auto_lock_minutes": int,
+    "database_password_file": str,
+    "hl7_port": int,
+    "hl7_lab_address": str,
+    "hl7_outbound_message": str,
+    "scanner_prefix": str,
+    "scanner_suffix": str,
+    "scanner_max_key_interval_ms": int,
+    "scanner_min_length": int,
 }
 
 
@@ -96,15 +129,62 @@ def load_config(path: Path | None = None) -> Config:
                         hint="Correct the value in the config file.",
                     )
                 values[key] = section[key]
+        _check_security(values, file)
     env_map = {
         "LABDESK_DATABASE_URL": "database_url",
         "LABDESK_STATION": "station_code",
         "LABDESK_LABEL_PRINTER": "label_printer_uri",
         "LABDESK_DOCUMENT_PRINTER": "document_printer_uri",
         "LABDESK_TIMEZONE": "clinic_timezone",
+        "LABDESK_LABEL_PRESET": "label_preset",
+        "LABDESK_DATABASE_PASSWORD_FILE": "database_password_file",
     }
     for env, key in env_map.items():
         if os.environ.get(env):
             values[key] = os.environ[env]
+    _check_label_copies(values, file)
     url = str(values.pop("database_url", "") or sqlite_url(data_dir / "labdesk.sqlite3"))
     return Config(database_url=url, data_dir=data_dir, **values)  # type: ignore[arg-type]
+
+
+MAX_LABEL_COPIES = 10
+
+
+def _check_label_copies(values: dict[str, object], file: Path) -> None:
+    """Refuse label counts outside 1..MAX_LABEL_COPIES (a typo must not print 100 labels)."""
+    counts = {"label_copies": values.get("label_copies", 1)}
+    per_container = values.get("label_copies_by_container", {})
+    assert isinstance(per_container, dict)
+    counts |= {f"label_copies_by_container.{k}": v for k, v in per_container.items()}
+    for key, count in counts.items():
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise ConfigError(f"'{key}' in {file} must be a whole number.")
+        if not 1 <= count <= MAX_LABEL_COPIES:
+            raise ConfigError(
+                f"'{key}' in {file} is {count}; labels per container must be 1 to "
+                f"{MAX_LABEL_COPIES}.",
+                hint="Correct the value in the config file.",
+            )
+
+
+MAX_AUTO_LOCK_MINUTES = 60
+
+
+def _check_security(values: dict[str, object], file: Path) -> None:
+    """No database password in clear in the file; a sane inactivity lock (HIPAA 164.312)."""
+    url = str(values.get("database_url", ""))
+    if re.search(r"://[^/@:?#]*:[^@/]+@", url):
+        raise ConfigError(
+            f"{file} holds a database password in clear text.",
+            hint="Remove it from database_url and put it in a file readable only by the "
+            "LabDesk account, named by database_password_file (or use PGPASSFILE).",
+        )
+    minutes = values.get("auto_lock_minutes", 5)
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise ConfigError(f"'auto_lock_minutes' in {file} must be a whole number.")
+    if not 1 <= minutes <= MAX_AUTO_LOCK_MINUTES:
+        raise ConfigError(
+            f"'auto_lock_minutes' in {file} is {minutes}; it must be 1 to "
+            f"{MAX_AUTO_LOCK_MINUTES}.",
+            hint="A shared workstation should lock within minutes (the default is 5).",
+        )

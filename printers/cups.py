@@ -8,13 +8,15 @@ import shutil
 import subprocess
 from typing import Final
 
-from printers.errors import PrinterConfigError, PrinterRejected, PrinterTimeout
+from printers.errors import PrinterConfigError, PrinterOffline, PrinterRejected, PrinterTimeout
 from printers.status import PrinterStatus, parse_lpstat
 
 logger = logging.getLogger(__name__)
 
 # lpstat's wording is parsed, so force untranslated messages.
 _C_LOCALE = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+# lp's messages when the scheduler is down: nothing was queued, so the job may be retried.
+_SCHEDULER_DOWN = ("unable to connect to server", "scheduler is not running")
 
 
 class CupsPrinter:
@@ -52,6 +54,7 @@ class CupsPrinter:
 
         Raises:
             PrinterConfigError: if ``lp`` is not installed.
+            PrinterOffline: if the CUPS scheduler is not running (nothing was queued).
             PrinterRejected: if CUPS refuses the job (unknown or rejecting queue).
             PrinterTimeout: if ``lp`` does not finish in time.
         """
@@ -75,6 +78,11 @@ class CupsPrinter:
             raise PrinterConfigError(f"Cannot run {command[0]}: {exc}.") from exc
         if done.returncode != 0:
             detail = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
+            if any(sign in detail.lower() for sign in _SCHEDULER_DOWN):
+                raise PrinterOffline(
+                    f"CUPS is not running, so the job for '{self.queue}' was not queued: {detail}",
+                    hint="Start the CUPS service; the job is retried automatically.",
+                )
             raise PrinterRejected(
                 f"CUPS refused the job for queue '{self.queue}': {detail}",
                 hint="Check the queue name and that the queue accepts jobs (cupsaccept).",

@@ -1,16 +1,29 @@
-"""Printer error hierarchy: everything the printing layer raises on purpose."""
+"""Printer error hierarchy: everything the printing layer raises on purpose.
+
+Every class says what a failed send means for a spooled job (``delivery``, see
+``labdesk.domain.printing.Delivery``): retry later, fail with the reason, or leave the job
+unconfirmed because the label may have printed.
+"""
 
 from __future__ import annotations
 
-from labdesk.domain.errors import LabdeskError
+from labdesk.domain.printing import Delivery, PrintDeliveryError
 
 
-class PrinterError(LabdeskError):
+class PrinterError(PrintDeliveryError):
     """Base for every expected printing failure."""
 
 
 class PrinterUnreachable(PrinterError):
-    """The printer could not be reached (refused, no route, unknown host, link lost)."""
+    """The link to the printer was lost while sending: part of the job may have printed."""
+
+    delivery = Delivery.UNCERTAIN
+
+
+class PrinterOffline(PrinterUnreachable):
+    """The printer could not be reached at all (refused, no route, unknown host): nothing sent."""
+
+    delivery = Delivery.RETRY
 
 
 class PrinterRejected(PrinterError):
@@ -19,6 +32,8 @@ class PrinterRejected(PrinterError):
 
 class PrinterTimeout(PrinterError):
     """The printer accepted the connection but stopped taking data in time."""
+
+    delivery = Delivery.UNCERTAIN
 
 
 class PrinterConfigError(PrinterError):

@@ -32,7 +32,8 @@ def render_png(layout: LabelLayout, *, border: bool = False) -> bytes:
     """
     image = render_image(layout, border=border)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", dpi=(layout.dpi, layout.dpi), optimize=True)
+    # compress_level 3: ~1 ms; optimize=True saves 5 % of a few kB for ~35 ms per label.
+    image.save(buffer, format="PNG", dpi=(layout.dpi, layout.dpi), compress_level=3)
     return buffer.getvalue()
 
 

@@ -29,8 +29,11 @@ def render_job(
     *,
     language: Language = "zpl",
     copies: int = 1,
+    preview: bool = True,
 ) -> RenderedJob:
     """Lay out each label once and render it for ``language`` plus a PNG preview.
+
+    ``preview=False`` leaves the preview out (it costs more than the ZPL itself).
 
     Raises:
         LabelDoesNotFit: if a label cannot be laid out on ``preset``.
@@ -43,8 +46,8 @@ def render_job(
         payload = render_layouts_pdf([lay for lay in layouts for _ in range(copies)], preset)
     else:
         payload = b"".join(render_zpl(lay, copies=copies) for lay in layouts)
-    preview = render_png(layouts[0]) if layouts else None
-    return RenderedJob(payload, preview, language)
+    png = render_png(layouts[0]) if layouts and preview else None
+    return RenderedJob(payload, png, language)
 
 
 def print_labels(

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from printers.errors import PrinterError, PrinterTimeout, PrinterUnreachable
+from printers.errors import PrinterError, PrinterOffline, PrinterTimeout, PrinterUnreachable
 from printers.status import PrinterStatus, hqes_complete, hs_complete, status_from_replies
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ class TcpPrinter:
         """Send one job.
 
         Raises:
-            PrinterUnreachable: if the connection fails or drops.
+            PrinterOffline: if no connection can be made (nothing was sent).
+            PrinterUnreachable: if the connection drops while sending.
             PrinterTimeout: if the printer stops taking data for ``send_timeout`` seconds.
         """
         del preview_png  # A real printer has no use for the preview.
@@ -95,12 +96,12 @@ class TcpPrinter:
         try:
             return socket.create_connection((self.host, self.port), timeout=limit)
         except TimeoutError as exc:
-            raise PrinterUnreachable(
+            raise PrinterOffline(
                 f"No answer from the printer at {self.address} within {limit:g} s.",
                 hint="Check that the printer is on and on the network.",
             ) from exc
         except OSError as exc:
-            raise PrinterUnreachable(
+            raise PrinterOffline(
                 f"Cannot connect to the printer at {self.address}: {exc.strerror or exc}.",
                 hint="Check that the printer is on and that the address in settings is right.",
             ) from exc

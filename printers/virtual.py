@@ -23,6 +23,7 @@ class FilePrinter:
     """
 
     language: Final = "zpl"
+    wants_preview: Final = True
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 import labdesk
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: The smallest screen stations run on; geometry persistence comes with UI settings.
+DEFAULT_WINDOW_SIZE = QSize(1280, 800)
+
 
 def connect_core(config: Config) -> Core:
     """Bootstrap the core (blocking: run it in the background).
@@ -47,11 +50,17 @@ def connect_core(config: Config) -> Core:
 
 def context_of(core: Core) -> AppContext:
     """The part of the core that screens may use."""
+    from labdesk.services.print_dto import PrintSetup
+    from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
+
     return AppContext(
         config=core.config,
         uow=core.uow,
         clock=core.clock,
         database_description=core.database_description,
+        print_setup=PrintSetup.from_config(
+            core.config, open_spool_printer, LabelRendererAdapter()
+        ),
     )
 
 
@@ -61,9 +70,20 @@ def authenticator_for(core: Core) -> Authenticator:
 
     def check(username: str, password: str) -> SignedInUser:
         with core.uow() as uow:
-            return authenticate(uow, core.clock, username, password)
+            return authenticate(
+                uow, core.clock, username, password, station=core.config.station_code
+            )
 
     return check
+
+
+def record_sign_out(core: Core, user: SignedInUser) -> None:
+    """Audit the end of ``user``'s session (blocking: run it in the background)."""
+    from labdesk.services.auth import sign_out
+
+    with core.uow() as uow:
+        sign_out(uow, core.clock, user, reason="signed out")
+        uow.commit()
 
 
 class AppController(QObject):
@@ -122,19 +142,36 @@ class AppController(QObject):
         window = MainWindow(context_of(self.core), user)
         window.sign_out_requested.connect(self.sign_out)
         self.main_window = window
-        window.resize(1280, 800)
+        available = window.screen().availableGeometry().size()
+        window.resize(DEFAULT_WINDOW_SIZE.boundedTo(available))
         window.show()
         self.sign_in.hide()
 
     def sign_out(self) -> None:
-        """Close the main window and show the sign-in window again."""
+        """Close the main window, audit the sign-out and show the sign-in window again."""
         window, self.main_window = self.main_window, None
         # Show first: closing the last visible window would quit the application.
         self.sign_in.reset(self.tr("Signed out."))
         self.sign_in.show()
-        if window is not None:
-            window.close()
-            window.deleteLater()
+        if window is None:
+            return
+        core, user = self.core, window.user
+        window.close()
+        window.deleteLater()
+        if core is not None:
+            run_in_background(
+                lambda: record_sign_out(core, user),
+                lambda _: None,
+                self._sign_out_not_recorded,
+                owner=self,
+            )
+
+    def _sign_out_not_recorded(self, error: Exception) -> None:
+        self.sign_in.message_label.show_error(
+            self.tr("Signed out, but the sign-out was not recorded: {error}").format(
+                error=error_text(error)
+            )
+        )
 
     def shutdown(self) -> None:
         """Wait for background jobs, then release the database."""
@@ -187,9 +224,9 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[st
     parser.add_argument("--demo", action="store_true", help="show the demo sign-in hints")
     parser.add_argument("--database-url", help="override the configured database URL")
     parser.add_argument(
-        "--bench-startup",
+        "--exit-after-shown",
         action="store_true",
-        help="exit as soon as the sign-in window is shown (cold-start benchmark)",
+        help="exit once the sign-in window has painted (cold-start benchmark)",
     )
     return parser.parse_known_args(argv)
 
@@ -209,4 +246,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config.with_overrides(database_url=args.database_url)
     if args.demo:
         config = config.with_overrides(demo=True)
-    return run_app(config, exit_after_shown=args.bench_startup, qt_args=qt_args)
+    return run_app(config, exit_after_shown=args.exit_after_shown, qt_args=qt_args)

@@ -10,6 +10,7 @@ from labdesk.config import Config
 if TYPE_CHECKING:
     from labdesk.domain.clock import Clock
     from labdesk.ports import UowFactory
+    from labdesk.services.print_dto import PrintSetup
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,5 @@ class AppContext:
     uow: UowFactory
     clock: Clock
     database_description: str
+    print_setup: PrintSetup | None = None
+    """How this workstation prints labels (printer ports from ``printers``); None: no printing."""

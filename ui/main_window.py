@@ -17,6 +17,7 @@ from labdesk.services.dto import SignedInUser
 from ui.context import AppContext
 from ui.navigation import PageId, page_title, pages_for
 from ui.pages import build_page
+from ui.scan_wiring import install_scanner
 from ui.status_bar import StatusBar
 
 NAVIGATION_WIDTH = 170
@@ -50,7 +51,7 @@ class MainWindow(QMainWindow):
             item.setSizeHint(QSize(0, row_height))
             item.setToolTip(f"Ctrl+{number}")
             self.navigation.addItem(item)
-            self.pages.addWidget(build_page(page_id, context, self.pages))
+            self.pages.addWidget(build_page(page_id, context, user, self.pages))
         self.navigation.currentRowChanged.connect(self.pages.setCurrentIndex)
 
         central = QWidget(self)
@@ -67,6 +68,9 @@ class MainWindow(QMainWindow):
         )
         self.setStatusBar(self.status_bar)
         self._build_menus()
+        self.scan_router = install_scanner(
+            self, context.config, {p: self.page(p) for p in self.page_ids}, self.show_page
+        )
         self.show_page(self.page_ids[0])
 
     def _build_menus(self) -> None:

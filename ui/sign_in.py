@@ -47,6 +47,9 @@ class SignInWidget(QWidget):
         self.password_edit.setAccessibleName(self.tr("Password"))
         self.show_password_check = QCheckBox(self.tr("Show password"), self)
         self.message_label = MessageLabel(self)
+        # Room for a message and its hint: a top-level window does not grow for wrapped text.
+        self.message_label.setMinimumHeight(3 * self.message_label.fontMetrics().lineSpacing())
+        self.message_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.sign_in_button = QPushButton(self.tr("Sign in"), self)
         self.sign_in_button.setDefault(True)
         self.retry_button = QPushButton(self.tr("Retry"), self)
@@ -88,7 +91,7 @@ class SignInWidget(QWidget):
         layout.addWidget(self.demo_label)
         layout.addStretch(1)
         layout.addLayout(buttons)
-        self.setMinimumWidth(420)
+        self.setMinimumWidth(460)
 
     def set_connecting(self) -> None:
         """The database is not ready yet: typing is allowed, signing in is not."""

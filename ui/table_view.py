@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtCore import QSize, QSortFilterProxyModel, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
-from ui.table_model import SORT_ROLE, RowTableModel
+from ui.table_model import SORT_ROLE, ModelIndex, RowTableModel
+
+
+class _RoomyDelegate(QStyledItemDelegate):
+    """Adds breathing room to fitted columns, which would otherwise put values edge to edge."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
+        """The default size, a little wider."""
+        hint = super().sizeHint(option, index)
+        return QSize(hint.width() + 16, hint.height())
 
 
 def sorting_table_view(model: RowTableModel[Any], parent: QWidget | None = None) -> QTableView:
@@ -29,8 +45,7 @@ def sorting_table_view(model: RowTableModel[Any], parent: QWidget | None = None)
     view.setAlternatingRowColors(True)
     view.setWordWrap(False)
     view.setTextElideMode(Qt.TextElideMode.ElideRight)
-    # Fitted columns would otherwise put neighbouring values edge to edge.
-    view.setStyleSheet("QTableView::item { padding: 0px 6px; }")
+    view.setItemDelegate(_RoomyDelegate(view))
     rows = view.verticalHeader()
     rows.hide()
     rows.setDefaultSectionSize(view.fontMetrics().height() + 10)  # compact, still clickable

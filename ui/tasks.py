@@ -1,18 +1,28 @@
 """Run blocking work (database, files, printers) off the UI thread.
 
-Shape taken from superqt's ``_qthreading.py``: a ``QRunnable`` cannot carry signals, so the
-job owns a ``QObject`` that emits the outcome from the worker thread, queued to a receiver on
-the main thread that calls a plain callback there (Anki's ``QueryOp`` success/failure split).
+The shape is superqt's ``_qthreading.py`` (a ``QRunnable`` on the global pool reporting to
+a ``QObject``) with Anki's ``QueryOp`` success/failure callbacks, called on the main thread.
+
+Two thread rules shape the details; breaking either crashed the test suite about once in
+150 runs:
+
+* A pool thread must never drop the last Python reference to anything that can reach a
+  QObject (the job's closure usually captures a widget): the widget would be destroyed on
+  that thread. The receiver, on the main thread, holds those references and releases them.
+* The job reports by posting a queued call to the receiver, not by emitting a signal from
+  a per-job signals object: with a sender dying on the pool thread while the receiver was
+  deleted on the main thread, PySide looked up ``disconnectNotify`` on a half-freed wrapper.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QMetaObject, QObject, QRunnable, Qt, QThreadPool, Slot
 
 from labdesk.domain.errors import LabdeskError
 
@@ -23,74 +33,82 @@ T = TypeVar("T")
 ErrorCallback = Callable[[Exception], None]
 
 
-class _JobSignals(QObject):
-    """The outcome of one job, emitted on the worker thread."""
+@dataclass(frozen=True)
+class _Outcome:
+    """What the job produced: a return value or the exception it raised."""
 
-    succeeded = Signal(object)
-    failed = Signal(object)
+    value: Any = None
+    error: Exception | None = None
+
+
+@dataclass(frozen=True)
+class _Callbacks:
+    """The job and its callbacks, kept alive and released on the main thread."""
+
+    fn: Callable[[], Any]
+    owner: QObject | None
+    on_done: Callable[[Any], None]
+    on_error: ErrorCallback
 
 
 class _Delivery(QObject):
-    """Receives a job's outcome on the main thread and calls the callbacks there.
+    """Receives a job's outcome on the main thread and calls back there.
 
-    It is a child of the application, so it cannot disappear while the job runs, and deletes
-    itself after delivering. A destroyed ``owner`` (say, the main window after sign-out)
-    makes it drop the outcome: the check runs on the main thread, where owners die.
+    A child of the application, so it cannot disappear while the job runs; it deletes itself
+    after delivering. A destroyed ``owner`` (say, the main window after sign-out) makes it
+    drop the outcome: the check runs on the main thread, where owners die.
     """
 
-    def __init__(
-        self, owner: QObject | None, on_done: Callable[[Any], None], on_error: ErrorCallback
-    ) -> None:
+    def __init__(self, callbacks: _Callbacks) -> None:
         super().__init__(QCoreApplication.instance())
-        self._owner = owner
-        self._on_done = on_done
-        self._on_error = on_error
+        self._callbacks: _Callbacks | None = callbacks
+        self.outcome: _Outcome | None = None  # set by the worker before it signals
 
-    def _owner_gone(self) -> bool:
-        return self._owner is not None and not shiboken6.isValid(self._owner)
-
-    @Slot(object)
-    def deliver_result(self, result: object) -> None:
-        """Hand the job's return value to ``on_done``."""
+    @Slot()
+    def deliver(self) -> None:
+        """Call ``on_done`` or ``on_error`` unless the owner is gone."""
         self.deleteLater()
-        if not self._owner_gone():
-            self._on_done(result)
+        callbacks, self._callbacks = self._callbacks, None
+        outcome, self.outcome = self.outcome, None
+        if callbacks is None or outcome is None:
+            return
+        owner = callbacks.owner
+        if owner is not None and not shiboken6.isValid(owner):
+            return
+        if outcome.error is not None:
+            callbacks.on_error(outcome.error)
+        else:
+            callbacks.on_done(outcome.value)
 
-    @Slot(object)
-    def deliver_error(self, error: Exception) -> None:
-        """Hand the job's exception to ``on_error``."""
-        self.deleteLater()
-        if not self._owner_gone():
-            self._on_error(error)
+
+def _call(fn: Callable[[], Any]) -> _Outcome:
+    try:
+        return _Outcome(value=fn())
+    except LabdeskError as exc:
+        return _Outcome(error=exc)
+    except Exception as exc:
+        # Not a user-facing failure: a bug. Log it here, where the traceback is complete.
+        logger.exception("background job %r failed", fn)
+        return _Outcome(error=exc)
 
 
-class _Job(QRunnable, Generic[T]):
-    """Calls ``fn`` on a pool thread and reports to its delivery object."""
+class _Job(QRunnable):
+    """Runs the function on a pool thread, then posts the outcome to the delivery."""
 
-    def __init__(self, fn: Callable[[], T], delivery: _Delivery) -> None:
+    def __init__(self, delivery: _Delivery, fn: Callable[[], Any]) -> None:
         super().__init__()
-        self._fn = fn
-        self._delivery = delivery
+        self._delivery: _Delivery | None = delivery
+        self._fn: Callable[[], Any] | None = fn
 
     def run(self) -> None:
         """Run the job; never lets an exception escape into Qt's thread pool."""
-        # Created here so the signals object lives and dies on this thread: deleting a
-        # QObject from a thread other than its own is unsafe, and keeping it until the main
-        # thread is done would race with this thread's last use of it.
-        signals = _JobSignals()
-        queued = Qt.ConnectionType.QueuedConnection
-        signals.succeeded.connect(self._delivery.deliver_result, queued)
-        signals.failed.connect(self._delivery.deliver_error, queued)
-        try:
-            result = self._fn()
-        except LabdeskError as exc:
-            signals.failed.emit(exc)
-        except Exception as exc:
-            # Not a user-facing failure: a bug. Log it here, where the traceback is complete.
-            logger.exception("background job %r failed", self._fn)
-            signals.failed.emit(exc)
-        else:
-            signals.succeeded.emit(result)
+        delivery, fn = self._delivery, self._fn
+        self._delivery = self._fn = None
+        if delivery is None or fn is None:
+            return
+        delivery.outcome = _call(fn)
+        del fn  # before signalling: from then on the main thread may release everything
+        QMetaObject.invokeMethod(delivery, "deliver", Qt.ConnectionType.QueuedConnection)
 
 
 def run_in_background(
@@ -114,7 +132,8 @@ def run_in_background(
     """
     if QCoreApplication.instance() is None:
         raise RuntimeError("run_in_background needs a QCoreApplication")
-    QThreadPool.globalInstance().start(_Job(fn, _Delivery(owner, on_done, on_error)))
+    delivery = _Delivery(_Callbacks(fn, owner, on_done, on_error))
+    QThreadPool.globalInstance().start(_Job(delivery, fn))
 
 
 def wait_for_background_jobs(timeout_ms: int = 30_000) -> bool:

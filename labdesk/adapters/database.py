@@ -102,14 +102,51 @@ def _prepare_sqlite_file(url: URL) -> None:
         ) from exc
 
 
-def make_engine(raw_url: str, *, echo: bool = False) -> Engine:
-    """Create an engine for ``raw_url`` with LabDesk's connection settings.
+def read_password_file(path: Path) -> str:
+    """The database password kept in ``path`` (first line), so no config holds it in clear.
 
     Raises:
-        StorageError: for a bad URL, a missing driver or an uncreatable SQLite file.
+        StorageError: if the file is missing, unreadable, empty, or readable by others.
+    """
+    try:
+        mode = path.stat().st_mode
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StorageError(
+            f"Cannot read the database password file {path}: {exc}.",
+            hint="Check database_password_file in the config (or "
+            "LABDESK_DATABASE_PASSWORD_FILE) and the file's permissions.",
+        ) from exc
+    if os.name == "posix" and mode & 0o077:
+        raise StorageError(
+            f"The database password file {path} can be read by other users.",
+            hint=f"Make it private: chmod 600 {path}",
+        )
+    password = lines[0].strip() if lines else ""
+    if not password:
+        raise StorageError(f"The database password file {path} is empty.")
+    return password
+
+
+def make_engine(raw_url: str, *, echo: bool = False, password_file: str = "") -> Engine:
+    """Create an engine for ``raw_url`` with LabDesk's connection settings.
+
+    Args:
+        raw_url: the database URL (ideally without a password).
+        echo: log every statement (parameters stay hidden).
+        password_file: a private file holding the PostgreSQL password (libpq's PGPASSFILE
+            and ``~/.pgpass`` work too when the URL has no password).
+
+    Raises:
+        StorageError: for a bad URL, a missing driver, an uncreatable SQLite file or an
+            unusable password file.
     """
     url = parse_url(raw_url)
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if password_file and url.get_backend_name() == "postgresql":
+        url = url.set(password=read_password_file(Path(password_file).expanduser()))
+    # SQL parameters hold patient names and dates of birth: keep them out of logs and
+    # exception messages.
+    kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_file(url)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5}

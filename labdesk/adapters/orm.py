@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import registry
 
@@ -101,6 +102,12 @@ users = Table(
     Column("failed_attempts", Integer, nullable=False, default=0),
     Column("locked_until", UTCDateTime()),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Sign-in throttling, account expiry and removal: migration 0007 (access control).
+    Column("throttled_until", UTCDateTime()),
+    Column("expires_at", UTCDateTime()),
+    Column("removed_at", UTCDateTime()),
+    Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
+    Column("last_sign_in_at", UTCDateTime()),
 )
 
 patients = Table(
@@ -210,7 +217,7 @@ ordered_tests = Table(
     Column("test_code", ForeignKey("test_definitions.code"), nullable=False),
     Column("status", StrEnumType(TestStatus), nullable=False, index=True),
     Column("specimen_id", ForeignKey("specimens.id"), index=True),
-    Column("status_changed_at", UTCDateTime()),
+    Column("status_changed_at", UTCDateTime(), index=True),  # index: migration 0005 (board)
 )
 
 custody_events = Table(
@@ -280,6 +287,8 @@ audit_entries = Table(
     Column("detail", String(400), nullable=False, default=""),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    Column("flagged", Boolean, nullable=False, default=False, server_default=false()),  # 0007
+    Index(None, "entity", "entity_id"),  # "who saw this record": migration 0007
 )
 
 print_jobs = Table(
@@ -293,6 +302,7 @@ print_jobs = Table(
     Column("status", StrEnumType(PrintJobStatus), nullable=False),
     Column("content_json", Text, nullable=False, default=""),
     Column("payload", LargeBinary, nullable=False),
+    Column("preview_png", LargeBinary),  # migration 0002
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", String(400), nullable=False, default=""),
     Column("next_attempt_at", UTCDateTime()),
@@ -330,3 +340,15 @@ def start_mappers() -> None:
         return
     for cls, table in _MAPPINGS:
         mapper_registry.map_imperatively(cls, table)
+    from labdesk.adapters.orm_station import start_station_mappers  # here: it imports orm
+
+    start_station_mappers()
+    _orm_overdue.map_overdue()
+    _orm_hl7.map_hl7()
+    _orm_custody.start_custody_mappers()
+
+
+# Registers the overdue tables on ``metadata`` at import (the migration tests compare it).
+from labdesk.adapters import orm_custody as _orm_custody  # noqa: E402
+from labdesk.adapters import orm_overdue as _orm_overdue  # noqa: E402
+from labdesk.adapters import orm_hl7 as _orm_hl7  # noqa: E402

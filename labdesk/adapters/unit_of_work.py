@@ -9,8 +9,14 @@ from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from labdesk.adapters import repositories as repos
+from labdesk.adapters import repositories_custody as custody_repos
 from labdesk.adapters.database import translate_error
 from labdesk.adapters.orm import start_mappers
+from labdesk.adapters.repositories_access import AccessRepository
+from labdesk.adapters.repositories_hl7 import Hl7Repository
+from labdesk.adapters.repositories_overdue import BoardRepository
+from labdesk.adapters.repositories_printing import PrintQueueRepository
+from labdesk.adapters.repositories_station import StationRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -36,6 +42,15 @@ class SqlAlchemyUnitOfWork:
     custody: repos.CustodyRepository
     results: repos.ResultRepository
     audit: repos.AuditRepository
+    hl7: Hl7Repository
+    board: BoardRepository
+    print_queue: PrintQueueRepository
+    station: StationRepository
+    access: AccessRepository
+    custody_scan: custody_repos.CustodyScanRepository
+    manifests: custody_repos.ManifestRepository
+    routes: custody_repos.RouteRepository
+    recollections: custody_repos.RecollectionRepository
 
     def __init__(self, engine: Engine, factory: sessionmaker[Session] | None = None) -> None:
         start_mappers()
@@ -65,6 +80,15 @@ class SqlAlchemyUnitOfWork:
         self.custody = repos.CustodyRepository(session)
         self.results = repos.ResultRepository(session)
         self.audit = repos.AuditRepository(session)
+        self.hl7 = Hl7Repository(session)
+        self.board = BoardRepository(session)
+        self.print_queue = PrintQueueRepository(session)
+        self.station = StationRepository(session)
+        self.access = AccessRepository(session)
+        self.custody_scan = custody_repos.CustodyScanRepository(session)
+        self.manifests = custody_repos.ManifestRepository(session)
+        self.routes = custody_repos.RouteRepository(session)
+        self.recollections = custody_repos.RecollectionRepository(session)
         return self
 
     def __exit__(
@@ -74,11 +98,16 @@ class SqlAlchemyUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session = self.session
+        lost: SQLAlchemyError | None = None
         try:
             session.rollback()
+        except SQLAlchemyError as error:  # the connection died with the transaction
+            lost = error
         finally:
             session.close()
             self._session = None
+        if exc is None and lost is not None:
+            raise translate_error(lost, self.engine.url) from lost
         if isinstance(exc, StatementError) and isinstance(exc.orig, (ValueError, TypeError)):
             return  # a programming error (e.g. a naive datetime), not a database problem
         if isinstance(exc, SQLAlchemyError):

@@ -15,7 +15,7 @@ from typing import TextIO
 from labdesk.bench.model import Results, Scenario
 from labdesk.bench.report import write_json, write_table
 from labdesk.bench.runner import Plan, execute
-from labdesk.bench.scenarios import SCENARIOS
+from labdesk.bench.scenarios import SCENARIOS, all_scenarios
 
 __all__ = ["SCENARIOS", "Plan", "Results", "Scenario", "execute", "run"]
 
@@ -39,7 +39,7 @@ def run(
         could not be built or a scenario failed (the report says which and why).
     """
     plan = Plan.quick() if quick else Plan.full()
-    results = execute(plan, SCENARIOS, progress)
+    results = execute(plan, all_scenarios(), progress)
     if as_json:
         write_json(results, out)
     else:

@@ -75,6 +75,9 @@ class Scenario(Generic[S]):
     """True: measured at every database size; False: measured once (e.g. cold start)."""
     in_process: bool = True
     """False when the work happens in a subprocess, so this thread's CPU time means nothing."""
+    iterations: int | None = None
+    """Timed calls of a scenario measured once (``per_size=False``), capped by the plan's
+    iterations; None: the plan's ``process_runs`` (for scenarios that start processes)."""
     teardown: Callable[[S], None] | None = None
 
 

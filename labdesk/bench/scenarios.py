@@ -1,29 +1,37 @@
 """The benchmark scenarios, declared in :data:`SCENARIOS`.
 
-Each database scenario runs the real service path through a unit of work with keys drawn
-at random from the database, and its floor does the same lookup as one bare indexed SQL
-statement on an autocommit ``sqlite3`` connection.
+Each database scenario runs a service path through a unit of work with keys drawn at
+random from the database, and its floor does the same lookup as one bare indexed SQL
+statement on an autocommit ``sqlite3`` connection. Patient lookups use the query layer
+(``lookup_*``); ``patient-scan-audited`` is the path a screen takes on a wristband scan,
+with the permission check and the audit entry it commits.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from typing import Any
 
 from sqlalchemy import Table
 
 from labdesk.adapters import orm
-from labdesk.bench import coldstart
+from labdesk.bench import coldstart, hl7_ingest
 from labdesk.bench.datagen import ACCESSION_COUNTER
 from labdesk.bench.errors import BenchError
 from labdesk.bench.model import Context, Database, Scenario
-from labdesk.bench.rows import ACCESSION_YEAR
+from labdesk.bench.rows import ACCESSION_YEAR, USER_ID
 from labdesk.domain.clock import FixedClock
+from labdesk.domain.people import Role
 from labdesk.services.accession import issue_accession
-from labdesk.services.patients import find_by_scan, search_patients
+from labdesk.services.dto import SignedInUser
+from labdesk.services.patients import find_by_scan, lookup_by_scan, lookup_patients
+
+logger = logging.getLogger(__name__)
 
 LOOKUP_TARGET_MS = 5.0
 """p95 of every lookup, at every size (the issue's target is at a million specimens)."""
@@ -153,12 +161,42 @@ def _mrns(ctx: Context) -> Lookup:
 
 def _patient_by_mrn(state: Lookup, i: int) -> object:
     with state.db.uow() as uow:
-        return find_by_scan(uow, state.key(i))
+        return lookup_by_scan(uow, state.key(i))
 
 
 def _patient_by_mrn_floor(state: Lookup, i: int) -> object:
     row = state.db.raw.execute(PATIENT_BY_MRN_SQL, (state.floor_key(i),)).fetchone()
     return _found(row, "a patient")
+
+
+@dataclass(frozen=True)
+class AuditedScan:
+    """State of the audited scan: MRNs, and who scans them when."""
+
+    lookup: Lookup
+    clock: FixedClock
+    actor: SignedInUser
+
+
+def _audited_setup(ctx: Context) -> AuditedScan:
+    actor = SignedInUser(
+        id=USER_ID,
+        username="bench",
+        display_name="Bench User",
+        role=Role.MEDICAL_ASSISTANT,
+        initials="BU",
+        station="BENCH-1",
+    )
+    return AuditedScan(_mrns(ctx), FixedClock(datetime(ACCESSION_YEAR, 6, 1, tzinfo=UTC)), actor)
+
+
+def _audited_scan(state: AuditedScan, i: int) -> object:
+    with state.lookup.db.uow() as uow:
+        return find_by_scan(uow, state.clock, state.actor, state.lookup.key(i))
+
+
+def _audited_scan_floor(state: AuditedScan, i: int) -> object:
+    return _patient_by_mrn_floor(state.lookup, i)
 
 
 def _name_prefixes(ctx: Context) -> Lookup:
@@ -191,7 +229,7 @@ def _name_prefixes(ctx: Context) -> Lookup:
 
 def _patient_by_name(state: Lookup, i: int) -> object:
     with state.db.uow() as uow:
-        return _found(search_patients(uow, state.key(i), SEARCH_LIMIT), "a patient")
+        return _found(lookup_patients(uow, state.key(i), SEARCH_LIMIT), "a patient")
 
 
 def _patient_by_name_floor(state: Lookup, i: int) -> object:
@@ -228,6 +266,15 @@ SCENARIOS: list[Scenario[Any]] = [
         max_growth=MAX_GROWTH,
     ),
     Scenario(
+        name="patient-scan-audited",
+        title="Patient scan as screens do it (permission, audit entry, commit)",
+        setup=_audited_setup,
+        run_once=_audited_scan,
+        floor=_audited_scan_floor,
+        target_p95_ms=LOOKUP_TARGET_MS,
+        max_growth=MAX_GROWTH,
+    ),
+    Scenario(
         name="patient-by-name",
         title="Patient search by name prefix (a full page)",
         setup=_name_prefixes,
@@ -236,6 +283,7 @@ SCENARIOS: list[Scenario[Any]] = [
         target_p95_ms=LOOKUP_TARGET_MS,
         max_growth=MAX_GROWTH,
     ),
+    *hl7_ingest.SCENARIOS,
     Scenario(
         name="cold-start",
         title="Cold start to a usable window",
@@ -247,7 +295,27 @@ SCENARIOS: list[Scenario[Any]] = [
         in_process=False,
     ),
 ]
-"""Every scenario, in the order they run and are reported."""
+"""The core's scenarios, in the order they run and are reported (plugins follow)."""
+
+PLUGIN_GROUP = "labdesk.bench_scenarios"
+"""Entry-point group through which other packages (``printers``) contribute scenarios: each
+entry names a callable returning a list of :class:`Scenario`. The core never imports them."""
+
+
+def plugin_scenarios() -> list[Scenario[Any]]:
+    """Scenarios contributed through :data:`PLUGIN_GROUP` (skipped if they cannot load)."""
+    found: list[Scenario[Any]] = []
+    for entry in entry_points(group=PLUGIN_GROUP):
+        try:
+            found.extend(entry.load()())
+        except ImportError as exc:
+            logger.warning("bench scenarios %s unavailable: %s", entry.name, exc)
+    return found
+
+
+def all_scenarios() -> list[Scenario[Any]]:
+    """The core's scenarios followed by the plugins'."""
+    return [*SCENARIOS, *plugin_scenarios()]
 
 
 def by_name(names: list[str] | tuple[str, ...]) -> list[Scenario[Any]]:
@@ -256,11 +324,12 @@ def by_name(names: list[str] | tuple[str, ...]) -> list[Scenario[Any]]:
     Raises:
         BenchError: for a name that is not registered.
     """
-    known = {s.name for s in SCENARIOS}
+    registered = all_scenarios()
+    known = {s.name for s in registered}
     unknown = sorted(set(names) - known)
     if unknown:
         raise BenchError(
             f"No benchmark scenario called {', '.join(unknown)}.",
             hint=f"Scenarios: {', '.join(sorted(known))}.",
         )
-    return [s for s in SCENARIOS if s.name in names]
+    return [s for s in registered if s.name in names]

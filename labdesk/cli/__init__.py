@@ -15,11 +15,17 @@ from typing import Any
 import click
 
 from labdesk import __version__
+from labdesk.cli.audit_cmd import audit
 from labdesk.cli.bench_cmd import bench
 from labdesk.cli.catalog_cmd import catalog
+from labdesk.cli.custody_cmd import custody
 from labdesk.cli.db_cmd import db
 from labdesk.cli.demo_cmd import seed_demo
+from labdesk.cli.fhir_cmd import fhir
+from labdesk.cli.hl7_cmd import hl7
+from labdesk.cli.users_cmd import users
 from labdesk.domain.errors import LabdeskError
+from labdesk.log_setup import install_redaction
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +55,18 @@ def cli(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_redaction()
 
 
 cli.add_command(db)
 cli.add_command(catalog)
 cli.add_command(seed_demo)
 cli.add_command(bench)
+cli.add_command(custody)
+cli.add_command(hl7)
+cli.add_command(fhir)
+cli.add_command(audit)
+cli.add_command(users)
 
 
 def _load_plugins() -> None:

@@ -43,7 +43,7 @@ def import_(file: Path) -> None:
     core = open_core()
     try:
         with core.uow() as uow:
-            count = import_catalog_file(uow, file)
+            count = import_catalog_file(uow, core.clock, None, file)
             uow.commit()
     finally:
         core.close()

@@ -20,7 +20,7 @@ def db() -> None:
 def upgrade() -> None:
     """Create or upgrade the schema to this version (safe to run again)."""
     config = load_config()
-    engine = make_engine(config.database_url)
+    engine = make_engine(config.database_url, password_file=config.database_password_file)
     try:
         check_connection(engine)
         before, after = migrate.upgrade(engine)
@@ -43,7 +43,7 @@ def upgrade() -> None:
 def status() -> None:
     """Show the database and whether its schema is current."""
     config = load_config()
-    engine = make_engine(config.database_url)
+    engine = make_engine(config.database_url, password_file=config.database_password_file)
     try:
         state = migrate.schema_state(engine)
     finally:

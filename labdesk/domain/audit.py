@@ -18,6 +18,10 @@ class AuditAction(StrEnum):
     EXPORT = "export"
     SIGN_IN = "sign_in"
     SIGN_OUT = "sign_out"
+    LOCK = "lock"
+    UNLOCK = "unlock"
+    BREAK_GLASS = "break_glass"
+    REVIEW = "review"
 
 
 @dataclass(eq=False, kw_only=True)
@@ -32,6 +36,8 @@ class AuditEntry:
     user_id: int | None = None
     station: str = ""
     detail: str = ""
+    flagged: bool = False
+    """Needs an administrator's review (break-glass use, an account locked by failures)."""
     prev_hash: str = ""
     hash: str = ""
     id: int | None = None
@@ -47,4 +53,6 @@ class AuditEntry:
             "user_id": self.user_id,
             "station": self.station,
             "detail": self.detail,
+            # Only when set, so entries written before the column existed still verify.
+            **({"flagged": True} if self.flagged else {}),
         }

@@ -71,6 +71,9 @@ _HINTS = {
     K.PICKED_UP: "Label it and scan it back at the station before it is picked up.",
     K.RECEIVED: "A specimen is received once, after a courier picked it up.",
     K.VERIFIED: "Print its label first, then scan the labelled tube.",
+    K.REJECTED: "Only a specimen on its way to, or at, the lab can be rejected.",
+    K.DELIVERED: "Only a specimen a courier picked up can be delivered.",
+    K.PACKED: "Pack a specimen once it is labelled and scanned back.",
 }
 
 

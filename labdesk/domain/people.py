@@ -60,4 +60,9 @@ class User:
     active: bool = True
     failed_attempts: int = 0
     locked_until: datetime | None = None
+    throttled_until: datetime | None = None
+    expires_at: datetime | None = None
+    removed_at: datetime | None = None
+    must_change_password: bool = False
+    last_sign_in_at: datetime | None = None
     id: int | None = None

@@ -1,7 +1,14 @@
 """The permission matrix: which role may do what, in one place.
 
-Services check it on every call (not only the UI hiding buttons). Minimum necessary:
-couriers never get patient demographics; only clinicians acknowledge results.
+Services check it on every call (not only the UI hiding buttons). Minimum necessary
+(HIPAA 164.502(b)): each workforce class gets only the patient data its work needs, so
+couriers never get patient demographics, only clinicians acknowledge results, and
+administrators run the set-up without clinical sign-off.
+
+Break-glass (HIPAA 164.312(a)(2)(ii), emergency access): a signed-in user whose role allows
+``EMERGENCY_ACCESS`` may, giving a reason, widen their session by ``EMERGENCY_GRANTS`` until
+they sign out or the station locks. Every such session and everything done in it is audited
+and flagged for review.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage users and roles"
     MANAGE_STATIONS = "manage stations and printers"
     MANAGE_CATALOG = "manage the test catalog"
+    EMERGENCY_ACCESS = "use emergency (break-glass) access"
 
 
 P = Permission
@@ -48,8 +56,11 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.PRINT_LABELS,
             P.REPRINT_LABELS,
             P.VIEW_CUSTODY,
+            P.EMERGENCY_ACCESS,
         }
     ),
+    # Couriers move sealed specimens: accession IDs, containers and custody, never who the
+    # patient is.
     Role.COURIER: frozenset({P.PICK_UP_SPECIMENS, P.VIEW_CUSTODY}),
     Role.LAB_RECEIVER: frozenset(
         {
@@ -58,6 +69,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.REJECT_SPECIMENS,
             P.PRINT_LABELS,
             P.VIEW_CUSTODY,
+            P.EMERGENCY_ACCESS,
         }
     ),
     Role.CLINICIAN: frozenset(
@@ -72,22 +84,36 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         }
     ),
     # Administrators run the clinic's set-up; clinical sign-off stays with clinicians.
-    Role.ADMIN: _ALL - {P.ACKNOWLEDGE_RESULTS},
+    Role.ADMIN: _ALL - {P.ACKNOWLEDGE_RESULTS, P.EMERGENCY_ACCESS},
 }
 
+#: What a break-glass session adds to the role's own permissions: seeing who the patient
+#: is and their results, never signing anything off or changing the set-up.
+EMERGENCY_GRANTS: frozenset[Permission] = frozenset(
+    {P.VIEW_PATIENT_DEMOGRAPHICS, P.VIEW_RESULTS, P.VIEW_CUSTODY}
+)
 
-def allows(role: Role, permission: Permission) -> bool:
-    """True when ``role`` may perform ``permission``."""
-    return permission in MATRIX[role]
+
+def permissions_of(role: Role, *, emergency: bool = False) -> frozenset[Permission]:
+    """Everything ``role`` may do, widened by ``EMERGENCY_GRANTS`` in a break-glass session."""
+    granted = MATRIX[role]
+    if emergency and P.EMERGENCY_ACCESS in granted:
+        return granted | EMERGENCY_GRANTS
+    return granted
 
 
-def require(role: Role, permission: Permission) -> None:
+def allows(role: Role, permission: Permission, *, emergency: bool = False) -> bool:
+    """True when ``role`` may perform ``permission`` (in a break-glass session or not)."""
+    return permission in permissions_of(role, emergency=emergency)
+
+
+def require(role: Role, permission: Permission, *, emergency: bool = False) -> None:
     """Refuse an action the role may not perform.
 
     Raises:
         PermissionDenied: naming the action and the role.
     """
-    if not allows(role, permission):
+    if not allows(role, permission, emergency=emergency):
         raise PermissionDenied(
             f"Your role ({role.label}) may not {permission.value}.",
             hint="Sign in as a user whose role allows it, or ask an administrator.",

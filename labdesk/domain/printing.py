@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
+
+from labdesk.domain.errors import LabdeskError
 
 
 class PrintJobStatus(StrEnum):
@@ -14,6 +17,23 @@ class PrintJobStatus(StrEnum):
     SENT = "sent"
     DONE = "done"
     FAILED = "failed"
+
+
+class Delivery(StrEnum):
+    """What a failed send means for the job, decided by the printer layer."""
+
+    RETRY = "retry"
+    """Nothing reached the printer (offline, connection refused): send it again later."""
+    FAILED = "failed"
+    """Waiting will not help (bad address, job refused): a person must act."""
+    UNCERTAIN = "uncertain"
+    """The send broke off midway: the label may have printed, so it is never resent."""
+
+
+class PrintDeliveryError(LabdeskError):
+    """Base of every error a printer raises on purpose; ``delivery`` tells the spooler why."""
+
+    delivery: ClassVar[Delivery] = Delivery.FAILED
 
 
 class PrintJobKind(StrEnum):
@@ -54,6 +74,7 @@ class PrintJob:
     created_at: datetime
     content_json: str = ""
     payload: bytes = field(default=b"", repr=False)
+    preview_png: bytes | None = field(default=None, repr=False)
     specimen_id: int | None = None
     status: PrintJobStatus = PrintJobStatus.QUEUED
     attempts: int = 0

@@ -1,54 +1,93 @@
-"""Users and sign-in (argon2id hashes; never a plain password stored or logged)."""
+"""Users and sign-in: password or badge + PIN, throttled, locked per account, every try audited.
+
+Every attempt, successful or not, leaves an audit entry (``sign_in`` or ``unlock``) whose
+outcome says what happened (:class:`~labdesk.domain.signin_policy.SignInOutcome`); the
+password, the PIN and a user name that does not exist are never recorded. Messages do not
+reveal whether a user name exists or which part was wrong; the state of an account
+(disabled, expired, removed) is only told after the right password, so nobody learns it by
+guessing. A lock or a wait applies to one account only (see
+:mod:`labdesk.domain.signin_policy`): the rest of the clinic signs in as usual.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import re
+from collections.abc import Callable
+from datetime import datetime
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
+from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import AuthenticationError, ValidationError
+from labdesk.domain.password_policy import check_pin
 from labdesk.domain.people import Role, User
+from labdesk.domain.signin_policy import (
+    LOCKOUT,
+    MAX_FAILED_ATTEMPTS,
+    SignInOutcome,
+    after_failure,
+    wait_text,
+)
 from labdesk.ports import UnitOfWork
+from labdesk.services.audit import record_audit
+from labdesk.services.credentials import (
+    check_password_policy,
+    dummy_hash,
+    hash_secret,
+    verify_secret,
+)
 from labdesk.services.dto import SignedInUser
 
 logger = logging.getLogger(__name__)
 
-_HASHER = PasswordHasher()  # argon2id with the library's current recommended cost
-MIN_PASSWORD_LENGTH = 8
-MAX_FAILED_ATTEMPTS = 5
-LOCKOUT = timedelta(minutes=15)
+__all__ = [
+    "LOCKOUT",
+    "MAX_FAILED_ATTEMPTS",
+    "authenticate",
+    "authenticate_badge",
+    "change_own_password",
+    "check_password_policy",
+    "create_user",
+    "hash_secret",
+    "lock_session",
+    "sign_out",
+    "verify_secret",
+]
+
+USER = "user"
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_WRONG = "Wrong user name or password."
+_WRONG_HINT = "Try again; after several failures each try must wait a little longer."
 
 
-def hash_secret(secret: str) -> str:
-    """Return an argon2id hash of ``secret``."""
-    return _HASHER.hash(secret)
+def session_of(user: User, station: str = "", *, emergency: bool = False) -> SignedInUser:
+    """The DTO of a signed-in ``user``."""
+    assert user.id is not None
+    return SignedInUser(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        initials=user.initials,
+        station=station,
+        emergency=emergency,
+        must_change_password=user.must_change_password,
+    )
 
 
-def verify_secret(stored_hash: str, secret: str) -> bool:
-    """Check ``secret`` against an argon2id hash."""
-    try:
-        return _HASHER.verify(stored_hash, secret)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def check_password_policy(password: str, username: str) -> None:
-    """Refuse passwords that are too short or equal to the user name.
+def normalise_username(username: str) -> str:
+    """The stored form of a user name.
 
     Raises:
-        ValidationError: saying why.
+        ValidationError: if it is empty or holds characters other than a-z, 0-9, ``.-_``.
     """
-    if len(password) < MIN_PASSWORD_LENGTH:
+    name = username.strip().lower()
+    if not USERNAME_RE.fullmatch(name):
         raise ValidationError(
-            f"The password has {len(password)} characters; at least {MIN_PASSWORD_LENGTH} "
-            "are needed.",
-            hint="Use a longer passphrase: several words are easy to remember.",
+            f"'{name[:64]}' is not a valid user name.",
+            hint="Use 1 to 64 letters a-z, digits, dots, hyphens or underscores.",
         )
-    if password.strip().lower() == username.strip().lower():
-        raise ValidationError("The password must not be the user name.")
+    return name
 
 
 def create_user(
@@ -61,26 +100,41 @@ def create_user(
     password: str,
     initials: str = "",
     badge_id: str | None = None,
+    pin: str | None = None,
+    expires_at: datetime | None = None,
+    must_change_password: bool = False,
+    enforce_policy: bool = True,
 ) -> int:
-    """Create a user and return its id (caller commits).
+    """Create a user and return its id (caller commits; no audit: see ``users_admin``).
+
+    ``enforce_policy=False`` is for the demo's shared, published password only.
 
     Raises:
-        ValidationError: for a taken user name or a weak password.
+        ValidationError: for a bad or taken user name, a weak password or PIN, a taken badge.
     """
-    name = username.strip().lower()
-    if not name:
-        raise ValidationError("A user name is required.")
+    name = normalise_username(username)
+    if not display_name.strip():
+        raise ValidationError("A display name is required.", hint="Enter the person's name.")
     if uow.people.user_by_username(name) is not None:
         raise ValidationError(f"The user name '{name}' is taken.", hint="Choose another one.")
-    check_password_policy(password, name)
+    if enforce_policy:
+        check_password_policy(password, name, display_name)
+    badge = (badge_id or "").strip() or None
+    if badge is not None and uow.access.badge_owner(badge) is not None:
+        raise ValidationError("That badge is registered to another user.")
+    if pin is not None:
+        check_pin(pin)
     user = User(
         username=name,
-        display_name=display_name,
+        display_name=display_name.strip(),
         role=role,
         password_hash=hash_secret(password),
         created_at=clock.now(),
         initials=initials or "".join(part[0] for part in display_name.split()[:3]).upper(),
-        badge_id=badge_id,
+        badge_id=badge,
+        pin_hash=hash_secret(pin) if pin is not None else None,
+        expires_at=expires_at,
+        must_change_password=must_change_password,
     )
     uow.people.add(user)
     uow.people.flush()
@@ -88,44 +142,269 @@ def create_user(
     return user.id
 
 
-def authenticate(uow: UnitOfWork, clock: Clock, username: str, password: str) -> SignedInUser:
-    """Check credentials, counting failures and locking the account after too many.
+def authenticate(
+    uow: UnitOfWork,
+    clock: Clock,
+    username: str,
+    password: str,
+    *,
+    station: str = "",
+    unlock: bool = False,
+) -> SignedInUser:
+    """Check a user name and password (commits the attempt's audit entry and counters).
+
+    Args:
+        uow: a unit of work this call commits.
+        clock: time source.
+        username: as typed (case and surrounding spaces ignored).
+        password: as typed or pasted.
+        station: the workstation, recorded in the audit entry and the session.
+        unlock: the attempt unlocks a locked screen (audited as ``unlock``).
 
     Raises:
         AuthenticationError: with a message that does not reveal which part was wrong.
     """
-    now = clock.now()
-    user = uow.people.user_by_username(username)
+    action = AuditAction.UNLOCK if unlock else AuditAction.SIGN_IN
+    user = uow.people.user_by_username(username.strip().lower()[:64])
     if user is None:
-        # Same work as a real check so timing does not reveal which user names exist.
-        verify_secret(hash_secret("timing-equaliser"), password)
-        raise AuthenticationError("Wrong user name or password.", hint="Try again.")
-    if not user.active:
-        raise AuthenticationError(
-            "This account is disabled.", hint="Ask an administrator to re-enable it."
-        )
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60))
-        raise AuthenticationError(
-            f"Too many failed sign-ins: this account is locked for {minutes} more minute(s).",
-            hint="Wait, or ask an administrator to unlock it.",
-        )
-    if not verify_secret(user.password_hash, password):
-        user.failed_attempts += 1
-        if user.failed_attempts >= MAX_FAILED_ATTEMPTS:
-            user.locked_until = now + LOCKOUT
-            user.failed_attempts = 0
+        verify_secret(dummy_hash(), password)
+        _audit(uow, clock, None, action, SignInOutcome.UNKNOWN_USER, station, "password")
         uow.commit()
-        raise AuthenticationError("Wrong user name or password.", hint="Try again.")
+        raise AuthenticationError(_WRONG, hint=_WRONG_HINT)
+    return _attempt(
+        uow,
+        clock,
+        user,
+        lambda u: verify_secret(u.password_hash, password),
+        station=station,
+        action=action,
+        factor="password",
+    )
+
+
+def authenticate_badge(
+    uow: UnitOfWork,
+    clock: Clock,
+    badge_id: str,
+    pin: str,
+    *,
+    station: str = "",
+    unlock: bool = False,
+) -> SignedInUser:
+    """Check a scanned badge and its PIN (commits like :func:`authenticate`).
+
+    Raises:
+        AuthenticationError: unknown badge (also the badge of a removed user), no PIN set,
+            wrong PIN, or the account's state.
+    """
+    action = AuditAction.UNLOCK if unlock else AuditAction.SIGN_IN
+    badge = badge_id.strip()
+    user = uow.people.user_by_badge(badge) if badge else None
+    if user is None:
+        verify_secret(dummy_hash(), pin)
+        _audit(uow, clock, None, action, SignInOutcome.UNKNOWN_BADGE, station, "badge")
+        uow.commit()
+        raise AuthenticationError(
+            "This badge is not registered to any user.",
+            hint="Sign in with your user name and password, or ask an administrator to "
+            "register the badge.",
+        )
+    if not user.pin_hash:
+        _audit(uow, clock, user, action, SignInOutcome.NO_PIN, station, "badge")
+        uow.commit()
+        raise AuthenticationError(
+            "No PIN is set for this badge.",
+            hint="Sign in with your user name and password, or ask an administrator to set a PIN.",
+        )
+    pin_hash = user.pin_hash
+    return _attempt(
+        uow,
+        clock,
+        user,
+        lambda _u: verify_secret(pin_hash, pin),
+        station=station,
+        action=action,
+        factor="badge",
+    )
+
+
+def _attempt(
+    uow: UnitOfWork,
+    clock: Clock,
+    user: User,
+    secret_ok: Callable[[User], bool],
+    *,
+    station: str,
+    action: AuditAction,
+    factor: str,
+) -> SignedInUser:
+    now = clock.now()
+    refusal = _refused_before_check(user, now)
+    if refusal is not None:
+        outcome, error = refusal
+        _audit(uow, clock, user, action, outcome, station, factor)
+        uow.commit()
+        raise error
+    if not secret_ok(user):
+        raise _failed(uow, clock, user, action, station, factor)
+    state = _account_state(user, now)
+    if state is not None:
+        outcome, error = state
+        _audit(uow, clock, user, action, outcome, station, factor)
+        uow.commit()
+        raise error
     user.failed_attempts = 0
     user.locked_until = None
+    user.throttled_until = None
+    user.last_sign_in_at = now
+    _audit(uow, clock, user, action, SignInOutcome.SUCCESS, station, factor)
     uow.commit()
-    assert user.id is not None
-    logger.info("user id %s signed in", user.id)
-    return SignedInUser(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        role=user.role,
-        initials=user.initials,
+    logger.info("user id %s: %s at %s", user.id, action.value, station or "-")
+    return session_of(user, station)
+
+
+def _refused_before_check(
+    user: User, now: datetime
+) -> tuple[SignInOutcome, AuthenticationError] | None:
+    """A lock or a wait: refuse without looking at the secret (no guess gets checked)."""
+    if user.locked_until is not None and user.locked_until > now:
+        return SignInOutcome.LOCKED, AuthenticationError(
+            f"Too many failed sign-ins: this account is locked for "
+            f"{wait_text(user.locked_until, now)}.",
+            hint="Wait, or ask an administrator to unlock it. Other users can sign in as usual.",
+        )
+    if user.throttled_until is not None and user.throttled_until > now:
+        return SignInOutcome.THROTTLED, AuthenticationError(
+            f"Several failed sign-ins: wait {wait_text(user.throttled_until, now)} before "
+            "trying again.",
+            hint="Check the user name and that Caps Lock is off.",
+        )
+    return None
+
+
+def _failed(
+    uow: UnitOfWork,
+    clock: Clock,
+    user: User,
+    action: AuditAction,
+    station: str,
+    factor: str,
+) -> AuthenticationError:
+    verdict = after_failure(user.failed_attempts, clock.now())
+    user.failed_attempts = verdict.failures
+    user.throttled_until = verdict.throttled_until
+    if verdict.locked_until is not None:
+        user.locked_until = verdict.locked_until
+    wrong = SignInOutcome.WRONG_PIN if factor == "badge" else SignInOutcome.WRONG_PASSWORD
+    outcome = SignInOutcome.LOCKED_NOW if verdict.locked_now else wrong
+    _audit(uow, clock, user, action, outcome, station, factor, flagged=verdict.locked_now)
+    uow.commit()
+    message = "Wrong PIN." if factor == "badge" else _WRONG
+    if verdict.locked_now:
+        return AuthenticationError(
+            f"{message} After {MAX_FAILED_ATTEMPTS} failures in a row this account is locked "
+            f"for {int(LOCKOUT.total_seconds() // 60)} minutes.",
+            hint="Wait, or ask an administrator to unlock it. Other users can sign in as usual.",
+        )
+    return AuthenticationError(message, hint=_WRONG_HINT)
+
+
+def _account_state(user: User, now: datetime) -> tuple[SignInOutcome, AuthenticationError] | None:
+    """Told only after the right secret: disabled, removed or expired accounts."""
+    hint = "Ask an administrator."
+    if user.removed_at is not None:
+        return SignInOutcome.REMOVED, AuthenticationError("This account was removed.", hint=hint)
+    if not user.active:
+        return SignInOutcome.DISABLED, AuthenticationError(
+            "This account is disabled.", hint="Ask an administrator to re-enable it."
+        )
+    if user.expires_at is not None and user.expires_at <= now:
+        return SignInOutcome.EXPIRED, AuthenticationError(
+            f"This account expired on {user.expires_at:%Y-%m-%d}.",
+            hint="Ask an administrator to extend it.",
+        )
+    return None
+
+
+def _audit(
+    uow: UnitOfWork,
+    clock: Clock,
+    user: User | None,
+    action: AuditAction,
+    outcome: SignInOutcome,
+    station: str,
+    factor: str,
+    *,
+    flagged: bool = False,
+) -> None:
+    record_audit(
+        uow,
+        clock,
+        action=action,
+        entity=USER,
+        entity_id=user.id if user is not None and user.id is not None else "",
+        user_id=user.id if user is not None else None,
+        station=station,
+        detail=f"by {factor}",
+        outcome=outcome.value,
+        flagged=flagged,
+    )
+
+
+def change_own_password(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser, current: str, new: str
+) -> SignedInUser:
+    """Let the signed-in user choose a new password (caller commits).
+
+    Raises:
+        AuthenticationError: if ``current`` is wrong.
+        ValidationError: if ``new`` breaks the policy or equals the current one.
+    """
+    user = uow.people.user(actor.id)
+    if user is None or not verify_secret(user.password_hash, current):
+        raise AuthenticationError(
+            "The current password is wrong.", hint="Type the password you signed in with."
+        )
+    if verify_secret(user.password_hash, new):
+        raise ValidationError(
+            "The new password is the same as the current one.", hint="Choose a different one."
+        )
+    check_password_policy(new, user.username, user.display_name)
+    user.password_hash = hash_secret(new)
+    user.must_change_password = False
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.UPDATE,
+        entity=USER,
+        entity_id=actor.id,
+        detail="changed own password",
+        actor=actor,
+    )
+    return session_of(user, actor.station, emergency=actor.emergency)
+
+
+def sign_out(uow: UnitOfWork, clock: Clock, actor: SignedInUser, *, reason: str = "") -> None:
+    """Record the end of a session (caller commits)."""
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.SIGN_OUT,
+        entity=USER,
+        entity_id=actor.id,
+        detail=reason,
+        actor=actor,
+    )
+
+
+def lock_session(uow: UnitOfWork, clock: Clock, actor: SignedInUser, *, reason: str) -> None:
+    """Record that the station locked the session (inactivity or by hand; caller commits)."""
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.LOCK,
+        entity=USER,
+        entity_id=actor.id,
+        detail=reason,
+        actor=actor,
     )

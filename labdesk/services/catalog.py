@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labdesk.domain.audit import AuditAction
 from labdesk.domain.catalog import ContainerType, TestDefinition
+from labdesk.domain.clock import Clock
 from labdesk.domain.errors import ValidationError
+from labdesk.domain.permissions import Permission
 from labdesk.ports import UnitOfWork
+from labdesk.services.audit import record_audit
 from labdesk.services.catalog_csv import load_shipped_catalog, parse_tests
-from labdesk.services.dto import CatalogRow
+from labdesk.services.dto import CatalogRow, SignedInUser, authorize
 
 
 def ensure_shipped_catalog(uow: UnitOfWork) -> bool:
@@ -60,8 +64,12 @@ def list_catalog(uow: UnitOfWork) -> list[CatalogRow]:
     return rows
 
 
-def import_catalog_file(uow: UnitOfWork, path: Path) -> int:
-    """Validate a lab's test compendium CSV and upsert all of it, or none of it.
+def import_catalog_file(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser | None, path: Path
+) -> int:
+    """Validate a lab's test compendium CSV and upsert all of it, or none of it (audited).
+
+    ``actor=None`` is the command line (an operator with the OS rights to the database).
 
     Returns:
         The number of tests imported.
@@ -69,7 +77,10 @@ def import_catalog_file(uow: UnitOfWork, path: Path) -> int:
     Raises:
         CatalogImportError: listing every bad row (row number, field, why).
         ValidationError: if the file cannot be read.
+        PermissionDenied: if ``actor`` may not manage the catalog.
     """
+    if actor is not None:
+        authorize(actor, Permission.MANAGE_CATALOG)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -79,4 +90,13 @@ def import_catalog_file(uow: UnitOfWork, path: Path) -> int:
     known = {c.code for c in uow.catalog.containers()}
     tests = parse_tests(text, known)
     _store(uow, [], tests)
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.UPDATE,
+        entity="catalog",
+        entity_id="tests",
+        detail=f"imported {len(tests)} tests from {path.name}",
+        actor=actor,
+    )
     return len(tests)

@@ -142,6 +142,7 @@ def ensure_demo_people(uow: UnitOfWork, clock: Clock) -> dict[str, int]:
                 display_name=name,
                 role=role,
                 password=DEMO_PASSWORD,
+                enforce_policy=False,  # the demo's published password; synthetic data only
             )
         else:
             assert user.id is not None

@@ -5,7 +5,7 @@ No ORM object ever leaves a unit of work; screens get these instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from labdesk.domain.catalog import SpecimenCategory, TemperatureClass
@@ -21,9 +21,10 @@ class PatientSummary:
 
     id: int
     mrn: str
-    family_name: str
-    given_name: str
-    birth_date: date
+    # Kept out of repr(): a DTO logged or shown in a traceback must not leak who it is.
+    family_name: str = field(repr=False)
+    given_name: str = field(repr=False)
+    birth_date: date = field(repr=False)
     sex: Sex
 
     @property
@@ -54,6 +55,12 @@ class SignedInUser:
     display_name: str
     role: Role
     initials: str
+    station: str = ""
+    """Where the session runs (every audit entry of the session names it)."""
+    emergency: bool = False
+    """A break-glass session: widened permissions, everything audited and flagged."""
+    must_change_password: bool = False
+    """An administrator set the password: the user must choose a new one now."""
 
 
 @dataclass(frozen=True)
@@ -111,4 +118,4 @@ def authorize(actor: SignedInUser, permission: Permission) -> None:
     Raises:
         PermissionDenied: when the actor's role does not allow ``permission``.
     """
-    require(actor.role, permission)
+    require(actor.role, permission, emergency=actor.emergency)

@@ -1,14 +1,24 @@
-"""Finding patients: wristband scans and forgiving search-as-you-type."""
+"""Finding patients: wristband scans and forgiving search-as-you-type.
+
+Screens call :func:`find_by_scan`, :func:`search_patients` and :func:`get_patient`: they
+check the signed-in user may see demographics and audit the view (one entry per patient
+shown, ids only). ``lookup_by_scan`` and ``lookup_patients`` are the bare queries under
+them (no check, no audit), for services that check themselves and for ``labdesk bench``.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
 
+from labdesk.domain.audit import AuditAction
+from labdesk.domain.clock import Clock
 from labdesk.domain.errors import NotFound
 from labdesk.domain.patient import Patient, fold
+from labdesk.domain.permissions import Permission
 from labdesk.ports import UnitOfWork
-from labdesk.services.dto import PatientSummary
+from labdesk.services.audit import audit_patient_access
+from labdesk.services.dto import PatientSummary, SignedInUser, authorize
 
 WRISTBAND_SYSTEM = "wristband"
 _PARTIAL_SCAN = 2000  # rows read when the family name is only a prefix
@@ -25,8 +35,84 @@ def parse_birth_date(text: str) -> date | None:
     return None
 
 
-def find_by_scan(uow: UnitOfWork, scanned: str) -> PatientSummary:
-    """Open a patient from a wristband or ID-card barcode (MRN or another identifier).
+def find_by_scan(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser, scanned: str, *, commit: bool = True
+) -> PatientSummary:
+    """Open a patient from a wristband or ID-card barcode, audited as a view.
+
+    Args:
+        uow: unit of work; committed (the audit entry) unless ``commit`` is False.
+        clock: time source.
+        actor: the signed-in user.
+        scanned: the scanned text.
+        commit: False when the caller's own transaction commits.
+
+    Raises:
+        PermissionDenied: the role may not see patient demographics.
+        NotFound: when no patient carries the scanned identifier.
+    """
+    authorize(actor, Permission.VIEW_PATIENT_DEMOGRAPHICS)
+    found = lookup_by_scan(uow, scanned)
+    _audit_view(uow, clock, actor, [found.id], "wristband scan", commit)
+    return found
+
+
+def search_patients(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    query: str,
+    limit: int = 25,
+    *,
+    commit: bool = True,
+) -> list[PatientSummary]:
+    """Search by MRN, DOB or name (see :func:`lookup_patients`), audited as a view.
+
+    Every patient in the result is recorded as seen (ids only, never the typed text).
+
+    Raises:
+        PermissionDenied: the role may not see patient demographics.
+    """
+    authorize(actor, Permission.VIEW_PATIENT_DEMOGRAPHICS)
+    found = lookup_patients(uow, query, limit)
+    _audit_view(uow, clock, actor, [p.id for p in found], "search", commit)
+    return found
+
+
+def get_patient(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser, patient_id: int, *, commit: bool = True
+) -> PatientSummary:
+    """Patient by id, audited as a view.
+
+    Raises:
+        PermissionDenied: the role may not see patient demographics.
+        NotFound: if it does not exist.
+    """
+    authorize(actor, Permission.VIEW_PATIENT_DEMOGRAPHICS)
+    patient = uow.patients.get(patient_id)
+    if patient is None:
+        raise NotFound(f"Patient {patient_id} does not exist.")
+    _audit_view(uow, clock, actor, [patient_id], "opened", commit)
+    return PatientSummary.of(patient)
+
+
+def _audit_view(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    patient_ids: list[int],
+    how: str,
+    commit: bool,
+) -> None:
+    if not patient_ids:
+        return
+    audit_patient_access(uow, clock, actor, AuditAction.VIEW, patient_ids, how=how)
+    if commit:
+        uow.commit()
+
+
+def lookup_by_scan(uow: UnitOfWork, scanned: str) -> PatientSummary:
+    """Query layer: a patient from a wristband or ID-card barcode (MRN or another identifier).
 
     Raises:
         NotFound: when no patient carries the scanned identifier.
@@ -43,8 +129,8 @@ def find_by_scan(uow: UnitOfWork, scanned: str) -> PatientSummary:
     return PatientSummary.of(patient)
 
 
-def search_patients(uow: UnitOfWork, query: str, limit: int = 25) -> list[PatientSummary]:
-    """Search by MRN, DOB or name, forgiving about case, accents and punctuation.
+def lookup_patients(uow: UnitOfWork, query: str, limit: int = 25) -> list[PatientSummary]:
+    """Query layer: search by MRN, DOB or name, forgiving about case, accents and punctuation.
 
     Accepted forms: ``smith``, ``smi jo``, ``Smith, John``, ``O'Brien``, ``1980-03-04``,
     ``03/04/1980``, ``smith 1980-03-04``, an MRN or its prefix.
@@ -94,15 +180,3 @@ def _by_name(uow: UnitOfWork, family: str, given: str, limit: int) -> list[Patie
         if p.id not in seen and fold(p.given_name).startswith(wanted):
             exact.append(p)
     return exact
-
-
-def get_patient(uow: UnitOfWork, patient_id: int) -> PatientSummary:
-    """Patient by id.
-
-    Raises:
-        NotFound: if it does not exist.
-    """
-    patient = uow.patients.get(patient_id)
-    if patient is None:
-        raise NotFound(f"Patient {patient_id} does not exist.")
-    return PatientSummary.of(patient)

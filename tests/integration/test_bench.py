@@ -35,7 +35,7 @@ from labdesk.bench.scenarios import SCENARIOS
 from labdesk.config import sqlite_url
 from labdesk.domain.accession import is_valid_accession, make_accession
 from labdesk.domain.patient import Patient, Sex
-from labdesk.services.patients import find_by_scan, search_patients
+from labdesk.services.patients import lookup_by_scan, lookup_patients
 
 SPECIMENS = 2000
 DB_SCENARIOS = [s for s in SCENARIOS if s.per_size]
@@ -46,6 +46,12 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> BenchDb:
     """A 2,000-specimen bench database, built once for the module."""
     path = tmp_path_factory.mktemp("bench") / "tiny.sqlite3"
     return build_database(sqlite_url(path), specimens=SPECIMENS, seed=3)
+
+
+@pytest.fixture(scope="module")
+def bench_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bench cache directory shared by the module (each size is built once)."""
+    return tmp_path_factory.mktemp("bench-cache")
 
 
 @pytest.fixture
@@ -93,11 +99,11 @@ def test_bulk_rows_read_back_through_the_orm(tiny_engine: Engine) -> None:
         assert specimen.collected_at.tzinfo is UTC
         assert specimen.created_at > specimen.collected_at
         assert specimen.status_changed_at is not None
-        by_band = find_by_scan(uow, synthetic.wristband_for(7))
-        by_mrn = find_by_scan(uow, synthetic.mrn_for(7))
+        by_band = lookup_by_scan(uow, synthetic.wristband_for(7))
+        by_mrn = lookup_by_scan(uow, synthetic.mrn_for(7))
         assert by_band.id == by_mrn.id == 7
         prefix = by_mrn.family_name[:3]
-        assert any(p.id == 7 for p in search_patients(uow, prefix, limit=500))
+        assert any(p.id == 7 for p in lookup_patients(uow, prefix, limit=500))
 
 
 def test_stored_datetimes_match_what_sqlalchemy_writes(tiny_engine: Engine) -> None:
@@ -118,23 +124,19 @@ def test_stored_datetimes_match_what_sqlalchemy_writes(tiny_engine: Engine) -> N
         assert patient.birth_date.isoformat() == stored[2]
 
 
-def test_new_rows_follow_the_bulk_ids(tmp_path: Path) -> None:
-    engine = make_engine(build_database(sqlite_url(tmp_path / "b.sqlite3"), specimens=50).url)
-    try:
-        with SqlAlchemyUnitOfWork(engine) as uow:
-            patient = Patient(
-                mrn="X1",
-                family_name="Newrow",
-                given_name="Ada",
-                birth_date=date(1990, 1, 2),
-                sex=Sex.FEMALE,
-                created_at=datetime(2026, 6, 1, tzinfo=UTC),
-            )
-            uow.patients.add(patient)
-            uow.commit()
-            assert patient.id == 50 // 5 + 1
-    finally:
-        engine.dispose()
+def test_new_rows_follow_the_bulk_ids(tiny: BenchDb, tiny_engine: Engine) -> None:
+    with SqlAlchemyUnitOfWork(tiny_engine) as uow:  # rolled back on leaving
+        patient = Patient(
+            mrn="X1",
+            family_name="Newrow",
+            given_name="Ada",
+            birth_date=date(1990, 1, 2),
+            sex=Sex.FEMALE,
+            created_at=datetime(2026, 6, 1, tzinfo=UTC),
+        )
+        uow.patients.add(patient)
+        uow.patients.flush()
+        assert patient.id == tiny.patients + 1
 
 
 def test_build_refuses_a_database_that_holds_data(tiny: BenchDb) -> None:
@@ -158,8 +160,8 @@ def test_cached_database_is_built_once_and_replaces_outdated_ones(tmp_path: Path
     assert not list(tmp_path.glob(".*partial*"))
 
 
-def test_every_database_scenario_is_reported_with_numbers(tmp_path: Path) -> None:
-    plan = Plan(sizes=(300, 1000), iterations=5, warmup=1, process_runs=1, cache_dir=tmp_path)
+def test_every_database_scenario_is_reported_with_numbers(bench_cache: Path) -> None:
+    plan = Plan(sizes=(300, 1000), iterations=5, warmup=1, process_runs=1, cache_dir=bench_cache)
     messages: list[str] = []
     results = execute(plan, DB_SCENARIOS, progress=messages.append)
 
@@ -192,11 +194,11 @@ def _boom(_state: object, _i: int) -> object:
     raise RuntimeError("scenario exploded")
 
 
-def test_a_failing_scenario_is_reported_not_raised(tmp_path: Path) -> None:
+def test_a_failing_scenario_is_reported_not_raised(bench_cache: Path) -> None:
     broken: Scenario[object] = Scenario(
         name="broken", title="Broken", setup=lambda ctx: ctx.db(), run_once=_boom, floor=_boom
     )
-    plan = Plan(sizes=(300,), iterations=2, warmup=0, process_runs=1, cache_dir=tmp_path)
+    plan = Plan(sizes=(300,), iterations=2, warmup=0, process_runs=1, cache_dir=bench_cache)
     results = execute(plan, [broken])
 
     assert results.errors == ["broken: RuntimeError: scenario exploded"]
@@ -207,10 +209,10 @@ def test_a_failing_scenario_is_reported_not_raised(tmp_path: Path) -> None:
     assert record["p95_ms"] is None
 
 
-def test_run_writes_json_and_exits_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    tiny_plan = Plan(sizes=(300,), iterations=3, warmup=1, process_runs=1, cache_dir=tmp_path)
+def test_run_writes_json_and_exits_zero(bench_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny_plan = Plan(sizes=(300,), iterations=3, warmup=1, process_runs=1, cache_dir=bench_cache)
     monkeypatch.setattr(labdesk.bench.Plan, "quick", classmethod(lambda cls: tiny_plan))
-    monkeypatch.setattr(labdesk.bench, "SCENARIOS", DB_SCENARIOS)
+    monkeypatch.setattr(labdesk.bench, "all_scenarios", lambda: DB_SCENARIOS)
     out = io.StringIO()
 
     code = labdesk.bench.run(quick=True, as_json=True, out=out)
@@ -235,7 +237,7 @@ def test_build_on_postgresql(pg_engine: Engine) -> None:
         specimen = uow.specimens.by_accession(make_accession(2026, 321))
         assert specimen is not None
         assert specimen.collected_at.tzinfo is UTC
-        assert find_by_scan(uow, synthetic.wristband_for(3)).id == 3
+        assert lookup_by_scan(uow, synthetic.wristband_for(3)).id == 3
         patient = Patient(
             mrn="X1",
             family_name="Newrow",

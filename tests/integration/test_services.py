@@ -18,7 +18,7 @@ from labdesk.domain.people import Role
 from labdesk.services.auth import MAX_FAILED_ATTEMPTS, authenticate, create_user
 from labdesk.services.catalog import ensure_shipped_catalog, import_catalog_file, list_catalog
 from labdesk.services.demo import STATES, seed_demo
-from labdesk.services.patients import find_by_scan, search_patients
+from labdesk.services.patients import lookup_by_scan, lookup_patients
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_search_patients_is_forgiving(
 ) -> None:
     _add_patients(uow, clock.now())
     with uow() as u:
-        found = {p.mrn for p in search_patients(u, query)}
+        found = {p.mrn for p in lookup_patients(u, query)}
         assert u.patients.count() == 4
     assert found == mrns
 
@@ -87,10 +87,10 @@ def test_search_patients_is_forgiving(
 def test_find_by_scan_wristband_and_mrn(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
     _add_patients(uow, clock.now())
     with uow() as u:
-        assert find_by_scan(u, "WB-M0000003\r\n").family_name == "Müller"
-        assert find_by_scan(u, "M0000002").given_name == "Ann"
+        assert lookup_by_scan(u, "WB-M0000003\r\n").family_name == "Müller"
+        assert lookup_by_scan(u, "M0000002").given_name == "Ann"
         with pytest.raises(NotFound, match="No patient"):
-            find_by_scan(u, "WB-UNKNOWN")
+            lookup_by_scan(u, "WB-UNKNOWN")
 
 
 def test_sign_in_ok_wrong_and_lockout(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
@@ -101,20 +101,21 @@ def test_sign_in_ok_wrong_and_lockout(uow: UnitOfWorkFactory, clock: FixedClock)
             username="MA1",
             display_name="Mia Ames",
             role=Role.MEDICAL_ASSISTANT,
-            password="correct horse",
+            password="correct horse grazing",
         )
         u.commit()
     with uow() as u:
-        user = authenticate(u, clock, "ma1", "correct horse")
+        user = authenticate(u, clock, "ma1", "correct horse grazing")
     assert (user.username, user.role, user.initials) == ("ma1", Role.MEDICAL_ASSISTANT, "MA")
     for _ in range(MAX_FAILED_ATTEMPTS):
         with uow() as u, pytest.raises(AuthenticationError, match="Wrong user name"):
             authenticate(u, clock, "ma1", "wrong")
+        clock.advance(timedelta(minutes=1))  # past each progressive wait
     with uow() as u, pytest.raises(AuthenticationError, match="locked"):
-        authenticate(u, clock, "ma1", "correct horse")
+        authenticate(u, clock, "ma1", "correct horse grazing")
     clock.advance(timedelta(minutes=16))
     with uow() as u:
-        assert authenticate(u, clock, "ma1", "correct horse").id == user.id
+        assert authenticate(u, clock, "ma1", "correct horse grazing").id == user.id
     with uow() as u, pytest.raises(AuthenticationError, match="Wrong user name"):
         authenticate(u, clock, "nobody", "x")
 
@@ -209,7 +210,9 @@ def test_seeded_custody_chains_link(uow: UnitOfWorkFactory, clock: FixedClock) -
             previous = e.hash
 
 
-def test_catalog_import_all_or_nothing(uow: UnitOfWorkFactory, tmp_path: Path) -> None:
+def test_catalog_import_all_or_nothing(
+    uow: UnitOfWorkFactory, clock: FixedClock, tmp_path: Path
+) -> None:
     header = (
         "code,loinc,name,specimen_type,container_code,preferred_volume_ml,"
         "minimum_volume_ml,stability_ambient_h,stability_refrigerated_h,stability_frozen_h,"
@@ -223,14 +226,14 @@ def test_catalog_import_all_or_nothing(uow: UnitOfWorkFactory, tmp_path: Path) -
     with uow() as u:
         before = len(list_catalog(u))
         with pytest.raises(CatalogImportError) as info:
-            import_catalog_file(u, bad_file)
+            import_catalog_file(u, clock, None, bad_file)
         assert [(p.row, p.field) for p in info.value.problems] == [(3, "container_code")]
     with uow() as u:
         assert len(list_catalog(u)) == before
     good_file = tmp_path / "good.csv"
     good_file.write_text(header + good, encoding="utf-8")
     with uow() as u:
-        assert import_catalog_file(u, good_file) == 1
+        assert import_catalog_file(u, clock, None, good_file) == 1
         u.commit()
     with uow() as u:
         assert len(list_catalog(u)) == before + 1

@@ -20,7 +20,7 @@ from labdesk.config import Config
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Role
-from labdesk.services.auth import create_user
+from labdesk.services.auth import create_user, session_of
 from labdesk.services.dto import SignedInUser
 from ui.app import context_of
 from ui.context import AppContext
@@ -126,14 +126,7 @@ def user_named(core: Core) -> Callable[[str], SignedInUser]:
         with core.uow() as uow:
             user = uow.people.user_by_username(username)
             assert user is not None
-            assert user.id is not None
-            return SignedInUser(
-                id=user.id,
-                username=user.username,
-                display_name=user.display_name,
-                role=user.role,
-                initials=user.initials,
-            )
+            return session_of(user, core.config.station_code)
 
     return lookup
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
@@ -17,10 +18,12 @@ from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
 from labdesk.config import Config
+from labdesk.domain.audit import AuditAction
 from ui.app import AppController
 from ui.main_window import MainWindow
 from ui.navigation import PageId
 from ui.pages.admin import AdminPage
+from ui.tasks import wait_for_background_jobs
 
 
 @pytest.fixture
@@ -111,7 +114,7 @@ def test_status_bar_shows_user_station_database_printer(
 
 
 def test_ctrl_l_signs_out_to_the_sign_in_window(
-    qtbot: QtBot, controller: AppController, password: str
+    qtbot: QtBot, controller: AppController, password: str, core: Core
 ) -> None:
     window = _sign_in(qtbot, controller, "maria", password)
     window.activateWindow()
@@ -121,7 +124,15 @@ def test_ctrl_l_signs_out_to_the_sign_in_window(
     assert controller.sign_in.isVisible()
     assert controller.sign_in.username_edit.text() == ""
     assert controller.sign_in.message_label.text() == "Signed out."
-    qtbot.waitUntil(lambda: not window.isVisible())
+    qtbot.waitUntil(lambda: not shiboken6.isValid(window))
+    assert wait_for_background_jobs(5000)
+    qtbot.waitUntil(lambda: _audited_actions(core)[-1:] == [AuditAction.SIGN_OUT])
+    assert _audited_actions(core)[-2:] == [AuditAction.SIGN_IN, AuditAction.SIGN_OUT]
+
+
+def _audited_actions(core: Core) -> list[AuditAction]:
+    with core.uow() as uow:
+        return [entry.action for entry in uow.audit.all_in_order()]
 
 
 def test_unusable_database_shows_the_storage_error(qtbot: QtBot, config: Config) -> None:
@@ -154,7 +165,7 @@ def test_cold_start_paints_sign_in_before_importing_the_database_layer(tmp_path:
     env["LABDESK_CONFIG"] = str(tmp_path / "absent.toml")
     env.pop("LABDESK_DATABASE_URL", None)
     code = (
-        "import sys; from ui.app import main; rc = main(['--bench-startup']); "
+        "import sys; from ui.app import main; rc = main(['--exit-after-shown']); "
         "assert 'sqlalchemy' not in sys.modules, 'SQLAlchemy imported before first paint'; "
         "sys.exit(rc)"
     )

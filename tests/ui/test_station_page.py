@@ -22,8 +22,10 @@ def _names(page: StationPage) -> list[str]:
 
 
 @pytest.fixture
-def page(qtbot: QtBot, app_context: AppContext) -> StationPage:
-    page = StationPage(app_context)
+def page(
+    qtbot: QtBot, app_context: AppContext, user_named: Callable[[str], SignedInUser]
+) -> StationPage:
+    page = StationPage(app_context, user_named("maria"))
     qtbot.addWidget(page)
     page.show()
     return page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import pytest
 import shiboken6
@@ -79,3 +80,35 @@ def test_callbacks_dropped_when_owner_is_destroyed(qtbot: QtBot) -> None:
     qtbot.wait(50)  # let any (wrongly) queued delivery run
     assert done.values == []
     assert failed.values == []
+
+
+class _Tracked:
+    """Records the thread its last reference died on (a widget must die on the main thread)."""
+
+    def __init__(self, deaths: list[threading.Thread]) -> None:
+        self._deaths = deaths
+
+    def __del__(self) -> None:
+        self._deaths.append(threading.current_thread())
+
+
+def _job_holding(tracked: _Tracked, fails: bool) -> Callable[[], _Tracked]:
+    def work() -> _Tracked:
+        if fails:
+            raise NotFound(f"nothing for {tracked!r}")
+        return tracked
+
+    return work
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["result", "error"])
+def test_captured_objects_are_released_on_main_thread(qtbot: QtBot, fails: bool) -> None:
+    deaths: list[threading.Thread] = []
+    delivered: list[object] = []
+    # Only the job's closure (and then its result or error) references the tracked object.
+    run_in_background(_job_holding(_Tracked(deaths), fails), delivered.append, delivered.append)
+    qtbot.waitUntil(lambda: len(delivered) == 1)
+    delivered.clear()
+    assert wait_for_background_jobs(5000)
+    qtbot.waitUntil(lambda: len(deaths) == 1)
+    assert deaths == [threading.main_thread()]

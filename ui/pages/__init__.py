@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
+from labdesk.services.dto import SignedInUser
 from ui.context import AppContext
 from ui.navigation import PageId
 from ui.pages.admin import AdminPage
@@ -13,16 +14,18 @@ from ui.pages.results import ResultsPage
 from ui.pages.station import StationPage
 
 
-def build_page(page: PageId, context: AppContext, parent: QWidget | None = None) -> QWidget:
-    """Create the widget for ``page``."""
+def build_page(
+    page: PageId, context: AppContext, user: SignedInUser, parent: QWidget | None = None
+) -> QWidget:
+    """Create the widget for ``page``, working on behalf of ``user``."""
     match page:
         case PageId.STATION:
-            return StationPage(context, parent)
+            return StationPage(context, user, parent)
         case PageId.COURIER:
             return CourierPage(parent)
         case PageId.LAB_RECEIVING:
             return LabReceivingPage(parent)
         case PageId.RESULTS:
-            return ResultsPage(parent)
+            return ResultsPage(context, user, parent)
         case PageId.ADMIN:
             return AdminPage(context, parent)

@@ -34,9 +34,9 @@ def format_minutes(minutes: int | None) -> str:
     return QCoreApplication.translate(_CONTEXT, "{h} h {m} min").format(h=hours, m=rest)
 
 
-def _handling_text(row: CatalogRow) -> str:
+def _name_tooltip(row: CatalogRow) -> str:
     notes = [Handling(code).label for code in row.handling.split(";") if code]
-    return "\n".join([row.specimen_type, *notes])
+    return "\n".join([row.name, row.specimen_type, *notes])
 
 
 class CatalogTableModel(RowTableModel[CatalogRow]):
@@ -48,7 +48,7 @@ class CatalogTableModel(RowTableModel[CatalogRow]):
         Column[CatalogRow](
             QT_TRANSLATE_NOOP(_CONTEXT, "Name"),
             lambda r: r.name,
-            tooltip=_handling_text,
+            tooltip=_name_tooltip,
             stretch=True,
         ),
         Column[CatalogRow](QT_TRANSLATE_NOOP(_CONTEXT, "LOINC"), lambda r: r.loinc),
@@ -56,7 +56,7 @@ class CatalogTableModel(RowTableModel[CatalogRow]):
             QT_TRANSLATE_NOOP(_CONTEXT, "Container"),
             lambda r: r.container_name,
             sort_key=lambda r: r.draw_rank,  # order of draw, not alphabetical
-            tooltip=lambda r: r.container_code,
+            tooltip=lambda r: f"{r.container_name} ({r.container_code})",
             stretch=True,
         ),
         Column[CatalogRow](QT_TRANSLATE_NOOP(_CONTEXT, "Cap"), lambda r: r.cap_colour),

@@ -1,16 +1,418 @@
-"""Results page: follow-up of returned and overdue results (placeholder)."""
+"""Results page: the clinician board of every open ordered test, its flags and sign-off.
+
+The board loads in the background, then polls a cheap change marker every few seconds and
+reloads only when results, acknowledgements or statuses changed (or once a minute, so
+flags appear as their deadlines pass). Filtering and sorting happen in the proxy, in
+memory; opening, acknowledging and exporting go through the services off the UI thread.
+"""
 
 from __future__ import annotations
 
-from ui.pages.page_header import PlaceholderPage
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labdesk.domain.overdue import FlagReason
+from labdesk.domain.permissions import Permission, allows
+from labdesk.services.acknowledge import acknowledge_results, result_detail
+from labdesk.services.board_dto import AckOutcome, Board, BoardRow, TestDetail
+from labdesk.services.board_export import ExportFormat, default_file_name, export_outstanding
+from labdesk.services.dto import SignedInUser
+from labdesk.services.overdue import (
+    board_marker,
+    escalate_overdue_criticals,
+    load_board,
+    turnaround_stats,
+)
+from labdesk.services.overdue_settings import OverdueSettings, load_overdue_settings
+from ui.context import AppContext
+from ui.errors import error_text
+from ui.message_label import MessageLabel
+from ui.pages.page_header import PageHeader
+from ui.results.board_model import BoardTableModel
+from ui.results.board_proxy import BoardFilter, BoardProxyModel
+from ui.results.dialogs import AcknowledgeDialog, ResultDetailDialog
+from ui.results.filter_bar import CountsStrip, FilterBar
+from ui.results.turnaround_chart import TurnaroundChartView
+from ui.tasks import run_in_background
+
+POLL_MS = 5_000
+RELOAD_EVERY_S = 60.0
+ESCALATE_EVERY_S = 60.0
+CLOSED_DAYS = 7
 
 
-class ResultsPage(PlaceholderPage):
+class ResultsPage(QWidget):
     """What a clinician sees after signing in."""
 
-    def header_texts(self) -> tuple[str, str]:
-        """Title and what this page will do."""
-        return (
-            self.tr("Results"),
-            self.tr("The results inbox and overdue follow-up arrive with the result import work."),
+    board_loaded = Signal(int)
+    acknowledged = Signal(object)
+    exported = Signal(object)
+    detail_loaded = Signal(object)
+    stats_loaded = Signal(int)
+
+    def __init__(
+        self,
+        context: AppContext,
+        user: SignedInUser,
+        parent: QWidget | None = None,
+        *,
+        settings: OverdueSettings | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._context = context
+        self.user = user
+        tz = context.config.clinic_timezone
+        self.timezone = tz
+        self.settings = settings or load_overdue_settings(tz)
+        self.marker: tuple[Any, ...] | None = None
+        self._loaded_at = 0.0
+        self._escalated_at = 0.0
+        self._loading = False
+        self._reload_again = False
+        self._audit_next = True
+        self.can_acknowledge = allows(user.role, Permission.ACKNOWLEDGE_RESULTS)
+        self.can_export = allows(user.role, Permission.EXPORT_DATA)
+
+        self.model = BoardTableModel(tz, self)
+        self.proxy = BoardProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.filters = FilterBar(user.id, self)
+        self.filters.filter_changed.connect(self.proxy.set_filter)
+        self.filters.filter_changed.connect(lambda _f: self._show_count())
+        self.filters.closed_toggled.connect(lambda _on: self.reload(audit=True))
+        self.counts = CountsStrip(self)
+        self.counts.reason_clicked.connect(self._filter_on_reason)
+        self.table = self._make_table()
+        self.chart = TurnaroundChartView(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.table, self.tr("&Board"))
+        self.tabs.addTab(self.chart, self.tr("&Turnaround"))
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.status_label = MessageLabel(self)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            PageHeader(
+                self.tr("Results"),
+                self.tr(
+                    "Every open ordered test until a clinician signs its result. Flags count "
+                    "from collection; critical results escalate to the covering clinician."
+                ),
+            )
         )
+        layout.addWidget(self.filters)
+        layout.addWidget(self.counts)
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(self._make_buttons())
+        layout.addWidget(self.status_label)
+        self.setFocusProxy(self.filters.search)
+        self._make_shortcuts()
+
+        self.poll_timer = QTimer(self)
+        self.poll_timer.setInterval(POLL_MS)
+        self.poll_timer.timeout.connect(self.poll)
+        self.poll_timer.start()
+        self.reload(audit=True)
+
+    # ------------------------------------------------------------ layout
+
+    def _make_table(self) -> QTableView:
+        view = QTableView(self)
+        view.setModel(self.proxy)
+        view.setSortingEnabled(True)
+        view.horizontalHeader().setSortIndicatorShown(True)
+        view.horizontalHeader().setSortIndicator(-1, view.horizontalHeader().sortIndicatorOrder())
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setAlternatingRowColors(True)
+        view.setWordWrap(False)
+        view.verticalHeader().hide()
+        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
+        header = view.horizontalHeader()
+        # Fixed widths: fitting columns to contents would ask for thousands of cells.
+        widths = (230, 110, 170, 80, 200, 90, 70, 65, 170, 120, 120, 100)
+        for section, width in enumerate(widths):
+            header.resizeSection(section, width)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        view.activated.connect(lambda _index: self.open_selected())
+        return view
+
+    def _make_buttons(self) -> QHBoxLayout:
+        self.open_button = QPushButton(self.tr("&Open…"), self)
+        self.open_button.clicked.connect(self.open_selected)
+        self.ack_button = QPushButton(self.tr("&Acknowledge…"), self)
+        self.ack_button.clicked.connect(self.acknowledge_selected)
+        self.bulk_button = QPushButton(self.tr("Acknowledge &normals…"), self)
+        self.bulk_button.setToolTip(self.tr("Sign all selected normal final results at once"))
+        self.bulk_button.clicked.connect(self.acknowledge_normals)
+        self.refresh_button = QPushButton(self.tr("&Refresh"), self)
+        self.refresh_button.clicked.connect(lambda: self.reload(audit=True))
+        self.csv_button = QPushButton(self.tr("Export &CSV…"), self)
+        self.csv_button.clicked.connect(lambda: self.export(ExportFormat.CSV))
+        self.pdf_button = QPushButton(self.tr("Export &PDF…"), self)
+        self.pdf_button.clicked.connect(lambda: self.export(ExportFormat.PDF))
+        for button in (self.ack_button, self.bulk_button):
+            button.setEnabled(self.can_acknowledge)
+        for button in (self.csv_button, self.pdf_button):
+            button.setEnabled(self.can_export)
+        row = QHBoxLayout()
+        for button in (self.open_button, self.ack_button, self.bulk_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        for button in (self.refresh_button, self.csv_button, self.pdf_button):
+            row.addWidget(button)
+        return row
+
+    def _make_shortcuts(self) -> None:
+        for keys, slot in (
+            ("Ctrl+F", self.filters.search.setFocus),
+            ("F5", lambda: self.reload(audit=True)),
+            ("Ctrl+K", self.acknowledge_selected),
+            ("Ctrl+Shift+K", self.acknowledge_normals),
+        ):
+            QShortcut(QKeySequence(keys), self, slot)
+
+    # ------------------------------------------------------------ loading
+
+    def reload(self, *, audit: bool = False) -> None:
+        """Load the board in the background (queued when a load is running)."""
+        self._audit_next = self._audit_next or audit
+        if self._loading:
+            self._reload_again = True
+            return
+        self._loading = True
+        audit_this, self._audit_next = self._audit_next, False
+        escalate = time.monotonic() - self._escalated_at >= ESCALATE_EVERY_S
+        context, user, settings = self._context, self.user, self.settings
+        closed = CLOSED_DAYS if self.filters.show_closed.isChecked() else 0
+
+        def job() -> Board:
+            if escalate:
+                escalate_overdue_criticals(
+                    context.uow(), context.clock, settings.policy, settings.default_covering
+                )
+            return load_board(
+                context.uow(), context.clock, user, settings.policy,
+                closed_days=closed, audit=audit_this,
+            )  # fmt: skip
+
+        if escalate:
+            self._escalated_at = time.monotonic()
+        run_in_background(job, self._show_board, self._load_failed, owner=self)
+
+    def poll(self) -> None:
+        """Reload when the change marker moved (or the board is a minute old)."""
+        if self._loading:
+            return
+        if time.monotonic() - self._loaded_at >= RELOAD_EVERY_S:
+            self.reload()
+            return
+        context = self._context
+        run_in_background(
+            lambda: board_marker(context.uow()), self._marker_read, lambda _e: None, owner=self
+        )
+
+    def _marker_read(self, marker: tuple[Any, ...]) -> None:
+        if marker != self.marker and not self._loading:
+            self.reload()
+
+    def _show_board(self, board: Board) -> None:
+        self._loading = False
+        self._loaded_at = time.monotonic()
+        selected = {r.ordered_test_id for r in self.selected_rows()}
+        self.marker = board.marker
+        self.model.set_rows(board.rows, board.loaded_at)
+        self.filters.set_clinicians(r.ordering_provider for r in board.rows)
+        self.counts.set_counts(board.counts)
+        self._reselect(selected)
+        self._show_count()
+        self.board_loaded.emit(len(board.rows))
+        if self._reload_again:
+            self._reload_again = False
+            self.reload()
+
+    def _load_failed(self, error: Exception) -> None:
+        self._loading = False
+        self.status_label.show_error(error_text(error))
+
+    def _show_count(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.status_label.show_info(
+            self.tr("Showing {shown} of {total} ordered tests.").format(shown=shown, total=total)
+        )
+
+    def _reselect(self, ids: set[int]) -> None:
+        if not ids:
+            return
+        selection = self.table.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for position, row in enumerate(self.proxy.accepted_rows()):
+            if row.ordered_test_id in ids:
+                selection.select(self.proxy.index(position, 0), flags)
+
+    def _filter_on_reason(self, reason: FlagReason) -> None:
+        if reason is FlagReason.UNMATCHED_RESULT:
+            self.status_label.show_info(
+                self.tr("Unmatched results wait in the HL7 worklist for manual matching.")
+            )
+            return
+        self.filters.set_flag(reason)
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.chart:
+            self.load_stats()
+
+    def load_stats(self) -> None:
+        """Compute the turnaround chart's figures in the background."""
+        context, user = self._context, self.user
+        run_in_background(
+            lambda: turnaround_stats(context.uow(), context.clock, user),
+            self._show_stats,
+            self._load_failed,
+            owner=self,
+        )
+
+    def _show_stats(self, stats: list[Any]) -> None:
+        self.chart.set_stats(stats)
+        self.stats_loaded.emit(len(stats))
+
+    # ------------------------------------------------------------ actions
+
+    def selected_rows(self) -> list[BoardRow]:
+        """The board rows selected in the view, top to bottom."""
+        selection = self.table.selectionModel()
+        positions = sorted({i.row() for i in selection.selectedRows()})
+        rows = self.proxy.accepted_rows()
+        return [rows[p] for p in positions if p < len(rows)]
+
+    def open_selected(self) -> None:
+        """Open the drill-down of the current row."""
+        rows = self.selected_rows()
+        if not rows:
+            self.status_label.show_info(self.tr("Select a test to open it."))
+            return
+        test_id = rows[0].ordered_test_id
+        context, user, policy = self._context, self.user, self.settings.policy
+        run_in_background(
+            lambda: result_detail(context.uow(), context.clock, user, policy, test_id),
+            self._show_detail,
+            self._load_failed,
+            owner=self,
+        )
+
+    def _show_detail(self, detail: TestDetail) -> None:
+        dialog = ResultDetailDialog(
+            detail, self.timezone, can_acknowledge=self.can_acknowledge, parent=self
+        )
+        self.detail_loaded.emit(dialog)
+        if dialog.exec() == ResultDetailDialog.DialogCode.Accepted:
+            self._acknowledge([detail.row])
+
+    def acknowledge_selected(self) -> None:
+        """Sign the selected result (one at a time: it may be abnormal)."""
+        rows = self.selected_rows()
+        if len(rows) != 1:
+            self.status_label.show_info(
+                self.tr("Select one result, or use Acknowledge normals for several.")
+            )
+            return
+        self._acknowledge(rows)
+
+    def acknowledge_normals(self) -> None:
+        """Sign every selected normal final result at once."""
+        rows = [r for r in self.selected_rows() if r.bulk_acknowledgeable]
+        skipped = len(self.selected_rows()) - len(rows)
+        if not rows:
+            self.status_label.show_info(
+                self.tr("None of the selected results is a normal final result.")
+            )
+            return
+        if skipped:
+            self.status_label.show_info(
+                self.tr("%n abnormal, critical or unfinished result(s) left out.", "", skipped)
+            )
+        self._acknowledge(rows)
+
+    def _acknowledge(self, rows: list[BoardRow]) -> None:
+        if not self.can_acknowledge:
+            return
+        dialog = AcknowledgeDialog(rows, self.user.display_name, self)
+        if dialog.exec() != AcknowledgeDialog.DialogCode.Accepted:
+            return
+        ids = [r.ordered_test_id for r in rows]
+        meaning, note = dialog.chosen_meaning(), dialog.note_text()
+        context, user = self._context, self.user
+        run_in_background(
+            lambda: acknowledge_results(context.uow(), context.clock, user, ids, meaning, note),
+            self._acknowledged,
+            self._load_failed,
+            owner=self,
+        )
+
+    def _acknowledged(self, outcome: AckOutcome) -> None:
+        when = outcome.signed_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        text = self.tr("Signed {n} result(s): {name}, {when}, {meaning}.").format(
+            n=len(outcome.acknowledged),
+            name=outcome.signed_by,
+            when=when,
+            meaning=outcome.meaning.value.replace("_", " "),
+        )
+        if outcome.already_closed:
+            text += " " + self.tr("%n were already closed by someone else.", "",
+                                  len(outcome.already_closed))  # fmt: skip
+        self.status_label.show_info(text)
+        self.acknowledged.emit(outcome)
+        self.reload()
+
+    def export(self, fmt: ExportFormat) -> None:
+        """Export the outstanding rows shown (filtered, in display order)."""
+        if not self.can_export:
+            return
+        rows = [r for r in self.proxy.accepted_rows() if r.status.is_open]
+        suggested = default_file_name(fmt, self._context.clock.now(), self.timezone)
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            self.tr("Export outstanding results"),
+            str(Path.home() / suggested),
+            self.tr("CSV files (*.csv)") if fmt is ExportFormat.CSV else self.tr("PDF (*.pdf)"),
+        )
+        if not path:
+            return
+        context, user, tz = self._context, self.user, self.timezone
+        run_in_background(
+            lambda: export_outstanding(
+                context.uow(), context.clock, user, rows, Path(path), fmt, timezone=tz
+            ),
+            self._exported,
+            self._load_failed,
+            owner=self,
+        )
+
+    def _exported(self, summary: Any) -> None:
+        self.status_label.show_info(
+            self.tr("Exported {n} outstanding tests to {path}.").format(
+                n=summary.rows, path=summary.path
+            )
+        )
+        self.exported.emit(summary)
+
+    def current_filter(self) -> BoardFilter:
+        """The filter applied to the board."""
+        return self.proxy.board_filter

@@ -1,103 +1,359 @@
-"""Phlebotomy station page: find the patient (orders and labels come with their issues)."""
+"""Phlebotomy station page: find → confirm ID → orders and draw plan → collect → labels.
+
+The patient banner stays visible on every step once a patient is open. Every action has a
+shortcut; scans arrive from the application-wide scanner (see :mod:`ui.scanner`) through
+:meth:`StationPage.attach_scanner`. All service calls run in the background through
+:class:`~ui.station.controller.StationController`.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QLineEdit, QTableView, QVBoxLayout, QWidget
+from typing import Any
 
-from labdesk.services.dto import PatientSummary
-from labdesk.services.patients import search_patients
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+
+from labdesk.services.catalog import list_catalog
+from labdesk.services.dto import CatalogRow, SignedInUser
+from labdesk.services.station_dto import CollectResult, EncounterView, PrintOutcome, ScanOutcome
 from ui.context import AppContext
-from ui.errors import error_text
-from ui.message_label import MessageLabel
+from ui.feedback import ScanFeedback, Tone, flash
 from ui.pages.page_header import PageHeader
-from ui.pages.patient_table_model import PatientTableModel
-from ui.table_view import sorting_table_view
+from ui.scanner import ScanRouter
+from ui.station import dialogs
+from ui.station.banner import PatientBanner, Step, StepIndicator
+from ui.station.collect_step import CollectStep
+from ui.station.controller import StationController
+from ui.station.find_step import FindStep
+from ui.station.identify_step import IdentifyStep
+from ui.station.labels_step import LabelsStep, tone_of
+from ui.station.plan_step import PlanStep
 from ui.tasks import run_in_background
-
-#: Wait this long after the last keystroke before searching (fast typists send one query).
-SEARCH_DEBOUNCE_MS = 150
-SEARCH_LIMIT = 25
 
 
 class StationPage(QWidget):
-    """Search-as-you-type over patients by name, date of birth or MRN."""
+    """The medical assistant's screen, one patient at a time."""
 
     results_shown = Signal(int)
+    step_changed = Signal(int)
+    view_shown = Signal(object)
+    """Emitted after the screen shows a fresh :class:`EncounterView`."""
 
-    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._context = context
-        # Each query gets a number; results of a query overtaken by a newer one are dropped.
-        self._query_serial = 0
-        self.model = PatientTableModel(self)
-        self.search_edit = QLineEdit(self)
-        self.search_edit.setPlaceholderText(
-            self.tr("Name, date of birth or MRN, e.g. smith jo, 1980-03-04, 03/04/1980")
+        self._user = user
+        tz = context.config.clinic_timezone
+        self.feedback = ScanFeedback(self)
+        self.controller = StationController(
+            context, user, context.print_setup, self
         )
-        self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.setAccessibleName(self.tr("Patient search"))
-        self.status_label = MessageLabel(self)
-        self.table: QTableView = sorting_table_view(self.model, self)
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
-        self._debounce.timeout.connect(self._search)
-        self.search_edit.textChanged.connect(self._debounce.start)
-        self.search_edit.returnPressed.connect(self._search_now)
+        self.find_step = FindStep(context, user, self)
+        self.identify_step = IdentifyStep(self)
+        self.plan_step = PlanStep(tz, self)
+        self.collect_step = CollectStep(
+            lambda parent: dialogs.ask_forensic(parent), tz, context.clock.now, self
+        )
+        self.collect_step.collector_id = user.id
+        self.labels_step = LabelsStep(tz, self)
+        self.banner = PatientBanner(tz, self)
+        self.steps = StepIndicator(self)
+        self.stack = QStackedWidget(self)
+        for widget in (
+            self.find_step,
+            self.identify_step,
+            self.plan_step,
+            self.collect_step,
+            self.labels_step,
+        ):
+            self.stack.addWidget(widget)
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.abandon_button = QPushButton(self.tr("A&bandon visit (Ctrl+Shift+X)"), self)
+        self.new_button = QPushButton(self.tr("&New patient (F2)"), self)
+        self.step = Step.FIND
+        self._build_layout()
+        self._connect()
+        self._show_step(Step.FIND)
+        self.setFocusProxy(self.find_step)
+        self.find_step.reload_worklist()
 
+    # Kept for the shell's tests and the main window: the search box and its results.
+    @property
+    def search_edit(self) -> Any:
+        """The patient search box."""
+        return self.find_step.search_edit
+
+    @property
+    def model(self) -> Any:
+        """The search results model."""
+        return self.find_step.model
+
+    @property
+    def table(self) -> Any:
+        """The search results table."""
+        return self.find_step.table
+
+    @property
+    def status_label(self) -> Any:
+        """The search status line."""
+        return self.find_step.status_label
+
+    def _build_layout(self) -> None:
+        bar = QHBoxLayout()
+        bar.addWidget(self.steps, 1)
+        bar.addWidget(self.new_button)
+        bar.addWidget(self.abandon_button)
         layout = QVBoxLayout(self)
         layout.addWidget(
             PageHeader(
                 self.tr("Station"),
                 self.tr(
-                    "Find the patient by name, date of birth or MRN. Orders, the draw plan and "
-                    "labels arrive with the collection work."
+                    "Scan the wristband or search; confirm two identifiers; collect in "
+                    "order of draw; label at the chair; scan every tube back."
                 ),
             )
         )
-        layout.addWidget(self.search_edit)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.table, 1)
-        self.setFocusProxy(self.search_edit)
+        layout.addLayout(bar)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.message)
+        layout.addWidget(self.stack, 1)
 
-    def _search_now(self) -> None:
-        self._debounce.stop()
-        self._search()
+    def _connect(self) -> None:
+        c = self.controller
+        c.encounter_changed.connect(self._show_encounter)
+        c.failed.connect(self._failed)
+        c.busy_changed.connect(self._busy)
+        c.collected.connect(self._collected)
+        c.printed.connect(self._printed)
+        c.scanned.connect(self._scanned)
+        c.finished.connect(self._finished)
+        self.find_step.results_shown.connect(self.results_shown)
+        self.find_step.patient_chosen.connect(self._open_patient)
+        self.identify_step.confirm_requested.connect(c.confirm_identity)
+        self.plan_step.add_order_requested.connect(self._add_order)
+        self.plan_step.cancel_requested.connect(self._cancel_tests)
+        self.plan_step.collect_requested.connect(self._to_collect)
+        self.plan_step.winged_set_changed.connect(self._winged)
+        self.collect_step.save_requested.connect(c.collect)
+        self.collect_step.back_requested.connect(lambda: self._show_step(Step.PLAN))
+        self.labels_step.print_requested.connect(c.print_labels)
+        self.labels_step.scan_typed.connect(c.scan_back)
+        self.labels_step.resolve_requested.connect(self._resolve)
+        self.labels_step.observed_requested.connect(self._observed)
+        self.labels_step.waive_requested.connect(self._waive)
+        self.labels_step.finish_requested.connect(c.complete)
+        self.abandon_button.clicked.connect(self._abandon)
+        self.new_button.clicked.connect(self._new_patient)
+        for keys, slot in (("Ctrl+Shift+X", self._abandon), ("F2", self._new_patient)):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
 
-    def _search(self) -> None:
-        query = self.search_edit.text().strip()
-        self._query_serial += 1
-        serial = self._query_serial
-        if not query:
-            self.model.set_rows([])
-            self.status_label.show_info("")
-            return
-        run_in_background(
-            lambda: self._find(query),
-            lambda rows: self._show(serial, rows),
-            lambda error: self._failed(serial, error),
-            owner=self,
-        )
+    # ---------------------------------------------------------------- scanner
 
-    def _find(self, query: str) -> list[PatientSummary]:
-        with self._context.uow() as uow:
-            return search_patients(uow, query, limit=SEARCH_LIMIT)
+    def attach_scanner(self, router: ScanRouter) -> None:
+        """Take tube scans while this page is shown (the main window sends wristbands)."""
+        router.specimen_scanned.connect(self._specimen_scan)
 
-    def _show(self, serial: int, rows: list[PatientSummary]) -> None:
-        if serial != self._query_serial:
-            return
-        self.model.set_rows(rows)
-        if not rows:
-            self.status_label.show_info(self.tr("No patient matches. Check the spelling or DOB."))
-        elif len(rows) >= SEARCH_LIMIT:
-            self.status_label.show_info(
-                self.tr("Showing the first %n patients: type more to narrow.", "", len(rows))
-            )
+    def handle_patient_scan(self, text: str) -> None:
+        """A wristband or ID card was scanned (on any page)."""
+        view = self.controller.encounter
+        if self.step is Step.LABELS and view is not None:
+            self.controller.scan_back(text)  # the service tells a wristband from a bad label
+        elif view is None:
+            self._say(self.tr("Wristband scanned: opening the patient…"), Tone.OK)
+            self.controller.open_by_scan(text)
+        elif not view.identified:
+            self.controller.confirm_wristband(text)
         else:
-            self.status_label.show_info(self.tr("Patients found: %n", "", len(rows)))
-        self.results_shown.emit(len(rows))
+            self._say(
+                self.tr("A patient is open. Finish or abandon this visit before the next one."),
+                Tone.WARNING,
+            )
 
-    def _failed(self, serial: int, error: Exception) -> None:
-        if serial == self._query_serial:
-            self.status_label.show_error(error_text(error))
+    def _specimen_scan(self, text: str) -> None:
+        if not self.isVisible():
+            return
+        if self.step is Step.LABELS and self.controller.encounter is not None:
+            self.controller.scan_back(text)
+        else:
+            self._say(
+                self.tr("Tube label scanned: tubes are scanned back in step 5 (labels)."),
+                Tone.WARNING,
+            )
+
+    # ---------------------------------------------------------------- steps
+
+    def _show_step(self, step: Step) -> None:
+        self.step = step
+        self.stack.setCurrentIndex(int(step))
+        self.steps.set_step(step)
+        open_ = self.controller.encounter is not None
+        self.banner.setVisible(open_ and step is not Step.FIND)
+        self.abandon_button.setEnabled(open_)
+        self._focus_current()
+        self.step_changed.emit(int(step))
+
+    def _show_encounter(self, view: EncounterView | None) -> None:
+        if view is None:
+            self._show_step(Step.FIND)
+            return
+        self.banner.show_encounter(view)
+        self.plan_step.show_encounter(view)
+        self.labels_step.show_encounter(view)
+        if not view.identified:
+            if self.step is not Step.IDENTIFY:
+                self.identify_step.reset()
+            self._show_step(Step.IDENTIFY)
+        elif self.step in (Step.FIND, Step.IDENTIFY):
+            self._say(self.tr("Identity confirmed."), Tone.OK)
+            self._show_step(Step.LABELS if self._labels_pending(view) else Step.PLAN)
+        elif self.step is Step.COLLECT and not view.plan.containers:
+            self._show_step(Step.LABELS)
+        self.view_shown.emit(view)
+
+    @staticmethod
+    def _labels_pending(view: EncounterView) -> bool:
+        return any(not s.verified for s in view.specimens) and not view.plan.containers
+
+    def _open_patient(self, patient_id: int) -> None:
+        self.message.clear()
+        self.controller.open_patient(patient_id)
+
+    def _to_collect(self) -> None:
+        view = self.controller.encounter
+        if view is None or not view.plan.containers:
+            return
+        self.collect_step.load(view.plan.containers)
+        self._show_step(Step.COLLECT)
+
+    def _winged(self, winged: bool) -> None:
+        self.controller.winged_set = winged
+        self.controller.refresh()
+
+    def _collected(self, result: CollectResult) -> None:
+        n = len(result.specimens)
+        text = self.tr("Collection saved: %n specimen(s). Print the labels now (Ctrl+P).", "", n)
+        if result.observed_recollection_needed:
+            text += " " + self.tr(
+                "Temperature out of range: collect again now under direct observation."
+            )
+            self._say(text, Tone.ALARM)
+        else:
+            self._say(text, Tone.OK)
+        view = self.controller.encounter
+        self._show_step(Step.LABELS if view is None or not view.plan.containers else Step.PLAN)
+
+    def _printed(self, outcome: PrintOutcome) -> None:
+        self.labels_step.show_print(outcome)
+        self.feedback.play(Tone.OK if outcome.all_printed else Tone.ALARM)
+
+    def _scanned(self, outcome: ScanOutcome) -> None:
+        self.labels_step.show_scan(outcome)
+        self.feedback.play(tone_of(outcome))
+
+    def _finished(self, text: str) -> None:
+        self._say(text, Tone.OK)
+        self.controller.close()
+        self.identify_step.reset()
+        self.labels_step.reset()
+        self.find_step.reset()
+
+    def _new_patient(self) -> None:
+        view = self.controller.encounter
+        if view is not None and view.status.value == "open":
+            self._say(
+                self.tr("Finish (Ctrl+Enter) or abandon (Ctrl+Shift+X) this visit first."),
+                Tone.WARNING,
+            )
+            return
+        self._finished("")
+
+    # ---------------------------------------------------------------- dialogs
+
+    def _add_order(self) -> None:
+        def fetch() -> list[CatalogRow]:
+            with self._context.uow() as uow:
+                return [row for row in list_catalog(uow)]
+
+        run_in_background(fetch, self._order_dialog, self.controller.failed.emit, owner=self)
+
+    def _order_dialog(self, catalog: list[CatalogRow]) -> None:
+        request = dialogs.ask_order(self, catalog)
+        if request is not None:
+            self.controller.place_order(request.codes, request.provider, request.priority)
+
+    def _cancel_tests(self, ids: list[int]) -> None:
+        reason = dialogs.ask_reason(
+            self, self.tr("Cancel tests"), self.tr("Why are these tests cancelled?")
+        )
+        if reason is not None:
+            self.controller.cancel_tests(ids, reason)
+
+    def _resolve(self, alarm_id: int) -> None:
+        text = dialogs.ask_reason(
+            self,
+            self.tr("Resolve alarm"),
+            self.tr("What was done? (e.g. wrong tube set aside and returned)"),
+        )
+        if text is not None:
+            self.controller.resolve_alarm(alarm_id, text)
+
+    def _observed(self, specimen_id: int) -> None:
+        form = dialogs.ask_forensic(self, observed=True)
+        if form is not None:
+            self.controller.collect_observed(specimen_id, form)
+
+    def _waive(self, specimen_id: int) -> None:
+        reason = dialogs.ask_reason(
+            self, self.tr("No observed recollection"), self.tr("Why? (e.g. donor refused)")
+        )
+        if reason is not None:
+            self.controller.waive_observed(specimen_id, reason)
+
+    def _abandon(self) -> None:
+        view = self.controller.encounter
+        if view is None:
+            return
+        reason = ""
+        if view.collected_any:
+            answer = dialogs.ask_reason(
+                self,
+                self.tr("Abandon visit"),
+                self.tr("Specimens were collected and stay on the worklist. Why abandon?"),
+            )
+            if answer is None:
+                return
+            reason = answer
+        self.controller.abandon(reason)
+
+    # ---------------------------------------------------------------- messages
+
+    def _failed(self, text: str) -> None:
+        self._say(text, Tone.ALARM)
+        if self.step is Step.IDENTIFY:
+            self.identify_step.message.show_error(text)
+
+    def _busy(self, busy: bool) -> None:
+        self.stack.setEnabled(not busy)
+        if not busy:
+            self._focus_current()
+
+    def _focus_current(self) -> None:
+        current = self.stack.currentWidget()
+        if current is not None:
+            current.setFocus()
+
+    def _say(self, text: str, tone: Tone) -> None:
+        self.message.setText(text)
+        if text:
+            flash(self.message, tone)
+            self.feedback.play(tone)
+        else:
+            self.message.setStyleSheet("")

@@ -56,14 +56,15 @@ class FakeZebra:
     reports them.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.state = ZebraState.READY
         self.realistic_faults = False
         self.jobs: list[bytes] = []
         self.queries: list[bytes] = []
         self._changed = threading.Condition()
         self._stop = threading.Event()
-        self._server = socket.create_server(("127.0.0.1", 0))
+        # A fixed ``port`` lets a test bring an "offline" printer back at its old address.
+        self._server = socket.create_server(("127.0.0.1", port))
         self._server.settimeout(0.05)
         self.port: int = self._server.getsockname()[1]
         self._thread = threading.Thread(target=self._serve, name="fake-zebra", daemon=True)

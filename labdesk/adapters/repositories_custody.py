@@ -1,0 +1,443 @@
+"""Queries of the custody leg: specimen locks, manifests, routes, recollection tasks.
+
+Every scan probes an index: the specimen by accession (unique), its ordered tests by
+specimen, its latest event by (specimen, seq). Lists by site use ``(site_id, status)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import column, func, select, update
+from sqlalchemy.orm import aliased
+
+from labdesk.adapters import orm
+from labdesk.adapters.orm_custody import manifest_items, manifests, recollection_tasks, routes
+from labdesk.adapters.repositories import _Repository
+from labdesk.domain.catalog import TestDefinition
+from labdesk.domain.custody import CustodyEvent, CustodyEventKind
+from labdesk.domain.manifest import Manifest, ManifestItem, ManifestStatus, Route
+from labdesk.domain.order import TestStatus
+from labdesk.domain.recollection import RecollectionStatus, RecollectionTask
+from labdesk.domain.specimen import Specimen, SpecimenStatus
+
+#: Columns the chain verifier reads, in this order (hashed content, then the links).
+EVENT_STREAM_COLUMNS = (
+    "id",
+    "specimen_id",
+    "seq",
+    "kind",
+    "actor_id",
+    "occurred_at",
+    "recorded_at",
+    "location",
+    "temperature_class",
+    "seal_intact",
+    "container_ref",
+    "reason",
+    "note",
+    "prev_hash",
+    "hash",
+    "chain_prev_hash",
+    "chain_hash",
+)
+
+
+@dataclass(frozen=True)
+class SpecimenFacts:
+    """A specimen with the names a screen shows next to it (no patient data)."""
+
+    specimen: Specimen
+    site_code: str
+    container_name: str
+
+
+class CustodyScanRepository(_Repository):
+    """Locks and lookups behind every custody scan, plus the verifier's event stream."""
+
+    def lock_specimen(self, specimen_id: int) -> Specimen | None:
+        """Load a specimen fresh from the database and lock its row until commit.
+
+        ``SELECT ... FOR UPDATE`` on PostgreSQL (a second workstation waits here, then sees
+        the first one's committed event); SQLite's ``BEGIN IMMEDIATE`` already serialises.
+        """
+        stmt = (
+            select(Specimen)
+            .where(orm.specimens.c.id == specimen_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return self.session.scalars(stmt).first()
+
+    def lock_by_accession(self, accession: str) -> Specimen | None:
+        """Like :meth:`lock_specimen`, by accession ID."""
+        stmt = (
+            select(Specimen)
+            .where(orm.specimens.c.accession == accession)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return self.session.scalars(stmt).first()
+
+    def facts(self, specimen_id: int) -> tuple[str, str]:
+        """Site code and container name of a specimen."""
+        stmt = (
+            select(orm.sites.c.code, orm.container_types.c.name)
+            .select_from(orm.specimens)
+            .join(orm.sites, orm.sites.c.id == orm.specimens.c.site_id)
+            .join(
+                orm.container_types,
+                orm.container_types.c.code == orm.specimens.c.container_code,
+            )
+            .where(orm.specimens.c.id == specimen_id)
+        )
+        row = self.session.execute(stmt).first()
+        return (row[0], row[1]) if row else ("", "")
+
+    def tests_for(self, specimen_ids: Sequence[int]) -> dict[int, list[TestDefinition]]:
+        """Catalog definitions of the tests each specimen carries."""
+        if not specimen_ids:
+            return {}
+        stmt = (
+            select(orm.ordered_tests.c.specimen_id, TestDefinition)
+            .join(
+                orm.test_definitions,
+                orm.test_definitions.c.code == orm.ordered_tests.c.test_code,
+            )
+            .where(orm.ordered_tests.c.specimen_id.in_(specimen_ids))
+        )
+        found: dict[int, list[TestDefinition]] = {}
+        for specimen_id, test in self.session.execute(stmt):
+            found.setdefault(specimen_id, []).append(test)
+        return found
+
+    def last_event(
+        self, specimen_id: int, kind: CustodyEventKind | None = None
+    ) -> tuple[CustodyEvent, str] | None:
+        """The specimen's latest event (of ``kind``) and its actor's display name."""
+        stmt = (
+            select(CustodyEvent, orm.users.c.display_name)
+            .join(orm.users, orm.users.c.id == orm.custody_events.c.actor_id)
+            .where(orm.custody_events.c.specimen_id == specimen_id)
+            .order_by(orm.custody_events.c.seq.desc())
+            .limit(1)
+        )
+        if kind is not None:
+            stmt = stmt.where(orm.custody_events.c.kind == kind)
+        row = self.session.execute(stmt).first()
+        return (row[0], row[1]) if row else None
+
+    def latest_of_kind(
+        self, specimen_ids: Sequence[int], kind: CustodyEventKind
+    ) -> dict[int, tuple[datetime, str]]:
+        """When each specimen's latest ``kind`` event happened and who recorded it."""
+        if not specimen_ids:
+            return {}
+        ev = orm.custody_events
+        stmt = (
+            select(ev.c.specimen_id, ev.c.occurred_at, orm.users.c.display_name)
+            .join(orm.users, orm.users.c.id == ev.c.actor_id)
+            .where(ev.c.specimen_id.in_(list(specimen_ids)))
+            .where(ev.c.kind == kind)
+            .order_by(ev.c.seq)
+        )
+        return {sid: (at, name) for sid, at, name in self.session.execute(stmt)}
+
+    def events_with_actors(self, specimen_id: int) -> list[tuple[CustodyEvent, str]]:
+        """Every event of a specimen in order, with actor display names."""
+        stmt = (
+            select(CustodyEvent, orm.users.c.display_name)
+            .join(orm.users, orm.users.c.id == orm.custody_events.c.actor_id)
+            .where(orm.custody_events.c.specimen_id == specimen_id)
+            .order_by(orm.custody_events.c.seq)
+        )
+        return [(event, name) for event, name in self.session.execute(stmt)]
+
+    def chain_neighbours(self, event_id: int) -> tuple[str | None, str | None]:
+        """Clinic-wide chain hash of the event before ``event_id`` and link of the one after."""
+        ev = orm.custody_events
+        before = self.session.scalar(
+            select(ev.c.chain_hash).where(ev.c.id < event_id).order_by(ev.c.id.desc()).limit(1)
+        )
+        after = self.session.scalar(
+            select(ev.c.chain_prev_hash).where(ev.c.id > event_id).order_by(ev.c.id).limit(1)
+        )
+        return before, after
+
+    def at_site(
+        self, site_id: int, statuses: Sequence[SpecimenStatus], limit: int = 500
+    ) -> Sequence[Specimen]:
+        """Specimens of a site in some statuses, oldest collection first."""
+        stmt = (
+            select(Specimen)
+            .where(orm.specimens.c.site_id == site_id)
+            .where(orm.specimens.c.status.in_(list(statuses)))
+            .order_by(orm.specimens.c.collected_at, orm.specimens.c.id)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    def in_statuses(
+        self, site_ids: Sequence[int], statuses: Sequence[SpecimenStatus], limit: int = 2000
+    ) -> Sequence[Specimen]:
+        """Specimens of any of ``site_ids`` in ``statuses`` (one ``(site, status)`` probe each)."""
+        if not site_ids:
+            return []
+        stmt = (
+            select(Specimen)
+            .where(orm.specimens.c.site_id.in_(list(site_ids)))
+            .where(orm.specimens.c.status.in_(list(statuses)))
+            .order_by(orm.specimens.c.collected_at, orm.specimens.c.id)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    def packed_in_bag(self, site_id: int, bag_id: str) -> list[int]:
+        """Ids of a site's packed specimens whose packing event named ``bag_id``."""
+        ev = orm.custody_events
+        sp = orm.specimens
+        stmt = (
+            select(sp.c.id)
+            .join(ev, ev.c.specimen_id == sp.c.id)
+            .where(sp.c.site_id == site_id)
+            .where(sp.c.status == SpecimenStatus.PACKED)
+            .where(ev.c.kind == CustodyEventKind.PACKED)
+            .where(ev.c.container_ref == bag_id)
+            .order_by(sp.c.id)
+        )
+        return list(dict.fromkeys(self.session.scalars(stmt)))
+
+    def packed_bags(self, specimen_ids: Sequence[int]) -> dict[int, str]:
+        """The bag each specimen was last packed into."""
+        if not specimen_ids:
+            return {}
+        ev = orm.custody_events
+        stmt = (
+            select(ev.c.specimen_id, ev.c.container_ref)
+            .where(ev.c.specimen_id.in_(list(specimen_ids)))
+            .where(ev.c.kind == CustodyEventKind.PACKED)
+            .order_by(ev.c.seq)
+        )
+        return {specimen_id: bag for specimen_id, bag in self.session.execute(stmt)}
+
+    def advance_tests(
+        self, specimen_id: int, status: TestStatus, at: datetime, only: Sequence[TestStatus]
+    ) -> None:
+        """Move a specimen's ordered tests that are in ``only`` to ``status``."""
+        stmt = (
+            update(orm.ordered_tests)
+            .where(orm.ordered_tests.c.specimen_id == specimen_id)
+            .where(orm.ordered_tests.c.status.in_(list(only)))
+            .values(status=status, status_changed_at=at)
+            .execution_options(synchronize_session="fetch")
+        )
+        self.session.execute(stmt)
+
+    def test_codes(self, specimen_id: int) -> list[str]:
+        """Codes of the tests a specimen carries."""
+        stmt = select(orm.ordered_tests.c.test_code).where(
+            orm.ordered_tests.c.specimen_id == specimen_id
+        )
+        return list(self.session.scalars(stmt))
+
+    def accessions(self, specimen_ids: Sequence[int]) -> dict[int, str]:
+        """Accession IDs of some specimens."""
+        if not specimen_ids:
+            return {}
+        stmt = select(orm.specimens.c.id, orm.specimens.c.accession).where(
+            orm.specimens.c.id.in_(list(specimen_ids))
+        )
+        return {specimen_id: accession for specimen_id, accession in self.session.execute(stmt)}
+
+    def count_events(self) -> int:
+        """Number of custody events."""
+        ev = orm.custody_events
+        return int(self.session.scalar(select(func.count()).select_from(ev)) or 0)
+
+    def counter_value(self, name: str) -> int | None:
+        """Current value of a counter, None when it was never used (read, not incremented)."""
+        value = self.session.scalar(select(orm.counters.c.value).where(orm.counters.c.name == name))
+        return None if value is None else int(value)
+
+    def stream_events(self, batch: int = 20_000) -> Iterator[Sequence[Any]]:
+        """Every custody event as a raw row in id order, without ORM objects or type casts.
+
+        Untyped columns skip per-value result processing (the verifier normalises the
+        driver's values itself); ``stream_results`` makes PostgreSQL use a server-side
+        cursor, so a million events never sit in memory at once.
+        """
+        columns: list[Any] = [column(name) for name in EVENT_STREAM_COLUMNS]
+        stmt = select(*columns).select_from(orm.custody_events).order_by(column("id"))
+        result = self.session.execute(
+            stmt, execution_options={"stream_results": True, "yield_per": batch}
+        )
+        yield from result
+
+    def dialect(self) -> str:
+        """Name of the database dialect (``sqlite`` or ``postgresql``)."""
+        return self.session.get_bind().dialect.name
+
+
+class ManifestRepository(_Repository):
+    """Courier manifests and the specimens on them."""
+
+    def add(self, item: Manifest | ManifestItem) -> None:
+        """Stage a new manifest or manifest item."""
+        self.session.add(item)
+
+    def by_number(self, number: str, *, lock: bool = False) -> Manifest | None:
+        """Manifest by its number (optionally locking its row)."""
+        stmt = select(Manifest).where(manifests.c.number == number)
+        if lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return self.session.scalars(stmt).first()
+
+    def open_for(self, courier_id: int, site_id: int) -> Manifest | None:
+        """The courier's open manifest at a site, if any."""
+        stmt = (
+            select(Manifest)
+            .where(manifests.c.courier_id == courier_id)
+            .where(manifests.c.status == ManifestStatus.OPEN)
+            .where(manifests.c.site_id == site_id)
+            .order_by(manifests.c.id.desc())
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first()
+
+    def for_courier(
+        self, courier_id: int, statuses: Sequence[ManifestStatus]
+    ) -> Sequence[Manifest]:
+        """A courier's manifests in some statuses, newest first."""
+        stmt = (
+            select(Manifest)
+            .where(manifests.c.courier_id == courier_id)
+            .where(manifests.c.status.in_(list(statuses)))
+            .order_by(manifests.c.id.desc())
+            .limit(50)
+        )
+        return self.session.scalars(stmt).all()
+
+    def item(self, manifest_id: int, specimen_id: int) -> ManifestItem | None:
+        """A specimen's item on one manifest."""
+        stmt = (
+            select(ManifestItem)
+            .where(manifest_items.c.manifest_id == manifest_id)
+            .where(manifest_items.c.specimen_id == specimen_id)
+        )
+        return self.session.scalars(stmt).first()
+
+    def latest_item_for(self, specimen_id: int) -> tuple[ManifestItem, Manifest] | None:
+        """The most recent manifest a specimen was picked up on, with its item."""
+        stmt = (
+            select(ManifestItem, Manifest)
+            .join(manifests, manifests.c.id == manifest_items.c.manifest_id)
+            .where(manifest_items.c.specimen_id == specimen_id)
+            .where(manifest_items.c.expected.is_(True))
+            .order_by(manifest_items.c.id.desc())
+            .limit(1)
+        )
+        row = self.session.execute(stmt).first()
+        return (row[0], row[1]) if row else None
+
+    def items_with_specimens(self, manifest_id: int) -> list[tuple[ManifestItem, Specimen]]:
+        """Every item of a manifest with its specimen, in scan order."""
+        stmt = (
+            select(ManifestItem, Specimen)
+            .join(orm.specimens, orm.specimens.c.id == manifest_items.c.specimen_id)
+            .where(manifest_items.c.manifest_id == manifest_id)
+            .order_by(manifest_items.c.id)
+        )
+        return [(item, specimen) for item, specimen in self.session.execute(stmt)]
+
+    def manifests_in(
+        self, statuses: Sequence[ManifestStatus], limit: int = 200
+    ) -> Sequence[Manifest]:
+        """Manifests in some statuses, newest first."""
+        stmt = (
+            select(Manifest)
+            .where(manifests.c.status.in_(list(statuses)))
+            .order_by(manifests.c.id.desc())
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
+    def picked_up_items(self, specimen_ids: Sequence[int]) -> dict[int, Manifest]:
+        """The manifest each specimen was last picked up on."""
+        if not specimen_ids:
+            return {}
+        stmt = (
+            select(manifest_items.c.specimen_id, Manifest)
+            .join(manifests, manifests.c.id == manifest_items.c.manifest_id)
+            .where(manifest_items.c.specimen_id.in_(list(specimen_ids)))
+            .where(manifest_items.c.expected.is_(True))
+            .order_by(manifest_items.c.id)
+        )
+        return {specimen_id: manifest for specimen_id, manifest in self.session.execute(stmt)}
+
+
+class RouteRepository(_Repository):
+    """Courier routes and their expected transit times."""
+
+    def add(self, route: Route) -> None:
+        """Stage a new route."""
+        self.session.add(route)
+
+    def get(self, route_id: int) -> Route | None:
+        """Route by primary key."""
+        return self.session.get(Route, route_id)
+
+    def by_code(self, code: str) -> Route | None:
+        """Route by code."""
+        return self.session.scalars(select(Route).where(routes.c.code == code)).first()
+
+    def from_site(self, site_id: int) -> Sequence[Route]:
+        """Active routes leaving a site, by code."""
+        stmt = (
+            select(Route)
+            .where(routes.c.from_site_id == site_id)
+            .where(routes.c.active.is_(True))
+            .order_by(routes.c.code)
+        )
+        return self.session.scalars(stmt).all()
+
+    def all(self) -> Sequence[Route]:
+        """Every route by code."""
+        return self.session.scalars(select(Route).order_by(routes.c.code)).all()
+
+
+class RecollectionRepository(_Repository):
+    """Recollection tasks on the station worklist."""
+
+    def add(self, task: RecollectionTask) -> None:
+        """Stage a new task."""
+        self.session.add(task)
+
+    def get(self, task_id: int) -> RecollectionTask | None:
+        """Task by primary key."""
+        return self.session.get(RecollectionTask, task_id)
+
+    def for_specimen(self, specimen_id: int) -> RecollectionTask | None:
+        """The task opened for a specimen, if any."""
+        stmt = select(RecollectionTask).where(recollection_tasks.c.specimen_id == specimen_id)
+        return self.session.scalars(stmt).first()
+
+    def open_tasks(
+        self, site_id: int | None = None, limit: int = 500
+    ) -> list[tuple[RecollectionTask, Specimen, str, str]]:
+        """Open tasks with their specimen, site code and opener's name, oldest first."""
+        opener = aliased(orm.users)
+        stmt = (
+            select(RecollectionTask, Specimen, orm.sites.c.code, opener.c.display_name)
+            .join(orm.specimens, orm.specimens.c.id == recollection_tasks.c.specimen_id)
+            .join(orm.sites, orm.sites.c.id == recollection_tasks.c.site_id)
+            .join(opener, opener.c.id == recollection_tasks.c.opened_by_id)
+            .where(recollection_tasks.c.status == RecollectionStatus.OPEN)
+            .order_by(recollection_tasks.c.opened_at, recollection_tasks.c.id)
+            .limit(limit)
+        )
+        if site_id is not None:
+            stmt = stmt.where(recollection_tasks.c.site_id == site_id)
+        return [(t, s, code, name) for t, s, code, name in self.session.execute(stmt)]

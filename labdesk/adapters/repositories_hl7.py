@@ -1,0 +1,146 @@
+"""Queries of the HL7 interface: received messages, unmatched results, outbound queue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from labdesk.adapters import orm_hl7 as t
+from labdesk.adapters.repositories import _Repository
+from labdesk.domain.hl7 import (
+    InboundMessage,
+    MessageStatus,
+    OutboundMessage,
+    OutboundStatus,
+    UnmatchedResult,
+    UnmatchedStatus,
+)
+from labdesk.domain.order import OrderedTest
+
+_DEAD = (MessageStatus.ERROR, MessageStatus.REJECTED)
+
+
+class Hl7Repository(_Repository):
+    """Received messages and the worklists built on them."""
+
+    def add_message(self, message: InboundMessage) -> None:
+        """Stage a received message."""
+        self.session.add(message)
+
+    def message(self, message_id: int) -> InboundMessage | None:
+        """Received message by primary key."""
+        return self.session.get(InboundMessage, message_id)
+
+    def processed_with_control_id(self, sender: str, control_id: str) -> InboundMessage | None:
+        """The earlier *applied* message with this sender and MSH-10, if any."""
+        stmt = (
+            select(InboundMessage)
+            .where(t.hl7_messages.c.control_id == control_id)
+            .where(t.hl7_messages.c.sender == sender)
+            .where(t.hl7_messages.c.status == MessageStatus.PROCESSED)
+            .order_by(t.hl7_messages.c.id)
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first()
+
+    def dead_letters(
+        self, *, include_resolved: bool = False, limit: int = 500
+    ) -> Sequence[InboundMessage]:
+        """Refused messages, newest first."""
+        stmt = select(InboundMessage).where(t.hl7_messages.c.status.in_(_DEAD))
+        if not include_resolved:
+            stmt = stmt.where(t.hl7_messages.c.resolved_at.is_(None))
+        stmt = stmt.order_by(t.hl7_messages.c.id.desc()).limit(limit)
+        return self.session.scalars(stmt).all()
+
+    def count_by_status(self) -> dict[MessageStatus, int]:
+        """How many received messages are in each status."""
+        stmt = select(t.hl7_messages.c.status, func.count()).group_by(t.hl7_messages.c.status)
+        return {MessageStatus(s): int(n) for s, n in self.session.execute(stmt)}
+
+    # ------------------------------------------------------------ unmatched
+
+    def add_unmatched(self, item: UnmatchedResult) -> None:
+        """Stage an unmatched result."""
+        self.session.add(item)
+
+    def unmatched(self, unmatched_id: int) -> UnmatchedResult | None:
+        """Unmatched result by primary key."""
+        return self.session.get(UnmatchedResult, unmatched_id)
+
+    def unmatched_list(
+        self, status: UnmatchedStatus | None = UnmatchedStatus.OPEN, limit: int = 500
+    ) -> Sequence[UnmatchedResult]:
+        """Unmatched results in a status (all when None), oldest first."""
+        stmt = select(UnmatchedResult)
+        if status is not None:
+            stmt = stmt.where(t.unmatched_results.c.status == status)
+        stmt = stmt.order_by(t.unmatched_results.c.id).limit(limit)
+        return self.session.scalars(stmt).all()
+
+    def ordered_test(self, ordered_test_id: int) -> OrderedTest | None:
+        """Ordered test by primary key (the target of a manual match)."""
+        return self.session.get(OrderedTest, ordered_test_id)
+
+    def unmatched_for_message(self, message_id: int) -> Sequence[UnmatchedResult]:
+        """Unmatched groups of one message."""
+        stmt = select(UnmatchedResult).where(t.unmatched_results.c.message_id == message_id)
+        return self.session.scalars(stmt.order_by(t.unmatched_results.c.id)).all()
+
+    # ------------------------------------------------------------ outbound
+
+    def add_outbound(self, message: OutboundMessage) -> None:
+        """Stage an outbound message."""
+        self.session.add(message)
+
+    def outbound(self, outbound_id: int) -> OutboundMessage | None:
+        """Outbound message by primary key."""
+        return self.session.get(OutboundMessage, outbound_id)
+
+    def outbound_for_specimens(self, specimen_key: str) -> OutboundMessage | None:
+        """A pending or sent message for exactly these specimens."""
+        stmt = (
+            select(OutboundMessage)
+            .where(t.outbound_messages.c.specimen_key == specimen_key)
+            .where(t.outbound_messages.c.status.in_((OutboundStatus.PENDING, OutboundStatus.SENT)))
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first()
+
+    def due_outbound(self, now: datetime, limit: int) -> Sequence[int]:
+        """Ids of pending messages whose next attempt is due, oldest first."""
+        stmt = (
+            select(t.outbound_messages.c.id)
+            .where(t.outbound_messages.c.status == OutboundStatus.PENDING)
+            .where(t.outbound_messages.c.next_attempt_at <= now)
+            .order_by(t.outbound_messages.c.next_attempt_at, t.outbound_messages.c.id)
+            .limit(limit)
+        )
+        return [int(i) for i in self.session.scalars(stmt)]
+
+    def claim_outbound(self, outbound_id: int, now: datetime, lease_until: datetime) -> bool:
+        """Take a due message for sending; False if another sender took it first.
+
+        Moving ``next_attempt_at`` to the end of the lease is the claim: a sender that dies
+        mid-send leaves the message due again when the lease ends.
+        """
+        stmt = (
+            update(t.outbound_messages)
+            .where(t.outbound_messages.c.id == outbound_id)
+            .where(t.outbound_messages.c.status == OutboundStatus.PENDING)
+            .where(t.outbound_messages.c.next_attempt_at <= now)
+            .values(next_attempt_at=lease_until)
+        )
+        return bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+    def outbound_list(
+        self, statuses: Sequence[OutboundStatus] | None = None, limit: int = 500
+    ) -> Sequence[OutboundMessage]:
+        """Outbound messages (in the given statuses), newest first."""
+        stmt = select(OutboundMessage)
+        if statuses:
+            stmt = stmt.where(t.outbound_messages.c.status.in_(tuple(statuses)))
+        stmt = stmt.order_by(t.outbound_messages.c.id.desc()).limit(limit)
+        return self.session.scalars(stmt).all()

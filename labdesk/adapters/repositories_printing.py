@@ -1,0 +1,161 @@
+"""The print queue: persisted jobs, claimed atomically so no job is ever sent twice."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy.orm import defer
+
+from labdesk.adapters import orm
+from labdesk.adapters.repositories import _Repository
+from labdesk.domain.printing import PrintJob, PrintJobKind, PrintJobStatus
+
+_jobs = orm.print_jobs
+
+
+class ClaimedJob(NamedTuple):
+    """A job this caller claimed, with what to send."""
+
+    id: int
+    printer_uri: str
+    kind: PrintJobKind
+    attempts: int
+    payload: bytes
+    preview_png: bytes | None
+
+
+class PrintQueueRepository(_Repository):
+    """Print jobs and the state changes of the spooler (the caller commits)."""
+
+    def add(self, job: PrintJob) -> None:
+        """Stage a new job."""
+        self.session.add(job)
+
+    def get(self, job_id: int) -> PrintJob | None:
+        """Job by primary key."""
+        return self.session.get(PrintJob, job_id)
+
+    def due_ids(self, now: datetime, station_code: str | None, limit: int) -> list[int]:
+        """Ids of queued jobs whose next attempt is due, oldest first."""
+        stmt = (
+            select(_jobs.c.id)
+            .where(_jobs.c.status == PrintJobStatus.QUEUED)
+            .where(or_(_jobs.c.next_attempt_at.is_(None), _jobs.c.next_attempt_at <= now))
+            .order_by(_jobs.c.id)
+            .limit(limit)
+        )
+        if station_code is not None:
+            stmt = stmt.where(_jobs.c.station_code == station_code)
+        return [int(job_id) for job_id in self.session.scalars(stmt)]
+
+    def claim(
+        self, job_id: int, now: datetime, *, skip_printers: Collection[str] = ()
+    ) -> ClaimedJob | None:
+        """Move a due job from queued to sent; only the one caller that did it gets it.
+
+        The conditional UPDATE is the lock: on PostgreSQL a second claimer waits for the
+        row lock, re-checks ``status`` and updates nothing; on SQLite writers are
+        serialised by BEGIN IMMEDIATE. Commit before sending.
+
+        Returns:
+            What to send, or None when the job was not queued and due (or its printer is
+            in ``skip_printers``).
+        """
+        stmt = (
+            update(_jobs)
+            .where(_jobs.c.id == job_id)
+            .where(_jobs.c.status == PrintJobStatus.QUEUED)
+            .where(or_(_jobs.c.next_attempt_at.is_(None), _jobs.c.next_attempt_at <= now))
+            .values(status=PrintJobStatus.SENT, attempts=_jobs.c.attempts + 1, sent_at=now)
+            .returning(
+                _jobs.c.printer_uri,
+                _jobs.c.kind,
+                _jobs.c.attempts,
+                _jobs.c.payload,
+                _jobs.c.preview_png,
+            )
+        )
+        if skip_printers:
+            stmt = stmt.where(_jobs.c.printer_uri.not_in(list(skip_printers)))
+        row = self.session.execute(stmt, execution_options={"synchronize_session": False}).first()
+        return None if row is None else ClaimedJob(job_id, *row)
+
+    def finish(
+        self,
+        job_id: int,
+        status: PrintJobStatus,
+        *,
+        last_error: str = "",
+        next_attempt_at: datetime | None = None,
+    ) -> bool:
+        """Record the outcome of a claimed (sent) job; False if it was not in 'sent'."""
+        stmt = (
+            update(_jobs)
+            .where(_jobs.c.id == job_id)
+            .where(_jobs.c.status == PrintJobStatus.SENT)
+            .values(status=status, last_error=last_error[:400], next_attempt_at=next_attempt_at)
+        )
+        return self._rowcount(stmt) == 1
+
+    def postpone(self, printer_uri: str, until: datetime) -> None:
+        """Hold every queued job for ``printer_uri`` until ``until`` (the printer is offline)."""
+        stmt = (
+            update(_jobs)
+            .where(_jobs.c.printer_uri == printer_uri)
+            .where(_jobs.c.status == PrintJobStatus.QUEUED)
+            .where(or_(_jobs.c.next_attempt_at.is_(None), _jobs.c.next_attempt_at < until))
+            .values(next_attempt_at=until)
+        )
+        self._rowcount(stmt)
+
+    def recent(self, station_code: str | None, limit: int) -> Sequence[tuple[PrintJob, str | None]]:
+        """Newest jobs first with their specimen's accession, without payloads."""
+        stmt = (
+            select(PrintJob, orm.specimens.c.accession)
+            .outerjoin(orm.specimens, orm.specimens.c.id == _jobs.c.specimen_id)
+            .options(
+                defer(PrintJob.payload),  # type: ignore[arg-type]
+                defer(PrintJob.preview_png),  # type: ignore[arg-type]
+            )
+            .order_by(_jobs.c.id.desc())
+            .limit(limit)
+        )
+        if station_code is not None:
+            stmt = stmt.where(_jobs.c.station_code == station_code)
+        return [(row[0], row[1]) for row in self.session.execute(stmt)]
+
+    def by_ids(self, job_ids: Sequence[int]) -> Sequence[tuple[PrintJob, str | None]]:
+        """Jobs ``job_ids`` (any order) with their specimen's accession."""
+        if not job_ids:
+            return []
+        stmt = (
+            select(PrintJob, orm.specimens.c.accession)
+            .outerjoin(orm.specimens, orm.specimens.c.id == _jobs.c.specimen_id)
+            .where(_jobs.c.id.in_(list(job_ids)))
+            .options(defer(PrintJob.payload))  # type: ignore[arg-type]
+        )
+        return [(row[0], row[1]) for row in self.session.execute(stmt)]
+
+    def set_preview(self, job_id: int, preview_png: bytes) -> None:
+        """Store a preview rendered after the job was sent."""
+        self._rowcount(update(_jobs).where(_jobs.c.id == job_id).values(preview_png=preview_png))
+
+    def reprints_of(self, job_id: int) -> int:
+        """How many reprint jobs point at original job ``job_id``."""
+        stmt = select(func.count()).select_from(_jobs).where(_jobs.c.reprint_of_id == job_id)
+        return int(self.session.scalar(stmt) or 0)
+
+    def count_by_status(self, station_code: str | None) -> dict[PrintJobStatus, int]:
+        """How many jobs are in each status."""
+        stmt = select(_jobs.c.status, func.count()).group_by(_jobs.c.status)
+        if station_code is not None:
+            stmt = stmt.where(_jobs.c.station_code == station_code)
+        return {PrintJobStatus(status): int(n) for status, n in self.session.execute(stmt)}
+
+    def _rowcount(self, stmt: Any) -> int:
+        result = self.session.execute(stmt, execution_options={"synchronize_session": False})
+        assert isinstance(result, CursorResult)
+        return int(result.rowcount)

@@ -1,0 +1,276 @@
+"""The inbound MLLP listener, on python-hl7's asyncio server (``hl7.mllp``).
+
+:class:`Hl7Listener` runs the event loop in its own thread, so the headless command
+(``labdesk hl7 serve``) and the desktop app use the same object: ``start()``, ``stop()``,
+``stats()``. Database work runs on one worker thread, so messages are applied in the order
+they arrive and the event loop stays free for other connections.
+
+Bad input never stops the listener: garbage before a start block, an oversized frame, a
+frame cut off by the peer or left unfinished by a silent client all become dead letters
+(answered with AR when the connection is still open).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from hl7.mllp import InvalidBlockError, start_hl7_server
+
+from labdesk.domain.errors import LabdeskError
+from labdesk.domain.hl7 import AckCode
+from labdesk.hl7.ingest import FrameReply, Ingestor
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORT = 2575
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+
+
+class ListenerError(LabdeskError):
+    """The listener could not start (port in use, bad address)."""
+
+
+@dataclass(frozen=True)
+class ListenerStats:
+    """Counters for a status display."""
+
+    connections: int = 0
+    frames: int = 0
+    accepted: int = 0
+    errors: int = 0
+    rejected: int = 0
+    broken_frames: int = 0
+    by_code: dict[str, int] = field(default_factory=dict)
+
+
+class Hl7Listener:
+    """MLLP server applying every frame through an :class:`Ingestor`.
+
+    Args:
+        ingestor: Stores and applies frames.
+        host: Address to bind (``0.0.0.0`` for every interface).
+        port: TCP port; 0 picks a free one (see :attr:`port` after ``start``).
+        read_timeout_s: A connection that sends nothing for this long is closed; a frame it
+            had begun is kept as a dead letter.
+    """
+
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        *,
+        host: str = "0.0.0.0",
+        port: int = DEFAULT_PORT,
+        read_timeout_s: float = 300.0,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
+    ) -> None:
+        self._ingestor = ingestor
+        self._host = host
+        self._requested_port = port
+        self._timeout = read_timeout_s
+        self._limit = max_frame_bytes
+        self._port = 0
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._writers: set[Any] = set()
+        self._executor: ThreadPoolExecutor | None = None
+        self._stats = ListenerStats()
+        self._lock = threading.Lock()
+
+    @property
+    def port(self) -> int:
+        """The bound port (0 before ``start``)."""
+        return self._port
+
+    @property
+    def running(self) -> bool:
+        """True between a successful ``start`` and ``stop``."""
+        return self._thread is not None and self._thread.is_alive() and self._port != 0
+
+    def stats(self) -> ListenerStats:
+        """A snapshot of the counters."""
+        with self._lock:
+            return replace(self._stats, by_code=dict(self._stats.by_code))
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        """Bind and start serving in a background thread; returns once listening.
+
+        Raises:
+            ListenerError: if the address cannot be bound.
+        """
+        if self.running:
+            return
+        self._ready.clear()
+        self._failure = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hl7-ingest")
+        self._thread = threading.Thread(target=self._run, name="hl7-listener", daemon=True)
+        self._thread.start()
+        started = self._ready.wait(timeout_s)
+        failure = self._start_failure()
+        if not started or failure is not None:
+            self.stop()
+            reason = str(failure) if failure else "it did not start in time"
+            raise ListenerError(
+                f"The HL7 listener cannot listen on {self._host}:{self._requested_port}: {reason}.",
+                hint="Choose another port (--port) or stop the program using this one.",
+            )
+        logger.info("HL7 listener on %s:%s", self._host, self._port)
+
+    def _start_failure(self) -> BaseException | None:
+        """What made the loop thread fail to bind (set by that thread)."""
+        return self._failure
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop accepting, close connections and wait for work in progress to finish."""
+        loop, stop, thread = self._loop, self._stop, self._thread
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop ended on its own meanwhile
+                loop.call_soon_threadsafe(stop.set)
+        if thread is not None:
+            thread.join(timeout_s)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        self._thread = self._loop = self._stop = self._executor = None
+        self._port = 0
+
+    def serve_forever(self) -> None:
+        """Start and block until interrupted (Ctrl+C or SIGTERM via KeyboardInterrupt)."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.5)
+        finally:
+            self.stop()
+
+    # ------------------------------------------------------------ event loop
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to start(); never kills the process
+            self._failure = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        server = await start_hl7_server(
+            self._client, self._host, self._requested_port, limit=self._limit
+        )
+        self._port = int(server.sockets[0].getsockname()[1])
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            server.close()
+            for writer in list(self._writers):
+                writer.close()
+            await server.wait_closed()
+
+    async def _client(self, reader: Any, writer: Any) -> None:
+        peer = writer.get_extra_info("peername") or ("?", 0)
+        source = f"mllp:{peer[0]}:{peer[1]}"
+        self._writers.add(writer)
+        self._count(connections=1)
+        try:
+            while await self._one_frame(reader, writer, source):
+                pass
+        except Exception:  # never let one connection take the listener down
+            logger.exception("HL7 connection %s failed", source)
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _one_frame(self, reader: Any, writer: Any, source: str) -> bool:
+        """Read, apply and answer one frame; False when the connection is finished."""
+        try:
+            block = await asyncio.wait_for(reader.readblock(), self._timeout)
+        except TimeoutError:
+            reader.feed_eof()  # hands back whatever the silent client had begun
+            try:
+                block = await reader.readblock()
+            except asyncio.IncompleteReadError as exc:
+                await self._broken(exc.partial, source, "the client went silent mid-frame")
+                return False
+            except InvalidBlockError:
+                await self._garbage(writer, source)
+                return False
+        except asyncio.IncompleteReadError as exc:
+            await self._broken(exc.partial, source, "the connection closed mid-frame")
+            return False
+        except InvalidBlockError:
+            await self._garbage(writer, source)
+            return True
+        except ValueError:  # python-hl7's limit overrun: the frame is too big to buffer
+            reply = await self._work(
+                self._ingestor.reject_frame,
+                source,
+                f"Frame larger than {self._limit} bytes: refused unread.",
+            )
+            await self._send(writer, reply)
+            return False
+        except (ConnectionError, OSError):
+            return False
+        reply = await self._work(self._ingestor.handle_frame, block, source)
+        await self._send(writer, reply)
+        return True
+
+    async def _work(self, fn: Any, *args: Any) -> FrameReply:
+        loop = asyncio.get_running_loop()
+        reply: FrameReply = await loop.run_in_executor(self._executor, fn, *args)
+        return reply
+
+    async def _broken(self, partial: bytes, source: str, why: str) -> None:
+        data = partial.lstrip(b"\x0b")
+        if not data.strip():
+            return  # nothing was begun: an ordinary idle or closed connection
+        self._count(broken=1)
+        reason = f"Truncated frame: {why} after {len(data)} bytes (no end block)."
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(LabdeskError):
+            await loop.run_in_executor(
+                self._executor, self._ingestor.record_broken_frame, data, source, reason
+            )
+
+    async def _garbage(self, writer: Any, source: str) -> None:
+        reply = await self._work(
+            self._ingestor.reject_frame,
+            source,
+            "Garbage on the port: data did not begin with the MLLP start block <VT> "
+            "(the bytes were discarded).",
+        )
+        await self._send(writer, reply)
+
+    async def _send(self, writer: Any, reply: FrameReply) -> None:
+        for outcome in reply.outcomes:
+            self._count(code=outcome.ack_code)
+        try:
+            writer.writeblock(reply.ack.encode("utf-8"))
+            await writer.drain()
+        except (ConnectionError, OSError):
+            logger.info("HL7 peer left before its acknowledgement was sent")
+
+    def _count(self, *, connections: int = 0, broken: int = 0, code: AckCode | None = None) -> None:
+        with self._lock:
+            s = self._stats
+            by_code = dict(s.by_code)
+            if code is not None:
+                by_code[code.value] = by_code.get(code.value, 0) + 1
+            self._stats = replace(
+                s,
+                connections=s.connections + connections,
+                frames=s.frames + (1 if code is not None else 0),
+                accepted=s.accepted + (code is AckCode.ACCEPT),
+                errors=s.errors + (code is AckCode.ERROR),
+                rejected=s.rejected + (code is AckCode.REJECT),
+                broken_frames=s.broken_frames + broken,
+                by_code=by_code,
+            )

@@ -1,0 +1,280 @@
+"""Frozen DTOs of the custody leg: scans, manifests, reconciliation, timelines, verification.
+
+Minimum necessary: nothing here carries a patient name or date of birth, so courier
+screens and manifests can show any of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from labdesk.domain.catalog import TemperatureClass
+from labdesk.domain.custody import CustodyEventKind
+from labdesk.domain.manifest import BagId, ManifestStatus, ReceiptOutcome
+from labdesk.domain.scan_rules import RECORDED, ScanCode, Severity, severity_of
+from labdesk.domain.specimen import SpecimenStatus
+from labdesk.domain.transit import TransitFlag
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One specimen on a live manifest or a receipt reconciliation."""
+
+    specimen_id: int
+    accession: str
+    container_code: str
+    temperature_class: TemperatureClass
+    site_code: str
+    bag_id: str
+    scanned_at: datetime
+    status: SpecimenStatus
+    expected: bool = True
+    lab_outcome: ReceiptOutcome | None = None
+    warning: str = ""
+
+
+@dataclass(frozen=True)
+class ScanFeedback:
+    """What one scan did, for instant on-screen feedback.
+
+    ``rows`` holds the manifest lines the scan added or updated (several for a bag).
+    """
+
+    code: ScanCode
+    message: str
+    hint: str = ""
+    accession: str = ""
+    rows: tuple[ManifestRow, ...] = ()
+    bag: BagId | None = None
+    specimen_id: int | None = None
+
+    @property
+    def severity(self) -> Severity:
+        """How the screen should present it (colour and sound)."""
+        return severity_of(self.code)
+
+    @property
+    def recorded(self) -> bool:
+        """True when the scan appended a custody event."""
+        return self.code in RECORDED or (self.code is ScanCode.BAG_OPENED and bool(self.rows))
+
+
+@dataclass(frozen=True)
+class ReadySpecimen:
+    """A specimen waiting at a site for the courier."""
+
+    specimen_id: int
+    accession: str
+    container_code: str
+    temperature_class: TemperatureClass
+    status: SpecimenStatus
+    collected_at: datetime
+    bag_id: str = ""
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """A route a courier can choose."""
+
+    code: str
+    name: str
+    from_site: str
+    to_site: str
+    transit_minutes: int
+
+
+@dataclass(frozen=True)
+class ManifestView:
+    """A manifest with its lines (and, while open, what is still waiting at the site)."""
+
+    number: str
+    status: ManifestStatus
+    site_code: str
+    site_name: str
+    courier: str
+    route: RouteInfo | None
+    started_at: datetime
+    finished_at: datetime | None
+    rows: tuple[ManifestRow, ...]
+    not_scanned: tuple[ReadySpecimen, ...] = ()
+
+    def counts(self) -> dict[TemperatureClass, int]:
+        """Expected specimens per temperature class."""
+        counts: dict[TemperatureClass, int] = {}
+        for row in self.rows:
+            if row.expected:
+                counts[row.temperature_class] = counts.get(row.temperature_class, 0) + 1
+        return counts
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Expected versus received for one manifest at the lab."""
+
+    number: str
+    status: ManifestStatus
+    rows: tuple[ManifestRow, ...]
+    resumed: bool = False
+    message: str = ""
+
+    @property
+    def expected(self) -> tuple[ManifestRow, ...]:
+        """Rows the courier picked up."""
+        return tuple(r for r in self.rows if r.expected)
+
+    @property
+    def received(self) -> tuple[ManifestRow, ...]:
+        """Expected rows the lab scanned in good order."""
+        return tuple(r for r in self.expected if r.lab_outcome is ReceiptOutcome.RECEIVED)
+
+    @property
+    def damaged(self) -> tuple[ManifestRow, ...]:
+        """Rows received damaged."""
+        return tuple(r for r in self.rows if r.lab_outcome is ReceiptOutcome.DAMAGED)
+
+    @property
+    def rejected(self) -> tuple[ManifestRow, ...]:
+        """Rows the lab rejected."""
+        return tuple(r for r in self.rows if r.lab_outcome is ReceiptOutcome.REJECTED)
+
+    @property
+    def missing(self) -> tuple[ManifestRow, ...]:
+        """Expected rows not (yet) scanned at the lab."""
+        return tuple(r for r in self.expected if r.lab_outcome is None)
+
+    @property
+    def unexpected(self) -> tuple[ManifestRow, ...]:
+        """Rows scanned at the lab that were not on the manifest."""
+        return tuple(r for r in self.rows if not r.expected)
+
+
+@dataclass(frozen=True)
+class RejectionResult:
+    """A rejection (or the earlier one, when the specimen was already rejected)."""
+
+    accession: str
+    reason: str
+    task_id: int
+    already: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class TransitFlagRow:
+    """A specimen overdue in transit or past its stability."""
+
+    specimen_id: int
+    accession: str
+    container_code: str
+    temperature_class: TemperatureClass
+    site_code: str
+    manifest_number: str
+    picked_up_at: datetime
+    picked_up_by: str
+    expected_minutes: int
+    stability_deadline: datetime | None
+    flags: tuple[TransitFlag, ...]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One custody event as the timeline shows it."""
+
+    event_id: int
+    seq: int
+    kind: CustodyEventKind
+    actor: str
+    occurred_at: datetime
+    recorded_at: datetime
+    location: str
+    temperature_class: TemperatureClass | None
+    seal_intact: bool | None
+    container_ref: str
+    reason: str
+    note: str
+    verified: bool
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class SpecimenTimeline:
+    """Every custody event of one specimen and whether its chains verify."""
+
+    specimen_id: int
+    accession: str
+    container_code: str
+    temperature_class: TemperatureClass
+    site_code: str
+    status: SpecimenStatus
+    collected_at: datetime
+    entries: tuple[TimelineEntry, ...]
+
+    @property
+    def verified(self) -> bool:
+        """True when every event's hashes and links check out."""
+        return all(entry.verified for entry in self.entries)
+
+
+class FindingKind(StrEnum):
+    """What the verifier found wrong with the stored events."""
+
+    MODIFIED = "modified"
+    DELETED = "deleted"
+    INSERTED = "inserted"
+
+
+@dataclass(frozen=True)
+class ChainFinding:
+    """One tampered, missing or foreign event."""
+
+    kind: FindingKind
+    chain: str
+    """``specimen`` or ``clinic``."""
+    message: str
+    event_id: int | None = None
+    seq: int | None = None
+    specimen_id: int | None = None
+    accession: str = ""
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The outcome of recomputing every chain."""
+
+    events: int
+    specimens: int
+    findings: tuple[ChainFinding, ...] = field(default=())
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was modified, deleted or inserted."""
+        return not self.findings
+
+
+@dataclass(frozen=True)
+class RecollectionTaskRow:
+    """An open recollection task for the station worklist (ids only, no demographics)."""
+
+    task_id: int
+    specimen_id: int
+    accession: str
+    container_code: str
+    patient_id: int
+    site_code: str
+    reason: str
+    reason_label: str
+    note: str
+    opened_at: datetime
+    opened_by: str
+
+
+@dataclass(frozen=True)
+class PickupSite:
+    """A site a courier can start a pickup at, with the routes leaving it."""
+
+    code: str
+    name: str
+    routes: tuple[RouteInfo, ...]

@@ -1,0 +1,342 @@
+"""Overdue tracking: the clinician board's rows and counts, escalations, turnaround figures.
+
+The board is read set-based (one joined select plus per-test aggregates of results,
+acknowledgements and escalations) and every test is evaluated by the pure
+:class:`~labdesk.domain.overdue.OverdueEngine` in one pass.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from labdesk.domain.audit import AuditAction
+from labdesk.domain.clock import Clock
+from labdesk.domain.errors import NotFound, ValidationError
+from labdesk.domain.escalation import CoveringClinician, Escalation
+from labdesk.domain.order import Priority, TestStatus
+from labdesk.domain.overdue import (
+    FlagReason,
+    OverdueEngine,
+    OverduePolicy,
+    TestState,
+    from_posix,
+    posix,
+)
+from labdesk.domain.people import Role
+from labdesk.domain.permissions import Permission
+from labdesk.domain.specimen import SpecimenStatus
+from labdesk.ports import UnitOfWork
+from labdesk.services.audit import record_audit
+from labdesk.services.board_dto import (
+    NO_RESULT,
+    Board,
+    BoardRow,
+    EscalationSent,
+    TurnaroundStat,
+)
+from labdesk.services.dto import SignedInUser, authorize
+
+OPEN_STATUSES = tuple(s for s in TestStatus if s.is_open)
+_STATUS = {s.value: s for s in TestStatus}
+_STAT = Priority.STAT.value
+_LOST = SpecimenStatus.LOST.value
+
+
+def board_marker(uow: UnitOfWork) -> tuple[Any, ...]:
+    """A cheap value that changes whenever results, acknowledgements or statuses change."""
+    with uow:
+        return uow.board.change_marker()
+
+
+def load_board(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    policy: OverduePolicy,
+    *,
+    closed_days: int = 0,
+    audit: bool = True,
+    station: str = "",
+) -> Board:
+    """Every open ordered test with its deadlines and raised flags.
+
+    Args:
+        uow: an unused unit of work.
+        clock: the source of "now".
+        actor: the signed-in user (needs ``VIEW_RESULTS``).
+        policy: the clinic's overdue policy.
+        closed_days: also list tests acknowledged in the last ``closed_days`` days.
+        audit: record the view in the audit log (the caller commits nothing else).
+        station: workstation code for the audit entry.
+
+    Raises:
+        PermissionDenied: without ``VIEW_RESULTS``.
+    """
+    authorize(actor, Permission.VIEW_RESULTS)
+    now = clock.now()
+    with uow:
+        marker = uow.board.change_marker()
+        since = now - timedelta(days=closed_days) if closed_days > 0 else None
+        rows = evaluate_rows(uow, policy, posix(now), since)
+        unmatched = uow.board.unmatched_count()
+        if audit:
+            record_audit(
+                uow,
+                clock,
+                action=AuditAction.VIEW,
+                entity="results_board",
+                entity_id="open",
+                actor=actor,
+                station=station,
+                detail=f"{len(rows)} ordered tests listed",
+            )
+            uow.commit()
+    counts = Counter(reason for row in rows for reason in row.reasons)
+    if unmatched:
+        counts[FlagReason.UNMATCHED_RESULT] = unmatched
+    return Board(
+        rows=rows,
+        counts=dict(counts),
+        unmatched_results=unmatched,
+        loaded_at=now,
+        marker=marker,
+    )
+
+
+def evaluate_rows(
+    uow: UnitOfWork,
+    policy: OverduePolicy,
+    now_s: float,
+    closed_since: datetime | None = None,
+    *,
+    criticals_only: bool = False,
+    test_ids: Sequence[int] | None = None,
+) -> list[BoardRow]:
+    """Read the open tests and evaluate them (inside an open unit of work).
+
+    ``criticals_only`` limits the read to tests with a current critical result;
+    ``test_ids`` to those tests, whatever their status.
+    """
+    engine = OverdueEngine(policy)
+    # Plain tuples: reading attributes of mapped instances 400,000 times costs ~0.3 s.
+    tests = {
+        t.code: (t.name, t.routine_tat_min, t.stat_tat_min, t.working_days)
+        for t in uow.catalog.tests()
+    }
+    unknown = (None, 1440, None, False)
+    summaries = {r[0]: r for r in uow.board.result_summaries()}
+    only: list[int] | None = list(test_ids) if test_ids is not None else None
+    if criticals_only:
+        only = [test_id for test_id, row in summaries.items() if row[4] is not None]
+        if not only:
+            return []
+    acks = uow.board.last_acknowledgements()
+    escalated = {r[0]: r for r in uow.board.open_escalations()}  # latest wins
+    statuses = tuple(TestStatus) if test_ids is not None else OPEN_STATUSES
+    raw = uow.board.board_rows(statuses, closed_since, only)
+    rows: list[BoardRow] = []
+    append = rows.append
+    status_of = _STATUS.get
+    empty: tuple[Any, ...] = ()
+    for (test_id, status_text, changed, code, order_id, placer, priority, provider,
+         provider_id, ordered, patient_id, mrn, family, given, accession, spec_status,
+         collected, spec_changed) in raw:  # fmt: skip
+        status = status_of(status_text, TestStatus.ORDERED)
+        name, routine_tat, stat_tat, working = tests.get(code, unknown)
+        summary = summaries.get(test_id, empty)
+        stat = priority == _STAT
+        state = TestState(
+            status,
+            stat,
+            routine_tat,
+            stat_tat,
+            working,
+            ordered,
+            collected,
+            changed,
+            spec_changed if spec_status == _LOST else None,
+            summary[1] if summary else None,
+            summary[2] if summary else None,
+            summary[4] if summary else None,
+            bool(summary) and summary[3] >= 1,
+            acks.get(test_id),
+        )
+        deadlines = engine.deadlines(state)
+        flags = tuple(d for d in deadlines if d.due_s <= now_s) if deadlines else ()
+        escalation = escalated.get(test_id)
+        append(
+            BoardRow(
+                test_id,
+                order_id,
+                placer,
+                code,
+                name or code,
+                status,
+                stat,
+                provider,
+                provider_id,
+                patient_id,
+                mrn,
+                f"{family}, {given}",
+                accession or "",
+                spec_status or "",
+                ordered,
+                collected,
+                summary[2] if summary else None,
+                summary[3] if summary else NO_RESULT,
+                min(d.due_s for d in deadlines) if deadlines else None,
+                flags,
+                escalation is not None,
+                escalation[2] if escalation else None,
+                (escalation[3] or "") if escalation else "",
+            )
+        )
+    return rows
+
+
+def escalate_overdue_criticals(
+    uow: UnitOfWork, clock: Clock, policy: OverduePolicy, default_covering: str = ""
+) -> list[EscalationSent]:
+    """Hand every critical result left unacknowledged past policy to a covering clinician.
+
+    Idempotent: each flag occurrence (test, reason, critical result time) is escalated once,
+    so the sweep can run as often as the board refreshes. The ordering clinician's covering
+    clinician gets it, else ``default_covering``; without either the escalation is recorded
+    with no recipient, which the board shows. Commits.
+    """
+    now = clock.now()
+    sent: list[EscalationSent] = []
+    with uow:
+        fallback = uow.people.user_by_username(default_covering) if default_covering else None
+        for row in evaluate_rows(uow, policy, posix(now), criticals_only=True):
+            for flag in row.flags:
+                if flag.reason is not FlagReason.CRITICAL_NOT_ACKNOWLEDGED:
+                    continue
+                since = from_posix(flag.since_s)
+                if uow.board.escalation_exists(row.ordered_test_id, flag.reason.value, since):
+                    continue
+                to_id = _covering_id(uow, row.ordering_provider_id, fallback)
+                uow.board.add_escalation(
+                    Escalation(
+                        ordered_test_id=row.ordered_test_id,
+                        reason=flag.reason,
+                        since_at=since,
+                        due_at=from_posix(flag.due_s),
+                        escalated_at=now,
+                        from_user_id=row.ordering_provider_id,
+                        to_user_id=to_id,
+                    )
+                )
+                record_audit(
+                    uow,
+                    clock,
+                    action=AuditAction.CREATE,
+                    entity="escalation",
+                    entity_id=row.ordered_test_id,
+                    user_id=None,
+                    detail=f"critical result not acknowledged; to user {to_id}",
+                )
+                names = uow.board.user_names([to_id] if to_id else [])
+                sent.append(EscalationSent(row.ordered_test_id, to_id, names.get(to_id or 0, "")))
+        uow.commit()
+    return sent
+
+
+def _covering_id(uow: UnitOfWork, clinician_id: int | None, fallback: Any) -> int | None:
+    if clinician_id is not None:
+        cover = uow.board.covering_for(clinician_id)
+        if cover is not None:
+            return cover.covering_id
+    if fallback is not None and fallback.id != clinician_id:
+        return int(fallback.id)
+    return None
+
+
+def set_covering_clinician(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser, clinician_id: int, covering_id: int
+) -> None:
+    """Name who covers ``clinician_id``'s critical results (replaces an earlier choice).
+
+    Raises:
+        PermissionDenied: without ``MANAGE_USERS``.
+        NotFound: for an unknown user.
+        ValidationError: when either user is not a clinician, or both are the same.
+    """
+    authorize(actor, Permission.MANAGE_USERS)
+    if clinician_id == covering_id:
+        raise ValidationError(
+            "A clinician cannot cover for themselves.", hint="Choose another clinician."
+        )
+    with uow:
+        for user_id in (clinician_id, covering_id):
+            user = uow.people.user(user_id)
+            if user is None:
+                raise NotFound(f"No user with id {user_id}.", hint="Pick a user from the list.")
+            if user.role is not Role.CLINICIAN:
+                raise ValidationError(
+                    f"{user.display_name} is not a clinician.",
+                    hint="Only clinicians receive or cover result escalations.",
+                )
+        existing = uow.board.covering_for(clinician_id)
+        if existing is None:
+            uow.board.set_covering(
+                CoveringClinician(
+                    clinician_id=clinician_id, covering_id=covering_id, updated_at=clock.now()
+                )
+            )
+        else:
+            existing.covering_id = covering_id
+            existing.updated_at = clock.now()
+        record_audit(
+            uow,
+            clock,
+            action=AuditAction.UPDATE,
+            entity="covering_clinician",
+            entity_id=clinician_id,
+            actor=actor,
+            detail=f"covered by user {covering_id}",
+        )
+        uow.commit()
+
+
+def turnaround_stats(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser, days: int = 30
+) -> list[TurnaroundStat]:
+    """Median and 90th percentile of collection-to-final minutes per test, last ``days``.
+
+    Raises:
+        PermissionDenied: without ``VIEW_RESULTS``.
+    """
+    authorize(actor, Permission.VIEW_RESULTS)
+    with uow:
+        samples = uow.board.turnaround_samples(clock.now() - timedelta(days=days))
+        tests = {t.code: (t.name, t.routine_tat_min) for t in uow.catalog.tests()}
+    by_test: dict[str, list[float]] = {}
+    for code, minutes in samples:
+        by_test.setdefault(code, []).append(max(0.0, minutes))
+    stats = []
+    for code in sorted(by_test):
+        values = by_test[code]
+        name, target = tests.get(code, (code, 0))
+        stats.append(
+            TurnaroundStat(
+                test_code=code,
+                test_name=name,
+                samples=len(values),
+                median_min=statistics.median(values),
+                p90_min=percentile(values, 90),
+                target_min=target,
+            )
+        )
+    return stats
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile of ``values`` (which must not be empty)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))
+    return ordered[int(rank) - 1]

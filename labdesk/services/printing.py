@@ -1,0 +1,390 @@
+"""Printing specimen labels: persist a job per container, then hand it to the spooler.
+
+Every print is a :class:`~labdesk.domain.printing.PrintJob` holding the exact bytes for
+the printer and a JSON snapshot of the label content, created in one transaction with its
+audit entry, then sent by :mod:`labdesk.services.spooler`. Problems with the printer do
+not raise: the job is kept (queued for retry, or failed with the reason) and the returned
+row says so. Only errors where no job can exist raise (no permission, bad or unknown
+accession, a reprint without a reason).
+
+``actor=None`` means the command line, run by an administrator on the workstation without
+a LabDesk sign-in: no permission check, and audit entries name no user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from labdesk.domain.audit import AuditAction
+from labdesk.domain.clock import Clock
+from labdesk.domain.errors import LabdeskError, NotFound, ValidationError
+from labdesk.domain.label_snapshot import LabelSnapshot
+from labdesk.domain.permissions import Permission
+from labdesk.domain.printing import LabelContent, PrintJob, PrintJobKind, PrintJobStatus
+from labdesk.domain.specimen import Specimen
+from labdesk.ports import PrinterOpener, UnitOfWork, UowFactory
+from labdesk.services.audit import record_audit
+from labdesk.services.dto import SignedInUser, authorize
+from labdesk.services.labels import (
+    find_specimen,
+    label_content,
+    printer_test_content,
+    with_aliquots,
+)
+from labdesk.services.print_dto import PrinterCheck, PrintJobRow, PrintSetup
+from labdesk.services.spooler import error_text, send_job, send_jobs
+from labdesk.services.stations import label_printer_uri
+
+MIN_REASON = 3
+LIST_LIMIT = 200
+
+
+class NoPrinterConfigured(ValidationError):
+    """This station has no label printer."""
+
+
+def check(actor: SignedInUser | None, permission: Permission) -> None:
+    """Authorize a signed-in actor; the command line (None) is trusted."""
+    if actor is not None:
+        authorize(actor, permission)
+
+
+def print_specimen_labels(
+    uows: UowFactory,
+    clock: Clock,
+    actor: SignedInUser | None,
+    setup: PrintSetup,
+    accessions: Sequence[str],
+    *,
+    printer_uri: str | None = None,
+) -> list[PrintJobRow]:
+    """Print the labels of one or more specimens (one job per container) and send them.
+
+    Each container gets ``setup.labels.copies_for(container)`` labels: its primary label
+    and aliquot labels. All accessions are checked before any job is created.
+
+    Returns:
+        One row per job, in the order of ``accessions``, with its preview.
+
+    Raises:
+        PermissionDenied: if ``actor`` may not print labels.
+        InvalidAccession: for a malformed accession ID.
+        NotFound: for an accession with no specimen.
+    """
+    check(actor, Permission.PRINT_LABELS)
+    with uows() as uow:
+        specimens = [find_specimen(uow, accession) for accession in accessions]
+        uri = printer_uri.strip() if printer_uri else label_printer_uri(uow, setup)
+        queued = [_queue_specimen(uow, clock, actor, setup, s, uri) for s in specimens]
+        uow.commit()
+    rows = send_jobs(uows, clock, setup.opener, [job_id for job_id, _ in queued])
+    # The screen shows the first label: render its preview once the bytes are out.
+    if rows and rows[0].preview_png is None:
+        rows[0] = _with_preview(uows, setup, rows[0], queued[0][1])
+    return rows
+
+
+def reprint_job(
+    uows: UowFactory,
+    clock: Clock,
+    actor: SignedInUser | None,
+    setup: PrintSetup,
+    job_id: int,
+    reason: str,
+    *,
+    printer_uri: str | None = None,
+) -> PrintJobRow:
+    """Reprint a label job from its stored snapshot, marked ``REPRINT n``, and send it.
+
+    The labels say exactly what the original said, even if the patient record changed
+    since; they are laid out on this station's current label stock.
+
+    Raises:
+        PermissionDenied: if ``actor`` may not reprint labels.
+        ValidationError: no reason given, not a label job, or the original still queued.
+        NotFound: if there is no such job.
+    """
+    check(actor, Permission.REPRINT_LABELS)
+    reason = " ".join(reason.split())
+    if len(reason) < MIN_REASON:
+        raise ValidationError(
+            "A reprint needs a reason.",
+            hint="Say why the label is printed again (e.g. label damaged, tube relabelled).",
+        )
+    with uows() as uow:
+        root = _reprintable(uow, job_id)
+        assert root.id is not None
+        count = uow.print_queue.reprints_of(root.id) + 1
+        original = LabelSnapshot.from_json(root.content_json)
+        snapshot = LabelSnapshot(
+            labels=original.as_reprint(count).labels, preset=setup.labels.preset
+        )
+        job = _new_job(clock, actor, setup, snapshot, PrintJobKind.LABEL, printer_uri, uow)
+        job.specimen_id = root.specimen_id
+        job.reprint_of_id = root.id
+        job.reprint_reason = reason[:200]
+        uow.print_queue.add(job)
+        uow.print_queue.flush()
+        _audit(
+            uow,
+            clock,
+            actor,
+            setup,
+            job,
+            f"reprint {count} of label job {root.id} as job {job.id}; reason: {reason}",
+        )
+        uow.commit()
+        assert job.id is not None
+        new_id = job.id
+    return send_job(uows, clock, setup.opener, new_id)
+
+
+def print_test_label(
+    uows: UowFactory,
+    clock: Clock,
+    actor: SignedInUser | None,
+    setup: PrintSetup,
+    *,
+    printer_uri: str | None = None,
+) -> PrintJobRow:
+    """Print a test label (a fake accession that scans, no patient) and send it now.
+
+    A test job that finds the printer offline fails at once instead of waiting to print
+    hours later.
+    """
+    check(actor, Permission.PRINT_LABELS)
+    content = printer_test_content(clock.now(), setup.timezone)
+    snapshot = LabelSnapshot(labels=(content,), preset=setup.labels.preset)
+    with uows() as uow:
+        job = _new_job(clock, actor, setup, snapshot, PrintJobKind.TEST, printer_uri, uow)
+        uow.print_queue.add(job)
+        uow.print_queue.flush()
+        _audit(uow, clock, actor, setup, job, f"test label job {job.id}")
+        uow.commit()
+        assert job.id is not None
+        new_id = job.id
+    return send_job(uows, clock, setup.opener, new_id)
+
+
+def list_print_jobs(
+    uow: UnitOfWork,
+    actor: SignedInUser | None,
+    *,
+    station_code: str | None = None,
+    limit: int = LIST_LIMIT,
+) -> list[PrintJobRow]:
+    """The newest print jobs (of one station, or all), newest first."""
+    check(actor, Permission.PRINT_LABELS)
+    return [
+        PrintJobRow.of(job, accession)
+        for job, accession in uow.print_queue.recent(station_code, limit)
+    ]
+
+
+def job_preview(
+    uows: UowFactory, actor: SignedInUser | None, setup: PrintSetup, job_id: int
+) -> bytes | None:
+    """The PNG preview of a job's first label, rendered from its snapshot if not stored.
+
+    Returns None for a job whose label cannot be rendered (it failed for that reason).
+
+    Raises:
+        PermissionDenied: if ``actor`` may not print labels.
+        NotFound: if there is no such job.
+    """
+    check(actor, Permission.PRINT_LABELS)
+    with uows() as uow:
+        job = uow.print_queue.get(job_id)
+        if job is None:
+            raise NotFound(f"There is no print job {job_id}.", hint="Check the job number.")
+        if job.preview_png is not None:
+            return job.preview_png
+        snapshot = LabelSnapshot.from_json(job.content_json)
+        row = PrintJobRow.of(job, None)
+    return _with_preview(uows, setup, row, snapshot).preview_png
+
+
+def label_for_export(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser | None,
+    station_code: str,
+    accession: str,
+) -> LabelContent:
+    """A specimen's current label content, to render to a file (audited as an export).
+
+    Raises:
+        PermissionDenied: if ``actor`` may not print labels.
+        InvalidAccession: for a malformed accession ID.
+        NotFound: for an accession with no specimen.
+    """
+    check(actor, Permission.PRINT_LABELS)
+    specimen = find_specimen(uow, accession)
+    content = label_content(uow, specimen)
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.EXPORT,
+        entity="specimen",
+        entity_id=specimen.id or 0,
+        user_id=actor.id if actor is not None else None,
+        station=station_code,
+        detail="label rendered to a file" + ("" if actor is not None else " (command line)"),
+    )
+    return content
+
+
+def printer_status(opener: PrinterOpener, uri: str) -> PrinterCheck:
+    """Ask a printer how it is; a bad address or no answer is reported as not ready."""
+    if not uri.strip():
+        return PrinterCheck(uri, False, "No printer configured")
+    try:
+        state = opener(uri).status()
+    except LabdeskError as exc:
+        return PrinterCheck(uri, False, exc.message)
+    return PrinterCheck(uri, state.ready, state.summary)
+
+
+def render_snapshot(
+    setup: PrintSetup, snapshot: LabelSnapshot, language: str, *, preview: bool = True
+) -> tuple[bytes, bytes | None]:
+    """Render a snapshot's labels for ``language`` (``zpl`` or ``pdf``).
+
+    Raises:
+        LabdeskError: unknown preset, a label that does not fit.
+    """
+    rendered = setup.renderer.render(
+        snapshot.labels,
+        snapshot.preset,
+        copies=snapshot.copies,
+        language=language,
+        preview=preview,
+    )
+    return rendered.payload, rendered.preview_png
+
+
+# ---------------------------------------------------------------- internals
+
+
+def _queue_specimen(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser | None,
+    setup: PrintSetup,
+    specimen: Specimen,
+    uri: str,
+) -> tuple[int, LabelSnapshot]:
+    content = label_content(uow, specimen)
+    labels: list[LabelContent] = with_aliquots(
+        content, setup.labels.copies_for(specimen.container_code)
+    )
+    snapshot = LabelSnapshot(labels=tuple(labels), preset=setup.labels.preset)
+    job = _new_job(clock, actor, setup, snapshot, PrintJobKind.LABEL, uri, uow, preview=False)
+    job.specimen_id = specimen.id
+    uow.print_queue.add(job)
+    uow.print_queue.flush()
+    _audit(uow, clock, actor, setup, job, f"label job {job.id}: {len(labels)} label(s)")
+    assert job.id is not None
+    return job.id, snapshot
+
+
+def _new_job(
+    clock: Clock,
+    actor: SignedInUser | None,
+    setup: PrintSetup,
+    snapshot: LabelSnapshot,
+    kind: PrintJobKind,
+    printer_uri: str | None,
+    uow: UnitOfWork,
+    *,
+    preview: bool = True,
+) -> PrintJob:
+    """A queued job with its payload, or a failed one saying why it cannot print.
+
+    ``preview=False`` renders a preview only for printers that keep one with each job.
+    """
+    uri = printer_uri.strip() if printer_uri else label_printer_uri(uow, setup)
+    job = PrintJob(
+        kind=kind,
+        printer_uri=uri,
+        station_code=setup.station_code,
+        created_at=clock.now(),
+        content_json=snapshot.to_json(),
+        requested_by_id=actor.id if actor is not None else None,
+    )
+    try:
+        if not uri:
+            raise NoPrinterConfigured(
+                f"Station {setup.station_code} has no label printer.",
+                hint="Set one on the Admin page (Printers), or set LABDESK_LABEL_PRINTER.",
+            )
+        printer = setup.opener(uri)
+        wanted = preview or bool(getattr(printer, "wants_preview", False))
+        job.payload, job.preview_png = render_snapshot(
+            setup, snapshot, printer.language, preview=wanted
+        )
+    except LabdeskError as exc:
+        job.status = PrintJobStatus.FAILED
+        job.last_error = error_text(exc)[:400]
+    return job
+
+
+def _with_preview(
+    uows: UowFactory, setup: PrintSetup, row: PrintJobRow, snapshot: LabelSnapshot
+) -> PrintJobRow:
+    """``row`` with the PNG preview of its first label, stored on the job too."""
+    first = LabelSnapshot(labels=snapshot.labels[:1], preset=snapshot.preset)
+    try:
+        _, preview = render_snapshot(setup, first, "zpl")
+    except LabdeskError:  # the job failed to render: there is nothing to show
+        return row
+    if preview is None:
+        return row
+    with uows() as uow:
+        uow.print_queue.set_preview(row.id, preview)
+        uow.commit()
+    return replace(row, preview_png=preview)
+
+
+def _reprintable(uow: UnitOfWork, job_id: int) -> PrintJob:
+    """The original job of ``job_id``'s reprint chain, checked for a reprint."""
+    job = uow.print_queue.get(job_id)
+    if job is None:
+        raise NotFound(f"There is no print job {job_id}.", hint="Check the job number.")
+    if job.kind is not PrintJobKind.LABEL or job.specimen_id is None:
+        raise ValidationError(
+            f"Print job {job_id} is not a specimen label.",
+            hint="Print a new test label instead.",
+        )
+    if job.status is PrintJobStatus.QUEUED:
+        raise ValidationError(
+            f"Label job {job_id} has not printed yet: it is waiting for the printer.",
+            hint="It prints as soon as the printer answers; reprint only a label that "
+            "printed and was lost or damaged.",
+        )
+    root = uow.print_queue.get(job.reprint_of_id) if job.reprint_of_id is not None else job
+    if root is None:
+        raise NotFound(f"The original of print job {job_id} is missing.")
+    return root
+
+
+def _audit(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser | None,
+    setup: PrintSetup,
+    job: PrintJob,
+    detail: str,
+) -> None:
+    entity, entity_id = ("specimen", job.specimen_id) if job.specimen_id else ("print_job", job.id)
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.PRINT,
+        entity=entity,
+        entity_id=entity_id or 0,
+        user_id=actor.id if actor is not None else None,
+        station=setup.station_code,
+        detail=detail if actor is not None else f"{detail} (command line)",
+    )

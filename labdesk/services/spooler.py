@@ -1,0 +1,199 @@
+"""The spooler: sends persisted print jobs exactly once, retrying offline printers.
+
+Life of a job: ``queued`` → (claimed) ``sent`` → ``done``; or back to ``queued`` with
+``last_error`` and a later ``next_attempt_at`` when nothing reached the printer; or
+``failed`` with the reason when waiting cannot help. A job is claimed (queued → sent) in
+its own committed transaction before a single byte goes out, so two workers or stations
+never both send it. A job still ``sent`` afterwards (the program died mid-send, or the
+connection broke off mid-job) is *unconfirmed*: it may have printed, so it is shown to the
+user and never resent automatically; a person reprints it, with a reason, if the label is
+missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from labdesk.domain.clock import Clock
+from labdesk.domain.errors import LabdeskError, NotFound
+from labdesk.domain.printing import Delivery, PrintDeliveryError, PrintJobKind, PrintJobStatus
+from labdesk.ports import PrinterOpener, UowFactory
+from labdesk.services.print_dto import PrintJobRow, SpoolReport
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(seconds=5)
+BACKOFF_MAX = timedelta(minutes=5)
+DUE_BATCH = 50
+UNCONFIRMED_HINT = (
+    "It may have printed: check the printer and the tube, and reprint with a reason if the "
+    "label is missing."
+)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt ``attempts + 1``: 5 s, 10 s, 20 s … capped at 5 minutes."""
+    doublings = min(max(0, attempts - 1), 16)
+    return min(BACKOFF_BASE * (1 << doublings), BACKOFF_MAX)
+
+
+def error_text(error: BaseException) -> str:
+    """What went wrong and what to do, in one line for ``last_error``."""
+    return str(error) if isinstance(error, LabdeskError) else f"{type(error).__name__}: {error}"
+
+
+def send_job(uows: UowFactory, clock: Clock, opener: PrinterOpener, job_id: int) -> PrintJobRow:
+    """Send job ``job_id`` now if it is due and nobody else has it; return its state.
+
+    A job that is not queued (already sent, failed, or taken by another worker) is left
+    alone; the returned row says where it stands.
+
+    Raises:
+        NotFound: if there is no such job.
+    """
+    claim_and_send(uows, clock, opener, job_id)
+    return job_row(uows, job_id, with_preview=True)
+
+
+def send_jobs(
+    uows: UowFactory, clock: Clock, opener: PrinterOpener, job_ids: Sequence[int]
+) -> list[PrintJobRow]:
+    """Send several jobs in order, each claimed on its own; return their rows in that order."""
+    for job_id in job_ids:
+        claim_and_send(uows, clock, opener, job_id)
+    return job_rows(uows, job_ids, with_preview=True)
+
+
+def process_due_jobs(
+    uows: UowFactory,
+    clock: Clock,
+    opener: PrinterOpener,
+    *,
+    station_code: str | None = None,
+    limit: int = DUE_BATCH,
+) -> SpoolReport:
+    """Send every due queued job (of ``station_code``, or all stations when None).
+
+    The app calls this periodically off the UI thread; ``labdesk label print`` and scripts
+    call it directly. Safe to run on several workers at once. When a printer is found
+    offline, its other queued jobs wait too, so labels keep their order.
+    """
+    with uows() as uow:
+        due = uow.print_queue.due_ids(clock.now(), station_code, limit)
+    report: dict[PrintJobStatus, list[int]] = {status: [] for status in PrintJobStatus}
+    offline: set[str] = set()
+    for job_id in due:
+        outcome = claim_and_send(uows, clock, opener, job_id, skip_printers=offline)
+        if outcome is not None:
+            report[outcome[0]].append(job_id)
+            if outcome[0] is PrintJobStatus.QUEUED:
+                offline.add(outcome[1])
+    return SpoolReport(
+        done=tuple(report[PrintJobStatus.DONE]),
+        retrying=tuple(report[PrintJobStatus.QUEUED]),
+        failed=tuple(report[PrintJobStatus.FAILED]),
+        unconfirmed=tuple(report[PrintJobStatus.SENT]),
+    )
+
+
+def claim_and_send(
+    uows: UowFactory,
+    clock: Clock,
+    opener: PrinterOpener,
+    job_id: int,
+    *,
+    skip_printers: set[str] | frozenset[str] = frozenset(),
+) -> tuple[PrintJobStatus, str] | None:
+    """Claim, send and record one job; None when it was not ours to send.
+
+    Returns:
+        The job's new status and its printer URI.
+    """
+    with uows() as uow:
+        job = uow.print_queue.claim(job_id, clock.now(), skip_printers=skip_printers)
+        if job is None:
+            return None
+        uow.commit()
+    uri, kind, attempts = job.printer_uri, job.kind, job.attempts
+    try:
+        opener(uri).send(job.payload, preview_png=job.preview_png)
+    except PrintDeliveryError as exc:
+        delivery, text = exc.delivery, error_text(exc)
+    except LabdeskError as exc:
+        delivery, text = Delivery.FAILED, error_text(exc)
+    except Exception as exc:  # A bug while sending: whether anything printed is unknown.
+        logger.exception("print job %s: unexpected error while sending", job_id)
+        delivery, text = Delivery.UNCERTAIN, error_text(exc)
+    else:
+        _finish(uows, job_id, PrintJobStatus.DONE)
+        logger.info("print job %s sent to %s", job_id, uri)
+        return PrintJobStatus.DONE, uri
+    status = _record_failure(uows, clock, job_id, uri, kind, attempts, delivery, text)
+    return status, uri
+
+
+# Failures are recorded on the job (last_error), where users see them; the log only traces.
+def _record_failure(
+    uows: UowFactory,
+    clock: Clock,
+    job_id: int,
+    uri: str,
+    kind: PrintJobKind,
+    attempts: int,
+    delivery: Delivery,
+    text: str,
+) -> PrintJobStatus:
+    # A test label is for someone standing at the printer now: report, never retry later.
+    if delivery is Delivery.RETRY and kind is not PrintJobKind.TEST:
+        until = clock.now() + backoff(attempts)
+        with uows() as uow:
+            uow.print_queue.finish(
+                job_id, PrintJobStatus.QUEUED, last_error=text, next_attempt_at=until
+            )
+            uow.print_queue.postpone(uri, until)
+            uow.commit()
+        logger.info("print job %s queued again until %s: %s", job_id, until, text)
+        return PrintJobStatus.QUEUED
+    if delivery is Delivery.UNCERTAIN:
+        _finish(uows, job_id, PrintJobStatus.SENT, f"Unconfirmed: {text} {UNCONFIRMED_HINT}")
+        logger.info("print job %s unconfirmed: %s", job_id, text)
+        return PrintJobStatus.SENT
+    _finish(uows, job_id, PrintJobStatus.FAILED, text)
+    logger.info("print job %s failed: %s", job_id, text)
+    return PrintJobStatus.FAILED
+
+
+def _finish(uows: UowFactory, job_id: int, status: PrintJobStatus, text: str = "") -> None:
+    with uows() as uow:
+        uow.print_queue.finish(job_id, status, last_error=text)
+        uow.commit()
+
+
+def job_row(uows: UowFactory, job_id: int, *, with_preview: bool = False) -> PrintJobRow:
+    """The current state of one job.
+
+    Raises:
+        NotFound: if there is no such job.
+    """
+    return job_rows(uows, [job_id], with_preview=with_preview)[0]
+
+
+def job_rows(
+    uows: UowFactory, job_ids: Sequence[int], *, with_preview: bool = False
+) -> list[PrintJobRow]:
+    """The current state of several jobs, in the order of ``job_ids``.
+
+    Raises:
+        NotFound: if one of them does not exist.
+    """
+    with uows() as uow:
+        found = {
+            job.id: PrintJobRow.of(job, accession, with_preview=with_preview)
+            for job, accession in uow.print_queue.by_ids(job_ids)
+        }
+    missing = [job_id for job_id in job_ids if job_id not in found]
+    if missing:
+        raise NotFound(f"There is no print job {missing[0]}.", hint="Check the job number.")
+    return [found[job_id] for job_id in job_ids]

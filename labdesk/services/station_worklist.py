@@ -1,0 +1,62 @@
+"""The station worklist: today's patients waiting, and specimens waiting for the courier."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from labdesk.domain.clock import Clock
+from labdesk.domain.permissions import Permission
+from labdesk.ports import UnitOfWork
+from labdesk.services.dto import PatientSummary, SignedInUser, authorize
+from labdesk.services.station_dto import PickupRow, WaitingPatient, Worklist
+from labdesk.services.station_encounter import station_of
+
+
+def start_of_day(now: datetime, timezone: str) -> datetime:
+    """Midnight of ``now``'s day in the clinic's time zone, as aware UTC."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return datetime.combine(local.date(), time(0), tzinfo=local.tzinfo).astimezone(UTC)
+
+
+def station_worklist(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    station_code: str,
+    timezone: str,
+) -> Worklist:
+    """Patients with tests ordered today and not yet collected, and this site's specimens
+    collected but not yet picked up.
+
+    Raises:
+        PermissionDenied: if the actor may not collect specimens.
+        NotFound: the station is not set up.
+    """
+    authorize(actor, Permission.COLLECT_SPECIMENS)
+    station = station_of(uow, station_code)
+    patients: dict[int, PatientSummary] = {}
+
+    def summary(patient_id: int) -> PatientSummary:
+        if patient_id not in patients:
+            patient = uow.patients.get(patient_id)
+            assert patient is not None
+            patients[patient_id] = PatientSummary.of(patient)
+        return patients[patient_id]
+
+    waiting = tuple(
+        WaitingPatient(summary(w.patient_id), w.pending_tests, w.first_ordered_at, w.stat)
+        for w in uow.station.waiting(start_of_day(clock.now(), timezone))
+    )
+    pickup = tuple(
+        PickupRow(
+            specimen_id=s.id or 0,
+            accession=s.accession,
+            patient=summary(s.patient_id),
+            container_code=s.container_code,
+            status=s.status,
+            collected_at=s.collected_at,
+        )
+        for s in uow.station.awaiting_pickup(station.site_id)
+    )
+    return Worklist(waiting=waiting, awaiting_pickup=pickup)

@@ -1,0 +1,380 @@
+"""Printer speed scenarios for ``labdesk bench``, contributed through an entry point.
+
+``labdesk`` never imports ``printers``: pyproject.toml registers :func:`scenarios` in the
+``labdesk.bench_scenarios`` entry-point group and the bench loads it at run time, as the
+CLI loads ``labdesk.commands``. Like ``printers/commands.py`` this module is a composition
+root (it opens a database), so the import contract lists it as an exception.
+
+Scenarios and their floors:
+
+* ``zpl-label``: lay out and render one label as ZPL; floor: ``str.format`` of a fixed ZPL
+  template with the same fields (no layout, fitting or escaping).
+* ``pdf-sheet-30``: a letter sheet of 30 labels as PDF; floor: reportlab drawing the same
+  number of strings and bars at fixed places with a built-in font (no layout or fitting).
+* ``print-order-6``: the print action for a 6-container order through the spooler (jobs
+  persisted, audited, claimed, sent) until the last byte reached a loopback printer socket;
+  floor: writing the same six payloads to that socket.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen.canvas import Canvas
+
+from labdesk.adapters import migrate
+from labdesk.adapters.database import make_engine
+from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkFactory
+from labdesk.bench.errors import BenchError
+from labdesk.bench.model import Context, Scenario
+from labdesk.domain.accession import make_accession
+from labdesk.domain.clock import FixedClock, SystemClock
+from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
+from labdesk.domain.patient import Patient, Sex
+from labdesk.domain.people import Role, Site, Station, User
+from labdesk.domain.printing import LabelContent
+from labdesk.domain.specimen import Specimen, SpecimenStatus
+from labdesk.services.accession import issue_accession
+from labdesk.services.catalog import ensure_shipped_catalog
+from labdesk.services.dto import SignedInUser
+from labdesk.services.print_dto import LabelSettings, PrintSetup
+from labdesk.services.printing import print_specimen_labels
+from printers.layout import layout_label
+from printers.pdf import render_pdf
+from printers.presets import Preset, get_preset
+from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
+from printers.zpl import render_zpl
+
+ZPL_TARGET_MS = 1.0
+PDF_SHEET_TARGET_MS = 150.0
+PRINT_ORDER_TARGET_MS = 30.0
+ORDER_LABELS = 6
+SHEET_LABELS = 30
+SINK_TIMEOUT_S = 10.0
+_NAMES = (("García-Márquez", "José"), ("O'Brien", "Siobhán"), ("Nguyễn", "Thị Mai"), ("Li", "Na"))
+# The floor of zpl-label: the same fields at fixed places, formatted without any layout.
+ZPL_TEMPLATE = (
+    "^XA\n^CI28\n^PW406\n^LL203\n^LH0,0\n"
+    "^FO10,10^A0N,28,28^FB294,1,0,L,0^FH^FD{name}^FS\n"
+    "^FO10,41^A0N,20,20^FB168,1,0,L,0^FH^FDDOB {dob}^FS\n"
+    "^FO198,41^A0N,20,20^FB198,1,0,R,0^FH^FDMRN {mrn}^FS\n"
+    "^FO10,175^A0N,18,18^FB386,1,0,L,0^FH^FDColl {collected} {initials}^FS\n"
+    "^FO20,152^A0N,20,20^FB180,1,0,C,0^FH^FD{accession}^FS\n"
+    "^FO220,64^A0N,18,18^FB176,1,0,L,0^FH^FD{tests}^FS\n"
+    "^FO220,109^A0N,18,18^FB176,1,0,L,0^FH^FD{container}^FS\n"
+    "^FO220,154^A0N,18,18^FB176,1,0,L,0^FH^FD{specimen}^FS\n"
+    "^FO20,64^BY2^BCN,85,N,N,N,A^FH^FD{accession}^FS\n^PQ1,0,1,Y\n^XZ\n"
+)
+
+
+def scenarios() -> list[Scenario[Any]]:
+    """The printer scenarios (the ``labdesk.bench_scenarios`` entry point)."""
+    return [
+        Scenario(
+            name="zpl-label",
+            title="ZPL for one label (layout + render)",
+            setup=_labels_setup,
+            run_once=_zpl,
+            floor=_zpl_floor,
+            target_p95_ms=ZPL_TARGET_MS,
+            per_size=False,
+            iterations=500,
+        ),
+        Scenario(
+            name="pdf-sheet-30",
+            title="PDF sheet of 30 labels",
+            setup=_labels_setup,
+            run_once=_pdf_sheet,
+            floor=_pdf_sheet_floor,
+            target_p95_ms=PDF_SHEET_TARGET_MS,
+            per_size=False,
+            iterations=60,
+        ),
+        Scenario(
+            name="print-order-6",
+            title="Print a 6-label order to the last byte on the printer socket",
+            setup=_order_setup,
+            run_once=_print_order,
+            floor=_print_order_floor,
+            target_p95_ms=PRINT_ORDER_TARGET_MS,
+            per_size=False,
+            iterations=200,
+            teardown=_order_teardown,
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- label rendering
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Synthetic label contents and the presets they are rendered on."""
+
+    contents: tuple[LabelContent, ...]
+    label: Preset
+    sheet: Preset
+
+    def content(self, i: int) -> LabelContent:
+        """A different label for each call."""
+        return self.contents[i % len(self.contents)]
+
+
+def _labels_setup(ctx: Context) -> Labels:
+    contents = tuple(_content(ctx.rng.randrange(1, 9_999_999), n) for n in range(64))
+    return Labels(contents, get_preset("2x1-203"), get_preset("sheet-letter-30"))
+
+
+def _content(serial: int, n: int) -> LabelContent:
+    family, given = _NAMES[n % len(_NAMES)]
+    return LabelContent(
+        accession=make_accession(2026, serial),
+        family_name=family,
+        given_name=given,
+        birth_date="1984-03-05",
+        mrn=f"M{serial:07d}",
+        collected_at="2026-03-02 07:50",
+        collector_initials="MA",
+        container="SST 5 mL",
+        cap_colour="gold",
+        tests=("CMP", "LIPID", "TSH")[: 1 + n % 3],
+        specimen_type="serum",
+        stat=n % 5 == 0,
+    )
+
+
+def _zpl(state: Labels, i: int) -> object:
+    return render_zpl(layout_label(state.content(i), state.label))
+
+
+def _zpl_floor(state: Labels, i: int) -> object:
+    c = state.content(i)
+    return ZPL_TEMPLATE.format(
+        name=f"{c.family_name.upper()}, {c.given_name}",
+        dob=c.birth_date,
+        mrn=c.mrn,
+        collected=c.collected_at,
+        initials=c.collector_initials,
+        accession=c.accession,
+        tests=" ".join(c.tests),
+        container=f"{c.container} {c.cap_colour}",
+        specimen=c.specimen_type,
+    ).encode("utf-8")
+
+
+def _sheet(state: Labels, i: int) -> list[LabelContent]:
+    return [state.content(i + n) for n in range(SHEET_LABELS)]
+
+
+def _pdf_sheet(state: Labels, i: int) -> object:
+    return render_pdf(_sheet(state, i), state.sheet)
+
+
+def _pdf_sheet_floor(state: Labels, i: int) -> object:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=letter, invariant=True, pageCompression=1)
+    for n, c in enumerate(_sheet(state, i)):
+        left, top = 13.5 + (n % 3) * 198.0, 756.0 - (n // 3) * 72.0
+        canvas.setFont("Helvetica-Bold", 10)
+        canvas.drawString(left + 4, top - 12, f"{c.family_name.upper()}, {c.given_name}")
+        canvas.setFont("Helvetica", 7)
+        for row, text in enumerate((c.birth_date, c.mrn, c.collected_at, " ".join(c.tests))):
+            canvas.drawString(left + 4, top - 22 - 8 * row, text)
+        for bar in range(30):  # a Code 128 symbol of ten digits has about 30 bars
+            canvas.rect(left + 4 + bar * 2.2, top - 62, 1.1, 20, stroke=0, fill=1)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- print action
+
+
+class LoopbackPrinter:
+    """A raw-9100 sink on 127.0.0.1 counting complete jobs (connections read to EOF)."""
+
+    def __init__(self) -> None:
+        self.jobs = 0
+        self._changed = threading.Condition()
+        self._server = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.uri = f"tcp://127.0.0.1:{self._server.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, name="bench-printer", daemon=True)
+        self._thread.start()
+
+    def wait_for(self, jobs: int) -> None:
+        """Block until ``jobs`` jobs have been read completely.
+
+        Raises:
+            BenchError: if they do not arrive within ten seconds.
+        """
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.jobs >= jobs, SINK_TIMEOUT_S):
+                raise BenchError(f"The loopback printer received {self.jobs} of {jobs} jobs.")
+
+    def close(self) -> None:
+        """Stop accepting jobs."""
+        self._server.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        with conn:
+            while conn.recv(65536):
+                pass
+        with self._changed:
+            self.jobs += 1
+            self._changed.notify_all()
+
+
+@dataclass
+class OrderRun:
+    """A database with one 6-container order, the station's print setup and the printer."""
+
+    uows: UnitOfWorkFactory
+    setup: PrintSetup
+    actor: SignedInUser
+    accessions: tuple[str, ...]
+    printer: LoopbackPrinter
+    payloads: tuple[bytes, ...]
+    sent: int = 0
+
+
+def _order_setup(ctx: Context) -> OrderRun:
+    engine = make_engine(f"sqlite:///{ctx.workdir / 'print-order.sqlite3'}")
+    migrate.upgrade(engine)
+    uows = UnitOfWorkFactory(engine)
+    actor, accessions = _seed_order(uows)
+    printer = LoopbackPrinter()
+    setup = PrintSetup(
+        station_code="BENCH-PRINT",
+        opener=open_spool_printer,
+        renderer=LabelRendererAdapter(),
+        labels=LabelSettings(),
+        label_printer_override=printer.uri,
+    )
+    rows = print_specimen_labels(uows, SystemClock(), actor, setup, accessions)
+    with uows() as uow:
+        payloads = tuple(uow.print_queue.get(r.id).payload for r in rows)  # type: ignore[union-attr]
+    run = OrderRun(uows, setup, actor, accessions, printer, payloads, sent=len(rows))
+    printer.wait_for(run.sent)
+    return run
+
+
+def _print_order(state: OrderRun, _i: int) -> object:
+    rows = print_specimen_labels(
+        state.uows, SystemClock(), state.actor, state.setup, state.accessions
+    )
+    if not all(row.printed for row in rows):
+        raise BenchError(f"A bench label did not print: {rows[0].last_error}")
+    state.sent += len(rows)
+    state.printer.wait_for(state.sent)
+    return rows
+
+
+def _print_order_floor(state: OrderRun, _i: int) -> object:
+    host, port = state.printer.uri.removeprefix("tcp://").split(":")
+    for payload in state.payloads:
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+    state.sent += len(state.payloads)
+    state.printer.wait_for(state.sent)
+    return state.sent
+
+
+def _order_teardown(state: OrderRun) -> None:
+    state.printer.close()
+    state.uows.engine.dispose()
+
+
+def _seed_order(uows: UnitOfWorkFactory) -> tuple[SignedInUser, tuple[str, ...]]:
+    """One patient, one order and six collected containers (synthetic)."""
+    now = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+    clock = FixedClock(now)
+    containers = ("BCX", "LBLU", "SST", "PST", "LAV", "GRAY")
+    with uows() as uow:
+        ensure_shipped_catalog(uow)
+        site = Site(code="BENCH-P", name="Bench print clinic")
+        uow.people.add(site)
+        uow.people.flush()
+        assert site.id is not None
+        uow.people.add(Station(code="BENCH-PRINT", name="Bench chair", site_id=site.id))
+        user = User(
+            username="bench-ma",
+            display_name="Bench MA",
+            role=Role.MEDICAL_ASSISTANT,
+            password_hash="-",
+            created_at=now,
+            initials="BM",
+        )
+        patient = Patient(
+            mrn="M9000001",
+            family_name="García-Márquez",
+            given_name="José",
+            birth_date=date(1984, 3, 5),
+            sex=Sex.MALE,
+            created_at=now,
+        )
+        uow.people.add(user)
+        uow.patients.add(patient)
+        uow.people.flush()
+        assert user.id is not None
+        assert patient.id is not None
+        order = Order(
+            placer_order_number="BENCH-ORDER-1",
+            patient_id=patient.id,
+            ordering_provider="Dr. Bench",
+            priority=Priority.ROUTINE,
+            source=OrderSource.MANUAL,
+            ordered_at=now,
+            created_at=now,
+        )
+        uow.orders.add(order)
+        uow.orders.flush()
+        accessions = []
+        for code in containers:
+            specimen = Specimen(
+                accession=issue_accession(uow, clock),
+                patient_id=patient.id,
+                container_code=code,
+                site_id=site.id,
+                status=SpecimenStatus.COLLECTED,
+                collected_at=now,
+                collected_by_id=user.id,
+                created_at=now,
+            )
+            uow.specimens.add(specimen)
+            uow.specimens.flush()
+            assert order.id is not None
+            uow.orders.add_test(
+                OrderedTest(
+                    order_id=order.id,
+                    test_code=_test_for(uow, code),
+                    status=TestStatus.COLLECTED,
+                    specimen_id=specimen.id,
+                )
+            )
+            accessions.append(specimen.accession)
+        uow.commit()
+    actor = SignedInUser(user.id, user.username, user.display_name, user.role, user.initials)
+    return actor, tuple(accessions)
+
+
+def _test_for(uow: SqlAlchemyUnitOfWork, container_code: str) -> str:
+    """A catalog test drawn into ``container_code``."""
+    for test in uow.catalog.tests(active_only=True):
+        if test.container_code == container_code:
+            return test.code
+    raise BenchError(f"The shipped catalog has no test for container {container_code}.")

@@ -1,0 +1,259 @@
+"""Print at the chair, scan-back, finishing the visit and the worklist, on both backends."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+from station_world import StationWorld, add_order, build_station_world
+
+from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.domain.clock import FixedClock
+from labdesk.domain.custody import CustodyEventKind
+from labdesk.domain.encounter import AlarmKind
+from labdesk.domain.errors import ValidationError
+from labdesk.domain.specimen import SpecimenStatus
+from labdesk.services.print_dto import PrintSetup
+from labdesk.services.station_collect import collect
+from labdesk.services.station_dto import ContainerCollection, ScanResult
+from labdesk.services.station_encounter import (
+    complete_encounter,
+    confirm_identity,
+    load_encounter,
+    open_encounter,
+    resolve_alarm,
+)
+from labdesk.services.station_labels import print_encounter_labels, scan_back
+from labdesk.services.station_worklist import station_worklist
+from printers.errors import PrinterOffline
+from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
+from printers.status import PrinterStatus
+
+
+@dataclass
+class FlakyPrinter:
+    """A ZPL printer that records jobs and refuses the ones whose index is in ``fail``."""
+
+    fail: set[int] = field(default_factory=set)
+    jobs: list[bytes] = field(default_factory=list)
+    attempts: int = 0
+    language: str = "zpl"
+
+    def send(self, payload: bytes, *, preview_png: bytes | None = None) -> None:
+        self.attempts += 1
+        if self.attempts in self.fail:
+            raise PrinterOffline("Printer offline.", hint="Switch it on.")
+        self.jobs.append(payload)
+
+    def status(self) -> PrinterStatus:
+        return PrinterStatus.ok()
+
+
+BORN = date(1984, 3, 5)
+
+
+@pytest.fixture
+def world(uow_factory: UnitOfWorkFactory, clock: FixedClock, tmp_path: Path) -> StationWorld:
+    return build_station_world(uow_factory, clock, label_printer_uri=f"file://{tmp_path}/labels")
+
+
+@pytest.fixture
+def setup() -> PrintSetup:
+    return PrintSetup(
+        station_code="DRAW-2", opener=open_spool_printer, renderer=LabelRendererAdapter()
+    )
+
+
+def _collected_encounter(
+    uows: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, codes: tuple[str, ...]
+) -> tuple[int, list[int]]:
+    add_order(uows, clock, world.patients["ana"], codes)
+    with uows() as uow:
+        eid = open_encounter(uow, clock, world.ma, world.patients["ana"], world.station_code)
+    with uows() as uow:
+        confirm_identity(
+            uow, clock, world.ma, eid, birth_date=date(1984, 3, 5), name_confirmed=True
+        )
+    with uows() as uow:
+        plan = load_encounter(uow, world.ma, eid).plan
+    with uows() as uow:
+        result = collect(
+            uow,
+            clock,
+            world.ma,
+            eid,
+            [ContainerCollection(c.container_code, c.ordered_test_ids) for c in plan.containers],
+        )
+    return eid, [s.id for s in result.specimens]
+
+
+def _accessions(uows: UnitOfWorkFactory, world: StationWorld, eid: int) -> list[str]:
+    with uows() as uow:
+        return [s.accession for s in load_encounter(uow, world.ma, eid).specimens]
+
+
+def _kinds(uows: UnitOfWorkFactory, specimen_id: int) -> list[CustodyEventKind]:
+    with uows() as uow:
+        return [e.kind for e in uow.custody.for_specimen(specimen_id)]
+
+
+def test_print_labels_only_this_patients_containers_and_preview_decodes(
+    uow_factory: UnitOfWorkFactory,
+    clock: FixedClock,
+    world: StationWorld,
+    setup: PrintSetup,
+    tmp_path: Path,
+) -> None:
+    add_order(uow_factory, clock, world.patients["ben"], ("CBC",))  # another patient, pending
+    eid, ids = _collected_encounter(uow_factory, clock, world, ("CBC", "CMP"))
+
+    outcome = print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+
+    assert outcome.all_printed
+    assert {label.specimen_id for label in outcome.labels} == set(ids)
+    assert len(list((tmp_path / "labels").glob("*.zpl"))) == 2
+    assert outcome.preview_png is not None
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(outcome.preview_png)))
+    assert [d.text for d in decoded] == [outcome.labels[0].accession]
+    for specimen_id in ids:
+        assert _kinds(uow_factory, specimen_id) == [
+            CustodyEventKind.COLLECTED,
+            CustodyEventKind.LABELLED,
+        ]
+    with pytest.raises(ValidationError, match="already printed"):
+        print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+    with pytest.raises(ValidationError, match="not part of this patient"):
+        print_encounter_labels(uow_factory, clock, world.ma, setup, eid, [999])
+
+
+def test_printer_failing_mid_order_then_retry_prints_only_the_missing_label(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    printer = FlakyPrinter(fail={2})
+    setup = PrintSetup(
+        station_code="DRAW-2",
+        opener=lambda _uri: printer,
+        renderer=LabelRendererAdapter(),
+        label_printer_override="tcp://printer.invalid:9100",
+    )
+    eid, _ = _collected_encounter(uow_factory, clock, world, ("CBC", "CMP"))
+
+    first = print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+
+    assert not first.all_printed
+    assert len(first.failures) == 1
+    assert "Printer offline" in first.failures[0].message
+    with uow_factory() as uow:
+        view = load_encounter(uow, world.ma, eid)
+    assert "1 label(s) not printed" in view.blockers
+    clock.advance(timedelta(seconds=30))  # past the spooler's back-off
+
+    second = print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+
+    assert second.all_printed
+    assert len(second.labels) == 1
+    assert len(printer.jobs) == 2  # one label per container, none twice
+    with uow_factory() as uow:
+        statuses = {s.status for s in load_encounter(uow, world.ma, eid).specimens}
+    assert statuses == {SpecimenStatus.LABELLED}
+
+
+def test_scan_back_ticks_alarms_and_blocks_completion_until_resolved(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, setup: PrintSetup
+) -> None:
+    # Another patient's labelled tube sits on the tray.
+    with uow_factory() as uow:
+        other_eid = open_encounter(uow, clock, world.ma, world.patients["ben"], "DRAW-2")
+    add_order(uow_factory, clock, world.patients["ben"], ("CBC",))
+    with uow_factory() as uow:
+        confirm_identity(
+            uow, clock, world.ma, other_eid, birth_date=date(1972, 11, 20), name_confirmed=True
+        )
+    with uow_factory() as uow:
+        plan = load_encounter(uow, world.ma, other_eid).plan
+        collect(uow, clock, world.ma, other_eid,
+                [ContainerCollection("LAV", plan.containers[0].ordered_test_ids)])  # fmt: skip
+    print_encounter_labels(uow_factory, clock, world.ma, setup, other_eid)
+    other_tube = _accessions(uow_factory, world, other_eid)[0]
+
+    eid, ids = _collected_encounter(uow_factory, clock, world, ("CBC", "CMP"))
+    print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+    mine = _accessions(uow_factory, world, eid)
+
+    def scan(text: str) -> ScanResult:
+        with uow_factory() as uow:
+            return scan_back(uow, clock, world.ma, eid, text).result
+
+    assert scan(mine[0]) is ScanResult.TICKED
+    assert scan(mine[0]) is ScanResult.DUPLICATE
+    assert scan(other_tube) is ScanResult.ALARM
+    assert scan("2600000000") is ScanResult.ALARM  # check digit fails: malformed
+    assert scan("hello") is ScanResult.ALARM
+    assert scan("WB-M200001") is ScanResult.NOT_LABELLED  # this patient's wristband
+    assert scan(mine[1]) is ScanResult.TICKED
+
+    with uow_factory() as uow:
+        view = load_encounter(uow, world.ma, eid)
+    assert [a.kind for a in view.open_alarms] == [
+        AlarmKind.WRONG_PATIENT,
+        AlarmKind.MALFORMED,
+        AlarmKind.MALFORMED,
+    ]
+    with uow_factory() as uow, pytest.raises(ValidationError, match="scan alarm"):
+        complete_encounter(uow, clock, world.ma, eid)
+    for alarm in view.open_alarms:
+        with uow_factory() as uow:
+            resolve_alarm(uow, clock, world.ma, alarm.id, "tube set aside; rescanned")
+    with uow_factory() as uow:
+        done = complete_encounter(uow, clock, world.ma, eid)
+    assert done.status.value == "completed"
+    for specimen_id in ids:
+        assert _kinds(uow_factory, specimen_id) == [
+            CustodyEventKind.COLLECTED,
+            CustodyEventKind.LABELLED,
+            CustodyEventKind.VERIFIED,
+        ]
+    with uow_factory() as uow:  # the other patient's tube was not touched
+        other = load_encounter(uow, world.ma, other_eid).specimens[0]
+    assert other.status is SpecimenStatus.LABELLED
+
+
+def test_unknown_valid_accession_is_an_alarm(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    from labdesk.domain.accession import make_accession
+
+    eid, _ = _collected_encounter(uow_factory, clock, world, ("CBC",))
+    with uow_factory() as uow:
+        outcome = scan_back(uow, clock, world.ma, eid, make_accession(2026, 9_999_999))
+    assert outcome.result is ScanResult.ALARM
+    assert outcome.alarm is not None
+    assert outcome.alarm.kind is AlarmKind.UNKNOWN_LABEL
+
+
+def test_scan_before_print_says_print_first(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    eid, _ = _collected_encounter(uow_factory, clock, world, ("CBC",))
+    with uow_factory() as uow:
+        outcome = scan_back(uow, clock, world.ma, eid, _accessions(uow_factory, world, eid)[0])
+    assert outcome.result is ScanResult.NOT_LABELLED
+    assert "not printed" in outcome.message
+
+
+def test_worklist_lists_waiting_patients_and_specimens_awaiting_pickup(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    add_order(uow_factory, clock, world.patients["ben"], ("CBC", "CMP"))
+    add_order(uow_factory, clock, world.patients["cai"], ("TSH",), minutes_ago=60 * 24 * 3)
+    _, ids = _collected_encounter(uow_factory, clock, world, ("CBC",))
+    with uow_factory() as uow:
+        work = station_worklist(uow, clock, world.ma, "DRAW-2", "America/New_York")
+    assert [(w.patient.family_name, w.pending_tests) for w in work.waiting] == [("Novak", 2)]
+    assert [p.specimen_id for p in work.awaiting_pickup] == ids
+    assert work.awaiting_pickup[0].status is SpecimenStatus.COLLECTED

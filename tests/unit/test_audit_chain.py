@@ -1,0 +1,144 @@
+"""The audit chain check on in-memory entries: each kind of tampering is named."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from labdesk.domain.audit import AuditAction, AuditEntry
+from labdesk.domain.audit_chain import ProblemKind, verify_chain
+from labdesk.domain.hashchain import GENESIS, link_hash
+
+START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+
+
+def _chain(n: int) -> list[AuditEntry]:
+    entries = []
+    previous = GENESIS
+    for i in range(1, n + 1):
+        entry = AuditEntry(
+            id=i,
+            at=START + timedelta(minutes=i),
+            action=AuditAction.VIEW,
+            entity="patient",
+            entity_id=str(i),
+            user_id=1,
+            detail="search",
+        )
+        entry.prev_hash = previous
+        entry.hash = link_hash(previous, entry.content())
+        previous = entry.hash
+        entries.append(entry)
+    return entries
+
+
+def _forged(id_: int, prev_hash: str, *, valid: bool) -> AuditEntry:
+    entry = AuditEntry(
+        id=id_, at=START, action=AuditAction.DELETE, entity="patient", entity_id="9", user_id=2
+    )
+    entry.prev_hash = prev_hash
+    entry.hash = link_hash(prev_hash, entry.content()) if valid else "f" * 64
+    return entry
+
+
+def test_intact_chain() -> None:
+    entries = _chain(5)
+    report = verify_chain(entries, expected_count=5)
+    assert report.ok
+    assert (report.checked, report.head_id, report.head_hash) == (5, 5, entries[-1].hash)
+
+
+def test_empty_log_is_intact() -> None:
+    assert verify_chain([], expected_count=0).ok
+
+
+def test_modified_entry_is_named() -> None:
+    entries = _chain(5)
+    entries[2].outcome = "failure"
+    report = verify_chain(entries, expected_count=5)
+    assert report.ids(ProblemKind.MODIFIED) == [3]
+    assert len(report.problems) == 1
+
+
+def test_flagging_an_entry_later_is_a_modification() -> None:
+    entries = _chain(3)
+    entries[0].flagged = True
+    assert verify_chain(entries, expected_count=3).ids(ProblemKind.MODIFIED) == [1]
+
+
+def test_deleted_entry_is_named_by_the_gap() -> None:
+    entries = _chain(6)
+    del entries[2]
+    report = verify_chain(entries, expected_count=6)
+    assert report.ids(ProblemKind.DELETED) == [4]
+    assert "between entry #2 and entry #4 (ids 3–3)" in report.problems[0].detail
+
+
+def test_deleted_first_entry() -> None:
+    entries = _chain(4)[1:]
+    report = verify_chain(entries, expected_count=4)
+    assert report.ids(ProblemKind.DELETED) == [2]
+
+
+def test_deleted_last_entries_are_caught_by_the_count() -> None:
+    entries = _chain(5)[:3]
+    report = verify_chain(entries, expected_count=5)
+    assert report.ids(ProblemKind.DELETED) == [3]
+    assert "2 entries missing after entry #3" in report.problems[0].detail
+
+
+def test_inserted_forgery_in_the_middle_is_named() -> None:
+    entries = _chain(4)
+    forged = _forged(99, entries[1].hash, valid=True)
+    tampered = [*entries[:2], forged, *entries[2:]]
+    report = verify_chain(tampered, expected_count=4)
+    assert report.ids(ProblemKind.INSERTED) == [99]
+    assert len(report.problems) == 1
+
+
+def test_inserted_forgery_with_bogus_hash_is_named() -> None:
+    entries = _chain(4)
+    tampered = [*entries[:2], _forged(99, "e" * 64, valid=False), *entries[2:]]
+    report = verify_chain(tampered, expected_count=4)
+    assert report.ids(ProblemKind.INSERTED) == [99]
+
+
+def test_appended_forgery_that_links_correctly_is_caught_by_the_count() -> None:
+    entries = _chain(3)
+    tampered = [*entries, _forged(4, entries[-1].hash, valid=True)]
+    report = verify_chain(tampered, expected_count=3)
+    assert report.ids(ProblemKind.INSERTED) == [4]
+
+
+def test_rewritten_entry_with_recomputed_hash() -> None:
+    entries = _chain(4)
+    rewritten = dataclasses.replace(entries[1], outcome="failure")
+    rewritten.hash = link_hash(rewritten.prev_hash, rewritten.content())
+    tampered = [entries[0], rewritten, *entries[2:]]
+    report = verify_chain(tampered, expected_count=4)
+    assert report.ids(ProblemKind.MODIFIED) == [2]
+    assert "rewritten" in report.problems[0].detail
+
+
+def test_anchor_catches_a_fully_recomputed_tail() -> None:
+    entries = _chain(4)
+    anchor = (3, entries[2].hash)
+    # Rewrite entries 3 and 4 and recompute every later hash: the chain alone is fooled.
+    previous = entries[1].hash
+    forged = []
+    for entry in entries[2:]:
+        copy = dataclasses.replace(entry, detail="rewritten")
+        copy.prev_hash = previous
+        copy.hash = link_hash(previous, copy.content())
+        previous = copy.hash
+        forged.append(copy)
+    tampered = [*entries[:2], *forged]
+    assert verify_chain(tampered, expected_count=4).ok
+    report = verify_chain(tampered, expected_count=4, anchor=anchor)
+    assert report.ids(ProblemKind.MODIFIED) == [3]
+
+
+def test_missing_anchor_entry() -> None:
+    entries = _chain(4)
+    report = verify_chain(entries[:2], expected_count=2, anchor=(3, entries[2].hash))
+    assert report.ids(ProblemKind.DELETED) == [3]

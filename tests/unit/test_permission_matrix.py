@@ -1,0 +1,301 @@
+"""Every service call a person makes is authorised per the matrix, for every role.
+
+The services are found by introspection: every public function in ``labdesk.services`` and
+``labdesk.hl7`` with an ``actor`` parameter. Each must appear in ``REQUIRED`` below with the
+permission it checks; a new one that is missing fails ``test_every_actor_function_is_listed``
+until its author adds it. Each listed function is then called once per role (and in a
+break-glass session) with placeholder arguments: ``authorize`` is wrapped so that a granted
+check stops the call right there, so nothing runs past the permission check and no database
+is needed. A refusal must be ``PermissionDenied``; a grant must reach ``authorize`` before
+anything else fails (the rule: services check first).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+
+from labdesk.domain.errors import PermissionDenied
+from labdesk.domain.people import Role
+from labdesk.domain.permissions import EMERGENCY_GRANTS, MATRIX, Permission, allows
+from labdesk.services import dto
+from labdesk.services.dto import SignedInUser
+
+P = Permission
+SIGNED_IN = "any signed-in user (acts on their own session)"
+HELPER = "helper: records or checks for an actor that the calling service authorised"
+PACKAGES = ("labdesk.services", "labdesk.hl7")
+
+AnyOf = frozenset[Permission]
+"""Services open to several roles (``require_any``): granted if any one is allowed."""
+
+REQUIRED: dict[str, Permission | AnyOf | str] = {
+    "dto.authorize": HELPER,  # the check itself
+    # access control (issue 7)
+    "audit.audit_patient_access": HELPER,
+    "audit.record_audit": HELPER,
+    "audit_log.audit_entities": P.VIEW_AUDIT,
+    "audit_log.export_audit_csv": P.VIEW_AUDIT,
+    "audit_log.mark_reviewed": P.VIEW_AUDIT,
+    "audit_log.search_audit_log": P.VIEW_AUDIT,
+    "audit_log.verify_audit_log": P.VERIFY_CHAINS,
+    "auth.change_own_password": SIGNED_IN,
+    "auth.lock_session": SIGNED_IN,
+    "auth.sign_out": SIGNED_IN,
+    "emergency.end_emergency_access": SIGNED_IN,
+    "emergency.start_emergency_access": P.EMERGENCY_ACCESS,
+    "patients.find_by_scan": P.VIEW_PATIENT_DEMOGRAPHICS,
+    "patients.get_patient": P.VIEW_PATIENT_DEMOGRAPHICS,
+    "patients.search_patients": P.VIEW_PATIENT_DEMOGRAPHICS,
+    "catalog.import_catalog_file": P.MANAGE_CATALOG,
+    "station_admin.list_sites": P.MANAGE_STATIONS,
+    "station_admin.list_stations": P.MANAGE_STATIONS,
+    "station_admin.save_site": P.MANAGE_STATIONS,
+    "station_admin.save_station": P.MANAGE_STATIONS,
+    "users_admin.add_user": P.MANAGE_USERS,
+    "users_admin.list_users": P.MANAGE_USERS,
+    "users_admin.remove_user": P.MANAGE_USERS,
+    "users_admin.reset_password": P.MANAGE_USERS,
+    "users_admin.set_active": P.MANAGE_USERS,
+    "users_admin.set_badge": P.MANAGE_USERS,
+    "users_admin.set_pin": P.MANAGE_USERS,
+    "users_admin.set_role": P.MANAGE_USERS,
+    "users_admin.unlock_user": P.MANAGE_USERS,
+    "users_admin.update_details": P.MANAGE_USERS,
+    # results and HL7 (issue 6)
+    "acknowledge.acknowledge_results": P.ACKNOWLEDGE_RESULTS,
+    "acknowledge.result_detail": P.VIEW_RESULTS,
+    "board_export.export_outstanding": P.EXPORT_DATA,
+    "overdue.load_board": P.VIEW_RESULTS,
+    "overdue.set_covering_clinician": P.MANAGE_USERS,
+    "overdue.turnaround_stats": P.VIEW_RESULTS,
+    "signoff.reauthenticate": SIGNED_IN,
+    "hl7.fhir_export.export_specimen_fhir": P.EXPORT_DATA,
+    "hl7.worklist.dismiss_unmatched": P.MATCH_RESULTS,
+    "hl7.worklist.list_dead_letters": P.IMPORT_MESSAGES,
+    "hl7.worklist.list_unmatched": P.MATCH_RESULTS,
+    "hl7.worklist.match_unmatched": P.MATCH_RESULTS,
+    "hl7.worklist.resolve_dead_letter": P.IMPORT_MESSAGES,
+    # custody (issue 5)
+    "custody.open_recollection": HELPER,
+    "custody.pack_specimen": P.COLLECT_SPECIMENS,
+    "custody.report_lost": frozenset(
+        {P.PICK_UP_SPECIMENS, P.RECEIVE_SPECIMENS, P.COLLECT_SPECIMENS}
+    ),
+    "custody.require_any": HELPER,
+    "custody_pickup.deliver_manifest": P.PICK_UP_SPECIMENS,
+    "custody_pickup.finish_pickup": P.PICK_UP_SPECIMENS,
+    "custody_pickup.open_manifests": P.PICK_UP_SPECIMENS,
+    "custody_pickup.pickup_manifest": P.PICK_UP_SPECIMENS,
+    "custody_pickup.pickup_sites": P.PICK_UP_SPECIMENS,
+    "custody_pickup.ready_at_site": P.PICK_UP_SPECIMENS,
+    "custody_pickup.scan_for_pickup": P.PICK_UP_SPECIMENS,
+    "custody_pickup.start_pickup": P.PICK_UP_SPECIMENS,
+    "custody_receipt.close_receipt": P.RECEIVE_SPECIMENS,
+    "custody_receipt.open_receipt": P.RECEIVE_SPECIMENS,
+    "custody_receipt.receive_scan": P.RECEIVE_SPECIMENS,
+    "custody_receipt.reconciliation": P.RECEIVE_SPECIMENS,
+    "custody_receipt.reject_specimen": P.REJECT_SPECIMENS,
+    "custody_timeline.specimen_timeline": P.VIEW_CUSTODY,
+    "custody_verify.verify_chains": P.VERIFY_CHAINS,
+    "manifest_print.manifest_document": frozenset({P.PICK_UP_SPECIMENS, P.RECEIVE_SPECIMENS}),
+    "manifest_print.print_manifest": frozenset({P.PICK_UP_SPECIMENS, P.RECEIVE_SPECIMENS}),
+    "recollection.close_recollection_task": P.MANAGE_ORDERS,
+    # labels and printing (issue 3)
+    "printing.check": HELPER,
+    "printing.label_for_export": P.PRINT_LABELS,
+    "printing.list_print_jobs": P.PRINT_LABELS,
+    "printing.print_specimen_labels": P.PRINT_LABELS,
+    "printing.print_test_label": P.PRINT_LABELS,
+    "printing.reprint_job": P.REPRINT_LABELS,
+    "stations.update_station_printers": P.MANAGE_STATIONS,
+    # phlebotomy station (issue 4)
+    "station_collect.collect": P.COLLECT_SPECIMENS,
+    "station_collect.record_collection": P.COLLECT_SPECIMENS,
+    "station_encounter.abandon_encounter": P.COLLECT_SPECIMENS,
+    "station_encounter.complete_encounter": P.COLLECT_SPECIMENS,
+    "station_encounter.confirm_identity": P.COLLECT_SPECIMENS,
+    "station_encounter.confirm_identity_by_wristband": P.COLLECT_SPECIMENS,
+    "station_encounter.load_encounter": P.COLLECT_SPECIMENS,
+    "station_encounter.open_encounter": P.COLLECT_SPECIMENS,
+    "station_encounter.resolve_alarm": P.COLLECT_SPECIMENS,
+    "station_forensic.collect_observed_recollection": P.COLLECT_SPECIMENS,
+    "station_forensic.waive_observed_recollection": P.COLLECT_SPECIMENS,
+    "station_labels.print_encounter_labels": P.PRINT_LABELS,
+    "station_labels.scan_back": P.COLLECT_SPECIMENS,
+    "station_orders.cancel_order": P.MANAGE_ORDERS,
+    "station_orders.cancel_tests": P.MANAGE_ORDERS,
+    "station_orders.place_order": P.MANAGE_ORDERS,
+    "station_worklist.station_worklist": P.COLLECT_SPECIMENS,
+}
+
+ACTORS = [(role, False) for role in Role] + [
+    (role, True) for role in Role if P.EMERGENCY_ACCESS in MATRIX[role]
+]
+
+
+class _Granted(Exception):
+    """Raised by the wrapped ``authorize`` once the real check has passed."""
+
+    def __init__(self, permission: Permission) -> None:
+        super().__init__(permission)
+        self.permission = permission
+
+
+def _modules() -> Iterator[ModuleType]:
+    for name in PACKAGES:
+        try:
+            package = importlib.import_module(name)
+        except ImportError:
+            continue
+        yield package
+        for info in pkgutil.walk_packages(package.__path__, f"{name}."):
+            yield importlib.import_module(info.name)
+
+
+def _key(module: ModuleType, name: str) -> str:
+    return f"{module.__name__.removeprefix('labdesk.').removeprefix('services.')}.{name}"
+
+
+def _actor_functions() -> dict[str, Callable[..., Any]]:
+    found = {}
+    for module in _modules():
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ != module.__name__ or name.startswith("_"):
+                continue
+            if "actor" in inspect.signature(fn).parameters:
+                found[_key(module, name)] = fn
+    return found
+
+
+FUNCTIONS = _actor_functions()
+
+
+def _placeholder(annotation: object) -> object:
+    """A harmless argument of roughly the annotated type (the call stops at the check)."""
+    text = str(annotation)
+    simple: dict[str, object] = {
+        "str": "synthetic placeholder 123",
+        "int": 1,
+        "float": 1.0,
+        "bool": False,
+        "Path": Path("/nonexistent/placeholder.csv"),
+        "datetime": datetime(2026, 3, 2, 14, 0, tzinfo=UTC),
+    }
+    for prefix, value in simple.items():
+        if text == prefix or text.startswith(f"{prefix} |"):
+            return value
+    return MagicMock(name=text)
+
+
+def _call(fn: Callable[..., Any], actor: SignedInUser) -> object:
+    kwargs = {}
+    for name, param in inspect.signature(fn).parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if name == "actor":
+            kwargs[name] = actor
+        elif param.default is param.empty:
+            kwargs[name] = _placeholder(param.annotation)
+    return fn(**kwargs)
+
+
+@pytest.fixture
+def stop_at_grant(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wrap ``authorize`` everywhere: refuse as usual, stop the call when granted."""
+    real = dto.authorize
+
+    def checked(actor: SignedInUser, permission: Permission) -> None:
+        real(actor, permission)
+        raise _Granted(permission)
+
+    for module in _modules():
+        if getattr(module, "authorize", None) is real:
+            monkeypatch.setattr(module, "authorize", checked)
+
+
+def _actor(role: Role, emergency: bool) -> SignedInUser:
+    return SignedInUser(
+        id=1, username="u", display_name="U", role=role, initials="U", emergency=emergency
+    )
+
+
+def test_every_actor_function_is_listed() -> None:
+    missing = sorted(set(FUNCTIONS) - set(REQUIRED))
+    assert not missing, (
+        "New service functions take an actor but are not in REQUIRED of "
+        f"tests/unit/test_permission_matrix.py: {missing}. Add each with the Permission it "
+        "checks (authorize first), or SIGNED_IN / HELPER with a reason."
+    )
+
+
+def test_no_stale_entries() -> None:
+    assert sorted(set(REQUIRED) - set(FUNCTIONS)) == []
+
+
+@pytest.mark.parametrize(
+    "key", sorted(k for k, v in REQUIRED.items() if v not in (SIGNED_IN, HELPER)), ids=str
+)
+@pytest.mark.usefixtures("stop_at_grant")
+def test_each_role_allowed_or_refused_per_matrix(key: str) -> None:
+    fn = FUNCTIONS.get(key)
+    if fn is None:
+        pytest.skip(f"{key} is not present in this checkout")
+    entry = REQUIRED[key]
+    needed = frozenset({entry}) if isinstance(entry, Permission) else entry
+    assert isinstance(needed, frozenset)
+    for role, emergency in ACTORS:
+        who = f"{role.value}{' (break-glass)' if emergency else ''}"
+        allowed = any(allows(role, p, emergency=emergency) for p in needed)
+        try:
+            _call(fn, _actor(role, emergency))
+        except _Granted as granted:
+            assert granted.permission in needed, f"{key} checks {granted.permission.name}"
+            assert allowed, f"{key} let {who} through"
+        except PermissionDenied:
+            assert not allowed, f"{key} refused {who}"
+        except Exception as exc:
+            pytest.fail(f"{key} failed for {who} before checking permission: {exc!r}")
+        else:
+            pytest.fail(f"{key} returned for {who} without calling authorize()")
+
+
+@pytest.mark.parametrize("key", sorted(k for k, v in REQUIRED.items() if v == SIGNED_IN))
+@pytest.mark.usefixtures("stop_at_grant")
+def test_own_session_functions_refuse_nobody(key: str) -> None:
+    fn = FUNCTIONS[key]
+    for role, emergency in ACTORS:
+        try:
+            _call(fn, _actor(role, emergency))
+        except PermissionDenied:
+            pytest.fail(f"{key} refused {role.value}")
+        except Exception:  # noqa: S110 - placeholders fail later; only a refusal matters
+            pass
+
+
+def test_matrix_minimum_necessary() -> None:
+    assert not allows(Role.COURIER, P.VIEW_PATIENT_DEMOGRAPHICS)
+    assert not allows(Role.COURIER, P.VIEW_RESULTS)
+    assert not allows(Role.COURIER, P.EMERGENCY_ACCESS)
+    assert allows(Role.CLINICIAN, P.VIEW_RESULTS)
+    assert [r for r in Role if allows(r, P.ACKNOWLEDGE_RESULTS)] == [Role.CLINICIAN]
+    assert not allows(Role.ADMIN, P.ACKNOWLEDGE_RESULTS)
+    assert not EMERGENCY_GRANTS & {P.ACKNOWLEDGE_RESULTS, P.MANAGE_USERS, P.EXPORT_DATA}
+    for permission in Permission:
+        assert any(allows(r, permission) for r in Role), f"nobody may {permission.value}"
+
+
+def test_break_glass_widens_only_roles_that_may_use_it() -> None:
+    assert allows(Role.MEDICAL_ASSISTANT, P.VIEW_RESULTS, emergency=True)
+    assert not allows(Role.MEDICAL_ASSISTANT, P.VIEW_RESULTS)
+    assert not allows(Role.COURIER, P.VIEW_PATIENT_DEMOGRAPHICS, emergency=True)
+    assert not allows(Role.MEDICAL_ASSISTANT, P.ACKNOWLEDGE_RESULTS, emergency=True)

@@ -1,0 +1,1 @@
+"""The clinician results board: model, proxy, dialogs and page."""

@@ -1,0 +1,145 @@
+"""The board's filter bar and its overdue counts, turned into a :class:`BoardFilter`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from labdesk.domain.order import TestStatus
+from labdesk.domain.overdue import FlagReason
+from ui.results.board_model import reason_label, status_label
+from ui.results.board_proxy import ANY_FLAG, BoardFilter
+
+SEARCH_DEBOUNCE_MS = 150
+_MINE = "__mine__"
+
+
+class FilterBar(QWidget):
+    """Search, patient, clinician, status and flag pickers; emits the combined filter."""
+
+    filter_changed = Signal(object)
+    closed_toggled = Signal(bool)
+
+    def __init__(self, user_id: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._user_id = user_id
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText(self.tr("Search patient, MRN, test, accession, order…"))
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName(self.tr("Search the board"))
+        self.patient = QLineEdit(self)
+        self.patient.setPlaceholderText(self.tr("Patient name or MRN"))
+        self.patient.setClearButtonEnabled(True)
+        self.clinician = QComboBox(self)
+        self.clinician.addItem(self.tr("All clinicians"), "")
+        self.clinician.addItem(self.tr("My results and escalations"), _MINE)
+        self.status = QComboBox(self)
+        self.status.addItem(self.tr("Any status"), None)
+        for status in TestStatus:
+            self.status.addItem(status_label(status), status)
+        self.flag = QComboBox(self)
+        self.flag.addItem(self.tr("Any flag or none"), None)
+        self.flag.addItem(self.tr("Overdue (any flag)"), ANY_FLAG)
+        for reason in FlagReason:
+            if reason is not FlagReason.UNMATCHED_RESULT:
+                self.flag.addItem(reason_label(reason), reason)
+        self.show_closed = QCheckBox(self.tr("Show acknowledged (7 days)"), self)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._emit)
+        for edit in (self.search, self.patient):
+            edit.textChanged.connect(self._debounce.start)
+            edit.returnPressed.connect(self._emit_now)
+        for combo in (self.clinician, self.status, self.flag):
+            combo.currentIndexChanged.connect(self._emit_now)
+        self.show_closed.toggled.connect(self.closed_toggled)
+
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.search, 0, 0, 1, 2)
+        layout.addWidget(self.patient, 0, 2)
+        layout.addWidget(self.clinician, 1, 0)
+        layout.addWidget(self.status, 1, 1)
+        layout.addWidget(self.flag, 1, 2)
+        layout.addWidget(self.show_closed, 1, 3)
+        layout.setColumnStretch(0, 2)
+        layout.setColumnStretch(1, 1)
+        layout.setColumnStretch(2, 2)
+
+    def set_clinicians(self, names: Iterable[str]) -> None:
+        """Offer the ordering clinicians found on the board (keeps the current choice)."""
+        current = self.clinician.currentData()
+        self.clinician.blockSignals(True)
+        while self.clinician.count() > 2:
+            self.clinician.removeItem(2)
+        for name in sorted(set(names), key=str.casefold):
+            self.clinician.addItem(name, name)
+        found = self.clinician.findData(current)
+        self.clinician.setCurrentIndex(max(0, found))
+        self.clinician.blockSignals(False)
+
+    def set_flag(self, reason: FlagReason | str | None) -> None:
+        """Select ``reason`` in the flag picker (the counts strip does this)."""
+        self.flag.setCurrentIndex(max(0, self.flag.findData(reason)))
+
+    def current(self) -> BoardFilter:
+        """The filter the widgets describe."""
+        clinician = self.clinician.currentData() or ""
+        return BoardFilter(
+            clinician="" if clinician == _MINE else clinician,
+            clinician_id=self._user_id if clinician == _MINE else None,
+            patient=self.patient.text(),
+            status=self.status.currentData(),
+            flag=self.flag.currentData(),
+            text=self.search.text(),
+        )
+
+    def _emit_now(self) -> None:
+        self._debounce.stop()
+        self._emit()
+
+    def _emit(self) -> None:
+        self.filter_changed.emit(self.current())
+
+
+class CountsStrip(QWidget):
+    """One button per overdue reason with its count; clicking one filters on it."""
+
+    reason_clicked = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.buttons: dict[FlagReason, QPushButton] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for reason in FlagReason:
+            button = QPushButton(self)
+            button.setFlat(True)
+            button.setAccessibleName(reason_label(reason))
+            button.clicked.connect(lambda _=False, r=reason: self.reason_clicked.emit(r))
+            layout.addWidget(button)
+            self.buttons[reason] = button
+        layout.addStretch(1)
+        self.set_counts({})
+
+    def set_counts(self, counts: dict[FlagReason, int]) -> None:
+        """Show ``counts`` (reasons without any are dimmed)."""
+        for reason, button in self.buttons.items():
+            count = counts.get(reason, 0)
+            button.setText(f"{reason_label(reason)}: {count}")
+            button.setEnabled(count > 0)
+            bold = "font-weight: bold;" if count else ""
+            colour = "color: #b00020;" if count and reason.urgency == 1 else ""
+            button.setStyleSheet(f"QPushButton {{ {bold} {colour} }}")

@@ -1,0 +1,1 @@
+"""The phlebotomy station screens (steps, models, dialogs, controller)."""

@@ -1,0 +1,114 @@
+"""The patient banner, shown on every step once a patient is open, and the step indicator."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from labdesk.domain.encounter import IdMethod
+from labdesk.domain.timefmt import format_local
+from labdesk.services.station_dto import EncounterView
+from ui.feedback import BACKGROUNDS, COLOURS, Tone
+from ui.pages.patient_table_model import sex_label
+
+
+class Step(IntEnum):
+    """The station's steps, in order."""
+
+    FIND = 0
+    IDENTIFY = 1
+    PLAN = 2
+    COLLECT = 3
+    LABELS = 4
+
+
+def step_title(step: Step) -> str:
+    """Translated step name."""
+    titles = {
+        Step.FIND: QCoreApplication.translate("Step", "1 Find patient"),
+        Step.IDENTIFY: QCoreApplication.translate("Step", "2 Confirm ID"),
+        Step.PLAN: QCoreApplication.translate("Step", "3 Orders & draw plan"),
+        Step.COLLECT: QCoreApplication.translate("Step", "4 Collect"),
+        Step.LABELS: QCoreApplication.translate("Step", "5 Labels & scan-back"),
+    }
+    return titles[step]
+
+
+class StepIndicator(QWidget):
+    """A row of step names with the current one highlighted."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.labels = {step: QLabel(step_title(step)) for step in Step}
+        for label in self.labels.values():
+            label.setContentsMargins(8, 2, 8, 2)
+            layout.addWidget(label)
+        layout.addStretch(1)
+        self.set_step(Step.FIND)
+
+    def set_step(self, current: Step) -> None:
+        """Highlight ``current``; earlier steps are shown as done."""
+        for step, label in self.labels.items():
+            if step == current:
+                label.setStyleSheet(
+                    "background: #1f4e79; color: white; border-radius: 4px; font-weight: bold;"
+                )
+            elif step < current:
+                label.setStyleSheet("color: #1b7f3b;")
+            else:
+                label.setStyleSheet("color: #777777;")
+
+
+class PatientBanner(QFrame):
+    """Name (largest), DOB, MRN, sex, and whether two identifiers were confirmed."""
+
+    def __init__(self, timezone: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._timezone = timezone
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setObjectName("patientBanner")
+        self.setStyleSheet("#patientBanner { background: #eef3f8; border: 1px solid #b9c9da; }")
+        self.name_label = QLabel()
+        font = self.name_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        self.name_label.setFont(font)
+        self.details_label = QLabel()
+        self.id_badge = QLabel()
+        self.id_badge.setContentsMargins(10, 4, 10, 4)
+        text = QVBoxLayout()
+        text.addWidget(self.name_label)
+        text.addWidget(self.details_label)
+        layout = QHBoxLayout(self)
+        layout.addLayout(text, 1)
+        layout.addWidget(self.id_badge)
+
+    def show_encounter(self, view: EncounterView) -> None:
+        """Show ``view``'s patient and identification state."""
+        patient = view.patient
+        self.name_label.setText(patient.display_name)
+        self.details_label.setText(
+            self.tr("DOB {dob}   ·   MRN {mrn}   ·   {sex}").format(
+                dob=patient.birth_date.isoformat(), mrn=patient.mrn, sex=sex_label(patient.sex)
+            )
+        )
+        if view.identified:
+            how = (
+                self.tr("wristband scan")
+                if view.id_method is IdMethod.WRISTBAND
+                else self.tr("name + DOB")
+            )
+            at = format_local(view.identified_at, self._timezone, "%H:%M")
+            self.id_badge.setText(self.tr("✔ ID confirmed ({how}) {at}").format(how=how, at=at))
+            tone = Tone.OK
+        else:
+            self.id_badge.setText(self.tr("ID NOT CONFIRMED"))
+            tone = Tone.ALARM
+        self.id_badge.setStyleSheet(
+            f"background: {BACKGROUNDS[tone]}; color: {COLOURS[tone]}; font-weight: bold; "
+            "border-radius: 4px;"
+        )

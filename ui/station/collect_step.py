@@ -1,0 +1,236 @@
+"""Step 4: record the collection, one row per planned container, saved in one go."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QDoubleSpinBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labdesk.domain.catalog import Handling, SpecimenCategory
+from labdesk.domain.draw_plan import PlannedContainer
+from labdesk.domain.forensic import ForensicForm, UrineMethod
+from labdesk.services.station_dto import ContainerCollection
+from ui.message_label import MessageLabel
+
+FormAsker = Callable[[QWidget], "ForensicForm | None"]
+
+
+class ContainerRow(QFrame):
+    """What the MA records for one container."""
+
+    def __init__(
+        self, container: PlannedContainer, ask_form: FormAsker, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.container = container
+        self._ask_form = ask_form
+        self.forensic: ForensicForm | None = None
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        swatch = QLabel(self)
+        swatch.setFixedSize(28, 22)
+        swatch.setStyleSheet(
+            f"background: {container.cap_hex}; border: 1px solid #555; border-radius: 4px;"
+        )
+        stat = self.tr("  STAT") if container.stat else ""
+        title = QLabel(
+            f"<b>{container.position} · {container.container_name}</b> — "
+            f"{', '.join(container.test_codes)}{stat}",
+            self,
+        )
+        notes = (
+            [self.tr("invert {n}×").format(n=container.inversions)] if container.inversions else []
+        )
+        notes += list(container.handling_labels)
+        detail = QLabel(" · ".join(notes), self)
+        detail.setStyleSheet("color: #555;")
+        self.collected = QCheckBox(self.tr("Collected"), self)
+        self.collected.setChecked(True)
+        self.volume = QDoubleSpinBox(self)
+        self.volume.setRange(0, 2 * container.nominal_volume_ml)
+        self.volume.setDecimals(1)
+        self.volume.setSuffix(self.tr(" mL"))
+        self.volume.setValue(container.nominal_volume_ml)
+        self.volume.setAccessibleName(self.tr("Volume"))
+        self.fasting: QComboBox | None = None
+        self.urine: QComboBox | None = None
+        self.form_button: QPushButton | None = None
+        self.reason = QLineEdit(self)
+        self.reason.setPlaceholderText(self.tr("Why not collected (e.g. patient refused)"))
+        self.reason.setEnabled(False)
+        grid = QGridLayout(self)
+        grid.addWidget(swatch, 0, 0, 2, 1)
+        grid.addWidget(title, 0, 1, 1, 4)
+        grid.addWidget(detail, 1, 1, 1, 4)
+        grid.addWidget(self.collected, 2, 1)
+        grid.addWidget(self.volume, 2, 2)
+        extra = self._extra_field()
+        if extra is not None:
+            grid.addWidget(extra, 2, 3)
+        grid.addWidget(self.reason, 2, 4)
+        grid.setColumnStretch(4, 1)
+        self.collected.toggled.connect(self._toggled)
+
+    def _extra_field(self) -> QWidget | None:
+        c = self.container
+        if c.chain_of_custody:
+            self.form_button = QPushButton(self.tr("Custody &form…"), self)
+            self.form_button.clicked.connect(self._fill_form)
+            return self.form_button
+        if c.category is SpecimenCategory.URINE:
+            self.urine = QComboBox(self)
+            self.urine.addItem(self.tr("Collection type…"), None)
+            for method in UrineMethod:
+                self.urine.addItem(self.tr(method.label), method)
+            return self.urine
+        if Handling.FASTING in c.handling:
+            self.fasting = QComboBox(self)
+            self.fasting.addItem(self.tr("Fasted?…"), None)
+            self.fasting.addItem(self.tr("Fasting"), True)
+            self.fasting.addItem(self.tr("Not fasting"), False)
+            return self.fasting
+        return None
+
+    def _toggled(self, collected: bool) -> None:
+        self.reason.setEnabled(not collected)
+        self.volume.setEnabled(collected)
+        if not collected:
+            self.reason.setFocus()
+
+    def _fill_form(self) -> None:
+        form = self._ask_form(self)
+        if form is not None and self.form_button is not None:
+            self.forensic = form
+            self.form_button.setText(self.tr("Form {ccf} ✔").format(ccf=form.ccf_number or "?"))
+
+    def request(
+        self, collected_at: datetime | None, backdate_reason: str, collector_id: int | None
+    ) -> ContainerCollection:
+        """The row as a collection request."""
+        c = self.container
+        return ContainerCollection(
+            container_code=c.container_code,
+            ordered_test_ids=c.ordered_test_ids,
+            collected=self.collected.isChecked(),
+            not_collected_reason=self.reason.text(),
+            collected_at=collected_at,
+            backdate_reason=backdate_reason,
+            collector_id=collector_id,
+            volume_ml=(self.volume.value() or None) if not c.chain_of_custody else None,
+            fasting=self.fasting.currentData() if self.fasting is not None else None,
+            urine_method=self.urine.currentData() if self.urine is not None else None,
+            forensic=self.forensic,
+        )
+
+
+class CollectStep(QWidget):
+    """Collection time (now, or earlier with a reason), one row per container, Save."""
+
+    save_requested = Signal(list)
+    """The :class:`ContainerCollection` requests."""
+    back_requested = Signal()
+
+    def __init__(
+        self,
+        ask_form: FormAsker,
+        timezone: str,
+        now: Callable[[], datetime],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._ask_form = ask_form
+        self._zone = ZoneInfo(timezone)
+        self._now = now
+        self.rows: list[ContainerRow] = []
+        self.collector_id: int | None = None
+        self.earlier_check = QCheckBox(self.tr("Collected &earlier than now"), self)
+        self.when_edit = QDateTimeEdit(self)
+        self.when_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.when_edit.setEnabled(False)
+        self.backdate_reason = QLineEdit(self)
+        self.backdate_reason.setPlaceholderText(self.tr("Reason for the earlier time"))
+        self.backdate_reason.setEnabled(False)
+        self.save_button = QPushButton(self.tr("&Save collection (Ctrl+S)"), self)
+        self.save_button.setDefault(True)
+        self.back_button = QPushButton(self.tr("Back to the plan (Esc)"), self)
+        self.message = MessageLabel(self)
+        self.rows_box = QWidget(self)
+        self.rows_layout = QVBoxLayout(self.rows_box)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.rows_box)
+        top = QHBoxLayout()
+        top.addWidget(self.earlier_check)
+        top.addWidget(self.when_edit)
+        top.addWidget(self.backdate_reason, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.message, 1)
+        bottom.addWidget(self.back_button)
+        bottom.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(bottom)
+        self.earlier_check.toggled.connect(self.when_edit.setEnabled)
+        self.earlier_check.toggled.connect(self.backdate_reason.setEnabled)
+        self.save_button.clicked.connect(self.save)
+        self.back_button.clicked.connect(self.back_requested)
+        for keys, slot in (("Ctrl+S", self.save), ("Esc", self.back_requested.emit)):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+
+    def load(self, containers: tuple[PlannedContainer, ...]) -> None:
+        """One row per container of the plan; time defaults to now."""
+        for row in self.rows:
+            row.deleteLater()
+        self.rows = [ContainerRow(c, self._ask_form, self.rows_box) for c in containers]
+        for row in self.rows:
+            self.rows_layout.addWidget(row)
+        self.rows_layout.addStretch(1)
+        self.earlier_check.setChecked(False)
+        local_now = self._now().astimezone(self._zone).replace(tzinfo=None)
+        self.when_edit.setDateTime(QDateTime(local_now))
+        self.backdate_reason.clear()
+        self.message.show_info(
+            self.tr(
+                "Untick a container that was not collected and say why; its tests stay pending."
+            )
+        )
+        if self.rows:
+            self.rows[0].collected.setFocus()
+
+    def save(self) -> None:
+        """Emit the requests for every row."""
+        if not self.rows:
+            return
+        when: datetime | None = None
+        reason = ""
+        if self.earlier_check.isChecked():
+            local = self.when_edit.dateTime().toPython()
+            assert isinstance(local, datetime)
+            when = local.replace(tzinfo=self._zone)  # typed in the clinic's zone
+            reason = self.backdate_reason.text()
+        self.save_requested.emit(
+            [row.request(when, reason, self.collector_id) for row in self.rows]
+        )

@@ -1,0 +1,312 @@
+"""The station's workflow state: one encounter at a time, every service call off the UI thread.
+
+Each action runs a service in the background and, in the same job, reloads the encounter,
+so the screen updates once per action with a consistent view. While a job runs the
+controller is ``busy`` and refuses another action (a double press never collects twice).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from labdesk.domain.forensic import ForensicForm
+from labdesk.domain.order import Priority
+from labdesk.ports import UnitOfWork
+from labdesk.services.dto import SignedInUser
+from labdesk.services.patients import lookup_by_scan
+from labdesk.services.print_dto import PrintSetup
+from labdesk.services.station_collect import collect
+from labdesk.services.station_dto import (
+    CollectResult,
+    ContainerCollection,
+    EncounterView,
+    PrintOutcome,
+    ScanOutcome,
+)
+from labdesk.services.station_encounter import (
+    abandon_encounter,
+    complete_encounter,
+    confirm_identity,
+    confirm_identity_by_wristband,
+    load_encounter,
+    open_encounter,
+    resolve_alarm,
+)
+from labdesk.services.station_forensic import (
+    collect_observed_recollection,
+    waive_observed_recollection,
+)
+from labdesk.services.station_labels import print_encounter_labels, scan_back
+from labdesk.services.station_orders import cancel_tests, place_order
+from ui.context import AppContext
+from ui.errors import error_text
+from ui.tasks import run_in_background
+
+logger = logging.getLogger(__name__)
+
+
+class StationController(QObject):
+    """Holds the open encounter and runs the station's services for the screen."""
+
+    encounter_changed = Signal(object)
+    """An :class:`EncounterView`, or None when no patient is open."""
+    busy_changed = Signal(bool)
+    failed = Signal(str)
+    """A translated message saying what went wrong and what to do."""
+    collected = Signal(object)
+    """A :class:`CollectResult`."""
+    printed = Signal(object)
+    """A :class:`PrintOutcome`."""
+    scanned = Signal(object)
+    """A :class:`ScanOutcome`."""
+    finished = Signal(str)
+    """The visit was completed or abandoned; the text says which."""
+
+    def __init__(
+        self,
+        context: AppContext,
+        user: SignedInUser,
+        print_setup: PrintSetup | None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.user = user
+        self.print_setup = print_setup
+        self.encounter: EncounterView | None = None
+        self.winged_set = False
+        self.busy = False
+
+    @property
+    def station_code(self) -> str:
+        """This workstation's station."""
+        return self.context.config.station_code
+
+    # ---------------------------------------------------------------- running jobs
+
+    def _run(
+        self,
+        work: Callable[[UnitOfWork], Any],
+        done: Callable[[Any], None] | None = None,
+        *,
+        reload: bool = True,
+    ) -> bool:
+        """Run ``work`` in a unit of work off the UI thread, then reload the encounter."""
+        if self.busy:
+            self.failed.emit(self.tr("Still working on the previous step: try again."))
+            return False
+        self._set_busy(True)
+        encounter_id = self.encounter.id if self.encounter else None
+        winged = self.winged_set
+
+        def job() -> tuple[Any, EncounterView | None]:
+            with self.context.uow() as uow:
+                result = work(uow)
+            if not reload:
+                return result, None
+            target = result if isinstance(result, int) and encounter_id is None else encounter_id
+            if isinstance(result, EncounterView):
+                return result, result
+            if target is None:
+                return result, None
+            with self.context.uow() as uow:
+                return result, load_encounter(uow, self.user, target, winged_set=winged)
+
+        run_in_background(job, lambda out: self._done(out, done), self._error, owner=self)
+        return True
+
+    def _done(self, outcome: tuple[Any, EncounterView | None], done: Any) -> None:
+        result, view = outcome
+        self._set_busy(False)
+        if view is not None:
+            self.encounter = view
+            self.encounter_changed.emit(view)
+        if done is not None:
+            done(result)
+
+    def _error(self, error: Exception) -> None:
+        self._set_busy(False)
+        self.failed.emit(error_text(error))
+        if self.encounter is not None:
+            self.refresh()  # the screen must show what is really saved
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.busy_changed.emit(busy)
+
+    # ---------------------------------------------------------------- actions
+
+    def open_patient(self, patient_id: int) -> bool:
+        """Open (or resume) the patient's visit at this station."""
+        self.encounter = None
+        return self._run(
+            lambda uow: open_encounter(
+                uow, self.context.clock, self.user, patient_id, self.station_code
+            )
+        )
+
+    def open_by_scan(self, scanned: str) -> bool:
+        """Open the patient whose wristband or ID card was scanned; the scan confirms ID."""
+        self.encounter = None
+        clock, user = self.context.clock, self.user
+
+        def work(uow: UnitOfWork) -> int:
+            patient = lookup_by_scan(uow, scanned)
+            encounter_id = open_encounter(uow, clock, user, patient.id, self.station_code)
+            confirm_identity_by_wristband(uow, clock, user, encounter_id, scanned)
+            return encounter_id
+
+        return self._run(work)
+
+    def refresh(self) -> bool:
+        """Reload the open encounter (e.g. after the winged-set choice changed)."""
+        if self.encounter is None:
+            return False
+        encounter_id, winged = self.encounter.id, self.winged_set
+        return self._run(
+            lambda uow: load_encounter(uow, self.user, encounter_id, winged_set=winged)
+        )
+
+    def confirm_identity(self, born: date | None, name_confirmed: bool) -> bool:
+        """Check the stated date of birth and name against the record."""
+        eid = self._eid()
+        return self._run(
+            lambda uow: confirm_identity(
+                uow,
+                self.context.clock,
+                self.user,
+                eid,
+                birth_date=born,
+                name_confirmed=name_confirmed,
+            )
+        )
+
+    def confirm_wristband(self, scanned: str) -> bool:
+        """Confirm the identifiers with this patient's scanned wristband."""
+        eid = self._eid()
+        return self._run(
+            lambda uow: confirm_identity_by_wristband(
+                uow, self.context.clock, self.user, eid, scanned
+            )
+        )
+
+    def place_order(self, codes: Sequence[str], provider: str, priority: Priority) -> bool:
+        """Enter a manual order for the patient in the chair."""
+        assert self.encounter is not None
+        patient_id = self.encounter.patient.id
+        return self._run(
+            lambda uow: place_order(
+                uow,
+                self.context.clock,
+                self.user,
+                patient_id=patient_id,
+                test_codes=codes,
+                ordering_provider=provider,
+                priority=priority,
+                station_code=self.station_code,
+            )
+        )
+
+    def cancel_tests(self, ordered_test_ids: Sequence[int], reason: str) -> bool:
+        """Cancel pending tests with a reason."""
+        return self._run(
+            lambda uow: cancel_tests(
+                uow,
+                self.context.clock,
+                self.user,
+                ordered_test_ids,
+                reason,
+                station_code=self.station_code,
+            )
+        )
+
+    def collect(self, containers: Sequence[ContainerCollection]) -> bool:
+        """Record the collection (all containers in one transaction)."""
+        eid = self._eid()
+        return self._run(
+            lambda uow: collect(uow, self.context.clock, self.user, eid, containers),
+            self._collected,
+        )
+
+    def _collected(self, result: CollectResult) -> None:
+        self.collected.emit(result)
+
+    def collect_observed(self, original_specimen_id: int, form: ForensicForm) -> bool:
+        """Record the observed forensic recollection."""
+        eid = self._eid()
+        return self._run(
+            lambda uow: collect_observed_recollection(
+                uow, self.context.clock, self.user, eid, original_specimen_id, form
+            ),
+            self._collected,
+        )
+
+    def waive_observed(self, specimen_id: int, reason: str) -> bool:
+        """Record why the observed recollection did not happen."""
+        return self._run(
+            lambda uow: waive_observed_recollection(
+                uow, self.context.clock, self.user, specimen_id, reason
+            )
+        )
+
+    def print_labels(self) -> bool:
+        """Print this patient's labels that have not printed yet."""
+        if self.print_setup is None:
+            self.failed.emit(
+                self.tr("Printing is not set up on this workstation: ask an administrator.")
+            )
+            return False
+        eid, setup, factory = self._eid(), self.print_setup, self.context.uow
+
+        def work(_uow: UnitOfWork) -> PrintOutcome:
+            return print_encounter_labels(factory, self.context.clock, self.user, setup, eid)
+
+        return self._run(work, self.printed.emit)
+
+    def scan_back(self, scanned: str) -> bool:
+        """Tick off a tube by its scanned label (or raise an alarm)."""
+        eid = self._eid()
+        return self._run(
+            lambda uow: scan_back(uow, self.context.clock, self.user, eid, scanned),
+            self._scanned,
+        )
+
+    def _scanned(self, outcome: ScanOutcome) -> None:
+        self.scanned.emit(outcome)
+
+    def resolve_alarm(self, alarm_id: int, resolution: str) -> bool:
+        """Record how an alarm was resolved."""
+        return self._run(
+            lambda uow: resolve_alarm(uow, self.context.clock, self.user, alarm_id, resolution)
+        )
+
+    def complete(self) -> bool:
+        """Finish the visit."""
+        eid = self._eid()
+        return self._run(
+            lambda uow: complete_encounter(uow, self.context.clock, self.user, eid),
+            lambda _view: self.finished.emit(self.tr("Visit finished.")),
+        )
+
+    def abandon(self, reason: str) -> bool:
+        """Abandon the visit (a reason is needed once something was collected)."""
+        eid = self._eid()
+        return self._run(
+            lambda uow: abandon_encounter(uow, self.context.clock, self.user, eid, reason),
+            lambda _view: self.finished.emit(self.tr("Visit abandoned.")),
+        )
+
+    def close(self) -> None:
+        """Forget the encounter (after it was finished or abandoned)."""
+        self.encounter = None
+        self.encounter_changed.emit(None)
+
+    def _eid(self) -> int:
+        if self.encounter is None:
+            raise RuntimeError("no encounter is open")
+        return self.encounter.id

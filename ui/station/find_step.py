@@ -1,0 +1,225 @@
+"""Step 1: find the patient — scan the wristband, or search as you type; today's worklist."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labdesk.services.dto import PatientSummary, SignedInUser
+from labdesk.services.patients import search_patients
+from labdesk.services.station_dto import Worklist
+from labdesk.services.station_worklist import station_worklist
+from ui.context import AppContext
+from ui.errors import error_text
+from ui.message_label import MessageLabel
+from ui.pages.patient_table_model import PatientTableModel
+from ui.scanner import route_scans_from
+from ui.station.models import PickupModel, WaitingModel
+from ui.table_view import sorting_table_view
+from ui.tasks import run_in_background
+
+#: Wait this long after the last keystroke before searching (fast typists send one query).
+SEARCH_DEBOUNCE_MS = 150
+SEARCH_LIMIT = 25
+
+
+class FindStep(QWidget):
+    """Search box, results, and the worklist (waiting patients, tubes awaiting pickup)."""
+
+    results_shown = Signal(int)
+    worklist_shown = Signal(int)
+    patient_chosen = Signal(int)
+
+    def __init__(
+        self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._user = user
+        # Each query gets a number; results of a query overtaken by a newer one are dropped.
+        self._query_serial = 0
+        tz = context.config.clinic_timezone
+        self.model = PatientTableModel(self)
+        self.waiting_model = WaitingModel(tz, self)
+        self.pickup_model = PickupModel(tz, self)
+        self.search_edit = QLineEdit(self)
+        self.search_edit.setPlaceholderText(
+            self.tr("Scan the wristband, or type name, date of birth or MRN (smith jo, 1980-03-04)")
+        )
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setAccessibleName(self.tr("Patient search"))
+        route_scans_from(self.search_edit)
+        self.status_label = MessageLabel(self)
+        self.table: QTableView = sorting_table_view(self.model, self)
+        self.table.activated.connect(self._choose_result)
+        self.waiting_table = sorting_table_view(self.waiting_model, self)
+        self.waiting_table.activated.connect(self._choose_waiting)
+        self.pickup_table = sorting_table_view(self.pickup_model, self)
+        self.worklist_tabs = QTabWidget(self)
+        self.worklist_tabs.addTab(self.waiting_table, self.tr("Waiting for collection"))
+        self.worklist_tabs.addTab(self.pickup_table, self.tr("Awaiting courier pickup"))
+        self.worklist_label = MessageLabel(self)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._search)
+        self.search_edit.textChanged.connect(self._debounce.start)
+        self.search_edit.returnPressed.connect(self._enter)
+        self._build_layout()
+        self._build_actions()
+        self.setFocusProxy(self.search_edit)
+
+    def _build_layout(self) -> None:
+        results = QWidget(self)
+        top = QVBoxLayout(results)
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.search_edit)
+        top.addWidget(self.status_label)
+        top.addWidget(self.table, 1)
+        worklist = QWidget(self)
+        bottom = QVBoxLayout(worklist)
+        bottom.setContentsMargins(0, 0, 0, 0)
+        heading = QLabel(self.tr("<b>Today</b> (F5 refreshes)"))
+        bottom.addWidget(heading)
+        bottom.addWidget(self.worklist_label)
+        bottom.addWidget(self.worklist_tabs, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(results)
+        splitter.addWidget(worklist)
+        splitter.setSizes([380, 320])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter, 1)
+        self.setTabOrder(self.search_edit, self.table)
+        self.setTabOrder(self.table, self.worklist_tabs)
+
+    def _build_actions(self) -> None:
+        refresh = QAction(self.tr("Refresh the worklist"), self)
+        refresh.setShortcut(QKeySequence(Qt.Key.Key_F5))
+        refresh.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        refresh.triggered.connect(self.reload_worklist)
+        focus = QAction(self.tr("Search"), self)
+        focus.setShortcut(QKeySequence("Ctrl+F"))
+        focus.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        focus.triggered.connect(self.focus_search)
+        down = QAction(self.tr("Go to the results"), self.search_edit)
+        down.setShortcut(QKeySequence(Qt.Key.Key_Down))
+        down.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        down.triggered.connect(self._to_results)
+        self.search_edit.addAction(down)
+        self.addActions([refresh, focus])
+
+    def focus_search(self) -> None:
+        """Put the cursor in the search box, text selected."""
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    def reset(self) -> None:
+        """Ready for the next patient."""
+        self.search_edit.clear()
+        self.model.set_rows([])
+        self.reload_worklist()
+        self.focus_search()
+
+    # ---------------------------------------------------------------- search
+
+    def _enter(self) -> None:
+        """Enter: search now if results are stale, else open the only result."""
+        if self._debounce.isActive():
+            self._debounce.stop()
+            self._search()
+        elif self.model.rowCount() == 1:
+            self.patient_chosen.emit(self.model.row_at(0).id)
+        else:
+            self._search()
+
+    def _to_results(self) -> None:
+        if self.model.rowCount():
+            self.table.setFocus()
+            self.table.selectRow(0)
+
+    def _search(self) -> None:
+        query = self.search_edit.text().strip()
+        self._query_serial += 1
+        serial = self._query_serial
+        if not query:
+            self.model.set_rows([])
+            self.status_label.show_info("")
+            return
+        run_in_background(
+            lambda: self._find(query),
+            lambda rows: self._show(serial, rows),
+            lambda error: self._failed(serial, error),
+            owner=self,
+        )
+
+    def _find(self, query: str) -> list[PatientSummary]:
+        with self._context.uow() as uow:
+            return search_patients(uow, self._context.clock, self._user, query, limit=SEARCH_LIMIT)
+
+    def _show(self, serial: int, rows: list[PatientSummary]) -> None:
+        if serial != self._query_serial:
+            return
+        self.model.set_rows(rows)
+        if not rows:
+            self.status_label.show_info(self.tr("No patient matches. Check the spelling or DOB."))
+        elif len(rows) >= SEARCH_LIMIT:
+            self.status_label.show_info(
+                self.tr("Showing the first %n patients: type more to narrow.", "", len(rows))
+            )
+        else:
+            self.status_label.show_info(
+                self.tr("Patients found: %n. Enter or double-click opens one.", "", len(rows))
+            )
+        self.results_shown.emit(len(rows))
+
+    def _failed(self, serial: int, error: Exception) -> None:
+        if serial == self._query_serial:
+            self.status_label.show_error(error_text(error))
+
+    def _choose_result(self, index: QModelIndex) -> None:
+        source = self.table.model().mapToSource(index)  # type: ignore[attr-defined]
+        self.patient_chosen.emit(self.model.row_at(source.row()).id)
+
+    def _choose_waiting(self, index: QModelIndex) -> None:
+        source = self.waiting_table.model().mapToSource(index)  # type: ignore[attr-defined]
+        self.patient_chosen.emit(self.waiting_model.row_at(source.row()).patient.id)
+
+    # ---------------------------------------------------------------- worklist
+
+    def reload_worklist(self) -> None:
+        """Fetch today's worklist in the background."""
+        config = self._context.config
+        clock, user = self._context.clock, self._user
+
+        def fetch() -> Worklist:
+            with self._context.uow() as uow:
+                return station_worklist(
+                    uow, clock, user, config.station_code, config.clinic_timezone
+                )
+
+        run_in_background(fetch, self._show_worklist, self._worklist_failed, owner=self)
+
+    def _show_worklist(self, worklist: Worklist) -> None:
+        self.waiting_model.set_rows(worklist.waiting)
+        self.pickup_model.set_rows(worklist.awaiting_pickup)
+        self.worklist_tabs.setTabText(
+            0, self.tr("Waiting for collection (%n)", "", len(worklist.waiting))
+        )
+        self.worklist_tabs.setTabText(
+            1, self.tr("Awaiting courier pickup (%n)", "", len(worklist.awaiting_pickup))
+        )
+        self.worklist_label.show_info("")
+        self.worklist_shown.emit(len(worklist.waiting))
+
+    def _worklist_failed(self, error: Exception) -> None:
+        self.worklist_label.show_error(error_text(error))

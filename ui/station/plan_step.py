@@ -1,0 +1,149 @@
+"""Step 3: the patient's orders (add, cancel) and the draw plan in order of draw."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labdesk.domain.order import TestStatus
+from labdesk.services.station_dto import EncounterView
+from ui.feedback import COLOURS, Tone
+from ui.message_label import MessageLabel
+from ui.station.models import OrdersModel, PlanModel
+from ui.station.swatch import install_swatch
+from ui.table_view import sorting_table_view
+
+
+def _shortcut(widget: QWidget, text: str, keys: str, slot: object) -> QAction:
+    action = QAction(text, widget)
+    action.setShortcut(QKeySequence(keys))
+    action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    action.triggered.connect(slot)
+    widget.addAction(action)
+    return action
+
+
+class PlanStep(QWidget):
+    """Orders on top, the draw plan below; Collect moves on."""
+
+    add_order_requested = Signal()
+    cancel_requested = Signal(list)
+    """Ordered test ids to cancel (the page asks for the reason)."""
+    collect_requested = Signal()
+    winged_set_changed = Signal(bool)
+
+    def __init__(self, timezone: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.orders_model = OrdersModel(timezone, self)
+        self.plan_model = PlanModel(self)
+        self.orders_table: QTableView = sorting_table_view(self.orders_model, self)
+        self.orders_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.plan_table: QTableView = sorting_table_view(self.plan_model, self)
+        self.plan_table.setSortingEnabled(False)  # the order of draw is the order
+        install_swatch(self.plan_table, PlanModel.CAP_COLUMN)
+        self.add_button = QPushButton(self.tr("&Add order… (Ctrl+N)"), self)
+        self.cancel_button = QPushButton(self.tr("Cancel selected tests… (Del)"), self)
+        self.winged_check = QCheckBox(self.tr("&Winged (butterfly) set"), self)
+        self.collect_button = QPushButton(self.tr("Co&llect… (Ctrl+K)"), self)
+        self.collect_button.setDefault(True)
+        self.summary_label = QLabel(self)
+        self.notes_label = MessageLabel(self)
+        self.problems_label = MessageLabel(self)
+        self.message = MessageLabel(self)
+        self._build_layout()
+        self.add_button.clicked.connect(self.add_order_requested)
+        self.cancel_button.clicked.connect(self._cancel_selected)
+        self.collect_button.clicked.connect(self.collect_requested)
+        self.winged_check.toggled.connect(self.winged_set_changed)
+        _shortcut(self, self.tr("Add order"), "Ctrl+N", self.add_order_requested.emit)
+        _shortcut(self, self.tr("Collect"), "Ctrl+K", self.collect_requested.emit)
+        cancel = QAction(self.tr("Cancel tests"), self.orders_table)
+        cancel.setShortcut(QKeySequence(Qt.Key.Key_Delete))
+        cancel.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        cancel.triggered.connect(self._cancel_selected)
+        self.orders_table.addAction(cancel)
+        self.setFocusProxy(self.collect_button)
+
+    def _build_layout(self) -> None:
+        orders_bar = QHBoxLayout()
+        orders_bar.addWidget(QLabel(self.tr("<b>Orders</b>")))
+        orders_bar.addStretch(1)
+        orders_bar.addWidget(self.add_button)
+        orders_bar.addWidget(self.cancel_button)
+        plan_bar = QHBoxLayout()
+        plan_bar.addWidget(QLabel(self.tr("<b>Draw plan</b> (CLSI order of draw)")))
+        plan_bar.addWidget(self.summary_label, 1)
+        plan_bar.addWidget(self.winged_check)
+        plan_bar.addWidget(self.collect_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(orders_bar)
+        layout.addWidget(self.orders_table, 2)
+        layout.addLayout(plan_bar)
+        layout.addWidget(self.problems_label)
+        layout.addWidget(self.plan_table, 3)
+        layout.addWidget(self.notes_label)
+        layout.addWidget(self.message)
+        self.setTabOrder(self.orders_table, self.add_button)
+        self.setTabOrder(self.add_button, self.cancel_button)
+        self.setTabOrder(self.cancel_button, self.plan_table)
+        self.setTabOrder(self.plan_table, self.winged_check)
+        self.setTabOrder(self.winged_check, self.collect_button)
+
+    def show_encounter(self, view: EncounterView) -> None:
+        """Fill the tables from ``view``."""
+        self.orders_model.set_rows(view.orders)
+        plan = view.plan
+        self.plan_model.set_rows(plan.containers)
+        blood = len(plan.blood)
+        self.summary_label.setText(
+            self.tr("{blood} blood tube(s), {blood_ml:g} mL blood · {urine} urine").format(
+                blood=blood, blood_ml=plan.total_blood_volume_ml, urine=len(plan.urine)
+            )
+        )
+        self.notes_label.show_info("\n".join(plan.notes))
+        if plan.problems:
+            self.problems_label.show_error(
+                "\n".join(
+                    self.tr("NO LABEL for {code}: {message} {hint}").format(
+                        code=p.test_code, message=p.message, hint=p.hint
+                    )
+                    for p in plan.problems
+                )
+            )
+        else:
+            self.problems_label.show_info("")
+        pending = any(r.status is TestStatus.ORDERED for r in view.orders)
+        self.collect_button.setEnabled(bool(plan.containers))
+        if not pending:
+            self.message.show_info(
+                self.tr("Nothing left to collect. Add an order, or go on to the labels.")
+            )
+        else:
+            self.message.show_info("")
+        self.summary_label.setStyleSheet(f"color: {COLOURS[Tone.OK]};" if blood else "")
+
+    def selected_test_ids(self) -> list[int]:
+        """Ids of the selected ordered tests."""
+        proxy = self.orders_table.model()
+        assert isinstance(proxy, QSortFilterProxyModel)
+        selected = self.orders_table.selectionModel().selectedRows()
+        rows = {proxy.mapToSource(i).row() for i in selected}
+        return [self.orders_model.row_at(r).ordered_test_id for r in sorted(rows)]
+
+    def _cancel_selected(self) -> None:
+        ids = self.selected_test_ids()
+        if ids:
+            self.cancel_requested.emit(ids)
+        else:
+            self.message.show_error(self.tr("Select the tests to cancel first."))
