@@ -184,7 +184,6 @@ def _check_security(values: dict[str, object], file: Path) -> None:
         raise ConfigError(f"'auto_lock_minutes' in {file} must be a whole number.")
     if not 1 <= minutes <= MAX_AUTO_LOCK_MINUTES:
         raise ConfigError(
-            f"'auto_lock_minutes' in {file} is {minutes}; it must be 1 to "
-            f"{MAX_AUTO_LOCK_MINUTES}.",
+            f"'auto_lock_minutes' in {file} is {minutes}; it must be 1 to {MAX_AUTO_LOCK_MINUTES}.",
             hint="A shared workstation should lock within minutes (the default is 5).",
         )

@@ -197,25 +197,25 @@ def _pdf_sheet_floor(state: Labels, i: int) -> object:
 
 
 class LoopbackPrinter:
-    """A raw-9100 sink on 127.0.0.1 counting complete jobs (connections read to EOF)."""
+    """A raw-9100 sink on 127.0.0.1 counting the bytes it has read."""
 
     def __init__(self) -> None:
-        self.jobs = 0
+        self.received = 0
         self._changed = threading.Condition()
         self._server = socket.create_server(("127.0.0.1", 0), backlog=64)
         self.uri = f"tcp://127.0.0.1:{self._server.getsockname()[1]}"
         self._thread = threading.Thread(target=self._serve, name="bench-printer", daemon=True)
         self._thread.start()
 
-    def wait_for(self, jobs: int) -> None:
-        """Block until ``jobs`` jobs have been read completely.
+    def wait_for(self, total: int) -> None:
+        """Block until ``total`` bytes have arrived since the start.
 
         Raises:
             BenchError: if they do not arrive within ten seconds.
         """
         with self._changed:
-            if not self._changed.wait_for(lambda: self.jobs >= jobs, SINK_TIMEOUT_S):
-                raise BenchError(f"The loopback printer received {self.jobs} of {jobs} jobs.")
+            if not self._changed.wait_for(lambda: self.received >= total, SINK_TIMEOUT_S):
+                raise BenchError(f"The loopback printer received {self.received} of {total} bytes.")
 
     def close(self) -> None:
         """Stop accepting jobs."""
@@ -231,11 +231,10 @@ class LoopbackPrinter:
 
     def _read(self, conn: socket.socket) -> None:
         with conn:
-            while conn.recv(65536):
-                pass
-        with self._changed:
-            self.jobs += 1
-            self._changed.notify_all()
+            while chunk := conn.recv(65536):
+                with self._changed:
+                    self.received += len(chunk)
+                    self._changed.notify_all()
 
 
 @dataclass
@@ -247,8 +246,10 @@ class OrderRun:
     actor: SignedInUser
     accessions: tuple[str, ...]
     printer: LoopbackPrinter
-    payloads: tuple[bytes, ...]
+    payload: bytes
+    """What one print action sends (the floor sends exactly this)."""
     sent: int = 0
+    """Bytes sent so far by calls and floors."""
 
 
 def _order_setup(ctx: Context) -> OrderRun:
@@ -266,8 +267,8 @@ def _order_setup(ctx: Context) -> OrderRun:
     )
     rows = print_specimen_labels(uows, SystemClock(), actor, setup, accessions)
     with uows() as uow:
-        payloads = tuple(uow.print_queue.get(r.id).payload for r in rows)  # type: ignore[union-attr]
-    run = OrderRun(uows, setup, actor, accessions, printer, payloads, sent=len(rows))
+        payload = b"".join(uow.print_queue.get(r.id).payload for r in rows)  # type: ignore[union-attr]
+    run = OrderRun(uows, setup, actor, accessions, printer, payload, sent=len(payload))
     printer.wait_for(run.sent)
     return run
 
@@ -278,18 +279,17 @@ def _print_order(state: OrderRun, _i: int) -> object:
     )
     if not all(row.printed for row in rows):
         raise BenchError(f"A bench label did not print: {rows[0].last_error}")
-    state.sent += len(rows)
+    state.sent += len(state.payload)  # the same labels, so the same number of bytes
     state.printer.wait_for(state.sent)
     return rows
 
 
 def _print_order_floor(state: OrderRun, _i: int) -> object:
     host, port = state.printer.uri.removeprefix("tcp://").split(":")
-    for payload in state.payloads:
-        with socket.create_connection((host, int(port))) as sock:
-            sock.sendall(payload)
-            sock.shutdown(socket.SHUT_WR)
-    state.sent += len(state.payloads)
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(state.payload)
+        sock.shutdown(socket.SHUT_WR)
+    state.sent += len(state.payload)
     state.printer.wait_for(state.sent)
     return state.sent
 

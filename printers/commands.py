@@ -23,14 +23,8 @@ from labdesk.domain.printing import PrintJobKind, PrintJobStatus
 from labdesk.domain.timefmt import format_local
 from labdesk.services.labels import TEST_ACCESSION
 from labdesk.services.print_dto import PrintJobRow, PrintSetup
-from labdesk.services.printing import (
-    label_for_export,
-    list_print_jobs,
-    print_specimen_labels,
-    print_test_label,
-    printer_status,
-    reprint_job,
-)
+from labdesk.services.print_views import label_for_export, list_print_jobs, printer_status
+from labdesk.services.printing import print_specimen_labels, print_test_label, reprint_job
 from labdesk.services.spooler import process_due_jobs
 from labdesk.services.stations import label_printer_uri
 from printers.errors import PrinterError

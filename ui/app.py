@@ -28,6 +28,7 @@ from ui.tasks import run_in_background, wait_for_background_jobs
 if TYPE_CHECKING:
     from labdesk.bootstrap import Core
     from ui.main_window import MainWindow
+    from ui.session_guard import SessionGuard
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def connect_core(config: Config) -> Core:
 def context_of(core: Core) -> AppContext:
     """The part of the core that screens may use."""
     from labdesk.services.print_dto import PrintSetup
+    from printers.manifest_pdf import PdfManifestPrinter
     from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 
     return AppContext(
@@ -61,6 +63,7 @@ def context_of(core: Core) -> AppContext:
         print_setup=PrintSetup.from_config(
             core.config, open_spool_printer, LabelRendererAdapter()
         ),
+        manifest_printer=PdfManifestPrinter(core.config.document_printer_uri),
     )
 
 
@@ -77,12 +80,14 @@ def authenticator_for(core: Core) -> Authenticator:
     return check
 
 
-def record_sign_out(core: Core, user: SignedInUser) -> None:
+def record_sign_out(core: Core, user: SignedInUser, *, reason: str = "signed out") -> None:
     """Audit the end of ``user``'s session (blocking: run it in the background)."""
     from labdesk.services.auth import sign_out
+    from labdesk.services.emergency import end_emergency_access
 
     with core.uow() as uow:
-        sign_out(uow, core.clock, user, reason="signed out")
+        sign_out(uow, core.clock, user, reason=reason)
+        end_emergency_access(uow, core.clock, user)
         uow.commit()
 
 
@@ -97,6 +102,7 @@ class AppController(QObject):
         self.config = config
         self.core: Core | None = None
         self.main_window: MainWindow | None = None
+        self.session_guard: SessionGuard | None = None
         self.sign_in = SignInWidget(config.station_code)
         self.sign_in.signed_in.connect(self._open_main_window)
         self.sign_in.retry_requested.connect(self.connect_database)
@@ -137,19 +143,46 @@ class AppController(QObject):
 
     def _open_main_window(self, user: SignedInUser) -> None:
         from ui.main_window import MainWindow  # pulls in the services: after bootstrap
+        from ui.session_guard import SessionGuard
 
         assert self.core is not None, "signed in without a core"
-        window = MainWindow(context_of(self.core), user)
+        context = context_of(self.core)
+        window = MainWindow(context, user)
         window.sign_out_requested.connect(self.sign_out)
+        # Auto-lock, lock/switch user, emergency access, required password change.
+        self.session_guard = SessionGuard(window, context, user)
+        self.session_guard.switched.connect(self._switch_user)
         self.main_window = window
         available = window.screen().availableGeometry().size()
         window.resize(DEFAULT_WINDOW_SIZE.boundedTo(available))
         window.show()
         self.sign_in.hide()
 
+    def _switch_user(self, user: SignedInUser) -> None:
+        """Another user unlocked (or a break-glass session began or ended): fresh window."""
+        old, self.main_window = self.main_window, None
+        if self.session_guard is not None:
+            self.session_guard.stop()
+        self._open_main_window(user)  # first: closing the last window would quit the app
+        if old is None:
+            return
+        core, previous = self.core, old.user
+        old.close()
+        old.deleteLater()
+        if core is not None and previous.id != user.id:
+            run_in_background(
+                lambda: record_sign_out(core, previous, reason="switched user"),
+                lambda _: None,
+                self._sign_out_not_recorded,
+                owner=self,
+            )
+
     def sign_out(self) -> None:
         """Close the main window, audit the sign-out and show the sign-in window again."""
         window, self.main_window = self.main_window, None
+        guard, self.session_guard = self.session_guard, None
+        if guard is not None:
+            guard.stop()
         # Show first: closing the last visible window would quit the application.
         self.sign_in.reset(self.tr("Signed out."))
         self.sign_in.show()

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from labdesk.domain.clock import Clock
     from labdesk.ports import UowFactory
     from labdesk.services.print_dto import PrintSetup
+    from labdesk.services.manifest_print import ManifestPrinter
 
 
 @dataclass(frozen=True)
@@ -26,3 +27,5 @@ class AppContext:
     database_description: str
     print_setup: PrintSetup | None = None
     """How this workstation prints labels (printer ports from ``printers``); None: no printing."""
+    manifest_printer: ManifestPrinter | None = None
+    """Prints courier manifests on the station's document printer; None: not set up."""

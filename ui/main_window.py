@@ -33,7 +33,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.user = user
-        self.page_ids = pages_for(user.role)
+        self.page_ids = pages_for(user.role, emergency=user.emergency)
         title = self.tr("LabDesk — {name} at {station}").format(
             name=user.display_name, station=context.config.station_code
         )

@@ -28,9 +28,12 @@ PAGES_BY_ROLE: dict[Role, tuple[PageId, ...]] = {
 }
 
 
-def pages_for(role: Role) -> tuple[PageId, ...]:
-    """Pages shown to ``role``, in navigation order."""
-    return PAGES_BY_ROLE[role]
+def pages_for(role: Role, *, emergency: bool = False) -> tuple[PageId, ...]:
+    """Pages shown to ``role``, in navigation order (a break-glass session adds Results)."""
+    pages = PAGES_BY_ROLE[role]
+    if emergency and PageId.RESULTS not in pages:
+        pages = (*pages, PageId.RESULTS)
+    return pages
 
 
 def page_title(page: PageId) -> str:

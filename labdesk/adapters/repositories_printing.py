@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import defer
 
 from labdesk.adapters import orm
 from labdesk.adapters.repositories import _Repository
-from labdesk.domain.printing import PrintJob, PrintJobKind, PrintJobStatus
+from labdesk.domain.printing import ClaimedJob, PrintJob, PrintJobStatus
 
 _jobs = orm.print_jobs
-
-
-class ClaimedJob(NamedTuple):
-    """A job this caller claimed, with what to send."""
-
-    id: int
-    printer_uri: str
-    kind: PrintJobKind
-    attempts: int
-    payload: bytes
-    preview_png: bytes | None
 
 
 class PrintQueueRepository(_Repository):
@@ -56,21 +45,32 @@ class PrintQueueRepository(_Repository):
     ) -> ClaimedJob | None:
         """Move a due job from queued to sent; only the one caller that did it gets it.
 
-        The conditional UPDATE is the lock: on PostgreSQL a second claimer waits for the
-        row lock, re-checks ``status`` and updates nothing; on SQLite writers are
-        serialised by BEGIN IMMEDIATE. Commit before sending.
-
         Returns:
             What to send, or None when the job was not queued and due (or its printer is
             in ``skip_printers``).
         """
+        claimed = self.claim_many([job_id], now, skip_printers=skip_printers)
+        return claimed[0] if claimed else None
+
+    def claim_many(
+        self, job_ids: Sequence[int], now: datetime, *, skip_printers: Collection[str] = ()
+    ) -> list[ClaimedJob]:
+        """Claim every due queued job of ``job_ids``; return those this caller got, in order.
+
+        The conditional UPDATE is the lock: on PostgreSQL a second claimer waits for the
+        row locks, re-checks ``status`` and updates nothing; on SQLite writers are
+        serialised by BEGIN IMMEDIATE. Commit before sending.
+        """
+        if not job_ids:
+            return []
         stmt = (
             update(_jobs)
-            .where(_jobs.c.id == job_id)
+            .where(_jobs.c.id.in_(list(job_ids)))
             .where(_jobs.c.status == PrintJobStatus.QUEUED)
             .where(or_(_jobs.c.next_attempt_at.is_(None), _jobs.c.next_attempt_at <= now))
             .values(status=PrintJobStatus.SENT, attempts=_jobs.c.attempts + 1, sent_at=now)
             .returning(
+                _jobs.c.id,
                 _jobs.c.printer_uri,
                 _jobs.c.kind,
                 _jobs.c.attempts,
@@ -80,34 +80,36 @@ class PrintQueueRepository(_Repository):
         )
         if skip_printers:
             stmt = stmt.where(_jobs.c.printer_uri.not_in(list(skip_printers)))
-        row = self.session.execute(stmt, execution_options={"synchronize_session": False}).first()
-        return None if row is None else ClaimedJob(job_id, *row)
+        rows = self.session.execute(stmt, execution_options={"synchronize_session": False})
+        found = {int(row[0]): ClaimedJob(*row) for row in rows}
+        return [found[job_id] for job_id in job_ids if job_id in found]
 
     def finish(
         self,
-        job_id: int,
+        job_ids: int | Sequence[int],
         status: PrintJobStatus,
         *,
         last_error: str = "",
         next_attempt_at: datetime | None = None,
-    ) -> bool:
-        """Record the outcome of a claimed (sent) job; False if it was not in 'sent'."""
+    ) -> int:
+        """Record the outcome of claimed (sent) jobs; returns how many were in 'sent'."""
+        ids = [job_ids] if isinstance(job_ids, int) else list(job_ids)
         stmt = (
             update(_jobs)
-            .where(_jobs.c.id == job_id)
+            .where(_jobs.c.id.in_(ids))
             .where(_jobs.c.status == PrintJobStatus.SENT)
             .values(status=status, last_error=last_error[:400], next_attempt_at=next_attempt_at)
         )
-        return self._rowcount(stmt) == 1
+        return self._rowcount(stmt)
 
-    def postpone(self, printer_uri: str, until: datetime) -> None:
+    def postpone(self, printer_uri: str, until: datetime, reason: str) -> None:
         """Hold every queued job for ``printer_uri`` until ``until`` (the printer is offline)."""
         stmt = (
             update(_jobs)
             .where(_jobs.c.printer_uri == printer_uri)
             .where(_jobs.c.status == PrintJobStatus.QUEUED)
             .where(or_(_jobs.c.next_attempt_at.is_(None), _jobs.c.next_attempt_at < until))
-            .values(next_attempt_at=until)
+            .values(next_attempt_at=until, last_error=reason[:400])
         )
         self._rowcount(stmt)
 

@@ -96,7 +96,10 @@ def add_open_tests(path: Path, count: int, patients: int, seed: int) -> None:
             (USER_ID + 1, PROVIDERS[0], _ts(_NOW_S - _SPAN_S)),
         )
         statuses = [s for s, weight in _STATUS_MIX for _ in range(weight)]
-        orders, tests, results, acks = [], [], [], []
+        orders: list[tuple[object, ...]] = []
+        tests: list[tuple[object, ...]] = []
+        results: list[tuple[object, ...]] = []
+        acks: list[tuple[object, ...]] = []
         result_id = 0
         while len(tests) < count:
             order_id += 1

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from labdesk.adapters import orm
-from labdesk.bench import coldstart, hl7_ingest
+from labdesk.bench import board, coldstart, custody_scan, custody_verify_bench, hl7_ingest, station
 from labdesk.bench.datagen import ACCESSION_COUNTER
 from labdesk.bench.errors import BenchError
 from labdesk.bench.model import Context, Database, Scenario
@@ -284,6 +284,10 @@ SCENARIOS: list[Scenario[Any]] = [
         max_growth=MAX_GROWTH,
     ),
     *hl7_ingest.SCENARIOS,
+    custody_scan.SCENARIO,
+    custody_verify_bench.verify_scenario(),
+    *station.SCENARIOS,
+    *board.SCENARIOS,
     Scenario(
         name="cold-start",
         title="Cold start to a usable window",

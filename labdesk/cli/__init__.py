@@ -23,6 +23,7 @@ from labdesk.cli.db_cmd import db
 from labdesk.cli.demo_cmd import seed_demo
 from labdesk.cli.fhir_cmd import fhir
 from labdesk.cli.hl7_cmd import hl7
+from labdesk.cli.overdue_cmd import overdue
 from labdesk.cli.users_cmd import users
 from labdesk.domain.errors import LabdeskError
 from labdesk.log_setup import install_redaction
@@ -64,6 +65,7 @@ cli.add_command(seed_demo)
 cli.add_command(bench)
 cli.add_command(custody)
 cli.add_command(hl7)
+cli.add_command(overdue)
 cli.add_command(fhir)
 cli.add_command(audit)
 cli.add_command(users)

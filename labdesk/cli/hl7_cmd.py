@@ -12,7 +12,7 @@ from labdesk.bootstrap import Core
 from labdesk.cli.common import open_core
 from labdesk.domain.errors import ValidationError
 from labdesk.domain.hl7 import AckCode
-from labdesk.domain.permissions import Permission
+from labdesk.domain.permissions import Permission, allows
 from labdesk.hl7.ingest import Ingestor
 from labdesk.hl7.message_files import read_frames
 from labdesk.hl7.mllp_client import MllpTransport
@@ -173,14 +173,25 @@ def worklist(username: str) -> None:
     core = open_core()
     try:
         actor = sign_in(core, username)
+        if not allows(actor.role, Permission.IMPORT_MESSAGES):
+            authorize(actor, Permission.MATCH_RESULTS)  # neither list: refuse clearly
         with core.uow() as uow:
-            dead = list_dead_letters(uow, actor)
+            dead = (
+                list_dead_letters(uow, actor)
+                if allows(actor.role, Permission.IMPORT_MESSAGES)
+                else None
+            )
         with core.uow() as uow:
-            unmatched = list_unmatched(uow, core.clock, actor)
+            unmatched = (
+                list_unmatched(uow, core.clock, actor)
+                if allows(actor.role, Permission.MATCH_RESULTS)
+                else []
+            )
     finally:
         core.close()
-    click.echo(f"Dead letters: {len(dead)}")
-    for d in dead:
+    if dead is not None:
+        click.echo(f"Dead letters: {len(dead)}")
+    for d in dead or []:
         click.echo(
             f"  #{d.id} {d.received_at:%Y-%m-%d %H:%M} {d.ack_code} "
             f"{d.message_type or '-'} {d.control_id or '-'} {d.source}: {d.error}"

@@ -14,7 +14,10 @@ their hashes, and a broken link alone cannot tell "the entries between were dele
 the clinic-wide count of entries ever appended (``expected_count``, kept in a counter row
 by every append) and, optionally, an **anchor**: the id and hash of an entry noted down
 earlier (``labdesk audit head``), which must still be there unchanged, as Certificate
-Transparency's signed tree heads anchor its log. Tampering is detected, not prevented.
+Transparency's signed tree heads anchor its log. Tampering is detected, not prevented; when a
+forgery with a correctly computed hash sits just before the newest entry, the two claim the
+same predecessor and the report may name the genuine one (the log is still reported
+tampered).
 """
 
 from __future__ import annotations
@@ -107,7 +110,8 @@ class _Walk:
 
     tip: _Row | None = None
     unlinked: list[_Row] = field(default_factory=list)
-    recent: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    # Hashes of recent chain entries -> id; the genesis value stands for "before the first".
+    recent: OrderedDict[str, int] = field(default_factory=lambda: OrderedDict({GENESIS: 0}))
     problems: list[ChainProblem] = field(default_factory=list)
     gaps: list[tuple[_Row | None, _Row]] = field(default_factory=list)
 
@@ -184,8 +188,16 @@ class _Walk:
         for row in rest:
             # A genuine last entry links to the newest one; one that forks off an older
             # entry was slipped in.
-            if row.prev_hash in self.recent:
-                self.inserted([row])
+            fork = self.recent.get(row.prev_hash)
+            if fork is not None:
+                # Two entries claim the same predecessor: keep the one whose hash holds.
+                rival_broken = any(
+                    p.kind is ProblemKind.MODIFIED and p.entry_id > fork for p in self.problems
+                )
+                if row.intact and rival_broken:
+                    self._join_after_gap(row)
+                else:
+                    self.inserted([row])
             elif extra_rows > 0 and not row.intact:
                 self.inserted([row])
                 extra_rows -= 1
@@ -260,7 +272,7 @@ def verify_chain(
                 ProblemKind.DELETED,
                 last,
                 f"{missing} entr{'y' if missing == 1 else 'ies'} missing after entry #{last} "
-                f"({expected_count} were written, {checked} are left)",
+                f"({expected_count} were written, {checked - slipped_in} are left)",
             )
         )
     tip = walk.tip

@@ -104,10 +104,14 @@ def password_problem(
     blocked = frozenset(blocklist)
     if folded in blocked or compact in blocked:
         return "The password is on the list of commonly used or breached passwords."
-    context = _context_words(username, display_name)
     name = _fold(username).strip()
-    if len(name) >= 4 and name in compact:
+    bare_name = "".join(ch for ch in name if ch.isalnum())
+    if len(name) >= 4 and (name in folded or (len(bare_name) >= 4 and bare_name in compact)):
         return "The password contains your user name."
+    context = _context_words(username, display_name)
+    skeleton = _skeleton(text)
+    if skeleton in blocked or skeleton in context:
+        return "The password is a common word or password with only digits or symbols added."
     tokens = [t for t in re.split(r"[^a-z\u00c0-\uffff]+", folded) if t]
     remaining = [t for t in tokens if t not in context]
     only_names = len(tokens) > len(remaining) and len(remaining) <= 1
@@ -116,9 +120,6 @@ def password_problem(
             "The password is built from your name or the service's name with only a "
             "common word, digits or symbols added."
         )
-    skeleton = _skeleton(text)
-    if skeleton in blocked or skeleton in context:
-        return "The password is a common word or password with only digits or symbols added."
     return None
 
 

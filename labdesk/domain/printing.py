@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from labdesk.domain.errors import LabdeskError
 
@@ -85,3 +85,14 @@ class PrintJob:
     reprint_reason: str = ""
     requested_by_id: int | None = None
     id: int | None = None
+
+
+class ClaimedJob(NamedTuple):
+    """A job one spooler worker claimed (queued → sent), with what to send."""
+
+    id: int
+    printer_uri: str
+    kind: PrintJobKind
+    attempts: int
+    payload: bytes
+    preview_png: bytes | None

@@ -25,9 +25,9 @@ from labdesk.hl7.outbound_build import (
     MESSAGE_TYPES,
     OML_O21,
     CollectionSnapshot,
+    OrderedTestInfo,
     PatientInfo,
     SpecimenInfo,
-    TestInfo,
     build_collection_message,
 )
 from labdesk.hl7.parse import Hl7Error, get, parse_message
@@ -142,7 +142,7 @@ def _snapshot(
 ) -> CollectionSnapshot:
     patient = uow.patients.get(specimens[0].patient_id)
     assert patient is not None
-    tests: list[TestInfo] = []
+    tests: list[OrderedTestInfo] = []
     for specimen in specimens:
         container = uow.catalog.get_container(specimen.container_code)
         collector = uow.people.user(specimen.collected_by_id)
@@ -169,7 +169,7 @@ def _snapshot(
             assert order is not None
             assert definition is not None
             tests.append(
-                TestInfo(
+                OrderedTestInfo(
                     placer_order_number=order.placer_order_number,
                     requisition=order.requisition,
                     priority=order.priority,

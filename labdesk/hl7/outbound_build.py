@@ -61,7 +61,7 @@ class SpecimenInfo:
 
 
 @dataclass(frozen=True)
-class TestInfo:
+class OrderedTestInfo:
     """One ordered test and the specimen it is drawn in."""
 
     placer_order_number: str
@@ -83,7 +83,7 @@ class CollectionSnapshot:
     created_at: datetime
     sending_facility: str
     patient: PatientInfo
-    tests: tuple[TestInfo, ...]
+    tests: tuple[OrderedTestInfo, ...]
 
 
 def build_collection_message(snap: CollectionSnapshot, message_type: str = OML_O21) -> str:
@@ -127,7 +127,7 @@ def build_collection_message(snap: CollectionSnapshot, message_type: str = OML_O
     return "\r".join(segments) + "\r"
 
 
-def _order_group(n: int, t: TestInfo, oml: bool) -> list[str]:
+def _order_group(n: int, t: OrderedTestInfo, oml: bool) -> list[str]:
     s = t.specimen
     placer = f"{escape(t.placer_order_number)}^{APPLICATION}"
     priority = "S" if t.priority is Priority.STAT else "R"

@@ -45,9 +45,17 @@ def search_audit_log(
 ) -> list[AuditRow]:
     """Entries matching ``query``, newest first, with their review state."""
     authorize(actor, Permission.VIEW_AUDIT)
-    rows = uow.access.search_audit(query)
+    rows = uow.access.search_audit(_without_nul(query))
     reviewed = uow.access.reviewed([r.id for r in rows if r.flagged])
     return [dataclasses.replace(r, reviewed=r.id in reviewed) if r.flagged else r for r in rows]
+
+
+def _without_nul(query: AuditQuery) -> AuditQuery:
+    """Filters with NUL characters removed (PostgreSQL refuses them in text)."""
+    texts = ("username", "entity", "entity_id", "text")
+    return dataclasses.replace(
+        query, **{name: getattr(query, name).replace("\x00", "") for name in texts}
+    )
 
 
 def audit_entities(uow: UnitOfWork, clock: Clock, actor: SignedInUser) -> list[str]:

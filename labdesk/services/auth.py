@@ -121,7 +121,10 @@ def create_user(
         check_password_policy(password, name, display_name)
     badge = (badge_id or "").strip() or None
     if badge is not None and uow.access.badge_owner(badge) is not None:
-        raise ValidationError("That badge is registered to another user.")
+        raise ValidationError(
+            "That badge is registered to another user.",
+            hint="Take it away from that user first, or scan another badge.",
+        )
     if pin is not None:
         check_pin(pin)
     user = User(

@@ -23,6 +23,7 @@ from labdesk.ports import UnitOfWork
 from labdesk.services.accession import issue_accession
 from labdesk.services.auth import create_user
 from labdesk.services.custody import Handoff, record_event
+from labdesk.services.custody_demo import seed_custody_demo
 from labdesk.services.patients import WRISTBAND_SYSTEM
 
 DEMO_PASSWORD = "labdesk-demo"
@@ -187,6 +188,7 @@ def seed_demo(
         n_specimens += _seed_visit(uow, clock, rng, patient.id, state, users, clinic.id, now)
         if progress is not None:
             progress(index + 1, patients)
+    seed_custody_demo(uow, clock, users, CLINIC_SITE, LAB_SITE)
     return DemoSummary(patients=patients, orders=n_orders, specimens=n_specimens, by_state=counts)
 
 

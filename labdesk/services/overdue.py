@@ -14,15 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from labdesk.domain.audit import AuditAction
-from labdesk.domain.clock import Clock
+from labdesk.domain.clock import Clock, FixedClock
 from labdesk.domain.errors import NotFound, ValidationError
 from labdesk.domain.escalation import CoveringClinician, Escalation
 from labdesk.domain.order import Priority, TestStatus
 from labdesk.domain.overdue import (
+    Deadline,
     FlagReason,
+    OrderedTestState,
     OverdueEngine,
     OverduePolicy,
-    TestState,
     from_posix,
     posix,
 )
@@ -38,12 +39,15 @@ from labdesk.services.board_dto import (
     EscalationSent,
     TurnaroundStat,
 )
+from labdesk.services.custody_transit import in_transit_flags
 from labdesk.services.dto import SignedInUser, authorize
 
 OPEN_STATUSES = tuple(s for s in TestStatus if s.is_open)
 _STATUS = {s.value: s for s in TestStatus}
 _STAT = Priority.STAT.value
 _LOST = SpecimenStatus.LOST.value
+_NO_ROUTE: tuple[int | None, float | None] = (None, None)
+_new_tuple = tuple.__new__
 
 
 def board_marker(uow: UnitOfWork) -> tuple[Any, ...]:
@@ -138,64 +142,58 @@ def evaluate_rows(
     escalated = {r[0]: r for r in uow.board.open_escalations()}  # latest wins
     statuses = tuple(TestStatus) if test_ids is not None else OPEN_STATUSES
     raw = uow.board.board_rows(statuses, closed_since, only)
+    transit = _transit_by_specimen(uow, now_s) if not criticals_only else {}
     rows: list[BoardRow] = []
     append = rows.append
     status_of = _STATUS.get
-    empty: tuple[Any, ...] = ()
+    deadlines_of = engine.deadlines
+    no_summary: tuple[Any, ...] = (None, None, None, NO_RESULT, None)
+    no_escalation: tuple[Any, ...] = (None, None, None, "")
+    # Hot loop over every open test: tuples are built with tuple.__new__ (the named tuples'
+    # Python-level __new__ would double the loop's cost) and the common one-deadline case
+    # skips the generic comprehensions.
     for (test_id, status_text, changed, code, order_id, placer, priority, provider,
-         provider_id, ordered, patient_id, mrn, family, given, accession, spec_status,
-         collected, spec_changed) in raw:  # fmt: skip
+         provider_id, ordered, patient_id, mrn, family, given, specimen_id, accession,
+         spec_status, collected, spec_changed) in raw:  # fmt: skip
         status = status_of(status_text, TestStatus.ORDERED)
         name, routine_tat, stat_tat, working = tests.get(code, unknown)
-        summary = summaries.get(test_id, empty)
+        summary = summaries.get(test_id, no_summary)
         stat = priority == _STAT
-        state = TestState(
-            status,
-            stat,
-            routine_tat,
-            stat_tat,
-            working,
-            ordered,
-            collected,
-            changed,
-            spec_changed if spec_status == _LOST else None,
-            summary[1] if summary else None,
-            summary[2] if summary else None,
-            summary[4] if summary else None,
-            bool(summary) and summary[3] >= 1,
-            acks.get(test_id),
-        )
-        deadlines = engine.deadlines(state)
-        flags = tuple(d for d in deadlines if d.due_s <= now_s) if deadlines else ()
-        escalation = escalated.get(test_id)
-        append(
-            BoardRow(
-                test_id,
-                order_id,
-                placer,
-                code,
-                name or code,
-                status,
-                stat,
-                provider,
-                provider_id,
-                patient_id,
-                mrn,
-                f"{family}, {given}",
-                accession or "",
-                spec_status or "",
-                ordered,
-                collected,
-                summary[2] if summary else None,
-                summary[3] if summary else NO_RESULT,
-                min(d.due_s for d in deadlines) if deadlines else None,
-                flags,
-                escalation is not None,
-                escalation[2] if escalation else None,
-                (escalation[3] or "") if escalation else "",
+        route = transit.get(specimen_id, _NO_ROUTE) if specimen_id is not None else _NO_ROUTE
+        deadlines = deadlines_of(
+            _new_tuple(
+                OrderedTestState,
+                (status, stat, routine_tat, stat_tat, working, ordered, collected, changed,
+                 spec_changed if spec_status == _LOST else None, summary[1], summary[2],
+                 summary[4], summary[3] >= 1, acks.get(test_id), route[0], route[1]),
             )
-        )
+        )  # fmt: skip
+        flags: tuple[Deadline, ...]
+        if len(deadlines) == 1:
+            due = deadlines[0][2]
+            flags = deadlines if due <= now_s else ()
+        elif deadlines:
+            due = min(d[2] for d in deadlines)
+            flags = tuple(d for d in deadlines if d[2] <= now_s)
+        else:
+            due, flags = None, ()
+        escalation = escalated.get(test_id, no_escalation)
+        append(
+            _new_tuple(
+                BoardRow,
+                (test_id, order_id, placer, code, name or code, status, stat, provider,
+                 provider_id, patient_id, mrn, f"{family}, {given}", accession or "",
+                 spec_status or "", ordered, collected, summary[2], summary[3], due, flags,
+                 escalation[0] is not None, escalation[2], escalation[3] or ""),
+            )
+        )  # fmt: skip
     return rows
+
+
+def _transit_by_specimen(uow: UnitOfWork, now_s: float) -> dict[int, tuple[int, float]]:
+    """Route transit minutes and pickup time of specimens on the road (custody service)."""
+    rows = in_transit_flags(uow, FixedClock(from_posix(now_s)), flagged_only=False)
+    return {r.specimen_id: (r.expected_minutes, posix(r.picked_up_at)) for r in rows}
 
 
 def escalate_overdue_criticals(

@@ -14,14 +14,13 @@ from datetime import date, datetime
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import NotFound
-from labdesk.domain.patient import Patient, fold
+from labdesk.domain.patient import Patient
 from labdesk.domain.permissions import Permission
 from labdesk.ports import UnitOfWork
 from labdesk.services.audit import audit_patient_access
 from labdesk.services.dto import PatientSummary, SignedInUser, authorize
 
 WRISTBAND_SYSTEM = "wristband"
-_PARTIAL_SCAN = 2000  # rows read when the family name is only a prefix
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d.%m.%Y", "%Y%m%d")
 
 
@@ -117,7 +116,7 @@ def lookup_by_scan(uow: UnitOfWork, scanned: str) -> PatientSummary:
     Raises:
         NotFound: when no patient carries the scanned identifier.
     """
-    value = scanned.strip()
+    value = scanned.replace("\x00", "").strip()
     patient = uow.patients.by_identifier(WRISTBAND_SYSTEM, value) or uow.patients.by_mrn(
         value.removeprefix("MRN").removeprefix(":")
     )
@@ -135,7 +134,7 @@ def lookup_patients(uow: UnitOfWork, query: str, limit: int = 25) -> list[Patien
     Accepted forms: ``smith``, ``smi jo``, ``Smith, John``, ``O'Brien``, ``1980-03-04``,
     ``03/04/1980``, ``smith 1980-03-04``, an MRN or its prefix.
     """
-    text = query.strip()
+    text = query.replace("\x00", "").strip()  # scanner noise; PostgreSQL refuses NUL
     if not text:
         return []
     found: list[Patient] = []
@@ -170,13 +169,9 @@ def _by_name(uow: UnitOfWork, family: str, given: str, limit: int) -> list[Patie
     family-name prefix filtered on the given name when it is only begun ("mül z").
     """
     exact = list(uow.patients.search_name_prefix(family, given, limit=limit))
-    if not given:
+    if not given or len(exact) >= limit:
         return exact
-    wanted = fold(given)
     seen = {p.id for p in exact}
-    for p in uow.patients.search_name_prefix(family, "", limit=_PARTIAL_SCAN):
-        if len(exact) >= limit:
-            break
-        if p.id not in seen and fold(p.given_name).startswith(wanted):
-            exact.append(p)
-    return exact
+    more = uow.patients.search_family_then_given(family, given, limit=limit + len(exact))
+    exact.extend(p for p in more if p.id not in seen)
+    return exact[:limit]

@@ -159,6 +159,16 @@ class PrinterCheck:
 
 
 @dataclass(frozen=True)
+class LabelPrinterState:
+    """This station's label printer and its queue, for the status bar."""
+
+    printer: PrinterCheck
+    queued: int = 0
+    unconfirmed: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
 class StationPrinters:
     """A station's stored printers and this workstation's overrides."""
 

@@ -14,7 +14,6 @@ a LabDesk sign-in: no permission check, and audit entries name no user.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
@@ -23,31 +22,25 @@ from labdesk.domain.label_snapshot import LabelSnapshot
 from labdesk.domain.permissions import Permission
 from labdesk.domain.printing import LabelContent, PrintJob, PrintJobKind, PrintJobStatus
 from labdesk.domain.specimen import Specimen
-from labdesk.ports import PrinterOpener, UnitOfWork, UowFactory
+from labdesk.ports import UnitOfWork, UowFactory
 from labdesk.services.audit import record_audit
-from labdesk.services.dto import SignedInUser, authorize
+from labdesk.services.dto import SignedInUser
 from labdesk.services.labels import (
     find_specimen,
     label_content,
     printer_test_content,
     with_aliquots,
 )
-from labdesk.services.print_dto import PrinterCheck, PrintJobRow, PrintSetup
+from labdesk.services.print_dto import PrintJobRow, PrintSetup
+from labdesk.services.print_views import check, render_snapshot, with_preview
 from labdesk.services.spooler import error_text, send_job, send_jobs
 from labdesk.services.stations import label_printer_uri
 
 MIN_REASON = 3
-LIST_LIMIT = 200
 
 
 class NoPrinterConfigured(ValidationError):
     """This station has no label printer."""
-
-
-def check(actor: SignedInUser | None, permission: Permission) -> None:
-    """Authorize a signed-in actor; the command line (None) is trusted."""
-    if actor is not None:
-        authorize(actor, permission)
 
 
 def print_specimen_labels(
@@ -76,12 +69,17 @@ def print_specimen_labels(
     with uows() as uow:
         specimens = [find_specimen(uow, accession) for accession in accessions]
         uri = printer_uri.strip() if printer_uri else label_printer_uri(uow, setup)
-        queued = [_queue_specimen(uow, clock, actor, setup, s, uri) for s in specimens]
+        loaded = _preload(uow, specimens)  # noqa: F841 - held so the identity map keeps them
+        queued = [_specimen_job(uow, clock, actor, setup, s, uri) for s in specimens]
+        for job, _ in queued:
+            uow.print_queue.add(job)
+        uow.print_queue.flush()
+        _audit_prints(uow, clock, actor, setup, specimens, queued)
         uow.commit()
-    rows = send_jobs(uows, clock, setup.opener, [job_id for job_id, _ in queued])
+    rows = send_jobs(uows, clock, setup.opener, [job.id for job, _ in queued if job.id])
     # The screen shows the first label: render its preview once the bytes are out.
     if rows and rows[0].preview_png is None:
-        rows[0] = _with_preview(uows, setup, rows[0], queued[0][1])
+        rows[0] = with_preview(uows, setup, rows[0], queued[0][1])
     return rows
 
 
@@ -167,114 +165,35 @@ def print_test_label(
     return send_job(uows, clock, setup.opener, new_id)
 
 
-def list_print_jobs(
-    uow: UnitOfWork,
-    actor: SignedInUser | None,
-    *,
-    station_code: str | None = None,
-    limit: int = LIST_LIMIT,
-) -> list[PrintJobRow]:
-    """The newest print jobs (of one station, or all), newest first."""
-    check(actor, Permission.PRINT_LABELS)
-    return [
-        PrintJobRow.of(job, accession)
-        for job, accession in uow.print_queue.recent(station_code, limit)
-    ]
-
-
-def job_preview(
-    uows: UowFactory, actor: SignedInUser | None, setup: PrintSetup, job_id: int
-) -> bytes | None:
-    """The PNG preview of a job's first label, rendered from its snapshot if not stored.
-
-    Returns None for a job whose label cannot be rendered (it failed for that reason).
-
-    Raises:
-        PermissionDenied: if ``actor`` may not print labels.
-        NotFound: if there is no such job.
-    """
-    check(actor, Permission.PRINT_LABELS)
-    with uows() as uow:
-        job = uow.print_queue.get(job_id)
-        if job is None:
-            raise NotFound(f"There is no print job {job_id}.", hint="Check the job number.")
-        if job.preview_png is not None:
-            return job.preview_png
-        snapshot = LabelSnapshot.from_json(job.content_json)
-        row = PrintJobRow.of(job, None)
-    return _with_preview(uows, setup, row, snapshot).preview_png
-
-
-def label_for_export(
-    uow: UnitOfWork,
-    clock: Clock,
-    actor: SignedInUser | None,
-    station_code: str,
-    accession: str,
-) -> LabelContent:
-    """A specimen's current label content, to render to a file (audited as an export).
-
-    Raises:
-        PermissionDenied: if ``actor`` may not print labels.
-        InvalidAccession: for a malformed accession ID.
-        NotFound: for an accession with no specimen.
-    """
-    check(actor, Permission.PRINT_LABELS)
-    specimen = find_specimen(uow, accession)
-    content = label_content(uow, specimen)
-    record_audit(
-        uow,
-        clock,
-        action=AuditAction.EXPORT,
-        entity="specimen",
-        entity_id=specimen.id or 0,
-        user_id=actor.id if actor is not None else None,
-        station=station_code,
-        detail="label rendered to a file" + ("" if actor is not None else " (command line)"),
-    )
-    return content
-
-
-def printer_status(opener: PrinterOpener, uri: str) -> PrinterCheck:
-    """Ask a printer how it is; a bad address or no answer is reported as not ready."""
-    if not uri.strip():
-        return PrinterCheck(uri, False, "No printer configured")
-    try:
-        state = opener(uri).status()
-    except LabdeskError as exc:
-        return PrinterCheck(uri, False, exc.message)
-    return PrinterCheck(uri, state.ready, state.summary)
-
-
-def render_snapshot(
-    setup: PrintSetup, snapshot: LabelSnapshot, language: str, *, preview: bool = True
-) -> tuple[bytes, bytes | None]:
-    """Render a snapshot's labels for ``language`` (``zpl`` or ``pdf``).
-
-    Raises:
-        LabdeskError: unknown preset, a label that does not fit.
-    """
-    rendered = setup.renderer.render(
-        snapshot.labels,
-        snapshot.preset,
-        copies=snapshot.copies,
-        language=language,
-        preview=preview,
-    )
-    return rendered.payload, rendered.preview_png
-
-
 # ---------------------------------------------------------------- internals
 
 
-def _queue_specimen(
+def _preload(uow: UnitOfWork, specimens: Sequence[Specimen]) -> list[object]:
+    """Load what the labels of several specimens share, a query per kind instead of per label.
+
+    The session's identity map holds objects weakly: the caller keeps the returned list
+    alive while it builds the labels, so their lookups by key need no SQL.
+    """
+    if len(specimens) < 2:
+        return []
+    return [
+        *uow.catalog.containers(),
+        *uow.catalog.tests(),
+        *(uow.patients.get(i) for i in {s.patient_id for s in specimens}),
+        *(uow.people.site(i) for i in {s.site_id for s in specimens}),
+        *(uow.people.user(i) for i in {s.collected_by_id for s in specimens}),
+    ]
+
+
+def _specimen_job(
     uow: UnitOfWork,
     clock: Clock,
     actor: SignedInUser | None,
     setup: PrintSetup,
     specimen: Specimen,
     uri: str,
-) -> tuple[int, LabelSnapshot]:
+) -> tuple[PrintJob, LabelSnapshot]:
+    """A job (not yet added) with the specimen's primary and aliquot labels."""
     content = label_content(uow, specimen)
     labels: list[LabelContent] = with_aliquots(
         content, setup.labels.copies_for(specimen.container_code)
@@ -282,11 +201,35 @@ def _queue_specimen(
     snapshot = LabelSnapshot(labels=tuple(labels), preset=setup.labels.preset)
     job = _new_job(clock, actor, setup, snapshot, PrintJobKind.LABEL, uri, uow, preview=False)
     job.specimen_id = specimen.id
-    uow.print_queue.add(job)
-    uow.print_queue.flush()
-    _audit(uow, clock, actor, setup, job, f"label job {job.id}: {len(labels)} label(s)")
-    assert job.id is not None
-    return job.id, snapshot
+    return job, snapshot
+
+
+def _audit_prints(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser | None,
+    setup: PrintSetup,
+    specimens: Sequence[Specimen],
+    queued: Sequence[tuple[PrintJob, LabelSnapshot]],
+) -> None:
+    """One audit entry per patient whose labels were printed (record ids only)."""
+    by_patient: dict[int, list[str]] = {}
+    for specimen, (job, snapshot) in zip(specimens, queued, strict=True):
+        by_patient.setdefault(specimen.patient_id, []).append(
+            f"job {job.id} specimen {specimen.id} ({len(snapshot.labels)})"
+        )
+    for patient_id, items in by_patient.items():
+        detail = "label " + ", ".join(items)
+        record_audit(
+            uow,
+            clock,
+            action=AuditAction.PRINT,
+            entity="patient",
+            entity_id=patient_id,
+            user_id=actor.id if actor is not None else None,
+            station=setup.station_code,
+            detail=detail if actor is not None else f"{detail} (command line)",
+        )
 
 
 def _new_job(
@@ -328,23 +271,6 @@ def _new_job(
         job.status = PrintJobStatus.FAILED
         job.last_error = error_text(exc)[:400]
     return job
-
-
-def _with_preview(
-    uows: UowFactory, setup: PrintSetup, row: PrintJobRow, snapshot: LabelSnapshot
-) -> PrintJobRow:
-    """``row`` with the PNG preview of its first label, stored on the job too."""
-    first = LabelSnapshot(labels=snapshot.labels[:1], preset=snapshot.preset)
-    try:
-        _, preview = render_snapshot(setup, first, "zpl")
-    except LabdeskError:  # the job failed to render: there is nothing to show
-        return row
-    if preview is None:
-        return row
-    with uows() as uow:
-        uow.print_queue.set_preview(row.id, preview)
-        uow.commit()
-    return replace(row, preview_png=preview)
 
 
 def _reprintable(uow: UnitOfWork, job_id: int) -> PrintJob:

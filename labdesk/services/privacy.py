@@ -1,4 +1,4 @@
-"""Minimum necessary (HIPAA 164.502(b), 164.514(d)): each export carries only what its purpose needs.
+"""Minimum necessary (HIPAA 164.502(b), 164.514(d)): an export carries only what its purpose needs.
 
 An export names its :class:`ExportPurpose`; :func:`minimum_necessary` keeps only the fields
 that purpose is allowed and drops the rest (demographics above all), so adding a column to a
@@ -45,24 +45,69 @@ class ExportPurpose(StrEnum):
 ALLOWED: Mapping[ExportPurpose, frozenset[str]] = {
     # Ids and codes only: who did what to which record.
     ExportPurpose.AUDIT_REVIEW: frozenset(
-        {"id", "at", "at_utc", "user", "username", "station", "action", "entity", "entity_id",
-         "outcome", "flagged", "reviewed", "detail"}  # fmt: skip
+        {
+            "id",
+            "at",
+            "at_utc",
+            "user",
+            "username",
+            "station",
+            "action",
+            "entity",
+            "entity_id",
+            "outcome",
+            "flagged",
+            "reviewed",
+            "detail",
+        }
     ),
     # What a courier signs for: containers, never who the patient is.
     ExportPurpose.COURIER_MANIFEST: frozenset(
-        {"accession", "container_code", "temperature_class", "collected_at", "site_code",
-         "status", "seal_intact", "container_ref"}  # fmt: skip
+        {
+            "accession",
+            "container_code",
+            "temperature_class",
+            "collected_at",
+            "site_code",
+            "status",
+            "seal_intact",
+            "container_ref",
+        }
     ),
     # Treatment (exempt from minimum necessary, 164.502(b)(2)(i)) still gets what it uses.
     ExportPurpose.RESULTS_FOLLOW_UP: frozenset(
-        {"mrn", "family_name", "given_name", "birth_date", "accession", "test_code",
-         "test_name", "status", "priority", "ordered_at", "collected_at", "resulted_at",
-         "acknowledged_at", "ordering_provider", "overdue_minutes", "abnormal_flag"}  # fmt: skip
+        {
+            "mrn",
+            "family_name",
+            "given_name",
+            "birth_date",
+            "accession",
+            "test_code",
+            "test_name",
+            "status",
+            "priority",
+            "ordered_at",
+            "collected_at",
+            "resulted_at",
+            "acknowledged_at",
+            "ordering_provider",
+            "overdue_minutes",
+            "abnormal_flag",
+        }
     ),
     # De-identified: no direct identifiers, dates kept for turnaround only.
     ExportPurpose.TURNAROUND_STATISTICS: frozenset(
-        {"test_code", "priority", "container_code", "ordered_at", "collected_at",
-         "received_at", "resulted_at", "acknowledged_at", "turnaround_minutes"}  # fmt: skip
+        {
+            "test_code",
+            "priority",
+            "container_code",
+            "ordered_at",
+            "collected_at",
+            "received_at",
+            "resulted_at",
+            "acknowledged_at",
+            "turnaround_minutes",
+        }
     ),
 }
 
@@ -77,7 +122,8 @@ def minimum_necessary(rows: Iterable[Any], purpose: ExportPurpose) -> list[dict[
     allowed = ALLOWED[purpose]
     out = []
     for row in rows:
-        data = dataclasses.asdict(row) if dataclasses.is_dataclass(row) else dict(row)
+        is_row = dataclasses.is_dataclass(row) and not isinstance(row, type)
+        data = dataclasses.asdict(row) if is_row else dict(row)
         out.append({k: v for k, v in data.items() if k in allowed})
     return out
 

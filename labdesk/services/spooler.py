@@ -18,7 +18,13 @@ from datetime import timedelta
 
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import LabdeskError, NotFound
-from labdesk.domain.printing import Delivery, PrintDeliveryError, PrintJobKind, PrintJobStatus
+from labdesk.domain.printing import (
+    ClaimedJob,
+    Delivery,
+    PrintDeliveryError,
+    PrintJobKind,
+    PrintJobStatus,
+)
 from labdesk.ports import PrinterOpener, UowFactory
 from labdesk.services.print_dto import PrintJobRow, SpoolReport
 
@@ -60,9 +66,18 @@ def send_job(uows: UowFactory, clock: Clock, opener: PrinterOpener, job_id: int)
 def send_jobs(
     uows: UowFactory, clock: Clock, opener: PrinterOpener, job_ids: Sequence[int]
 ) -> list[PrintJobRow]:
-    """Send several jobs in order, each claimed on its own; return their rows in that order."""
+    """Send the jobs of one print action in order; return their rows in that order.
+
+    Each job is claimed on its own just before it goes out and its outcome is recorded at
+    once, so a printer failing mid-order leaves exactly the labels it did not take to be
+    sent again, and a crash leaves at most one job unconfirmed. When the printer turns out
+    to be offline, the rest of its jobs wait for the retry without being tried.
+    """
+    offline: set[str] = set()
     for job_id in job_ids:
-        claim_and_send(uows, clock, opener, job_id)
+        outcome = claim_and_send(uows, clock, opener, job_id, skip_printers=offline)
+        if outcome is not None and outcome[0] is PrintJobStatus.QUEUED:
+            offline.add(outcome[1])
     return job_rows(uows, job_ids, with_preview=True)
 
 
@@ -116,52 +131,51 @@ def claim_and_send(
         if job is None:
             return None
         uow.commit()
-    uri, kind, attempts = job.printer_uri, job.kind, job.attempts
+    return _deliver(uows, clock, opener, job), job.printer_uri
+
+
+def _deliver(
+    uows: UowFactory, clock: Clock, opener: PrinterOpener, job: ClaimedJob
+) -> PrintJobStatus:
+    """Send a claimed job and record the outcome."""
     try:
-        opener(uri).send(job.payload, preview_png=job.preview_png)
+        opener(job.printer_uri).send(job.payload, preview_png=job.preview_png)
     except PrintDeliveryError as exc:
         delivery, text = exc.delivery, error_text(exc)
     except LabdeskError as exc:
         delivery, text = Delivery.FAILED, error_text(exc)
     except Exception as exc:  # A bug while sending: whether anything printed is unknown.
-        logger.exception("print job %s: unexpected error while sending", job_id)
+        logger.exception("print job %s: unexpected error while sending", job.id)
         delivery, text = Delivery.UNCERTAIN, error_text(exc)
     else:
-        _finish(uows, job_id, PrintJobStatus.DONE)
-        logger.info("print job %s sent to %s", job_id, uri)
-        return PrintJobStatus.DONE, uri
-    status = _record_failure(uows, clock, job_id, uri, kind, attempts, delivery, text)
-    return status, uri
+        _finish(uows, job.id, PrintJobStatus.DONE)
+        logger.info("print job %s sent to %s", job.id, job.printer_uri)
+        return PrintJobStatus.DONE
+    return _record_failure(uows, clock, job, delivery, text)
 
 
 # Failures are recorded on the job (last_error), where users see them; the log only traces.
 def _record_failure(
-    uows: UowFactory,
-    clock: Clock,
-    job_id: int,
-    uri: str,
-    kind: PrintJobKind,
-    attempts: int,
-    delivery: Delivery,
-    text: str,
+    uows: UowFactory, clock: Clock, job: ClaimedJob, delivery: Delivery, text: str
 ) -> PrintJobStatus:
     # A test label is for someone standing at the printer now: report, never retry later.
-    if delivery is Delivery.RETRY and kind is not PrintJobKind.TEST:
-        until = clock.now() + backoff(attempts)
+    if delivery is Delivery.RETRY and job.kind is not PrintJobKind.TEST:
+        until = clock.now() + backoff(job.attempts)
         with uows() as uow:
             uow.print_queue.finish(
-                job_id, PrintJobStatus.QUEUED, last_error=text, next_attempt_at=until
+                job.id, PrintJobStatus.QUEUED, last_error=text, next_attempt_at=until
             )
-            uow.print_queue.postpone(uri, until)
+            # The printer's other queued jobs wait too, so labels keep their order.
+            uow.print_queue.postpone(job.printer_uri, until, text)
             uow.commit()
-        logger.info("print job %s queued again until %s: %s", job_id, until, text)
+        logger.info("print job %s queued again until %s: %s", job.id, until, text)
         return PrintJobStatus.QUEUED
     if delivery is Delivery.UNCERTAIN:
-        _finish(uows, job_id, PrintJobStatus.SENT, f"Unconfirmed: {text} {UNCONFIRMED_HINT}")
-        logger.info("print job %s unconfirmed: %s", job_id, text)
+        _finish(uows, job.id, PrintJobStatus.SENT, f"Unconfirmed: {text} {UNCONFIRMED_HINT}")
+        logger.info("print job %s unconfirmed: %s", job.id, text)
         return PrintJobStatus.SENT
-    _finish(uows, job_id, PrintJobStatus.FAILED, text)
-    logger.info("print job %s failed: %s", job_id, text)
+    _finish(uows, job.id, PrintJobStatus.FAILED, text)
+    logger.info("print job %s failed: %s", job.id, text)
     return PrintJobStatus.FAILED
 
 

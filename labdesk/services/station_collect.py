@@ -275,7 +275,7 @@ def _write(
         action=AuditAction.CREATE,
         entity="encounter",
         entity_id=encounter.id,
-        user_id=actor.id,
+        actor=actor,
         station=encounter.station_code,
         detail=f"collected specimens {[s.id for s in created]}; not collected tests {missed}",
     )

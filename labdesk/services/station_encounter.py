@@ -58,6 +58,39 @@ def open_encounter(
         NotFound: no such patient or station.
     """
     authorize(actor, Permission.COLLECT_SPECIMENS)
+    encounter = _open(uow, clock, actor, patient_id, station_code, "station encounter")
+    uow.commit()
+    assert encounter.id is not None
+    return encounter.id
+
+
+def open_by_wristband(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser, scanned: str, station_code: str
+) -> int:
+    """Open the visit of the patient whose wristband was scanned, identified by it; commit.
+
+    The wristband carries the patient's identifiers, so the scan is the two-identifier
+    check. One transaction: the lookup, the visit, the view and the identification.
+
+    Raises:
+        NotFound: no patient has the scanned identifier, or the station is not set up.
+    """
+    authorize(actor, Permission.COLLECT_SPECIMENS)
+    patient = lookup_by_scan(uow, scanned)
+    encounter = _open(uow, clock, actor, patient.id, station_code, "wristband scan")
+    _identified(uow, clock, actor, encounter, IdMethod.WRISTBAND)
+    assert encounter.id is not None
+    return encounter.id
+
+
+def _open(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    patient_id: int,
+    station_code: str,
+    how: str,
+) -> Encounter:
     station = station_of(uow, station_code)
     if uow.patients.get(patient_id) is None:
         raise NotFound(f"Patient {patient_id} does not exist.")
@@ -72,19 +105,17 @@ def open_encounter(
         )
         uow.station.add(encounter)
         uow.station.flush()
-    assert encounter.id is not None
     record_audit(
         uow,
         clock,
         action=AuditAction.VIEW,
         entity="patient",
         entity_id=patient_id,
-        user_id=actor.id,
+        actor=actor,
         station=station_code,
-        detail=f"station encounter {encounter.id}",
+        detail=f"{how}, encounter {encounter.id}",
     )
-    uow.commit()
-    return encounter.id
+    return encounter
 
 
 def load_encounter(
@@ -239,7 +270,7 @@ def _audit_identification(
         action=AuditAction.UPDATE,
         entity="encounter",
         entity_id=encounter.id,
-        user_id=actor.id,
+        actor=actor,
         station=encounter.station_code,
         detail=f"two-identifier check of patient {encounter.patient_id}"
         + (f" by {method.value}" if method else ""),
@@ -312,7 +343,7 @@ def _close(
         action=AuditAction.UPDATE,
         entity="encounter",
         entity_id=encounter.id,
-        user_id=actor.id,
+        actor=actor,
         station=encounter.station_code,
         detail=f"{status.value}" + (f": {reason}" if reason else ""),
     )
@@ -350,7 +381,7 @@ def resolve_alarm(
         action=AuditAction.UPDATE,
         entity="scan_alarm",
         entity_id=alarm_id,
-        user_id=actor.id,
+        actor=actor,
         station=encounter.station_code,
         detail=f"resolved {alarm.kind.value}: {resolution}",
     )

@@ -109,7 +109,7 @@ def waive_observed_recollection(
         action=AuditAction.UPDATE,
         entity="specimen",
         entity_id=specimen_id,
-        user_id=actor.id,
+        actor=actor,
         station=encounter_of(uow, record.encounter_id).station_code,
         detail=f"observed recollection not done: {reason}",
     )

@@ -301,7 +301,7 @@ def _alarm(
         action=AuditAction.VIEW,
         entity="scan_alarm",
         entity_id=alarm.id,
-        user_id=actor.id,
+        actor=actor,
         station=encounter.station_code,
         detail=f"scan-back alarm {kind.value} in encounter {encounter.id}",
         outcome="alarm",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.catalog import ContainerType, TestDefinition
@@ -30,7 +30,7 @@ def patient_orders(uow: UnitOfWork, patient_id: int) -> tuple[OrderedTestRow, ..
     """Tests of the patient's active orders (every status), oldest order first."""
     orders = {o.id: o for o in uow.orders.active_for_patient(patient_id)}
     tests = uow.orders.tests_for_orders([i for i in orders if i is not None])
-    names = {t.code: t.name for t in uow.catalog.tests()} if tests else {}
+    definitions = definitions_of(uow, {t.test_code for t in tests})
     rows = []
     for ot in tests:
         order = orders[ot.order_id]
@@ -45,7 +45,11 @@ def patient_orders(uow: UnitOfWork, patient_id: int) -> tuple[OrderedTestRow, ..
                 order_id=ot.order_id,
                 placer_order_number=order.placer_order_number,
                 test_code=ot.test_code,
-                test_name=names.get(ot.test_code, f"Unknown test {ot.test_code}"),
+                test_name=(
+                    definitions[ot.test_code].name
+                    if ot.test_code in definitions
+                    else f"Unknown test {ot.test_code}"
+                ),
                 status=ot.status,
                 priority=order.priority,
                 ordering_provider=order.ordering_provider,
@@ -56,14 +60,17 @@ def patient_orders(uow: UnitOfWork, patient_id: int) -> tuple[OrderedTestRow, ..
     return tuple(rows)
 
 
-def catalog_maps(
-    uow: UnitOfWork,
-) -> tuple[dict[str, TestDefinition], dict[str, ContainerType]]:
-    """Test definitions and container types by code."""
-    return (
-        {t.code: t for t in uow.catalog.tests()},
-        {c.code: c for c in uow.catalog.containers()},
-    )
+def definitions_of(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, TestDefinition]:
+    """The catalog definitions of ``codes`` (unknown codes are left out).
+
+    Primary-key gets: a patient has a handful of tests, the catalog hundreds.
+    """
+    found = {}
+    for code in sorted(set(codes)):
+        definition = uow.catalog.get_test(code)
+        if definition is not None:
+            found[code] = definition
+    return found
 
 
 def plan_for(
@@ -75,9 +82,12 @@ def plan_for(
         for r in rows
         if r.status is TestStatus.ORDERED
     ]
-    if not requests:
-        return build_draw_plan([], {}, {})
-    tests, containers = catalog_maps(uow)
+    tests = definitions_of(uow, {r.test_code for r in requests})
+    containers: dict[str, ContainerType] = {}
+    for code in {t.container_code for t in tests.values()}:
+        container = uow.catalog.get_container(code)
+        if container is not None:
+            containers[code] = container
     return build_draw_plan(requests, tests, containers, winged_set=winged_set)
 
 
@@ -143,7 +153,7 @@ def place_order(
         action=AuditAction.CREATE,
         entity="order",
         entity_id=order.id,
-        user_id=actor.id,
+        actor=actor,
         station=station_code,
         detail=f"manual order for patient {patient_id}: {', '.join(codes)} ({priority.value})",
     )
@@ -206,7 +216,7 @@ def cancel_tests(
             action=AuditAction.UPDATE,
             entity="ordered_test",
             entity_id=",".join(map(str, cancelled))[:64],
-            user_id=actor.id,
+            actor=actor,
             station=station_code,
             detail=f"cancelled: {reason}",
         )

@@ -58,45 +58,88 @@ def build_world(engine: Engine, clock: FixedClock) -> World:
         uow.people.add(site)
         users = {}
         for role in (Role.MEDICAL_ASSISTANT, Role.CLINICIAN, Role.ADMIN):
-            user = User(username=role.value, display_name=role.label, role=role,
-                        password_hash="!", created_at=now, initials=role.value[:2].upper())
+            user = User(
+                username=role.value,
+                display_name=role.label,
+                role=role,
+                password_hash="!",
+                created_at=now,
+                initials=role.value[:2].upper(),
+            )
             uow.people.add(user)
             users[role] = user
-        patient = Patient(mrn=MRN, family_name="Testpatient", given_name="Alpha",
-                          birth_date=date(1980, 1, 2), sex=Sex.FEMALE, created_at=now)
+        patient = Patient(
+            mrn=MRN,
+            family_name="Testpatient",
+            given_name="Alpha",
+            birth_date=date(1980, 1, 2),
+            sex=Sex.FEMALE,
+            created_at=now,
+        )
         uow.patients.add(patient)
         uow.people.flush()
         uow.patients.flush()
-        order = Order(placer_order_number=PLACER, patient_id=patient.id, ordering_provider="Dr Test",
-                      priority=Priority.ROUTINE, source=OrderSource.MANUAL,
-                      ordered_at=now - timedelta(hours=3), created_at=now, requisition="RQ1")
+        order = Order(
+            placer_order_number=PLACER,
+            patient_id=patient.id,
+            ordering_provider="Dr Test",
+            priority=Priority.ROUTINE,
+            source=OrderSource.MANUAL,
+            ordered_at=now - timedelta(hours=3),
+            created_at=now,
+            requisition="RQ1",
+        )
         uow.orders.add(order)
         uow.orders.flush()
         specimens = {}
         for acc, container in ((ACC_PST, "PST"), (ACC_LAV, "LAV")):
-            s = Specimen(accession=acc, patient_id=patient.id, container_code=container,
-                         site_id=site.id, status=SpecimenStatus.RECEIVED,
-                         collected_at=now - timedelta(hours=2),
-                         collected_by_id=users[Role.MEDICAL_ASSISTANT].id, created_at=now,
-                         volume_ml=4.0)
+            s = Specimen(
+                accession=acc,
+                patient_id=patient.id,
+                container_code=container,
+                site_id=site.id,
+                status=SpecimenStatus.RECEIVED,
+                collected_at=now - timedelta(hours=2),
+                collected_by_id=users[Role.MEDICAL_ASSISTANT].id,
+                created_at=now,
+                volume_ml=4.0,
+            )
             uow.specimens.add(s)
             uow.specimens.flush()
             specimens[acc] = s.id
         tests = {}
         for code, acc in (("K", ACC_PST), ("HGB", ACC_LAV), ("CBC", ACC_LAV)):
-            ot = OrderedTest(order_id=order.id, test_code=code, status=TestStatus.RECEIVED,
-                             specimen_id=specimens[acc], status_changed_at=now)
+            ot = OrderedTest(
+                order_id=order.id,
+                test_code=code,
+                status=TestStatus.RECEIVED,
+                specimen_id=specimens[acc],
+                status_changed_at=now,
+            )
             uow.orders.add_test(ot)
             uow.orders.flush()
             tests[code] = ot.id
         uow.commit()
         signed = {
-            role: SignedInUser(id=u.id, username=u.username, display_name=u.display_name,
-                               role=role, initials=u.initials)
+            role: SignedInUser(
+                id=u.id,
+                username=u.username,
+                display_name=u.display_name,
+                role=role,
+                initials=u.initials,
+            )
             for role, u in users.items()
         }
-        world = World(factory, clock, Ingestor(factory, clock, timezone="UTC"), patient.id,
-                      order.id, specimens, tests, signed)
+        world = World(
+            factory,
+            clock,
+            Ingestor(factory, clock, timezone="UTC"),
+            patient.id,
+            order.id,
+            specimens,
+            tests,
+            signed,
+        )
     return world
 
 
@@ -109,17 +152,37 @@ def pid(mrn: str = MRN) -> str:
     return f"PID|1||{mrn}^^^CLINIC^MR||Testpatient^Alpha||19800102|F"
 
 
-def obx(code: str, value: str, *, units: str = "", flag: str = "", status: str = "F",
-        vtype: str = "NM", name: str = "", set_id: int = 1) -> str:
-    return (f"OBX|{set_id}|{vtype}|{code}^{name or code}^LN||{value}|{units}|ref|{flag}|||"
-            f"{status}|||20260302110000")
+def obx(
+    code: str,
+    value: str,
+    *,
+    units: str = "",
+    flag: str = "",
+    status: str = "F",
+    vtype: str = "NM",
+    name: str = "",
+    set_id: int = 1,
+) -> str:
+    return (
+        f"OBX|{set_id}|{vtype}|{code}^{name or code}^LN||{value}|{units}|ref|{flag}|||"
+        f"{status}|||20260302110000"
+    )
 
 
-def group(test: str, status: str, *observations: str, placer: str = PLACER,
-          filler: str = "", spm: str = "", nte: str = "") -> list[str]:
-    segments = [f"ORC|RE|{placer}|{filler}",
-                f"OBR|1|{placer}|{filler}|{test}^{test}^L|||20260302100000|||||||||||||||"
-                f"20260302113000|||{status}"]
+def group(
+    test: str,
+    status: str,
+    *observations: str,
+    placer: str = PLACER,
+    filler: str = "",
+    spm: str = "",
+    nte: str = "",
+) -> list[str]:
+    segments = [
+        f"ORC|RE|{placer}|{filler}",
+        f"OBR|1|{placer}|{filler}|{test}^{test}^L|||20260302100000|||||||||||||||"
+        f"20260302113000|||{status}",
+    ]
     if nte:
         segments.append(f"NTE|1|L|{nte}")
     segments += list(observations)
@@ -128,20 +191,29 @@ def group(test: str, status: str, *observations: str, placer: str = PLACER,
     return segments
 
 
-def oru(control: str, *groups: list[str], mrn: str = MRN, version: str = "2.5.1",
-        end: str = "\r") -> str:
+def oru(
+    control: str, *groups: list[str], mrn: str = MRN, version: str = "2.5.1", end: str = "\r"
+) -> str:
     lines = [MSH.format(type="ORU^R01^ORU_R01", control=control, version=version), pid(mrn)]
     for g in groups:
         lines += g
     return end.join(lines) + end
 
 
-def order_message(control: str, *orders: tuple[str, str, str], mrn: str = "M0000099",
-                  kind: str = "ORM^O01", name: str = "Newpatient^Beta", dob: str = "19900304",
-                  end: str = "\r") -> str:
+def order_message(
+    control: str,
+    *orders: tuple[str, str, str],
+    mrn: str = "M0000099",
+    kind: str = "ORM^O01",
+    name: str = "Newpatient^Beta",
+    dob: str = "19900304",
+    end: str = "\r",
+) -> str:
     """``orders``: (ORC-1, placer number, test code or "")."""
-    lines = [MSH.format(type=kind, control=control, version="2.5.1"),
-             f"PID|1||{mrn}^^^EHR^MR||{name}||{dob}|M"]
+    lines = [
+        MSH.format(type=kind, control=control, version="2.5.1"),
+        f"PID|1||{mrn}^^^EHR^MR||{name}||{dob}|M",
+    ]
     for n, (control_code, placer, test) in enumerate(orders, start=1):
         lines.append(f"ORC|{control_code}|{placer}||RQ9|||||20260302090000|||1234^Doctor^Dana")
         if kind.startswith("OML"):

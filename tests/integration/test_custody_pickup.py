@@ -14,7 +14,7 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
 from labdesk.domain.errors import AuthenticationError, CustodyError, PermissionDenied
 from labdesk.domain.manifest import BagId, ManifestStatus, is_manifest_number, parse_bag_id
-from labdesk.domain.order import TestStatus as TestState
+from labdesk.domain.order import TestStatus as OrderedTestState
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import ScanCode, Severity
 from labdesk.domain.specimen import SpecimenStatus as S
@@ -92,7 +92,7 @@ def test_scan_picks_up_once_and_moves_tests(world: World) -> None:
         specimen = uow.specimens.by_accession(accession)
         assert specimen is not None
         assert {t.status for t in uow.orders.tests_for_specimen(specimen.id or 0)} == {
-            TestState.IN_TRANSIT
+            OrderedTestState.IN_TRANSIT
         }
         view = pickup_manifest(uow, world.users["chris"], number)
     assert [r.accession for r in view.rows] == [accession]

@@ -10,7 +10,7 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
 from labdesk.domain.errors import CustodyError, PermissionDenied, ValidationError
 from labdesk.domain.manifest import ManifestStatus, ReceiptOutcome
-from labdesk.domain.order import TestStatus as TestState
+from labdesk.domain.order import TestStatus as OrderedTestState
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import ScanCode
 from labdesk.domain.specimen import SpecimenStatus as S
@@ -86,7 +86,7 @@ def test_receipt_reconciles_expected_against_received(world: World) -> None:
         specimen = uow.specimens.by_accession(good)
         assert specimen is not None
         assert {t.status for t in uow.orders.tests_for_specimen(specimen.id or 0)} == {
-            TestState.RECEIVED
+            OrderedTestState.RECEIVED
         }
     assert [r.accession for r in view.received] == [good]
     assert [r.accession for r in view.damaged] == [broken]

@@ -12,11 +12,15 @@ from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
 from labdesk.domain.errors import CustodyError
-from labdesk.domain.manifest import ManifestDocument
+from labdesk.domain.manifest import ManifestDocument, ManifestStatus
+from labdesk.domain.specimen import SpecimenStatus
 from labdesk.domain.transit import TransitFlag
+from labdesk.services.catalog import ensure_shipped_catalog
 from labdesk.services.custody_pickup import finish_pickup, scan_for_pickup, start_pickup
 from labdesk.services.custody_timeline import specimen_timeline
 from labdesk.services.custody_transit import in_transit_flags
+from labdesk.services.custody_verify import verify_chains
+from labdesk.services.demo import STATES, seed_demo
 from labdesk.services.manifest_print import manifest_document, print_manifest
 
 
@@ -60,7 +64,7 @@ def test_overdue_and_beyond_stability_in_transit(world: World) -> None:
     world.clock.advance(timedelta(minutes=91))
     with world.uow() as uow:
         flags = {r.accession: r.flags for r in in_transit_flags(uow, world.clock)}
-    assert flags == {fresh: (TransitFlag.OVERDUE,)}
+    assert flags == {fresh: (TransitFlag.OVERDUE,), old: (TransitFlag.OVERDUE,)}
 
     world.clock.advance(timedelta(hours=1))
     with world.uow() as uow:
@@ -96,7 +100,11 @@ def test_manifest_prints_after_finishing_and_is_audited(world: World) -> None:
         where = print_manifest(uow, world.clock, courier, number, printer, station_code="VAN-1")
     with world.uow() as uow:
         document = manifest_document(uow, world.clock, world.users["lena"], number)
-        prints = [e for e in uow.audit.all_in_order() if e.action is AuditAction.PRINT]
+        prints = [
+            (e.entity, e.entity_id)
+            for e in uow.audit.all_in_order()
+            if e.action is AuditAction.PRINT
+        ]
 
     assert where == "pdf:///tmp/fake"
     (printed,) = printer.printed
@@ -105,4 +113,20 @@ def test_manifest_prints_after_finishing_and_is_audited(world: World) -> None:
     assert printed.courier == "Chris Okafor"
     assert printed.route == "CLINIC-LAB (90 min)"
     assert printed.started_at == "2026-03-02 09:00"  # New York time
-    assert [(p.entity, p.entity_id) for p in prints] == [("manifest", number)]
+    assert prints == [("manifest", number)]
+
+
+def test_demo_seeds_a_route_a_manifest_on_the_road_and_intact_chains(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    with uow_factory() as uow:
+        ensure_shipped_catalog(uow)
+        seed_demo(uow, clock, patients=len(STATES), seed=2)
+        uow.commit()
+    with uow_factory() as uow:
+        (route,) = uow.routes.all()
+        (manifest,) = uow.manifests.manifests_in((ManifestStatus.IN_TRANSIT,))
+        statuses = {s.status for _, s in uow.manifests.items_with_specimens(manifest.id or 0)}
+        assert (route.code, route.transit_minutes) == ("CLINIC-LAB", 90)
+        assert verify_chains(uow).ok
+    assert statuses == {SpecimenStatus.IN_TRANSIT}

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from hl7_world import (
+    ACC_LAV,
+    ACC_PST,
+    MRN,
+    PLACER,
+    World,
+    build_world,
+    group,
+    obx,
+    order_message,
+    oru,
+)
 from sqlalchemy import Engine
 
-from hl7_world import ACC_LAV, ACC_PST, MRN, PLACER, World, build_world, group, obx, order_message, oru
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import PermissionDenied, ValidationError
 from labdesk.domain.hl7 import MessageStatus, UnmatchedStatus
@@ -48,8 +59,9 @@ def _messages(world: World) -> dict[MessageStatus, int]:
 
 
 def test_final_result_by_accession_is_stored_flagged_and_finalises_the_test(world: World) -> None:
-    code, text = world.ingest(oru("M1", group("K", "F", obx("2823-3", "7.1", units="mmol/L", flag="H"),
-                                              filler=ACC_PST)))
+    code, text = world.ingest(
+        oru("M1", group("K", "F", obx("2823-3", "7.1", units="mmol/L", flag="H"), filler=ACC_PST))
+    )
     assert (code, text) == ("AA", "1 result(s) stored")
     [result] = _results(world, "K")
     assert (result.value, result.units, result.status) == ("7.1", "mmol/L", ResultStatus.FINAL)
@@ -61,14 +73,16 @@ def test_final_result_by_accession_is_stored_flagged_and_finalises_the_test(worl
 
 
 def test_catalog_limits_are_skipped_when_units_differ(world: World) -> None:
-    world.ingest(oru("M1", group("K", "F", obx("2823-3", "7.1", units="mg/dL", flag="H"),
-                                 filler=ACC_PST)))
+    world.ingest(
+        oru("M1", group("K", "F", obx("2823-3", "7.1", units="mg/dL", flag="H"), filler=ACC_PST))
+    )
     assert _results(world, "K")[0].abnormal_flag is AbnormalFlag.HIGH
 
 
 def test_preliminary_then_final_supersedes_and_keeps_history(world: World) -> None:
-    world.ingest(oru("M1", group("HGB", "P", obx("718-7", "5.0", units="g/dL", status="P"),
-                                 filler=ACC_LAV)))
+    world.ingest(
+        oru("M1", group("HGB", "P", obx("718-7", "5.0", units="g/dL", status="P"), filler=ACC_LAV))
+    )
     assert _status(world, "HGB") is Status.PRELIMINARY
     world.ingest(oru("M2", group("HGB", "F", obx("718-7", "12.0", units="g/dL"), filler=ACC_LAV)))
     rows = _results(world, "HGB")
@@ -81,7 +95,9 @@ def test_preliminary_then_final_supersedes_and_keeps_history(world: World) -> No
 
 
 def test_partial_result_obr25_a_is_preliminary(world: World) -> None:
-    world.ingest(oru("M1", group("CBC", "A", obx("6690-2", "7.0", units="10*3/uL"), filler=ACC_LAV)))
+    world.ingest(
+        oru("M1", group("CBC", "A", obx("6690-2", "7.0", units="10*3/uL"), filler=ACC_LAV))
+    )
     assert _status(world, "CBC") is Status.PRELIMINARY
 
 
@@ -140,12 +156,16 @@ def test_repeated_control_id_is_acknowledged_but_not_applied_twice(world: World)
 @pytest.mark.parametrize(
     ("message", "reason"),
     [
-        (oru("U1", group("K", "F", obx("2823-3", "4"), placer="NOPE", filler="2699999999")),
-         "No specimen or order matches"),
+        (
+            oru("U1", group("K", "F", obx("2823-3", "4"), placer="NOPE", filler="2699999999")),
+            "No specimen or order matches",
+        ),
         (oru("U2", group("ZZZ", "F", obx("1-1", "4"), filler=ACC_PST)), "not in the catalog"),
         (oru("U3", group("TSH", "F", obx("3016-3", "4"), filler=ACC_PST)), "was not ordered"),
-        (oru("U4", group("K", "F", obx("2823-3", "4"), filler=ACC_PST), mrn="M0000777"),
-         "PID-3 MRN"),
+        (
+            oru("U4", group("K", "F", obx("2823-3", "4"), filler=ACC_PST), mrn="M0000777"),
+            "PID-3 MRN",
+        ),
     ],
     ids=["no-specimen-or-order", "unknown-test", "not-ordered", "wrong-patient"],
 )
@@ -163,8 +183,9 @@ def test_results_that_match_nothing_go_to_the_unmatched_worklist(
 
 
 def test_result_for_a_cancelled_order_is_held_and_can_be_matched_by_hand(world: World) -> None:
-    cancel = order_message("C1", ("CA", PLACER, ""), mrn=MRN, name="Testpatient^Alpha",
-                           dob="19800102")
+    cancel = order_message(
+        "C1", ("CA", PLACER, ""), mrn=MRN, name="Testpatient^Alpha", dob="19800102"
+    )
     assert world.ingest(cancel)[0] == "AA"
     assert _status(world, "K") is Status.CANCELLED
     world.ingest(oru("M1", group("K", "F", obx("2823-3", "4.0"), filler=ACC_PST)))
@@ -173,8 +194,14 @@ def test_result_for_a_cancelled_order_is_held_and_can_be_matched_by_hand(world: 
         [row] = list_unmatched(uow, world.clock, doctor)
     assert "cancelled" in row.reason
     with world.uow() as uow, pytest.raises(PermissionDenied):
-        match_unmatched(uow, world.clock, world.users[Role.MEDICAL_ASSISTANT], row.id,
-                        world.tests["K"], timezone="UTC")
+        match_unmatched(
+            uow,
+            world.clock,
+            world.users[Role.MEDICAL_ASSISTANT],
+            row.id,
+            world.tests["K"],
+            timezone="UTC",
+        )
     with world.uow() as uow:
         added = match_unmatched(uow, world.clock, doctor, row.id, world.tests["K"], timezone="UTC")
     assert added == 1
@@ -182,7 +209,10 @@ def test_result_for_a_cancelled_order_is_held_and_can_be_matched_by_hand(world: 
     with world.uow() as uow:
         item = uow.hl7.unmatched(row.id)
         assert item is not None
-        assert (item.status, item.matched_ordered_test_id) == (UnmatchedStatus.MATCHED, world.tests["K"])
+        assert (item.status, item.matched_ordered_test_id) == (
+            UnmatchedStatus.MATCHED,
+            world.tests["K"],
+        )
         assert any(e.entity == "unmatched_result" for e in uow.audit.all_in_order())
 
 
@@ -237,17 +267,33 @@ def test_oml_o21_order_with_tq1_stat(world: World) -> None:
         (order_message("E2", ("CA", "PO404", "")), "AE", "No patient with MRN"),
         (order_message("E3", ("NW", "PO405", "K"), dob=""), "AE", "birth date"),
         (order_message("E4", ("XO", "PO406", "K")), "AE", "not handled"),
-        (oru("E5", group("K", "F", obx("2823-3", "4", status="Q"), filler=ACC_PST)), "AE",
-         "OBX-11"),
+        (
+            oru("E5", group("K", "F", obx("2823-3", "4", status="Q"), filler=ACC_PST)),
+            "AE",
+            "OBX-11",
+        ),
         (oru("E6", ["OBX|1|NM|2823-3||4||||||F"]), "AE", "segment sequence"),
-        (oru("E7", group("K", "F", obx("2823-3", "4"))).replace("ORU^R01", "ADT^A01"), "AR",
-         "MSH-9"),
+        (
+            oru("E7", group("K", "F", obx("2823-3", "4"))).replace("ORU^R01", "ADT^A01"),
+            "AR",
+            "MSH-9",
+        ),
         (oru("E8", group("K", "F", obx("2823-3", "4")), version="2.2"), "AR", "MSH-12"),
         (oru("", group("K", "F", obx("2823-3", "4"))), "AR", "MSH-10"),
         ("PID|1||X\rOBR|1", "AR", "Not an HL7 message"),
     ],
-    ids=["unknown-test", "cancel-unknown", "no-dob", "unsupported-control", "bad-obx11",
-         "obx-before-obr", "unsupported-type", "old-version", "no-control-id", "no-msh"],
+    ids=[
+        "unknown-test",
+        "cancel-unknown",
+        "no-dob",
+        "unsupported-control",
+        "bad-obx11",
+        "obx-before-obr",
+        "unsupported-type",
+        "old-version",
+        "no-control-id",
+        "no-msh",
+    ],
 )
 def test_bad_messages_are_refused_kept_and_change_nothing(
     world: World, message: str, ack: str, words: str
@@ -284,9 +330,10 @@ def test_dead_letters_can_be_resolved(world: World) -> None:
 def test_batches_with_any_line_end_apply_every_message(world: World, end: str) -> None:
     first = oru("B1", group("K", "F", obx("2823-3", "4.2"), filler=ACC_PST), end=end)
     second = oru("B2", group("HGB", "F", obx("718-7", "13"), filler=ACC_LAV), end=end)
-    batch = (f"FHS|^~\\&|LAB{end}BHS|^~\\&|LAB{end}" + first + second + f"BTS|2{end}FTS|1{end}")
+    batch = f"FHS|^~\\&|LAB{end}BHS|^~\\&|LAB{end}" + first + second + f"BTS|2{end}FTS|1{end}"
     reply = world.ingestor.handle_frame(batch.encode(), "test")
     assert [o.ack_code.value for o in reply.outcomes] == ["AA", "AA"]
-    assert reply.ack.startswith("BHS|") and reply.ack.count("MSA|AA|") == 2
+    assert reply.ack.startswith("BHS|")
+    assert reply.ack.count("MSA|AA|") == 2
     assert _status(world, "K") is Status.FINAL
     assert _status(world, "HGB") is Status.FINAL

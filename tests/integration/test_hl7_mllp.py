@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from hl7.client import MLLPClient
+from hl7_world import ACC_PST, World, build_world, group, obx, oru
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from hl7_world import ACC_PST, World, build_world, group, obx, oru
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.hl7 import MessageStatus
 from labdesk.hl7.mllp_server import Hl7Listener, ListenerError
@@ -108,9 +108,10 @@ def test_garbage_truncation_and_silence_are_dead_letters_and_the_listener_surviv
     assert any("closed mid-frame" in e for e in _errors(world))
     assert any(r.startswith("MSH|^~\\&|LAB|X|LD|C|2026||ORU^R01|T1") for r in raws)
     with MLLPClient("127.0.0.1", listener.port) as client:  # still serving
-        assert msa(send(client, oru("A1", group("K", "F", obx("2823-3", "4"), filler=ACC_PST))))[
-            1
-        ] == "AA"
+        assert (
+            msa(send(client, oru("A1", group("K", "F", obx("2823-3", "4"), filler=ACC_PST))))[1]
+            == "AA"
+        )
 
 
 def _errors(world: World) -> list[str]:
@@ -142,7 +143,9 @@ _BREAKERS = [
 _noise = st.text(alphabet=st.characters(blacklist_characters="\x0b\x1c\r\n|^~\\&"), max_size=12)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(breaker=st.sampled_from(range(len(_BREAKERS))), noise=_noise, control=st.uuids())
 def test_malformed_messages_always_get_ae_or_ar_and_a_dead_letter(
     world: World, listener: Hl7Listener, breaker: int, noise: str, control: object
@@ -154,11 +157,15 @@ def test_malformed_messages_always_get_ae_or_ar_and_a_dead_letter(
         code = msa(send(client, message))[1]
     after = rows(world)
     assert code in {"AE", "AR"}
-    dead = sum(after.get(s, 0) - before.get(s, 0) for s in (MessageStatus.ERROR, MessageStatus.REJECTED))
+    dead = sum(
+        after.get(s, 0) - before.get(s, 0) for s in (MessageStatus.ERROR, MessageStatus.REJECTED)
+    )
     assert dead == 1
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(payload=st.binary(max_size=300).filter(lambda b: b"\x1c\r" not in b))
 def test_any_bytes_in_a_frame_are_answered_and_stored(
     world: World, listener: Hl7Listener, payload: bytes

@@ -12,9 +12,9 @@ import hl7
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from hl7.mllp import start_hl7_server
+from hl7_world import ACC_LAV, ACC_PST, MRN, World, build_world
 from sqlalchemy import Engine
 
-from hl7_world import ACC_LAV, ACC_PST, MRN, World, build_world
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.errors import PermissionDenied, ValidationError
@@ -103,7 +103,9 @@ class FakeLab:
                     if code == "silence":
                         continue
                     control = block.split("\r")[0].split("|")[9]
-                    writer.writeblock(f"MSH|^~\\&|LAB||||2026||ACK|1|P|2.5.1\rMSA|{code}|{control}|why\r".encode())
+                    writer.writeblock(
+                        f"MSH|^~\\&|LAB||||2026||ACK|1|P|2.5.1\rMSA|{code}|{control}|why\r".encode()
+                    )
                     await writer.drain()
             except Exception:
                 writer.close()
@@ -182,8 +184,13 @@ def test_fhir_export_validates_and_names_no_patient(world: World) -> None:
         ma = world.users[Role.MEDICAL_ASSISTANT].id
         specimen.status = specimen.status.__class__("collected")
         for kind in ("collected", "labelled", "verified", "picked_up", "received"):
-            record_event(uow, world.clock, specimen, CustodyEventKind(kind),
-                         Handoff(actor_id=ma, location="CLINIC"))
+            record_event(
+                uow,
+                world.clock,
+                specimen,
+                CustodyEventKind(kind),
+                Handoff(actor_id=ma, location="CLINIC"),
+            )
         uow.commit()
     doctor = world.users[Role.CLINICIAN]
     with world.uow() as uow:
@@ -194,7 +201,8 @@ def test_fhir_export_validates_and_names_no_patient(world: World) -> None:
     assert kinds.count("ServiceRequest") == kinds.count("Task") == 2  # HGB and CBC
     assert kinds.count("Provenance") == 5
     text = json.dumps(bundle)
-    assert "Testpatient" not in text and "1980" not in text
+    assert "Testpatient" not in text
+    assert "1980" not in text
     specimen_json = bundle["entry"][0]["resource"]
     assert specimen_json["accessionIdentifier"]["value"] == ACC_LAV
     assert "receivedTime" in specimen_json

@@ -107,9 +107,14 @@ def test_stated_family_name_confirms_the_name(
     eid = _open(uow_factory, clock, world, "ana")
     with uow_factory() as uow:
         confirm_identity(
-            uow, clock, world.ma, eid, birth_date=date(1984, 3, 5), name_confirmed=False,
+            uow,
+            clock,
+            world.ma,
+            eid,
+            birth_date=date(1984, 3, 5),
+            name_confirmed=False,
             stated_family_name="OKAFOR",
-        )  # fmt: skip
+        )
     assert _view(uow_factory, world, eid).identified
 
 
@@ -390,16 +395,34 @@ def test_place_and_cancel_manual_order(
 ) -> None:
     eid = _open(uow_factory, clock, world, "ben")
     with uow_factory() as uow, pytest.raises(ValidationError, match="ordering provider"):
-        place_order(uow, clock, world.ma, patient_id=world.patients["ben"], test_codes=["CBC"],
-                    ordering_provider=" ")  # fmt: skip
+        place_order(
+            uow,
+            clock,
+            world.ma,
+            patient_id=world.patients["ben"],
+            test_codes=["CBC"],
+            ordering_provider=" ",
+        )
     with uow_factory() as uow, pytest.raises(ValidationError, match="not an orderable"):
-        place_order(uow, clock, world.ma, patient_id=world.patients["ben"], test_codes=["XYZ"],
-                    ordering_provider="Dr. Who")  # fmt: skip
+        place_order(
+            uow,
+            clock,
+            world.ma,
+            patient_id=world.patients["ben"],
+            test_codes=["XYZ"],
+            ordering_provider="Dr. Who",
+        )
     with uow_factory() as uow:
         order_id = place_order(
-            uow, clock, world.ma, patient_id=world.patients["ben"], test_codes=["cbc", "BMP"],
-            ordering_provider="Dr. Who", priority=Priority.STAT, station_code="DRAW-2",
-        )  # fmt: skip
+            uow,
+            clock,
+            world.ma,
+            patient_id=world.patients["ben"],
+            test_codes=["cbc", "BMP"],
+            ordering_provider="Dr. Who",
+            priority=Priority.STAT,
+            station_code="DRAW-2",
+        )
     view = _view(uow_factory, world, eid)
     assert sorted(r.test_code for r in view.orders) == ["BMP", "CBC"]
     assert all(c.stat for c in view.plan.containers)

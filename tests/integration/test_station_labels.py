@@ -176,8 +176,13 @@ def test_scan_back_ticks_alarms_and_blocks_completion_until_resolved(
         )
     with uow_factory() as uow:
         plan = load_encounter(uow, world.ma, other_eid).plan
-        collect(uow, clock, world.ma, other_eid,
-                [ContainerCollection("LAV", plan.containers[0].ordered_test_ids)])  # fmt: skip
+        collect(
+            uow,
+            clock,
+            world.ma,
+            other_eid,
+            [ContainerCollection("LAV", plan.containers[0].ordered_test_ids)],
+        )
     print_encounter_labels(uow_factory, clock, world.ma, setup, other_eid)
     other_tube = _accessions(uow_factory, world, other_eid)[0]
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from labdesk.domain.audit import AuditAction, AuditEntry
 from labdesk.domain.audit_chain import ProblemKind, verify_chain
 from labdesk.domain.hashchain import GENESIS, link_hash
@@ -12,12 +15,12 @@ from labdesk.domain.hashchain import GENESIS, link_hash
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
 
-def _chain(n: int) -> list[AuditEntry]:
+def _chain(n: int, step: int = 1) -> list[AuditEntry]:
     entries = []
     previous = GENESIS
     for i in range(1, n + 1):
         entry = AuditEntry(
-            id=i,
+            id=i * step,
             at=START + timedelta(minutes=i),
             action=AuditAction.VIEW,
             entity="patient",
@@ -142,3 +145,35 @@ def test_missing_anchor_entry() -> None:
     entries = _chain(4)
     report = verify_chain(entries[:2], expected_count=2, anchor=(3, entries[2].hash))
     assert report.ids(ProblemKind.DELETED) == [3]
+
+
+@settings(max_examples=200)
+@given(
+    size=st.integers(min_value=2, max_value=30),
+    position=st.integers(min_value=0, max_value=29),
+    kind=st.sampled_from(list(ProblemKind)),
+    valid_forgery=st.booleans(),
+)
+def test_any_single_tampering_is_found_and_named(
+    size: int, position: int, kind: ProblemKind, valid_forgery: bool
+) -> None:
+    entries = _chain(size, step=10)  # free ids between entries, as PostgreSQL sequences leave
+    at = position % size
+    if kind is ProblemKind.MODIFIED:
+        entries[at].entity_id = "changed"
+        expected = entries[at].id
+    elif kind is ProblemKind.DELETED:
+        del entries[at]
+        expected = entries[at].id if at < len(entries) else entries[-1].id
+    else:
+        previous = entries[at - 1].hash if at else GENESIS
+        expected = (entries[at - 1].id or 0) + 5 if at else 5
+        entries.insert(at, _forged(expected, previous, valid=valid_forgery))
+    report = verify_chain(entries, expected_count=size)
+    assert not report.ok
+    if kind is ProblemKind.INSERTED and valid_forgery and at == size - 1:
+        # A forgery with a correct hash just before the newest entry: both claim the same
+        # predecessor and either could be the fake; the check names one (an anchor settles it).
+        assert report.ids(kind) in ([expected], [entries[-1].id]), report.problems
+        return
+    assert report.ids(kind) == [expected], report.problems

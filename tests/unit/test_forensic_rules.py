@@ -61,8 +61,9 @@ def test_late_reading_accepted_with_a_remark() -> None:
     assert check_forensic(late).complete
 
 
-@pytest.mark.parametrize(("temperature", "in_range"), [(32.0, True), (38.0, True),
-                                                      (31.9, False), (38.1, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("temperature", "in_range"), [(32.0, True), (38.0, True), (31.9, False), (38.1, False)]
+)
 def test_temperature_range_is_inclusive(temperature: float, in_range: bool) -> None:
     form = dataclasses.replace(COMPLETE, temperature_c=temperature, remarks="noted")
     check = check_forensic(form)

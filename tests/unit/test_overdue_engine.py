@@ -12,9 +12,9 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.overdue import (
     Deadline,
     FlagReason,
+    OrderedTestState,
     OverdueEngine,
     OverduePolicy,
-    TestState,
     Urgency,
     from_posix,
     posix,
@@ -49,13 +49,13 @@ def state(
     critical: datetime | None = None,
     abnormal: bool = False,
     last_ack: datetime | None = None,
-) -> TestState:
+) -> OrderedTestState:
     """A test state from datetimes (the engine itself works in POSIX seconds)."""
 
     def s(value: datetime | None) -> float | None:
         return None if value is None else posix(value)
 
-    return TestState(
+    return OrderedTestState(
         status,
         stat,
         routine,
@@ -78,7 +78,7 @@ def engine() -> OverdueEngine:
     return OverdueEngine(OverduePolicy())
 
 
-def reasons_at(engine: OverdueEngine, test: TestState, now: datetime) -> list[FlagReason]:
+def reasons_at(engine: OverdueEngine, test: OrderedTestState, now: datetime) -> list[FlagReason]:
     return [f.reason for f in engine.flags(test, posix(now))]
 
 
@@ -140,6 +140,15 @@ def test_overdue_in_transit_counts_from_pickup(engine: OverdueEngine) -> None:
     deadline = only(engine.deadlines(test))
     assert (deadline.reason, deadline.since) == (R.TRANSIT_OVERDUE, picked_up)
     assert deadline.due_at == picked_up + timedelta(hours=4)
+
+
+def test_a_courier_route_sets_the_expected_transit(engine: OverdueEngine) -> None:
+    collected = ny(2026, 3, 3, 9, 0)
+    picked_up = collected + timedelta(minutes=50)
+    test = state(S.IN_TRANSIT, ordered=collected, collected=collected, changed=collected)
+    routed = test._replace(transit_min=90, picked_up_s=posix(picked_up))
+    deadline = only(engine.deadlines(routed))
+    assert (deadline.since, deadline.due_at) == (picked_up, picked_up + timedelta(minutes=90))
 
 
 def test_a_lost_specimen_is_overdue_at_once(engine: OverdueEngine) -> None:

@@ -22,9 +22,9 @@ def build_page(
         case PageId.STATION:
             return StationPage(context, user, parent)
         case PageId.COURIER:
-            return CourierPage(parent)
+            return CourierPage(context, user, parent)
         case PageId.LAB_RECEIVING:
-            return LabReceivingPage(parent)
+            return LabReceivingPage(context, user, parent)
         case PageId.RESULTS:
             return ResultsPage(context, user, parent)
         case PageId.ADMIN:

@@ -11,6 +11,7 @@ from ui.context import AppContext
 from ui.errors import error_text
 from ui.message_label import MessageLabel
 from ui.pages.catalog_table_model import CatalogTableModel
+from ui.pages.integrity_panel import IntegrityPanel
 from ui.pages.page_header import PageHeader
 from ui.table_view import sorting_table_view
 from ui.tasks import run_in_background
@@ -40,6 +41,8 @@ class AdminPage(QWidget):
         )
         layout.addWidget(self.status_label)
         layout.addWidget(self.table, 1)
+        self.integrity = IntegrityPanel(context, parent=self)
+        layout.addWidget(self.integrity)
         self.reload()
 
     def reload(self) -> None:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -54,6 +54,7 @@ POLL_MS = 5_000
 RELOAD_EVERY_S = 60.0
 ESCALATE_EVERY_S = 60.0
 CLOSED_DAYS = 7
+DUE_COLUMN = 1
 
 
 class ResultsPage(QWidget):
@@ -136,7 +137,8 @@ class ResultsPage(QWidget):
         view.setModel(self.proxy)
         view.setSortingEnabled(True)
         view.horizontalHeader().setSortIndicatorShown(True)
-        view.horizontalHeader().setSortIndicator(-1, view.horizontalHeader().sortIndicatorOrder())
+        # Most overdue first until the clinician sorts otherwise.
+        view.horizontalHeader().setSortIndicator(DUE_COLUMN, Qt.SortOrder.AscendingOrder)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -146,7 +148,7 @@ class ResultsPage(QWidget):
         view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
         header = view.horizontalHeader()
         # Fixed widths: fitting columns to contents would ask for thousands of cells.
-        widths = (230, 110, 170, 80, 200, 90, 70, 65, 170, 120, 120, 100)
+        widths = (220, 130, 160, 80, 190, 90, 70, 65, 150, 120, 120, 100)
         for section, width in enumerate(widths):
             header.resizeSection(section, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -57,7 +57,7 @@ class StationPage(QWidget):
         self.collect_step = CollectStep(
             lambda parent: dialogs.ask_forensic(parent), tz, context.clock.now, self
         )
-        self.collect_step.collector_id = user.id
+        self.collect_step.set_collector(user.id, user.display_name)
         self.labels_step = LabelsStep(tz, self)
         self.banner = PatientBanner(tz, self)
         self.steps = StepIndicator(self)
@@ -151,7 +151,7 @@ class StationPage(QWidget):
         for keys, slot in (("Ctrl+Shift+X", self._abandon), ("F2", self._new_patient)):
             action = QAction(self)
             action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.triggered.connect(slot)
             self.addAction(action)
 
@@ -341,9 +341,12 @@ class StationPage(QWidget):
             self.identify_step.message.show_error(text)
 
     def _busy(self, busy: bool) -> None:
-        self.stack.setEnabled(not busy)
-        if not busy:
-            self._focus_current()
+        # The controller refuses a second action while one runs (scans queue up), so the
+        # screen stays enabled and the focus stays where the assistant left it.
+        if busy:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
 
     def _focus_current(self) -> None:
         current = self.stack.currentWidget()

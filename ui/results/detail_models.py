@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QModelIndex, QObject, Qt
 from PySide6.QtGui import QColor, QFont
 
-from labdesk.domain.result import AbnormalFlag, AckMeaning
+from labdesk.domain.result import AbnormalFlag, AckMeaning, ResultStatus
 from labdesk.domain.timefmt import format_local
 from labdesk.services.board_dto import CustodyLine, ResultLine, Signature
 from ui.table_model import Column, ModelIndex, RowTableModel
@@ -25,6 +25,18 @@ def meaning_label(meaning: AckMeaning) -> str:
         AckMeaning.ACTION_TAKEN: QCoreApplication.translate(_CONTEXT, "Action taken"),
     }
     return labels[meaning]
+
+
+def result_status_label(status: ResultStatus) -> str:
+    """Translated observation status (HL7 OBX-11)."""
+    labels = {
+        ResultStatus.PRELIMINARY: QCoreApplication.translate(_CONTEXT, "Preliminary"),
+        ResultStatus.FINAL: QCoreApplication.translate(_CONTEXT, "Final"),
+        ResultStatus.CORRECTED: QCoreApplication.translate(_CONTEXT, "Corrected"),
+        ResultStatus.WRONG: QCoreApplication.translate(_CONTEXT, "Retracted (wrong patient)"),
+        ResultStatus.NOT_OBTAINED: QCoreApplication.translate(_CONTEXT, "Not performed"),
+    }
+    return labels.get(status, str(status))
 
 
 def flag_text(flag: AbnormalFlag | None) -> str:
@@ -58,7 +70,9 @@ class ResultLineModel(RowTableModel[ResultLine]):
             Column[ResultLine](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Flag"), lambda r: flag_text(r.abnormal_flag)
             ),
-            Column[ResultLine](QT_TRANSLATE_NOOP(_CONTEXT, "Status"), lambda r: r.status.value),
+            Column[ResultLine](
+                QT_TRANSLATE_NOOP(_CONTEXT, "Status"), lambda r: result_status_label(r.status)
+            ),
             Column[ResultLine](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Received"),
                 lambda r: format_local(r.received_at, tz),

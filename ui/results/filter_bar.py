@@ -10,13 +10,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QWidget,
 )
 
 from labdesk.domain.order import TestStatus
-from labdesk.domain.overdue import FlagReason
+from labdesk.domain.overdue import FlagReason, Urgency
 from ui.results.board_model import reason_label, status_label
 from ui.results.board_proxy import ANY_FLAG, BoardFilter
 
@@ -124,6 +125,8 @@ class CountsStrip(QWidget):
         self.buttons: dict[FlagReason, QPushButton] = {}
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.total = QLabel(self)
+        layout.addWidget(self.total)
         for reason in FlagReason:
             button = QPushButton(self)
             button.setFlat(True)
@@ -135,11 +138,11 @@ class CountsStrip(QWidget):
         self.set_counts({})
 
     def set_counts(self, counts: dict[FlagReason, int]) -> None:
-        """Show ``counts`` (reasons without any are dimmed)."""
+        """Show ``counts``: one button per reason that has overdue tests."""
+        self.total.setText(self.tr("Overdue: %n", "", sum(counts.values())))
         for reason, button in self.buttons.items():
             count = counts.get(reason, 0)
             button.setText(f"{reason_label(reason)}: {count}")
-            button.setEnabled(count > 0)
-            bold = "font-weight: bold;" if count else ""
-            colour = "color: #b00020;" if count and reason.urgency == 1 else ""
-            button.setStyleSheet(f"QPushButton {{ {bold} {colour} }}")
+            button.setVisible(count > 0)
+            colour = "color: #b00020;" if reason.urgency is Urgency.LIFE_THREATENING else ""
+            button.setStyleSheet(f"QPushButton {{ font-weight: bold; {colour} }}")

@@ -55,7 +55,8 @@ class TurnaroundChartView(QChartView):
         hours = QValueAxis()
         top = max((s.p90_min / 60 for s in self.stats), default=1.0)
         hours.setRange(0, max(1.0, top * 1.15))
-        hours.setLabelFormat("%.0f")
+        hours.applyNiceNumbers()  # ticks on round hours, not fractions of the range
+        hours.setLabelFormat("%.0f" if hours.max() >= 10 else "%.1f")
         hours.setTitleText(self.tr("hours"))
         chart.addAxis(hours, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(hours)

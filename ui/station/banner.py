@@ -45,7 +45,6 @@ class StepIndicator(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.labels = {step: QLabel(step_title(step)) for step in Step}
         for label in self.labels.values():
-            label.setContentsMargins(8, 2, 8, 2)
             layout.addWidget(label)
         layout.addStretch(1)
         self.set_step(Step.FIND)
@@ -53,14 +52,14 @@ class StepIndicator(QWidget):
     def set_step(self, current: Step) -> None:
         """Highlight ``current``; earlier steps are shown as done."""
         for step, label in self.labels.items():
+            # Same padding and weight in every state, so a label never outgrows its slot.
             if step == current:
-                label.setStyleSheet(
-                    "background: #1f4e79; color: white; border-radius: 4px; font-weight: bold;"
-                )
+                style = "background: #1f4e79; color: white;"
             elif step < current:
-                label.setStyleSheet("color: #1b7f3b;")
+                style = "color: #1b7f3b;"
             else:
-                label.setStyleSheet("color: #777777;")
+                style = "color: #777777;"
+            label.setStyleSheet(f"{style} padding: 2px 8px; border-radius: 4px;")
 
 
 class PatientBanner(QFrame):

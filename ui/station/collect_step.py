@@ -167,6 +167,7 @@ class CollectStep(QWidget):
         self.backdate_reason = QLineEdit(self)
         self.backdate_reason.setPlaceholderText(self.tr("Reason for the earlier time"))
         self.backdate_reason.setEnabled(False)
+        self.collector_label = QLabel(self)
         self.save_button = QPushButton(self.tr("&Save collection (Ctrl+S)"), self)
         self.save_button.setDefault(True)
         self.back_button = QPushButton(self.tr("Back to the plan (Esc)"), self)
@@ -180,6 +181,7 @@ class CollectStep(QWidget):
         top.addWidget(self.earlier_check)
         top.addWidget(self.when_edit)
         top.addWidget(self.backdate_reason, 1)
+        top.addWidget(self.collector_label)
         bottom = QHBoxLayout()
         bottom.addWidget(self.message, 1)
         bottom.addWidget(self.back_button)
@@ -196,9 +198,14 @@ class CollectStep(QWidget):
         for keys, slot in (("Ctrl+S", self.save), ("Esc", self.back_requested.emit)):
             action = QAction(self)
             action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.triggered.connect(slot)
             self.addAction(action)
+
+    def set_collector(self, user_id: int, name: str) -> None:
+        """Who is recorded as the collector (the signed-in user)."""
+        self.collector_id = user_id
+        self.collector_label.setText(self.tr("Collector: {name}").format(name=name))
 
     def load(self, containers: tuple[PlannedContainer, ...]) -> None:
         """One row per container of the plan; time defaults to now."""

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from labdesk.domain.errors import LabdeskError
 from labdesk.domain.forensic import ForensicForm
 from labdesk.domain.order import Priority
 from labdesk.ports import UnitOfWork
 from labdesk.services.dto import SignedInUser
-from labdesk.services.patients import lookup_by_scan
 from labdesk.services.print_dto import PrintSetup
 from labdesk.services.station_collect import collect
 from labdesk.services.station_dto import (
@@ -34,6 +35,7 @@ from labdesk.services.station_encounter import (
     confirm_identity,
     confirm_identity_by_wristband,
     load_encounter,
+    open_by_wristband,
     open_encounter,
     resolve_alarm,
 )
@@ -48,6 +50,15 @@ from ui.errors import error_text
 from ui.tasks import run_in_background
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a job did: its result or the refusal, and the encounter reloaded after it."""
+
+    result: Any
+    view: EncounterView | None
+    error: LabdeskError | None = None
 
 
 class StationController(QObject):
@@ -81,6 +92,7 @@ class StationController(QObject):
         self.encounter: EncounterView | None = None
         self.winged_set = False
         self.busy = False
+        self._scans: list[str] = []
 
     @property
     def station_code(self) -> str:
@@ -104,36 +116,47 @@ class StationController(QObject):
         encounter_id = self.encounter.id if self.encounter else None
         winged = self.winged_set
 
-        def job() -> tuple[Any, EncounterView | None]:
-            with self.context.uow() as uow:
-                result = work(uow)
-            if not reload:
-                return result, None
-            target = result if isinstance(result, int) and encounter_id is None else encounter_id
-            if isinstance(result, EncounterView):
-                return result, result
-            if target is None:
-                return result, None
-            with self.context.uow() as uow:
-                return result, load_encounter(uow, self.user, target, winged_set=winged)
+        def job() -> _Outcome:
+            try:
+                with self.context.uow() as uow:
+                    result = work(uow)
+            except LabdeskError as exc:
+                # Expected refusal: still reload, so the screen shows what is really saved.
+                return _Outcome(None, self._reload(encounter_id, winged), exc)
+            if not reload or isinstance(result, EncounterView):
+                return _Outcome(result, result if isinstance(result, EncounterView) else None)
+            opened = isinstance(result, int) and encounter_id is None
+            target = result if opened else encounter_id
+            return _Outcome(result, self._reload(target, winged))
 
         run_in_background(job, lambda out: self._done(out, done), self._error, owner=self)
         return True
 
-    def _done(self, outcome: tuple[Any, EncounterView | None], done: Any) -> None:
-        result, view = outcome
+    def _reload(self, encounter_id: int | None, winged: bool) -> EncounterView | None:
+        """The encounter as saved now (runs on the worker thread)."""
+        if encounter_id is None:
+            return None
+        with self.context.uow() as uow:
+            return load_encounter(uow, self.user, encounter_id, winged_set=winged)
+
+    def _done(self, outcome: _Outcome, done: Any) -> None:
         self._set_busy(False)
-        if view is not None:
-            self.encounter = view
-            self.encounter_changed.emit(view)
-        if done is not None:
-            done(result)
+        if outcome.view is not None:
+            self.encounter = outcome.view
+            self.encounter_changed.emit(outcome.view)
+        if outcome.error is not None:
+            self.failed.emit(error_text(outcome.error))
+        elif done is not None:
+            done(outcome.result)
+        if self._scans and not self.busy:
+            self._next_scan()
 
     def _error(self, error: Exception) -> None:
+        """A bug (already logged by the task runner): say so, keep going."""
         self._set_busy(False)
         self.failed.emit(error_text(error))
-        if self.encounter is not None:
-            self.refresh()  # the screen must show what is really saved
+        if self._scans:
+            self._next_scan()
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
@@ -153,15 +176,11 @@ class StationController(QObject):
     def open_by_scan(self, scanned: str) -> bool:
         """Open the patient whose wristband or ID card was scanned; the scan confirms ID."""
         self.encounter = None
-        clock, user = self.context.clock, self.user
-
-        def work(uow: UnitOfWork) -> int:
-            patient = lookup_by_scan(uow, scanned)
-            encounter_id = open_encounter(uow, clock, user, patient.id, self.station_code)
-            confirm_identity_by_wristband(uow, clock, user, encounter_id, scanned)
-            return encounter_id
-
-        return self._run(work)
+        return self._run(
+            lambda uow: open_by_wristband(
+                uow, self.context.clock, self.user, scanned, self.station_code
+            )
+        )
 
     def refresh(self) -> bool:
         """Reload the open encounter (e.g. after the winged-set choice changed)."""
@@ -269,9 +288,23 @@ class StationController(QObject):
         return self._run(work, self.printed.emit)
 
     def scan_back(self, scanned: str) -> bool:
-        """Tick off a tube by its scanned label (or raise an alarm)."""
+        """Tick off a tube by its scanned label (or raise an alarm).
+
+        Scans arriving while the previous one is still being recorded wait their turn: an
+        assistant scanning a tray of tubes never loses one.
+        """
+        self._scans.append(scanned)
+        if not self.busy:
+            self._next_scan()
+        return True
+
+    def _next_scan(self) -> None:
+        if not self._scans or self.encounter is None:
+            self._scans.clear()
+            return
+        scanned = self._scans.pop(0)
         eid = self._eid()
-        return self._run(
+        self._run(
             lambda uow: scan_back(uow, self.context.clock, self.user, eid, scanned),
             self._scanned,
         )
@@ -303,6 +336,7 @@ class StationController(QObject):
 
     def close(self) -> None:
         """Forget the encounter (after it was finished or abandoned)."""
+        self._scans.clear()
         self.encounter = None
         self.encounter_changed.emit(None)
 

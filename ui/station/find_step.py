@@ -105,11 +105,11 @@ class FindStep(QWidget):
     def _build_actions(self) -> None:
         refresh = QAction(self.tr("Refresh the worklist"), self)
         refresh.setShortcut(QKeySequence(Qt.Key.Key_F5))
-        refresh.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        refresh.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         refresh.triggered.connect(self.reload_worklist)
         focus = QAction(self.tr("Search"), self)
         focus.setShortcut(QKeySequence("Ctrl+F"))
-        focus.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        focus.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         focus.triggered.connect(self.focus_search)
         down = QAction(self.tr("Go to the results"), self.search_edit)
         down.setShortcut(QKeySequence(Qt.Key.Key_Down))

@@ -93,10 +93,10 @@ class LabelsStep(QWidget):
         ):
             action = QAction(self)
             action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.triggered.connect(slot)
             self.addAction(action)
-        self.setFocusProxy(self.print_button)
+        self.setFocusProxy(self.specimens_table)  # always enabled; scans land here
 
     def _build_layout(self) -> None:
         left = QVBoxLayout()

@@ -113,7 +113,6 @@ class PlanModel(RowTableModel[PlannedContainer]):
             QT_TRANSLATE_NOOP(_CONTEXT, "Container"),
             lambda c: c.container_name,
             tooltip=lambda c: f"{c.container_name} ({c.container_code})",
-            stretch=True,
         ),
         Column[PlannedContainer](QT_TRANSLATE_NOOP(_CONTEXT, "Additive"), lambda c: c.additive),
         Column[PlannedContainer](

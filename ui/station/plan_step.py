@@ -27,7 +27,7 @@ from ui.table_view import sorting_table_view
 def _shortcut(widget: QWidget, text: str, keys: str, slot: object) -> QAction:
     action = QAction(text, widget)
     action.setShortcut(QKeySequence(keys))
-    action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
     action.triggered.connect(slot)
     widget.addAction(action)
     return action
@@ -112,6 +112,8 @@ class PlanStep(QWidget):
             )
         )
         self.notes_label.show_info("\n".join(plan.notes))
+        self.notes_label.setVisible(bool(plan.notes))
+        self.problems_label.setVisible(bool(plan.problems))
         if plan.problems:
             self.problems_label.show_error(
                 "\n".join(

@@ -10,9 +10,12 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from labdesk.bench.runner import Plan, execute
+from labdesk.bench.scenarios import plugin_scenarios
 from labdesk.domain.catalog import TemperatureClass as T
 from labdesk.domain.manifest import ManifestDocument, ManifestLine, make_manifest_number
 from printers.errors import PrinterConfigError
+from printers.manifest_bench import manifest_scenario
 from printers.manifest_pdf import PdfManifestPrinter, render_manifest_pdf
 
 pytestmark = pytest.mark.integration
@@ -101,3 +104,10 @@ def test_pdf_printer_writes_the_document(tmp_path: Path) -> None:
 def test_manifests_need_a_document_printer(uri: str) -> None:
     with pytest.raises(PrinterConfigError, match="printer"):
         PdfManifestPrinter(uri).print_manifest(_document(1))
+
+
+def test_manifest_bench_scenario_runs(tmp_path: Path) -> None:
+    plan = Plan(sizes=(300,), iterations=1, warmup=0, process_runs=2, cache_dir=tmp_path)
+    results = execute(plan, [manifest_scenario(12)])
+    assert results.errors == []
+    assert "manifest-pdf-500" in [s.name for s in plugin_scenarios()]

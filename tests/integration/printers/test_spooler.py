@@ -18,12 +18,8 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.label_snapshot import LabelSnapshot
 from labdesk.domain.printing import PrintJobKind, PrintJobStatus
 from labdesk.services.print_dto import PrintSetup
-from labdesk.services.printing import (
-    job_preview,
-    list_print_jobs,
-    print_specimen_labels,
-    print_test_label,
-)
+from labdesk.services.print_views import job_preview, list_print_jobs
+from labdesk.services.printing import print_specimen_labels, print_test_label
 from labdesk.services.spooler import BACKOFF_BASE, process_due_jobs
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 
@@ -59,7 +55,7 @@ def test_print_sends_each_job_once_and_its_preview_scans(
     received = fake_zebra.wait_for_jobs(2)
     with uows() as uow:
         payloads = [uow.print_queue.get(r.id).payload for r in rows]  # type: ignore[union-attr]
-    assert sorted(received) == sorted(payloads)
+    assert received == payloads  # one connection per job, in order
     assert rows[0].preview_png is not None  # rendered for the screen once the bytes are out
     assert rows[1].preview_png is None  # the others on demand, from the stored snapshot
     for row, accession in zip(rows, world.accessions, strict=True):

@@ -54,24 +54,9 @@ class World:
     def build(cls, uow: UnitOfWorkFactory, clock: FixedClock) -> World:
         """Sites CLINIC, CLINIC2 (no route) and LAB, route CLINIC-LAB 90 min, ``STAFF``."""
         world = cls(uow, clock)
+        world._places()
         password_hash = hash_secret(PASSWORD)
         with uow() as u:
-            ensure_shipped_catalog(u)
-            for code, is_lab in (("CLINIC", False), ("CLINIC2", False), ("LAB", True)):
-                site = Site(code=code, name=f"{code.title()} site", is_lab=is_lab)
-                u.people.add(site)
-                u.people.flush()
-                assert site.id is not None
-                world.sites[code] = site.id
-            u.routes.add(
-                Route(
-                    code=ROUTE,
-                    name="Clinic to lab",
-                    from_site_id=world.sites["CLINIC"],
-                    to_site_id=world.sites["LAB"],
-                    transit_minutes=TRANSIT_MINUTES,
-                )
-            )
             for username, (name, role) in STAFF.items():
                 user = User(
                     username=username,
@@ -100,6 +85,39 @@ class World:
             world.patient_id = patient.id
             u.commit()
         return world
+
+    @classmethod
+    def on_existing(
+        cls, uow: UnitOfWorkFactory, clock: FixedClock, users: dict[str, SignedInUser]
+    ) -> World:
+        """Sites and route in a database that already has users and patients (UI tests)."""
+        world = cls(uow, clock, users=dict(users))
+        world._places()
+        with uow() as u:
+            patient = u.patients.by_mrn("M100001")
+            assert patient is not None
+            world.patient_id = patient.id or 0
+        return world
+
+    def _places(self) -> None:
+        with self.uow() as u:
+            ensure_shipped_catalog(u)
+            for code, is_lab in (("CLINIC", False), ("CLINIC2", False), ("LAB", True)):
+                site = Site(code=code, name=f"{code.title()} site", is_lab=is_lab)
+                u.people.add(site)
+                u.people.flush()
+                assert site.id is not None
+                self.sites[code] = site.id
+            u.routes.add(
+                Route(
+                    code=ROUTE,
+                    name="Clinic to lab",
+                    from_site_id=self.sites["CLINIC"],
+                    to_site_id=self.sites["LAB"],
+                    transit_minutes=TRANSIT_MINUTES,
+                )
+            )
+            u.commit()
 
     def specimen(
         self,

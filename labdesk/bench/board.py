@@ -1,0 +1,184 @@
+"""Clinician board scenarios: load 100,000 open tests, and re-filter them in the Qt proxy.
+
+``board-load`` runs in process: the service's joined select, the per-test aggregates and
+the overdue engine over every row (what a board load costs before Qt sees it); its floor is
+the same joined select as bare SQL on a ``sqlite3`` connection. The Qt side cannot run here
+(``labdesk`` never imports Qt), so ``board-refilter`` and ``board-model-reset`` talk to one
+long-lived worker process (``ui.results.bench_worker``) over a pipe: each timed call is one
+command and its one-line answer, so the wall time is the proxy's work plus a pipe round trip
+(tens of microseconds). The re-filter floor is the same criteria as a bare list
+comprehension in that worker.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import IO, Any
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import sqlite
+
+from labdesk.adapters.database import make_engine
+from labdesk.adapters.repositories_overdue import board_select
+from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.bench.board_data import BOARD_NOW, OPEN_TESTS, board_database
+from labdesk.bench.errors import BenchError
+from labdesk.bench.model import Context, Scenario
+from labdesk.domain.clock import FixedClock
+from labdesk.domain.overdue import OverduePolicy
+from labdesk.domain.people import Role
+from labdesk.services.dto import SignedInUser
+from labdesk.services.overdue import OPEN_STATUSES, load_board
+
+LOAD_TARGET_MS = 150.0
+REFILTER_TARGET_MS = 30.0
+WORKER = (sys.executable, "-m", "ui.results.bench_worker")
+
+
+@dataclass(frozen=True)
+class BoardLoad:
+    """State of ``board-load``."""
+
+    engine: Engine
+    uow: UnitOfWorkFactory
+    raw: sqlite3.Connection
+    floor_sql: str
+    clock: FixedClock
+    actor: SignedInUser
+    policy: OverduePolicy
+
+
+def _load_setup(_ctx: Context) -> BoardLoad:
+    info = board_database(open_tests=OPEN_TESTS)
+    engine = make_engine(info.url)
+    path = engine.url.database or ""
+    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    compiled = board_select(OPEN_STATUSES).compile(
+        dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    actor = SignedInUser(id=0, username="bench", display_name="Bench", role=Role.CLINICIAN,
+                         initials="B")  # fmt: skip
+    return BoardLoad(
+        engine=engine,
+        uow=UnitOfWorkFactory(engine),
+        raw=raw,
+        floor_sql=str(compiled),
+        clock=FixedClock(BOARD_NOW),
+        actor=actor,
+        policy=OverduePolicy(),
+    )
+
+
+def _load(state: BoardLoad, _i: int) -> object:
+    board = load_board(state.uow(), state.clock, state.actor, state.policy, audit=False)
+    if len(board.rows) < OPEN_TESTS:
+        raise BenchError(f"The board listed {len(board.rows)} tests, expected {OPEN_TESTS}.")
+    return board
+
+
+def _load_floor(state: BoardLoad, _i: int) -> object:
+    return state.raw.execute(state.floor_sql).fetchall()
+
+
+def _load_teardown(state: BoardLoad) -> None:
+    state.raw.close()
+    state.engine.dispose()
+
+
+@dataclass
+class Worker:
+    """The Qt worker process and its pipes."""
+
+    process: subprocess.Popen[str]
+    stdin: IO[str]
+    stdout: IO[str]
+
+    def ask(self, command: str) -> str:
+        """Send one command; return its answer (raises if the worker died)."""
+        self.stdin.write(command + "\n")
+        self.stdin.flush()
+        answer = self.stdout.readline()
+        if not answer.startswith("ok"):
+            raise BenchError(f"The board worker stopped answering ({command!r}).")
+        return answer
+
+
+def _worker_setup(_ctx: Context) -> Worker:
+    info = board_database(open_tests=OPEN_TESTS)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    process = subprocess.Popen(
+        [*WORKER, info.url, BOARD_NOW.isoformat()],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    ready = process.stdout.readline()
+    if not ready.startswith("ready"):
+        process.kill()
+        raise BenchError("The board worker (python -m ui.results.bench_worker) did not start.")
+    return Worker(process, process.stdin, process.stdout)
+
+
+def _worker_teardown(worker: Worker) -> None:
+    try:
+        worker.stdin.write("quit\n")
+        worker.stdin.flush()
+        worker.process.wait(timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        worker.process.kill()
+
+
+def _refilter(worker: Worker, i: int) -> object:
+    return worker.ask(f"filter {i}")
+
+
+def _refilter_floor(worker: Worker, i: int) -> object:
+    return worker.ask(f"floor {i}")
+
+
+def _reset(worker: Worker, _i: int) -> object:
+    return worker.ask("reset")
+
+
+SCENARIOS: list[Scenario[Any]] = [
+    Scenario(
+        name="board-load",
+        title="Results board: load 100k open tests (query + flags)",
+        setup=_load_setup,
+        run_once=_load,
+        floor=_load_floor,
+        target_p95_ms=LOAD_TARGET_MS,
+        per_size=False,
+        teardown=_load_teardown,
+    ),
+    Scenario(
+        name="board-refilter",
+        title="Results board: re-filter 100k rows (Qt proxy, subprocess)",
+        setup=_worker_setup,
+        run_once=_refilter,
+        floor=_refilter_floor,
+        target_p95_ms=REFILTER_TARGET_MS,
+        per_size=False,
+        in_process=False,
+        teardown=_worker_teardown,
+    ),
+    Scenario(
+        name="board-model-reset",
+        title="Results board: hand 100k rows to model + proxy (subprocess)",
+        setup=_worker_setup,
+        run_once=_reset,
+        floor=_refilter_floor,
+        per_size=False,
+        in_process=False,
+        teardown=_worker_teardown,
+    ),
+]
+"""Registered in :data:`labdesk.bench.scenarios.SCENARIOS`."""

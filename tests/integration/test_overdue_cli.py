@@ -1,0 +1,93 @@
+"""``labdesk overdue`` and the ``[overdue]`` config section."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from click.testing import CliRunner
+
+from labdesk.cli import cli
+from labdesk.config import ConfigError
+from labdesk.services import credentials
+from labdesk.services.overdue_settings import load_overdue_settings, settings_from_mapping
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setattr(
+        credentials, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+    config = tmp_path / "config.toml"
+    config.write_text('[overdue]\ncritical_ack_min = 30\ndefault_covering = "doctor"\n')
+    return {
+        "LABDESK_DATA_DIR": str(tmp_path / "data"),
+        "LABDESK_CONFIG": str(config),
+        "LABDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+    }
+
+
+def test_counts_and_sweep(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    seeded = runner.invoke(cli, ["seed-demo", "--patients", "9"], env=env)
+    assert seeded.exit_code == 0, seeded.output
+    counts = runner.invoke(cli, ["overdue", "counts"], env=env)
+    assert counts.exit_code == 0, counts.output
+    assert "open ordered tests" in counts.output
+    assert "Critical, not acknowledged" in counts.output
+    sweep = runner.invoke(cli, ["overdue", "sweep"], env=env)
+    assert sweep.exit_code == 0, sweep.output
+    assert "escalation(s) recorded." in sweep.output
+    assert "Smith" not in counts.output + sweep.output  # no patient names
+
+
+def test_settings_from_the_config_file(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text(
+        "[overdue]\n"
+        'holidays = ["2026-12-25", 2026-12-31]\n'
+        'workdays = ["Mon", "tue", "wed", "thu", "fri", "sat"]\n'
+        'day_start = "08:00"\n'
+        'day_end = "18:00"\n'
+        "pickup_grace_min = 90\n"
+        "collect_same_day = false\n"
+    )
+    settings = load_overdue_settings("America/Chicago", file)
+    calendar = settings.policy.calendar
+    assert calendar.timezone == "America/Chicago"
+    assert calendar.holidays == {date(2026, 12, 25), date(2026, 12, 31)}
+    assert calendar.workdays == frozenset(range(6))
+    assert (calendar.day_start, calendar.day_end) == (time(8), time(18))
+    assert settings.policy.pickup_grace_min == 90
+    assert settings.policy.collect_same_day is False
+    missing = load_overdue_settings("America/New_York", tmp_path / "absent.toml")
+    assert missing.policy.critical_ack_min == 60
+    assert missing.policy.calendar.day_end is None
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        pytest.param({"pickup_grace": 5}, "one of", id="unknown-key"),
+        pytest.param({"ack_normal_h": -1}, "whole number", id="negative"),
+        pytest.param({"ack_normal_h": True}, "whole number", id="bool"),
+        pytest.param({"holidays": ["25/12/2026"]}, "YYYY-MM-DD", id="holiday"),
+        pytest.param({"workdays": ["funday"]}, "made of", id="workday"),
+        pytest.param({"day_start": "8am"}, "time such as", id="time"),
+        pytest.param({"day_start": "18:00", "day_end": "08:00"}, "close after", id="window"),
+        pytest.param({"collect_same_day": "yes"}, "true or false", id="flag"),
+        pytest.param({"default_covering": 3}, "user name", id="covering"),
+    ],
+)
+def test_bad_settings_say_what_to_fix(section: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        settings_from_mapping(section, "America/New_York")
+
+
+def test_unreadable_config_file(tmp_path: Path) -> None:
+    file = tmp_path / "broken.toml"
+    file.write_text("[overdue\n")
+    with pytest.raises(ConfigError, match="Cannot read"):
+        load_overdue_settings("America/New_York", file)

@@ -1,0 +1,186 @@
+"""Pieces shared by the courier and lab screens: scan banner, in-transit panel, dialogs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labdesk.domain.recollection import RejectionReason
+from labdesk.domain.scan_rules import Severity
+from labdesk.services.custody_dto import ScanFeedback, TransitFlagRow
+from labdesk.services.custody_transit import in_transit_flags
+from ui.context import AppContext
+from ui.errors import error_text
+from ui.feedback import ScanFeedback as Sounds
+from ui.feedback import Tone
+from ui.pages.custody_models import TransitFlagModel
+from ui.table_view import sorting_table_view
+from ui.tasks import run_in_background
+
+#: (text colour, background) per severity.
+STYLES = {
+    Severity.OK: ("#1b7f3b", "#dff3e4"),
+    Severity.INFO: ("#1f4e8c", "#dde8f7"),
+    Severity.WARNING: ("#8a5200", "#fff1d6"),
+    Severity.ERROR: ("#b00020", "#ffd7dc"),
+}
+TONES = {
+    Severity.OK: Tone.OK,
+    Severity.INFO: Tone.OK,
+    Severity.WARNING: Tone.WARNING,
+    Severity.ERROR: Tone.ALARM,
+}
+TRANSIT_REFRESH_MS = 60_000
+
+
+class ScanBanner(QLabel):
+    """A large coloured line answering the last scan, with its sound."""
+
+    def __init__(self, parent: QWidget | None = None, *, audible: bool = True) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setMinimumHeight(48)
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.setFont(font)
+        self.sounds = Sounds(self, audible=audible)
+        self.severity: Severity | None = None
+
+    def show_feedback(self, feedback: ScanFeedback) -> None:
+        """Colour, text and sound of a scan's outcome."""
+        text = f"{feedback.message} {feedback.hint}".strip()
+        self.show_text(text, feedback.severity)
+
+    def show_text(self, text: str, severity: Severity, *, sound: bool = True) -> None:
+        """Show ``text`` coloured by ``severity`` (and play its tone)."""
+        self.severity = severity
+        colour, background = STYLES[severity]
+        self.setStyleSheet(
+            f"background-color: {background}; color: {colour}; border-radius: 4px; "
+            "padding: 8px; font-weight: bold;"
+        )
+        self.setText(text)
+        if sound:
+            self.sounds.play(TONES[severity])
+
+    def show_error(self, error: BaseException, extra: str = "") -> None:
+        """A failure (storage, permission...) as an error line."""
+        self.show_text(f"{error_text(error)} {extra}".strip(), Severity.ERROR)
+
+
+class TransitPanel(QGroupBox):
+    """Specimens overdue in transit or past stability, refreshed every minute."""
+
+    loaded = Signal(int)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle(self.tr("Overdue in transit"))
+        self._context = context
+        self.model = TransitFlagModel(context.config.clinic_timezone, self)
+        self.table: QTableView = sorting_table_view(self.model, self)
+        self.status = QLabel(self)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table)
+        self._timer = QTimer(self)
+        self._timer.setInterval(TRANSIT_REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the flags in the background."""
+        run_in_background(self._fetch, self._show, self._failed, owner=self)
+
+    def _fetch(self) -> list[TransitFlagRow]:
+        with self._context.uow() as uow:
+            return in_transit_flags(uow, self._context.clock)
+
+    def _show(self, rows: list[TransitFlagRow]) -> None:
+        self.model.set_rows(rows)
+        self.status.setText(
+            self.tr("%n specimen(s) need attention.", "", len(rows))
+            if rows
+            else self.tr("Nothing overdue in transit.")
+        )
+        self.loaded.emit(len(rows))
+
+    def _failed(self, error: Exception) -> None:
+        self.status.setText(error_text(error))
+
+
+def ask_secret(parent: QWidget, title: str, prompt: str) -> str | None:
+    """Ask for a PIN or password (masked); None when cancelled."""
+    text, ok = QInputDialog.getText(parent, title, prompt, QLineEdit.EchoMode.Password)
+    return text if ok and text else None
+
+
+class RejectDialog(QDialog):
+    """Choose a coded rejection reason and add a note."""
+
+    def __init__(self, accession: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Reject {accession}").format(accession=accession))
+        self.reason = QComboBox(self)
+        for reason in RejectionReason:
+            self.reason.addItem(reason.label, reason)
+        self.note = QLineEdit(self)
+        self.note.setMaxLength(400)
+        self.note.setPlaceholderText(self.tr("What was seen (optional)"))
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow(self.tr("Reason"), self.reason)
+        form.addRow(self.tr("Note"), self.note)
+        form.addRow(buttons)
+
+    def choice(self) -> tuple[RejectionReason, str]:
+        """The chosen reason and note."""
+        return RejectionReason(self.reason.currentData()), self.note.text().strip()
+
+
+def ask_rejection(parent: QWidget, accession: str) -> tuple[RejectionReason, str] | None:
+    """Run the rejection dialog; None when cancelled."""
+    dialog = RejectDialog(accession, parent)
+    return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+class ScanQueue:
+    """Runs scans one after another (a scanner is faster than a round trip), in order."""
+
+    def __init__(self, start: Callable[[str], None]) -> None:
+        self._start = start
+        self._waiting: list[str] = []
+        self.busy = False
+
+    def push(self, text: str) -> None:
+        """Queue ``text``; start it now when nothing runs."""
+        self._waiting.append(text)
+        if not self.busy:
+            self.next()
+
+    def next(self) -> None:
+        """Start the next queued scan (call when one finished)."""
+        if not self._waiting:
+            self.busy = False
+            return
+        self.busy = True
+        self._start(self._waiting.pop(0))
