@@ -28,6 +28,9 @@ _KEY_VALUE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _ARGON2 = re.compile(r"\$argon2(?:id|i|d)\$[^\s'\"]+")
+# PostgreSQL repeats row values in constraint errors: "Failing row contains (...)",
+# "Key (mrn)=(...) already exists".
+_PG_ROW_DETAIL = re.compile(r"(DETAIL:\s+(?:Failing row contains|Key)\b)[^\n]*")
 _SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\s*(?:\n|\(Background|$))", re.DOTALL)
 
 
@@ -36,6 +39,7 @@ def redact(text: str) -> str:
     text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
     text = _KEY_VALUE.sub(lambda m: f"{m.group('key')}{m.group('quote')}{MASK}", text)
     text = _ARGON2.sub(MASK, text)
+    text = _PG_ROW_DETAIL.sub(lambda m: f"{m.group(1)} {MASK}", text)
     return _SQL_PARAMETERS.sub(f"[parameters: {MASK}]", text)
 
 
@@ -51,8 +55,11 @@ class RedactingFilter(logging.Filter):
         except (TypeError, ValueError):
             message = str(record.msg)
         record.msg, record.args = redact(message), ()
-        if record.exc_info and not record.exc_text:
+        # Another handler may have formatted the traceback already: redact it either way.
+        if record.exc_info:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True

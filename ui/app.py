@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 import labdesk
 from labdesk.config import Config, ConfigError, load_config
+from labdesk.log_setup import install_redaction, log_to_file
 from labdesk.services.dto import SignedInUser
 from ui.context import AppContext
 from ui.crash_handler import CrashHandler
@@ -28,6 +29,7 @@ from ui.tasks import run_in_background, wait_for_background_jobs
 if TYPE_CHECKING:
     from labdesk.bootstrap import Core
     from ui.main_window import MainWindow
+    from ui.printer_monitor import BackgroundSpooler
     from ui.session_guard import SessionGuard
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,17 @@ def authenticator_for(core: Core) -> Authenticator:
     return check
 
 
+def badge_authenticator_for(core: Core) -> Authenticator:
+    """A badge + PIN check bound to ``core`` (each call opens its own unit of work)."""
+    from labdesk.services.auth import authenticate_badge
+
+    def check(badge: str, pin: str) -> SignedInUser:
+        with core.uow() as uow:
+            return authenticate_badge(uow, core.clock, badge, pin, station=core.config.station_code)
+
+    return check
+
+
 def record_sign_out(core: Core, user: SignedInUser, *, reason: str = "signed out") -> None:
     """Audit the end of ``user``'s session (blocking: run it in the background)."""
     from labdesk.services.auth import sign_out
@@ -103,6 +116,7 @@ class AppController(QObject):
         self.core: Core | None = None
         self.main_window: MainWindow | None = None
         self.session_guard: SessionGuard | None = None
+        self.spooler: BackgroundSpooler | None = None
         self.sign_in = SignInWidget(config.station_code)
         self.sign_in.signed_in.connect(self._open_main_window)
         self.sign_in.retry_requested.connect(self.connect_database)
@@ -139,6 +153,11 @@ class AppController(QObject):
 
             self.sign_in.show_demo_accounts([name for name, _, _ in DEMO_USERS], DEMO_PASSWORD)
         self.sign_in.set_ready(authenticator_for(core))
+        self.sign_in.set_badge_ready(badge_authenticator_for(core))
+        # Queued labels print when their printer answers, whoever is signed in (or nobody).
+        from ui.printer_monitor import start_spooler
+
+        self.spooler = start_spooler(context_of(core), self)
         self.core_ready.emit()
 
     def _open_main_window(self, user: SignedInUser) -> None:
@@ -208,6 +227,8 @@ class AppController(QObject):
 
     def shutdown(self) -> None:
         """Wait for background jobs, then release the database."""
+        if self.spooler is not None:
+            self.spooler.stop()
         wait_for_background_jobs()
         if self.core is not None:
             self.core.close()
@@ -270,11 +291,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    install_redaction()
     try:
         config = load_config()
     except ConfigError as exc:
         sys.stderr.write(error_text(exc) + "\n")
         return 2
+    try:
+        log_to_file(config.data_dir)  # owner-only, secrets and SQL parameters masked
+    except OSError as exc:
+        logger.warning("no log file in %s: %s", config.data_dir, exc)
     if args.database_url:
         config = config.with_overrides(database_url=args.database_url)
     if args.demo:

@@ -17,6 +17,7 @@ from labdesk.services.dto import SignedInUser
 from ui.context import AppContext
 from ui.navigation import PageId, page_title, pages_for
 from ui.pages import build_page
+from ui.printer_monitor import watch_label_printer
 from ui.scan_wiring import install_scanner
 from ui.status_bar import StatusBar
 
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
             self,
         )
         self.setStatusBar(self.status_bar)
+        self.printer_monitor = watch_label_printer(context, self.status_bar)
         self._build_menus()
         self.scan_router = install_scanner(
             self, context.config, {p: self.page(p) for p in self.page_ids}, self.show_page

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from labdesk.services.dto import SignedInUser
+from ui.badge_sign_in import BadgeSignInBox
 from ui.errors import error_text
 from ui.message_label import MessageLabel
 from ui.tasks import run_in_background
@@ -38,6 +39,9 @@ class SignInWidget(QWidget):
     def __init__(self, station_code: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._authenticate: Authenticator | None = None
+        self._badge_authenticate: Authenticator | None = None
+        self.badge_box = BadgeSignInBox(self)
+        self.badge_box.entered.connect(self._submit_badge)
         self._busy = False
         self.setWindowTitle(self.tr("LabDesk — Sign in"))
         self.username_edit = QLineEdit(self)
@@ -73,6 +77,7 @@ class SignInWidget(QWidget):
         form.addRow(self.tr("&User name"), self.username_edit)
         form.addRow(self.tr("&Password"), self.password_edit)
         form.addRow("", self.show_password_check)
+        form.addRow(self.badge_box)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.retry_button)
@@ -106,6 +111,21 @@ class SignInWidget(QWidget):
         self.retry_button.hide()
         self.message_label.show_info("")
         self._update_enabled()
+
+    def set_badge_ready(self, authenticate: Authenticator) -> None:
+        """Accept badge + PIN sign-ins checked by ``authenticate(badge, pin)``."""
+        self._badge_authenticate = authenticate
+
+    def _submit_badge(self, badge: str, pin: str) -> None:
+        authenticate = self._badge_authenticate
+        if authenticate is None or self._authenticate is None or self._busy:
+            return
+        self._set_busy(True)
+        self.message_label.show_info(self.tr("Signing in…"))
+        self.badge_box.clear()
+        run_in_background(
+            lambda: authenticate(badge, pin), self._succeeded, self._failed, owner=self
+        )
 
     def show_demo_accounts(self, usernames: Sequence[str], password: str) -> None:
         """List the demo accounts under the form (demo mode only)."""

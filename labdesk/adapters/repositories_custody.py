@@ -1,4 +1,4 @@
-"""Queries of the custody leg: specimen locks, manifests, routes, recollection tasks.
+"""Queries of the custody leg: specimen locks, scans, the verifier's event stream.
 
 Every scan probes an index: the specimen by accession (unique), its ordered tests by
 specimen, its latest event by (specimen, seq). Lists by site use ``(site_id, status)``.
@@ -12,16 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import column, func, select, update
-from sqlalchemy.orm import aliased
 
 from labdesk.adapters import orm
-from labdesk.adapters.orm_custody import manifest_items, manifests, recollection_tasks, routes
 from labdesk.adapters.repositories import _Repository
+from labdesk.adapters.repositories_manifests import (
+    ManifestRepository,
+    RecollectionRepository,
+    RouteRepository,
+)
 from labdesk.domain.catalog import TestDefinition
 from labdesk.domain.custody import CustodyEvent, CustodyEventKind
-from labdesk.domain.manifest import Manifest, ManifestItem, ManifestStatus, Route
 from labdesk.domain.order import TestStatus
-from labdesk.domain.recollection import RecollectionStatus, RecollectionTask
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 
 #: Columns the chain verifier reads, in this order (hashed content, then the links).
@@ -292,163 +293,10 @@ class CustodyScanRepository(_Repository):
         return self.session.get_bind().dialect.name
 
 
-class ManifestRepository(_Repository):
-    """Courier manifests and the specimens on them."""
-
-    def add(self, item: Manifest | ManifestItem) -> None:
-        """Stage a new manifest or manifest item."""
-        self.session.add(item)
-
-    def by_number(self, number: str, *, lock: bool = False) -> Manifest | None:
-        """Manifest by its number (optionally locking its row)."""
-        stmt = select(Manifest).where(manifests.c.number == number)
-        if lock:
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
-        return self.session.scalars(stmt).first()
-
-    def open_for(self, courier_id: int, site_id: int) -> Manifest | None:
-        """The courier's open manifest at a site, if any."""
-        stmt = (
-            select(Manifest)
-            .where(manifests.c.courier_id == courier_id)
-            .where(manifests.c.status == ManifestStatus.OPEN)
-            .where(manifests.c.site_id == site_id)
-            .order_by(manifests.c.id.desc())
-            .limit(1)
-        )
-        return self.session.scalars(stmt).first()
-
-    def for_courier(
-        self, courier_id: int, statuses: Sequence[ManifestStatus]
-    ) -> Sequence[Manifest]:
-        """A courier's manifests in some statuses, newest first."""
-        stmt = (
-            select(Manifest)
-            .where(manifests.c.courier_id == courier_id)
-            .where(manifests.c.status.in_(list(statuses)))
-            .order_by(manifests.c.id.desc())
-            .limit(50)
-        )
-        return self.session.scalars(stmt).all()
-
-    def item(self, manifest_id: int, specimen_id: int) -> ManifestItem | None:
-        """A specimen's item on one manifest."""
-        stmt = (
-            select(ManifestItem)
-            .where(manifest_items.c.manifest_id == manifest_id)
-            .where(manifest_items.c.specimen_id == specimen_id)
-        )
-        return self.session.scalars(stmt).first()
-
-    def latest_item_for(self, specimen_id: int) -> tuple[ManifestItem, Manifest] | None:
-        """The most recent manifest a specimen was picked up on, with its item."""
-        stmt = (
-            select(ManifestItem, Manifest)
-            .join(manifests, manifests.c.id == manifest_items.c.manifest_id)
-            .where(manifest_items.c.specimen_id == specimen_id)
-            .where(manifest_items.c.expected.is_(True))
-            .order_by(manifest_items.c.id.desc())
-            .limit(1)
-        )
-        row = self.session.execute(stmt).first()
-        return (row[0], row[1]) if row else None
-
-    def items_with_specimens(self, manifest_id: int) -> list[tuple[ManifestItem, Specimen]]:
-        """Every item of a manifest with its specimen, in scan order."""
-        stmt = (
-            select(ManifestItem, Specimen)
-            .join(orm.specimens, orm.specimens.c.id == manifest_items.c.specimen_id)
-            .where(manifest_items.c.manifest_id == manifest_id)
-            .order_by(manifest_items.c.id)
-        )
-        return [(item, specimen) for item, specimen in self.session.execute(stmt)]
-
-    def manifests_in(
-        self, statuses: Sequence[ManifestStatus], limit: int = 200
-    ) -> Sequence[Manifest]:
-        """Manifests in some statuses, newest first."""
-        stmt = (
-            select(Manifest)
-            .where(manifests.c.status.in_(list(statuses)))
-            .order_by(manifests.c.id.desc())
-            .limit(limit)
-        )
-        return self.session.scalars(stmt).all()
-
-    def picked_up_items(self, specimen_ids: Sequence[int]) -> dict[int, Manifest]:
-        """The manifest each specimen was last picked up on."""
-        if not specimen_ids:
-            return {}
-        stmt = (
-            select(manifest_items.c.specimen_id, Manifest)
-            .join(manifests, manifests.c.id == manifest_items.c.manifest_id)
-            .where(manifest_items.c.specimen_id.in_(list(specimen_ids)))
-            .where(manifest_items.c.expected.is_(True))
-            .order_by(manifest_items.c.id)
-        )
-        return {specimen_id: manifest for specimen_id, manifest in self.session.execute(stmt)}
-
-
-class RouteRepository(_Repository):
-    """Courier routes and their expected transit times."""
-
-    def add(self, route: Route) -> None:
-        """Stage a new route."""
-        self.session.add(route)
-
-    def get(self, route_id: int) -> Route | None:
-        """Route by primary key."""
-        return self.session.get(Route, route_id)
-
-    def by_code(self, code: str) -> Route | None:
-        """Route by code."""
-        return self.session.scalars(select(Route).where(routes.c.code == code)).first()
-
-    def from_site(self, site_id: int) -> Sequence[Route]:
-        """Active routes leaving a site, by code."""
-        stmt = (
-            select(Route)
-            .where(routes.c.from_site_id == site_id)
-            .where(routes.c.active.is_(True))
-            .order_by(routes.c.code)
-        )
-        return self.session.scalars(stmt).all()
-
-    def all(self) -> Sequence[Route]:
-        """Every route by code."""
-        return self.session.scalars(select(Route).order_by(routes.c.code)).all()
-
-
-class RecollectionRepository(_Repository):
-    """Recollection tasks on the station worklist."""
-
-    def add(self, task: RecollectionTask) -> None:
-        """Stage a new task."""
-        self.session.add(task)
-
-    def get(self, task_id: int) -> RecollectionTask | None:
-        """Task by primary key."""
-        return self.session.get(RecollectionTask, task_id)
-
-    def for_specimen(self, specimen_id: int) -> RecollectionTask | None:
-        """The task opened for a specimen, if any."""
-        stmt = select(RecollectionTask).where(recollection_tasks.c.specimen_id == specimen_id)
-        return self.session.scalars(stmt).first()
-
-    def open_tasks(
-        self, site_id: int | None = None, limit: int = 500
-    ) -> list[tuple[RecollectionTask, Specimen, str, str]]:
-        """Open tasks with their specimen, site code and opener's name, oldest first."""
-        opener = aliased(orm.users)
-        stmt = (
-            select(RecollectionTask, Specimen, orm.sites.c.code, opener.c.display_name)
-            .join(orm.specimens, orm.specimens.c.id == recollection_tasks.c.specimen_id)
-            .join(orm.sites, orm.sites.c.id == recollection_tasks.c.site_id)
-            .join(opener, opener.c.id == recollection_tasks.c.opened_by_id)
-            .where(recollection_tasks.c.status == RecollectionStatus.OPEN)
-            .order_by(recollection_tasks.c.opened_at, recollection_tasks.c.id)
-            .limit(limit)
-        )
-        if site_id is not None:
-            stmt = stmt.where(recollection_tasks.c.site_id == site_id)
-        return [(t, s, code, name) for t, s, code, name in self.session.execute(stmt)]
+# Attached to the unit of work from here (one import there for the whole custody leg).
+__all__ = [
+    "CustodyScanRepository",
+    "ManifestRepository",
+    "RecollectionRepository",
+    "RouteRepository",
+]

@@ -243,20 +243,16 @@ class BoardRepository:
     def unmatched_count(self) -> int:
         """Results waiting for manual matching.
 
-        Counts rows of the HL7 interface's ``unmatched_results`` worklist when that table is
-        part of the schema (and still open there), plus results stored without any ordered
-        test or specimen.
+        Counts the open rows of the HL7 interface's ``unmatched_results`` worklist (looked up
+        by name, so the board works with or without that module), plus results stored
+        without any ordered test or specimen.
         """
         r = orm.results
         stmt = select(func.count()).where(r.c.ordered_test_id.is_(None), r.c.specimen_id.is_(None))
         total = int(self.session.scalar(stmt) or 0)
         worklist = orm.metadata.tables.get("unmatched_results")
         if worklist is not None:
-            query = select(func.count()).select_from(worklist)
-            if "matched_at" in worklist.c:
-                query = query.where(worklist.c.matched_at.is_(None))
-            elif "status" in worklist.c:
-                query = query.where(type_coerce(worklist.c.status, String) == "open")
+            query = select(func.count()).where(_raw(worklist.c.status) == "open")
             total += int(self.session.scalar(query) or 0)
         return total
 

@@ -11,7 +11,9 @@ from sqlalchemy.orm import defer
 
 from labdesk.adapters import orm
 from labdesk.adapters.repositories import _Repository
+from labdesk.domain.order import OrderedTest
 from labdesk.domain.printing import ClaimedJob, PrintJob, PrintJobStatus
+from labdesk.domain.specimen import Specimen
 
 _jobs = orm.print_jobs
 
@@ -144,6 +146,23 @@ class PrintQueueRepository(_Repository):
     def set_preview(self, job_id: int, preview_png: bytes) -> None:
         """Store a preview rendered after the job was sent."""
         self._rowcount(update(_jobs).where(_jobs.c.id == job_id).values(preview_png=preview_png))
+
+    def specimens(self, accessions: Sequence[str]) -> dict[str, Specimen]:
+        """The specimens to label, by accession (one index probe each, one statement)."""
+        stmt = select(Specimen).where(orm.specimens.c.accession.in_(list(accessions)))
+        return {specimen.accession: specimen for specimen in self.session.scalars(stmt)}
+
+    def label_tests(self, specimen_ids: Sequence[int]) -> dict[int, list[OrderedTest]]:
+        """The ordered tests each specimen carries, oldest first (one statement)."""
+        stmt = (
+            select(OrderedTest)
+            .where(orm.ordered_tests.c.specimen_id.in_(list(specimen_ids)))
+            .order_by(orm.ordered_tests.c.id)
+        )
+        found: dict[int, list[OrderedTest]] = {i: [] for i in specimen_ids}
+        for test in self.session.scalars(stmt):
+            found[test.specimen_id or 0].append(test)
+        return found
 
     def reprints_of(self, job_id: int) -> int:
         """How many reprint jobs point at original job ``job_id``."""

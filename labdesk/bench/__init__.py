@@ -4,7 +4,9 @@ Each scenario's p50/p95 is reported with its ratio to a floor doing the same wor
 indexed SQL, at a small and a big database (10k and 1M specimens; 10k and 100k with
 ``quick``), plus how p95 grows between them. Databases are synthetic (never patient data),
 bulk-loaded and cached per size, seed and schema revision. Scenarios are declared in
-:data:`labdesk.bench.scenarios.SCENARIOS`.
+:data:`labdesk.bench.scenarios.SCENARIOS`; other packages add theirs through the
+``labdesk.bench_scenarios`` entry-point group (``printers`` does: label rendering and the
+print action), so the core never imports them.
 """
 
 from __future__ import annotations

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import platform
 import random
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
@@ -28,6 +31,7 @@ from labdesk.bench.model import (
     Scenario,
 )
 from labdesk.bench.scenarios import SCENARIOS
+from labdesk.config import sqlite_url
 
 Progress = Callable[[str], None]
 
@@ -68,7 +72,7 @@ def execute(
         workdir = Path(tmp)
         sized = [s for s in scenarios if s.per_size]
         for size in plan.sizes if sized else ():
-            database = _open_size(plan, size, results, say)
+            database = _open_size(plan, size, workdir, results, say)
             try:
                 for scenario in sized:
                     if database is None:
@@ -119,12 +123,14 @@ def _context(plan: Plan, workdir: Path, calls: int, database: Database | None) -
     return Context(workdir=workdir, rng=random.Random(plan.seed), calls=calls, database=database)
 
 
-def _open_size(plan: Plan, size: int, results: Results, say: Progress) -> Database | None:
+def _open_size(
+    plan: Plan, size: int, workdir: Path, results: Results, say: Progress
+) -> Database | None:
     folder = plan.cache_dir or default_cache_dir()
     say(f"Database of {size:,} specimens (built on first use, cached in {folder})")
     try:
         info = cached_database(specimens=size, seed=plan.seed, directory=folder, progress=say)
-        database = open_database(info)
+        database = open_database(_private_copy(info, workdir))
     except Exception as exc:  # reported, not raised: the other sizes still run
         results.builds.append(Build(size, 0, 0.0, cached=False, error=_describe(exc)))
         return None
@@ -132,6 +138,15 @@ def _open_size(plan: Plan, size: int, results: Results, say: Progress) -> Databa
     verb = "Reused" if info.cached else "Built"
     say(f"{verb} {size:,} specimens / {info.patients:,} patients ({info.build_seconds:.1f} s)")
     return database
+
+
+def _private_copy(info: BenchDb, workdir: Path) -> BenchDb:
+    """Copy a cached database into this run's directory: scenarios write (counters, audit
+    entries, messages), and the cache must stay pristine and free for concurrent runs."""
+    source = Path(make_url(info.url).database or "")
+    target = workdir / source.name
+    shutil.copyfile(source, target)
+    return replace(info, url=sqlite_url(target))
 
 
 def open_database(info: BenchDb) -> Database:
@@ -159,6 +174,9 @@ def open_database(info: BenchDb) -> Database:
 def _close(database: Database) -> None:
     database.raw.close()
     database.engine.dispose()
+    path = Path(make_url(database.info.url).database or "")
+    for suffix in ("", "-wal", "-shm"):  # the private copy: free the disk space now
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _measure(

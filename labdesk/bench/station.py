@@ -121,7 +121,7 @@ def scan_to_plan(state: ScanState, i: int) -> object:
     return view
 
 
-def scan_floor(state: ScanState, i: int) -> object:
+def scan_floor(state: ScanState, i: int) -> list[Any]:
     """The same reads as bare SQL, and one bare commit."""
     raw = state.db.raw
     patient = raw.execute(_FLOOR_PATIENT_SQL, (state.floor_key(i),)).fetchone()

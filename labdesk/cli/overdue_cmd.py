@@ -7,8 +7,14 @@ from collections import Counter
 import click
 
 from labdesk.cli.common import open_core
+from labdesk.domain.errors import NotFound
 from labdesk.domain.overdue import FlagReason, posix
-from labdesk.services.overdue import escalate_overdue_criticals, evaluate_rows
+from labdesk.ports import UnitOfWork
+from labdesk.services.overdue import (
+    escalate_overdue_criticals,
+    evaluate_rows,
+    set_covering_clinician,
+)
 from labdesk.services.overdue_settings import load_overdue_settings
 
 
@@ -54,3 +60,25 @@ def counts() -> None:
     click.echo(f"{len(rows):,} open ordered tests")
     for reason in FlagReason:
         click.echo(f"{tally[reason]:>8,}  {reason.label}")
+
+
+@overdue.command()
+@click.argument("clinician")
+@click.argument("covering")
+def cover(clinician: str, covering: str) -> None:
+    """Make user COVERING the covering clinician of user CLINICIAN (both clinicians)."""
+    core = open_core()
+    try:
+        with core.uow() as uow:
+            ids = [_user_id(uow, name) for name in (clinician, covering)]
+        set_covering_clinician(core.uow(), core.clock, None, ids[0], ids[1])
+    finally:
+        core.close()
+    click.echo(f"{covering} now covers {clinician}'s unacknowledged critical results.")
+
+
+def _user_id(uow: UnitOfWork, username: str) -> int:
+    user = uow.people.user_by_username(username)
+    if user is None or user.id is None:
+        raise NotFound(f"No user is named '{username[:64]}'.", hint="See 'labdesk users list'.")
+    return user.id

@@ -103,11 +103,14 @@ class Ingestor:
 
     def handle_frame(self, data: bytes | str, source: str) -> FrameReply:
         """Apply one MLLP frame or file chunk: a message or an FHS/BHS batch."""
-        text = decode(data) if isinstance(data, bytes) else data
+        text = storable(decode(data) if isinstance(data, bytes) else data)
         try:
             messages = split_frame(text)
         except Hl7Error as exc:
-            outcome, ack = self._refuse(text, source, None, exc)
+            try:
+                outcome, ack = self._refuse(text, source, None, exc)
+            except LabdeskError as failure:
+                return self._unstored(None, failure)
             return FrameReply((outcome,), ack)
         if len(messages) == 1:
             outcome, ack = self.handle_message(messages[0], source, raw=text)
@@ -135,27 +138,39 @@ class Ingestor:
         self, text: str, source: str, *, raw: str | None = None
     ) -> tuple[Outcome, str]:
         """Store and apply one message; returns its outcome and the ACK text."""
-        stored = raw if raw is not None else text
+        text = storable(text)
+        stored = storable(raw) if raw is not None else text
+        header: Header | None = None
         try:
-            message = parse_message(text)
-            header = read_header(message)
-            check_header(header)
-        except Hl7Error as exc:
-            return self._refuse(stored, source, _header_or_none(text), exc)
-        try:
+            try:
+                message = parse_message(text)
+                header = read_header(message)
+                check_header(header)
+            except Hl7Error as exc:
+                return self._refuse(stored, source, _header_or_none(text), exc)
             return self._apply_and_store(message, header, stored, source)
         except LabdeskError as exc:  # the database itself failed: store nothing, say so
-            logger.error("HL7 %s from %s not stored: %s", header.control_id, source, exc)
-            reason = f"LabDesk could not store the message ({exc.message}); send it again."
-            ack = build_ack(
-                header,
-                AckCode.ERROR,
-                now=self._clock.now(),
-                ack_id="LD0",
-                text=reason,
-                error_code=INTERNAL_ERROR,
-            )
-            return Outcome(header.control_id, None, None, AckCode.ERROR, reason), ack
+            reply = self._unstored(header, exc)
+            return reply.outcomes[0], reply.ack
+
+    def internal_error_reply(self) -> FrameReply:
+        """AE for a frame that could not be handled at all (a bug): the sender resends."""
+        return self._unstored(None, LabdeskError("internal error"))
+
+    def _unstored(self, header: Header | None, exc: LabdeskError) -> FrameReply:
+        """AE for a message the database would not take: the sender must send it again."""
+        control = header.control_id if header else ""
+        logger.error("HL7 %s not stored: %s", control or "frame", exc)
+        reason = f"LabDesk could not store the message ({exc.message}); send it again."
+        ack = build_ack(
+            header,
+            AckCode.ERROR,
+            now=self._clock.now(),
+            ack_id="LD0",
+            text=reason,
+            error_code=INTERNAL_ERROR,
+        )
+        return FrameReply((Outcome(control, None, None, AckCode.ERROR, reason),), ack)
 
     def _apply_and_store(
         self, message: Any, header: Header, raw: str, source: str
@@ -314,6 +329,11 @@ def _store(factory: Callable[[], UnitOfWork], row: InboundMessage, uow: UnitOfWo
         fresh.hl7.add_message(row)
         fresh.hl7.flush()
         fresh.commit()
+
+
+def storable(text: str) -> str:
+    """Text a database column takes: NUL (which HL7 never carries) as the HL7 escape ``\\X00\\``."""
+    return text.replace("\x00", "\\X00\\")
 
 
 def _header_or_none(text: str) -> Header | None:

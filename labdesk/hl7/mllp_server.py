@@ -219,7 +219,11 @@ class Hl7Listener:
             return False
         except (ConnectionError, OSError):
             return False
-        reply = await self._work(self._ingestor.handle_frame, block, source)
+        try:
+            reply = await self._work(self._ingestor.handle_frame, block, source)
+        except Exception:  # a bug: answer AE (not stored, so the sender resends), keep serving
+            logger.exception("HL7 frame from %s could not be handled", source)
+            reply = self._ingestor.internal_error_reply()
         await self._send(writer, reply)
         return True
 

@@ -7,11 +7,12 @@ Collection time is printed in the time zone of the site where the specimen was c
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
 from labdesk.domain.accession import make_accession, validate_accession
 from labdesk.domain.errors import LabdeskError, NotFound
-from labdesk.domain.order import Priority, TestStatus
+from labdesk.domain.order import OrderedTest, Priority, TestStatus
 from labdesk.domain.printing import LabelContent
 from labdesk.domain.specimen import Specimen
 from labdesk.domain.timefmt import format_local
@@ -40,8 +41,27 @@ def find_specimen(uow: UnitOfWork, accession: str) -> Specimen:
     return specimen
 
 
-def label_content(uow: UnitOfWork, specimen: Specimen) -> LabelContent:
+def find_specimens(uow: UnitOfWork, accessions: Sequence[str]) -> list[Specimen]:
+    """The specimens with these accession IDs, in order, all checked before any is used.
+
+    Raises:
+        InvalidAccession: for a malformed ID or a failed check digit.
+        NotFound: for the first ID no specimen has.
+    """
+    wanted = [validate_accession(accession) for accession in accessions]
+    found = uow.print_queue.specimens(wanted)
+    for accession in wanted:
+        if accession not in found:
+            find_specimen(uow, accession)  # raises NotFound with the message users see
+    return [found[accession] for accession in wanted]
+
+
+def label_content(
+    uow: UnitOfWork, specimen: Specimen, tests: Sequence[OrderedTest] | None = None
+) -> LabelContent:
     """Everything printed on ``specimen``'s label, read from the database now.
+
+    ``tests`` are the ordered tests it carries when the caller already has them.
 
     Raises:
         LabdeskError: if the specimen's patient, container or site is missing (a broken
@@ -56,9 +76,8 @@ def label_content(uow: UnitOfWork, specimen: Specimen) -> LabelContent:
             f"Specimen {specimen.accession} refers to a missing patient, container or site.",
             hint="Report this to the administrator; the database is inconsistent.",
         )
-    tests = [
-        t for t in uow.orders.tests_for_specimen(specimen.id) if t.status != TestStatus.CANCELLED
-    ]
+    carried = uow.orders.tests_for_specimen(specimen.id) if tests is None else tests
+    tests = [t for t in carried if t.status != TestStatus.CANCELLED]
     tests.sort(key=lambda t: t.id or 0)
     specimen_types: list[str] = []
     stat = False

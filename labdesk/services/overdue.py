@@ -255,16 +255,23 @@ def _covering_id(uow: UnitOfWork, clinician_id: int | None, fallback: Any) -> in
 
 
 def set_covering_clinician(
-    uow: UnitOfWork, clock: Clock, actor: SignedInUser, clinician_id: int, covering_id: int
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser | None,
+    clinician_id: int,
+    covering_id: int,
 ) -> None:
     """Name who covers ``clinician_id``'s critical results (replaces an earlier choice).
+
+    ``actor`` None is the operator on the command line (audited as such).
 
     Raises:
         PermissionDenied: without ``MANAGE_USERS``.
         NotFound: for an unknown user.
         ValidationError: when either user is not a clinician, or both are the same.
     """
-    authorize(actor, Permission.MANAGE_USERS)
+    if actor is not None:
+        authorize(actor, Permission.MANAGE_USERS)
     if clinician_id == covering_id:
         raise ValidationError(
             "A clinician cannot cover for themselves.", hint="Choose another clinician."

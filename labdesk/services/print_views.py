@@ -127,16 +127,21 @@ def render_snapshot(
 
 
 def with_preview(
-    uows: UowFactory, setup: PrintSetup, row: PrintJobRow, snapshot: LabelSnapshot
+    uows: UowFactory,
+    setup: PrintSetup,
+    row: PrintJobRow,
+    snapshot: LabelSnapshot,
+    *,
+    store: bool = True,
 ) -> PrintJobRow:
-    """``row`` with the PNG preview of its first label, stored on the job too."""
+    """``row`` with the PNG preview of its first label, also stored on the job if ``store``."""
     first = LabelSnapshot(labels=snapshot.labels[:1], preset=snapshot.preset)
     try:
         _, preview = render_snapshot(setup, first, "zpl")
     except LabdeskError:  # the job failed to render: there is nothing to show
         return row
-    if preview is None:
-        return row
+    if preview is None or not store:
+        return replace(row, preview_png=preview)
     with uows() as uow:
         uow.print_queue.set_preview(row.id, preview)
         uow.commit()

@@ -19,6 +19,7 @@ from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import LabdeskError, NotFound, ValidationError
 from labdesk.domain.label_snapshot import LabelSnapshot
+from labdesk.domain.order import OrderedTest
 from labdesk.domain.permissions import Permission
 from labdesk.domain.printing import LabelContent, PrintJob, PrintJobKind, PrintJobStatus
 from labdesk.domain.specimen import Specimen
@@ -26,14 +27,14 @@ from labdesk.ports import UnitOfWork, UowFactory
 from labdesk.services.audit import record_audit
 from labdesk.services.dto import SignedInUser
 from labdesk.services.labels import (
-    find_specimen,
+    find_specimens,
     label_content,
     printer_test_content,
     with_aliquots,
 )
 from labdesk.services.print_dto import PrintJobRow, PrintSetup
 from labdesk.services.print_views import check, render_snapshot, with_preview
-from labdesk.services.spooler import error_text, send_job, send_jobs
+from labdesk.services.spooler import error_text, job_row, send_job, send_jobs
 from labdesk.services.stations import label_printer_uri
 
 MIN_REASON = 3
@@ -67,19 +68,24 @@ def print_specimen_labels(
     """
     check(actor, Permission.PRINT_LABELS)
     with uows() as uow:
-        specimens = [find_specimen(uow, accession) for accession in accessions]
+        specimens = find_specimens(uow, accessions)
         uri = printer_uri.strip() if printer_uri else label_printer_uri(uow, setup)
-        loaded = _preload(uow, specimens)  # noqa: F841 - held so the identity map keeps them
-        queued = [_specimen_job(uow, clock, actor, setup, s, uri) for s in specimens]
+        tests = uow.print_queue.label_tests([s.id for s in specimens if s.id is not None])
+        loaded = _preload(uow, specimens, tests)  # noqa: F841 - kept alive for the identity map
+        queued = [
+            _specimen_job(uow, clock, actor, setup, s, uri, tests.get(s.id or 0, []))
+            for s in specimens
+        ]
         for job, _ in queued:
             uow.print_queue.add(job)
         uow.print_queue.flush()
         _audit_prints(uow, clock, actor, setup, specimens, queued)
         uow.commit()
     rows = send_jobs(uows, clock, setup.opener, [job.id for job, _ in queued if job.id])
-    # The screen shows the first label: render its preview once the bytes are out.
+    # The screen shows the first label: render its preview once the bytes are out (not
+    # stored; job_preview renders any job's on demand).
     if rows and rows[0].preview_png is None:
-        rows[0] = with_preview(uows, setup, rows[0], queued[0][1])
+        rows[0] = with_preview(uows, setup, rows[0], queued[0][1], store=False)
     return rows
 
 
@@ -165,10 +171,57 @@ def print_test_label(
     return send_job(uows, clock, setup.opener, new_id)
 
 
+def resolve_unconfirmed(
+    uows: UowFactory,
+    clock: Clock,
+    actor: SignedInUser | None,
+    setup: PrintSetup,
+    job_id: int,
+    *,
+    printed: bool,
+) -> PrintJobRow:
+    """Record what a person found for an unconfirmed job: it printed (done) or not (failed).
+
+    A label that did not print is then printed again with Reprint, which needs a reason.
+
+    Raises:
+        PermissionDenied: if ``actor`` may not print labels.
+        ValidationError: if the job is not unconfirmed.
+        NotFound: if there is no such job.
+    """
+    check(actor, Permission.PRINT_LABELS)
+    with uows() as uow:
+        job = uow.print_queue.get(job_id)
+        if job is None:
+            raise NotFound(f"There is no print job {job_id}.", hint="Check the job number.")
+        if job.status is not PrintJobStatus.SENT:
+            raise ValidationError(
+                f"Print job {job_id} is {job.status.value}, not unconfirmed.",
+                hint="Only a job whose printing could not be confirmed needs checking.",
+            )
+        status = PrintJobStatus.DONE if printed else PrintJobStatus.FAILED
+        note = "checked: printed" if printed else "checked: did not print"
+        uow.print_queue.finish(job_id, status, last_error=f"{note.capitalize()}. {job.last_error}")
+        record_audit(
+            uow,
+            clock,
+            action=AuditAction.UPDATE,
+            entity="print_job",
+            entity_id=job_id,
+            user_id=actor.id if actor is not None else None,
+            station=setup.station_code,
+            detail=f"unconfirmed job {note}",
+        )
+        uow.commit()
+    return job_row(uows, job_id)
+
+
 # ---------------------------------------------------------------- internals
 
 
-def _preload(uow: UnitOfWork, specimens: Sequence[Specimen]) -> list[object]:
+def _preload(
+    uow: UnitOfWork, specimens: Sequence[Specimen], tests: dict[int, list[OrderedTest]]
+) -> list[object]:
     """Load what the labels of several specimens share, a query per kind instead of per label.
 
     The session's identity map holds objects weakly: the caller keeps the returned list
@@ -176,12 +229,14 @@ def _preload(uow: UnitOfWork, specimens: Sequence[Specimen]) -> list[object]:
     """
     if len(specimens) < 2:
         return []
+    order_ids = {t.order_id for carried in tests.values() for t in carried}
     return [
         *uow.catalog.containers(),
         *uow.catalog.tests(),
         *(uow.patients.get(i) for i in {s.patient_id for s in specimens}),
         *(uow.people.site(i) for i in {s.site_id for s in specimens}),
         *(uow.people.user(i) for i in {s.collected_by_id for s in specimens}),
+        *(uow.orders.get(i) for i in order_ids),
     ]
 
 
@@ -192,9 +247,10 @@ def _specimen_job(
     setup: PrintSetup,
     specimen: Specimen,
     uri: str,
+    tests: Sequence[OrderedTest],
 ) -> tuple[PrintJob, LabelSnapshot]:
     """A job (not yet added) with the specimen's primary and aliquot labels."""
-    content = label_content(uow, specimen)
+    content = label_content(uow, specimen, tests)
     labels: list[LabelContent] = with_aliquots(
         content, setup.labels.copies_for(specimen.container_code)
     )

@@ -25,7 +25,7 @@ from labdesk.domain.printing import (
     PrintJobKind,
     PrintJobStatus,
 )
-from labdesk.ports import PrinterOpener, UowFactory
+from labdesk.ports import PrinterOpener, UnitOfWork, UowFactory
 from labdesk.services.print_dto import PrintJobRow, SpoolReport
 
 logger = logging.getLogger(__name__)
@@ -68,16 +68,12 @@ def send_jobs(
 ) -> list[PrintJobRow]:
     """Send the jobs of one print action in order; return their rows in that order.
 
-    Each job is claimed on its own just before it goes out and its outcome is recorded at
-    once, so a printer failing mid-order leaves exactly the labels it did not take to be
-    sent again, and a crash leaves at most one job unconfirmed. When the printer turns out
-    to be offline, the rest of its jobs wait for the retry without being tried.
+    Each job is claimed on its own just before it goes out and its outcome is recorded
+    right after, so a printer failing mid-order leaves exactly the labels it did not take
+    to be sent again, and a crash leaves at most one job unconfirmed. When the printer
+    turns out to be offline, the rest of its jobs wait for the retry without being tried.
     """
-    offline: set[str] = set()
-    for job_id in job_ids:
-        outcome = claim_and_send(uows, clock, opener, job_id, skip_printers=offline)
-        if outcome is not None and outcome[0] is PrintJobStatus.QUEUED:
-            offline.add(outcome[1])
+    _send_in_order(uows, clock, opener, job_ids)
     return job_rows(uows, job_ids, with_preview=True)
 
 
@@ -91,20 +87,16 @@ def process_due_jobs(
 ) -> SpoolReport:
     """Send every due queued job (of ``station_code``, or all stations when None).
 
-    The app calls this periodically off the UI thread; ``labdesk label print`` and scripts
+    The app calls this periodically off the UI thread; ``labdesk label spool`` and scripts
     call it directly. Safe to run on several workers at once. When a printer is found
     offline, its other queued jobs wait too, so labels keep their order.
     """
     with uows() as uow:
         due = uow.print_queue.due_ids(clock.now(), station_code, limit)
+    outcomes = _send_in_order(uows, clock, opener, due)
     report: dict[PrintJobStatus, list[int]] = {status: [] for status in PrintJobStatus}
-    offline: set[str] = set()
-    for job_id in due:
-        outcome = claim_and_send(uows, clock, opener, job_id, skip_printers=offline)
-        if outcome is not None:
-            report[outcome[0]].append(job_id)
-            if outcome[0] is PrintJobStatus.QUEUED:
-                offline.add(outcome[1])
+    for job_id, status in outcomes.items():
+        report[status].append(job_id)
     return SpoolReport(
         done=tuple(report[PrintJobStatus.DONE]),
         retrying=tuple(report[PrintJobStatus.QUEUED]),
@@ -114,75 +106,84 @@ def process_due_jobs(
 
 
 def claim_and_send(
-    uows: UowFactory,
-    clock: Clock,
-    opener: PrinterOpener,
-    job_id: int,
-    *,
-    skip_printers: set[str] | frozenset[str] = frozenset(),
-) -> tuple[PrintJobStatus, str] | None:
-    """Claim, send and record one job; None when it was not ours to send.
+    uows: UowFactory, clock: Clock, opener: PrinterOpener, job_id: int
+) -> PrintJobStatus | None:
+    """Claim, send and record one job; None when it was not ours to send."""
+    return _send_in_order(uows, clock, opener, [job_id]).get(job_id)
 
-    Returns:
-        The job's new status and its printer URI.
+
+_Sent = tuple[ClaimedJob, Delivery | None, str]
+
+
+def _send_in_order(
+    uows: UowFactory, clock: Clock, opener: PrinterOpener, job_ids: Sequence[int]
+) -> dict[int, PrintJobStatus]:
+    """Claim, send and record each job in turn; the new status of each job this sent.
+
+    Recording one job's outcome and claiming the next share a transaction (claims are
+    committed before anything is sent, so the claim semantics are unchanged).
     """
-    with uows() as uow:
-        job = uow.print_queue.claim(job_id, clock.now(), skip_printers=skip_printers)
-        if job is None:
-            return None
-        uow.commit()
-    return _deliver(uows, clock, opener, job), job.printer_uri
+    outcomes: dict[int, PrintJobStatus] = {}
+    offline: set[str] = set()
+    sent: _Sent | None = None
+    for job_id in [*job_ids, None]:
+        with uows() as uow:
+            if sent is not None:
+                status = _record(uow, clock, *sent)
+                outcomes[sent[0].id] = status
+                if status is PrintJobStatus.QUEUED:
+                    offline.add(sent[0].printer_uri)
+            job = (
+                uow.print_queue.claim(job_id, clock.now(), skip_printers=offline)
+                if job_id is not None
+                else None
+            )
+            uow.commit()
+        sent = (job, *_send(opener, job)) if job is not None else None
+    return outcomes
 
 
-def _deliver(
-    uows: UowFactory, clock: Clock, opener: PrinterOpener, job: ClaimedJob
-) -> PrintJobStatus:
-    """Send a claimed job and record the outcome."""
+def _send(opener: PrinterOpener, job: ClaimedJob) -> tuple[Delivery | None, str]:
+    """Send a claimed job: (None, "") when the printer took it, else what failed."""
     try:
         opener(job.printer_uri).send(job.payload, preview_png=job.preview_png)
     except PrintDeliveryError as exc:
-        delivery, text = exc.delivery, error_text(exc)
+        return exc.delivery, error_text(exc)
     except LabdeskError as exc:
-        delivery, text = Delivery.FAILED, error_text(exc)
+        return Delivery.FAILED, error_text(exc)
     except Exception as exc:  # A bug while sending: whether anything printed is unknown.
         logger.exception("print job %s: unexpected error while sending", job.id)
-        delivery, text = Delivery.UNCERTAIN, error_text(exc)
-    else:
-        _finish(uows, job.id, PrintJobStatus.DONE)
-        logger.info("print job %s sent to %s", job.id, job.printer_uri)
-        return PrintJobStatus.DONE
-    return _record_failure(uows, clock, job, delivery, text)
+        return Delivery.UNCERTAIN, error_text(exc)
+    logger.info("print job %s sent to %s", job.id, job.printer_uri)
+    return None, ""
 
 
 # Failures are recorded on the job (last_error), where users see them; the log only traces.
-def _record_failure(
-    uows: UowFactory, clock: Clock, job: ClaimedJob, delivery: Delivery, text: str
+def _record(
+    uow: UnitOfWork, clock: Clock, job: ClaimedJob, delivery: Delivery | None, text: str
 ) -> PrintJobStatus:
+    """Record the outcome of a sent job (the caller commits)."""
+    queue = uow.print_queue
+    if delivery is None:
+        queue.finish(job.id, PrintJobStatus.DONE)
+        return PrintJobStatus.DONE
     # A test label is for someone standing at the printer now: report, never retry later.
     if delivery is Delivery.RETRY and job.kind is not PrintJobKind.TEST:
         until = clock.now() + backoff(job.attempts)
-        with uows() as uow:
-            uow.print_queue.finish(
-                job.id, PrintJobStatus.QUEUED, last_error=text, next_attempt_at=until
-            )
-            # The printer's other queued jobs wait too, so labels keep their order.
-            uow.print_queue.postpone(job.printer_uri, until, text)
-            uow.commit()
+        queue.finish(job.id, PrintJobStatus.QUEUED, last_error=text, next_attempt_at=until)
+        # The printer's other queued jobs wait too, so labels keep their order.
+        queue.postpone(job.printer_uri, until, text)
         logger.info("print job %s queued again until %s: %s", job.id, until, text)
         return PrintJobStatus.QUEUED
     if delivery is Delivery.UNCERTAIN:
-        _finish(uows, job.id, PrintJobStatus.SENT, f"Unconfirmed: {text} {UNCONFIRMED_HINT}")
+        queue.finish(
+            job.id, PrintJobStatus.SENT, last_error=f"Unconfirmed: {text} {UNCONFIRMED_HINT}"
+        )
         logger.info("print job %s unconfirmed: %s", job.id, text)
         return PrintJobStatus.SENT
-    _finish(uows, job.id, PrintJobStatus.FAILED, text)
+    queue.finish(job.id, PrintJobStatus.FAILED, last_error=text)
     logger.info("print job %s failed: %s", job.id, text)
     return PrintJobStatus.FAILED
-
-
-def _finish(uows: UowFactory, job_id: int, status: PrintJobStatus, text: str = "") -> None:
-    with uows() as uow:
-        uow.print_queue.finish(job_id, status, last_error=text)
-        uow.commit()
 
 
 def job_row(uows: UowFactory, job_id: int, *, with_preview: bool = False) -> PrintJobRow:

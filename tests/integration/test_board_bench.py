@@ -34,9 +34,7 @@ def test_board_database_holds_tests_in_every_open_status(small_board: Path) -> N
     assert again.url == info.url
     path = info.url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
-        statuses = Counter(
-            Status(s) for (s,) in conn.execute("SELECT status FROM ordered_tests")
-        )
+        statuses = Counter(Status(s) for (s,) in conn.execute("SELECT status FROM ordered_tests"))
         results = conn.execute("SELECT count(*) FROM results").fetchone()[0]
         corrected = conn.execute(
             "SELECT count(*) FROM results WHERE supersedes_id IS NOT NULL"
@@ -49,6 +47,11 @@ def test_board_database_holds_tests_in_every_open_status(small_board: Path) -> N
 
 
 def test_board_scenarios_are_registered() -> None:
+    from ui.results.bench_worker import FILTERS
+    from ui.results.board_proxy import BoardFilter
+
+    assert len(FILTERS) == board.FILTERS
+    assert FILTERS[-1] == BoardFilter()  # the reset floor's bare pass
     assert [s.name for s in by_name(NAMES)] == NAMES
     assert {s.name for s in board.SCENARIOS} <= {s.name for s in all_scenarios()}
 

@@ -41,6 +41,11 @@ def test_counts_and_sweep(env: dict[str, str]) -> None:
     assert sweep.exit_code == 0, sweep.output
     assert "escalation(s) recorded." in sweep.output
     assert "Smith" not in counts.output + sweep.output  # no patient names
+    refused = runner.invoke(cli, ["overdue", "cover", "doctor", "ma"], env=env)
+    assert refused.exit_code == 2
+    assert "not a clinician" in refused.output
+    unknown = runner.invoke(cli, ["overdue", "cover", "doctor", "nobody"], env=env)
+    assert unknown.exit_code == 2
 
 
 def test_settings_from_the_config_file(tmp_path: Path) -> None:

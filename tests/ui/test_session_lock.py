@@ -210,3 +210,35 @@ def test_controller_gives_the_new_user_a_fresh_window(
     events = _audit(core)
     assert (AuditAction.SIGN_OUT, "success") in events
     controller.shutdown()
+
+
+def test_badge_and_pin_sign_in(
+    qtbot: QtBot, core: Core, user_named: Callable[[str], SignedInUser]
+) -> None:
+    from labdesk.services.users_admin import set_badge, set_pin
+    from ui.app import authenticator_for, badge_authenticator_for
+    from ui.sign_in import SignInWidget
+
+    admin = user_named("alex")
+    maria = user_named("maria")
+    with core.uow() as uow:
+        set_badge(uow, core.clock, admin, maria.id, "BADGE-7731")
+        set_pin(uow, core.clock, admin, maria.id, "480613")
+        uow.commit()
+    form = SignInWidget("DRAW-2")
+    qtbot.addWidget(form)
+    form.set_ready(authenticator_for(core))
+    form.set_badge_ready(badge_authenticator_for(core))
+    form.show()
+    qtbot.keyClicks(form.badge_box.badge_edit, "BADGE-7731")
+    qtbot.keyClick(form.badge_box.badge_edit, Qt.Key.Key_Return)  # the scanner's Enter
+    qtbot.keyClicks(form.badge_box.pin_edit, "111111")
+    qtbot.keyClick(form.badge_box.pin_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: form.message_label.is_error, timeout=10_000)
+    assert form.message_label.text().startswith("Wrong PIN.")
+    with qtbot.waitSignal(form.signed_in, timeout=10_000) as blocker:
+        qtbot.keyClicks(form.badge_box.badge_edit, "BADGE-7731")
+        qtbot.keyClicks(form.badge_box.pin_edit, "480613")
+        qtbot.keyClick(form.badge_box.pin_edit, Qt.Key.Key_Return)
+    assert blocker.args[0].username == "maria"
+    assert form.badge_box.pin_edit.text() == ""

@@ -185,6 +185,12 @@ def test_wait_text() -> None:
         ("PASSWD: letmein123", "PASSWD", "letmein123"),
         ("hash $argon2id$v=19$m=65536,t=3,p=4$abc$def end", "end", "$argon2id$"),
         (
+            'null value in column "family_name"\nDETAIL:  Failing row contains (4, Quintessa).',
+            'column "family_name"',
+            "Quintessa",
+        ),
+        ("DETAIL:  Key (mrn)=(P900001) already exists.", "DETAIL:  Key", "P900001"),
+        (
             "(psycopg.DataError) boom\n[SQL: INSERT ...]\n[parameters: ('Zabriskie', '1961')]\n",
             "[SQL: INSERT ...]",
             "Zabriskie",

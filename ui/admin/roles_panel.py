@@ -24,7 +24,9 @@ class RolesTableModel(RowTableModel[Permission]):
 
     translation_context = _CONTEXT
     columns = (
-        Column[Permission](QT_TRANSLATE_NOOP(_CONTEXT, "Permission"), lambda p: p.value, stretch=True),
+        Column[Permission](
+            QT_TRANSLATE_NOOP(_CONTEXT, "Permission"), lambda p: p.value, stretch=True
+        ),
         *(_role_column(role) for role in Role),
         Column[Permission](
             QT_TRANSLATE_NOOP(_CONTEXT, "Break-glass adds"),

@@ -28,4 +28,4 @@ def build_page(
         case PageId.RESULTS:
             return ResultsPage(context, user, parent)
         case PageId.ADMIN:
-            return AdminPage(context, parent)
+            return AdminPage(context, user, parent)

@@ -1,18 +1,20 @@
-"""Admin page: the test catalog (user and station management come with their own issue)."""
+"""Admin page: tabs for the test catalog, users, roles, stations and the audit log."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTableView, QTabWidget, QVBoxLayout, QWidget
 
 from labdesk.services.catalog import list_catalog
-from labdesk.services.dto import CatalogRow
+from labdesk.services.dto import CatalogRow, SignedInUser
+from ui.admin import add_access_tabs
 from ui.context import AppContext
 from ui.errors import error_text
 from ui.message_label import MessageLabel
 from ui.pages.catalog_table_model import CatalogTableModel
 from ui.pages.integrity_panel import IntegrityPanel
 from ui.pages.page_header import PageHeader
+from ui.pages.printers_panel import PrintersPanel
 from ui.table_view import sorting_table_view
 from ui.tasks import run_in_background
 
@@ -22,7 +24,9 @@ class AdminPage(QWidget):
 
     catalog_loaded = Signal(int)
 
-    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._context = context
         self.model = CatalogTableModel(self)
@@ -34,15 +38,23 @@ class AdminPage(QWidget):
             PageHeader(
                 self.tr("Admin"),
                 self.tr(
-                    "The test catalog this station orders from. User, station and printer "
-                    "management arrive with their own work."
+                    "The test catalog, who may sign in and what each role may do, the "
+                    "workstations, and the audit log."
                 ),
             )
         )
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.table, 1)
-        self.integrity = IntegrityPanel(context, parent=self)
-        layout.addWidget(self.integrity)
+        catalog = QWidget(self)
+        catalog_layout = QVBoxLayout(catalog)
+        catalog_layout.addWidget(self.status_label)
+        catalog_layout.addWidget(self.table, 1)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(catalog, self.tr("Catalog"))
+        self.access = add_access_tabs(self.tabs, context, user)
+        self.printers = PrintersPanel(context, user, self.tabs)
+        self.tabs.addTab(self.printers, self.tr("Printers"))
+        self.integrity = IntegrityPanel(context, user, self.tabs)
+        self.tabs.addTab(self.integrity, self.tr("Integrity"))
+        layout.addWidget(self.tabs, 1)
         self.reload()
 
     def reload(self) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.errors import LabdeskError, StorageError
 from labdesk.domain.manifest import BagId, ManifestStatus
 from labdesk.domain.scan_rules import Severity
@@ -81,6 +82,7 @@ class CourierPage(QWidget):
         self.banner = ScanBanner(self)
         self.model = ManifestRowModel(tz, self)
         self.table: QTableView = sorting_table_view(self.model, self)
+        self.table.setColumnHidden(5, True)  # the lab's outcome: not the courier's concern
         self.ready_model = ReadyModel(tz, self)
         self.ready_table: QTableView = sorting_table_view(self.ready_model, self)
         self.ready_label = QLabel(self)
@@ -210,7 +212,13 @@ class CourierPage(QWidget):
         view = self.manifest
         if view is None:
             return
-        counts = ", ".join(f"{temperature_label(t)} {n}" for t, n in sorted(view.counts().items()))
+        per_class: dict[TemperatureClass, int] = {}
+        for n in range(self.model.rowCount()):
+            temperature = self.model.row_at(n).temperature_class
+            per_class[temperature] = per_class.get(temperature, 0) + 1
+        counts = ", ".join(
+            f"{temperature_label(t)} {per_class[t]}" for t in TemperatureClass if t in per_class
+        )
         route = f"{view.route.code} ({view.route.transit_minutes} min)" if view.route else "—"
         self.manifest_label.setText(
             self.tr("Manifest {n} at {site} · route {r} · {count} specimen(s) {c}").format(

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -70,6 +71,7 @@ class IntegrityPanel(QGroupBox):
         self._progress.advanced.connect(self._advance)
         self.button = QPushButton(self.tr("Verify custody chains"), self)
         self.button.clicked.connect(self.run)
+        self.button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.progress = QProgressBar(self)
         self.progress.setVisible(False)
         self.result = QLabel(

@@ -12,13 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QPushButton,
     QTableView,
     QTabWidget,
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from labdesk.domain.overdue import FlagReason
 from labdesk.domain.permissions import Permission, allows
+from labdesk.domain.timefmt import format_local
 from labdesk.services.acknowledge import acknowledge_results, result_detail
 from labdesk.services.board_dto import AckOutcome, Board, BoardRow, TestDetail
 from labdesk.services.board_export import ExportFormat, default_file_name, export_outstanding
@@ -45,13 +44,17 @@ from ui.message_label import MessageLabel
 from ui.pages.page_header import PageHeader
 from ui.results.board_model import BoardTableModel
 from ui.results.board_proxy import BoardFilter, BoardProxyModel
+from ui.results.board_view import board_table_view
+from ui.results.detail_models import meaning_label
 from ui.results.dialogs import AcknowledgeDialog, ResultDetailDialog
 from ui.results.filter_bar import CountsStrip, FilterBar
 from ui.results.turnaround_chart import TurnaroundChartView
 from ui.tasks import run_in_background
 
 POLL_MS = 5_000
-RELOAD_EVERY_S = 60.0
+RELOAD_EVERY_S = 300.0
+"""Reload this often even without changes, so flags appear as deadlines pass. Not more
+often: evaluating 100,000 tests holds the interpreter lock for a second or two."""
 ESCALATE_EVERY_S = 60.0
 CLOSED_DAYS = 7
 DUE_COLUMN = 1
@@ -133,26 +136,7 @@ class ResultsPage(QWidget):
     # ------------------------------------------------------------ layout
 
     def _make_table(self) -> QTableView:
-        view = QTableView(self)
-        view.setModel(self.proxy)
-        view.setSortingEnabled(True)
-        view.horizontalHeader().setSortIndicatorShown(True)
-        # Most overdue first until the clinician sorts otherwise.
-        view.horizontalHeader().setSortIndicator(DUE_COLUMN, Qt.SortOrder.AscendingOrder)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setAlternatingRowColors(True)
-        view.setWordWrap(False)
-        view.verticalHeader().hide()
-        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
-        header = view.horizontalHeader()
-        # Fixed widths: fitting columns to contents would ask for thousands of cells.
-        widths = (220, 130, 160, 80, 190, 90, 70, 65, 150, 120, 120, 100)
-        for section, width in enumerate(widths):
-            header.resizeSection(section, width)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
+        view = board_table_view(self.proxy, DUE_COLUMN, self)
         view.activated.connect(lambda _index: self.open_selected())
         return view
 
@@ -369,12 +353,12 @@ class ResultsPage(QWidget):
         )
 
     def _acknowledged(self, outcome: AckOutcome) -> None:
-        when = outcome.signed_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        when = format_local(outcome.signed_at, self.timezone, "%Y-%m-%d %H:%M %Z")
         text = self.tr("Signed {n} result(s): {name}, {when}, {meaning}.").format(
             n=len(outcome.acknowledged),
             name=outcome.signed_by,
             when=when,
-            meaning=outcome.meaning.value.replace("_", " "),
+            meaning=meaning_label(outcome.meaning),
         )
         if outcome.already_closed:
             text += " " + self.tr("%n were already closed by someone else.", "",

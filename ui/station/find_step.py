@@ -24,7 +24,7 @@ from ui.message_label import MessageLabel
 from ui.pages.patient_table_model import PatientTableModel
 from ui.scanner import route_scans_from
 from ui.station.models import PickupModel, WaitingModel
-from ui.table_view import sorting_table_view
+from ui.station.tables import fit_once, station_table
 from ui.tasks import run_in_background
 
 #: Wait this long after the last keystroke before searching (fast typists send one query).
@@ -59,11 +59,11 @@ class FindStep(QWidget):
         self.search_edit.setAccessibleName(self.tr("Patient search"))
         route_scans_from(self.search_edit)
         self.status_label = MessageLabel(self)
-        self.table: QTableView = sorting_table_view(self.model, self)
+        self.table: QTableView = station_table(self.model, self)
         self.table.activated.connect(self._choose_result)
-        self.waiting_table = sorting_table_view(self.waiting_model, self)
+        self.waiting_table = station_table(self.waiting_model, self)
         self.waiting_table.activated.connect(self._choose_waiting)
-        self.pickup_table = sorting_table_view(self.pickup_model, self)
+        self.pickup_table = station_table(self.pickup_model, self)
         self.worklist_tabs = QTabWidget(self)
         self.worklist_tabs.addTab(self.waiting_table, self.tr("Waiting for collection"))
         self.worklist_tabs.addTab(self.pickup_table, self.tr("Awaiting courier pickup"))
@@ -212,6 +212,8 @@ class FindStep(QWidget):
     def _show_worklist(self, worklist: Worklist) -> None:
         self.waiting_model.set_rows(worklist.waiting)
         self.pickup_model.set_rows(worklist.awaiting_pickup)
+        fit_once(self.waiting_table)
+        fit_once(self.pickup_table)
         self.worklist_tabs.setTabText(
             0, self.tr("Waiting for collection (%n)", "", len(worklist.waiting))
         )

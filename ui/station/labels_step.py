@@ -28,7 +28,7 @@ from ui.message_label import MessageLabel
 from ui.scanner import route_scans_from
 from ui.station.models import AlarmsModel, SpecimensModel
 from ui.station.swatch import install_swatch
-from ui.table_view import sorting_table_view
+from ui.station.tables import station_table
 
 PREVIEW_WIDTH = 420
 
@@ -58,10 +58,10 @@ class LabelsStep(QWidget):
         super().__init__(parent)
         self.specimens_model = SpecimensModel(timezone, self)
         self.alarms_model = AlarmsModel(timezone, self)
-        self.specimens_table: QTableView = sorting_table_view(self.specimens_model, self)
+        self.specimens_table: QTableView = station_table(self.specimens_model, self)
         self.specimens_table.setSortingEnabled(False)
         install_swatch(self.specimens_table, SpecimensModel.CAP_COLUMN)
-        self.alarms_table: QTableView = sorting_table_view(self.alarms_model, self)
+        self.alarms_table: QTableView = station_table(self.alarms_model, self)
         self.print_button = QPushButton(self.tr("&Print labels (Ctrl+P)"), self)
         self.preview = QLabel(self.tr("The label preview appears here after printing."), self)
         self.preview.setMinimumSize(PREVIEW_WIDTH, 160)

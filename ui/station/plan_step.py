@@ -21,7 +21,7 @@ from ui.feedback import COLOURS, Tone
 from ui.message_label import MessageLabel
 from ui.station.models import OrdersModel, PlanModel
 from ui.station.swatch import install_swatch
-from ui.table_view import sorting_table_view
+from ui.station.tables import station_table
 
 
 def _shortcut(widget: QWidget, text: str, keys: str, slot: object) -> QAction:
@@ -46,9 +46,9 @@ class PlanStep(QWidget):
         super().__init__(parent)
         self.orders_model = OrdersModel(timezone, self)
         self.plan_model = PlanModel(self)
-        self.orders_table: QTableView = sorting_table_view(self.orders_model, self)
+        self.orders_table: QTableView = station_table(self.orders_model, self)
         self.orders_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.plan_table: QTableView = sorting_table_view(self.plan_model, self)
+        self.plan_table: QTableView = station_table(self.plan_model, self)
         self.plan_table.setSortingEnabled(False)  # the order of draw is the order
         install_swatch(self.plan_table, PlanModel.CAP_COLUMN)
         self.add_button = QPushButton(self.tr("&Add order… (Ctrl+N)"), self)

@@ -15,11 +15,17 @@ from labdesk.adapters import migrate
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import FixedClock
+from labdesk.domain.errors import ValidationError
 from labdesk.domain.label_snapshot import LabelSnapshot
 from labdesk.domain.printing import PrintJobKind, PrintJobStatus
 from labdesk.services.print_dto import PrintSetup
 from labdesk.services.print_views import job_preview, list_print_jobs
-from labdesk.services.printing import print_specimen_labels, print_test_label
+from labdesk.services.printing import (
+    print_specimen_labels,
+    print_test_label,
+    reprint_job,
+    resolve_unconfirmed,
+)
 from labdesk.services.spooler import BACKOFF_BASE, process_due_jobs
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 
@@ -197,6 +203,22 @@ def test_job_left_sent_by_a_crash_is_unconfirmed_and_never_resent(
     with uows() as uow:
         (listed,) = list_print_jobs(uow, world.ma)
     assert listed.unconfirmed
+
+    # The MA checks the tube: no label. The job is closed as not printed, then reprinted.
+    checked = resolve_unconfirmed(uows, clock, world.ma, make_setup(), row.id, printed=False)
+    assert checked.status is PrintJobStatus.FAILED
+    assert checked.last_error.startswith("Checked: did not print.")
+    with pytest.raises(ValidationError, match="not unconfirmed"):
+        resolve_unconfirmed(uows, clock, world.ma, make_setup(), row.id, printed=True)
+    printer = FakeZebra(port=closed_port)
+    try:
+        again = reprint_job(
+            uows, clock, world.ma, make_setup(), row.id, "no label on the tube", printer_uri=uri
+        )
+        assert again.printed
+        assert b"REPRINT 1" in printer.wait_for_jobs(1)[0]
+    finally:
+        printer.close()
 
 
 def test_offline_printer_holds_its_other_jobs_so_labels_keep_their_order(

@@ -1,0 +1,323 @@
+"""Users tab: list accounts; add, change role, disable, remove, reset password, badge, PIN, unlock.
+
+Every action runs a ``users_admin`` service in the background (which checks the permission,
+refuses losing the last administrator and audits the change) and reloads the list. The
+action methods take their values as arguments; the buttons only collect them in dialogs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labdesk.domain.people import Role
+from labdesk.services import users_admin as admin
+from labdesk.services.dto import SignedInUser
+from ui.admin.user_dialog import NewUserDialog
+from ui.context import AppContext
+from ui.errors import error_text
+from ui.message_label import MessageLabel
+from ui.navigation import role_label
+from ui.table_model import Column, RowTableModel
+from ui.table_view import sorting_table_view
+from ui.tasks import run_in_background
+
+if TYPE_CHECKING:
+    from labdesk.ports import UnitOfWork
+
+_CONTEXT = "UsersTableModel"
+
+
+def _state(row: admin.UserRow) -> str:
+    if row.removed:
+        return "removed"
+    if not row.active:
+        return "disabled"
+    return "locked" if row.locked else "active"
+
+
+def _when(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "—"  # type: ignore[attr-defined]
+
+
+class UsersTableModel(RowTableModel[admin.UserRow]):
+    """One row per account."""
+
+    translation_context = _CONTEXT
+    columns = (
+        Column[admin.UserRow](QT_TRANSLATE_NOOP(_CONTEXT, "User name"), lambda r: r.username),
+        Column[admin.UserRow](
+            QT_TRANSLATE_NOOP(_CONTEXT, "Name"), lambda r: r.display_name, stretch=True
+        ),
+        Column[admin.UserRow](QT_TRANSLATE_NOOP(_CONTEXT, "Role"), lambda r: role_label(r.role)),
+        Column[admin.UserRow](QT_TRANSLATE_NOOP(_CONTEXT, "State"), _state),
+        Column[admin.UserRow](
+            QT_TRANSLATE_NOOP(_CONTEXT, "Badge"), lambda r: "yes" if r.has_badge else ""
+        ),
+        Column[admin.UserRow](
+            QT_TRANSLATE_NOOP(_CONTEXT, "PIN"), lambda r: "yes" if r.has_pin else ""
+        ),
+        Column[admin.UserRow](
+            QT_TRANSLATE_NOOP(_CONTEXT, "Expires"),
+            lambda r: r.expires_at.strftime("%Y-%m-%d") if r.expires_at else "—",
+        ),
+        Column[admin.UserRow](
+            QT_TRANSLATE_NOOP(_CONTEXT, "Last sign-in"),
+            lambda r: _when(r.last_sign_in_at),
+            sort_key=lambda r: r.last_sign_in_at.timestamp() if r.last_sign_in_at else 0,
+        ),
+    )
+
+
+class UsersPanel(QWidget):
+    """Manages accounts through the ``users_admin`` services."""
+
+    loaded = Signal(int)
+    changed = Signal()
+    failed = Signal(str)
+
+    def __init__(self, context: AppContext, user: SignedInUser, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._context = context
+        self._user = user
+        self.model = UsersTableModel(self)
+        self.table: QTableView = sorting_table_view(self.model, self)
+        self.message_label = MessageLabel(self)
+        self.role_combo = QComboBox()
+        for role in Role:
+            self.role_combo.addItem(role_label(role), role)
+        buttons: list[tuple[str, Callable[[], None]]] = [
+            (self.tr("&Add…"), self._add_clicked),
+            (self.tr("Set &role"), lambda: self.set_role(self._selected_role())),
+            (self.tr("&Disable"), lambda: self.set_active(False)),
+            (self.tr("&Enable"), lambda: self.set_active(True)),
+            (self.tr("&Unlock"), self.unlock),
+            (self.tr("Reset &password…"), self._reset_clicked),
+            (self.tr("&Badge…"), self._badge_clicked),
+            (self.tr("P&IN…"), self._pin_clicked),
+            (self.tr("Re&move…"), self._remove_clicked),
+        ]
+        bar = QHBoxLayout()
+        bar.addWidget(self.role_combo)
+        self.buttons: dict[str, QPushButton] = {}
+        for text, slot in buttons:
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            bar.addWidget(button)
+            self.buttons[text.replace("&", "").rstrip("…")] = button
+        bar.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.table, 1)
+        self.reload()
+
+    # ------------------------------------------------------------ data
+
+    def reload(self) -> None:
+        """Fetch the list again in the background."""
+        context, user = self._context, self._user
+
+        def fetch() -> list[admin.UserRow]:
+            with context.uow() as uow:
+                return admin.list_users(uow, context.clock, user)
+
+        run_in_background(fetch, self._show, self._failed, owner=self)
+
+    def _show(self, rows: list[admin.UserRow]) -> None:
+        self.model.set_rows(rows)
+        self.loaded.emit(len(rows))
+
+    def _failed(self, error: Exception) -> None:
+        text = error_text(error)
+        self.message_label.show_error(text)
+        self.failed.emit(text)
+
+    def select_user(self, username: str) -> None:
+        """Select ``username``'s row (keyboard users and tests)."""
+        proxy = self.table.model()
+        for row in range(proxy.rowCount()):
+            source = proxy.mapToSource(proxy.index(row, 0))  # type: ignore[attr-defined]
+            if self.model.row_at(source.row()).username == username:
+                self.table.selectRow(row)
+                return
+
+    def selected(self) -> admin.UserRow | None:
+        """The selected account, if any."""
+        indexes = self.table.selectionModel().selectedRows()
+        if not indexes:
+            return None
+        source = self.table.model().mapToSource(indexes[0])  # type: ignore[attr-defined]
+        return self.model.row_at(source.row())
+
+    def _selected_role(self) -> Role:
+        role = self.role_combo.currentData()
+        assert isinstance(role, Role)
+        return role
+
+    # ------------------------------------------------------------ actions
+
+    def _run(self, done_text: str, change: Callable[[UnitOfWork, SignedInUser], Any]) -> None:
+        """Run ``change`` on the selected user in the background, commit, reload."""
+        context, actor = self._context, self._user
+
+        def work() -> None:
+            with context.uow() as uow:
+                change(uow, actor)
+                uow.commit()
+
+        def done(_: object) -> None:
+            self.message_label.show_info(done_text)
+            self.changed.emit()
+            self.reload()
+
+        run_in_background(work, done, self._failed, owner=self)
+
+    def _target(self) -> admin.UserRow | None:
+        row = self.selected()
+        if row is None:
+            self.message_label.show_error(self.tr("Select a user first."))
+        return row
+
+    def add_user(self, new: admin.NewUser) -> None:
+        """Create ``new`` (they choose their own password at the first sign-in)."""
+        clock = self._context.clock
+        self._run(
+            self.tr("Created {name}.").format(name=new.username),
+            lambda uow, actor: admin.add_user(uow, clock, actor, new),
+        )
+
+    def set_role(self, role: Role) -> None:
+        """Give the selected user ``role``."""
+        row, clock = self._target(), self._context.clock
+        if row is not None:
+            self._run(
+                self.tr("{name} is now {role}.").format(name=row.username, role=role_label(role)),
+                lambda uow, actor: admin.set_role(uow, clock, actor, row.id, role),
+            )
+
+    def set_active(self, active: bool) -> None:
+        """Enable or disable the selected user."""
+        row, clock = self._target(), self._context.clock
+        if row is not None:
+            text = self.tr("{name} enabled.") if active else self.tr("{name} disabled.")
+            self._run(
+                text.format(name=row.username),
+                lambda uow, actor: admin.set_active(uow, clock, actor, row.id, active),
+            )
+
+    def unlock(self) -> None:
+        """Lift a lock after failed sign-ins."""
+        row, clock = self._target(), self._context.clock
+        if row is not None:
+            self._run(
+                self.tr("{name} can sign in again.").format(name=row.username),
+                lambda uow, actor: admin.unlock_user(uow, clock, actor, row.id),
+            )
+
+    def remove(self) -> None:
+        """Remove the selected user for good."""
+        row, clock = self._target(), self._context.clock
+        if row is not None:
+            self._run(
+                self.tr("{name} removed.").format(name=row.username),
+                lambda uow, actor: admin.remove_user(uow, clock, actor, row.id),
+            )
+
+    def reset_password(self, password: str) -> None:
+        """Set a temporary password the selected user must change."""
+        row, clock = self._target(), self._context.clock
+        if row is not None:
+            self._run(
+                self.tr("Password of {name} reset; they choose a new one at sign-in.").format(
+                    name=row.username
+                ),
+                lambda uow, actor: admin.reset_password(uow, clock, actor, row.id, password),
+            )
+
+    def set_badge(self, badge: str) -> None:
+        """Register (or with "" take away) the selected user's badge."""
+        row, clock = self._target(), self._context.clock
+        if row is not None:
+            self._run(
+                self.tr("Badge of {name} updated.").format(name=row.username),
+                lambda uow, actor: admin.set_badge(uow, clock, actor, row.id, badge),
+            )
+
+    def set_pin(self, pin: str) -> None:
+        """Set (or with "" clear) the selected user's PIN."""
+        row, clock = self._target(), self._context.clock
+        if row is not None:
+            self._run(
+                self.tr("PIN of {name} updated.").format(name=row.username),
+                lambda uow, actor: admin.set_pin(uow, clock, actor, row.id, pin),
+            )
+
+    # ------------------------------------------------------------ dialogs
+
+    def _add_clicked(self) -> None:
+        dialog = NewUserDialog(self)
+        if dialog.exec():
+            self.add_user(dialog.new_user())
+
+    def _ask(self, title: str, label: str, *, secret: bool) -> str | None:
+        mode = QLineEdit.EchoMode.Password if secret else QLineEdit.EchoMode.Normal
+        text, ok = QInputDialog.getText(self, title, label, mode)
+        return text if ok else None
+
+    def _reset_clicked(self) -> None:
+        if self._target() is None:
+            return
+        password = self._ask(
+            self.tr("Reset password"),
+            self.tr("Temporary password (at least 15 characters):"),
+            secret=True,
+        )
+        if password is not None:
+            self.reset_password(password)
+
+    def _badge_clicked(self) -> None:
+        if self._target() is None:
+            return
+        badge = self._ask(
+            self.tr("Badge"), self.tr("Scan the badge (empty: take it away):"), secret=False
+        )
+        if badge is not None:
+            self.set_badge(badge)
+
+    def _pin_clicked(self) -> None:
+        if self._target() is None:
+            return
+        pin = self._ask(
+            self.tr("PIN"), self.tr("New PIN, 6 to 12 digits (empty: clear):"), secret=True
+        )
+        if pin is not None:
+            self.set_pin(pin)
+
+    def _remove_clicked(self) -> None:
+        row = self._target()
+        if row is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            self.tr("Remove user"),
+            self.tr(
+                "Remove {name} for good? The account cannot sign in again; its badge and PIN "
+                "are freed. Its history stays in the audit log."
+            ).format(name=row.username),
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.remove()
