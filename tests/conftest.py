@@ -21,6 +21,7 @@ Marks added at collection
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -201,3 +202,29 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
 def uow_factory(engine: Engine) -> UnitOfWorkFactory:
     """Units of work on the migrated ``engine`` (each backend)."""
     return UnitOfWorkFactory(engine)
+
+
+# ---------------------------------------------------------------- interpreter exit
+
+_EXIT_STATUS: list[int] = []
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remember pytest's verdict for ``pytest_unconfigure``."""
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without interpreter finalisation once pytest has reported.
+
+    WORKAROUND: with PySide6 6.12, garbage collection during interpreter shutdown after a
+    Qt test session sometimes aborts ("bool_dealloc: deallocating True or False"), turning
+    a green run into exit 134 after every test passed. Everything has been reported and
+    flushed by now, so exiting with pytest's own status loses nothing.
+    """
+    if _EXIT_STATUS and "PySide6.QtCore" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])

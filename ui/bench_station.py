@@ -1,20 +1,26 @@
 """``labdesk bench`` scenario measured on screen: a wristband scan until the plan is painted.
 
 Contributed through the ``labdesk.bench_scenarios`` entry point (the core never imports Qt).
-An offscreen :class:`~ui.pages.station.StationPage` on the benchmark database receives the
-scan the way the scanner router delivers it; the clock runs from the scan until the page
-has shown the encounter (orders and draw plan filled in from the background job) and has
-been repainted, so it includes the thread hop, the model resets and the painting. The
-floor does the bare-SQL reads of ``station-scan-plan`` and repaints a plain
-``QTableView`` given the same number of rows.
+The widgets live in a worker subprocess (``python -m ui.bench_station URL SEED CALLS``), so
+the bench process never starts Qt: an offscreen :class:`~ui.pages.station.StationPage` on
+the benchmark database receives the scan the way the scanner router delivers it, and each
+call runs from the scan until the page has shown the encounter (orders and draw plan filled
+in by the background job) and has been repainted: the thread hop, the model resets and the
+painting included, plus a pipe round trip (well under a millisecond). The floor does the
+bare-SQL reads of ``station-scan-plan`` and repaints a plain ``QTableView`` given the same
+number of rows, in the same worker.
 """
 
 from __future__ import annotations
 
 import os
+import random
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
@@ -127,17 +133,102 @@ def teardown(state: OnScreen) -> None:
     core_station.scan_teardown(state.scan)
 
 
+@dataclass
+class Worker:
+    """The parent's handle on the worker process."""
+
+    process: subprocess.Popen[str]
+
+    def call(self, command: str) -> None:
+        """Send one command and wait for its ``ok``.
+
+        Raises:
+            BenchError: if the worker reports an error or died.
+        """
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline().strip()
+        if answer != "ok":
+            raise BenchError(f"The on-screen worker failed: {answer or 'it exited'}")
+
+
+def worker_setup(ctx: Context) -> Worker:
+    """Start the worker on this size's database and wait until its page is ready."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    seed = ctx.rng.randrange(1 << 30)
+    command = [sys.executable, "-m", "ui.bench_station", ctx.db().info.url, str(seed)]
+    process = subprocess.Popen(
+        [*command, str(ctx.calls), str(ctx.workdir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    worker = Worker(process)
+    worker.call("ready")
+    return worker
+
+
+def worker_teardown(worker: Worker) -> None:
+    """Ask the worker to clean up and exit."""
+    try:
+        worker.call("quit")
+    finally:
+        worker.process.wait(timeout=30)
+
+
 def scenarios() -> list[Scenario[Any]]:
     """The on-screen station scenario."""
     return [
         Scenario(
             name="station-scan-screen",
             title="Station: wristband scan until the draw plan is painted (offscreen Qt)",
-            setup=setup,
-            run_once=scan_on_screen,
-            floor=floor,
+            setup=worker_setup,
+            run_once=lambda worker, i: worker.call(f"run {i}"),
+            floor=lambda worker, i: worker.call(f"floor {i}"),
             target_p95_ms=SCREEN_TARGET_MS,
-            in_process=False,  # the service runs on a pool thread: this thread's CPU is not it
-            teardown=teardown,
+            in_process=False,  # the work happens in the worker process
+            teardown=worker_teardown,
         )
     ]
+
+
+def main(argv: list[str]) -> int:
+    """The worker: set up the page, then answer ``run i`` / ``floor i`` / ``quit``."""
+    from labdesk.bench.datagen import BenchDb
+    from labdesk.bench.runner import open_database
+
+    url, seed, calls, workdir = argv[1], int(argv[2]), int(argv[3]), Path(argv[4])
+    database = open_database(BenchDb(url, 0, 0, seed, 0.0))
+    ctx = Context(workdir=workdir, rng=random.Random(seed), calls=calls, database=database)
+    state = setup(ctx)
+    for line in sys.stdin:
+        command, _, number = line.strip().partition(" ")
+        try:
+            if command == "run":
+                scan_on_screen(state, int(number))
+            elif command == "floor":
+                floor(state, int(number))
+            elif command == "quit":
+                teardown(state)
+                _answer("ok")
+                break
+            _answer("ok")
+        except Exception as exc:  # reported to the parent, which records the error
+            _answer(f"{type(exc).__name__}: {exc}".replace("\n", " "))
+    sys.stdout.flush()
+    # Skip interpreter finalization: PySide6 objects torn down at exit can crash it, and
+    # the measurements are already reported.
+    os._exit(0)
+
+
+def _answer(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

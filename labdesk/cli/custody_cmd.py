@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from labdesk.cli.common import open_core
-from labdesk.services.custody_verify import verify_chains
+from labdesk.services.custody_verify import PROGRESS_EVERY, verify_chains
 
 #: Exit status when the chains show tampering (2 stays "could not run", as for every command).
 TAMPERED = 1
@@ -33,7 +33,7 @@ def verify(quiet: bool) -> None:
 
         def progress(done: int, total: int) -> None:
             nonlocal bar
-            if quiet or total < 1:
+            if quiet or total < PROGRESS_EVERY:  # short runs finish before a bar helps
                 return
             if bar is None:
                 bar = click.progressbar(

@@ -91,7 +91,6 @@ class PrintJobRow:
     sent_at: datetime | None
     reprint_of_id: int | None
     reprint_reason: str
-    labels: int = 0
     preview_png: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -110,7 +109,6 @@ class PrintJobRow:
         job: PrintJob,
         accession: str | None,
         *,
-        labels: int = 0,
         with_preview: bool = False,
     ) -> PrintJobRow:
         """Build from a domain job (inside its unit of work)."""
@@ -129,7 +127,6 @@ class PrintJobRow:
             sent_at=job.sent_at,
             reprint_of_id=job.reprint_of_id,
             reprint_reason=job.reprint_reason,
-            labels=labels,
             preview_png=job.preview_png if with_preview else None,
         )
 

@@ -14,6 +14,7 @@ a LabDesk sign-in: no permission check, and audit entries name no user.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
@@ -38,6 +39,8 @@ from labdesk.services.spooler import error_text, job_row, send_job, send_jobs
 from labdesk.services.stations import label_printer_uri
 
 MIN_REASON = 3
+IN_FLIGHT = timedelta(minutes=2)
+"""A job claimed this recently without an error may still be on its way to the printer."""
 
 
 class NoPrinterConfigured(ValidationError):
@@ -198,6 +201,12 @@ def resolve_unconfirmed(
             raise ValidationError(
                 f"Print job {job_id} is {job.status.value}, not unconfirmed.",
                 hint="Only a job whose printing could not be confirmed needs checking.",
+            )
+        in_flight = job.sent_at is not None and clock.now() - job.sent_at < IN_FLIGHT
+        if in_flight and not job.last_error:
+            raise ValidationError(
+                f"Print job {job_id} is being sent right now.",
+                hint="Wait a minute and refresh the queue.",
             )
         status = PrintJobStatus.DONE if printed else PrintJobStatus.FAILED
         note = "checked: printed" if printed else "checked: did not print"

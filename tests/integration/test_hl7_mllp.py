@@ -140,7 +140,10 @@ _BREAKERS = [
     lambda m: m.replace("|||F|||2026", "|||Q|||2026"),  # OBX-11 unknown -> AE
     lambda m: m.replace("K^K^L", "^K^L"),  # OBR-4 empty -> AE
 ]
-_noise = st.text(alphabet=st.characters(blacklist_characters="\x0b\x1c\r\n|^~\\&"), max_size=12)
+_noise = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x0b\x1c\r\n|^~\\&"),
+    max_size=12,
+)
 
 
 @settings(

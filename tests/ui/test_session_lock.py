@@ -124,9 +124,7 @@ def test_lock_hides_patient_data_and_keeps_the_work(
     assert guard.screen.isVisible()
     assert guard.screen.geometry() == window.rect()
     assert not window.sign_out_action.isEnabled()
-    assert all(
-        not a.isEnabled() for a in window.findChildren(QAction) if a.shortcut().toString()
-    )
+    assert all(not a.isEnabled() for a in window.findChildren(QAction) if a.shortcut().toString())
     assert "Locked after 5 minute(s) without use." in guard.screen.who_label.text()
     screenshot(window, "lock_screen")
     # A wrong password keeps it locked, with the reason.
@@ -160,17 +158,22 @@ def test_another_user_switches_only_after_confirming(
         asked.append(text)
         return answers.pop(0)
 
-    window, guard = _window(qtbot, app_context, user_named("maria"), fake_clock, confirm)
+    _, guard = _window(qtbot, app_context, user_named("maria"), fake_clock, confirm)
     guard.lock("Locked by hand.")
-    for _ in range(2):
+
+    def unlock_as_lena() -> None:
         guard.screen.username_edit.setText("lena")
         guard.screen.password_edit.setText(password)
         guard.screen.unlock_button.click()
-        qtbot.waitUntil(lambda: len(asked) == 2 or guard.screen.message_label.is_error, timeout=10_000)
-        if not answers:
-            break
+
+    unlock_as_lena()
+    qtbot.waitUntil(lambda: guard.screen.message_label.is_error, timeout=10_000)
     assert "Switch to Lena Brandt? Maria Alvarez's unsaved work" in asked[0]
-    assert guard.is_locked  # the first answer was "no"
+    assert guard.screen.message_label.text() == "Still locked: nothing was switched."
+    assert guard.is_locked
+    with qtbot.waitSignal(guard.switched, timeout=10_000) as blocker:
+        unlock_as_lena()
+    assert blocker.args[0].username == "lena"
 
 
 def test_controller_gives_the_new_user_a_fresh_window(
@@ -191,7 +194,7 @@ def test_controller_gives_the_new_user_a_fresh_window(
     guard = controller.session_guard
     assert first is not None
     assert guard is not None
-    guard._confirm = lambda _p, _t: True  # noqa: SLF001 - the dialog is tested above
+    guard._confirm = lambda _p, _t: True  # the dialog itself is tested above
     _typed_field(first)
     guard.lock("Locked by hand.")
     guard.screen.username_edit.setText("sam")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from labdesk.domain.manifest import ReceiptOutcome
@@ -80,7 +80,7 @@ class _TimeZoned(RowTableModel[Any]):
         for row in rows:
             n = current.get(getattr(row, key))
             if n is None:
-                self.beginInsertRows(self.index(0, 0).parent(), len(self._rows), len(self._rows))
+                self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
                 self._rows.append(row)
                 self.endInsertRows()
                 current[getattr(row, key)] = len(self._rows) - 1
@@ -92,7 +92,7 @@ class _TimeZoned(RowTableModel[Any]):
         """Drop rows whose ``key`` attribute is in ``values``."""
         for n in range(len(self._rows) - 1, -1, -1):
             if getattr(self._rows[n], key) in values:
-                self.beginRemoveRows(self.index(0, 0).parent(), n, n)
+                self.beginRemoveRows(QModelIndex(), n, n)
                 del self._rows[n]
                 self.endRemoveRows()
 

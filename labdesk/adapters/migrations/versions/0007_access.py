@@ -5,7 +5,7 @@ or DELETE, so not even a bug in LabDesk can change the log (someone with the rig
 the triggers still can; ``labdesk audit verify`` detects that).
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0006
 Create Date: 2026-03-02 14:00:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0001'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
