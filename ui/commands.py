@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from labdesk.cli.demo_setup import demo_config, prepare_demo
 from labdesk.config import load_config
 
 
@@ -23,6 +22,7 @@ def app(exit_after_shown: bool) -> None:
 @click.option("--reset", is_flag=True, help="Throw the demo database away and seed it again.")
 def demo(reset: bool) -> None:
     """Open the app on a seeded demo database with a virtual label printer."""
+    from labdesk.cli.demo_setup import demo_config, prepare_demo
     from ui.app import run_app
 
     config = demo_config()

@@ -70,7 +70,13 @@ class PrintQueueRepository(_Repository):
             .where(_jobs.c.id.in_(list(job_ids)))
             .where(_jobs.c.status == PrintJobStatus.QUEUED)
             .where(or_(_jobs.c.next_attempt_at.is_(None), _jobs.c.next_attempt_at <= now))
-            .values(status=PrintJobStatus.SENT, attempts=_jobs.c.attempts + 1, sent_at=now)
+            # last_error is cleared: a 'sent' job without one is in flight (or was, at a crash).
+            .values(
+                status=PrintJobStatus.SENT,
+                attempts=_jobs.c.attempts + 1,
+                sent_at=now,
+                last_error="",
+            )
             .returning(
                 _jobs.c.id,
                 _jobs.c.printer_uri,

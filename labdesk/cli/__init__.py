@@ -7,6 +7,7 @@ the ``labdesk.commands`` entry-point group, so the core never imports them.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from importlib.metadata import entry_points
@@ -15,24 +16,67 @@ from typing import Any
 import click
 
 from labdesk import __version__
-from labdesk.cli.audit_cmd import audit
-from labdesk.cli.bench_cmd import bench
-from labdesk.cli.catalog_cmd import catalog
-from labdesk.cli.custody_cmd import custody
-from labdesk.cli.db_cmd import db
-from labdesk.cli.demo_cmd import seed_demo
-from labdesk.cli.fhir_cmd import fhir
-from labdesk.cli.hl7_cmd import hl7
-from labdesk.cli.overdue_cmd import overdue
-from labdesk.cli.users_cmd import users
 from labdesk.domain.errors import LabdeskError
 from labdesk.log_setup import install_redaction
 
 logger = logging.getLogger(__name__)
 
 
+# Core commands, imported only when used: ``labdesk app`` must not pay for SQLAlchemy and
+# the rest before its first window paints.
+CORE_COMMANDS = {
+    "audit": "labdesk.cli.audit_cmd:audit",
+    "bench": "labdesk.cli.bench_cmd:bench",
+    "catalog": "labdesk.cli.catalog_cmd:catalog",
+    "custody": "labdesk.cli.custody_cmd:custody",
+    "db": "labdesk.cli.db_cmd:db",
+    "fhir": "labdesk.cli.fhir_cmd:fhir",
+    "hl7": "labdesk.cli.hl7_cmd:hl7",
+    "overdue": "labdesk.cli.overdue_cmd:overdue",
+    "seed-demo": "labdesk.cli.demo_cmd:seed_demo",
+    "users": "labdesk.cli.users_cmd:users",
+}
+
+
+def _load(target: str) -> click.Command:
+    module_name, _, attr = target.partition(":")
+    command = getattr(importlib.import_module(module_name), attr)
+    assert isinstance(command, click.Command), target
+    return command
+
+
 class LabdeskGroup(click.Group):
-    """A click group that turns expected errors into a clear message and exit code 2."""
+    """Lazily loaded commands; expected errors become a clear message and exit code 2.
+
+    Core commands come from ``CORE_COMMANDS``; the ``ui`` and ``printers`` packages add theirs
+    through the ``labdesk.commands`` entry-point group.
+    """
+
+    def _lazy(self) -> dict[str, str]:
+        lazy = dict(CORE_COMMANDS)
+        for entry in entry_points(group="labdesk.commands"):
+            lazy.setdefault(entry.name, entry.value)
+        return lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, without importing them."""
+        return sorted({*super().list_commands(ctx), *self._lazy()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import a command the first time it is asked for."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        target = self._lazy().get(cmd_name)
+        if target is None:
+            return None
+        try:
+            command = _load(target)
+        except ImportError as exc:  # e.g. Qt libraries missing on a headless server
+            logger.warning("command %s unavailable: %s", cmd_name, exc)
+            return None
+        self.add_command(command, cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command, reporting LabdeskError without a traceback."""
@@ -59,29 +103,13 @@ def cli(verbose: bool) -> None:
     install_redaction()
 
 
-cli.add_command(db)
-cli.add_command(catalog)
-cli.add_command(seed_demo)
-cli.add_command(bench)
-cli.add_command(custody)
-cli.add_command(hl7)
-cli.add_command(overdue)
-cli.add_command(fhir)
-cli.add_command(audit)
-cli.add_command(users)
-
-
 def _load_plugins() -> None:
-    for entry in entry_points(group="labdesk.commands"):
-        try:
-            command = entry.load()
-        except ImportError as exc:  # e.g. Qt libraries missing on a headless server
-            logger.warning("command %s unavailable: %s", entry.name, exc)
-            continue
-        cli.add_command(command, entry.name)
+    """Load every command now (tests that inspect ``cli.commands`` call this)."""
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        cli.get_command(ctx, name)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    _load_plugins()
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="labdesk")

@@ -264,6 +264,7 @@ def test_unconfirmed_jobs_are_red_and_can_be_checked(
     with core.uow() as uow:  # claimed by a worker that died before sending
         assert uow.print_queue.claim(row.id, core.clock.now()) is not None
         uow.commit()
+    core.clock.advance(timedelta(minutes=5))
     _queue_rows(qtbot, panel, 1)
     assert panel.model.index(0, 3).data() == "Unconfirmed — check the tube"
     assert panel.model.index(0, 0).data(Qt.ItemDataRole.ForegroundRole) == ERROR_COLOUR

@@ -193,6 +193,8 @@ def test_job_left_sent_by_a_crash_is_unconfirmed_and_never_resent(
     with uows() as uow:  # a worker claims the job, then the program dies before sending
         assert uow.print_queue.claim(row.id, clock.now())
         uow.commit()
+    with pytest.raises(ValidationError, match="being sent right now"):
+        resolve_unconfirmed(uows, clock, world.ma, make_setup(), row.id, printed=True)
     printer = FakeZebra(port=closed_port)
     try:
         clock.advance(timedelta(hours=1))
