@@ -58,7 +58,7 @@ _COMMAND_MODIFIERS = (
 #: A prefixed scan that stops arriving for this long is given back as typing.
 _FORCED_TIMEOUT_MS = 800
 #: The same key offered to a parent widget within this time is one key press, not two.
-_PROPAGATION_S = 0.002
+_PROPAGATION_S = 0.05
 
 
 @dataclass(frozen=True)

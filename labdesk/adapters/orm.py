@@ -52,7 +52,7 @@ def _binary_text(length: int) -> String:
 
     PostgreSQL's locale collations ignore punctuation and reorder characters; "C" does not.
     """
-    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 def _pk() -> Column[int]:
@@ -350,5 +350,5 @@ def start_mappers() -> None:
 
 # Registers the overdue tables on ``metadata`` at import (the migration tests compare it).
 from labdesk.adapters import orm_custody as _orm_custody  # noqa: E402
-from labdesk.adapters import orm_overdue as _orm_overdue  # noqa: E402
 from labdesk.adapters import orm_hl7 as _orm_hl7  # noqa: E402
+from labdesk.adapters import orm_overdue as _orm_overdue  # noqa: E402

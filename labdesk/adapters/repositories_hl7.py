@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
+from labdesk.adapters import orm
 from labdesk.adapters import orm_hl7 as t
 from labdesk.adapters.repositories import _Repository
 from labdesk.domain.hl7 import (
@@ -17,7 +18,10 @@ from labdesk.domain.hl7 import (
     UnmatchedResult,
     UnmatchedStatus,
 )
-from labdesk.domain.order import OrderedTest
+from labdesk.domain.order import Order, OrderedTest
+from labdesk.domain.patient import Patient
+from labdesk.domain.result import Result, ResultStatus
+from labdesk.domain.specimen import Specimen
 
 _DEAD = (MessageStatus.ERROR, MessageStatus.REJECTED)
 
@@ -28,6 +32,28 @@ class Hl7Repository(_Repository):
     def add_message(self, message: InboundMessage) -> None:
         """Stage a received message."""
         self.session.add(message)
+
+    def processed_ids(
+        self, keys: Collection[tuple[str, str]]
+    ) -> Iterator[tuple[tuple[str, str], int]]:
+        """``((sender, control_id), id)`` of the first *applied* message for each key given.
+
+        Filtered by status in Python: with ``status`` in the WHERE clause SQLite may choose
+        the (status, received_at) index and scan every processed message.
+        """
+        wanted = set(keys)
+        c = t.hl7_messages.c
+        first: dict[tuple[str, str], int] = {}
+        controls = sorted({control for _, control in wanted})
+        for start in range(0, len(controls), 500):
+            stmt = select(c.id, c.sender, c.control_id, c.status).where(
+                c.control_id.in_(controls[start : start + 500])
+            )
+            for row_id, sender, control_id, status in self.session.execute(stmt):
+                key = (sender, control_id)
+                if status == MessageStatus.PROCESSED and key in wanted:
+                    first[key] = min(first.get(key, row_id), row_id)
+        yield from first.items()
 
     def message(self, message_id: int) -> InboundMessage | None:
         """Received message by primary key."""
@@ -59,6 +85,100 @@ class Hl7Repository(_Repository):
         """How many received messages are in each status."""
         stmt = select(t.hl7_messages.c.status, func.count()).group_by(t.hl7_messages.c.status)
         return {MessageStatus(s): int(n) for s, n in self.session.execute(stmt)}
+
+    # ------------------------------------------------------------ matching, in bulk
+
+    def specimens_by_accession(self, accessions: Collection[str]) -> Sequence[Specimen]:
+        """Specimens with any of these accessions."""
+        if not accessions:
+            return []
+        stmt = select(Specimen).where(orm.specimens.c.accession.in_(set(accessions)))
+        return self.session.scalars(stmt).all()
+
+    def orders_by_placer(self, numbers: Collection[str]) -> Sequence[Order]:
+        """Orders with any of these placer order numbers, oldest first."""
+        if not numbers:
+            return []
+        stmt = (
+            select(Order)
+            .where(orm.orders.c.placer_order_number.in_(set(numbers)))
+            .order_by(orm.orders.c.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    def patients_by_id(self, ids: Collection[int]) -> Sequence[Patient]:
+        """Patients by primary key."""
+        if not ids:
+            return []
+        return self.session.scalars(select(Patient).where(orm.patients.c.id.in_(set(ids)))).all()
+
+    def tests_of(
+        self, specimen_ids: Collection[int], order_ids: Collection[int]
+    ) -> Sequence[OrderedTest]:
+        """Ordered tests carried by these specimens or belonging to these orders."""
+        if not specimen_ids and not order_ids:
+            return []
+        c = orm.ordered_tests.c
+        stmt = (
+            select(OrderedTest)
+            .where(c.specimen_id.in_(set(specimen_ids)) | c.order_id.in_(set(order_ids)))
+            .order_by(c.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    def current_results_of(self, ordered_test_ids: Collection[int]) -> Sequence[Result]:
+        """Current results of these tests, oldest first: rows no other row of the same test
+        supersedes, minus retractions (as :func:`labdesk.domain.result_chain.current_results`).
+
+        The chains are read as bare ``(id, test, supersedes)`` tuples; only the
+        current rows are loaded as objects.
+        """
+        if not ordered_test_ids:
+            return []
+        r = orm.results.c
+        chains = self.session.execute(
+            select(r.id, r.ordered_test_id, r.supersedes_id).where(
+                r.ordered_test_id.in_(set(ordered_test_ids))
+            )
+        ).all()
+        replaced = {(test, old) for _, test, old in chains if old is not None}
+        current = [rid for rid, test, _ in chains if (test, rid) not in replaced]
+        if not current:
+            return []
+        stmt = (
+            select(Result)
+            .where(r.id.in_(current))
+            .where(r.status != ResultStatus.WRONG)
+            .order_by(r.id)
+        )
+        return self.session.scalars(stmt).all()
+
+    def insert_messages(self, messages: Sequence[InboundMessage]) -> None:
+        """Insert received messages in one statement (Core); sets each one's id."""
+        if not messages:
+            return
+        c = t.hl7_messages.c
+        stmt = insert(t.hl7_messages).returning(c.id, sort_by_parameter_order=True)
+        rows = [
+            {
+                "control_id": m.control_id,
+                "sender": m.sender,
+                "message_type": m.message_type,
+                "version": m.version,
+                "received_at": m.received_at,
+                "source": m.source,
+                "raw": m.raw,
+                "status": m.status,
+                "ack_code": m.ack_code,
+                "error": m.error,
+                "duplicate_of_id": m.duplicate_of_id,
+                "resolution": m.resolution,
+            }
+            for m in messages
+        ]
+        ids = self.session.execute(stmt, rows).scalars().all()
+        for message, new_id in zip(messages, ids, strict=True):
+            message.id = int(new_id)
 
     # ------------------------------------------------------------ unmatched
 

@@ -14,9 +14,9 @@ from datetime import datetime
 from labdesk.domain.hl7 import UnmatchedResult
 from labdesk.domain.order import OrderedTest, OrderStatus, TestStatus
 from labdesk.domain.result import Result, ResultStatus
-from labdesk.domain.result_chain import current_results
 from labdesk.domain.specimen import Specimen
 from labdesk.hl7.catalog_index import CatalogIndex
+from labdesk.hl7.lookup import Lookup
 from labdesk.hl7.semantics import ResultGroup, final_flag, status_after
 from labdesk.hl7.values import PatientRef
 from labdesk.ports import UnitOfWork
@@ -38,15 +38,11 @@ class NoMatch:
 
 
 def match_group(
-    uow: UnitOfWork, catalog: CatalogIndex, patient: PatientRef, group: ResultGroup
+    find: Lookup, catalog: CatalogIndex, patient: PatientRef, group: ResultGroup
 ) -> Match | NoMatch:
     """Find the one ordered test ``group`` reports on, or say why there is none."""
-    specimen = _specimen(uow, group)
-    order = (
-        uow.orders.by_placer_number(group.placer_order_number)
-        if group.placer_order_number
-        else None
-    )
+    specimen = _specimen(find, group)
+    order = find.order(group.placer_order_number) if group.placer_order_number else None
     if specimen is None and order is None:
         ids = ", ".join(
             f"{label} '{value}'"
@@ -61,7 +57,7 @@ def match_group(
     owners = {x.patient_id for x in (specimen, order) if x is not None}
     if len(owners) > 1:
         return NoMatch("The specimen and the order named belong to different patients.")
-    owner = uow.patients.get(owners.pop())
+    owner = find.patient(owners.pop())
     if owner is None or owner.mrn != patient.mrn:
         return NoMatch("PID-3 MRN is not the MRN of the patient the specimen/order belongs to.")
     entry = catalog.find(group.test_code, group.alt_test_code)
@@ -69,9 +65,9 @@ def match_group(
         return NoMatch(f"Test '{group.test_code}' (OBR-4) is not in the catalog.")
     candidates: dict[int, OrderedTest] = {}
     if specimen is not None and specimen.id is not None:
-        candidates |= {ot.id: ot for ot in uow.orders.tests_for_specimen(specimen.id) if ot.id}
+        candidates |= {ot.id: ot for ot in find.tests_for_specimen(specimen.id) if ot.id}
     if order is not None and order.id is not None:
-        candidates |= {ot.id: ot for ot in uow.orders.tests_for_orders([order.id]) if ot.id}
+        candidates |= {ot.id: ot for ot in find.tests_for_order(order.id) if ot.id}
     found = [ot for ot in candidates.values() if ot.test_code == entry.code]
     where = f"specimen {specimen.accession}" if specimen else f"order {group.placer_order_number}"
     if not found:
@@ -83,10 +79,10 @@ def match_group(
     return Match(chosen, specimen.id if specimen else chosen.specimen_id)
 
 
-def _specimen(uow: UnitOfWork, group: ResultGroup) -> Specimen | None:
+def _specimen(find: Lookup, group: ResultGroup) -> Specimen | None:
     for candidate in (group.filler_order_number, *group.specimen_ids):
         if candidate:
-            found = uow.specimens.by_accession(candidate)
+            found = find.specimen(candidate)
             if found is not None:
                 return found
     return None
@@ -100,15 +96,20 @@ def apply_group(
     *,
     control_id: str,
     now: datetime,
+    find: Lookup | None = None,
 ) -> int:
     """Store the group's results on the matched test and move its status; returns rows added.
 
     A new value for an observation supersedes its current value (preliminary -> final,
-    final -> corrected); a ``W`` retracts it. Rows are only ever added.
+    final -> corrected); a ``W`` retracts it. Rows are only ever added. ``find`` (the
+    transaction's :class:`Lookup`) supplies and remembers the test's current results.
     """
+    find = find or Lookup(uow)
     ot = match.ordered_test
     assert ot.id is not None
-    before = current_results(uow.results.for_ordered_test(ot.id))
+    before = find.current(ot.id)
+    if any(r.id is None for r in before):  # added earlier in this transaction: ids needed
+        uow.results.flush()
     latest = {r.observation_code: r for r in before}
     superseded: set[int] = set()
     added: list[Result] = []
@@ -158,6 +159,7 @@ def apply_group(
     current = [r for r in before if r.id not in superseded] + [
         r for r in added if r.status is not ResultStatus.WRONG
     ]
+    find.set_current(ot.id, current)
     status = status_after(group.result_status, [r.status for r in current])
     if status is not ot.status:
         ot.status = status

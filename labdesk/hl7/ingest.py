@@ -1,24 +1,29 @@
 """Store, then acknowledge: every received frame is committed before its answer is built.
 
-:class:`Ingestor` is what the MLLP listener and ``labdesk hl7 import`` both call. For each
-message it checks the header (AR when LabDesk cannot take the message at all), skips a
-repeated MSH-10 from the same sender (AA, noted as a duplicate), applies the message and
-commits the raw text with the changes in one transaction (AA). A content error rolls the
-changes back and commits the raw text alone as a dead letter (AE). Only when even that
-cannot be stored (database down) is the answer an AE without a stored row: the sender keeps
-the message and sends it again, so nothing is lost.
+:class:`Ingestor` is what the MLLP listener and ``labdesk hl7 import`` both call, with one
+frame (:meth:`Ingestor.handle_frame`) or a group of frames (:meth:`Ingestor.handle_frames`,
+the listener's group commit: frames that arrived while the previous transaction ran).
+
+Text is read first, without the database (:mod:`labdesk.hl7.prepare`): what LabDesk cannot
+take at all gets AR, a content error AE. Then one transaction stores every message of the
+group: the raw text of each (dead letters too), the changes of each applicable message, a
+repeated MSH-10 from the same sender only as a duplicate (AA, not applied again; also within
+the group), and the audit entries naming the applied message ids. Only after that commit are
+the answers built. When applying a message fails inside a group, the group is rolled back
+and its messages are stored one transaction each, so a bad message never costs the others
+and becomes a dead letter (AE) itself. Only when even that cannot be stored (database down)
+is the answer an AE without a stored row: the sender keeps the message and sends it again.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import LabdeskError
 from labdesk.domain.hl7 import AckCode, InboundMessage, MessageStatus
@@ -26,21 +31,14 @@ from labdesk.hl7.ack import build_ack, build_batch_ack
 from labdesk.hl7.apply_orders import apply_orders
 from labdesk.hl7.apply_results import Match, apply_group, match_group, unmatched_row
 from labdesk.hl7.catalog_index import CatalogIndex
-from labdesk.hl7.order_semantics import read_order_lines
-from labdesk.hl7.parse import (
-    INTERNAL_ERROR,
-    Header,
-    Hl7Error,
-    check_header,
-    decode,
-    parse_message,
-    read_header,
-    split_frame,
-)
-from labdesk.hl7.semantics import read_groups
-from labdesk.hl7.values import parse_dtm, read_patient
+from labdesk.hl7.ingest_audit import Applied, audit_applied
+from labdesk.hl7.lookup import Lookup
+from labdesk.hl7.parse import INTERNAL_ERROR, Header, Hl7Error, decode
+from labdesk.hl7.prepare import Prepared, prepare_frame, prepare_message, storable
+from labdesk.hl7.values import parse_dtm
 from labdesk.ports import UnitOfWork, UowFactory
-from labdesk.services.audit import record_audit
+
+__all__ = ["FrameReply", "Ingestor", "Outcome", "storable"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,18 +65,23 @@ class FrameReply:
     ack: str
 
 
-@dataclass(frozen=True)
-class _Applied:
-    text: str
-    results: int = 0
-    unmatched: int = 0
+Answer = tuple[Outcome, str]
+
+
+class _ApplyFailed(Exception):
+    """Applying one message of a group failed; the group is rolled back."""
+
+    def __init__(self, index: int, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.index = index
+        self.cause = cause
 
 
 class Ingestor:
-    """Applies received HL7 under the store-then-acknowledge rule (thread-safe per call).
+    """Applies received HL7 under the store-then-acknowledge rule (one caller at a time).
 
     Args:
-        uow_factory: Opens a unit of work per message.
+        uow_factory: Opens a unit of work per group of messages.
         clock: Source of ``received_at`` and ACK timestamps.
         timezone: Zone of HL7 timestamps that carry no offset (the clinic's).
         catalog_ttl_s: How long the catalog lookup is reused before it is read again.
@@ -103,61 +106,215 @@ class Ingestor:
 
     def handle_frame(self, data: bytes | str, source: str) -> FrameReply:
         """Apply one MLLP frame or file chunk: a message or an FHS/BHS batch."""
-        text = storable(decode(data) if isinstance(data, bytes) else data)
-        try:
-            messages = split_frame(text)
-        except Hl7Error as exc:
-            try:
-                outcome, ack = self._refuse(text, source, None, exc)
-            except LabdeskError as failure:
-                return self._unstored(None, failure)
-            return FrameReply((outcome,), ack)
-        if len(messages) == 1:
-            outcome, ack = self.handle_message(messages[0], source, raw=text)
-            return FrameReply((outcome,), ack)
-        replies = [self.handle_message(m, source) for m in messages]
-        ack = build_batch_ack([a for _, a in replies], now=self._clock.now())
-        return FrameReply(tuple(o for o, _ in replies), ack)
+        return self.handle_frames([(data, source)])[0]
+
+    def handle_frames(self, frames: Sequence[tuple[bytes | str, str]]) -> list[FrameReply]:
+        """Apply several frames in one transaction (group commit); one reply per frame.
+
+        Every reply is built after the commit that stored its messages.
+        """
+        items: list[Prepared] = []
+        sizes: list[int] = []
+        for data, source in frames:
+            found = prepare_frame(data, source, self._zone)
+            sizes.append(len(found))
+            items.extend(found)
+        answers = self._store(items)
+        replies: list[FrameReply] = []
+        start = 0
+        for size in sizes:
+            part = answers[start : start + size]
+            start += size
+            if size == 1:
+                replies.append(FrameReply((part[0][0],), part[0][1]))
+            else:
+                ack = build_batch_ack([a for _, a in part], now=self._clock.now())
+                replies.append(FrameReply(tuple(o for o, _ in part), ack))
+        return replies
+
+    def handle_message(self, text: str, source: str, *, raw: str | None = None) -> Answer:
+        """Store and apply one message; returns its outcome and the ACK text."""
+        return self._store([prepare_message(text, source, self._zone, raw=raw)])[0]
 
     def record_broken_frame(self, data: bytes, source: str, reason: str) -> Outcome:
         """Keep a frame that never completed (truncated, timed out, oversized) as a dead letter."""
-        outcome, _ = self._refuse(
-            decode(data), source, None, Hl7Error(reason, ack=AckCode.REJECT, code="100")
-        )
+        error = Hl7Error(reason, ack=AckCode.REJECT, code="100")
+        item = Prepared(raw=storable(decode(data)), source=source, header=None, error=error)
+        outcome, _ = self._store_refusal(item, error)
         return outcome
 
     def reject_frame(self, source: str, reason: str) -> FrameReply:
         """Answer (AR) and record a frame the transport could not deliver whole."""
         error = Hl7Error(reason, ack=AckCode.REJECT, code="100")
-        outcome, ack = self._refuse("", source, None, error)
+        outcome, ack = self._store_refusal(
+            Prepared(raw="", source=source, header=None, error=error), error
+        )
         return FrameReply((outcome,), ack)
-
-    # ------------------------------------------------------------ messages
-
-    def handle_message(
-        self, text: str, source: str, *, raw: str | None = None
-    ) -> tuple[Outcome, str]:
-        """Store and apply one message; returns its outcome and the ACK text."""
-        text = storable(text)
-        stored = storable(raw) if raw is not None else text
-        header: Header | None = None
-        try:
-            try:
-                message = parse_message(text)
-                header = read_header(message)
-                check_header(header)
-            except Hl7Error as exc:
-                return self._refuse(stored, source, _header_or_none(text), exc)
-            return self._apply_and_store(message, header, stored, source)
-        except LabdeskError as exc:  # the database itself failed: store nothing, say so
-            reply = self._unstored(header, exc)
-            return reply.outcomes[0], reply.ack
 
     def internal_error_reply(self) -> FrameReply:
         """AE for a frame that could not be handled at all (a bug): the sender resends."""
-        return self._unstored(None, LabdeskError("internal error"))
+        outcome, ack = self._unstored(None, LabdeskError("internal error"))
+        return FrameReply((outcome,), ack)
 
-    def _unstored(self, header: Header | None, exc: LabdeskError) -> FrameReply:
+    # ------------------------------------------------------------ transactions
+
+    def _store(self, items: list[Prepared]) -> list[Answer]:
+        """Commit ``items`` together; on any failure, one transaction per message."""
+        if not items:
+            return []
+        try:
+            return self._transaction(items)
+        except _ApplyFailed as failed:
+            if len(items) == 1:
+                return [self._store_refusal(items[0], _as_hl7_error(items[0], failed.cause))]
+        except LabdeskError as exc:  # the database failed: store nothing, say so
+            if len(items) == 1:
+                return [self._unstored(items[0].header, exc)]
+        return [answer for item in items for answer in self._store([item])]
+
+    def _transaction(self, items: list[Prepared]) -> list[Answer]:
+        with self._uow() as uow:
+            catalog = self._catalog_index(uow)
+            find = _lookup(uow, items)
+            rows = self._store_rows(uow, items)
+            applied: list[Applied | None] = [None] * len(items)
+            for index, (item, row) in enumerate(zip(items, rows, strict=True)):
+                if row.status is not MessageStatus.PROCESSED:
+                    continue
+                assert row.id is not None
+                try:
+                    applied[index] = self._apply(find, catalog, item, row.id, row.received_at)
+                except Exception as exc:
+                    raise _ApplyFailed(index, exc) from exc
+            audit_applied(uow, self._clock, [a for a in applied if a is not None])
+            uow.commit()
+        return [
+            self._answer(item, row, done)
+            for item, row, done in zip(items, rows, applied, strict=True)
+        ]
+
+    def _store_rows(self, uow: UnitOfWork, items: list[Prepared]) -> list[InboundMessage]:
+        """Insert the raw text of every item (one statement); status decided up front.
+
+        Applied, refused or duplicate is known before anything is applied: a failure while
+        applying rolls the whole group back. A repeat of an MSH-10 *within* the group is
+        inserted after the others, once the first copy has its id.
+        """
+        keys = {k for k in map(_key, items) if k is not None}
+        earlier = dict(uow.hl7.processed_ids(keys)) if keys else {}
+        first_in_group: dict[tuple[str, str], InboundMessage] = {}
+        rows: list[InboundMessage] = []
+        repeats: list[tuple[InboundMessage, InboundMessage]] = []
+        for item in items:
+            now = self._clock.now()
+            key = _key(item)
+            if key is not None and key in earlier:
+                rows.append(_duplicate(item, now, earlier[key]))
+            elif key is not None and key in first_in_group:
+                row = _row(item, now, MessageStatus.DUPLICATE, AckCode.ACCEPT)
+                repeats.append((row, first_in_group[key]))
+                rows.append(row)
+            elif item.error is not None:
+                rows.append(_refusal(item, item.error, now))
+            else:
+                row = _row(item, now, MessageStatus.PROCESSED, AckCode.ACCEPT)
+                if key is not None:
+                    first_in_group[key] = row
+                rows.append(row)
+        uow.hl7.insert_messages([r for r in rows if all(r is not x for x, _ in repeats)])
+        for row, first in repeats:
+            assert first.id is not None
+            row.duplicate_of_id = first.id
+            row.error = f"Duplicate of message {first.id}; not applied again."
+        uow.hl7.insert_messages([row for row, _ in repeats])
+        return rows
+
+    def _apply(
+        self, find: Lookup, catalog: CatalogIndex, item: Prepared, row_id: int, now: datetime
+    ) -> Applied:
+        uow = find.uow
+        header, patient = item.header, item.patient
+        assert header is not None
+        assert patient is not None
+        if header.message_code == "ORU":
+            results = unmatched = 0
+            for group in item.groups:
+                found = match_group(find, catalog, patient, group)
+                if isinstance(found, Match):
+                    results += apply_group(
+                        uow, catalog, found, group, control_id=header.control_id, now=now, find=find
+                    )
+                else:
+                    uow.hl7.add_unmatched(unmatched_row(row_id, patient, group, found.reason, now))
+                    unmatched += 1
+            text = f"{results} result(s) stored"
+            text += (
+                f"; {unmatched} group(s) unmatched, held for manual matching" if unmatched else ""
+            )
+            return Applied(row_id, header.message_type, text, results, unmatched)
+        summary = apply_orders(
+            uow,
+            self._clock,
+            catalog,
+            patient,
+            list(item.lines),
+            message_time=parse_dtm(header.timestamp, self._zone),
+        )
+        return Applied(row_id, header.message_type, summary.text())
+
+    def _catalog_index(self, uow: UnitOfWork) -> CatalogIndex:
+        fresh = time.monotonic()
+        if self._catalog is None or fresh - self._catalog_at > self._ttl:
+            self._catalog = CatalogIndex.load(uow)
+            self._catalog_at = fresh
+        return self._catalog
+
+    def _store_refusal(self, item: Prepared, error: Hl7Error) -> Answer:
+        """Commit one message as a dead letter and build its AE/AR (or the unstored AE)."""
+        try:
+            with self._uow() as uow:
+                row = _refusal(item, error, self._clock.now())
+                uow.hl7.insert_messages([row])
+                uow.commit()
+        except LabdeskError as exc:
+            return self._unstored(item.header, exc)
+        return self._refused(item, row, error)
+
+    # ------------------------------------------------------------ answers
+
+    def _answer(self, item: Prepared, row: InboundMessage, applied: Applied | None) -> Answer:
+        if row.status is MessageStatus.ERROR or row.status is MessageStatus.REJECTED:
+            assert item.error is not None
+            return self._refused(item, row, item.error)
+        text = applied.text if applied is not None else row.error
+        ack = build_ack(
+            item.header, AckCode.ACCEPT, now=self._clock.now(), ack_id=f"LD{row.id}", text=text
+        )
+        results, unmatched = (applied.results, applied.unmatched) if applied else (0, 0)
+        outcome = Outcome(
+            row.control_id, row.id, row.status, AckCode.ACCEPT, text, results, unmatched
+        )
+        return outcome, ack
+
+    def _refused(self, item: Prepared, row: InboundMessage, error: Hl7Error) -> Answer:
+        logger.warning(
+            "HL7 message %s from %s refused (%s): %s",
+            row.id,
+            item.source,
+            error.ack.value,
+            error.reason,
+        )
+        ack = build_ack(
+            item.header,
+            error.ack,
+            now=self._clock.now(),
+            ack_id=f"LD{row.id}",
+            text=error.reason,
+            error_code=error.code,
+        )
+        return Outcome(row.control_id, row.id, row.status, error.ack, error.reason), ack
+
+    def _unstored(self, header: Header | None, exc: LabdeskError) -> Answer:
         """AE for a message the database would not take: the sender must send it again."""
         control = header.control_id if header else ""
         logger.error("HL7 %s not stored: %s", control or "frame", exc)
@@ -170,175 +327,56 @@ class Ingestor:
             text=reason,
             error_code=INTERNAL_ERROR,
         )
-        return FrameReply((Outcome(control, None, None, AckCode.ERROR, reason),), ack)
-
-    def _apply_and_store(
-        self, message: Any, header: Header, raw: str, source: str
-    ) -> tuple[Outcome, str]:
-        now = self._clock.now()
-        row = InboundMessage(
-            control_id=header.control_id,
-            sender=header.sender,
-            message_type=header.message_type,
-            version=header.version[:8],
-            received_at=now,
-            raw=raw,
-            status=MessageStatus.PROCESSED,
-            source=source[:120],
-            ack_code=AckCode.ACCEPT,
-        )
-        with self._uow() as uow:
-            earlier = uow.hl7.processed_with_control_id(header.sender, header.control_id)
-            if earlier is not None:
-                row.status = MessageStatus.DUPLICATE
-                row.duplicate_of_id = earlier.id
-                row.error = f"Duplicate of message {earlier.id}; not applied again."
-                uow.hl7.add_message(row)
-                uow.hl7.flush()
-                uow.commit()
-                return self._answer(header, row, row.error)
-            uow.hl7.add_message(row)
-            uow.hl7.flush()
-            assert row.id is not None
-            try:
-                applied = self._apply(uow, message, header, row.id)
-            except Hl7Error as exc:
-                uow.rollback()
-                return self._refuse(raw, source, header, exc, uow=uow)
-            except Exception as exc:  # a bug must not lose the message or kill the listener
-                logger.exception("applying HL7 %s failed", header.control_id)
-                uow.rollback()
-                error = Hl7Error(f"Internal error: {type(exc).__name__}: {exc}"[:300])
-                return self._refuse(raw, source, header, error, uow=uow)
-            record_audit(
-                uow,
-                self._clock,
-                action=AuditAction.CREATE,
-                entity="hl7_message",
-                entity_id=row.id,
-                user_id=None,
-                station="hl7",
-                detail=f"{header.message_type}: {applied.text}",
-            )
-            uow.commit()
-        outcome, ack = self._answer(header, row, applied.text)
-        return (
-            Outcome(
-                outcome.control_id,
-                row.id,
-                row.status,
-                AckCode.ACCEPT,
-                applied.text,
-                applied.results,
-                applied.unmatched,
-            ),
-            ack,
-        )
-
-    def _apply(self, uow: UnitOfWork, message: Any, header: Header, row_id: int) -> _Applied:
-        catalog = self._catalog_index(uow)
-        patient = read_patient(message)
-        now = self._clock.now()
-        if header.message_code == "ORU":
-            results = unmatched = 0
-            for group in read_groups(message, self._zone):
-                found = match_group(uow, catalog, patient, group)
-                if isinstance(found, Match):
-                    results += apply_group(
-                        uow, catalog, found, group, control_id=header.control_id, now=now
-                    )
-                else:
-                    uow.hl7.add_unmatched(unmatched_row(row_id, patient, group, found.reason, now))
-                    unmatched += 1
-            text = f"{results} result(s) stored"
-            text += (
-                f"; {unmatched} group(s) unmatched, held for manual matching" if unmatched else ""
-            )
-            return _Applied(text, results, unmatched)
-        lines = read_order_lines(message, self._zone)
-        summary = apply_orders(
-            uow,
-            self._clock,
-            catalog,
-            patient,
-            lines,
-            message_time=parse_dtm(header.timestamp, self._zone),
-        )
-        return _Applied(summary.text())
-
-    def _catalog_index(self, uow: UnitOfWork) -> CatalogIndex:
-        fresh = time.monotonic()
-        if self._catalog is None or fresh - self._catalog_at > self._ttl:
-            self._catalog = CatalogIndex.load(uow)
-            self._catalog_at = fresh
-        return self._catalog
-
-    # ------------------------------------------------------------ answers
-
-    def _answer(self, header: Header, row: InboundMessage, text: str) -> tuple[Outcome, str]:
-        ack = build_ack(
-            header, AckCode.ACCEPT, now=self._clock.now(), ack_id=f"LD{row.id}", text=text
-        )
-        return Outcome(header.control_id, row.id, row.status, AckCode.ACCEPT, text), ack
-
-    def _refuse(
-        self,
-        raw: str,
-        source: str,
-        header: Header | None,
-        error: Hl7Error,
-        uow: UnitOfWork | None = None,
-    ) -> tuple[Outcome, str]:
-        """Commit the message as a dead letter and build its AE/AR."""
-        status = MessageStatus.REJECTED if error.ack is AckCode.REJECT else MessageStatus.ERROR
-        row = InboundMessage(
-            control_id=(header.control_id if header else "")[:64],
-            sender=header.sender if header else "",
-            message_type=(header.message_type if header else "")[:16],
-            version=(header.version if header else "")[:8],
-            received_at=self._clock.now(),
-            raw=raw,
-            status=status,
-            source=source[:120],
-            ack_code=error.ack,
-            error=error.reason[:400],
-        )
-        _store(self._uow, row, uow)
-        logger.warning(
-            "HL7 message %s from %s refused (%s): %s", row.id, source, error.ack.value, error.reason
-        )
-        ack = build_ack(
-            header,
-            error.ack,
-            now=self._clock.now(),
-            ack_id=f"LD{row.id}",
-            text=error.reason,
-            error_code=error.code,
-        )
-        outcome = Outcome(row.control_id, row.id, status, error.ack, error.reason)
-        return outcome, ack
+        return Outcome(control, None, None, AckCode.ERROR, reason), ack
 
 
-def _store(factory: Callable[[], UnitOfWork], row: InboundMessage, uow: UnitOfWork | None) -> None:
-    if uow is not None:
-        uow.hl7.add_message(row)
-        uow.hl7.flush()
-        uow.commit()
-        return
-    with factory() as fresh:
-        fresh.hl7.add_message(row)
-        fresh.hl7.flush()
-        fresh.commit()
+def _lookup(uow: UnitOfWork, items: Sequence[Prepared]) -> Lookup:
+    """Prefetched matching reads when every applicable message is a result message."""
+    todo = [i for i in items if i.error is None and i.header is not None]
+    if todo and all(i.header is not None and i.header.message_code == "ORU" for i in todo):
+        return Lookup.prefetch(uow, (g for i in todo for g in i.groups))
+    return Lookup(uow)
 
 
-def storable(text: str) -> str:
-    """Text a database column takes: NUL (which HL7 never carries) as the HL7 escape ``\\X00\\``."""
-    return text.replace("\x00", "\\X00\\")
-
-
-def _header_or_none(text: str) -> Header | None:
-    """The MSH of a message refused early, when it can be read at all (for the ACK)."""
-    try:
-        return read_header(parse_message(text))
-    except Exception:
+def _key(item: Prepared) -> tuple[str, str] | None:
+    """Sender and MSH-10 when the header passed the checks (only then is a duplicate known)."""
+    if not item.accepted_header or item.header is None:
         return None
+    return item.header.sender, item.header.control_id
+
+
+def _row(item: Prepared, now: datetime, status: MessageStatus, ack: AckCode) -> InboundMessage:
+    h = item.header
+    return InboundMessage(
+        control_id=(h.control_id if h else "")[:64],
+        sender=h.sender if h else "",
+        message_type=(h.message_type if h else "")[:16],
+        version=(h.version if h else "")[:8],
+        received_at=now,
+        raw=item.raw,
+        status=status,
+        source=item.source[:120],
+        ack_code=ack,
+    )
+
+
+def _refusal(item: Prepared, error: Hl7Error, now: datetime) -> InboundMessage:
+    status = MessageStatus.REJECTED if error.ack is AckCode.REJECT else MessageStatus.ERROR
+    row = _row(item, now, status, error.ack)
+    row.error = error.reason[:400]
+    return row
+
+
+def _duplicate(item: Prepared, now: datetime, earlier: int) -> InboundMessage:
+    row = _row(item, now, MessageStatus.DUPLICATE, AckCode.ACCEPT)
+    row.duplicate_of_id = earlier
+    row.error = f"Duplicate of message {earlier}; not applied again."
+    return row
+
+
+def _as_hl7_error(item: Prepared, cause: Exception) -> Hl7Error:
+    if isinstance(cause, Hl7Error):
+        return cause
+    control = item.header.control_id if item.header else "?"
+    logger.error("applying HL7 %s failed", control, exc_info=cause)
+    return Hl7Error(f"Internal error: {type(cause).__name__}: {cause}"[:300])

@@ -29,6 +29,7 @@ from labdesk.domain.forensic import ForensicCheck, check_forensic, custody_note,
 from labdesk.domain.order import OrderedTest, OrderStatus, TestStatus
 from labdesk.domain.permissions import Permission
 from labdesk.domain.specimen import Specimen, SpecimenStatus
+from labdesk.hl7.outbound import queue_collection_message
 from labdesk.ports import UnitOfWork
 from labdesk.services.accession import issue_accession
 from labdesk.services.audit import record_audit
@@ -269,6 +270,9 @@ def _write(
             assert specimen.id is not None
             recollect.append(specimen.id)
     uow.station.flush()
+    if created:
+        # The lab hears of the collection in the same transaction (an outbox).
+        queue_collection_message(uow, clock, [s.id for s in created if s.id], user_id=actor.id)
     record_audit(
         uow,
         clock,

@@ -7,7 +7,7 @@ recorded that name and date of birth were checked for this patient in this encou
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
@@ -24,6 +24,11 @@ from labdesk.services.station_dto import EncounterView
 from labdesk.services.station_view import build_view
 
 MIN_REASON = 3
+#: A two-identifier check counts for the patient in the chair, not for a later return.
+IDENTIFICATION_VALID = timedelta(minutes=30)
+#: An open visit older than this is not resumed: it is closed as abandoned.
+STALE_ENCOUNTER = timedelta(hours=12)
+STALE_REASON = "left open; closed when the patient was opened again"
 
 
 class IdentityMismatch(ValidationError):
@@ -94,7 +99,9 @@ def _open(
     station = station_of(uow, station_code)
     if uow.patients.get(patient_id) is None:
         raise NotFound(f"Patient {patient_id} does not exist.")
-    encounter = uow.station.open_for_patient(patient_id, station_code)
+    encounter = _resumable(
+        uow, clock, actor, uow.station.open_for_patient(patient_id, station_code)
+    )
     if encounter is None:
         encounter = Encounter(
             patient_id=patient_id,
@@ -115,6 +122,28 @@ def _open(
         station=station_code,
         detail=f"{how}, encounter {encounter.id}",
     )
+    return encounter
+
+
+def _resumable(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser, encounter: Encounter | None
+) -> Encounter | None:
+    """The open encounter to resume, if it is recent; its identification only if fresh.
+
+    A visit left open (the program closed, the assistant called away) is resumed the same
+    day; an older one is closed as abandoned. A two-identifier check is only good while
+    the patient is in the chair: older than ``IDENTIFICATION_VALID`` it must be done again.
+    """
+    if encounter is None:
+        return None
+    now = clock.now()
+    if now - encounter.started_at > STALE_ENCOUNTER:
+        _close(uow, clock, actor, encounter, EncounterStatus.ABANDONED, STALE_REASON, commit=False)
+        return None
+    if encounter.identified_at is not None and now - encounter.identified_at > IDENTIFICATION_VALID:
+        encounter.identified_at = None
+        encounter.identified_by_id = None
+        encounter.id_method = None
     return encounter
 
 
@@ -332,6 +361,8 @@ def _close(
     encounter: Encounter,
     status: EncounterStatus,
     reason: str,
+    *,
+    commit: bool = True,
 ) -> None:
     assert encounter.id is not None
     encounter.status = status
@@ -347,42 +378,5 @@ def _close(
         station=encounter.station_code,
         detail=f"{status.value}" + (f": {reason}" if reason else ""),
     )
-    uow.commit()
-
-
-def resolve_alarm(
-    uow: UnitOfWork, clock: Clock, actor: SignedInUser, alarm_id: int, resolution: str
-) -> None:
-    """Record how a scan-back alarm was resolved, and commit.
-
-    Raises:
-        ValidationError: no resolution text.
-        NotFound: no such alarm.
-    """
-    authorize(actor, Permission.COLLECT_SPECIMENS)
-    resolution = " ".join(resolution.split())
-    if len(resolution) < MIN_REASON:
-        raise ValidationError(
-            "Say how the alarm was resolved.",
-            hint="For example: 'wrong tube set aside, returned to its patient's rack'.",
-        )
-    alarm = uow.station.alarm(alarm_id)
-    if alarm is None:
-        raise NotFound(f"Alarm {alarm_id} does not exist.")
-    if not alarm.open:
-        return
-    alarm.resolved_at = clock.now()
-    alarm.resolved_by_id = actor.id
-    alarm.resolution = resolution[:200]
-    encounter = encounter_of(uow, alarm.encounter_id)
-    record_audit(
-        uow,
-        clock,
-        action=AuditAction.UPDATE,
-        entity="scan_alarm",
-        entity_id=alarm_id,
-        actor=actor,
-        station=encounter.station_code,
-        detail=f"resolved {alarm.kind.value}: {resolution}",
-    )
-    uow.commit()
+    if commit:
+        uow.commit()

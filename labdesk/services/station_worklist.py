@@ -9,7 +9,8 @@ from labdesk.domain.clock import Clock
 from labdesk.domain.permissions import Permission
 from labdesk.ports import UnitOfWork
 from labdesk.services.dto import PatientSummary, SignedInUser, authorize
-from labdesk.services.station_dto import PickupRow, WaitingPatient, Worklist
+from labdesk.services.recollection import open_recollection_tasks
+from labdesk.services.station_dto import PickupRow, RecollectionRow, WaitingPatient, Worklist
 from labdesk.services.station_encounter import station_of
 
 
@@ -26,8 +27,8 @@ def station_worklist(
     station_code: str,
     timezone: str,
 ) -> Worklist:
-    """Patients with tests ordered today and not yet collected, and this site's specimens
-    collected but not yet picked up.
+    """Patients with tests ordered today and not yet collected, this site's specimens
+    collected but not yet picked up, and its open recollection tasks (rejected or lost).
 
     Raises:
         PermissionDenied: if the actor may not collect specimens.
@@ -59,4 +60,15 @@ def station_worklist(
         )
         for s in uow.station.awaiting_pickup(station.site_id)
     )
-    return Worklist(waiting=waiting, awaiting_pickup=pickup)
+    site = uow.people.site(station.site_id)
+    recollect = tuple(
+        RecollectionRow(
+            task_id=task.task_id,
+            patient=summary(task.patient_id),
+            accession=task.accession,
+            reason=task.reason_label,
+            opened_at=task.opened_at,
+        )
+        for task in open_recollection_tasks(uow, site_code=site.code if site else None)
+    )
+    return Worklist(waiting=waiting, awaiting_pickup=pickup, recollections=recollect)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from station_world import StationWorld, add_order, build_station_world
 
 from labdesk.adapters import orm
+from labdesk.adapters.orm_hl7 import outbound_messages
 from labdesk.adapters.orm_station import collection_details, missed_collections
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import FixedClock
@@ -138,6 +139,23 @@ def test_reopening_resumes_the_open_encounter(
     assert _open(uow_factory, clock, world, "ana") == _open(uow_factory, clock, world, "ana")
 
 
+def test_resumed_visit_needs_a_fresh_identity_check_and_stale_ones_close(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    eid = _open(uow_factory, clock, world, "ana")
+    _identify(uow_factory, clock, world, eid)
+    clock.advance(timedelta(minutes=20))
+    assert _open(uow_factory, clock, world, "ana") == eid
+    assert _view(uow_factory, world, eid).identified  # still the same sitting
+    clock.advance(timedelta(minutes=20))
+    assert _open(uow_factory, clock, world, "ana") == eid
+    assert not _view(uow_factory, world, eid).identified  # 40 min later: ask again
+    clock.advance(timedelta(hours=13))
+    newer = _open(uow_factory, clock, world, "ana")
+    assert newer != eid
+    assert _view(uow_factory, world, eid).status.value == "abandoned"
+
+
 def test_courier_may_not_collect(
     uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
 ) -> None:
@@ -169,6 +187,7 @@ def test_collect_whole_plan_creates_specimens_links_and_events(
             assert [e.kind for e in events] == [CustodyEventKind.COLLECTED]
             assert events[0].location == "CLINIC-S / DRAW-2"
     assert _count(uow_factory, collection_details) == 3
+    assert _count(uow_factory, outbound_messages) == 1  # the lab hears of it (same commit)
     after = _view(uow_factory, world, eid)
     assert after.plan.containers == ()
     assert "3 label(s) not printed" in after.blockers
@@ -243,6 +262,7 @@ def test_failure_midway_saves_nothing(
         collect(uow, clock, world.ma, eid, _all_collected(view))
     assert _count(uow_factory, orm.specimens) == 0
     assert _count(uow_factory, collection_details) == 0
+    assert _count(uow_factory, outbound_messages) == 0
     assert all(r.status is Status.ORDERED for r in _view(uow_factory, world, eid).orders)
 
 

@@ -17,6 +17,7 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.encounter import AlarmKind
 from labdesk.domain.errors import ValidationError
+from labdesk.domain.recollection import RecollectionTask
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.services.print_dto import PrintSetup
 from labdesk.services.station_collect import collect
@@ -26,9 +27,8 @@ from labdesk.services.station_encounter import (
     confirm_identity,
     load_encounter,
     open_encounter,
-    resolve_alarm,
 )
-from labdesk.services.station_labels import print_encounter_labels, scan_back
+from labdesk.services.station_labels import print_encounter_labels, resolve_alarm, scan_back
 from labdesk.services.station_worklist import station_worklist
 from printers.errors import PrinterOffline
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
@@ -262,3 +262,22 @@ def test_worklist_lists_waiting_patients_and_specimens_awaiting_pickup(
     assert [(w.patient.family_name, w.pending_tests) for w in work.waiting] == [("Novak", 2)]
     assert [p.specimen_id for p in work.awaiting_pickup] == ids
     assert work.awaiting_pickup[0].status is SpecimenStatus.COLLECTED
+    assert work.recollections == ()
+
+    with uow_factory() as uow:  # the lab rejected the tube: a recollection task opens
+        uow.recollections.add(
+            RecollectionTask(
+                specimen_id=ids[0],
+                patient_id=world.patients["ana"],
+                site_id=world.site_id,
+                reason="haemolysed",
+                opened_at=clock.now(),
+                opened_by_id=world.ma.id,
+            )
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        work = station_worklist(uow, clock, world.ma, "DRAW-2", "America/New_York")
+    assert [(r.patient.family_name, r.reason) for r in work.recollections] == [
+        ("Okafor", "Haemolysed")
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from labdesk.adapters import orm
 from labdesk.bootstrap import Core
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.encounter import AlarmKind
+from labdesk.domain.forensic import ForensicForm
 from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
 from labdesk.domain.patient import PatientIdentifier
 from labdesk.domain.people import Site, Station
@@ -38,6 +40,7 @@ from ui.main_window import MainWindow
 from ui.navigation import PageId
 from ui.pages.station import StationPage
 from ui.station.banner import Step
+from ui.station.dialogs import OrderRequest
 from ui.station.models import PlanModel
 
 STATION = "DRAW-2"  # the ui conftest's station code
@@ -158,6 +161,12 @@ def test_whole_visit_with_a_scanner(
 ) -> None:
     page = station_of(window)
     qtbot.waitUntil(lambda: page.find_step.waiting_model.rowCount() == 2)
+    for model in (
+        page.find_step.waiting_model,
+        page.find_step.pickup_model,
+        page.find_step.recollect_model,
+    ):
+        qtmodeltester.check(model)
     screenshot(window, "station_1_worklist")
 
     # Find: a fast typist (60 ms between keys) searches; nothing is taken for a scan.
@@ -265,6 +274,7 @@ def _to_labels(qtbot: QtBot, page: StationPage, wristband: str) -> EncounterView
 
 def test_wrong_tube_alarm_blocks_finishing_until_resolved(
     qtbot: QtBot,
+    qtmodeltester: ModelTester,
     window: MainWindow,
     station_core: Core,
     monkeypatch: pytest.MonkeyPatch,
@@ -284,6 +294,7 @@ def test_wrong_tube_alarm_blocks_finishing_until_resolved(
     assert page.controller.encounter is not None
     assert page.controller.encounter.open_alarms[0].kind is AlarmKind.WRONG_PATIENT
     assert "WRONG PATIENT" in page.labels_step.scan_status.text()
+    qtmodeltester.check(page.labels_step.alarms_model)
     assert page.feedback.played[-1] is Tone.ALARM
     assert "ffd7dc" in page.labels_step.scan_status.styleSheet()  # red
     scan(qtbot, "ABC!")  # malformed: not a label, not a wristband
@@ -422,3 +433,71 @@ def test_models_pass_the_model_tester(
     model.set_rows(plan.containers)
     qtmodeltester.check(model)
     assert model.data(model.index(0, PlanModel.CAP_COLUMN), Qt.ItemDataRole.UserRole + 10)
+
+
+def test_manual_order_cancel_and_forensic_observed_recollection(
+    qtbot: QtBot,
+    window: MainWindow,
+    station_core: Core,
+    monkeypatch: pytest.MonkeyPatch,
+    screenshot: Callable[[QWidget, str], Path],
+) -> None:
+    page = station_of(window)
+    page.search_edit.setFocus()
+    scan(qtbot, "WBM100002")  # Jane: one CBC pending
+    wait_view(qtbot, page, lambda v: v.identified)
+
+    # Ctrl+N: a DOT drug screen is ordered here; Del cancels the CBC with a reason.
+    monkeypatch.setattr(
+        "ui.station.dialogs.ask_order",
+        lambda _parent, catalog: (
+            OrderRequest(("UDSDOT",), "Dr. Who", Priority.ROUTINE)
+            if any(row.code == "UDSDOT" for row in catalog)
+            else None
+        ),
+    )
+    QTest.keyClick(page.plan_step, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    wait_view(qtbot, page, lambda v: len(v.orders) == 2)
+    assert [c.container_code for c in page.controller.encounter.plan.urine] == ["CCUP"]  # type: ignore[union-attr]
+    monkeypatch.setattr("ui.station.dialogs.ask_reason", lambda *_a: "duplicate of lab order")
+    table = page.plan_step.orders_table
+    table.setFocus()
+    table.selectRow(0)  # CBC, ordered first
+    QTest.keyClick(table, Qt.Key.Key_Delete)
+    wait_view(qtbot, page, lambda v: [c.container_code for c in v.plan.containers] == ["CCUP"])
+
+    # The custody form says 39.5 °C: saved, and an observed recollection is now required.
+    hot = ForensicForm(
+        ccf_number="T1234567",
+        temperature_c=39.5,
+        minutes_to_temperature_read=2,
+        bottle_a_ml=35,
+        bottle_b_ml=20,
+        bottles_sealed_and_dated=True,
+        donor_initialled_seals=True,
+        donor_id_checked=True,
+        remarks="temperature 39.5",
+    )
+    monkeypatch.setattr("ui.station.dialogs.ask_forensic", lambda *_a, **_k: hot)
+    QTest.keyClick(page.plan_step, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    row = page.collect_step.rows[0]
+    assert row.form_button is not None
+    row.form_button.click()
+    QTest.keyClick(page.collect_step, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    wait_view(qtbot, page, lambda v: any(s.needs_observed_recollection for s in v.specimens))
+    assert "direct observation" in page.message.text()
+    assert page.labels_step.observed_button.isVisibleTo(page.labels_step)
+    screenshot(window, "station_5_forensic_recollection")
+
+    observed = replace(
+        hot, ccf_number="T7654321", temperature_c=35.0, observed=True, remarks="observed"
+    )
+    monkeypatch.setattr("ui.station.dialogs.ask_forensic", lambda *_a, **_k: observed)
+    page.labels_step.observed_button.click()
+    wait_view(qtbot, page, lambda v: len(v.specimens) == 2)
+    view = page.controller.encounter
+    assert view is not None
+    assert not any("observed recollection" in b for b in view.blockers)
+    with station_core.uow() as uow:
+        active = {o.placer_order_number for o in uow.orders.active_for_patient(view.patient.id)}
+    assert "EHR-M100002" not in active  # its only test was cancelled

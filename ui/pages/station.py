@@ -48,9 +48,7 @@ class StationPage(QWidget):
         self._user = user
         tz = context.config.clinic_timezone
         self.feedback = ScanFeedback(self)
-        self.controller = StationController(
-            context, user, context.print_setup, self
-        )
+        self.controller = StationController(context, user, context.print_setup, self)
         self.find_step = FindStep(context, user, self)
         self.identify_step = IdentifyStep(self)
         self.plan_step = PlanStep(tz, self)
@@ -252,9 +250,14 @@ class StationPage(QWidget):
 
     def _printed(self, outcome: PrintOutcome) -> None:
         self.labels_step.show_print(outcome)
-        self.feedback.play(Tone.OK if outcome.all_printed else Tone.ALARM)
+        if outcome.all_printed:
+            self._say(self.tr("Labels printed: label each tube, then scan it back."), Tone.OK)
+        else:
+            self._say(self.tr("Some labels did not print: see the list."), Tone.ALARM)
 
     def _scanned(self, outcome: ScanOutcome) -> None:
+        self.message.clear()
+        self.message.setStyleSheet("")
         self.labels_step.show_scan(outcome)
         self.feedback.play(tone_of(outcome))
 

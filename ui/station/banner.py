@@ -90,9 +90,12 @@ class PatientBanner(QFrame):
         """Show ``view``'s patient and identification state."""
         patient = view.patient
         self.name_label.setText(patient.display_name)
+        # The date of birth stays hidden until the patient has said it: the check must not
+        # turn into reading it off the screen.
+        dob = patient.birth_date.isoformat() if view.identified else self.tr("ask the patient")
         self.details_label.setText(
             self.tr("DOB {dob}   ·   MRN {mrn}   ·   {sex}").format(
-                dob=patient.birth_date.isoformat(), mrn=patient.mrn, sex=sex_label(patient.sex)
+                dob=dob, mrn=patient.mrn, sex=sex_label(patient.sex)
             )
         )
         if view.identified:

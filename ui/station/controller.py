@@ -37,13 +37,12 @@ from labdesk.services.station_encounter import (
     load_encounter,
     open_by_wristband,
     open_encounter,
-    resolve_alarm,
 )
 from labdesk.services.station_forensic import (
     collect_observed_recollection,
     waive_observed_recollection,
 )
-from labdesk.services.station_labels import print_encounter_labels, scan_back
+from labdesk.services.station_labels import print_encounter_labels, resolve_alarm, scan_back
 from labdesk.services.station_orders import cancel_tests, place_order
 from ui.context import AppContext
 from ui.errors import error_text

@@ -23,7 +23,7 @@ from ui.errors import error_text
 from ui.message_label import MessageLabel
 from ui.pages.patient_table_model import PatientTableModel
 from ui.scanner import route_scans_from
-from ui.station.models import PickupModel, WaitingModel
+from ui.station.models import PickupModel, RecollectModel, WaitingModel
 from ui.station.tables import fit_once, station_table
 from ui.tasks import run_in_background
 
@@ -51,6 +51,7 @@ class FindStep(QWidget):
         self.model = PatientTableModel(self)
         self.waiting_model = WaitingModel(tz, self)
         self.pickup_model = PickupModel(tz, self)
+        self.recollect_model = RecollectModel(tz, self)
         self.search_edit = QLineEdit(self)
         self.search_edit.setPlaceholderText(
             self.tr("Scan the wristband, or type name, date of birth or MRN (smith jo, 1980-03-04)")
@@ -64,9 +65,12 @@ class FindStep(QWidget):
         self.waiting_table = station_table(self.waiting_model, self)
         self.waiting_table.activated.connect(self._choose_waiting)
         self.pickup_table = station_table(self.pickup_model, self)
+        self.recollect_table = station_table(self.recollect_model, self)
+        self.recollect_table.activated.connect(self._choose_recollect)
         self.worklist_tabs = QTabWidget(self)
         self.worklist_tabs.addTab(self.waiting_table, self.tr("Waiting for collection"))
         self.worklist_tabs.addTab(self.pickup_table, self.tr("Awaiting courier pickup"))
+        self.worklist_tabs.addTab(self.recollect_table, self.tr("To recollect"))
         self.worklist_label = MessageLabel(self)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -190,6 +194,10 @@ class FindStep(QWidget):
         source = self.table.model().mapToSource(index)  # type: ignore[attr-defined]
         self.patient_chosen.emit(self.model.row_at(source.row()).id)
 
+    def _choose_recollect(self, index: QModelIndex) -> None:
+        source = self.recollect_table.model().mapToSource(index)  # type: ignore[attr-defined]
+        self.patient_chosen.emit(self.recollect_model.row_at(source.row()).patient.id)
+
     def _choose_waiting(self, index: QModelIndex) -> None:
         source = self.waiting_table.model().mapToSource(index)  # type: ignore[attr-defined]
         self.patient_chosen.emit(self.waiting_model.row_at(source.row()).patient.id)
@@ -212,13 +220,17 @@ class FindStep(QWidget):
     def _show_worklist(self, worklist: Worklist) -> None:
         self.waiting_model.set_rows(worklist.waiting)
         self.pickup_model.set_rows(worklist.awaiting_pickup)
-        fit_once(self.waiting_table)
-        fit_once(self.pickup_table)
+        self.recollect_model.set_rows(worklist.recollections)
+        for table in (self.waiting_table, self.pickup_table, self.recollect_table):
+            fit_once(table)
         self.worklist_tabs.setTabText(
             0, self.tr("Waiting for collection (%n)", "", len(worklist.waiting))
         )
         self.worklist_tabs.setTabText(
             1, self.tr("Awaiting courier pickup (%n)", "", len(worklist.awaiting_pickup))
+        )
+        self.worklist_tabs.setTabText(
+            2, self.tr("To recollect (%n)", "", len(worklist.recollections))
         )
         self.worklist_label.show_info("")
         self.worklist_shown.emit(len(worklist.waiting))

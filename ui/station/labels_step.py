@@ -73,6 +73,9 @@ class LabelsStep(QWidget):
         self.manual_edit = QLineEdit(self)
         self.manual_edit.setPlaceholderText(self.tr("Label will not scan? Type its number + Enter"))
         route_scans_from(self.manual_edit)
+        self.alarm_banner = QLabel(self)
+        self.alarm_banner.setWordWrap(True)
+        self.alarm_banner.hide()
         self.resolve_button = QPushButton(self.tr("&Resolve alarm… (Ctrl+R)"), self)
         self.observed_button = QPushButton(self.tr("&Observed recollection…"), self)
         self.waive_button = QPushButton(self.tr("No recollection (reason)…"), self)
@@ -105,17 +108,21 @@ class LabelsStep(QWidget):
         left.addWidget(self.print_status)
         left.addStretch(1)
         right = QVBoxLayout()
-        right.addWidget(QLabel(self.tr("<b>Tubes of this patient</b>")))
+        tubes_bar = QHBoxLayout()
+        tubes_bar.addWidget(QLabel(self.tr("<b>Tubes of this patient</b>")))
+        tubes_bar.addStretch(1)
+        tubes_bar.addWidget(self.observed_button)
+        tubes_bar.addWidget(self.waive_button)
+        right.addLayout(tubes_bar)
         right.addWidget(self.specimens_table, 2)
         right.addWidget(self.scan_status)
         right.addWidget(self.manual_edit)
         alarm_bar = QHBoxLayout()
         alarm_bar.addWidget(QLabel(self.tr("<b>Scan alarms</b>")))
         alarm_bar.addStretch(1)
-        alarm_bar.addWidget(self.observed_button)
-        alarm_bar.addWidget(self.waive_button)
         alarm_bar.addWidget(self.resolve_button)
         right.addLayout(alarm_bar)
+        right.addWidget(self.alarm_banner)
         right.addWidget(self.alarms_table, 1)
         finish = QHBoxLayout()
         finish.addWidget(self.blockers_label, 1)
@@ -153,8 +160,17 @@ class LabelsStep(QWidget):
             )
         else:
             self.blockers_label.show_info(self.tr("All done: finish the visit (Ctrl+Enter)."))
-        if view.open_alarms:
-            flash(self.scan_status, Tone.ALARM)
+        alarms = len(view.open_alarms)
+        self.alarm_banner.setVisible(bool(alarms))
+        if alarms:
+            self.alarm_banner.setText(
+                self.tr(
+                    "⚠ %n open scan alarm(s): set the wrong tube aside, then resolve (Ctrl+R).",
+                    "",
+                    alarms,
+                )
+            )
+            flash(self.alarm_banner, Tone.ALARM)
 
     def show_print(self, outcome: PrintOutcome) -> None:
         """The preview of the first label and what printed."""

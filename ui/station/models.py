@@ -22,6 +22,7 @@ from labdesk.services.station_dto import (
     AlarmRow,
     EncounterSpecimen,
     PickupRow,
+    RecollectionRow,
     WaitingPatient,
 )
 from ui.feedback import COLOURS, Tone
@@ -152,19 +153,29 @@ class SpecimensModel(_Zoned):
     """The encounter's tubes with their scan-back tick."""
 
     def declare(self) -> tuple[Column[EncounterSpecimen], ...]:
-        """Tick, cap, accession, container, tests, status, collected at."""
+        """Tick, cap, accession, tests, status, collected at (container in tooltips)."""
         c = Column[EncounterSpecimen]
         return (
             c(
                 QT_TRANSLATE_NOOP(_CONTEXT, "Scanned"),
                 lambda s: "✔" if s.verified else _SPECIMEN_MARKS.get(s.status, ""),
             ),
-            c(QT_TRANSLATE_NOOP(_CONTEXT, "Cap"), lambda s: s.cap_colour),
+            c(
+                QT_TRANSLATE_NOOP(_CONTEXT, "Cap"),
+                lambda s: s.cap_colour,
+                tooltip=lambda s: s.container_name,
+            ),
             c(QT_TRANSLATE_NOOP(_CONTEXT, "Accession"), lambda s: s.accession),
-            c(QT_TRANSLATE_NOOP(_CONTEXT, "Container"), lambda s: s.container_name, stretch=True),
-            c(QT_TRANSLATE_NOOP(_CONTEXT, "Tests"), lambda s: ", ".join(s.tests)),
-            c(QT_TRANSLATE_NOOP(_CONTEXT, "Status"), lambda s: _specimen_status(s)),
-            c(QT_TRANSLATE_NOOP(_CONTEXT, "Collected"), lambda s: self.time(s.collected_at)),
+            c(
+                QT_TRANSLATE_NOOP(_CONTEXT, "Tests"),
+                lambda s: ", ".join(s.tests),
+                tooltip=lambda s: s.container_name,
+            ),
+            c(QT_TRANSLATE_NOOP(_CONTEXT, "Status"), _specimen_status, stretch=True),
+            c(
+                QT_TRANSLATE_NOOP(_CONTEXT, "Collected"),
+                lambda s: format_local(s.collected_at, self.timezone, "%H:%M"),
+            ),
         )
 
     CAP_COLUMN = 1
@@ -204,7 +215,10 @@ class AlarmsModel(_Zoned):
         """Time, scanned value, message, state."""
         c = Column[AlarmRow]
         return (
-            c(QT_TRANSLATE_NOOP(_CONTEXT, "Time"), lambda a: self.time(a.raised_at)),
+            c(
+                QT_TRANSLATE_NOOP(_CONTEXT, "Time"),
+                lambda a: format_local(a.raised_at, self.timezone, "%H:%M"),
+            ),
             c(QT_TRANSLATE_NOOP(_CONTEXT, "Scanned"), lambda a: a.scanned),
             c(QT_TRANSLATE_NOOP(_CONTEXT, "Alarm"), lambda a: a.message, stretch=True),
             c(
@@ -285,3 +299,26 @@ class PickupModel(_Zoned):
         ):
             return QColor(COLOURS[Tone.WARNING])
         return super().data(index, role)
+
+
+class RecollectModel(_Zoned):
+    """Specimens the lab rejected or lost: patients to draw again."""
+
+    def declare(self) -> tuple[Column[RecollectionRow], ...]:
+        """Patient, DOB, accession of the lost or rejected tube, reason, since."""
+        c = Column[RecollectionRow]
+        return (
+            c(
+                QT_TRANSLATE_NOOP(_CONTEXT, "Patient"),
+                lambda r: r.patient.display_name,
+                stretch=True,
+            ),
+            c(QT_TRANSLATE_NOOP(_CONTEXT, "DOB"), lambda r: r.patient.birth_date.isoformat()),
+            c(QT_TRANSLATE_NOOP(_CONTEXT, "Tube"), lambda r: r.accession),
+            c(QT_TRANSLATE_NOOP(_CONTEXT, "Why"), lambda r: r.reason),
+            c(
+                QT_TRANSLATE_NOOP(_CONTEXT, "Since"),
+                lambda r: self.time(r.opened_at),
+                sort_key=lambda r: r.opened_at.timestamp(),
+            ),
+        )

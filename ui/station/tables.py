@@ -29,8 +29,6 @@ def fit_once(view: QTableView) -> None:
     user-resizable after one measurement.
     """
     header = view.horizontalHeader()
-    stretch = QHeaderView.ResizeMode.Stretch
-    for section in range(header.count()):
-        if header.sectionResizeMode(section) != stretch:
-            header.setSectionResizeMode(section, QHeaderView.ResizeMode.Interactive)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.resizeColumnsToContents()
+    header.setStretchLastSection(True)  # the table still fills its width
