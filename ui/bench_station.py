@@ -100,11 +100,27 @@ def _spin(done: Any, timeout_ms: int) -> bool:
 
 
 def scan_on_screen(state: OnScreen, i: int) -> object:
-    """Scan a wristband and wait until the plan is on screen."""
+    """Scan a wristband and wait until the plan is on screen.
+
+    The main thread sleeps in the event loop until the page says it has shown the
+    encounter (no polling: a polling loop would hold the GIL the worker thread needs).
+    """
     state.page.controller.close()
     state.shown.clear()
-    state.page.handle_patient_scan(state.scan.key(i))
-    if not _spin(lambda: bool(state.shown), TIMEOUT_MS):
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(loop.quit)
+    state.page.view_shown.connect(loop.quit)
+    try:
+        timer.start(TIMEOUT_MS)
+        state.page.handle_patient_scan(state.scan.key(i))
+        if not state.shown:
+            loop.exec()
+    finally:
+        state.page.view_shown.disconnect(loop.quit)
+        timer.stop()
+    if not state.shown:
         raise BenchError("The station did not show the patient within 10 s.")
     state.page.repaint()
     return state.shown[0]

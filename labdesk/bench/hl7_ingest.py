@@ -1,9 +1,13 @@
 """HL7 ingest scenarios: ORU^R01 through the listener's handler (store, apply, commit, ACK).
 
-``hl7-ingest`` times one message from bytes to ACK text (target p95 10 ms); ``hl7-ingest-
-burst`` times 100 messages one after another, each committed before its ACK, so its p95
-target of 100 ms is the issue's 1,000 ORU^R01 per second. Floors are the bare minimum of
-store-then-ack: INSERT the raw message and COMMIT on a ``sqlite3`` connection.
+``hl7-ingest`` times one message from bytes to ACK text on an idle listener (a group of one;
+target p95 10 ms). ``hl7-ingest-burst`` times 100 messages arriving together, applied as the
+listener's group commit applies them: in groups of :data:`BURST_GROUP`, each group one
+transaction committed before its ACKs are built. Its p95 target of 100 ms is the issue's
+1,000 ORU^R01 per second; an ACK in a burst waits for its group (about a quarter of the
+call). The burst runs :data:`BURST_ITERATIONS` timed calls at most, so ``labdesk bench
+--quick`` stays short. Floors are the bare minimum of store-then-ack: INSERT the raw messages
+and COMMIT (per group) on a ``sqlite3`` connection.
 
 Messages report on specimens of the benchmark database (random completed orders), matched
 by accession, with a fresh MSH-10 each. Teardown deletes every row the run added and puts
@@ -25,11 +29,16 @@ from labdesk.hl7.ingest import Ingestor
 
 INGEST_TARGET_MS = 10.0
 BURST = 100
+BURST_GROUP = 25
+"""Messages per transaction in the burst (the listener groups whatever is waiting, up to
+100; 25 is a conservative middle: more groups, more commits and audit entries)."""
 BURST_TARGET_MS = 100.0
 """100 messages in 100 ms: 1,000 ORU^R01 per second."""
+BURST_ITERATIONS = 30
+"""Timed burst calls at most (3,000 messages plus warm-up), whatever the plan says."""
 _KEY_POOL = 500
 # Rows the run adds and teardown removes (audit entries are append-only: they stay, one per
-# message, a true record of the benchmark having written to this synthetic database).
+# transaction, a true record of the benchmark having written to this synthetic database).
 _TABLES = ("results", "unmatched_results", "hl7_messages")
 _FLOOR_SQL = (
     "INSERT INTO hl7_messages (control_id, sender, message_type, version, received_at, source,"
@@ -53,6 +62,7 @@ class Ingest:
     keys: list[tuple[str, ...]]
     run_id: str
     per_call: int
+    group: int
     max_ids: dict[str, int]
     statuses: list[tuple[Any, ...]] = field(default_factory=list)
     sent: int = 0
@@ -72,7 +82,7 @@ class Ingest:
         )
 
 
-def _setup(per_call: int) -> Any:
+def _setup(per_call: int, group: int) -> Any:
     def setup(ctx: Context) -> Ingest:
         db = ctx.db()
         top = db.raw.execute("SELECT max(id) FROM ordered_tests").fetchone()[0] or 0
@@ -91,7 +101,7 @@ def _setup(per_call: int) -> Any:
         }
         clock = FixedClock(datetime(ACCESSION_YEAR, 6, 1, 9, 30, tzinfo=UTC))
         state = Ingest(db, Ingestor(db.uow, clock, timezone="UTC"), keys,
-                       f"B{secrets.token_hex(4)}", per_call, max_ids)  # fmt: skip
+                       f"B{secrets.token_hex(4)}", per_call, group, max_ids)  # fmt: skip
         state.statuses = db.raw.execute(
             "SELECT id, status, status_changed_at FROM ordered_tests WHERE specimen_id IN "
             f"(SELECT id FROM specimens WHERE accession IN ({','.join('?' * len(keys))}))",
@@ -103,22 +113,26 @@ def _setup(per_call: int) -> Any:
 
 
 def _run(state: Ingest, _i: int) -> object:
-    for _ in range(state.per_call):
-        reply = state.ingestor.handle_frame(state.message(state.sent).encode(), "bench")
-        state.sent += 1
-        if "MSA|AA|" not in reply.ack:
-            raise BenchError(f"The ingest refused a benchmark message: {reply.ack[-200:]}")
+    for _ in range(0, state.per_call, state.group):
+        frames: list[tuple[bytes | str, str]] = [
+            (state.message(state.sent + k).encode(), "bench") for k in range(state.group)
+        ]
+        state.sent += state.group
+        for reply in state.ingestor.handle_frames(frames):
+            if "MSA|AA|" not in reply.ack:
+                raise BenchError(f"The ingest refused a benchmark message: {reply.ack[-200:]}")
     return state.sent
 
 
 def _floor(state: Ingest, _i: int) -> object:
     raw = state.db.raw
-    for _ in range(state.per_call):
-        text = state.message(state.sent)
+    for _ in range(0, state.per_call, state.group):
         raw.execute("BEGIN IMMEDIATE")
-        raw.execute(_FLOOR_SQL, (f"{state.run_id}-f{state.sent}", _now(), text))
+        for _ in range(state.group):
+            text = state.message(state.sent)
+            raw.execute(_FLOOR_SQL, (f"{state.run_id}-f{state.sent}", _now(), text))
+            state.sent += 1
         raw.execute("COMMIT")
-        state.sent += 1
     return state.sent
 
 
@@ -147,7 +161,7 @@ SCENARIOS: list[Scenario[Any]] = [
     Scenario(
         name="hl7-ingest",
         title="ORU^R01 store, apply, commit, ACK (one message)",
-        setup=_setup(1),
+        setup=_setup(1, 1),
         run_once=_run,
         floor=_floor,
         target_p95_ms=INGEST_TARGET_MS,
@@ -155,11 +169,12 @@ SCENARIOS: list[Scenario[Any]] = [
     ),
     Scenario(
         name="hl7-ingest-burst",
-        title=f"{BURST} ORU^R01 back to back (target = 1,000 per second)",
-        setup=_setup(BURST),
+        title=f"{BURST} ORU^R01 at once, group commit by {BURST_GROUP} (target 1,000/s)",
+        setup=_setup(BURST, BURST_GROUP),
         run_once=_run,
         floor=_floor,
         target_p95_ms=BURST_TARGET_MS,
+        iterations=BURST_ITERATIONS,
         teardown=_teardown,
     ),
 ]

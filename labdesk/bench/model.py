@@ -76,8 +76,9 @@ class Scenario(Generic[S]):
     in_process: bool = True
     """False when the work happens in a subprocess, so this thread's CPU time means nothing."""
     iterations: int | None = None
-    """Timed calls of a scenario measured once (``per_size=False``), capped by the plan's
-    iterations; None: the plan's ``process_runs`` (for scenarios that start processes)."""
+    """Timed calls, capped by the plan's iterations. Measured once (``per_size=False``): None
+    means the plan's ``process_runs`` (scenarios that start processes); per size: None means
+    the plan's iterations (set it for a scenario whose one call is long)."""
     teardown: Callable[[S], None] | None = None
 
 

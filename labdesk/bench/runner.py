@@ -78,11 +78,10 @@ def execute(
                     if database is None:
                         results.measurements.append(_failed(scenario, size, "no database"))
                         continue
-                    ctx = _context(plan, workdir, plan.iterations + plan.warmup, database)
+                    runs = min(scenario.iterations or plan.iterations, plan.iterations)
+                    ctx = _context(plan, workdir, runs + plan.warmup, database)
                     say(f"Measuring {scenario.name} at {size:,} specimens")
-                    results.measurements.append(
-                        _measure(scenario, ctx, size, plan.iterations, plan.warmup)
-                    )
+                    results.measurements.append(_measure(scenario, ctx, size, runs, plan.warmup))
             finally:
                 if database is not None:
                     _close(database)

@@ -16,7 +16,7 @@ from labdesk.domain.permissions import Permission, allows
 from labdesk.hl7.ingest import Ingestor
 from labdesk.hl7.message_files import read_frames
 from labdesk.hl7.mllp_client import MllpTransport
-from labdesk.hl7.mllp_server import Hl7Listener
+from labdesk.hl7.mllp_server import MAX_GROUP, Hl7Listener
 from labdesk.hl7.outbound import send_due_messages
 from labdesk.hl7.worklist import list_dead_letters, list_unmatched, match_unmatched
 from labdesk.services.auth import authenticate
@@ -101,11 +101,14 @@ def import_(files: tuple[Path, ...], username: str) -> None:
         actor = sign_in(core, username)
         authorize(actor, Permission.IMPORT_MESSAGES)
         ingestor = make_ingestor(core)
-        frames = [(path, frame) for path in files for frame in read_frames(path)]
+        frames = [(frame, f"file:{path.name}") for path in files for frame in read_frames(path)]
         counts = dict.fromkeys(("accepted", "duplicates", "refused", "unmatched", "results"), 0)
-        with click.progressbar(frames, label="Importing", show_pos=True) as bar:
-            for path, frame in bar:
-                for o in ingestor.handle_frame(frame, f"file:{path.name}").outcomes:
+        with click.progressbar(length=len(frames), label="Importing", show_pos=True) as bar:
+            for start in range(0, len(frames), MAX_GROUP):  # group commit, as the listener
+                group = frames[start : start + MAX_GROUP]
+                replies = ingestor.handle_frames(group)
+                bar.update(len(group))
+                for o in (o for reply in replies for o in reply.outcomes):
                     counts["results"] += o.results
                     counts["unmatched"] += o.unmatched
                     if o.ack_code is not AckCode.ACCEPT:

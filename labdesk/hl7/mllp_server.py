@@ -5,6 +5,11 @@
 ``stats()``. Database work runs on one worker thread, so messages are applied in the order
 they arrive and the event loop stays free for other connections.
 
+Group commit: frames that arrive while a transaction is running wait for it, then go
+together (up to ``max_group`` frames) into the next one
+(:meth:`~labdesk.hl7.ingest.Ingestor.handle_frames`). Each answer is still sent only after
+the commit that stored its message; a lone frame on an idle listener is applied at once.
+
 Bad input never stops the listener: garbage before a start block, an oversized frame, a
 frame cut off by the peer or left unfinished by a silent client all become dead letters
 (answered with AR when the connection is still open).
@@ -30,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 2575
 MAX_FRAME_BYTES = 4 * 1024 * 1024
+MAX_GROUP = 100
+"""Frames applied in one transaction at most (bounds the wait of the first in a group)."""
 
 
 class ListenerError(LabdeskError):
@@ -68,12 +75,17 @@ class Hl7Listener:
         port: int = DEFAULT_PORT,
         read_timeout_s: float = 300.0,
         max_frame_bytes: int = MAX_FRAME_BYTES,
+        max_group: int = MAX_GROUP,
     ) -> None:
         self._ingestor = ingestor
         self._host = host
         self._requested_port = port
         self._timeout = read_timeout_s
         self._limit = max_frame_bytes
+        self._max_group = max(1, max_group)
+        self._waiting: list[tuple[bytes, str, asyncio.Future[FrameReply]]] = []
+        self._draining = False
+        self._drainer: asyncio.Task[None] | None = None
         self._port = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -162,6 +174,7 @@ class Hl7Listener:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        self._waiting, self._draining = [], False  # nothing left over from an earlier run
         server = await start_hl7_server(
             self._client, self._host, self._requested_port, limit=self._limit
         )
@@ -220,12 +233,45 @@ class Hl7Listener:
         except (ConnectionError, OSError):
             return False
         try:
-            reply = await self._work(self._ingestor.handle_frame, block, source)
+            reply = await self._apply(block, source)
         except Exception:  # a bug: answer AE (not stored, so the sender resends), keep serving
             logger.exception("HL7 frame from %s could not be handled", source)
             reply = self._ingestor.internal_error_reply()
         await self._send(writer, reply)
         return True
+
+    async def _apply(self, block: bytes, source: str) -> FrameReply:
+        """Queue ``block`` for the next group commit and wait for its (committed) reply."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[FrameReply] = loop.create_future()
+        self._waiting.append((block, source, future))
+        if not self._draining:
+            self._draining = True
+            self._drainer = loop.create_task(self._drain())  # kept: the loop holds weak refs
+        return await future
+
+    async def _drain(self) -> None:
+        """Apply waiting frames, a group per transaction, until none are left."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                group = self._waiting[: self._max_group]
+                del self._waiting[: self._max_group]
+                frames = [(block, source) for block, source, _ in group]
+                try:
+                    replies = await loop.run_in_executor(
+                        self._executor, self._ingestor.handle_frames, frames
+                    )
+                except Exception as exc:  # a bug: each waiting connection answers AE
+                    for _, _, future in group:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, _, future), reply in zip(group, replies, strict=True):
+                    if not future.done():
+                        future.set_result(reply)
+        finally:
+            self._draining = False
 
     async def _work(self, fn: Any, *args: Any) -> FrameReply:
         loop = asyncio.get_running_loop()

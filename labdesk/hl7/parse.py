@@ -133,6 +133,8 @@ def get(segment: Any, field: int, rep: int = 1, comp: int = 1, sub: int = 1) -> 
         node = node[0]
     if segment[0][0] == "MSH" and field in (1, 2):
         return node
+    if getattr(segment, "esc", "\\") not in node:
+        return node  # nothing to unescape (almost every value): skip python-hl7's unescape
     try:
         return str(unescape(segment, node))
     except Exception:  # an escape python-hl7 cannot read: keep the text exactly as sent

@@ -37,7 +37,6 @@ from labdesk.services.station_dto import (
 )
 from labdesk.services.station_encounter import encounter_of, require_identified
 
-MIN_REASON = 3
 _MAYBE_PRINTED = (PrintJobStatus.DONE, PrintJobStatus.SENT)
 
 
@@ -314,41 +313,3 @@ def _alarm(
         alarm=row,
         remaining=_remaining(uow, encounter),
     )
-
-
-def resolve_alarm(
-    uow: UnitOfWork, clock: Clock, actor: SignedInUser, alarm_id: int, resolution: str
-) -> None:
-    """Record how a scan-back alarm was resolved, and commit.
-
-    Raises:
-        ValidationError: no resolution text.
-        NotFound: no such alarm.
-    """
-    authorize(actor, Permission.COLLECT_SPECIMENS)
-    resolution = " ".join(resolution.split())
-    if len(resolution) < MIN_REASON:
-        raise ValidationError(
-            "Say how the alarm was resolved.",
-            hint="For example: 'wrong tube set aside, returned to its patient's rack'.",
-        )
-    alarm = uow.station.alarm(alarm_id)
-    if alarm is None:
-        raise NotFound(f"Alarm {alarm_id} does not exist.")
-    if not alarm.open:
-        return
-    alarm.resolved_at = clock.now()
-    alarm.resolved_by_id = actor.id
-    alarm.resolution = resolution[:200]
-    encounter = encounter_of(uow, alarm.encounter_id)
-    record_audit(
-        uow,
-        clock,
-        action=AuditAction.UPDATE,
-        entity="scan_alarm",
-        entity_id=alarm_id,
-        actor=actor,
-        station=encounter.station_code,
-        detail=f"resolved {alarm.kind.value}: {resolution}",
-    )
-    uow.commit()

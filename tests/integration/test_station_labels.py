@@ -27,8 +27,9 @@ from labdesk.services.station_encounter import (
     confirm_identity,
     load_encounter,
     open_encounter,
+    resolve_alarm,
 )
-from labdesk.services.station_labels import print_encounter_labels, resolve_alarm, scan_back
+from labdesk.services.station_labels import print_encounter_labels, scan_back
 from labdesk.services.station_worklist import station_worklist
 from printers.errors import PrinterOffline
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer

@@ -165,7 +165,8 @@ class StationPage(QWidget):
         if self.step is Step.LABELS and view is not None:
             self.controller.scan_back(text)  # the service tells a wristband from a bad label
         elif view is None:
-            self._say(self.tr("Wristband scanned: opening the patient…"), Tone.OK)
+            self._note(self.tr("Wristband scanned: opening the patient…"))
+            self.feedback.play(Tone.OK)
             self.controller.open_by_scan(text)
         elif not view.identified:
             self.controller.confirm_wristband(text)
@@ -189,6 +190,8 @@ class StationPage(QWidget):
     # ---------------------------------------------------------------- steps
 
     def _show_step(self, step: Step) -> None:
+        if step is Step.LABELS and step is not self.step and self.controller.encounter:
+            self.labels_step.show_encounter(self.controller.encounter)
         self.step = step
         self.stack.setCurrentIndex(int(step))
         self.steps.set_step(step)
@@ -204,16 +207,19 @@ class StationPage(QWidget):
             return
         self.banner.show_encounter(view)
         self.plan_step.show_encounter(view)
-        self.labels_step.show_encounter(view)
         if not view.identified:
             if self.step is not Step.IDENTIFY:
                 self.identify_step.reset()
             self._show_step(Step.IDENTIFY)
         elif self.step in (Step.FIND, Step.IDENTIFY):
-            self._say(self.tr("Identity confirmed."), Tone.OK)
+            # Plain text (no restyling) on the way to the plan: the banner's badge is green.
+            self._note(self.tr("Identity confirmed."))
+            self.feedback.play(Tone.OK)
             self._show_step(Step.LABELS if self._labels_pending(view) else Step.PLAN)
         elif self.step is Step.COLLECT and not view.plan.containers:
             self._show_step(Step.LABELS)
+        if self.step is Step.LABELS:
+            self.labels_step.show_encounter(view)  # otherwise when step 5 is shown
         self.view_shown.emit(view)
 
     @staticmethod
@@ -355,6 +361,11 @@ class StationPage(QWidget):
         current = self.stack.currentWidget()
         if current is not None:
             current.setFocus()
+
+    def _note(self, text: str) -> None:
+        """A plain status line (no colour change, so nothing is restyled)."""
+        self.message.setStyleSheet("")
+        self.message.setText(text)
 
     def _say(self, text: str, tone: Tone) -> None:
         self.message.setText(text)

@@ -37,12 +37,13 @@ from labdesk.services.station_encounter import (
     load_encounter,
     open_by_wristband,
     open_encounter,
+    resolve_alarm,
 )
 from labdesk.services.station_forensic import (
     collect_observed_recollection,
     waive_observed_recollection,
 )
-from labdesk.services.station_labels import print_encounter_labels, resolve_alarm, scan_back
+from labdesk.services.station_labels import print_encounter_labels, scan_back
 from labdesk.services.station_orders import cancel_tests, place_order
 from ui.context import AppContext
 from ui.errors import error_text
@@ -119,14 +120,19 @@ class StationController(QObject):
             try:
                 with self.context.uow() as uow:
                     result = work(uow)
+                    if not reload or isinstance(result, EncounterView):
+                        view = result if isinstance(result, EncounterView) else None
+                        return _Outcome(result, view)
+                    opened = isinstance(result, int) and encounter_id is None
+                    target = result if opened else encounter_id
+                    if target is None:
+                        return _Outcome(result, None)
+                    # Same session, new transaction: the work has committed.
+                    view = load_encounter(uow, self.user, target, winged_set=winged)
+                    return _Outcome(result, view)
             except LabdeskError as exc:
                 # Expected refusal: still reload, so the screen shows what is really saved.
                 return _Outcome(None, self._reload(encounter_id, winged), exc)
-            if not reload or isinstance(result, EncounterView):
-                return _Outcome(result, result if isinstance(result, EncounterView) else None)
-            opened = isinstance(result, int) and encounter_id is None
-            target = result if opened else encounter_id
-            return _Outcome(result, self._reload(target, winged))
 
         run_in_background(job, lambda out: self._done(out, done), self._error, owner=self)
         return True
