@@ -62,9 +62,7 @@ def context_of(core: Core) -> AppContext:
         uow=core.uow,
         clock=core.clock,
         database_description=core.database_description,
-        print_setup=PrintSetup.from_config(
-            core.config, open_spool_printer, LabelRendererAdapter()
-        ),
+        print_setup=PrintSetup.from_config(core.config, open_spool_printer, LabelRendererAdapter()),
         manifest_printer=PdfManifestPrinter(core.config.document_printer_uri),
     )
 

@@ -239,6 +239,29 @@ def test_open_shows_values_custody_and_signatures(
     assert dialog.acknowledge_button.isEnabled()
 
 
+def test_detail_opens_the_specimen_timeline(
+    page: ResultsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ui.specimen_timeline as timeline
+
+    opened: list[str | None] = []
+    monkeypatch.setattr(
+        timeline,
+        "open_specimen_timeline",
+        lambda parent, ctx, specimen_id, user=None, *, accession=None: opened.append(accession),
+    )
+    shown: list[dialogs.ResultDetailDialog] = []
+    monkeypatch.setattr(dialogs.ResultDetailDialog, "exec", lambda self: shown.append(self) or 0)
+    [chosen] = select(page, lambda r: r.status is Status.FINAL)
+    row = next(r for r in page.model.rows if r.ordered_test_id == chosen)
+    with qtbot.waitSignal(page.detail_loaded, timeout=10_000):
+        page.open_selected()
+    [dialog] = shown
+    assert dialog.timeline_button.isEnabled()
+    dialog.timeline_button.click()
+    assert opened == [row.accession]
+
+
 def test_acknowledge_one(page: ResultsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
     accept_dialogs(monkeypatch, AckMeaning.PATIENT_NOTIFIED, "Phoned the patient.")
     [chosen] = select(page, lambda r: r.status is Status.FINAL)

@@ -501,3 +501,25 @@ def test_manual_order_cancel_and_forensic_observed_recollection(
     with station_core.uow() as uow:
         active = {o.placer_order_number for o in uow.orders.active_for_patient(view.patient.id)}
     assert "EHR-M100002" not in active  # its only test was cancelled
+
+
+def test_awaiting_pickup_row_opens_the_specimen_timeline(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ui.specimen_timeline as timeline
+
+    opened: list[str | None] = []
+    monkeypatch.setattr(
+        timeline,
+        "open_specimen_timeline",
+        lambda parent, ctx, specimen_id, user=None, *, accession=None: opened.append(accession),
+    )
+    page = station_of(window)
+    encounter = _to_labels(qtbot, page, "WBM100001")
+    find = page.find_step
+    find.reload_worklist()
+    qtbot.waitUntil(lambda: find.pickup_model.rowCount() >= 1, timeout=10000)
+    view = find.pickup_table
+    view.activated.emit(view.model().index(0, 0))
+    assert opened
+    assert opened[0] in {s.accession for s in encounter.specimens}

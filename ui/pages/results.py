@@ -305,11 +305,20 @@ class ResultsPage(QWidget):
 
     def _show_detail(self, detail: TestDetail) -> None:
         dialog = ResultDetailDialog(
-            detail, self.timezone, can_acknowledge=self.can_acknowledge, parent=self
+            detail,
+            self.timezone,
+            can_acknowledge=self.can_acknowledge,
+            open_timeline=self._open_timeline,
+            parent=self,
         )
         self.detail_loaded.emit(dialog)
         if dialog.exec() == ResultDetailDialog.DialogCode.Accepted:
             self._acknowledge([detail.row])
+
+    def _open_timeline(self, accession: str) -> None:
+        from ui.specimen_timeline import open_specimen_timeline
+
+        open_specimen_timeline(self, self._context, None, self.user, accession=accession)
 
     def acknowledge_selected(self) -> None:
         """Sign the selected result (one at a time: it may be abnormal)."""

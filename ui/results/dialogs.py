@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -49,6 +49,7 @@ class ResultDetailDialog(QDialog):
         timezone: str,
         *,
         can_acknowledge: bool,
+        open_timeline: Callable[[str], object] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -71,8 +72,7 @@ class ResultDetailDialog(QDialog):
 
         self.tabs = QTabWidget(self)
         self.tabs.addTab(_table(self.results_model, self), self.tr("&Results"))
-        # WORKAROUND: the custody engineer's timeline dialog is not in ui/ yet; this list
-        # shows the same events (uow.custody.for_specimen) until it is.
+        # A quick list here; "Specimen timeline…" opens the full dialog with chain checks.
         self.tabs.addTab(_table(self.custody_model, self), self.tr("&Custody timeline"))
         self.tabs.addTab(_table(self.signature_model, self), self.tr("&Signatures"))
         if not detail.results:
@@ -83,6 +83,13 @@ class ResultDetailDialog(QDialog):
             self.tr("&Acknowledge…"), QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.acknowledge_button.setEnabled(can_acknowledge and row.status.is_open)
+        self.timeline_button = buttons.addButton(
+            self.tr("Specimen &timeline…"), QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.timeline_button.setEnabled(bool(row.accession) and open_timeline is not None)
+        if open_timeline is not None and row.accession:
+            accession = row.accession
+            self.timeline_button.clicked.connect(lambda: open_timeline(accession))
         buttons.rejected.connect(self.reject)
         buttons.accepted.connect(self.accept)
 

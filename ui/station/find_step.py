@@ -65,6 +65,10 @@ class FindStep(QWidget):
         self.waiting_table = station_table(self.waiting_model, self)
         self.waiting_table.activated.connect(self._choose_waiting)
         self.pickup_table = station_table(self.pickup_model, self)
+        self.pickup_table.activated.connect(self._open_timeline)
+        self.pickup_table.setToolTip(
+            self.tr("Enter or double-click: the specimen's custody timeline")
+        )
         self.recollect_table = station_table(self.recollect_model, self)
         self.recollect_table.activated.connect(self._choose_recollect)
         self.worklist_tabs = QTabWidget(self)
@@ -197,6 +201,13 @@ class FindStep(QWidget):
     def _choose_recollect(self, index: QModelIndex) -> None:
         source = self.recollect_table.model().mapToSource(index)  # type: ignore[attr-defined]
         self.patient_chosen.emit(self.recollect_model.row_at(source.row()).patient.id)
+
+    def _open_timeline(self, index: QModelIndex) -> None:
+        from ui.specimen_timeline import open_specimen_timeline
+
+        source = self.pickup_table.model().mapToSource(index)  # type: ignore[attr-defined]
+        row = self.pickup_model.row_at(source.row())
+        open_specimen_timeline(self, self._context, None, self._user, accession=row.accession)
 
     def _choose_waiting(self, index: QModelIndex) -> None:
         source = self.waiting_table.model().mapToSource(index)  # type: ignore[attr-defined]
