@@ -59,7 +59,10 @@ class FakeZebra:
     def __init__(self, port: int = 0) -> None:
         self.state = ZebraState.READY
         self.realistic_faults = False
-        self.jobs: list[bytes] = []
+        # Jobs by connection number, so they read back in the order the connections were
+        # accepted even though each connection is handled (and closed) on its own thread.
+        self._jobs: dict[int, bytes] = {}
+        self._accepted = 0
         self.queries: list[bytes] = []
         self._changed = threading.Condition()
         self._stop = threading.Event()
@@ -75,11 +78,17 @@ class FakeZebra:
         """Printer address for ``open_printer``."""
         return f"tcp://127.0.0.1:{self.port}"
 
-    def wait_for_jobs(self, count: int, timeout: float = 3.0) -> list[bytes]:
-        """Block until ``count`` jobs arrived; return them."""
+    @property
+    def jobs(self) -> list[bytes]:
+        """Jobs received so far, in the order their connections were accepted."""
         with self._changed:
-            self._changed.wait_for(lambda: len(self.jobs) >= count, timeout)
-            return list(self.jobs)
+            return [self._jobs[n] for n in sorted(self._jobs)]
+
+    def wait_for_jobs(self, count: int, timeout: float = 10.0) -> list[bytes]:
+        """Block until ``count`` jobs arrived (generous default: CI machines are busy)."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._jobs) >= count, timeout)
+        return self.jobs
 
     def close(self) -> None:
         """Stop serving."""
@@ -95,9 +104,10 @@ class FakeZebra:
                 continue
             except OSError:
                 return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+            self._accepted += 1
+            threading.Thread(target=self._handle, args=(conn, self._accepted), daemon=True).start()
 
-    def _handle(self, conn: socket.socket) -> None:
+    def _handle(self, conn: socket.socket, number: int) -> None:
         job = b""
         conn.settimeout(0.05)
         with conn:
@@ -114,7 +124,7 @@ class FakeZebra:
                 job = self._answer_queries(conn, job)
         if job:
             with self._changed:
-                self.jobs.append(job)
+                self._jobs[number] = job
                 self._changed.notify_all()
 
     def _answer_queries(self, conn: socket.socket, data: bytes) -> bytes:
