@@ -22,9 +22,7 @@ from labdesk.bench.model import Context
 TIMEOUT_S = 60.0
 APP_COMMAND = (sys.executable, "-m", "labdesk", "app", "--exit-after-shown")
 BARE_QT_CODE = """
-import sys
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+import sys; from PySide6.QtCore import QTimer; from PySide6.QtWidgets import QApplication, QWidget
 
 class Window(QWidget):
     def paintEvent(self, event):
