@@ -38,10 +38,14 @@ class Column(Generic[R]):
 
     header: object
     display: Callable[[R], str]
-    sort_key: Callable[[R], str | int | float] | None = None
+    sort_key: Callable[[R], Any] | None = None
     alignment: Qt.AlignmentFlag = _LEFT
     tooltip: Callable[[R], str] | None = None
     stretch: bool = False
+
+    def sort_value(self, row: R) -> Any:
+        """The raw value this column sorts ``row`` by (its display text if none is given)."""
+        return self.sort_key(row) if self.sort_key is not None else self.display(row)
 
 
 class RowTableModel(QAbstractTableModel, Generic[R]):
@@ -81,7 +85,7 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
         if role == Qt.ItemDataRole.DisplayRole:
             return column.display(row)
         if role == SORT_ROLE:
-            return column.sort_key(row) if column.sort_key else column.display(row)
+            return column.sort_value(row)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return column.alignment
         if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:

@@ -7,14 +7,12 @@ raw values (POSIX seconds, enum order, severity) the proxy sorts on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
     QObject,
@@ -27,7 +25,7 @@ from labdesk.domain.order import TestStatus
 from labdesk.domain.overdue import FlagReason, Urgency, from_posix
 from labdesk.domain.timefmt import format_local
 from labdesk.services.board_dto import ABNORMAL, CRITICAL, NORMAL, BoardRow
-from ui.table_model import SORT_ROLE
+from ui.table_model import Column, RowTableModel
 
 _CONTEXT = "BoardTableModel"
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -99,89 +97,79 @@ def duration_text(seconds: float) -> str:
     return tr("{m} min").format(m=mins)
 
 
-@dataclass(frozen=True)
-class BoardColumn:
-    """One column: header, display text, raw sort value."""
-
-    header: object
-    """Source text marked with ``QT_TRANSLATE_NOOP`` (typed ``object`` by PySide's stubs)."""
-    display: Callable[[BoardRow], str]
-    sort_key: Callable[[BoardRow], Any]
-    stretch: bool = False
-
-
-class BoardTableModel(QAbstractTableModel):
+class BoardTableModel(RowTableModel[BoardRow]):
     """Board rows for the view; times shown in the clinic's zone relative to the load."""
+
+    translation_context = _CONTEXT
 
     def __init__(self, timezone: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.timezone = timezone
         self.now_s = 0.0
-        self._rows: list[BoardRow] = []
-        self.columns = self._declare_columns()
+        self.columns = self._declare_columns()  # type: ignore[misc]  # per instance: the zone
 
     # ------------------------------------------------------------ columns
 
-    def _declare_columns(self) -> tuple[BoardColumn, ...]:
+    def _declare_columns(self) -> tuple[Column[BoardRow], ...]:
         def local(seconds: float | None) -> str:
             return "" if seconds is None else format_local(from_posix(seconds), self.timezone)
 
         return (
-            BoardColumn(
+            Column[BoardRow](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Flags"),
                 lambda r: " · ".join(reason_label(f.reason) for f in r.flags),
                 lambda r: (r.urgency or 9, r.due_s or _NO_TIME),
                 stretch=True,
             ),
-            BoardColumn(
+            Column[BoardRow](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Due"),
                 self._due_text,
                 lambda r: _NO_TIME if r.due_s is None else r.due_s,
             ),
-            BoardColumn(
+            Column[BoardRow](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Patient"),
                 lambda r: r.patient_name,
                 lambda r: r.patient_name.casefold(),
                 stretch=True,
             ),
-            BoardColumn(QT_TRANSLATE_NOOP(_CONTEXT, "MRN"), lambda r: r.mrn, lambda r: r.mrn),
-            BoardColumn(
+            Column[BoardRow](QT_TRANSLATE_NOOP(_CONTEXT, "MRN"), lambda r: r.mrn, lambda r: r.mrn),
+            Column[BoardRow](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Test"),
                 lambda r: f"{r.test_code} — {r.test_name}",
                 lambda r: r.test_code,
                 stretch=True,
             ),
-            BoardColumn(
+            Column[BoardRow](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Status"),
                 lambda r: status_label(r.status),
                 lambda r: _STATUS_ORDER[r.status],
             ),
-            BoardColumn(
+            Column[BoardRow](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Result"),
                 lambda r: severity_label(r.severity),
                 lambda r: -r.severity,
             ),
-            BoardColumn(
+            Column[BoardRow](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Priority"),
                 lambda r: tr("STAT") if r.stat else tr("Routine"),
                 lambda r: 0 if r.stat else 1,
             ),
-            BoardColumn(
+            Column[BoardRow](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Clinician"),
                 self._clinician_text,
                 lambda r: r.ordering_provider.casefold(),
             ),
-            BoardColumn(
+            Column[BoardRow](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Ordered"),
                 lambda r: local(r.ordered_s),
                 lambda r: r.ordered_s,
             ),
-            BoardColumn(
+            Column[BoardRow](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Collected"),
                 lambda r: local(r.collected_s),
                 lambda r: _NO_TIME if r.collected_s is None else r.collected_s,
             ),
-            BoardColumn(
+            Column[BoardRow](
                 QT_TRANSLATE_NOOP(_CONTEXT, "Accession"),
                 lambda r: r.accession,
                 lambda r: r.accession,
@@ -204,40 +192,22 @@ class BoardTableModel(QAbstractTableModel):
 
     # ------------------------------------------------------------ data
 
-    def set_rows(self, rows: Sequence[BoardRow], now: datetime) -> None:
+    def set_rows(self, rows: Sequence[BoardRow], now: datetime | None = None) -> None:
         """Replace every row; ``now`` is the load time the "Due" column counts from."""
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.now_s = now.timestamp()
-        self.endResetModel()
+        if now is not None:
+            self.now_s = now.timestamp()
+        super().set_rows(rows)
 
     @property
     def rows(self) -> list[BoardRow]:
         """Every row, in load order (the proxy filters and sorts them)."""
         return self._rows
 
-    def row_at(self, row: int) -> BoardRow:
-        """The row DTO at ``row``."""
-        return self._rows[row]
-
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's default
-        """Number of rows (a flat table)."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's default
-        """Number of declared columns."""
-        return 0 if parent.isValid() else len(self.columns)
-
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Text, raw sort value, colour or the row itself."""
+        """The base cell roles, plus the row itself, urgency colour and the flags' due times."""
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row = self._rows[index.row()]
-        column = self.columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.display(row)
-        if role == SORT_ROLE:
-            return column.sort_key(row)
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -251,19 +221,4 @@ class BoardTableModel(QAbstractTableModel):
                 )
                 for f in row.flags
             )
-        return None
-
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        """Translated column headers."""
-        if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
-            and 0 <= section < len(self.columns)
-        ):
-            return tr(str(self.columns[section].header))
-        return None
+        return super().data(index, role)

@@ -139,8 +139,8 @@ class BoardProxyModel(QAbstractProxyModel):
         key = (column, self._sort_order)
         cached = self._order_cache.get(key)
         if cached is None:
-            sort_key = self.board().columns[column].sort_key
-            values = [sort_key(r) for r in self.board().rows]
+            sort_value = self.board().columns[column].sort_value
+            values = [sort_value(r) for r in self.board().rows]
             cached = sorted(
                 range(count),
                 key=values.__getitem__,
