@@ -25,7 +25,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,7 +38,9 @@ from sqlalchemy.exc import ProgrammingError
 from labdesk.adapters import migrate
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock
+from labdesk.domain.printing import LabelContent
 
 PG_URL_ENV = "LABDESK_TEST_PG_URL"
 REQUIRE_PG_ENV = "LABDESK_REQUIRE_PG"
@@ -202,6 +204,33 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
 def uow_factory(engine: Engine) -> UnitOfWorkFactory:
     """Units of work on the migrated ``engine`` (each backend)."""
     return UnitOfWorkFactory(engine)
+
+
+# ---------------------------------------------------------------- label content
+
+
+@pytest.fixture
+def make_content() -> Callable[..., LabelContent]:
+    """Factory for label content with sensible defaults; keyword arguments override."""
+
+    def make(**overrides: object) -> LabelContent:
+        fields: dict[str, object] = {
+            "accession": make_accession(2026, 1234),
+            "family_name": "Doe",
+            "given_name": "Jane",
+            "birth_date": "1984-03-05",
+            "mrn": "00123456",
+            "collected_at": "2026-03-05 08:15",
+            "collector_initials": "JD",
+            "container": "EDTA 3 mL",
+            "cap_colour": "Lavender",
+            "tests": ("CBC", "HBA1C"),
+            "specimen_type": "BLD",
+        }
+        fields.update(overrides)
+        return LabelContent(**fields)  # type: ignore[arg-type]
+
+    return make
 
 
 # ---------------------------------------------------------------- interpreter exit

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from fakes_printer import FakeZebra
-
-from labdesk.domain.accession import make_accession
-from labdesk.domain.printing import LabelContent
 
 
 @pytest.fixture
@@ -35,27 +32,3 @@ def stalled_port() -> Iterator[int]:
     server = socket.create_server(("127.0.0.1", 0), backlog=1)
     yield server.getsockname()[1]
     server.close()
-
-
-@pytest.fixture
-def make_content() -> Callable[..., LabelContent]:
-    """Factory for label content with sensible defaults; keyword arguments override."""
-
-    def make(**overrides: object) -> LabelContent:
-        fields: dict[str, object] = {
-            "accession": make_accession(2026, 1234),
-            "family_name": "Doe",
-            "given_name": "Jane",
-            "birth_date": "1984-03-05",
-            "mrn": "00123456",
-            "collected_at": "2026-03-05 08:15",
-            "collector_initials": "JD",
-            "container": "EDTA 3 mL",
-            "cap_colour": "Lavender",
-            "tests": ("CBC", "HBA1C"),
-            "specimen_type": "BLD",
-        }
-        fields.update(overrides)
-        return LabelContent(**fields)  # type: ignore[arg-type]
-
-    return make
