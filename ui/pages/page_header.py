@@ -23,17 +23,3 @@ class PageHeader(QWidget):
         layout.addWidget(self.title_label)
         layout.addWidget(self.explanation_label)
 
-
-class PlaceholderPage(QWidget):
-    """A page whose real content arrives with its own issue: header, then empty space."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.header = PageHeader(*self.header_texts())
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.header)
-        layout.addStretch(1)
-
-    def header_texts(self) -> tuple[str, str]:
-        """Translated title and explanation (subclasses say what is coming)."""
-        raise NotImplementedError
