@@ -22,4 +22,3 @@ class PageHeader(QWidget):
         layout.setContentsMargins(0, 0, 0, 8)
         layout.addWidget(self.title_label)
         layout.addWidget(self.explanation_label)
-
