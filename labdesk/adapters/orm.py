@@ -349,6 +349,7 @@ def start_mappers() -> None:
 
 
 # Registers the overdue tables on ``metadata`` at import (the migration tests compare it).
+from labdesk.adapters import orm_board as _orm_board  # noqa: E402, F401
 from labdesk.adapters import orm_custody as _orm_custody  # noqa: E402
 from labdesk.adapters import orm_hl7 as _orm_hl7  # noqa: E402
 from labdesk.adapters import orm_overdue as _orm_overdue  # noqa: E402

@@ -147,12 +147,12 @@ class BoardRepository:
         """
         return self.session.execute(board_select(statuses, closed_since, test_ids)).all()
 
-    def result_summaries(self) -> Sequence[tuple[Any, ...]]:
+    def result_summaries(self, test_ids: Sequence[int] | None = None) -> Sequence[tuple[Any, ...]]:
         """Per resulted open test: first and last result, severity, first critical, count.
 
         Only current results count: a corrected row (one another row supersedes) and
         wrong-patient retractions (status W) are history. Severity is 0 normal, 1 abnormal,
-        2 critical.
+        2 critical. ``test_ids`` restricts the read to those tests.
         """
         r, ot = orm.results, orm.ordered_tests
         newer = aliased(r)
@@ -179,10 +179,12 @@ class BoardRepository:
             .where(~superseded)
             .group_by(r.c.ordered_test_id)
         )
+        if test_ids is not None:
+            stmt = stmt.where(r.c.ordered_test_id.in_(list(test_ids)))
         return self.session.execute(stmt).all()
 
-    def last_acknowledgements(self) -> dict[int, float]:
-        """Latest acknowledgement (POSIX seconds) of each resulted open test."""
+    def last_acknowledgements(self, test_ids: Sequence[int] | None = None) -> dict[int, float]:
+        """Latest acknowledgement (POSIX seconds) of each resulted open test (or of those)."""
         a, ot = orm.acknowledgements, orm.ordered_tests
         stmt = (
             select(a.c.ordered_test_id, func.max(epoch(a.c.acknowledged_at)))
@@ -190,9 +192,11 @@ class BoardRepository:
             .where(ot.c.status.in_(_values(_RESULTED)))
             .group_by(a.c.ordered_test_id)
         )
+        if test_ids is not None:
+            stmt = stmt.where(a.c.ordered_test_id.in_(list(test_ids)))
         return {int(test_id): float(at) for test_id, at in self.session.execute(stmt)}
 
-    def open_escalations(self) -> Sequence[tuple[Any, ...]]:
+    def open_escalations(self, test_ids: Sequence[int] | None = None) -> Sequence[tuple[Any, ...]]:
         """``(ordered_test_id, since_s, to_user_id, to_display_name)`` of open tests."""
         e, ot, u = escalations, orm.ordered_tests, orm.users
         stmt = (
@@ -202,6 +206,8 @@ class BoardRepository:
             .where(ot.c.status.in_(_values(_RESULTED)))
             .order_by(e.c.id)
         )
+        if test_ids is not None:
+            stmt = stmt.where(e.c.ordered_test_id.in_(list(test_ids)))
         return self.session.execute(stmt).all()
 
     def change_marker(self) -> tuple[Any, ...]:

@@ -13,6 +13,7 @@ from labdesk.adapters import repositories_custody as custody_repos
 from labdesk.adapters.database import translate_error
 from labdesk.adapters.orm import start_mappers
 from labdesk.adapters.repositories_access import AccessRepository
+from labdesk.adapters.repositories_board import BoardTableRepository
 from labdesk.adapters.repositories_hl7 import Hl7Repository
 from labdesk.adapters.repositories_overdue import BoardRepository
 from labdesk.adapters.repositories_printing import PrintQueueRepository
@@ -44,6 +45,7 @@ class SqlAlchemyUnitOfWork:
     audit: repos.AuditRepository
     hl7: Hl7Repository
     board: BoardRepository
+    board_table: BoardTableRepository
     print_queue: PrintQueueRepository
     station: StationRepository
     access: AccessRepository
@@ -82,6 +84,7 @@ class SqlAlchemyUnitOfWork:
         self.audit = repos.AuditRepository(session)
         self.hl7 = Hl7Repository(session)
         self.board = BoardRepository(session)
+        self.board_table = BoardTableRepository(session)
         self.print_queue = PrintQueueRepository(session)
         self.station = StationRepository(session)
         self.access = AccessRepository(session)

@@ -1,38 +1,38 @@
-"""Clinician board scenarios: load 100,000 open tests, and re-filter them in the Qt proxy.
+"""Clinician board scenarios over 100,000 open tests: load, re-filter, hand to the model.
 
-``board-load`` runs in process: the service's joined select, the per-test aggregates and
-the overdue engine over every row (what a board load costs before Qt sees it); its floor is
-the same joined select as bare SQL on a ``sqlite3`` connection. The Qt side cannot run here
-(``labdesk`` never imports Qt), so ``board-refilter`` and ``board-model-reset`` talk to one
-long-lived worker process (``ui.results.bench_worker``) over a pipe: each timed call is one
-command and its one-line answer, so the wall time is the proxy's work plus a pipe round trip
-(tens of microseconds). The re-filter floor is the same criteria as a bare list
-comprehension in that worker.
+``board-load`` runs in process: a board load as the results page makes it (refresh check,
+flag counts, clinicians, the default query's count and first page). Its floor is the same
+count and first-page statements as bare SQL on a ``sqlite3`` connection
+(:mod:`labdesk.bench.board_floor`). The Qt side cannot run here (``labdesk`` never imports
+Qt), so ``board-refilter`` and ``board-model-reset`` talk to one long-lived worker process
+(``ui.results.bench_worker``) over a pipe: each timed call is one command and its one-line
+answer, so the wall time is the model's work (service query plus model reset) plus a pipe
+round trip (tens of microseconds). The re-filter floor is the same query's two statements
+as bare SQL in that worker.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
 from typing import IO, Any
 
 from sqlalchemy import Engine
-from sqlalchemy.dialects import sqlite
 
 from labdesk.adapters.database import make_engine
-from labdesk.adapters.repositories_overdue import board_select
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.bench.board_data import BOARD_NOW, OPEN_TESTS, board_database
+from labdesk.bench.board_floor import floor_count
 from labdesk.bench.errors import BenchError
 from labdesk.bench.model import Context, Scenario
 from labdesk.domain.clock import FixedClock
-from labdesk.domain.overdue import OverduePolicy
+from labdesk.domain.overdue import OverduePolicy, posix
 from labdesk.domain.people import Role
+from labdesk.services.board import load_board
+from labdesk.services.board_query import BoardQuery
 from labdesk.services.dto import SignedInUser
-from labdesk.services.overdue import OPEN_STATUSES, load_board
 
 LOAD_TARGET_MS = 150.0
 REFILTER_TARGET_MS = 30.0
@@ -47,8 +47,7 @@ class BoardLoad:
 
     engine: Engine
     uow: UnitOfWorkFactory
-    raw: sqlite3.Connection
-    floor_sql: str
+    url: str
     clock: FixedClock
     actor: SignedInUser
     policy: OverduePolicy
@@ -57,18 +56,12 @@ class BoardLoad:
 def _load_setup(_ctx: Context) -> BoardLoad:
     info = board_database(open_tests=OPEN_TESTS)
     engine = make_engine(info.url)
-    path = engine.url.database or ""
-    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    compiled = board_select(OPEN_STATUSES).compile(
-        dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
-    )
     actor = SignedInUser(id=0, username="bench", display_name="Bench", role=Role.CLINICIAN,
                          initials="B")  # fmt: skip
     return BoardLoad(
         engine=engine,
         uow=UnitOfWorkFactory(engine),
-        raw=raw,
-        floor_sql=str(compiled),
+        url=info.url,
         clock=FixedClock(BOARD_NOW),
         actor=actor,
         policy=OverduePolicy(),
@@ -77,17 +70,16 @@ def _load_setup(_ctx: Context) -> BoardLoad:
 
 def _load(state: BoardLoad, _i: int) -> object:
     board = load_board(state.uow(), state.clock, state.actor, state.policy, audit=False)
-    if len(board.rows) < OPEN_TESTS:
-        raise BenchError(f"The board listed {len(board.rows)} tests, expected {OPEN_TESTS}.")
+    if board.total < OPEN_TESTS:
+        raise BenchError(f"The board listed {board.total} tests, expected {OPEN_TESTS}.")
     return board
 
 
 def _load_floor(state: BoardLoad, _i: int) -> object:
-    return state.raw.execute(state.floor_sql).fetchall()
+    return floor_count(state.url, BoardQuery(), posix(BOARD_NOW))
 
 
 def _load_teardown(state: BoardLoad) -> None:
-    state.raw.close()
     state.engine.dispose()
 
 

@@ -19,12 +19,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from labdesk.adapters import migrate
+from labdesk.adapters.database import make_engine
+from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.bench.datagen import BenchDb, build_database, default_cache_dir
 from labdesk.bench.rows import ACCESSION_YEAR, USER_ID
 from labdesk.config import sqlite_url
+from labdesk.domain.clock import FixedClock
 from labdesk.domain.order import TestStatus
+from labdesk.domain.overdue import OverduePolicy
+from labdesk.services.board_refresh import refresh_board
 
-BOARD_DATA_VERSION = 1
+BOARD_DATA_VERSION = 2
 OPEN_TESTS = 100_000
 BOARD_NOW = datetime(ACCESSION_YEAR, 11, 17, 15, 0, tzinfo=UTC)
 """The bench clock: just after the newest generated activity."""
@@ -62,6 +67,7 @@ def board_database(
     started = time.perf_counter()
     base = build_database(sqlite_url(partial), specimens=open_tests, seed=seed)
     add_open_tests(partial, open_tests, base.patients, seed)
+    build_board(sqlite_url(partial))
     built = BenchDb(
         url=sqlite_url(path),
         specimens=base.specimens,
@@ -72,6 +78,15 @@ def board_database(
     partial.replace(path)
     meta.write_text(json.dumps({k: v for k, v in asdict(built).items() if k != "url"}))
     return built
+
+
+def build_board(url: str) -> None:
+    """Fill the board table as the first board load would (default policy, bench clock)."""
+    engine = make_engine(url)
+    try:
+        refresh_board(UnitOfWorkFactory(engine)(), FixedClock(BOARD_NOW), OverduePolicy())
+    finally:
+        engine.dispose()
 
 
 def _ts(epoch: int) -> str:

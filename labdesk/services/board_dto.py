@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from labdesk.domain.order import TestStatus
 from labdesk.domain.overdue import Deadline, FlagReason, Urgency
 from labdesk.domain.result import AbnormalFlag, AckMeaning, ResultStatus
+
+if TYPE_CHECKING:
+    from labdesk.services.board_query import BoardQuery
 
 NO_RESULT = -1
 NORMAL = 0
@@ -51,6 +54,8 @@ class BoardRow(NamedTuple):
     """True once a critical result of the test was escalated (recipient or not)."""
     escalated_to_id: int | None
     escalated_to: str
+    status_changed_s: float | None = None
+    """When the status last changed (for an acknowledged test: when it was closed)."""
 
     @property
     def overdue(self) -> bool:
@@ -75,15 +80,36 @@ class BoardRow(NamedTuple):
 
 @dataclass(frozen=True)
 class Board:
-    """One load of the board."""
+    """One load of the board: the counts, and the first page of the rows a query matches."""
 
     rows: list[BoardRow]
+    """The first page (flags are the deadlines passed at ``loaded_at``)."""
     counts: dict[FlagReason, int]
-    """Raised flags by reason, including unmatched results."""
+    """Raised flags by reason over every open test, including unmatched results."""
     unmatched_results: int
     loaded_at: datetime
     marker: tuple[object, ...]
     """The change marker read with the rows (compare with :func:`board_marker`)."""
+    total: int = 0
+    """How many rows the query matches (``rows`` is the first page of them)."""
+    query: BoardQuery | None = None
+    clinicians: tuple[str, ...] = ()
+    """Every ordering clinician named on the board, for the clinician picker."""
+
+    @property
+    def now_s(self) -> float:
+        """``loaded_at`` in POSIX seconds: page reads use it so flags stay consistent."""
+        return self.loaded_at.timestamp()
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    """Rows ``offset`` … ``offset + len(rows)`` of a query's matches."""
+
+    offset: int
+    rows: list[BoardRow]
+    total: int | None
+    """How many rows match (None when the caller did not ask for the count)."""
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,21 @@
-"""Overdue tracking: the clinician board's rows and counts, escalations, turnaround figures.
+"""Overdue tracking: evaluating ordered tests, escalations, turnaround figures.
 
-The board is read set-based (one joined select plus per-test aggregates of results,
-acknowledgements and escalations) and every test is evaluated by the pure
-:class:`~labdesk.domain.overdue.OverdueEngine` in one pass.
+Tests are read set-based (one joined select plus per-test aggregates of results,
+acknowledgements and escalations) and evaluated by the pure
+:class:`~labdesk.domain.overdue.OverdueEngine` in one pass. The clinician board stores what
+this evaluation gives (see :mod:`labdesk.services.board_refresh`) and reads it from there.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from labdesk.domain.audit import AuditAction
-from labdesk.domain.clock import Clock, FixedClock
+from labdesk.domain.clock import Clock
+from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.errors import NotFound, ValidationError
 from labdesk.domain.escalation import CoveringClinician, Escalation
 from labdesk.domain.order import Priority, TestStatus
@@ -34,81 +35,22 @@ from labdesk.ports import UnitOfWork
 from labdesk.services.audit import record_audit
 from labdesk.services.board_dto import (
     NO_RESULT,
-    Board,
     BoardRow,
     EscalationSent,
     TurnaroundStat,
 )
-from labdesk.services.custody_transit import in_transit_flags
+from labdesk.services.custody_views import transit_minutes
 from labdesk.services.dto import SignedInUser, authorize
 
 OPEN_STATUSES = tuple(s for s in TestStatus if s.is_open)
 _STATUS = {s.value: s for s in TestStatus}
 _STAT = Priority.STAT.value
 _LOST = SpecimenStatus.LOST.value
+_IN_TRANSIT = TestStatus.IN_TRANSIT.value
+_CHUNK = 2000
+"""Ids per IN (...) list: well under every backend's limit on bound parameters."""
 _NO_ROUTE: tuple[int | None, float | None] = (None, None)
 _new_tuple = tuple.__new__
-
-
-def board_marker(uow: UnitOfWork) -> tuple[Any, ...]:
-    """A cheap value that changes whenever results, acknowledgements or statuses change."""
-    with uow:
-        return uow.board.change_marker()
-
-
-def load_board(
-    uow: UnitOfWork,
-    clock: Clock,
-    actor: SignedInUser,
-    policy: OverduePolicy,
-    *,
-    closed_days: int = 0,
-    audit: bool = True,
-    station: str = "",
-) -> Board:
-    """Every open ordered test with its deadlines and raised flags.
-
-    Args:
-        uow: an unused unit of work.
-        clock: the source of "now".
-        actor: the signed-in user (needs ``VIEW_RESULTS``).
-        policy: the clinic's overdue policy.
-        closed_days: also list tests acknowledged in the last ``closed_days`` days.
-        audit: record the view in the audit log (the caller commits nothing else).
-        station: workstation code for the audit entry.
-
-    Raises:
-        PermissionDenied: without ``VIEW_RESULTS``.
-    """
-    authorize(actor, Permission.VIEW_RESULTS)
-    now = clock.now()
-    with uow:
-        marker = uow.board.change_marker()
-        since = now - timedelta(days=closed_days) if closed_days > 0 else None
-        rows = evaluate_rows(uow, policy, posix(now), since)
-        unmatched = uow.board.unmatched_count()
-        if audit:
-            record_audit(
-                uow,
-                clock,
-                action=AuditAction.VIEW,
-                entity="results_board",
-                entity_id="open",
-                actor=actor,
-                station=station,
-                detail=f"{len(rows)} ordered tests listed",
-            )
-            uow.commit()
-    counts = Counter(reason for row in rows for reason in row.reasons)
-    if unmatched:
-        counts[FlagReason.UNMATCHED_RESULT] = unmatched
-    return Board(
-        rows=rows,
-        counts=dict(counts),
-        unmatched_results=unmatched,
-        loaded_at=now,
-        marker=marker,
-    )
 
 
 def evaluate_rows(
@@ -123,7 +65,8 @@ def evaluate_rows(
     """Read the open tests and evaluate them (inside an open unit of work).
 
     ``criticals_only`` limits the read to tests with a current critical result;
-    ``test_ids`` to those tests, whatever their status.
+    ``test_ids`` to those tests, whatever their status. Flags are the deadlines passed at
+    ``now_s`` (``math.inf`` lists every pending deadline, as the board table stores them).
     """
     engine = OverdueEngine(policy)
     # Plain tuples: reading attributes of mapped instances 400,000 times costs ~0.3 s.
@@ -132,17 +75,22 @@ def evaluate_rows(
         for t in uow.catalog.tests()
     }
     unknown = (None, 1440, None, False)
-    summaries = {r[0]: r for r in uow.board.result_summaries()}
-    only: list[int] | None = list(test_ids) if test_ids is not None else None
+    ids = list(test_ids) if test_ids is not None else None
+    summaries = {r[0]: r for r in uow.board.result_summaries(ids)}
+    only: list[int] | None = ids
     if criticals_only:
         only = [test_id for test_id, row in summaries.items() if row[4] is not None]
         if not only:
             return []
-    acks = uow.board.last_acknowledgements()
-    escalated = {r[0]: r for r in uow.board.open_escalations()}  # latest wins
+    acks = uow.board.last_acknowledgements(ids)
+    escalated = {r[0]: r for r in uow.board.open_escalations(ids)}  # latest wins
     statuses = tuple(TestStatus) if test_ids is not None else OPEN_STATUSES
     raw = uow.board.board_rows(statuses, closed_since, only)
-    transit = _transit_by_specimen(uow, now_s) if not criticals_only else {}
+    transit: dict[int, tuple[int, float]] = {}
+    if not criticals_only:
+        transit = transit_by_specimen(
+            uow, [r[14] for r in raw if r[1] == _IN_TRANSIT and r[14] is not None]
+        )
     rows: list[BoardRow] = []
     append = rows.append
     status_of = _STATUS.get
@@ -184,16 +132,36 @@ def evaluate_rows(
                 (test_id, order_id, placer, code, name or code, status, stat, provider,
                  provider_id, patient_id, mrn, f"{family}, {given}", accession or "",
                  spec_status or "", ordered, collected, summary[2], summary[3], due, flags,
-                 escalation[0] is not None, escalation[2], escalation[3] or ""),
+                 escalation[0] is not None, escalation[2], escalation[3] or "", changed),
             )
         )  # fmt: skip
     return rows
 
 
-def _transit_by_specimen(uow: UnitOfWork, now_s: float) -> dict[int, tuple[int, float]]:
-    """Route transit minutes and pickup time of specimens on the road (custody service)."""
-    rows = in_transit_flags(uow, FixedClock(from_posix(now_s)), flagged_only=False)
-    return {r.specimen_id: (r.expected_minutes, posix(r.picked_up_at)) for r in rows}
+def transit_by_specimen(
+    uow: UnitOfWork, specimen_ids: Sequence[int]
+) -> dict[int, tuple[int, float]]:
+    """Route transit minutes and pickup time (POSIX) of the given specimens on the road.
+
+    Specimens never picked up are left out (the engine then counts from the status change
+    with the policy's transit time).
+    """
+    found: dict[int, tuple[int, float]] = {}
+    minutes_of_route: dict[int | None, int] = {}
+    wanted = sorted(set(specimen_ids))
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        pickups = uow.custody_scan.latest_of_kind(chunk, CustodyEventKind.PICKED_UP)
+        manifests = uow.manifests.picked_up_items(list(pickups))
+        for specimen_id, (picked_at, _who) in pickups.items():
+            manifest = manifests.get(specimen_id)
+            route_id = manifest.route_id if manifest is not None else None
+            minutes = minutes_of_route.get(route_id)
+            if minutes is None:
+                minutes = transit_minutes(uow, manifest)
+                minutes_of_route[route_id] = minutes
+            found[specimen_id] = (minutes, posix(picked_at))
+    return found
 
 
 def escalate_overdue_criticals(

@@ -28,10 +28,10 @@ from labdesk.services.board_export import ExportFormat, export_outstanding
 from labdesk.services.catalog import ensure_shipped_catalog
 from labdesk.services.demo import STATES, seed_demo
 from labdesk.services.dto import SignedInUser
+from labdesk.services.board import board_marker, load_board
+from labdesk.services.board_query import BoardQuery
 from labdesk.services.overdue import (
-    board_marker,
     escalate_overdue_criticals,
-    load_board,
     set_covering_clinician,
     turnaround_stats,
 )
@@ -151,7 +151,9 @@ def test_board_can_include_recently_acknowledged(uow: UnitOfWorkFactory, clock: 
     acknowledge_results(uow(), clock, doctor, [target.ordered_test_id], AckMeaning.REVIEWED)
     open_only = load_board(uow(), clock, doctor, POLICY, audit=False)
     assert target.ordered_test_id not in {r.ordered_test_id for r in open_only.rows}
-    with_closed = load_board(uow(), clock, doctor, POLICY, closed_days=7, audit=False)
+    with_closed = load_board(
+        uow(), clock, doctor, POLICY, BoardQuery(include_closed=True), audit=False
+    )
     closed = next(r for r in with_closed.rows if r.ordered_test_id == target.ordered_test_id)
     assert closed.status is Status.ACKNOWLEDGED
     assert closed.flags == ()

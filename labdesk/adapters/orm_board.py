@@ -1,0 +1,121 @@
+"""The clinician board's own tables (migration 0008): one precomputed row per listed test.
+
+``board_entries`` holds, per open ordered test (and per test acknowledged in the last days),
+everything the board shows and its pending deadlines, so a board read is a bounded,
+indexed query instead of an evaluation of every open test. A deadline becomes a flag when
+its due time passes, so entries stay valid while time goes by; they only change when the
+test's data does. Database triggers (see :mod:`labdesk.adapters.board_triggers`) append the
+id of every test whose data changed to ``board_dirty``; the board service re-evaluates
+those tests before each read. ``board_state`` records the policy and catalog the entries
+were computed under (a change rebuilds them all).
+
+Columns: ``closed_s`` is when an acknowledged test was closed (purged some days later);
+``due_s`` the earliest pending deadline (None for a closed test) and ``sort_due`` the same,
+far in the future for a closed test (an indexable sort key); ``d1_*``/``d2_*`` the pending
+deadlines, the more urgent first. ``board_state.fingerprint`` is a SHA-256 of the policy,
+catalog and routes; ``version`` is bumped by every refresh that changed entries.
+
+Not mapped to domain classes: these rows are a read model, written and read with Core.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
+
+from labdesk.adapters.orm import metadata
+
+
+def _binary_text(length: int) -> String:
+    """Compared byte-wise on both backends: prefix ranges and sorts match Python's order."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+board_entries = Table(
+    "board_entries",
+    metadata,
+    Column(
+        "ordered_test_id",
+        ForeignKey("ordered_tests.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("is_open", Boolean, nullable=False),
+    Column("closed_s", Float),
+    Column("status", String(20), nullable=False),
+    Column("status_rank", Integer, nullable=False),
+    Column("stat", Boolean, nullable=False),
+    Column("order_id", Integer, nullable=False),
+    Column("placer_order_number", _binary_text(40), nullable=False),
+    Column("placer_key", _binary_text(40), nullable=False),
+    Column("test_code", _binary_text(20), nullable=False),
+    Column("test_name", String(120), nullable=False),
+    Column("ordering_provider", _binary_text(120), nullable=False),
+    Column("provider_key", _binary_text(120), nullable=False),
+    Column("ordering_provider_id", Integer),
+    Column("patient_id", Integer, nullable=False),
+    Column("mrn", _binary_text(40), nullable=False),
+    Column("mrn_key", _binary_text(40), nullable=False),
+    Column("patient_name", String(250), nullable=False),
+    Column("patient_key", _binary_text(250), nullable=False),
+    Column("family_key", _binary_text(120), nullable=False),
+    Column("given_key", _binary_text(120), nullable=False),
+    Column("accession", _binary_text(16), nullable=False),
+    Column("specimen_status", String(20), nullable=False),
+    Column("ordered_s", Float, nullable=False),
+    Column("collected_s", Float),
+    Column("result_s", Float),
+    Column("severity", Integer, nullable=False),
+    Column("d1_reason", String(32)),
+    Column("d1_urgency", Integer),
+    Column("d1_since", Float),
+    Column("d1_due", Float),
+    Column("d2_reason", String(32)),
+    Column("d2_urgency", Integer),
+    Column("d2_since", Float),
+    Column("d2_due", Float),
+    Column("due_s", Float),
+    Column("sort_due", Float, nullable=False),
+    Column("escalated", Boolean, nullable=False),
+    Column("escalated_to_id", Integer),
+    Column("escalated_to", String(120), nullable=False),
+    Index("ix_board_entries_open_due", "is_open", "sort_due", "ordered_test_id"),
+    Index("ix_board_entries_status_due", "status", "sort_due"),
+    Index("ix_board_entries_d1", "d1_reason", "d1_due"),
+    Index("ix_board_entries_d2", "d2_reason", "d2_due"),
+    Index("ix_board_entries_provider", "ordering_provider", "sort_due"),
+    Index("ix_board_entries_provider_id", "ordering_provider_id"),
+    Index("ix_board_entries_escalated_to_id", "escalated_to_id"),
+    Index("ix_board_entries_mrn_key", "mrn_key"),
+    Index("ix_board_entries_family_key", "family_key"),
+    Index("ix_board_entries_given_key", "given_key"),
+    Index("ix_board_entries_accession", "accession"),
+    Index("ix_board_entries_placer_key", "placer_key"),
+    Index("ix_board_entries_test_code", "test_code"),
+    Index("ix_board_entries_closed_s", "closed_s"),
+)
+
+board_dirty = Table(
+    "board_dirty",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("ordered_test_id", Integer, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+board_state = Table(
+    "board_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("rebuilt_s", Float),
+)

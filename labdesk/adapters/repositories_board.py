@@ -1,0 +1,320 @@
+"""Reads and writes of the precomputed board (``board_entries``, ``board_dirty``, ``board_state``).
+
+Every read is one bounded statement served by an index: a page (``LIMIT``), a count, or the
+flag counts. Flags depend on the time of the read: a stored deadline is raised once its due
+time is at or before ``now_s``, which the statements compare in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from labdesk.adapters.orm_board import board_dirty, board_entries, board_state
+
+_STATE_ID = 1
+_TOP = "\U0010ffff"
+NO_URGENCY = 9
+"""Urgency rank of a row without raised flags (sorts after every real level)."""
+e = board_entries
+
+ENTRY_COLUMNS = (
+    "ordered_test_id", "order_id", "placer_order_number", "test_code", "test_name", "status",
+    "stat", "ordering_provider", "ordering_provider_id", "patient_id", "mrn", "patient_name",
+    "accession", "specimen_status", "ordered_s", "collected_s", "result_s", "severity",
+    "due_s", "d1_reason", "d1_since", "d1_due", "d2_reason", "d2_since", "d2_due",
+    "escalated", "escalated_to_id", "escalated_to",
+)  # fmt: skip
+"""Columns of the tuples :meth:`BoardTableRepository.page` returns, in order."""
+_SELECTED = tuple(e.c[name] for name in ENTRY_COLUMNS)
+
+
+@dataclass(frozen=True)
+class WordMatch:
+    """One search word and what it matches besides prefixes of the row's own keys."""
+
+    word: str
+    """Case-folded."""
+    test_codes: tuple[str, ...] = ()
+    """Tests whose code or a word of whose name starts with the word (from the catalog)."""
+    providers: tuple[str, ...] = ()
+    """Clinician names with a word starting with the word."""
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """A board query in the terms of the table (the service resolves names and words)."""
+
+    now_s: float
+    include_closed: bool = False
+    closed_since_s: float = 0.0
+    """With ``include_closed``: list tests closed at or after this."""
+    status: str | None = None
+    clinician: str = ""
+    clinician_id: int | None = None
+    any_flag: bool = False
+    reason: str | None = None
+    patient_words: tuple[str, ...] = ()
+    words: tuple[WordMatch, ...] = ()
+    sort: str = "due"
+    descending: bool = False
+
+
+def _prefix(column: Any, word: str) -> ColumnElement[bool]:
+    return and_(column >= word, column < word + _TOP)
+
+
+def urgency_expression(now_s: float) -> ColumnElement[int]:
+    """The most urgent raised flag's level (``d1`` is stored as the more urgent deadline)."""
+    now = literal(now_s)
+    return case(
+        (e.c.d1_due <= now, e.c.d1_urgency),
+        (e.c.d2_due <= now, e.c.d2_urgency),
+        else_=NO_URGENCY,
+    )
+
+
+def where_clause(c: Criteria) -> ColumnElement[bool]:
+    """The filter of ``c`` over ``board_entries``."""
+    now = literal(c.now_s)
+    parts: list[ColumnElement[bool]] = []
+    if c.include_closed:
+        parts.append(or_(e.c.is_open == true(), e.c.closed_s >= c.closed_since_s))
+    else:
+        parts.append(e.c.is_open == true())
+    if c.status is not None:
+        parts.append(e.c.status == c.status)
+    if c.clinician:
+        parts.append(e.c.ordering_provider == c.clinician)
+    if c.clinician_id is not None:
+        parts.append(
+            or_(e.c.ordering_provider_id == c.clinician_id, e.c.escalated_to_id == c.clinician_id)
+        )
+    if c.any_flag:
+        parts.append(e.c.due_s <= now)
+    if c.reason is not None:
+        parts.append(
+            or_(
+                and_(e.c.d1_reason == c.reason, e.c.d1_due <= now),
+                and_(e.c.d2_reason == c.reason, e.c.d2_due <= now),
+            )
+        )
+    for word in c.patient_words:
+        parts.append(
+            or_(
+                _prefix(e.c.mrn_key, word),
+                _prefix(e.c.family_key, word),
+                _prefix(e.c.given_key, word),
+            )
+        )
+    for match in c.words:
+        w = match.word
+        options = [
+            _prefix(e.c.mrn_key, w),
+            _prefix(e.c.family_key, w),
+            _prefix(e.c.given_key, w),
+            _prefix(e.c.accession, w),
+            _prefix(e.c.placer_key, w),
+        ]
+        if match.test_codes:
+            options.append(e.c.test_code.in_(match.test_codes))
+        if match.providers:
+            options.append(e.c.ordering_provider.in_(match.providers))
+        parts.append(or_(*options))
+    return and_(true(), *parts)
+
+
+def order_by(c: Criteria) -> list[Any]:
+    """ORDER BY of ``c``'s sort (``descending`` flips it; ties by ordered test id)."""
+    keys: dict[str, list[tuple[Any, bool]]] = {
+        # (expression, ascending for the sort's natural direction)
+        "urgency": [(urgency_expression(c.now_s), True), (e.c.sort_due, True)],
+        "due": [(e.c.sort_due, True)],
+        "patient": [(e.c.patient_key, True)],
+        "mrn": [(e.c.mrn, True)],
+        "test": [(e.c.test_code, True)],
+        "status": [(e.c.status_rank, True)],
+        "result": [(e.c.severity, False)],
+        "priority": [(e.c.stat, False)],
+        "clinician": [(e.c.provider_key, True)],
+        "ordered": [(e.c.ordered_s, True)],
+        "collected": [(e.c.collected_s, True)],
+        "accession": [(e.c.accession, True)],
+    }
+    terms: list[Any] = []
+    for expression, ascending in keys[c.sort]:
+        up = ascending != c.descending
+        term = expression.asc() if up else expression.desc()
+        if expression is e.c.collected_s:
+            # Python's order puts a missing time last going up: first going down.
+            term = term.nulls_last() if up else term.nulls_first()
+        terms.append(term)
+    terms.append(e.c.ordered_test_id.asc())
+    return terms
+
+
+def page_statement(c: Criteria, offset: int, limit: int) -> Select[Any]:
+    """The page of ``c`` (columns in :data:`ENTRY_COLUMNS` order)."""
+    return (
+        select(*_SELECTED).where(where_clause(c)).order_by(*order_by(c)).offset(offset).limit(limit)
+    )
+
+
+def count_statement(c: Criteria) -> Select[Any]:
+    """How many rows ``c`` matches."""
+    return select(func.count()).select_from(e).where(where_clause(c))
+
+
+class BoardTableRepository:
+    """The board's read model."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # ------------------------------------------------------------ reads
+
+    def page(self, criteria: Criteria, offset: int, limit: int) -> Sequence[tuple[Any, ...]]:
+        """Rows ``offset`` … ``offset + limit`` of the matches (:data:`ENTRY_COLUMNS`)."""
+        return self.session.execute(page_statement(criteria, offset, limit)).all()
+
+    def count(self, criteria: Criteria) -> int:
+        """How many rows match."""
+        return int(self.session.scalar(count_statement(criteria)) or 0)
+
+    def flag_counts(self, now_s: float) -> dict[str, int]:
+        """Raised flags of open tests by reason code (a test counts once per reason)."""
+        now = literal(now_s)
+        counts: dict[str, int] = {}
+        for reason_col, due_col in ((e.c.d1_reason, e.c.d1_due), (e.c.d2_reason, e.c.d2_due)):
+            stmt = (
+                select(reason_col, func.count())
+                .where(reason_col.is_not(None), due_col <= now, e.c.is_open == true())
+                .group_by(reason_col)
+            )
+            for reason, n in self.session.execute(stmt):
+                counts[str(reason)] = counts.get(str(reason), 0) + int(n)
+        return counts
+
+    def clinicians(self) -> list[str]:
+        """Every ordering clinician named on an entry."""
+        stmt = select(e.c.ordering_provider).distinct()
+        return [str(name) for name in self.session.scalars(stmt)]
+
+    def has_entries(self) -> bool:
+        """True when at least one entry exists."""
+        return self.session.scalar(select(e.c.ordered_test_id).limit(1)) is not None
+
+    # ------------------------------------------------------------ state and dirty queue
+
+    def state(self, *, lock: bool = False) -> tuple[str, int] | None:
+        """``(fingerprint, version)``, row-locked until commit when ``lock`` (PostgreSQL)."""
+        stmt = select(board_state.c.fingerprint, board_state.c.version).where(
+            board_state.c.id == _STATE_ID
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        row = self.session.execute(stmt).first()
+        return None if row is None else (str(row[0]), int(row[1]))
+
+    def save_state(self, fingerprint: str, *, rebuilt_s: float | None = None) -> int:
+        """Record the fingerprint and bump the version; returns the new version."""
+        current = self.state()
+        if current is None:
+            self.session.execute(
+                insert(board_state).values(
+                    id=_STATE_ID, fingerprint=fingerprint, version=1, rebuilt_s=rebuilt_s
+                )
+            )
+            return 1
+        values: dict[str, Any] = {"fingerprint": fingerprint, "version": current[1] + 1}
+        if rebuilt_s is not None:
+            values["rebuilt_s"] = rebuilt_s
+        self.session.execute(
+            update(board_state).where(board_state.c.id == _STATE_ID).values(**values)
+        )
+        return current[1] + 1
+
+    def lock_state(self) -> None:
+        """Serialise refreshes: create or row-lock the state row until commit."""
+        if self.state(lock=True) is None:
+            self.session.execute(
+                insert(board_state).values(id=_STATE_ID, fingerprint="", version=0)
+            )
+            self.session.flush()
+            self.state(lock=True)
+
+    def has_dirty(self) -> bool:
+        """True when some test changed since the last refresh."""
+        return self.session.scalar(select(board_dirty.c.seq).limit(1)) is not None
+
+    def take_dirty(self) -> list[int]:
+        """Remove every queued id and return them (distinct, ascending).
+
+        One ``DELETE ... RETURNING``: an id queued by a transaction that commits meanwhile
+        stays queued for the next refresh, so no change is ever dropped.
+        """
+        taken = delete(board_dirty).returning(board_dirty.c.ordered_test_id)
+        returned = self.session.execute(taken)
+        return sorted({int(test_id) for (test_id,) in returned})
+
+    def marker(self) -> tuple[Any, ...]:
+        """``(newest queued change, state version)``: moves whenever the board's data does."""
+        stmt = select(
+            select(func.max(board_dirty.c.seq)).scalar_subquery(),
+            select(board_state.c.version).where(board_state.c.id == _STATE_ID).scalar_subquery(),
+        )
+        return tuple(self.session.execute(stmt).one())
+
+    # ------------------------------------------------------------ writes
+
+    def delete_entries(self, ids: Iterable[int]) -> None:
+        """Remove the entries of ``ids``."""
+        wanted = list(ids)
+        if wanted:
+            self.session.execute(delete(e).where(e.c.ordered_test_id.in_(wanted)))
+
+    def delete_all(self) -> None:
+        """Remove every entry (a rebuild)."""
+        self.session.execute(delete(e))
+
+    def insert_entries(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Insert entries (dictionaries keyed by column name), in one executemany."""
+        if entries:
+            self.session.execute(insert(e), list(entries))
+
+    def purge_closed(self, before_s: float) -> int:
+        """Remove entries of tests closed before ``before_s``; returns how many."""
+        result = self.session.execute(
+            delete(e).where(e.c.is_open == false(), e.c.closed_s < before_s)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+__all__ = [
+    "ENTRY_COLUMNS",
+    "NO_URGENCY",
+    "BoardTableRepository",
+    "Criteria",
+    "WordMatch",
+    "count_statement",
+    "page_statement",
+    "where_clause",
+]

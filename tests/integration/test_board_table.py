@@ -1,0 +1,244 @@
+"""The precomputed board table against the overdue engine, on SQLite and PostgreSQL.
+
+The oracle is the engine evaluated from scratch (``evaluate_rows``) filtered and sorted by
+the plain-Python rules of :mod:`labdesk.services.board_query`: after any change, a refreshed
+board must read exactly what the oracle gives, for every filter and every sort.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, func, select, text
+
+from labdesk.adapters.board_triggers import TRIGGER_NAMES
+from labdesk.adapters.orm_board import board_dirty, board_entries
+from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.domain import order
+from labdesk.domain.clock import FixedClock
+from labdesk.domain.overdue import FlagReason, OverduePolicy, from_posix, posix
+from labdesk.domain.result import AckMeaning
+from labdesk.services import credentials
+from labdesk.services.acknowledge import acknowledge_results
+from labdesk.services.auth import session_of
+from labdesk.services.board import load_board, matching_rows, query_board
+from labdesk.services.board_dto import BoardRow
+from labdesk.services.board_query import ANY_FLAG, BoardQuery, SortKey, matches, ordered
+from labdesk.services.board_refresh import KEEP_CLOSED_DAYS, rebuild_board, refresh_board
+from labdesk.services.catalog import ensure_shipped_catalog
+from labdesk.services.demo import STATES, seed_demo
+from labdesk.services.dto import SignedInUser
+from labdesk.services.overdue import evaluate_rows
+
+POLICY = OverduePolicy()
+Status = order.TestStatus  # not imported by name: pytest would try to collect Test*
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        credentials, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+
+
+@pytest.fixture
+def uow(engine: Engine, clock: FixedClock) -> UnitOfWorkFactory:
+    factory = UnitOfWorkFactory(engine)
+    with factory() as u:
+        ensure_shipped_catalog(u)
+        seed_demo(u, clock, patients=3 * len(STATES), seed=11)
+        u.commit()
+    return factory
+
+
+def doctor(uow: UnitOfWorkFactory) -> SignedInUser:
+    with uow() as u:
+        found = u.people.user_by_username("doctor")
+        assert found is not None
+        return session_of(found, "STATION-1")
+
+
+def oracle(uow: UnitOfWorkFactory, query: BoardQuery, now_s: float) -> list[BoardRow]:
+    since = from_posix(now_s) - timedelta(days=KEEP_CLOSED_DAYS)
+    with uow() as u:
+        rows = evaluate_rows(u, POLICY, now_s, since)
+    plain = [r._replace(status_changed_s=None) for r in rows]
+    return ordered(query, (r for r in plain if matches(query, r)))
+
+
+def read(uow: UnitOfWorkFactory, query: BoardQuery, now_s: float) -> list[BoardRow]:
+    return matching_rows(uow(), doctor(uow), query, now_s)
+
+
+def same(a: list[BoardRow], b: list[BoardRow]) -> None:
+    assert [r.ordered_test_id for r in a] == [r.ordered_test_id for r in b]
+    for x, y in zip(a, b, strict=True):
+        assert x._replace(flags=frozenset(x.flags)) == y._replace(flags=frozenset(y.flags))
+
+
+def queries(uow: UnitOfWorkFactory) -> list[BoardQuery]:
+    with uow() as u:
+        tests = evaluate_rows(u, POLICY, 0.0)
+    sample = tests[len(tests) // 2]
+    family = sample.patient_name.split(",")[0]
+    found: list[BoardQuery] = [BoardQuery(), BoardQuery(include_closed=True)]
+    found += [BoardQuery(status=s) for s in Status]
+    found += [BoardQuery(flag=r) for r in FlagReason] + [BoardQuery(flag=ANY_FLAG)]
+    found += [
+        BoardQuery(text=family[:3]),
+        BoardQuery(text=f"{family[:2]} {sample.test_code[:2]}"),
+        BoardQuery(text=sample.accession[:6]),
+        BoardQuery(text=sample.placer_order_number[:4].lower()),
+        BoardQuery(text=sample.test_name.split()[-1][:4]),
+        BoardQuery(text=sample.ordering_provider.split()[-1][:3].upper()),
+        BoardQuery(text="zzzz-nothing"),
+        BoardQuery(patient=sample.mrn[:5]),
+        BoardQuery(patient=family.upper()),
+        BoardQuery(clinician=sample.ordering_provider),
+        BoardQuery(clinician_id=sample.ordering_provider_id),
+        BoardQuery(flag=ANY_FLAG, text=family[:1], include_closed=True),
+    ]
+    for key in SortKey:
+        found += [BoardQuery(sort=key), BoardQuery(sort=key, descending=True, include_closed=True)]
+    return found
+
+
+def test_every_query_reads_what_the_engine_says(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
+    board = load_board(uow(), clock, doctor(uow), POLICY, audit=False)
+    now_s = board.now_s
+    for query in queries(uow):
+        expected = oracle(uow, query, now_s)
+        same(read(uow, query, now_s), expected)
+        page = query_board(uow(), doctor(uow), query, now_s, offset=3, limit=5)
+        assert page.total == len(expected), query
+        assert [r.ordered_test_id for r in page.rows] == [
+            r.ordered_test_id for r in expected[3:8]
+        ], query
+
+
+def test_counts_and_first_page_match_the_engine(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
+    board = load_board(uow(), clock, doctor(uow), POLICY, BoardQuery(sort=SortKey.URGENCY))
+    expected = oracle(uow, BoardQuery(sort=SortKey.URGENCY), board.now_s)
+    same(board.rows, expected[: len(board.rows)])
+    assert board.total == len(expected)
+    counts: dict[FlagReason, int] = {}
+    for row in expected:
+        for reason in row.reasons:
+            counts[reason] = counts.get(reason, 0) + 1
+    assert {k: v for k, v in board.counts.items() if k is not FlagReason.UNMATCHED_RESULT} == (
+        counts
+    )
+    assert sorted(board.clinicians) == sorted({r.ordering_provider for r in expected})
+
+
+def test_flags_rise_as_time_passes_without_any_write(
+    uow: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    load_board(uow(), clock, doctor(uow), POLICY, audit=False)
+    later = FixedClock(clock.now() + timedelta(days=2))
+    outcome = refresh_board(uow(), later, POLICY)
+    assert outcome.version is None  # nothing changed: nothing written
+    board = load_board(uow(), later, doctor(uow), POLICY, BoardQuery(flag=ANY_FLAG), audit=False)
+    expected = oracle(uow, BoardQuery(flag=ANY_FLAG), board.now_s)
+    same(matching_rows(uow(), doctor(uow), BoardQuery(flag=ANY_FLAG), board.now_s), expected)
+    before = oracle(uow, BoardQuery(flag=ANY_FLAG), posix(clock.now()))
+    assert len(expected) > len(before)
+
+
+def test_changes_through_services_and_sql_reach_the_board(
+    uow: UnitOfWorkFactory, clock: FixedClock, engine: Engine
+) -> None:
+    board = load_board(uow(), clock, doctor(uow), POLICY, audit=False)
+    finals = [r for r in read(uow, BoardQuery(status=Status.FINAL), board.now_s)]
+    acknowledge_results(
+        uow(), clock, doctor(uow), [finals[0].ordered_test_id], AckMeaning.REVIEWED, ""
+    )
+    collected = read(uow, BoardQuery(status=Status.COLLECTED), board.now_s)[0]
+    with engine.begin() as conn:  # writes no service makes: the triggers still see them
+        conn.execute(
+            text("UPDATE patients SET family_name = 'Renamed' WHERE id = :p"),
+            {"p": collected.patient_id},
+        )
+        conn.execute(
+            text("UPDATE orders SET priority = 'S' WHERE id = :o"), {"o": collected.order_id}
+        )
+    with uow() as u:
+        assert u.board_table.has_dirty()
+    outcome = refresh_board(uow(), clock, POLICY)
+    assert outcome.updated >= 2
+    assert not outcome.rebuilt
+    for query in (BoardQuery(), BoardQuery(include_closed=True), BoardQuery(text="renamed")):
+        same(read(uow, query, board.now_s), oracle(uow, query, board.now_s))
+    renamed = read(uow, BoardQuery(text="renamed"), board.now_s)
+    assert renamed
+    assert all(r.patient_name.startswith("Renamed,") for r in renamed)
+
+
+def test_every_trigger_is_installed(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        sql = "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'board_dirty_%'"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'board_dirty_%'"
+    with engine.connect() as conn:
+        names = {row[0] for row in conn.execute(text(sql))}
+    assert names == set(TRIGGER_NAMES)
+
+
+def test_a_new_policy_rebuilds_every_entry(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
+    load_board(uow(), clock, doctor(uow), POLICY, audit=False)
+    stricter = OverduePolicy(pickup_grace_min=5, ack_normal_h=1)
+    outcome = refresh_board(uow(), clock, stricter)
+    assert outcome.rebuilt
+    now_s = posix(clock.now())
+    with uow() as u:
+        rows = evaluate_rows(u, stricter, now_s)
+    board = matching_rows(uow(), doctor(uow), BoardQuery(flag=ANY_FLAG), now_s)
+    assert sorted(r.ordered_test_id for r in board) == sorted(
+        r.ordered_test_id for r in rows if r.flags
+    )
+    again = rebuild_board(uow(), clock, stricter)
+    assert again.rebuilt
+    assert again.updated == outcome.updated
+
+
+def test_concurrent_refreshes_write_each_entry_once(
+    uow: UnitOfWorkFactory, clock: FixedClock, engine: Engine
+) -> None:
+    load_board(uow(), clock, doctor(uow), POLICY, audit=False)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE ordered_tests SET status_changed_at = status_changed_at"))
+    errors: list[BaseException] = []
+
+    def refresh() -> None:
+        try:
+            refresh_board(uow(), clock, POLICY)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=refresh) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(board_dirty)) == 0
+        entries = conn.scalar(select(func.count()).select_from(board_entries))
+    now_s = posix(clock.now())
+    assert entries == len(oracle(uow, BoardQuery(include_closed=True), now_s))
+    same(read(uow, BoardQuery(), now_s), oracle(uow, BoardQuery(), now_s))
+
+
+def test_acknowledged_tests_leave_the_board_after_the_keep_period(
+    uow: UnitOfWorkFactory, clock: FixedClock
+) -> None:
+    board = load_board(uow(), clock, doctor(uow), POLICY, BoardQuery(include_closed=True))
+    closed = [r for r in board.rows if not r.status.is_open]
+    assert closed, "the demo has acknowledged tests"
+    much_later = FixedClock(clock.now() + timedelta(days=KEEP_CLOSED_DAYS + 30))
+    query = BoardQuery(include_closed=True)
+    now_s = posix(much_later.now())
+    assert all(r.status.is_open for r in read(uow, query, now_s))
