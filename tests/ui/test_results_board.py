@@ -1,7 +1,9 @@
-"""The clinician results board: models, proxy, drill-down, sign-off, export, auto-refresh."""
+"""The clinician results board page: lazy model on a database, queries, sign-off, export."""
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,7 +12,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
 from PySide6.QtWidgets import QFileDialog, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -19,19 +21,20 @@ from labdesk.bootstrap import Core, bootstrap
 from labdesk.config import Config
 from labdesk.domain import order
 from labdesk.domain.clock import FixedClock
+from labdesk.domain.errors import StorageError
 from labdesk.domain.overdue import FlagReason, OverduePolicy
 from labdesk.domain.result import AbnormalFlag, AckMeaning, Result, ResultStatus
 from labdesk.services import credentials
 from labdesk.services.auth import session_of
-from labdesk.services.board_dto import NORMAL, BoardRow
+from labdesk.services.board_dto import NORMAL, BoardPage, BoardRow
+from labdesk.services.board_query import ANY_FLAG, BoardQuery, SortKey, search_words
 from labdesk.services.demo import STATES, seed_demo
 from labdesk.services.dto import SignedInUser
 from labdesk.services.overdue_settings import OverdueSettings
 from ui.app import context_of
 from ui.pages.results import ResultsPage
 from ui.results import dialogs
-from ui.results.board_model import ROW_ROLE, BoardTableModel
-from ui.results.board_proxy import ANY_FLAG, BoardFilter, BoardProxyModel
+from ui.results.board_model import ROW_ROLE
 from ui.results.detail_models import CustodyLineModel, ResultLineModel, SignatureModel
 from ui.table_model import SORT_ROLE
 from ui.tasks import wait_for_background_jobs
@@ -39,6 +42,7 @@ from ui.tasks import wait_for_background_jobs
 Status = order.TestStatus  # not imported by name: pytest would try to collect Test*
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 SETTINGS = OverdueSettings(OverduePolicy())
+SMALL_PAGE = 7
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +92,26 @@ def page(qtbot: QtBot, board_core: Core) -> ResultsPage:
     return widget
 
 
+@pytest.fixture
+def paged(qtbot: QtBot, board_core: Core) -> ResultsPage:
+    """The page reading the board seven rows at a time: several pages on the demo's rows."""
+    widget = ResultsPage(
+        context_of(board_core),
+        signed_in(board_core, "doctor"),
+        settings=SETTINGS,
+        page_size=SMALL_PAGE,
+    )
+    qtbot.addWidget(widget)
+    widget.resize(1280, 800)
+    widget.poll_timer.stop()
+    with qtbot.waitSignal(widget.board_loaded, timeout=10_000):
+        pass
+    return widget
+
+
 def rows_of(page: ResultsPage) -> list[BoardRow]:
-    return page.proxy.accepted_rows()
+    """Every row the board's query matches, in order (pages read as needed)."""
+    return page.model.rows_in(0, page.model.rowCount() - 1)
 
 
 def select(page: ResultsPage, predicate: Callable[[BoardRow], bool], limit: int = 1) -> list[int]:
@@ -112,18 +134,24 @@ def accept_dialogs(monkeypatch: pytest.MonkeyPatch, meaning: AckMeaning, note: s
     monkeypatch.setattr(dialogs.AcknowledgeDialog, "exec", fake_exec)
 
 
-# ---------------------------------------------------------------- models
+# ---------------------------------------------------------------- board and queries
 
 
-def test_models_pass_qt_model_checks(qtmodeltester: ModelTester, page: ResultsPage) -> None:
-    qtmodeltester.check(page.model)
-    qtmodeltester.check(page.proxy)
-    page.proxy.set_filter(BoardFilter(flag=ANY_FLAG))
-    page.proxy.sort(1, Qt.SortOrder.DescendingOrder)
-    qtmodeltester.check(page.proxy)
-    page.proxy.set_filter(BoardFilter(text="no such thing at all"))
-    assert page.proxy.rowCount() == 0
-    qtmodeltester.check(page.proxy)
+def test_lazy_model_over_the_database_passes_qt_model_checks(
+    qtmodeltester: ModelTester, paged: ResultsPage
+) -> None:
+    model = paged.model
+    assert model.rowCount() > 4 * SMALL_PAGE  # several pages
+    qtmodeltester.check(model)
+    rows_of(paged)
+    qtmodeltester.check(model)
+    paged.apply_query(model.query.but(flag=ANY_FLAG))
+    model.sort(1, Qt.SortOrder.DescendingOrder)
+    assert model.rowCount() > SMALL_PAGE
+    qtmodeltester.check(model)
+    paged.apply_query(BoardQuery(text="no such thing at all"))
+    assert model.rowCount() == 0
+    qtmodeltester.check(model)
 
 
 def test_detail_models_pass_qt_model_checks(
@@ -150,76 +178,207 @@ def test_detail_models_pass_qt_model_checks(
 def test_board_shows_every_open_test_with_flags(page: ResultsPage, board_core: Core) -> None:
     with board_core.uow() as uow:
         counts = uow.orders.count_tests_by_status()
-    assert page.model.rowCount() == sum(n for s, n in counts.items() if s.is_open)
+    open_tests = sum(n for s, n in counts.items() if s.is_open)
+    assert page.model.rowCount() == open_tests
     flagged = [r for r in rows_of(page) if r.flags]
     assert flagged
-    index = page.proxy.index(0, 0)
-    assert isinstance(page.proxy.data(index, ROW_ROLE), BoardRow)
+    assert isinstance(page.model.data(page.model.index(0, 0), ROW_ROLE), BoardRow)
     assert page.counts.buttons[FlagReason.NOT_PICKED_UP].isEnabled()
+    assert page.filters.clinician.findData("Dr. Sam Patel") >= 0  # from board.clinicians
+    assert page.status_label.text() == f"Showing {open_tests} of {open_tests} ordered tests."
+
+
+def test_scrolling_to_an_unread_page_reads_it(
+    paged: ResultsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, last = paged.model, paged.model.rowCount() - 1
+    assert model.row_at(last, fetch=False) is None
+    reads: list[tuple[int, int]] = []
+    real = model._fetch  # type: ignore[attr-defined]
+
+    def counting(query: BoardQuery, offset: int, limit: int, with_total: bool) -> BoardPage:
+        reads.append((offset, limit))
+        return real(query, offset, limit, with_total)
+
+    monkeypatch.setattr(model, "_fetch", counting)
+    paged.show()
+    qtbot.waitExposed(paged)
+    paged.table.scrollToBottom()
+    qtbot.waitUntil(lambda: model.row_at(last, fetch=False) is not None)
+    assert reads
+    assert all(limit == SMALL_PAGE and offset % SMALL_PAGE == 0 for offset, limit in reads)
+    assert (last // SMALL_PAGE * SMALL_PAGE, SMALL_PAGE) in reads
+    assert last // SMALL_PAGE * SMALL_PAGE >= SMALL_PAGE * 4  # far from what the load read
 
 
 @pytest.mark.parametrize(
     ("criteria", "check"),
     [
-        pytest.param(BoardFilter(status=Status.RECEIVED), lambda r: r.status is Status.RECEIVED,
+        pytest.param(BoardQuery(status=Status.RECEIVED), lambda r: r.status is Status.RECEIVED,
                      id="status"),
-        pytest.param(BoardFilter(flag=ANY_FLAG), lambda r: bool(r.flags), id="any-flag"),
-        pytest.param(BoardFilter(flag=FlagReason.NOT_RESULTED),
+        pytest.param(BoardQuery(flag=ANY_FLAG), lambda r: bool(r.flags), id="any-flag"),
+        pytest.param(BoardQuery(flag=FlagReason.NOT_RESULTED),
                      lambda r: FlagReason.NOT_RESULTED in r.reasons, id="flag"),
-        pytest.param(BoardFilter(clinician="Dr. Sam Patel"),
+        pytest.param(BoardQuery(clinician="Dr. Sam Patel"),
                      lambda r: r.ordering_provider == "Dr. Sam Patel", id="clinician"),
     ],
 )  # fmt: skip
 def test_filters(
-    page: ResultsPage, criteria: BoardFilter, check: Callable[[BoardRow], bool]
+    paged: ResultsPage, criteria: BoardQuery, check: Callable[[BoardRow], bool]
 ) -> None:
-    expected = {r.ordered_test_id for r in page.model.rows if check(r)}
-    page.proxy.set_filter(criteria)
-    assert {r.ordered_test_id for r in rows_of(page)} == expected
+    everything = rows_of(paged)
+    expected = [r.ordered_test_id for r in everything if check(r)]
+    paged.apply_query(criteria)
+    assert [r.ordered_test_id for r in rows_of(paged)] == expected  # same order: due time
     assert expected
-    due = [r.due_s for r in rows_of(page)]
-    assert due == sorted(due)  # still most overdue first
+    total = len(everything)
+    assert paged.status_label.text() == f"Showing {len(expected)} of {total} ordered tests."
 
 
-def test_patient_and_text_search(page: ResultsPage, qtbot: QtBot) -> None:
-    someone = page.model.rows[5]
-    page.filters.patient.setText(someone.mrn)
-    qtbot.waitUntil(lambda: page.proxy.board_filter.patient == someone.mrn)
-    assert {r.mrn for r in rows_of(page)} == {someone.mrn}
-    page.filters.patient.clear()
+def test_patient_and_text_search_match_the_start_of_words(paged: ResultsPage, qtbot: QtBot) -> None:
+    someone = rows_of(paged)[5]
+    paged.filters.patient.setText(someone.mrn)
+    qtbot.waitUntil(lambda: paged.model.query.patient == someone.mrn)
+    assert {r.mrn for r in rows_of(paged)} == {someone.mrn}
+    paged.filters.patient.clear()
     family = someone.patient_name.split(",")[0]
-    page.filters.search.setText(f"{family.upper()} {someone.test_code.lower()}")
-    qtbot.waitUntil(lambda: page.proxy.board_filter.text != "")
-    shown = rows_of(page)
-    assert someone in shown
-    assert all(family.casefold() in r.patient_name.casefold() for r in shown)
+    typed = f"{family[:3].upper()} {someone.test_code.lower()}"
+    paged.filters.search.setText(typed)
+    qtbot.waitUntil(lambda: paged.model.query.text == typed)
+    found = rows_of(paged)
+    assert someone in found
+    for row in found:  # every typed word starts a word of the row
+        words = search_words(row)
+        assert all(any(w.startswith(x) for w in words) for x in typed.casefold().split())
+    paged.filters.search.setText(family[1:])  # inside a word: no longer a match
+    qtbot.waitUntil(lambda: paged.model.query.text == family[1:])
+    assert someone not in rows_of(paged)
+
+
+def test_pickers_filter_by_status_and_flag(page: ResultsPage) -> None:
+    # Qt returns combo data as str: the bar must turn it back into the enums.
+    status = page.filters.status
+    status.setCurrentIndex(status.findData(Status.RECEIVED))
+    assert page.model.query.status is Status.RECEIVED
+    assert {r.status for r in rows_of(page)} == {Status.RECEIVED}
+    status.setCurrentIndex(0)
+    page.counts.buttons[FlagReason.NOT_PICKED_UP].click()
+    assert page.model.query.flag is FlagReason.NOT_PICKED_UP
+    assert rows_of(page)
+    assert all(FlagReason.NOT_PICKED_UP in r.reasons for r in rows_of(page))
 
 
 def test_my_results_filter(page: ResultsPage) -> None:
     page.filters.clinician.setCurrentIndex(1)
-    assert page.proxy.board_filter.clinician_id == page.user.id
+    assert page.model.query.clinician_id == page.user.id
     assert rows_of(page)  # the demo's orders are all the doctor's
 
 
-def test_sort_uses_raw_values(page: ResultsPage) -> None:
-    due = 1
-    page.proxy.sort(due, Qt.SortOrder.AscendingOrder)
-    values = [page.proxy.data(page.proxy.index(i, due), SORT_ROLE) for i in range(20)]
-    assert values == sorted(values)
-    page.proxy.sort(due, Qt.SortOrder.DescendingOrder)
-    values = [page.proxy.data(page.proxy.index(i, due), SORT_ROLE) for i in range(20)]
-    assert values == sorted(values, reverse=True)
-    page.proxy.set_filter(BoardFilter(flag=ANY_FLAG))  # filtering keeps the order
-    values = [row.due_s for row in rows_of(page)]
-    assert values == sorted(values, reverse=True)
+def test_filters_keep_the_order_and_sort_keeps_the_filter(paged: ResultsPage) -> None:
+    paged.model.sort(2, Qt.SortOrder.DescendingOrder)
+    paged.filters.set_flag(ANY_FLAG)
+    query = paged.model.query
+    assert (query.flag, query.sort, query.descending) == (ANY_FLAG, SortKey.PATIENT, True)
+    names = [r.patient_name.casefold() for r in rows_of(paged)]
+    assert names == sorted(names, reverse=True)
+    paged.model.sort(1, Qt.SortOrder.AscendingOrder)
+    assert paged.model.query.flag == ANY_FLAG
 
 
-def test_proxy_maps_both_ways() -> None:
-    model = BoardTableModel("America/New_York")
-    proxy = BoardProxyModel()
-    proxy.setSourceModel(model)
-    assert proxy.rowCount() == 0
-    assert not proxy.mapToSource(proxy.index(0, 0)).isValid()
+def test_clicking_a_header_sorts_through_the_model(paged: ResultsPage, qtbot: QtBot) -> None:
+    paged.show()
+    qtbot.waitExposed(paged)
+    header = paged.table.horizontalHeader()
+    assert (header.sortIndicatorSection(), paged.model.query.sort) == (1, SortKey.DUE)
+
+    def click(section: int) -> None:
+        x = header.sectionViewportPosition(section) + header.sectionSize(section) // 2
+        with qtbot.waitSignal(paged.model.modelReset):
+            qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+
+    click(3)  # MRN
+    assert (paged.model.query.sort, paged.model.query.descending) == (SortKey.MRN, False)
+    mrns = [r.mrn for r in rows_of(paged)]
+    assert mrns == sorted(mrns)
+    click(3)
+    assert (paged.model.query.sort, paged.model.query.descending) == (SortKey.MRN, True)
+    assert [r.mrn for r in rows_of(paged)] == sorted(mrns, reverse=True)
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    values = [paged.model.data(paged.model.index(i, 0), SORT_ROLE) for i in range(3)]
+    assert values  # the raw values a view can read back
+
+
+def test_include_closed_requeries_without_a_reload(
+    page: ResultsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accept_dialogs(monkeypatch, AckMeaning.REVIEWED, "")
+    [chosen] = select(page, lambda r: r.status is Status.FINAL)
+    with qtbot.waitSignal(page.acknowledged, timeout=10_000):
+        page.acknowledge_selected()
+    with qtbot.waitSignal(page.board_loaded, timeout=10_000):
+        pass  # the reload after signing
+    assert chosen not in {r.ordered_test_id for r in rows_of(page)}
+    loads: list[int] = []
+    page.board_loaded.connect(loads.append)
+    page.filters.show_closed.setChecked(True)
+    assert page.model.query.include_closed
+    closed = [r for r in rows_of(page) if r.ordered_test_id == chosen]
+    assert [r.status for r in closed] == [Status.ACKNOWLEDGED]
+    wait_for_background_jobs()
+    qtbot.wait(20)
+    assert loads == []  # a query, not a load
+    page.filters.show_closed.setChecked(False)
+    assert chosen not in {r.ordered_test_id for r in rows_of(page)}
+
+
+def test_a_database_failure_shows_an_error_and_keeps_the_rows(
+    paged: ResultsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ui.pages.results as results
+
+    before = paged.model.rows_loaded()
+    total = paged.model.rowCount()
+
+    def gone(*_args: object, **_kwargs: object) -> BoardPage:
+        raise StorageError("The database server does not answer.", hint="Check the network.")
+
+    monkeypatch.setattr(results, "query_board", gone)
+    paged.show()
+    qtbot.waitExposed(paged)
+    paged.filters.set_flag(ANY_FLAG)  # a re-query
+    assert paged.status_label.is_error
+    assert "does not answer" in paged.status_label.text()
+    assert paged.model.query == BoardQuery()
+    assert (paged.model.rowCount(), paged.model.rows_loaded()) == (total, before)
+    paged.status_label.show_info("")
+    paged.table.scrollToBottom()  # an unread page: empty cells, then the error
+    qtbot.waitUntil(lambda: paged.status_label.is_error)
+    assert paged.model.row_at(total - 1, fetch=False) is None
+    paged.table.selectAll()
+    assert paged.selected_rows() == []  # never part of a selection
+    paged.grab()  # painting the unreadable rows does not raise
+
+
+def test_a_filter_set_while_loading_is_applied_to_the_loaded_board(
+    page: ResultsPage, qtbot: QtBot
+) -> None:
+    with qtbot.waitSignal(page.board_loaded, timeout=10_000):
+        page.reload()
+        page.filters.status.setCurrentIndex(page.filters.status.findData(Status.RECEIVED))
+    assert page.model.query.status is Status.RECEIVED
+    assert {r.status for r in rows_of(page)} == {Status.RECEIVED}
+
+
+def test_reload_keeps_the_selection_by_id(paged: ResultsPage, qtbot: QtBot) -> None:
+    rows = rows_of(paged)
+    wanted = {rows[2].ordered_test_id, rows[3 * SMALL_PAGE + 1].ordered_test_id}
+    paged.table.clearSelection()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    for position in (2, 3 * SMALL_PAGE + 1):
+        paged.table.selectionModel().select(paged.model.index(position, 0), flags)
+    with qtbot.waitSignal(paged.board_loaded, timeout=10_000):
+        paged.reload()
+    assert {r.ordered_test_id for r in paged.selected_rows()} == wanted
 
 
 # ---------------------------------------------------------------- drill-down and sign-off
@@ -253,7 +412,7 @@ def test_detail_opens_the_specimen_timeline(
     shown: list[dialogs.ResultDetailDialog] = []
     monkeypatch.setattr(dialogs.ResultDetailDialog, "exec", lambda self: shown.append(self) or 0)
     [chosen] = select(page, lambda r: r.status is Status.FINAL)
-    row = next(r for r in page.model.rows if r.ordered_test_id == chosen)
+    row = next(r for r in rows_of(page) if r.ordered_test_id == chosen)
     with qtbot.waitSignal(page.detail_loaded, timeout=10_000):
         page.open_selected()
     [dialog] = shown
@@ -271,18 +430,20 @@ def test_acknowledge_one(page: ResultsPage, qtbot: QtBot, monkeypatch: pytest.Mo
     assert outcome.acknowledged == [chosen]
     assert outcome.meaning is AckMeaning.PATIENT_NOTIFIED
     assert "Dr. Sam Patel" in page.status_label.text()
-    qtbot.waitUntil(lambda: chosen not in {r.ordered_test_id for r in page.model.rows})
+    qtbot.waitUntil(lambda: chosen not in {r.ordered_test_id for r in rows_of(page)})
 
 
 def test_bulk_acknowledges_only_normals(
-    page: ResultsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, board_core: Core
+    paged: ResultsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, board_core: Core
 ) -> None:
     accept_dialogs(monkeypatch, AckMeaning.REVIEWED, "")
-    normals = [r for r in page.model.rows if r.bulk_acknowledgeable]
+    normals = [r for r in rows_of(paged) if r.bulk_acknowledgeable]
     assert len(normals) >= 2
-    page.table.selectAll()  # includes abnormal and unfinished tests: those are left out
-    with qtbot.waitSignal(page.acknowledged, timeout=10_000) as signal:
-        page.acknowledge_normals()
+    paged.model.set_query(paged.model.query.but(sort=SortKey.ACCESSION))  # drops cached pages
+    assert len(paged.model.rows_loaded()) == SMALL_PAGE
+    paged.table.selectAll()  # every page, most unread; abnormal and unfinished are left out
+    with qtbot.waitSignal(paged.acknowledged, timeout=10_000) as signal:
+        paged.acknowledge_normals()
     assert sorted(signal.args[0].acknowledged) == sorted(r.ordered_test_id for r in normals)
     assert all(r.severity == NORMAL for r in normals)
 
@@ -290,11 +451,11 @@ def test_bulk_acknowledges_only_normals(
 def test_bulk_refuses_criticals(
     page: ResultsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, board_core: Core
 ) -> None:
-    received = next(r for r in page.model.rows if r.status is Status.RECEIVED)
+    received = next(r for r in rows_of(page) if r.status is Status.RECEIVED)
     _add_result(board_core, received.ordered_test_id, AbnormalFlag.CRITICAL_HIGH)
     with qtbot.waitSignal(page.board_loaded, timeout=10_000):
         page.reload()
-    critical = next(r for r in page.model.rows if r.ordered_test_id == received.ordered_test_id)
+    critical = next(r for r in rows_of(page) if r.ordered_test_id == received.ordered_test_id)
     assert not critical.bulk_acknowledgeable
     select(page, lambda r: r.ordered_test_id == critical.ordered_test_id)
     page.acknowledge_normals()
@@ -305,8 +466,8 @@ def test_bulk_refuses_criticals(
 
 
 @pytest.mark.parametrize("suffix", ["csv", "pdf"])
-def test_export_outstanding(
-    page: ResultsPage,
+def test_export_outstanding_uses_the_query(
+    paged: ResultsPage,
     qtbot: QtBot,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -314,16 +475,32 @@ def test_export_outstanding(
 ) -> None:
     target = tmp_path / f"outstanding.{suffix}"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    page.proxy.set_filter(BoardFilter(flag=ANY_FLAG))
-    button = page.csv_button if suffix == "csv" else page.pdf_button
-    with qtbot.waitSignal(page.exported, timeout=15_000) as signal:
+    everything = paged.model.rowCount()
+    paged.apply_query(paged.model.query.but(flag=ANY_FLAG, sort=SortKey.PATIENT))
+    expected = paged.model.rowCount()
+    assert SMALL_PAGE < expected < everything  # several pages, filtered
+    button = paged.csv_button if suffix == "csv" else paged.pdf_button
+    with qtbot.waitSignal(paged.exported, timeout=15_000) as signal:
         button.click()
-    assert signal.args[0].rows == page.proxy.rowCount()
+    assert signal.args[0].rows == expected  # every match, not only the pages read
     data = target.read_bytes()
     if suffix == "csv":
-        assert data.decode().count("\r\n") == page.proxy.rowCount() + 1
+        [_header, *lines] = csv.reader(io.StringIO(data.decode()))
+        assert [line[0] for line in lines] == [r.mrn for r in rows_of(paged)]  # query's order
     else:
         assert data.startswith(b"%PDF")
+
+
+def test_export_leaves_closed_tests_out(
+    page: ResultsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    target = tmp_path / "outstanding.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    page.filters.show_closed.setChecked(True)
+    open_rows = [r for r in rows_of(page) if r.status.is_open]
+    with qtbot.waitSignal(page.exported, timeout=15_000) as signal:
+        page.csv_button.click()
+    assert signal.args[0].rows == len(open_rows)
 
 
 def test_turnaround_chart(page: ResultsPage, qtbot: QtBot) -> None:
@@ -338,7 +515,7 @@ def test_turnaround_chart(page: ResultsPage, qtbot: QtBot) -> None:
 def test_board_refreshes_when_a_result_arrives(
     page: ResultsPage, qtbot: QtBot, board_core: Core
 ) -> None:
-    received = next(r for r in page.model.rows if r.status is Status.RECEIVED)
+    received = next(r for r in rows_of(page) if r.status is Status.RECEIVED)
     marker = page.marker
     page.poll()  # nothing changed: no reload
     wait_for_background_jobs()
@@ -348,7 +525,7 @@ def test_board_refreshes_when_a_result_arrives(
     with qtbot.waitSignal(page.board_loaded, timeout=10_000):
         page.poll()
     assert page.marker != marker
-    updated = next(r for r in page.model.rows if r.ordered_test_id == received.ordered_test_id)
+    updated = next(r for r in rows_of(page) if r.ordered_test_id == received.ordered_test_id)
     assert updated.status is Status.FINAL
 
 
@@ -373,7 +550,7 @@ def test_screenshot(
     screenshot(page, "results_turnaround")
     from labdesk.services.acknowledge import result_detail
 
-    final = next(r for r in page.model.rows if r.status is Status.FINAL)
+    final = next(r for r in rows_of(page) if r.status is Status.FINAL)
     detail = result_detail(
         page._context.uow(), page._context.clock, page.user, SETTINGS.policy, final.ordered_test_id
     )

@@ -1,14 +1,18 @@
 """Results page: the clinician board of every open ordered test, its flags and sign-off.
 
-The board loads in the background, then polls a cheap change marker every few seconds and
-reloads only when results, acknowledgements or statuses changed (or once a minute, so
-flags appear as their deadlines pass). Filtering and sorting happen in the proxy, in
-memory; opening, acknowledging and exporting go through the services off the UI thread.
+The board loads in the background (the services refresh the board table, count the flags
+and read the first page), then polls a cheap change marker every few seconds and reloads
+when results, acknowledgements or statuses changed, and once a minute anyway so flags
+appear as their deadlines pass. Filtering and sorting are queries: the model reads the
+first page and the count at once, and further pages as the view scrolls to them.
+Opening, acknowledging and exporting go through the services off the UI thread.
 """
 
 from __future__ import annotations
 
+import bisect
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,23 +32,24 @@ from labdesk.domain.overdue import FlagReason
 from labdesk.domain.permissions import Permission, allows
 from labdesk.domain.timefmt import format_local
 from labdesk.services.acknowledge import acknowledge_results, result_detail
-from labdesk.services.board_dto import AckOutcome, Board, BoardRow, TestDetail
-from labdesk.services.board_export import ExportFormat, default_file_name, export_outstanding
-from labdesk.services.dto import SignedInUser
-from labdesk.services.overdue import (
-    board_marker,
-    escalate_overdue_criticals,
-    load_board,
-    turnaround_stats,
+from labdesk.services.board import board_marker, load_board, matching_rows, query_board
+from labdesk.services.board_dto import AckOutcome, Board, BoardPage, BoardRow, TestDetail
+from labdesk.services.board_export import (
+    ExportFormat,
+    ExportSummary,
+    default_file_name,
+    export_outstanding,
 )
+from labdesk.services.board_query import PAGE_SIZE, BoardQuery, SortKey
+from labdesk.services.dto import SignedInUser
+from labdesk.services.overdue import escalate_overdue_criticals, turnaround_stats
 from labdesk.services.overdue_settings import OverdueSettings, load_overdue_settings
 from ui.context import AppContext
 from ui.errors import error_text
 from ui.message_label import MessageLabel
 from ui.pages.page_header import PageHeader
 from ui.results.board_model import BoardTableModel
-from ui.results.board_proxy import BoardFilter, BoardProxyModel
-from ui.results.board_view import board_table_view
+from ui.results.board_view import BoardTableView
 from ui.results.detail_models import meaning_label
 from ui.results.dialogs import AcknowledgeDialog, ResultDetailDialog
 from ui.results.filter_bar import CountsStrip, FilterBar
@@ -52,12 +57,30 @@ from ui.results.turnaround_chart import TurnaroundChartView
 from ui.tasks import run_in_background
 
 POLL_MS = 5_000
-RELOAD_EVERY_S = 300.0
-"""Reload this often even without changes, so flags appear as deadlines pass. Not more
-often: evaluating 100,000 tests holds the interpreter lock for a second or two."""
+RELOAD_EVERY_S = 60.0
+"""Reload this often even without changes, so flags appear as deadlines pass (a load
+refreshes the board table and reads one page: cheap)."""
 ESCALATE_EVERY_S = 60.0
-CLOSED_DAYS = 7
-DUE_COLUMN = 1
+RESELECT_PAGES = 3
+"""After a reload, pages read again to find the rows that were selected on them."""
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """What a background load hands the page."""
+
+    board: Board
+    everything: int | None
+    """Rows on the board with no filter (open, or also closed as the query asks)."""
+
+
+def _unfiltered(query: BoardQuery) -> BoardQuery:
+    """The query listing the whole board (with closed tests if ``query`` lists them)."""
+    return BoardQuery(include_closed=query.include_closed)
+
+
+def _filters_nothing(query: BoardQuery) -> bool:
+    return query.but(sort=SortKey.DUE, descending=False) == _unfiltered(query)
 
 
 class ResultsPage(QWidget):
@@ -76,6 +99,7 @@ class ResultsPage(QWidget):
         parent: QWidget | None = None,
         *,
         settings: OverdueSettings | None = None,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         super().__init__(parent)
         self._context = context
@@ -89,16 +113,14 @@ class ResultsPage(QWidget):
         self._loading = False
         self._reload_again = False
         self._audit_next = True
+        self._everything: dict[bool, int] = {}
         self.can_acknowledge = allows(user.role, Permission.ACKNOWLEDGE_RESULTS)
         self.can_export = allows(user.role, Permission.EXPORT_DATA)
 
-        self.model = BoardTableModel(tz, self)
-        self.proxy = BoardProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.filters = FilterBar(user.id, self)
-        self.filters.filter_changed.connect(self.proxy.set_filter)
-        self.filters.filter_changed.connect(lambda _f: self._show_count())
-        self.filters.closed_toggled.connect(lambda _on: self.reload(audit=True))
+        self.model = BoardTableModel(tz, self._fetch, self, page_size=page_size)
+        self.model.fetch_failed.connect(self._fetch_failed)
+        self.filters = FilterBar(user.id, self, base=lambda: self.model.query)
+        self.filters.filter_changed.connect(self.apply_query)
         self.counts = CountsStrip(self)
         self.counts.reason_clicked.connect(self._filter_on_reason)
         self.table = self._make_table()
@@ -136,7 +158,7 @@ class ResultsPage(QWidget):
     # ------------------------------------------------------------ layout
 
     def _make_table(self) -> QTableView:
-        view = board_table_view(self.proxy, DUE_COLUMN, self)
+        view = BoardTableView(self.model, self)
         view.activated.connect(lambda _index: self.open_selected())
         return view
 
@@ -187,17 +209,22 @@ class ResultsPage(QWidget):
         audit_this, self._audit_next = self._audit_next, False
         escalate = time.monotonic() - self._escalated_at >= ESCALATE_EVERY_S
         context, user, settings = self._context, self.user, self.settings
-        closed = CLOSED_DAYS if self.filters.show_closed.isChecked() else 0
+        query, page_size = self.model.query, self.model.page_size
 
-        def job() -> Board:
+        def job() -> _Loaded:
             if escalate:
                 escalate_overdue_criticals(
                     context.uow(), context.clock, settings.policy, settings.default_covering
                 )
-            return load_board(
-                context.uow(), context.clock, user, settings.policy,
-                closed_days=closed, audit=audit_this,
+            board = load_board(
+                context.uow(), context.clock, user, settings.policy, query,
+                audit=audit_this, station=user.station, page_size=page_size,
             )  # fmt: skip
+            if _filters_nothing(query):
+                return _Loaded(board, board.total)
+            # WORKAROUND: Board counts only the query's rows; "of N" needs the whole board.
+            whole = query_board(context.uow(), user, _unfiltered(query), board.now_s, limit=0)
+            return _Loaded(board, whole.total)
 
         if escalate:
             self._escalated_at = time.monotonic()
@@ -219,39 +246,112 @@ class ResultsPage(QWidget):
         if marker != self.marker and not self._loading:
             self.reload()
 
-    def _show_board(self, board: Board) -> None:
+    def _show_board(self, loaded: _Loaded) -> None:
         self._loading = False
         self._loaded_at = time.monotonic()
-        selected = {r.ordered_test_id for r in self.selected_rows()}
+        board, wanted = loaded.board, self.model.query
+        selected = self._selected_cached()
         self.marker = board.marker
-        self.model.set_rows(board.rows, board.loaded_at)
-        self.filters.set_clinicians(r.ordering_provider for r in board.rows)
+        self._everything = {}
+        if loaded.everything is not None and board.query is not None:
+            self._everything[board.query.include_closed] = loaded.everything
+        self.model.set_board(board)
+        if board.query != wanted:  # the filter or order changed while the board loaded
+            self.model.set_query(wanted)
+        self.filters.set_clinicians(board.clinicians)
         self.counts.set_counts(board.counts)
         self._reselect(selected)
         self._show_count()
-        self.board_loaded.emit(len(board.rows))
+        self.board_loaded.emit(self.model.rowCount())
         if self._reload_again:
             self._reload_again = False
             self.reload()
 
     def _load_failed(self, error: Exception) -> None:
         self._loading = False
+        self._job_failed(error)
+
+    def _job_failed(self, error: Exception) -> None:
         self.status_label.show_error(error_text(error))
 
-    def _show_count(self) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.status_label.show_info(
-            self.tr("Showing {shown} of {total} ordered tests.").format(shown=shown, total=total)
+    def _fetch(self, query: BoardQuery, offset: int, limit: int, with_total: bool) -> BoardPage:
+        """One page of the board as the last load left it (the model's ``fetch``)."""
+        return query_board(
+            self._context.uow(), self.user, query, self.model.now_s,
+            offset=offset, limit=limit, with_total=with_total,
+        )  # fmt: skip
+
+    def _fetch_failed(self, error: Exception) -> None:
+        self.status_label.show_error(
+            self.tr("The board could not be read; it shows what it last read. {error}").format(
+                error=error_text(error)
+            )
         )
 
-    def _reselect(self, ids: set[int]) -> None:
+    def apply_query(self, query: BoardQuery) -> None:
+        """Filter or re-sort the board (the first page is read now; an error is shown)."""
+        if self.model.set_query(query):
+            self._show_count()
+
+    def current_query(self) -> BoardQuery:
+        """The filter and order the board shows."""
+        return self.model.query
+
+    def _show_count(self) -> None:
+        query, shown = self.model.query, self.model.rowCount()
+        if _filters_nothing(query):
+            self._everything[query.include_closed] = shown
+        total = self._everything.get(query.include_closed)
+        if total is None and self.model.loaded:
+            try:
+                total = self._fetch(_unfiltered(query), 0, 0, True).total
+            except Exception as error:  # the count is a nicety: say why it is missing
+                self._fetch_failed(error)
+                return
+            if total is not None:
+                self._everything[query.include_closed] = total
+        text = self.tr("Showing {shown} of {total} ordered tests.").format(
+            shown=shown, total=shown if total is None else total
+        )
+        self.status_label.show_info(text)
+
+    def _selected_ranges(self) -> list[tuple[int, int]]:
+        """Selected rows as sorted, disjoint ``(first, last)`` ranges (no index per row)."""
+        selection = self.table.selectionModel().selection()
+        spans = sorted((r.top(), r.bottom()) for r in map(selection.at, range(selection.size())))
+        merged: list[tuple[int, int]] = []
+        for first, last in spans:
+            if merged and first <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+            else:
+                merged.append((first, last))
+        return merged
+
+    def _selected_cached(self) -> tuple[set[int], set[int]]:
+        """Ids of the selected rows still cached, and the pages they were on."""
+        ranges = self._selected_ranges()
+        starts = [first for first, _last in ranges]
+        ids: set[int] = set()
+        pages: set[int] = set()
+        for position, row in self.model.rows_loaded():
+            at = bisect.bisect_right(starts, position) - 1
+            if at >= 0 and position <= ranges[at][1]:
+                ids.add(row.ordered_test_id)
+                pages.add(position // self.model.page_size)
+        return ids, pages
+
+    def _reselect(self, selected: tuple[set[int], set[int]]) -> None:
+        ids, pages = selected
         if not ids:
             return
+        # The rows most likely stayed near where they were: read those pages (a few) again.
+        for number in sorted(pages)[:RESELECT_PAGES]:
+            self.model.row_at(number * self.model.page_size)
         selection = self.table.selectionModel()
         flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        for position, row in enumerate(self.proxy.accepted_rows()):
+        for position, row in self.model.rows_loaded():
             if row.ordered_test_id in ids:
-                selection.select(self.proxy.index(position, 0), flags)
+                selection.select(self.model.index(position, 0), flags)
 
     def _filter_on_reason(self, reason: FlagReason) -> None:
         if reason is FlagReason.UNMATCHED_RESULT:
@@ -271,7 +371,7 @@ class ResultsPage(QWidget):
         run_in_background(
             lambda: turnaround_stats(context.uow(), context.clock, user),
             self._show_stats,
-            self._load_failed,
+            self._job_failed,
             owner=self,
         )
 
@@ -282,11 +382,20 @@ class ResultsPage(QWidget):
     # ------------------------------------------------------------ actions
 
     def selected_rows(self) -> list[BoardRow]:
-        """The board rows selected in the view, top to bottom."""
-        selection = self.table.selectionModel()
-        positions = sorted({i.row() for i in selection.selectedRows()})
-        rows = self.proxy.accepted_rows()
-        return [rows[p] for p in positions if p < len(rows)]
+        """The board rows selected in the view, top to bottom (pages not cached are read).
+
+        Returns:
+            The rows, or none when a page could not be read (the error is shown): acting
+            on part of a selection would be worse than not acting.
+        """
+        rows: list[BoardRow] = []
+        try:
+            for first, last in self._selected_ranges():
+                rows.extend(self.model.rows_in(first, last))
+        except Exception as error:  # the database went away: say so, act on nothing
+            self._fetch_failed(error)
+            return []
+        return rows
 
     def open_selected(self) -> None:
         """Open the drill-down of the current row."""
@@ -299,7 +408,7 @@ class ResultsPage(QWidget):
         run_in_background(
             lambda: result_detail(context.uow(), context.clock, user, policy, test_id),
             self._show_detail,
-            self._load_failed,
+            self._job_failed,
             owner=self,
         )
 
@@ -357,7 +466,7 @@ class ResultsPage(QWidget):
         run_in_background(
             lambda: acknowledge_results(context.uow(), context.clock, user, ids, meaning, note),
             self._acknowledged,
-            self._load_failed,
+            self._job_failed,
             owner=self,
         )
 
@@ -377,10 +486,9 @@ class ResultsPage(QWidget):
         self.reload()
 
     def export(self, fmt: ExportFormat) -> None:
-        """Export the outstanding rows shown (filtered, in display order)."""
+        """Export the outstanding rows the board's query matches (in its order)."""
         if not self.can_export:
             return
-        rows = [r for r in self.proxy.accepted_rows() if r.status.is_open]
         suggested = default_file_name(fmt, self._context.clock.now(), self.timezone)
         path, _ = QFileDialog.getSaveFileName(
             self,
@@ -391,23 +499,21 @@ class ResultsPage(QWidget):
         if not path:
             return
         context, user, tz = self._context, self.user, self.timezone
-        run_in_background(
-            lambda: export_outstanding(
-                context.uow(), context.clock, user, rows, Path(path), fmt, timezone=tz
-            ),
-            self._exported,
-            self._load_failed,
-            owner=self,
-        )
+        query, now_s = self.model.query, self.model.now_s
 
-    def _exported(self, summary: Any) -> None:
+        def job() -> ExportSummary:
+            rows = matching_rows(context.uow(), user, query, now_s)
+            outstanding = [r for r in rows if r.status.is_open]
+            return export_outstanding(
+                context.uow(), context.clock, user, outstanding, Path(path), fmt, timezone=tz
+            )
+
+        run_in_background(job, self._exported, self._job_failed, owner=self)
+
+    def _exported(self, summary: ExportSummary) -> None:
         self.status_label.show_info(
             self.tr("Exported {n} outstanding tests to {path}.").format(
                 n=summary.rows, path=summary.path
             )
         )
         self.exported.emit(summary)
-
-    def current_filter(self) -> BoardFilter:
-        """The filter applied to the board."""
-        return self.proxy.board_filter

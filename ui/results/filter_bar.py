@@ -1,8 +1,8 @@
-"""The board's filter bar and its overdue counts, turned into a :class:`BoardFilter`."""
+"""The board's filter bar and its overdue counts, turned into a :class:`BoardQuery`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -18,28 +18,45 @@ from PySide6.QtWidgets import (
 
 from labdesk.domain.order import TestStatus
 from labdesk.domain.overdue import FlagReason, Urgency
+from labdesk.services.board_query import ANY_FLAG, BoardQuery
 from ui.results.board_model import reason_label, status_label
-from ui.results.board_proxy import ANY_FLAG, BoardFilter
 
 SEARCH_DEBOUNCE_MS = 150
 _MINE = "__mine__"
 
 
 class FilterBar(QWidget):
-    """Search, patient, clinician, status and flag pickers; emits the combined filter."""
+    """Search, patient, clinician, status, flag and closed pickers; emits the combined query.
+
+    Args:
+        user_id: the signed-in user ("my results and escalations").
+        parent: the owning widget.
+        base: the query whose order (sort key and direction) emitted queries keep; without
+            it they sort by due time.
+    """
 
     filter_changed = Signal(object)
-    closed_toggled = Signal(bool)
+    """The :class:`BoardQuery` the widgets now describe."""
 
-    def __init__(self, user_id: int, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        user_id: int,
+        parent: QWidget | None = None,
+        *,
+        base: Callable[[], BoardQuery] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._user_id = user_id
+        self._base = base or BoardQuery
         self.search = QLineEdit(self)
-        self.search.setPlaceholderText(self.tr("Search patient, MRN, test, accession, order…"))
+        # Words match from their start (see labdesk.services.board_query).
+        self.search.setPlaceholderText(
+            self.tr("Search: start of a name, MRN, test, accession, order…")
+        )
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName(self.tr("Search the board"))
         self.patient = QLineEdit(self)
-        self.patient.setPlaceholderText(self.tr("Patient name or MRN"))
+        self.patient.setPlaceholderText(self.tr("Patient name or MRN (start)"))
         self.patient.setClearButtonEnabled(True)
         self.clinician = QComboBox(self)
         self.clinician.addItem(self.tr("All clinicians"), "")
@@ -65,7 +82,7 @@ class FilterBar(QWidget):
             edit.returnPressed.connect(self._emit_now)
         for combo in (self.clinician, self.status, self.flag):
             combo.currentIndexChanged.connect(self._emit_now)
-        self.show_closed.toggled.connect(self.closed_toggled)
+        self.show_closed.toggled.connect(self._emit_now)
 
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -95,16 +112,17 @@ class FilterBar(QWidget):
         """Select ``reason`` in the flag picker (the counts strip does this)."""
         self.flag.setCurrentIndex(max(0, self.flag.findData(reason)))
 
-    def current(self) -> BoardFilter:
-        """The filter the widgets describe."""
+    def current(self) -> BoardQuery:
+        """The query the widgets describe, in the base query's order."""
         clinician = self.clinician.currentData() or ""
-        return BoardFilter(
+        return self._base().but(
             clinician="" if clinician == _MINE else clinician,
             clinician_id=self._user_id if clinician == _MINE else None,
-            patient=self.patient.text(),
-            status=self.status.currentData(),
-            flag=self.flag.currentData(),
-            text=self.search.text(),
+            patient=self.patient.text().strip(),
+            status=_status(self.status.currentData()),
+            flag=_flag(self.flag.currentData()),
+            text=self.search.text().strip(),
+            include_closed=self.show_closed.isChecked(),
         )
 
     def _emit_now(self) -> None:
@@ -113,6 +131,17 @@ class FilterBar(QWidget):
 
     def _emit(self) -> None:
         self.filter_changed.emit(self.current())
+
+
+def _status(data: object) -> TestStatus | None:
+    # Qt hands combo data back as plain str (a StrEnum's value), never the enum member.
+    return None if data is None else TestStatus(str(data))
+
+
+def _flag(data: object) -> FlagReason | str | None:
+    if data is None:
+        return None
+    return ANY_FLAG if data == ANY_FLAG else FlagReason(str(data))
 
 
 class CountsStrip(QWidget):
