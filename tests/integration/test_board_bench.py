@@ -47,11 +47,11 @@ def test_board_database_holds_tests_in_every_open_status(small_board: Path) -> N
 
 
 def test_board_scenarios_are_registered() -> None:
+    from labdesk.services.board_query import BoardQuery
     from ui.results.bench_worker import FILTERS
-    from ui.results.board_proxy import BoardFilter
 
     assert len(FILTERS) == board.FILTERS
-    assert FILTERS[-1] == BoardFilter()  # the reset floor's bare pass
+    assert FILTERS[-1] == BoardQuery()  # the reset floor's bare pass
     assert [s.name for s in by_name(NAMES)] == NAMES
     assert {s.name for s in board.SCENARIOS} <= {s.name for s in all_scenarios()}
 

@@ -4,16 +4,19 @@
 NOW`` with the offscreen platform. The worker loads the board through the service once,
 then answers one command per line on stdin, each timed by the bench around the round trip:
 
-``filter I``  apply filter number ``I`` of :data:`FILTERS` to the proxy (the re-filter)
-``floor I``   the same criteria as a bare list comprehension over the rows, no Qt
-``reset``     hand the rows to the model again (model reset plus proxy rebuild)
+``filter I``  set query number ``I`` of :data:`FILTERS` on the lazy model (the re-filter:
+              one read of the first page and the count, then a model reset)
+``floor I``   the same criteria counted by bare SQL, no Qt and no services
+              (``labdesk.bench.board_floor.floor_count``; ``ok -1`` while it is missing)
+``reset``     hand the loaded board to the model again (a model reset, nothing read)
 ``quit``      exit
 
-Each answer is one line, ``ok <rows>``.
+Each answer is one line, ``ok <rows>`` (``error <text>`` when a read failed).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import tempfile
 from collections.abc import Callable
@@ -28,48 +31,41 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.order import TestStatus
 from labdesk.domain.overdue import FlagReason, OverduePolicy
 from labdesk.domain.people import Role
-from labdesk.services.board_dto import BoardRow
+from labdesk.services.board import load_board, query_board
+from labdesk.services.board_dto import BoardPage
+from labdesk.services.board_query import ANY_FLAG, BoardQuery
 from labdesk.services.dto import SignedInUser
-from labdesk.services.overdue import load_board
 from ui.results.board_model import BoardTableModel
-from ui.results.board_proxy import ANY_FLAG, BoardFilter, BoardProxyModel
 
 FILTERS = (
-    BoardFilter(status=TestStatus.FINAL),
-    BoardFilter(flag=ANY_FLAG),
-    BoardFilter(flag=FlagReason.NOT_ACKNOWLEDGED),
-    BoardFilter(text="bel"),
-    BoardFilter(patient="M00012"),
-    BoardFilter(clinician="Dr. Ben Okafor"),
-    BoardFilter(text="cbc bel", flag=ANY_FLAG),
-    BoardFilter(),
+    BoardQuery(status=TestStatus.FINAL),
+    BoardQuery(flag=ANY_FLAG),
+    BoardQuery(flag=FlagReason.NOT_ACKNOWLEDGED),
+    BoardQuery(text="bel"),
+    BoardQuery(patient="M00012"),
+    BoardQuery(clinician="Dr. Ben Okafor"),
+    BoardQuery(text="cbc bel", flag=ANY_FLAG),
+    BoardQuery(),
 )
+"""The re-filter scenario's queries, in turn (the last, empty one is the reset floor's)."""
+
+FloorCount = Callable[[str, BoardQuery, float], int]
 
 
-def floor_predicate(criteria: BoardFilter) -> Callable[[BoardRow], bool]:
-    """The same criteria as one plain predicate (the floor: no Qt, no indexes)."""
-    text = criteria.text.casefold().split()
-    patient = criteria.patient.casefold()
+def floor_counter() -> FloorCount | None:
+    """``labdesk.bench.board_floor.floor_count`` when it exists (it is written separately)."""
+    try:
+        module = importlib.import_module("labdesk.bench.board_floor")
+    except ImportError:
+        return None
+    count: FloorCount | None = getattr(module, "floor_count", None)
+    return count
 
-    def accept(r: BoardRow) -> bool:
-        if criteria.status is not None and r.status is not criteria.status:
-            return False
-        if criteria.clinician and r.ordering_provider != criteria.clinician:
-            return False
-        if criteria.flag == ANY_FLAG and not r.flags:
-            return False
-        if isinstance(criteria.flag, FlagReason) and criteria.flag not in r.reasons:
-            return False
-        if patient and patient not in f"{r.mrn}\n{r.patient_name}".casefold():
-            return False
-        if text:
-            hay = (
-                f"{r.mrn}\n{r.patient_name}\n{r.test_code}\n{r.test_name}\n{r.accession}".casefold()
-            )
-            return all(w in hay for w in text)
-        return True
 
-    return accept
+def _filter(model: BoardTableModel, i: int) -> str:
+    if not model.set_query(FILTERS[i % len(FILTERS)]):
+        return "error the board could not be read"
+    return f"ok {model.rowCount()}"
 
 
 def main(argv: list[str]) -> int:
@@ -86,29 +82,34 @@ def main(argv: list[str]) -> int:
     )
     try:
         board = load_board(core.uow(), clock, actor, OverduePolicy(), audit=False)
+
+        def fetch(query: BoardQuery, offset: int, limit: int, with_total: bool) -> BoardPage:
+            return query_board(
+                core.uow(), actor, query, board.now_s,
+                offset=offset, limit=limit, with_total=with_total,
+            )  # fmt: skip
+
+        model = BoardTableModel("America/New_York", fetch)
+        counter = floor_counter()
+        for query in FILTERS:  # warms the database's caches once, as a first search does
+            model.set_query(query)
+        model.set_board(board)
+        print(f"ready {model.rowCount()}", flush=True)  # noqa: T201 - the bench reads stdout
+        for line in sys.stdin:
+            command, _, arg = line.strip().partition(" ")
+            if command == "filter":
+                answer = _filter(model, int(arg))
+            elif command == "floor":
+                query = FILTERS[int(arg) % len(FILTERS)]
+                answer = f"ok {-1 if counter is None else counter(url, query, board.now_s)}"
+            elif command == "reset":
+                model.set_board(board)
+                answer = f"ok {model.rowCount()}"
+            else:
+                break
+            print(answer, flush=True)  # noqa: T201 - the bench reads stdout
     finally:
         core.close()
-    model = BoardTableModel("America/New_York")
-    proxy = BoardProxyModel()
-    proxy.setSourceModel(model)
-    model.set_rows(board.rows, board.loaded_at)
-    for criteria in FILTERS:  # builds the search indexes once, as a first search does
-        proxy.set_filter(criteria)
-    print(f"ready {len(board.rows)}", flush=True)  # noqa: T201 - the bench reads stdout
-    for line in sys.stdin:
-        command, _, arg = line.strip().partition(" ")
-        if command == "filter":
-            proxy.set_filter(FILTERS[int(arg) % len(FILTERS)])
-            count = proxy.rowCount()
-        elif command == "floor":
-            accept = floor_predicate(FILTERS[int(arg) % len(FILTERS)])
-            count = sum(1 for r in board.rows if accept(r))
-        elif command == "reset":
-            model.set_rows(board.rows, board.loaded_at)
-            count = proxy.rowCount()
-        else:
-            break
-        print(f"ok {count}", flush=True)  # noqa: T201 - the bench reads stdout
     del app
     return 0
 
