@@ -87,11 +87,22 @@ board_entries = Table(
     Column("escalated", Boolean, nullable=False),
     Column("escalated_to_id", Integer),
     Column("escalated_to", String(120), nullable=False),
-    Index("ix_board_entries_open_due", "is_open", "sort_due", "ordered_test_id"),
-    Index("ix_board_entries_status_due", "status", "sort_due"),
-    Index("ix_board_entries_d1", "d1_reason", "d1_due"),
-    Index("ix_board_entries_d2", "d2_reason", "d2_due"),
-    Index("ix_board_entries_provider", "ordering_provider", "sort_due"),
+    # Filters and their counts read covering indexes (no table row per match); pages read
+    # ids from them and then fetch a page of rows by primary key. The first index also
+    # serves the urgency sort, whose CASE needs the deadlines.
+    Index(
+        "ix_board_entries_open_due",
+        "is_open",
+        "sort_due",
+        "d1_due",
+        "d1_urgency",
+        "d2_due",
+        "d2_urgency",
+    ),
+    Index("ix_board_entries_status", "is_open", "status", "sort_due"),
+    Index("ix_board_entries_d1", "is_open", "d1_reason", "d1_due", "sort_due"),
+    Index("ix_board_entries_d2", "is_open", "d2_reason", "d2_due", "sort_due"),
+    Index("ix_board_entries_provider", "is_open", "ordering_provider", "sort_due"),
     Index("ix_board_entries_provider_id", "ordering_provider_id"),
     Index("ix_board_entries_escalated_to_id", "escalated_to_id"),
     Index("ix_board_entries_mrn_key", "mrn_key"),
@@ -101,6 +112,15 @@ board_entries = Table(
     Index("ix_board_entries_placer_key", "placer_key"),
     Index("ix_board_entries_test_code", "test_code"),
     Index("ix_board_entries_closed_s", "closed_s"),
+    # One per sortable column, so a sort reads a page in order instead of sorting them all.
+    Index("ix_board_entries_patient_key", "patient_key"),
+    Index("ix_board_entries_mrn", "mrn"),
+    Index("ix_board_entries_status_rank", "status_rank"),
+    Index("ix_board_entries_severity", "severity"),
+    Index("ix_board_entries_stat", "stat"),
+    Index("ix_board_entries_provider_key", "provider_key"),
+    Index("ix_board_entries_ordered_s", "ordered_s"),
+    Index("ix_board_entries_collected_s", "collected_s"),
 )
 
 board_dirty = Table(
@@ -118,4 +138,5 @@ board_state = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("version", Integer, nullable=False),
     Column("rebuilt_s", Float),
+    Column("analyzed_rows", Integer),
 )

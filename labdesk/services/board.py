@@ -173,6 +173,7 @@ def criteria_for(
             names_hit = tuple(n for n, ws in providers if any(w.startswith(word) for w in ws))
             words.append(WordMatch(word=word, test_codes=codes, providers=names_hit))
     flag = query.flag
+    reason = flag.value if isinstance(flag, FlagReason) else None
     return Criteria(
         now_s=now_s,
         include_closed=query.include_closed,
@@ -181,7 +182,8 @@ def criteria_for(
         clinician=query.clinician,
         clinician_id=query.clinician_id,
         any_flag=flag == ANY_FLAG,
-        reason=flag.value if isinstance(flag, FlagReason) else None,
+        reason=reason,
+        second_reasons=uow.board_table.second_reasons() if reason is not None else None,
         patient_words=query.patient_words,
         words=tuple(words),
         sort=query.sort.value,

@@ -122,6 +122,15 @@ def refresh_board(
     return RefreshOutcome(updated=updated, rebuilt=rebuild, version=version)
 
 
+def _grown(uow: UnitOfWork) -> bool:
+    """True when the table doubled or halved since the planner last measured it."""
+    before = uow.board_table.analyzed_rows()
+    if before is None:
+        return True
+    now = uow.board_table.entry_count()
+    return now > 2 * before + 100 or 2 * now + 100 < before
+
+
 def _listed(row: BoardRow, keep_since_s: float) -> bool:
     """Open tests, and tests acknowledged since ``keep_since_s``, have an entry."""
     if row.status.is_open:

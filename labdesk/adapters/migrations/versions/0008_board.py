@@ -115,6 +115,31 @@ _PG_DROPS = (
     'DROP FUNCTION IF EXISTS board_dirty_usr_upd()',
 )
 
+_INDEXES = (
+    ('ix_board_entries_open_due', ['is_open', 'sort_due', 'd1_due', 'd1_urgency', 'd2_due', 'd2_urgency']),
+    ('ix_board_entries_status', ['is_open', 'status', 'sort_due']),
+    ('ix_board_entries_d1', ['is_open', 'd1_reason', 'd1_due', 'sort_due']),
+    ('ix_board_entries_d2', ['is_open', 'd2_reason', 'd2_due', 'sort_due']),
+    ('ix_board_entries_provider', ['is_open', 'ordering_provider', 'sort_due']),
+    ('ix_board_entries_provider_id', ['ordering_provider_id']),
+    ('ix_board_entries_escalated_to_id', ['escalated_to_id']),
+    ('ix_board_entries_mrn_key', ['mrn_key']),
+    ('ix_board_entries_family_key', ['family_key']),
+    ('ix_board_entries_given_key', ['given_key']),
+    ('ix_board_entries_accession', ['accession']),
+    ('ix_board_entries_placer_key', ['placer_key']),
+    ('ix_board_entries_test_code', ['test_code']),
+    ('ix_board_entries_closed_s', ['closed_s']),
+    ('ix_board_entries_patient_key', ['patient_key']),
+    ('ix_board_entries_mrn', ['mrn']),
+    ('ix_board_entries_status_rank', ['status_rank']),
+    ('ix_board_entries_severity', ['severity']),
+    ('ix_board_entries_stat', ['stat']),
+    ('ix_board_entries_provider_key', ['provider_key']),
+    ('ix_board_entries_ordered_s', ['ordered_s']),
+    ('ix_board_entries_collected_s', ['collected_s']),
+)
+
 
 def _binary_text(length: int) -> sa.String:
     return sa.String(length).with_variant(sa.String(length, collation='C'), 'postgresql')
@@ -166,20 +191,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('ordered_test_id', name=op.f('pk_board_entries'))
     )
     with op.batch_alter_table('board_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_board_entries_open_due', ['is_open', 'sort_due', 'ordered_test_id'], unique=False)
-        batch_op.create_index('ix_board_entries_status_due', ['status', 'sort_due'], unique=False)
-        batch_op.create_index('ix_board_entries_d1', ['d1_reason', 'd1_due'], unique=False)
-        batch_op.create_index('ix_board_entries_d2', ['d2_reason', 'd2_due'], unique=False)
-        batch_op.create_index('ix_board_entries_provider', ['ordering_provider', 'sort_due'], unique=False)
-        batch_op.create_index('ix_board_entries_provider_id', ['ordering_provider_id'], unique=False)
-        batch_op.create_index('ix_board_entries_escalated_to_id', ['escalated_to_id'], unique=False)
-        batch_op.create_index('ix_board_entries_mrn_key', ['mrn_key'], unique=False)
-        batch_op.create_index('ix_board_entries_family_key', ['family_key'], unique=False)
-        batch_op.create_index('ix_board_entries_given_key', ['given_key'], unique=False)
-        batch_op.create_index('ix_board_entries_accession', ['accession'], unique=False)
-        batch_op.create_index('ix_board_entries_placer_key', ['placer_key'], unique=False)
-        batch_op.create_index('ix_board_entries_test_code', ['test_code'], unique=False)
-        batch_op.create_index('ix_board_entries_closed_s', ['closed_s'], unique=False)
+        for name, columns in _INDEXES:
+            batch_op.create_index(name, columns, unique=False)
     op.create_table('board_dirty',
     sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('ordered_test_id', sa.Integer(), nullable=False),
@@ -191,6 +204,7 @@ def upgrade() -> None:
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('rebuilt_s', sa.Float(), nullable=True),
+    sa.Column('analyzed_rows', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_board_state'))
     )
     triggers = _PG_TRIGGERS if op.get_bind().dialect.name == 'postgresql' else _SQLITE_TRIGGERS
@@ -205,12 +219,6 @@ def downgrade() -> None:
     op.drop_table('board_state')
     op.drop_table('board_dirty')
     with op.batch_alter_table('board_entries', schema=None) as batch_op:
-        for name in ('ix_board_entries_closed_s', 'ix_board_entries_test_code',
-                     'ix_board_entries_placer_key', 'ix_board_entries_accession',
-                     'ix_board_entries_given_key', 'ix_board_entries_family_key',
-                     'ix_board_entries_mrn_key', 'ix_board_entries_escalated_to_id',
-                     'ix_board_entries_provider_id', 'ix_board_entries_provider',
-                     'ix_board_entries_d2', 'ix_board_entries_d1',
-                     'ix_board_entries_status_due', 'ix_board_entries_open_due'):
+        for name, _columns in reversed(_INDEXES):
             batch_op.drop_index(name)
     op.drop_table('board_entries')
