@@ -371,14 +371,16 @@ def test_a_filter_set_while_loading_is_applied_to_the_loaded_board(
 
 def test_reload_keeps_the_selection_by_id(paged: ResultsPage, qtbot: QtBot) -> None:
     rows = rows_of(paged)
-    wanted = {rows[2].ordered_test_id, rows[3 * SMALL_PAGE + 1].ordered_test_id}
+    positions = (2, 3, 3 * SMALL_PAGE + 1)  # a run, and a row on a page read later
+    wanted = {rows[p].ordered_test_id for p in positions}
     paged.table.clearSelection()
     flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-    for position in (2, 3 * SMALL_PAGE + 1):
+    for position in positions:
         paged.table.selectionModel().select(paged.model.index(position, 0), flags)
     with qtbot.waitSignal(paged.board_loaded, timeout=10_000):
         paged.reload()
     assert {r.ordered_test_id for r in paged.selected_rows()} == wanted
+    assert paged.table.selected_ranges() == [(2, 3), (3 * SMALL_PAGE + 1, 3 * SMALL_PAGE + 1)]
 
 
 # ---------------------------------------------------------------- drill-down and sign-off

@@ -10,19 +10,17 @@ Opening, acknowledging and exporting go through the services off the UI thread.
 
 from __future__ import annotations
 
-import bisect
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -61,8 +59,6 @@ RELOAD_EVERY_S = 60.0
 """Reload this often even without changes, so flags appear as deadlines pass (a load
 refreshes the board table and reads one page: cheap)."""
 ESCALATE_EVERY_S = 60.0
-RESELECT_PAGES = 3
-"""After a reload, pages read again to find the rows that were selected on them."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +153,7 @@ class ResultsPage(QWidget):
 
     # ------------------------------------------------------------ layout
 
-    def _make_table(self) -> QTableView:
+    def _make_table(self) -> BoardTableView:
         view = BoardTableView(self.model, self)
         view.activated.connect(lambda _index: self.open_selected())
         return view
@@ -250,7 +246,7 @@ class ResultsPage(QWidget):
         self._loading = False
         self._loaded_at = time.monotonic()
         board, wanted = loaded.board, self.model.query
-        selected = self._selected_cached()
+        selected = self.table.remember_selection()
         self.marker = board.marker
         self._everything = {}
         if loaded.everything is not None and board.query is not None:
@@ -260,7 +256,7 @@ class ResultsPage(QWidget):
             self.model.set_query(wanted)
         self.filters.set_clinicians(board.clinicians)
         self.counts.set_counts(board.counts)
-        self._reselect(selected)
+        self.table.restore_selection(selected)
         self._show_count()
         self.board_loaded.emit(self.model.rowCount())
         if self._reload_again:
@@ -315,44 +311,6 @@ class ResultsPage(QWidget):
         )
         self.status_label.show_info(text)
 
-    def _selected_ranges(self) -> list[tuple[int, int]]:
-        """Selected rows as sorted, disjoint ``(first, last)`` ranges (no index per row)."""
-        selection = self.table.selectionModel().selection()
-        spans = sorted((r.top(), r.bottom()) for r in map(selection.at, range(selection.size())))
-        merged: list[tuple[int, int]] = []
-        for first, last in spans:
-            if merged and first <= merged[-1][1] + 1:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], last))
-            else:
-                merged.append((first, last))
-        return merged
-
-    def _selected_cached(self) -> tuple[set[int], set[int]]:
-        """Ids of the selected rows still cached, and the pages they were on."""
-        ranges = self._selected_ranges()
-        starts = [first for first, _last in ranges]
-        ids: set[int] = set()
-        pages: set[int] = set()
-        for position, row in self.model.rows_loaded():
-            at = bisect.bisect_right(starts, position) - 1
-            if at >= 0 and position <= ranges[at][1]:
-                ids.add(row.ordered_test_id)
-                pages.add(position // self.model.page_size)
-        return ids, pages
-
-    def _reselect(self, selected: tuple[set[int], set[int]]) -> None:
-        ids, pages = selected
-        if not ids:
-            return
-        # The rows most likely stayed near where they were: read those pages (a few) again.
-        for number in sorted(pages)[:RESELECT_PAGES]:
-            self.model.row_at(number * self.model.page_size)
-        selection = self.table.selectionModel()
-        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        for position, row in self.model.rows_loaded():
-            if row.ordered_test_id in ids:
-                selection.select(self.model.index(position, 0), flags)
-
     def _filter_on_reason(self, reason: FlagReason) -> None:
         if reason is FlagReason.UNMATCHED_RESULT:
             self.status_label.show_info(
@@ -388,14 +346,11 @@ class ResultsPage(QWidget):
             The rows, or none when a page could not be read (the error is shown): acting
             on part of a selection would be worse than not acting.
         """
-        rows: list[BoardRow] = []
         try:
-            for first, last in self._selected_ranges():
-                rows.extend(self.model.rows_in(first, last))
+            return self.table.selected_rows()
         except Exception as error:  # the database went away: say so, act on nothing
             self._fetch_failed(error)
             return []
-        return rows
 
     def open_selected(self) -> None:
         """Open the drill-down of the current row."""
