@@ -27,7 +27,10 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from labdesk.adapters.orm_board import board_dirty, board_entries, board_state
 
@@ -81,6 +84,27 @@ class Criteria:
     """Reasons found among second deadlines (None: unknown, look in both columns)."""
 
 
+class unindexed(FunctionElement[Any]):  # noqa: N801 - reads as the SQL it compiles to
+    """A column SQLite's planner must not drive the query with (``+column``).
+
+    Without statistics on how few rows a word matches, SQLite prefers the ``is_open`` index
+    over the union of the words' prefix indexes and visits every open test; the unary plus
+    is SQLite's documented way to rule an index out. PostgreSQL plans this well on its own.
+    """
+
+    inherit_cache = True
+
+
+@compiles(unindexed)
+def _unindexed(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
 def _prefix(column: Any, word: str) -> ColumnElement[bool]:
     return and_(column >= word, column < word + _TOP)
 
@@ -95,25 +119,36 @@ def urgency_expression(now_s: float) -> ColumnElement[int]:
     )
 
 
-def where_clause(c: Criteria) -> ColumnElement[bool]:
-    """The filter of ``c`` over ``board_entries``."""
+def where_clause(c: Criteria, *, for_page: bool = False) -> ColumnElement[bool]:
+    """The filter of ``c`` over ``board_entries``.
+
+    Search words are the selective part when present: the broad filters then step aside
+    for the words' prefix indexes. A page sorted on another column than the due time lets
+    that column's index drive it too.
+    """
     now = literal(c.now_s)
+    words = bool(c.words or c.patient_words)
+    broad = words or (for_page and c.sort not in ("due", "urgency"))
+
+    def col(column: Any) -> Any:
+        return unindexed(column) if broad else column
+
     parts: list[ColumnElement[bool]] = []
     if c.include_closed:
-        parts.append(or_(e.c.is_open == true(), e.c.closed_s >= c.closed_since_s))
+        parts.append(or_(col(e.c.is_open) == true(), e.c.closed_s >= c.closed_since_s))
     else:
-        parts.append(e.c.is_open == true())
+        parts.append(col(e.c.is_open) == true())
     if c.status is not None:
-        parts.append(e.c.status == c.status)
+        parts.append(col(e.c.status) == c.status)
     if c.clinician:
-        parts.append(e.c.ordering_provider == c.clinician)
+        parts.append(col(e.c.ordering_provider) == c.clinician)
     if c.clinician_id is not None:
         parts.append(
             or_(e.c.ordering_provider_id == c.clinician_id, e.c.escalated_to_id == c.clinician_id)
         )
     if c.any_flag:
         # sort_due is due_s, or far in the future without a deadline: one index range.
-        parts.append(e.c.sort_due <= now)
+        parts.append(col(e.c.sort_due) <= now)
     if c.reason is not None:
         first = and_(e.c.d1_reason == c.reason, e.c.d1_due <= now)
         if c.second_reasons is None or c.reason in c.second_reasons:
@@ -146,7 +181,7 @@ def where_clause(c: Criteria) -> ColumnElement[bool]:
 
 
 def order_by(c: Criteria) -> list[Any]:
-    """ORDER BY of ``c``'s sort (``descending`` flips it; ties by ordered test id)."""
+    """ORDER BY of ``c``'s sort (``descending`` flips it, ties by ordered test id included)."""
     keys: dict[str, list[tuple[Any, bool]]] = {
         # (expression, ascending for the sort's natural direction)
         "urgency": [(urgency_expression(c.now_s), True), (e.c.sort_due, True)],
@@ -170,7 +205,7 @@ def order_by(c: Criteria) -> list[Any]:
             # Python's order puts a missing time last going up: first going down.
             term = term.nulls_last() if up else term.nulls_first()
         terms.append(term)
-    terms.append(e.c.ordered_test_id.asc())
+    terms.append(e.c.ordered_test_id.desc() if c.descending else e.c.ordered_test_id.asc())
     return terms
 
 
@@ -178,7 +213,7 @@ def page_statement(c: Criteria, offset: int, limit: int) -> Select[Any]:
     """The ids of ``c``'s page, in order (served by an index, without table rows)."""
     return (
         select(e.c.ordered_test_id)
-        .where(where_clause(c))
+        .where(where_clause(c, for_page=True))
         .order_by(*order_by(c))
         .offset(offset)
         .limit(limit)

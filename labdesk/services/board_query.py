@@ -168,10 +168,9 @@ def sort_value(key: SortKey) -> Callable[[BoardRow], Any]:
 
 
 def ordered(query: BoardQuery, rows: Iterable[BoardRow]) -> list[BoardRow]:
-    """``rows`` in the query's order (ties broken by ordered test id, ascending)."""
+    """``rows`` in the query's order; ties by ordered test id, in the same direction."""
     value = sort_value(query.sort)
-    by_id = sorted(rows, key=lambda r: r.ordered_test_id)
-    return sorted(by_id, key=value, reverse=query.descending)
+    return sorted(rows, key=lambda r: (value(r), r.ordered_test_id), reverse=query.descending)
 
 
 __all__ = [
