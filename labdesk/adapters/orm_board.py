@@ -13,7 +13,8 @@ Columns: ``closed_s`` is when an acknowledged test was closed (purged some days 
 ``due_s`` the earliest pending deadline (None for a closed test) and ``sort_due`` the same,
 far in the future for a closed test (an indexable sort key); ``d1_*``/``d2_*`` the pending
 deadlines, the more urgent first. ``board_state.fingerprint`` is a SHA-256 of the policy,
-catalog and routes; ``version`` is bumped by every refresh that changed entries.
+catalog and routes; ``version`` is bumped by every refresh that changed entries, and
+``generation`` is a random token renewed with it (unique even across restored backups).
 
 Not mapped to domain classes: these rows are a read model, written and read with Core.
 """
@@ -139,4 +140,5 @@ board_state = Table(
     Column("version", Integer, nullable=False),
     Column("rebuilt_s", Float),
     Column("analyzed_rows", Integer),
+    Column("generation", String(32)),
 )

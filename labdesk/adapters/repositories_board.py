@@ -7,6 +7,7 @@ time is at or before ``now_s``, which the statements compare in SQL.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -322,17 +323,31 @@ class BoardTableRepository:
         if current is None:
             self.session.execute(
                 insert(board_state).values(
-                    id=_STATE_ID, fingerprint=fingerprint, version=1, rebuilt_s=rebuilt_s
+                    id=_STATE_ID,
+                    fingerprint=fingerprint,
+                    version=1,
+                    rebuilt_s=rebuilt_s,
+                    generation=secrets.token_hex(16),
                 )
             )
             return 1
-        values: dict[str, Any] = {"fingerprint": fingerprint, "version": current[1] + 1}
+        values: dict[str, Any] = {
+            "fingerprint": fingerprint,
+            "version": current[1] + 1,
+            "generation": secrets.token_hex(16),
+        }
         if rebuilt_s is not None:
             values["rebuilt_s"] = rebuilt_s
         self.session.execute(
             update(board_state).where(board_state.c.id == _STATE_ID).values(**values)
         )
         return current[1] + 1
+
+    def generation(self) -> str | None:
+        """A token renewed whenever entries change (None before the first refresh)."""
+        stmt = select(board_state.c.generation).where(board_state.c.id == _STATE_ID)
+        value = self.session.scalar(stmt)
+        return None if value is None else str(value)
 
     def lock_state(self) -> None:
         """Serialise refreshes: create or row-lock the state row until commit."""

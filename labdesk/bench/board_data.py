@@ -29,7 +29,7 @@ from labdesk.domain.order import TestStatus
 from labdesk.domain.overdue import OverduePolicy
 from labdesk.services.board_refresh import refresh_board
 
-BOARD_DATA_VERSION = 3
+BOARD_DATA_VERSION = 4
 OPEN_TESTS = 100_000
 BOARD_NOW = datetime(ACCESSION_YEAR, 11, 17, 15, 0, tzinfo=UTC)
 """The bench clock: just after the newest generated activity."""

@@ -162,16 +162,19 @@ def matching_rows(
 def criteria_for(
     uow: UnitOfWork, query: BoardQuery, now_s: float, clinicians: list[str] | None = None
 ) -> Criteria:
-    """The query in the board table's terms: search words resolved to tests and clinicians."""
+    """The query in the board table's terms: search words resolved to tests and clinicians.
+
+    Words that name no test or clinician come first: SQLite drives the query with the first
+    word's prefix indexes, and a name or number is far more selective than a test code.
+    """
     words: list[WordMatch] = []
     if query.words:
-        tests = [(t.code, [t.code.casefold(), *name_words(t.name)]) for t in uow.catalog.tests()]
-        names = clinicians if clinicians is not None else uow.board_table.clinicians()
-        providers = [(n, name_words(n)) for n in names]
+        tests, providers = _vocabulary(uow, clinicians)
         for word in query.words:
             codes = tuple(c for c, ws in tests if any(w.startswith(word) for w in ws))
             names_hit = tuple(n for n, ws in providers if any(w.startswith(word) for w in ws))
             words.append(WordMatch(word=word, test_codes=codes, providers=names_hit))
+        words.sort(key=lambda m: (bool(m.test_codes or m.providers), -len(m.word)))
     flag = query.flag
     reason = flag.value if isinstance(flag, FlagReason) else None
     return Criteria(
@@ -189,6 +192,30 @@ def criteria_for(
         sort=query.sort.value,
         descending=query.descending,
     )
+
+
+Vocabulary = tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]
+_vocabularies: dict[tuple[str, str], Vocabulary] = {}
+
+
+def _vocabulary(uow: UnitOfWork, clinicians: list[str] | None) -> Vocabulary:
+    """Words of every test and clinician name, cached per board generation.
+
+    Entries (and so their clinicians) only change when a refresh renews the generation, and
+    the catalog is part of the fingerprint: the cache is exact, and saves a scan per search.
+    """
+    generation = uow.board_table.generation()
+    key = (str(uow.engine.url), generation or "")
+    cached = _vocabularies.get(key) if clinicians is None and generation else None
+    if cached is not None:
+        return cached
+    tests = [(t.code, [t.code.casefold(), *name_words(t.name)]) for t in uow.catalog.tests()]
+    names = clinicians if clinicians is not None else uow.board_table.clinicians()
+    found: Vocabulary = (tests, [(n, name_words(n)) for n in names])
+    if generation is not None:
+        _vocabularies.clear()  # one board per process: keep the newest version only
+        _vocabularies[key] = found
+    return found
 
 
 def _row(t: Any, now_s: float) -> BoardRow:

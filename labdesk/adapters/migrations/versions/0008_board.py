@@ -205,6 +205,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('rebuilt_s', sa.Float(), nullable=True),
     sa.Column('analyzed_rows', sa.Integer(), nullable=True),
+    sa.Column('generation', sa.String(length=32), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_board_state'))
     )
     triggers = _PG_TRIGGERS if op.get_bind().dialect.name == 'postgresql' else _SQLITE_TRIGGERS
