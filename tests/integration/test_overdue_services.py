@@ -23,13 +23,13 @@ from labdesk.domain.result import AbnormalFlag, AckMeaning, Result, ResultStatus
 from labdesk.services import credentials
 from labdesk.services.acknowledge import acknowledge_results, result_detail
 from labdesk.services.auth import session_of
+from labdesk.services.board import board_marker, load_board
 from labdesk.services.board_dto import CRITICAL, NORMAL, BoardRow
 from labdesk.services.board_export import ExportFormat, export_outstanding
+from labdesk.services.board_query import BoardQuery
 from labdesk.services.catalog import ensure_shipped_catalog
 from labdesk.services.demo import STATES, seed_demo
 from labdesk.services.dto import SignedInUser
-from labdesk.services.board import board_marker, load_board
-from labdesk.services.board_query import BoardQuery
 from labdesk.services.overdue import (
     escalate_overdue_criticals,
     set_covering_clinician,
