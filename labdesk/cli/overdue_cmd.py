@@ -1,4 +1,4 @@
-"""``labdesk overdue``: the escalation sweep as a headless job, and overdue counts."""
+"""``labdesk overdue``: the escalation sweep, overdue counts, coverage, board rebuild."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from labdesk.cli.common import open_core
 from labdesk.domain.errors import NotFound
 from labdesk.domain.overdue import FlagReason, posix
 from labdesk.ports import UnitOfWork
+from labdesk.services.board_refresh import rebuild_board
 from labdesk.services.overdue import (
     escalate_overdue_criticals,
     evaluate_rows,
@@ -60,6 +61,28 @@ def counts() -> None:
     click.echo(f"{len(rows):,} open ordered tests")
     for reason in FlagReason:
         click.echo(f"{tally[reason]:>8,}  {reason.label}")
+
+
+@overdue.command("rebuild-board")
+def rebuild_board_cmd() -> None:
+    """Recompute every clinician board entry (after restoring a backup, or to check).
+
+    The board refreshes itself: triggers queue every changed test and a changed policy,
+    catalog or route rebuilds it at the next load. This forces that rebuild now.
+    """
+    core = open_core()
+    try:
+        settings = load_overdue_settings(core.config.clinic_timezone)
+        with click.progressbar(length=1, label="Rebuilding the board") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            outcome = rebuild_board(core.uow(), core.clock, settings.policy, progress=progress)
+    finally:
+        core.close()
+    click.echo(f"{outcome.updated:,} ordered tests on the board (version {outcome.version}).")
 
 
 @overdue.command()

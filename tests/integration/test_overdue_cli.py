@@ -48,6 +48,22 @@ def test_counts_and_sweep(env: dict[str, str]) -> None:
     assert unknown.exit_code == 2
 
 
+def test_rebuild_board_lists_every_open_test(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["seed-demo", "--patients", "9"], env=env).exit_code == 0
+    counts = runner.invoke(cli, ["overdue", "counts"], env=env)
+    open_tests = counts.output.split(" open ordered tests")[0].strip()
+    rebuilt = runner.invoke(cli, ["overdue", "rebuild-board"], env=env)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    # Open tests plus those acknowledged in the last days (shown on request).
+    listed = int(
+        rebuilt.output.split(" ordered tests on the board")[0].split()[-1].replace(",", "")
+    )
+    assert listed >= int(open_tests.replace(",", ""))
+    again = runner.invoke(cli, ["overdue", "rebuild-board"], env=env)
+    assert f"{listed:,} ordered tests on the board" in again.output
+
+
 def test_settings_from_the_config_file(tmp_path: Path) -> None:
     file = tmp_path / "c.toml"
     file.write_text(
