@@ -73,6 +73,25 @@ def test_a_group_applies_in_order_with_one_audit_entry_listing_the_ids(world: Wo
     assert "applied 3 message(s)" in entries[0].detail
 
 
+def test_a_group_with_an_order_applies_results_one_query_at_a_time(world: World) -> None:
+    frames = [
+        oru("M1", group("K", "P", obx("2823-3", "4.1", status="P"), filler=ACC_PST)),
+        order_message("M2", ("NW", "PO700", "K")),  # an order: no prefetched lookup
+        oru("M3", group("K", "F", obx("2823-3", "4.2"), filler=ACC_PST)),  # supersedes M1's
+    ]
+    replies = world.ingestor.handle_frames([(f, "test") for f in frames])
+
+    assert _codes([r.ack for r in replies]) == ["AA", "AA", "AA"]
+    with world.uow() as uow:
+        rows = list(uow.results.for_ordered_test(world.tests["K"]))
+        ot = uow.hl7.ordered_test(world.tests["K"])
+        assert ot is not None
+        assert ot.status is Status.FINAL
+        assert uow.orders.by_placer_number("PO700") is not None
+        assert [(r.value, r.supersedes_id) for r in rows] == [("4.1", None), ("4.2", rows[0].id)]
+    assert len(_hl7_audit(world)) == 1
+
+
 def test_a_bad_message_in_a_group_is_a_dead_letter_and_the_others_apply(world: World) -> None:
     frames = [
         oru("B1", group("K", "F", obx("2823-3", "4.0"), filler=ACC_PST)),
