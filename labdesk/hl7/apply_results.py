@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from labdesk.domain.hl7 import UnmatchedResult
-from labdesk.domain.order import OrderedTest, OrderStatus, TestStatus
-from labdesk.domain.result import Result, ResultStatus
-from labdesk.domain.specimen import Specimen
+from labdesk.domain.order import OrderStatus, TestStatus
+from labdesk.domain.result import ResultStatus
 from labdesk.hl7.catalog_index import CatalogIndex
-from labdesk.hl7.lookup import Lookup
+from labdesk.hl7.lookup import Lookup, NewResult, ResultRef, SpecimenRef, TestRef
 from labdesk.hl7.semantics import ResultGroup, final_flag, status_after
 from labdesk.hl7.values import PatientRef
 from labdesk.ports import UnitOfWork
@@ -26,7 +25,7 @@ from labdesk.ports import UnitOfWork
 class Match:
     """The ordered test a group belongs to."""
 
-    ordered_test: OrderedTest
+    ordered_test: TestRef
     specimen_id: int | None
 
 
@@ -57,13 +56,12 @@ def match_group(
     owners = {x.patient_id for x in (specimen, order) if x is not None}
     if len(owners) > 1:
         return NoMatch("The specimen and the order named belong to different patients.")
-    owner = find.patient(owners.pop())
-    if owner is None or owner.mrn != patient.mrn:
+    if find.patient_mrn(owners.pop()) != patient.mrn:
         return NoMatch("PID-3 MRN is not the MRN of the patient the specimen/order belongs to.")
     entry = catalog.find(group.test_code, group.alt_test_code)
     if entry is None:
         return NoMatch(f"Test '{group.test_code}' (OBR-4) is not in the catalog.")
-    candidates: dict[int, OrderedTest] = {}
+    candidates: dict[int, TestRef] = {}
     if specimen is not None and specimen.id is not None:
         candidates |= {ot.id: ot for ot in find.tests_for_specimen(specimen.id) if ot.id}
     if order is not None and order.id is not None:
@@ -79,7 +77,7 @@ def match_group(
     return Match(chosen, specimen.id if specimen else chosen.specimen_id)
 
 
-def _specimen(find: Lookup, group: ResultGroup) -> Specimen | None:
+def _specimen(find: Lookup, group: ResultGroup) -> SpecimenRef | None:
     for candidate in (group.filler_order_number, *group.specimen_ids):
         if candidate:
             found = find.specimen(candidate)
@@ -102,37 +100,35 @@ def apply_group(
 
     A new value for an observation supersedes its current value (preliminary -> final,
     final -> corrected); a ``W`` retracts it. Rows are only ever added. ``find`` (the
-    transaction's :class:`Lookup`) supplies and remembers the test's current results.
+    transaction's :class:`Lookup`) supplies and remembers the test's current results and
+    takes the writes (the caller flushes it before committing).
     """
     find = find or Lookup(uow)
     ot = match.ordered_test
     assert ot.id is not None
     before = find.current(ot.id)
     if any(r.id is None for r in before):  # added earlier in this transaction: ids needed
-        uow.results.flush()
+        find.flush()
     latest = {r.observation_code: r for r in before}
     superseded: set[int] = set()
-    added: list[Result] = []
+    added: list[ResultRef] = []
 
-    def add(**fields: object) -> Result:
-        result = Result(
-            received_at=now,
-            ordered_test_id=ot.id,
-            specimen_id=match.specimen_id,
-            message_id=control_id,
-            **fields,  # type: ignore[arg-type]
-        )
-        uow.results.add(result)
-        added.append(result)
-        return result
+    def add(result: NewResult) -> None:
+        added.append(find.add_result(result))
 
     if group.not_performed:
         add(
-            observation_code=group.test_code,
-            observation_name=(group.test_name or "Test")[:120] + " (not performed)",
-            value=f"Not performed: {group.not_performed_reason}",
-            status=ResultStatus.NOT_OBTAINED,
-            observed_at=group.collected_at,
+            NewResult(
+                observation_code=group.test_code,
+                observation_name=(group.test_name or "Test")[:120] + " (not performed)",
+                value=f"Not performed: {group.not_performed_reason}",
+                status=ResultStatus.NOT_OBTAINED,
+                observed_at=group.collected_at,
+                received_at=now,
+                ordered_test_id=ot.id,
+                specimen_id=match.specimen_id,
+                message_id=control_id,
+            )
         )
     for obs in group.observations:
         previous = latest.pop(obs.code, None)  # in one message, later OBX do not supersede
@@ -141,20 +137,26 @@ def apply_group(
         entry = catalog.find(obs.code)
         numeric = obs.numeric if entry and entry.units_compatible(obs.units) else None
         add(
-            observation_code=obs.code,
-            observation_name=obs.name or (entry.name if entry else obs.code),
-            value=obs.value or ("retracted" if obs.status is ResultStatus.WRONG else ""),
-            units=obs.units,
-            reference_range=obs.reference_range,
-            abnormal_flag=final_flag(
-                obs.lab_flag,
-                numeric,
-                entry.critical_low if entry else None,
-                entry.critical_high if entry else None,
-            ),
-            status=obs.status,
-            observed_at=obs.observed_at or group.collected_at,
-            supersedes_id=previous.id if previous is not None else None,
+            NewResult(
+                observation_code=obs.code,
+                observation_name=obs.name or (entry.name if entry else obs.code),
+                value=obs.value or ("retracted" if obs.status is ResultStatus.WRONG else ""),
+                units=obs.units,
+                reference_range=obs.reference_range,
+                abnormal_flag=final_flag(
+                    obs.lab_flag,
+                    numeric,
+                    entry.critical_low if entry else None,
+                    entry.critical_high if entry else None,
+                ),
+                status=obs.status,
+                observed_at=obs.observed_at or group.collected_at,
+                supersedes_id=previous.id if previous is not None else None,
+                received_at=now,
+                ordered_test_id=ot.id,
+                specimen_id=match.specimen_id,
+                message_id=control_id,
+            )
         )
     current = [r for r in before if r.id not in superseded] + [
         r for r in added if r.status is not ResultStatus.WRONG
@@ -162,8 +164,7 @@ def apply_group(
     find.set_current(ot.id, current)
     status = status_after(group.result_status, [r.status for r in current])
     if status is not ot.status:
-        ot.status = status
-        ot.status_changed_at = now
+        find.set_status(ot, status, now)
     return len(added)
 
 

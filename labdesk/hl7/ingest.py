@@ -186,6 +186,7 @@ class Ingestor:
                     applied[index] = self._apply(find, catalog, item, row.id, row.received_at)
                 except Exception as exc:
                     raise _ApplyFailed(index, exc) from exc
+            find.finish()
             audit_applied(uow, self._clock, [a for a in applied if a is not None])
             uow.commit()
         return [

@@ -1,0 +1,149 @@
+"""SQL of the result ingest's group commit, as SQLAlchemy Core statements over plain rows.
+
+:class:`labdesk.hl7.lookup.BulkLookup` reads what a group of ORU^R01 can match on and writes
+its results and test statuses through these functions. They run on the unit of work's
+connection, inside its transaction. Core rather than the ORM: for a group commit, building,
+tracking and flushing ORM objects row by row cost more than the statements themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BindParameter, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from labdesk.adapters import orm
+from labdesk.domain.order import OrderStatus, TestStatus
+from labdesk.domain.result import ResultStatus
+
+if TYPE_CHECKING:  # lookup imports this module
+    from labdesk.hl7.lookup import NewResult
+
+_RESULT_COLUMNS = (
+    "observation_code",
+    "observation_name",
+    "value",
+    "status",
+    "received_at",
+    "ordered_test_id",
+    "specimen_id",
+    "message_id",
+    "units",
+    "reference_range",
+    "abnormal_flag",
+    "observed_at",
+    "supersedes_id",
+)
+
+_s, _o, _p = orm.specimens.c, orm.orders.c, orm.patients.c
+_t, _r = orm.ordered_tests.c, orm.results.c
+
+
+def _many(name: str) -> BindParameter[Any]:
+    """An ``IN`` list given at execution (the statement is built and cached once)."""
+    return bindparam(name, expanding=True)
+
+
+_SPECIMENS = (
+    select(_s.id, _s.accession, _s.patient_id, _p.mrn)
+    .join_from(orm.specimens, orm.patients, _p.id == _s.patient_id)
+    .where(_s.accession.in_(_many("accessions")))
+)
+_ORDERS = (
+    select(_o.id, _o.placer_order_number, _o.patient_id, _o.status, _p.mrn)
+    .join_from(orm.orders, orm.patients, _p.id == _o.patient_id)
+    .where(_o.placer_order_number.in_(_many("placers")))
+    .order_by(_o.id)
+)
+_TESTS = (
+    select(_t.id, _t.order_id, _t.specimen_id, _t.test_code, _t.status, _t.status_changed_at)
+    .where(_t.specimen_id.in_(_many("specimen_ids")) | _t.order_id.in_(_many("order_ids")))
+    .order_by(_t.id)
+)
+_CHAINS = (
+    select(_r.id, _r.ordered_test_id, _r.supersedes_id, _r.observation_code, _r.status)
+    .where(_r.ordered_test_id.in_(_many("test_ids")))
+    .order_by(_r.id)
+)
+_INSERT_RESULTS = insert(orm.results)
+_INSERT_RESULTS_RETURNING = _INSERT_RESULTS.returning(_r.id, sort_by_parameter_order=True)
+_UPDATE_STATUS = (
+    update(orm.ordered_tests)
+    .where(_t.id == bindparam("test_id", type_=_t.id.type))
+    .values(
+        status=bindparam("new_status", type_=_t.status.type),
+        status_changed_at=bindparam("changed_at", type_=_t.status_changed_at.type),
+    )
+)
+
+
+def specimens(session: Session, accessions: Collection[str]) -> list[tuple[int, str, int, str]]:
+    """``(id, accession, patient_id, patient MRN)`` of the specimens with these accessions."""
+    if not accessions:
+        return []
+    rows = session.connection().execute(_SPECIMENS, {"accessions": sorted(accessions)}).all()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def orders(
+    session: Session, placers: Collection[str]
+) -> list[tuple[int, str, int, OrderStatus, str]]:
+    """``(id, placer number, patient_id, status, patient MRN)`` of these orders, oldest first."""
+    if not placers:
+        return []
+    rows = session.connection().execute(_ORDERS, {"placers": sorted(placers)}).all()
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def tests(
+    session: Session, specimen_ids: Collection[int], order_ids: Collection[int]
+) -> list[tuple[int, int, int | None, str, TestStatus, datetime | None]]:
+    """``(id, order_id, specimen_id, code, status, status_changed_at)`` of the ordered tests
+    these specimens carry or these orders hold, by id."""
+    if not specimen_ids and not order_ids:
+        return []
+    params = {"specimen_ids": sorted(specimen_ids), "order_ids": sorted(order_ids)}
+    rows = session.connection().execute(_TESTS, params).all()
+    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+
+def result_chains(
+    session: Session, test_ids: Collection[int]
+) -> list[tuple[int, int, int | None, str, ResultStatus]]:
+    """``(id, test, supersedes_id, observation code, status)`` of every result of these
+    tests, by id (the current ones are those nothing supersedes, minus retractions)."""
+    if not test_ids:
+        return []
+    rows = session.connection().execute(_CHAINS, {"test_ids": sorted(test_ids)}).all()
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def insert_results(session: Session, results: Sequence[NewResult], *, ids: bool) -> None:
+    """Insert result rows with one statement; with ``ids``, set each one's new id.
+
+    Ids cost a round trip per row on SQLite (RETURNING in parameter order), so they are
+    asked for only when a later message of the group supersedes one of these rows.
+    """
+    rows: list[dict[str, Any]] = [
+        {name: getattr(result, name) for name in _RESULT_COLUMNS} for result in results
+    ]
+    if not ids:
+        session.connection().execute(_INSERT_RESULTS, rows)
+        return
+    new_ids = session.connection().execute(_INSERT_RESULTS_RETURNING, rows).scalars().all()
+    for result, new_id in zip(results, new_ids, strict=True):
+        result.id = int(new_id)
+
+
+def update_test_statuses(
+    session: Session, changes: Sequence[tuple[int | None, TestStatus, datetime | None]]
+) -> None:
+    """Set ``(test id, status, status_changed_at)`` on ordered tests (one executemany)."""
+    params = [
+        {"test_id": test_id, "new_status": status, "changed_at": changed}
+        for test_id, status, changed in changes
+    ]
+    session.connection().execute(_UPDATE_STATUS, params)
