@@ -16,6 +16,7 @@ import hl7
 from hl7.util import unescape
 
 from labdesk.domain.hl7 import AckCode
+from labdesk.hl7.hl7_tree import LeanFactory, parse_tree
 
 SUPPORTED_VERSIONS = frozenset({"2.3", "2.3.1", "2.4", "2.5", "2.5.1"})
 SUPPORTED_TYPES = frozenset({"ORU^R01", "ORM^O01", "OML^O21"})
@@ -73,7 +74,7 @@ def split_frame(text: str) -> list[str]:
     if body.startswith("MSH") and body.count("\rMSH") == 0:
         return [body + "\r"]
     try:
-        parsed: Any = hl7.parse_file(body)
+        parsed: Any = hl7.parse_file(body, factory=LeanFactory)
     except Exception as exc:  # python-hl7 raises ParseException, ValueError, IndexError...
         raise Hl7Error(
             f"Malformed batch: {exc}", ack=AckCode.REJECT, code=SEGMENT_SEQUENCE
@@ -105,9 +106,14 @@ def parse_message(text: str) -> Any:
             code=DATA_TYPE_ERROR,
         )
     try:
-        return hl7.parse(body)
+        return parse_tree(body)
     except Exception as exc:
         raise Hl7Error(f"Unreadable message: {exc}", ack=AckCode.REJECT) from exc
+
+
+_item = list.__getitem__
+"""Indexing without python-hl7's ``Container.__getitem__`` (a Python-level override that
+only matters for slices): ``get`` runs some forty times per message."""
 
 
 def get(segment: Any, field: int, rep: int = 1, comp: int = 1, sub: int = 1) -> str:
@@ -118,7 +124,7 @@ def get(segment: Any, field: int, rep: int = 1, comp: int = 1, sub: int = 1) -> 
     """
     if field >= len(segment):
         return ""
-    node: Any = segment[field]
+    node: Any = _item(segment, field)
     for index in (rep, comp, sub):
         if isinstance(node, str):
             if index != 1:
@@ -126,12 +132,12 @@ def get(segment: Any, field: int, rep: int = 1, comp: int = 1, sub: int = 1) -> 
             break
         if index > len(node):
             return ""
-        node = node[index - 1]
+        node = _item(node, index - 1)
     while not isinstance(node, str):  # the path stopped above a leaf: take its first child
         if not node:
             return ""
-        node = node[0]
-    if segment[0][0] == "MSH" and field in (1, 2):
+        node = _item(node, 0)
+    if field in (1, 2) and segment_id(segment) == "MSH":
         return node
     if getattr(segment, "esc", "\\") not in node:
         return node  # nothing to unescape (almost every value): skip python-hl7's unescape
@@ -145,7 +151,7 @@ def repetitions(segment: Any, field: int) -> int:
     """How many repetitions field ``field`` has (0 when absent or empty)."""
     if field >= len(segment):
         return 0
-    node: Any = segment[field]
+    node: Any = _item(segment, field)
     if isinstance(node, str) or (len(node) == 1 and isinstance(node[0], str)):
         return 1 if str(node[0] if not isinstance(node, str) else node) else 0
     return len(node)
@@ -153,7 +159,14 @@ def repetitions(segment: Any, field: int) -> int:
 
 def segment_id(segment: Any) -> str:
     """The three-letter segment name."""
-    return get(segment, 0) if len(segment) else ""
+    if not len(segment):
+        return ""
+    name: Any = _item(segment, 0)
+    while not isinstance(name, str):
+        if not name:
+            return ""
+        name = _item(name, 0)
+    return name
 
 
 @dataclass(frozen=True)
