@@ -26,12 +26,14 @@ from zoneinfo import ZoneInfo
 
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import LabdeskError
-from labdesk.domain.hl7 import AckCode, InboundMessage, MessageStatus
+from labdesk.domain.hl7 import AckCode, MessageStatus
+from labdesk.hl7 import ingest_sql
 from labdesk.hl7.ack import build_ack, build_batch_ack
 from labdesk.hl7.apply_orders import apply_orders
 from labdesk.hl7.apply_results import Match, apply_group, match_group, unmatched_row
 from labdesk.hl7.catalog_index import CatalogIndex
 from labdesk.hl7.ingest_audit import Applied, audit_applied
+from labdesk.hl7.ingest_sql import MessageRow
 from labdesk.hl7.lookup import Lookup
 from labdesk.hl7.parse import INTERNAL_ERROR, Header, Hl7Error, decode
 from labdesk.hl7.prepare import Prepared, prepare_frame, prepare_message, storable
@@ -194,7 +196,7 @@ class Ingestor:
             for item, row, done in zip(items, rows, applied, strict=True)
         ]
 
-    def _store_rows(self, uow: UnitOfWork, items: list[Prepared]) -> list[InboundMessage]:
+    def _store_rows(self, uow: UnitOfWork, items: list[Prepared]) -> list[MessageRow]:
         """Insert the raw text of every item (one statement); status decided up front.
 
         Applied, refused or duplicate is known before anything is applied: a failure while
@@ -202,10 +204,10 @@ class Ingestor:
         inserted after the others, once the first copy has its id.
         """
         keys = {k for k in map(_key, items) if k is not None}
-        earlier = dict(uow.hl7.processed_ids(keys)) if keys else {}
-        first_in_group: dict[tuple[str, str], InboundMessage] = {}
-        rows: list[InboundMessage] = []
-        repeats: list[tuple[InboundMessage, InboundMessage]] = []
+        earlier = ingest_sql.processed_ids(uow.session, keys) if keys else {}
+        first_in_group: dict[tuple[str, str], MessageRow] = {}
+        rows: list[MessageRow] = []
+        repeats: list[tuple[MessageRow, MessageRow]] = []
         for item in items:
             now = self._clock.now()
             key = _key(item)
@@ -222,12 +224,13 @@ class Ingestor:
                 if key is not None:
                     first_in_group[key] = row
                 rows.append(row)
-        uow.hl7.insert_messages([r for r in rows if all(r is not x for x, _ in repeats)])
+        later = {id(row) for row, _ in repeats}
+        ingest_sql.insert_messages(uow.session, [r for r in rows if id(r) not in later])
         for row, first in repeats:
             assert first.id is not None
             row.duplicate_of_id = first.id
             row.error = f"Duplicate of message {first.id}; not applied again."
-        uow.hl7.insert_messages([row for row, _ in repeats])
+        ingest_sql.insert_messages(uow.session, [row for row, _ in repeats])
         return rows
 
     def _apply(
@@ -275,7 +278,7 @@ class Ingestor:
         try:
             with self._uow() as uow:
                 row = _refusal(item, error, self._clock.now())
-                uow.hl7.insert_messages([row])
+                ingest_sql.insert_messages(uow.session, [row])
                 uow.commit()
         except LabdeskError as exc:
             return self._unstored(item.header, exc)
@@ -283,7 +286,7 @@ class Ingestor:
 
     # ------------------------------------------------------------ answers
 
-    def _answer(self, item: Prepared, row: InboundMessage, applied: Applied | None) -> Answer:
+    def _answer(self, item: Prepared, row: MessageRow, applied: Applied | None) -> Answer:
         if row.status is MessageStatus.ERROR or row.status is MessageStatus.REJECTED:
             assert item.error is not None
             return self._refused(item, row, item.error)
@@ -297,7 +300,7 @@ class Ingestor:
         )
         return outcome, ack
 
-    def _refused(self, item: Prepared, row: InboundMessage, error: Hl7Error) -> Answer:
+    def _refused(self, item: Prepared, row: MessageRow, error: Hl7Error) -> Answer:
         logger.warning(
             "HL7 message %s from %s refused (%s): %s",
             row.id,
@@ -346,9 +349,9 @@ def _key(item: Prepared) -> tuple[str, str] | None:
     return item.header.sender, item.header.control_id
 
 
-def _row(item: Prepared, now: datetime, status: MessageStatus, ack: AckCode) -> InboundMessage:
+def _row(item: Prepared, now: datetime, status: MessageStatus, ack: AckCode) -> MessageRow:
     h = item.header
-    return InboundMessage(
+    return MessageRow(
         control_id=(h.control_id if h else "")[:64],
         sender=h.sender if h else "",
         message_type=(h.message_type if h else "")[:16],
@@ -361,14 +364,14 @@ def _row(item: Prepared, now: datetime, status: MessageStatus, ack: AckCode) -> 
     )
 
 
-def _refusal(item: Prepared, error: Hl7Error, now: datetime) -> InboundMessage:
+def _refusal(item: Prepared, error: Hl7Error, now: datetime) -> MessageRow:
     status = MessageStatus.REJECTED if error.ack is AckCode.REJECT else MessageStatus.ERROR
     row = _row(item, now, status, error.ack)
     row.error = error.reason[:400]
     return row
 
 
-def _duplicate(item: Prepared, now: datetime, earlier: int) -> InboundMessage:
+def _duplicate(item: Prepared, now: datetime, earlier: int) -> MessageRow:
     row = _row(item, now, MessageStatus.DUPLICATE, AckCode.ACCEPT)
     row.duplicate_of_id = earlier
     row.error = f"Duplicate of message {earlier}; not applied again."

@@ -1,14 +1,16 @@
-"""SQL of the result ingest's group commit, as SQLAlchemy Core statements over plain rows.
+"""SQL of the HL7 ingest's group commit, as SQLAlchemy Core statements over plain rows.
 
-:class:`labdesk.hl7.lookup.BulkLookup` reads what a group of ORU^R01 can match on and writes
-its results and test statuses through these functions. They run on the unit of work's
-connection, inside its transaction. Core rather than the ORM: for a group commit, building,
-tracking and flushing ORM objects row by row cost more than the statements themselves.
+:class:`labdesk.hl7.ingest.Ingestor` stores received messages (:class:`MessageRow`) and
+finds earlier copies through these functions; :class:`labdesk.hl7.lookup.BulkLookup` reads
+what a group of ORU^R01 can match on and writes its results and test statuses. They run on
+the unit of work's connection, inside its transaction. Core rather than the ORM: for a group
+commit, building, tracking and flushing ORM objects row by row cost more than the statements.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +18,46 @@ from sqlalchemy import BindParameter, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from labdesk.adapters import orm
+from labdesk.adapters.orm_hl7 import hl7_messages
+from labdesk.domain.hl7 import AckCode, MessageStatus
 from labdesk.domain.order import OrderStatus, TestStatus
 from labdesk.domain.result import ResultStatus
 
 if TYPE_CHECKING:  # lookup imports this module
     from labdesk.hl7.lookup import NewResult
 
+
+@dataclass(slots=True, kw_only=True)
+class MessageRow:
+    """A received message as stored in ``hl7_messages``; ``id`` is set once inserted."""
+
+    control_id: str
+    sender: str
+    message_type: str
+    version: str
+    received_at: datetime
+    source: str
+    raw: str
+    status: MessageStatus
+    ack_code: AckCode
+    error: str = ""
+    duplicate_of_id: int | None = None
+    id: int | None = None
+
+
+_MESSAGE_COLUMNS = (
+    "control_id",
+    "sender",
+    "message_type",
+    "version",
+    "received_at",
+    "source",
+    "raw",
+    "status",
+    "ack_code",
+    "error",
+    "duplicate_of_id",
+)
 _RESULT_COLUMNS = (
     "observation_code",
     "observation_name",
@@ -38,6 +74,7 @@ _RESULT_COLUMNS = (
     "supersedes_id",
 )
 
+_m = hl7_messages.c
 _s, _o, _p = orm.specimens.c, orm.orders.c, orm.patients.c
 _t, _r = orm.ordered_tests.c, orm.results.c
 
@@ -47,6 +84,10 @@ def _many(name: str) -> BindParameter[Any]:
     return bindparam(name, expanding=True)
 
 
+_BY_CONTROL_ID = select(_m.id, _m.sender, _m.control_id, _m.status).where(
+    _m.control_id.in_(_many("control_ids"))
+)
+_INSERT_MESSAGES = insert(hl7_messages).returning(_m.id, sort_by_parameter_order=True)
 _SPECIMENS = (
     select(_s.id, _s.accession, _s.patient_id, _p.mrn)
     .join_from(orm.specimens, orm.patients, _p.id == _s.patient_id)
@@ -78,6 +119,40 @@ _UPDATE_STATUS = (
         status_changed_at=bindparam("changed_at", type_=_t.status_changed_at.type),
     )
 )
+
+
+def processed_ids(
+    session: Session, keys: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """``{(sender, control_id): id}`` of the first *applied* message for each key given.
+
+    Filtered by status in Python: with ``status`` in the WHERE clause SQLite may choose
+    the (status, received_at) index and scan every processed message.
+    """
+    first: dict[tuple[str, str], int] = {}
+    controls = sorted({control for _, control in keys})
+    for start in range(0, len(controls), 500):
+        params = {"control_ids": controls[start : start + 500]}
+        for row_id, sender, control_id, status in (
+            session.connection().execute(_BY_CONTROL_ID, params).all()
+        ):
+            key = (sender, control_id)
+            if status == MessageStatus.PROCESSED and key in keys:
+                first[key] = min(first.get(key, row_id), row_id)
+    return first
+
+
+def insert_messages(session: Session, messages: Sequence[MessageRow]) -> None:
+    """Insert received messages with one statement; sets each one's id."""
+    if not messages:
+        return
+    rows: list[dict[str, Any]] = [
+        {"resolution": "", **{name: getattr(m, name) for name in _MESSAGE_COLUMNS}}
+        for m in messages
+    ]
+    ids = session.connection().execute(_INSERT_MESSAGES, rows).scalars().all()
+    for message, new_id in zip(messages, ids, strict=True):
+        message.id = int(new_id)
 
 
 def specimens(session: Session, accessions: Collection[str]) -> list[tuple[int, str, int, str]]:
