@@ -101,7 +101,8 @@ def apply_group(
     A new value for an observation supersedes its current value (preliminary -> final,
     final -> corrected); a ``W`` retracts it. Rows are only ever added. ``find`` (the
     transaction's :class:`Lookup`) supplies and remembers the test's current results and
-    takes the writes (the caller flushes it before committing).
+    takes the writes (a :class:`~labdesk.hl7.lookup.BulkLookup` holds them until the caller
+    calls its ``finish()`` before committing).
     """
     find = find or Lookup(uow)
     ot = match.ordered_test
