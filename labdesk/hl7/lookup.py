@@ -8,9 +8,10 @@ and groups that also carry orders, which could create the very rows a later resu
 
 :class:`BulkLookup` (:meth:`Lookup.prefetch`) serves a group of ORU^R01: everything the
 group names is read up front with a handful of ``IN`` queries as plain rows, and the writes
-are buffered and sent with one statement per table in :meth:`BulkLookup.flush`. A status set
-on a test by one message is what the next message of the group sees; results added in the
-group are kept by :meth:`Lookup.set_current`.
+are buffered and sent with one statement per table by :meth:`BulkLookup.finish` (or earlier,
+by :meth:`BulkLookup.flush`, when a later message supersedes a result the group added). A
+status set on a test by one message is what the next message of the group sees; results
+added in the group are kept by :meth:`Lookup.set_current`.
 """
 
 from __future__ import annotations
