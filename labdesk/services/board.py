@@ -10,6 +10,7 @@ pages of one load agree with each other and with its counts.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -87,6 +88,9 @@ def load_board(
         criteria = criteria_for(uow, query, now_s, clinicians)
         total = uow.board_table.count(criteria)
         rows = [_row(t, now_s) for t in uow.board_table.page(criteria, 0, page_size)]
+        everything = criteria_for(uow, _DEFAULT_QUERY, now_s)
+        open_total = uow.board_table.count(everything)
+        listed_total = uow.board_table.count(replace(everything, include_closed=True))
         if audit:
             record_audit(
                 uow,
@@ -110,6 +114,8 @@ def load_board(
         total=total,
         query=query,
         clinicians=tuple(clinicians),
+        open_total=open_total,
+        listed_total=listed_total,
     )
 
 

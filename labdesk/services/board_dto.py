@@ -95,6 +95,14 @@ class Board:
     query: BoardQuery | None = None
     clinicians: tuple[str, ...] = ()
     """Every ordering clinician named on the board, for the clinician picker."""
+    open_total: int = 0
+    """Open tests on the board, whatever the query."""
+    listed_total: int = 0
+    """Open tests plus the recently acknowledged ones kept on the board."""
+
+    def whole(self, include_closed: bool) -> int:
+        """Rows of the unfiltered board (with the kept closed tests when asked)."""
+        return self.listed_total if include_closed else self.open_total
 
     @property
     def now_s(self) -> float:

@@ -11,7 +11,6 @@ Opening, acknowledging and exporting go through the services off the UI thread.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from labdesk.services.board_export import (
     default_file_name,
     export_outstanding,
 )
-from labdesk.services.board_query import PAGE_SIZE, BoardQuery, SortKey
+from labdesk.services.board_query import PAGE_SIZE, BoardQuery
 from labdesk.services.dto import SignedInUser
 from labdesk.services.overdue import escalate_overdue_criticals, turnaround_stats
 from labdesk.services.overdue_settings import OverdueSettings, load_overdue_settings
@@ -59,24 +58,6 @@ RELOAD_EVERY_S = 60.0
 """Reload this often even without changes, so flags appear as deadlines pass (a load
 refreshes the board table and reads one page: cheap)."""
 ESCALATE_EVERY_S = 60.0
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    """What a background load hands the page."""
-
-    board: Board
-    everything: int | None
-    """Rows on the board with no filter (open, or also closed as the query asks)."""
-
-
-def _unfiltered(query: BoardQuery) -> BoardQuery:
-    """The query listing the whole board (with closed tests if ``query`` lists them)."""
-    return BoardQuery(include_closed=query.include_closed)
-
-
-def _filters_nothing(query: BoardQuery) -> bool:
-    return query.but(sort=SortKey.DUE, descending=False) == _unfiltered(query)
 
 
 class ResultsPage(QWidget):
@@ -109,7 +90,7 @@ class ResultsPage(QWidget):
         self._loading = False
         self._reload_again = False
         self._audit_next = True
-        self._everything: dict[bool, int] = {}
+        self._board: Board | None = None
         self.can_acknowledge = allows(user.role, Permission.ACKNOWLEDGE_RESULTS)
         self.can_export = allows(user.role, Permission.EXPORT_DATA)
 
@@ -207,20 +188,15 @@ class ResultsPage(QWidget):
         context, user, settings = self._context, self.user, self.settings
         query, page_size = self.model.query, self.model.page_size
 
-        def job() -> _Loaded:
+        def job() -> Board:
             if escalate:
                 escalate_overdue_criticals(
                     context.uow(), context.clock, settings.policy, settings.default_covering
                 )
-            board = load_board(
+            return load_board(
                 context.uow(), context.clock, user, settings.policy, query,
                 audit=audit_this, station=user.station, page_size=page_size,
             )  # fmt: skip
-            if _filters_nothing(query):
-                return _Loaded(board, board.total)
-            # WORKAROUND: Board counts only the query's rows; "of N" needs the whole board.
-            whole = query_board(context.uow(), user, _unfiltered(query), board.now_s, limit=0)
-            return _Loaded(board, whole.total)
 
         if escalate:
             self._escalated_at = time.monotonic()
@@ -242,15 +218,13 @@ class ResultsPage(QWidget):
         if marker != self.marker and not self._loading:
             self.reload()
 
-    def _show_board(self, loaded: _Loaded) -> None:
+    def _show_board(self, board: Board) -> None:
         self._loading = False
         self._loaded_at = time.monotonic()
-        board, wanted = loaded.board, self.model.query
+        wanted = self.model.query
         selected = self.table.remember_selection()
         self.marker = board.marker
-        self._everything = {}
-        if loaded.everything is not None and board.query is not None:
-            self._everything[board.query.include_closed] = loaded.everything
+        self._board = board
         self.model.set_board(board)
         if board.query != wanted:  # the filter or order changed while the board loaded
             self.model.set_query(wanted)
@@ -294,21 +268,9 @@ class ResultsPage(QWidget):
         return self.model.query
 
     def _show_count(self) -> None:
-        query, shown = self.model.query, self.model.rowCount()
-        if _filters_nothing(query):
-            self._everything[query.include_closed] = shown
-        total = self._everything.get(query.include_closed)
-        if total is None and self.model.loaded:
-            try:
-                total = self._fetch(_unfiltered(query), 0, 0, True).total
-            except Exception as error:  # the count is a nicety: say why it is missing
-                self._fetch_failed(error)
-                return
-            if total is not None:
-                self._everything[query.include_closed] = total
-        text = self.tr("Showing {shown} of {total} ordered tests.").format(
-            shown=shown, total=shown if total is None else total
-        )
+        shown = self.model.rowCount()
+        total = shown if self._board is None else self._board.whole(self.model.query.include_closed)
+        text = self.tr("Showing {shown} of {total} ordered tests.").format(shown=shown, total=total)
         self.status_label.show_info(text)
 
     def _filter_on_reason(self, reason: FlagReason) -> None:
