@@ -47,7 +47,7 @@ metadata = MetaData(naming_convention=NAMING)
 mapper_registry = registry(metadata=metadata)
 
 
-def _binary_text(length: int) -> String:
+def binary_text(length: int) -> String:
     """A string compared byte-wise on every backend, so prefix range scans are exact.
 
     PostgreSQL's locale collations ignore punctuation and reorder characters; "C" does not.
@@ -114,10 +114,10 @@ patients = Table(
     "patients",
     metadata,
     _pk(),
-    Column("mrn", _binary_text(32), nullable=False, unique=True),
+    Column("mrn", binary_text(32), nullable=False, unique=True),
     Column("family_name", String(120), nullable=False),
     Column("given_name", String(120), nullable=False),
-    Column("name_key", _binary_text(250), nullable=False, index=True),
+    Column("name_key", binary_text(250), nullable=False, index=True),
     Column("birth_date", Date, nullable=False, index=True),
     Column("sex", StrEnumType(Sex, 1), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),

@@ -32,13 +32,7 @@ from sqlalchemy import (
     Table,
 )
 
-from labdesk.adapters.orm import metadata
-
-
-def _binary_text(length: int) -> String:
-    """Compared byte-wise on both backends: prefix ranges and sorts match Python's order."""
-    return String(length).with_variant(String(length, collation="C"), "postgresql")
-
+from labdesk.adapters.orm import binary_text, metadata
 
 board_entries = Table(
     "board_entries",
@@ -55,21 +49,21 @@ board_entries = Table(
     Column("status_rank", Integer, nullable=False),
     Column("stat", Boolean, nullable=False),
     Column("order_id", Integer, nullable=False),
-    Column("placer_order_number", _binary_text(40), nullable=False),
-    Column("placer_key", _binary_text(40), nullable=False),
-    Column("test_code", _binary_text(20), nullable=False),
+    Column("placer_order_number", binary_text(40), nullable=False),
+    Column("placer_key", binary_text(40), nullable=False),
+    Column("test_code", binary_text(20), nullable=False),
     Column("test_name", String(120), nullable=False),
-    Column("ordering_provider", _binary_text(120), nullable=False),
-    Column("provider_key", _binary_text(120), nullable=False),
+    Column("ordering_provider", binary_text(120), nullable=False),
+    Column("provider_key", binary_text(120), nullable=False),
     Column("ordering_provider_id", Integer),
     Column("patient_id", Integer, nullable=False),
-    Column("mrn", _binary_text(40), nullable=False),
-    Column("mrn_key", _binary_text(40), nullable=False),
+    Column("mrn", binary_text(40), nullable=False),
+    Column("mrn_key", binary_text(40), nullable=False),
     Column("patient_name", String(250), nullable=False),
-    Column("patient_key", _binary_text(250), nullable=False),
-    Column("family_key", _binary_text(120), nullable=False),
-    Column("given_key", _binary_text(120), nullable=False),
-    Column("accession", _binary_text(16), nullable=False),
+    Column("patient_key", binary_text(250), nullable=False),
+    Column("family_key", binary_text(120), nullable=False),
+    Column("given_key", binary_text(120), nullable=False),
+    Column("accession", binary_text(16), nullable=False),
     Column("specimen_status", String(20), nullable=False),
     Column("ordered_s", Float, nullable=False),
     Column("collected_s", Float),

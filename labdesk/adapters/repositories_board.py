@@ -301,10 +301,6 @@ class BoardTableRepository:
             update(board_state).where(board_state.c.id == _STATE_ID).values(analyzed_rows=rows)
         )
 
-    def has_entries(self) -> bool:
-        """True when at least one entry exists."""
-        return self.session.scalar(select(e.c.ordered_test_id).limit(1)) is not None
-
     # ------------------------------------------------------------ state and dirty queue
 
     def state(self, *, lock: bool = False) -> tuple[str, int] | None:

@@ -210,19 +210,6 @@ class BoardRepository:
             stmt = stmt.where(e.c.ordered_test_id.in_(list(test_ids)))
         return self.session.execute(stmt).all()
 
-    def change_marker(self) -> tuple[Any, ...]:
-        """Cheap values that change whenever the board's data does (index probes only)."""
-        stmt = select(
-            select(func.max(orm.results.c.id)).scalar_subquery(),
-            select(func.max(orm.acknowledgements.c.id)).scalar_subquery(),
-            select(func.max(orm.ordered_tests.c.id)).scalar_subquery(),
-            # Raw: wrapping the column in a function would defeat its index.
-            select(func.max(_raw(orm.ordered_tests.c.status_changed_at))).scalar_subquery(),
-            select(func.max(orm.custody_events.c.id)).scalar_subquery(),
-            select(func.max(escalations.c.id)).scalar_subquery(),
-        )
-        return tuple(self.session.execute(stmt).one())
-
     def turnaround_samples(self, since: datetime) -> Sequence[tuple[str, float]]:
         """``(test_code, minutes)`` from collection to first final result, per test.
 

@@ -26,7 +26,8 @@ ANY_FLAG = "any"
 """``BoardQuery.flag`` value selecting rows with at least one raised flag."""
 PAGE_SIZE = 200
 """Rows per page read from the board table."""
-_STATUS_RANK = {status: rank for rank, status in enumerate(TestStatus)}
+STATUS_RANK = {status: rank for rank, status in enumerate(TestStatus)}
+"""Sort rank of each status (the order of the workflow)."""
 _NO_TIME = float("inf")
 
 
@@ -156,7 +157,7 @@ def sort_value(key: SortKey) -> Callable[[BoardRow], Any]:
         SortKey.PATIENT: lambda r: r.patient_name.casefold(),
         SortKey.MRN: lambda r: r.mrn,
         SortKey.TEST: lambda r: r.test_code,
-        SortKey.STATUS: lambda r: _STATUS_RANK[r.status],
+        SortKey.STATUS: lambda r: STATUS_RANK[r.status],
         SortKey.RESULT: lambda r: -r.severity,
         SortKey.PRIORITY: lambda r: 0 if r.stat else 1,
         SortKey.CLINICIAN: lambda r: r.ordering_provider.casefold(),

@@ -25,7 +25,8 @@ from labdesk.domain.order import TestStatus
 from labdesk.domain.overdue import OverduePolicy, posix
 from labdesk.ports import UnitOfWork
 from labdesk.services.board_dto import BoardRow
-from labdesk.services.board_query import split_name
+from labdesk.services.board_query import STATUS_RANK, split_name
+from labdesk.services.overdue import ID_CHUNK as _CHUNK
 from labdesk.services.overdue import evaluate_rows
 
 KEEP_CLOSED_DAYS = 7
@@ -34,10 +35,8 @@ ENTRY_FORMAT = 1
 """Bump when what an entry holds changes: a new fingerprint rebuilds every entry."""
 REBUILD_ABOVE = 20_000
 """More queued tests than this rebuild the whole board (one pass beats many small ones)."""
-_CHUNK = 2000
 _FAR_FUTURE = 1e12
 """``sort_due`` of a closed test: after every real deadline (year 33658)."""
-_STATUS_RANK = {status: rank for rank, status in enumerate(TestStatus)}
 Progress = Callable[[int, int], None]
 """``progress(done, total)`` during a rebuild."""
 
@@ -171,7 +170,7 @@ def entry_of(row: BoardRow) -> dict[str, Any]:
         "is_open": is_open,
         "closed_s": None if is_open else row.status_changed_s,
         "status": row.status.value,
-        "status_rank": _STATUS_RANK[row.status],
+        "status_rank": STATUS_RANK[row.status],
         "stat": row.stat,
         "order_id": row.order_id,
         "placer_order_number": row.placer_order_number,

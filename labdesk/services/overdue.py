@@ -47,7 +47,7 @@ _STATUS = {s.value: s for s in TestStatus}
 _STAT = Priority.STAT.value
 _LOST = SpecimenStatus.LOST.value
 _IN_TRANSIT = TestStatus.IN_TRANSIT.value
-_CHUNK = 2000
+ID_CHUNK = 2000
 """Ids per IN (...) list: well under every backend's limit on bound parameters."""
 _NO_ROUTE: tuple[int | None, float | None] = (None, None)
 _new_tuple = tuple.__new__
@@ -149,8 +149,8 @@ def transit_by_specimen(
     found: dict[int, tuple[int, float]] = {}
     minutes_of_route: dict[int | None, int] = {}
     wanted = sorted(set(specimen_ids))
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
+    for start in range(0, len(wanted), ID_CHUNK):
+        chunk = wanted[start : start + ID_CHUNK]
         pickups = uow.custody_scan.latest_of_kind(chunk, CustodyEventKind.PICKED_UP)
         manifests = uow.manifests.picked_up_items(list(pickups))
         for specimen_id, (picked_at, _who) in pickups.items():

@@ -53,7 +53,11 @@ FloorCount = Callable[[str, BoardQuery, float], int]
 
 
 def floor_counter() -> FloorCount | None:
-    """``labdesk.bench.board_floor.floor_count`` when it exists (it is written separately)."""
+    """``labdesk.bench.board_floor.floor_count``, imported by name at run time.
+
+    The floor is bare SQL through the storage adapters, which ``ui`` may not import (an
+    import-linter contract); the bench's worker is the one place that needs both.
+    """
     try:
         module = importlib.import_module("labdesk.bench.board_floor")
     except ImportError:
