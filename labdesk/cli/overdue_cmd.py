@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import click
 
 from labdesk.cli.common import open_core
 from labdesk.domain.errors import NotFound
-from labdesk.domain.overdue import FlagReason, posix
+from labdesk.domain.overdue import FlagReason
 from labdesk.ports import UnitOfWork
+from labdesk.services.board import overdue_tally
 from labdesk.services.board_refresh import rebuild_board
 from labdesk.services.overdue import (
     escalate_overdue_criticals,
-    evaluate_rows,
     set_covering_clinician,
 )
 from labdesk.services.overdue_settings import load_overdue_settings
@@ -47,20 +45,16 @@ def sweep() -> None:
 
 @overdue.command()
 def counts() -> None:
-    """How many open tests are overdue, by reason."""
+    """How many open tests are overdue, by reason (read from the clinician board's table)."""
     core = open_core()
     try:
         settings = load_overdue_settings(core.config.clinic_timezone)
-        with core.uow() as uow:
-            rows = evaluate_rows(uow, settings.policy, posix(core.clock.now()))
-            unmatched = uow.board.unmatched_count()
+        open_tests, tally = overdue_tally(core.uow(), core.clock, settings.policy)
     finally:
         core.close()
-    tally = Counter(reason for row in rows for reason in row.reasons)
-    tally[FlagReason.UNMATCHED_RESULT] = unmatched
-    click.echo(f"{len(rows):,} open ordered tests")
+    click.echo(f"{open_tests:,} open ordered tests")
     for reason in FlagReason:
-        click.echo(f"{tally[reason]:>8,}  {reason.label}")
+        click.echo(f"{tally.get(reason, 0):>8,}  {reason.label}")
 
 
 @overdue.command("rebuild-board")

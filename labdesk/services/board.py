@@ -38,6 +38,7 @@ __all__ = [
     "criteria_for",
     "load_board",
     "matching_rows",
+    "overdue_tally",
     "query_board",
 ]
 
@@ -117,6 +118,22 @@ def load_board(
         open_total=open_total,
         listed_total=listed_total,
     )
+
+
+def overdue_tally(
+    uow: UnitOfWork, clock: Clock, policy: OverduePolicy
+) -> tuple[int, dict[FlagReason, int]]:
+    """Open tests and raised flags by reason, unmatched results included (for the operator).
+
+    Brings the board table up to date first; prints of it carry no patient data.
+    """
+    refresh_board(uow, clock, policy)
+    now_s = posix(clock.now())
+    with uow:
+        open_tests = uow.board_table.count(criteria_for(uow, _DEFAULT_QUERY, now_s))
+        tally = {_REASON[code]: n for code, n in uow.board_table.flag_counts(now_s).items()}
+        tally[FlagReason.UNMATCHED_RESULT] = uow.board.unmatched_count()
+    return open_tests, tally
 
 
 def query_board(
