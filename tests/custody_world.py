@@ -10,7 +10,7 @@ from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.manifest import Route
-from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
+from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
 from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Role, Site, User
 from labdesk.domain.specimen import Specimen, SpecimenStatus
@@ -160,7 +160,12 @@ class World:
             assert order.id is not None
             for code in tests:
                 u.orders.add_test(
-                    OrderedTest(order_id=order.id, test_code=code, specimen_id=specimen.id)
+                    OrderedTest(
+                        order_id=order.id,
+                        test_code=code,
+                        specimen_id=specimen.id,
+                        status=TestStatus.COLLECTED,
+                    )
                 )
             for kind in (CustodyEventKind.COLLECTED, *_STEPS[status]):
                 record_event(

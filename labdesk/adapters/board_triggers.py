@@ -19,6 +19,7 @@ What marks which tests:
 ``manifest_items`` insert     tests on the specimen (its route's transit time)
 ``manifests`` route update    tests on the manifest's specimens
 ``users`` name update         tests escalated to the user
+``unmatched_results`` ins./upd. the test a result discrepancy names (0009)
 ============================  =====================================================
 
 Test catalog, courier routes and the overdue policy are covered by the board's
@@ -64,6 +65,8 @@ _RULES: tuple[tuple[str, str, str, str], ...] = (
         "users",
         _TESTS_ESCALATED_TO.format(ref="NEW.id"),
     ),
+    ("um_ins", "INSERT", "unmatched_results", "VALUES (NEW.discrepancy_test_id)"),
+    ("um_upd", "UPDATE", "unmatched_results", "VALUES (NEW.discrepancy_test_id)"),
 )
 
 

@@ -204,6 +204,7 @@ specimens = Table(
     Column("volume_ml", Float),
     Column("collection_note", String(400), nullable=False, default=""),
     Column("status_changed_at", UTCDateTime()),
+    Column("recollection_of_id", ForeignKey("specimens.id"), index=True),  # 0009
     Column("created_at", UTCDateTime(), nullable=False),
     Index(None, "patient_id", "collected_at"),
     Index(None, "site_id", "status"),

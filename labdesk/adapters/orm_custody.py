@@ -81,6 +81,7 @@ recollection_tasks = Table(
     Column("closed_at", UTCDateTime()),
     Column("closed_by_id", ForeignKey("users.id")),
     Column("close_note", String(400), nullable=False, default=""),
+    Column("recollected_specimen_id", ForeignKey("specimens.id")),  # 0009
     Index(None, "status", "site_id"),
 )
 

@@ -57,6 +57,7 @@ unmatched_results = Table(
     Column("matched_ordered_test_id", ForeignKey("ordered_tests.id")),
     Column("resolved_at", UTCDateTime()),
     Column("resolved_by_id", ForeignKey("users.id")),
+    Column("discrepancy_test_id", ForeignKey("ordered_tests.id"), index=True),  # 0009
 )
 
 outbound_messages = Table(

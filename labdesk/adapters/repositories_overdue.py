@@ -245,9 +245,31 @@ class BoardRepository:
         total = int(self.session.scalar(stmt) or 0)
         worklist = orm.metadata.tables.get("unmatched_results")
         if worklist is not None:
-            query = select(func.count()).where(_raw(worklist.c.status) == "open")
+            query = select(func.count()).where(
+                _raw(worklist.c.status) == "open", worklist.c.discrepancy_test_id.is_(None)
+            )
             total += int(self.session.scalar(query) or 0)
         return total
+
+    def open_discrepancies(self, test_ids: Sequence[int] | None = None) -> dict[int, float]:
+        """When the oldest open result discrepancy of each test arrived (POSIX seconds).
+
+        A discrepancy is a result the interface kept on its worklist because the lab had
+        rejected or lost the specimen it names; it counts on the test's board row, not as an
+        unmatched result.
+        """
+        worklist = orm.metadata.tables.get("unmatched_results")
+        if worklist is None:
+            return {}
+        w = worklist.c
+        stmt = (
+            select(w.discrepancy_test_id, func.min(epoch(w.received_at)))
+            .where(w.discrepancy_test_id.is_not(None), _raw(w.status) == "open")
+            .group_by(w.discrepancy_test_id)
+        )
+        if test_ids is not None:
+            stmt = stmt.where(w.discrepancy_test_id.in_(list(test_ids)))
+        return {int(test_id): float(at) for test_id, at in self.session.execute(stmt)}
 
     def lock_tests(self, ids: Sequence[int]) -> Sequence[OrderedTest]:
         """Ordered tests by id, row-locked until commit (PostgreSQL; SQLite locks the file)."""

@@ -94,6 +94,9 @@ class UnmatchedResult:
     matched_ordered_test_id: int | None = None
     resolved_at: datetime | None = None
     resolved_by_id: int | None = None
+    discrepancy_test_id: int | None = None
+    """Set for a result on a specimen the lab rejected or reported lost: the ordered test it
+    names. While the row is open the board flags that test (a result discrepancy)."""
     id: int | None = None
 
 

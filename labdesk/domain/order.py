@@ -40,6 +40,8 @@ class TestStatus(StrEnum):
     FINAL = "final"
     ACKNOWLEDGED = "acknowledged"
     REJECTED = "rejected"
+    LOST = "lost"
+    """Its specimen was reported lost: it must be recollected (or closed by a clinician)."""
     NOT_PERFORMED = "not_performed"
     CANCELLED = "cancelled"
 

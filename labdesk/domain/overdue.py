@@ -46,6 +46,13 @@ class FlagReason(StrEnum):
     NOT_ACKNOWLEDGED = "not_acknowledged"
     CRITICAL_NOT_ACKNOWLEDGED = "critical_not_acknowledged"
     UNMATCHED_RESULT = "unmatched_result"
+    LOST = "lost"
+    RESULT_DISCREPANCY = "result_discrepancy"
+
+    @property
+    def at_once(self) -> bool:
+        """True for a flag raised the moment its state begins (nothing to wait for)."""
+        return self in _AT_ONCE
 
     @property
     def label(self) -> str:
@@ -72,7 +79,20 @@ _LABELS = {
     FlagReason.NOT_ACKNOWLEDGED: "Resulted, not acknowledged",
     FlagReason.CRITICAL_NOT_ACKNOWLEDGED: "Critical, not acknowledged",
     FlagReason.UNMATCHED_RESULT: "Unmatched result",
+    FlagReason.LOST: "Lost, not recollected",
+    FlagReason.RESULT_DISCREPANCY: "Result on a rejected or lost specimen",
 }
+
+_AT_ONCE = frozenset(
+    {
+        FlagReason.CRITICAL_NOT_ACKNOWLEDGED,
+        FlagReason.UNMATCHED_RESULT,
+        FlagReason.LOST,
+        FlagReason.RESULT_DISCREPANCY,
+    }
+)
+"""A critical result must be acted on now (its escalation comes at ``critical_ack_min``);
+a lost specimen or a result that contradicts the lab's rejection has nothing to wait for."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +143,9 @@ class OrderedTestState(NamedTuple):
     """What the engine needs to know about one ordered test (times in POSIX seconds).
 
     ``critical_s`` is when the first current critical result arrived; ``last_ack_s`` the
-    latest acknowledgement; ``lost_s`` when the specimen was reported lost.
+    latest acknowledgement; ``lost_s`` when the specimen was reported lost;
+    ``discrepancy_s`` when the oldest open result discrepancy (a result for a rejected or lost
+    specimen, kept on the interface worklist) arrived.
     """
 
     status: TestStatus
@@ -143,6 +165,7 @@ class OrderedTestState(NamedTuple):
     transit_min: int | None = None
     """Expected transit of the specimen's courier route (None: the policy's default)."""
     picked_up_s: float | None = None
+    discrepancy_s: float | None = None
 
     @property
     def turnaround_min(self) -> int:
@@ -203,7 +226,18 @@ class OverdueEngine:
         return tuple(d for d in self.deadlines(state) if d.due_s <= now_s)
 
     def deadlines(self, state: OrderedTestState) -> tuple[Deadline, ...]:
-        """Every pending deadline of ``state`` (empty for a closed test)."""
+        """Every pending deadline of ``state`` (empty for a closed test).
+
+        The state alone decides (see :mod:`labdesk.domain.lifecycle` for how a test gets
+        there); an open result discrepancy adds its own flag, raised at once.
+        """
+        found = self._deadlines(state)
+        if state.discrepancy_s is None:
+            return found
+        at = state.discrepancy_s
+        return (*found, _new_tuple(Deadline, (FlagReason.RESULT_DISCREPANCY, at, at)))
+
+    def _deadlines(self, state: OrderedTestState) -> tuple[Deadline, ...]:
         p = self.policy
         status = state.status
         changed = state.status_changed_s or state.collected_s or state.ordered_s
@@ -215,13 +249,18 @@ class OverdueEngine:
                 ),
             )
         if status is TestStatus.COLLECTED:
-            due = self._unless_lost(collected + 60 * p.pickup_grace_min, state)
+            due = collected + 60 * p.pickup_grace_min
             return (_new_tuple(Deadline, (FlagReason.NOT_PICKED_UP, collected, due)),)
         if status is TestStatus.IN_TRANSIT:
             since = state.picked_up_s or changed
             minutes = p.transit_expected_min if state.transit_min is None else state.transit_min
-            due = self._unless_lost(since + 60 * minutes, state)
-            return (_new_tuple(Deadline, (FlagReason.TRANSIT_OVERDUE, since, due)),)
+            return (
+                _new_tuple(Deadline, (FlagReason.TRANSIT_OVERDUE, since, since + 60 * minutes)),
+            )
+        if status is TestStatus.LOST:
+            # Nobody should wait for a lost tube: raised at once, until it is recollected.
+            since = state.lost_s or changed
+            return (_new_tuple(Deadline, (FlagReason.LOST, since, since)),)
         if status is TestStatus.RECEIVED:
             return (
                 _new_tuple(
@@ -282,16 +321,17 @@ class OverdueEngine:
             self._day_end[bucket] = end
         return end
 
-    def _unless_lost(self, due: float, state: OrderedTestState) -> float:
-        # A specimen reported lost is overdue at once: nobody should wait for it.
-        return due if state.lost_s is None else min(due, state.lost_s)
-
     def _critical(self, state: OrderedTestState) -> Deadline | None:
         critical = state.critical_s
         if critical is None or (state.last_ack_s is not None and state.last_ack_s >= critical):
             return None
-        due = critical + 60 * self.policy.critical_ack_min
-        return _new_tuple(Deadline, (FlagReason.CRITICAL_NOT_ACKNOWLEDGED, critical, due))
+        # Raised the moment it is stored: a critical value is acted on now, not in an hour.
+        # Its escalation comes at escalation_due_s().
+        return _new_tuple(Deadline, (FlagReason.CRITICAL_NOT_ACKNOWLEDGED, critical, critical))
+
+    def escalation_due_s(self, flag: Deadline) -> float:
+        """When an unacknowledged critical result goes to the covering clinician."""
+        return flag.since_s + 60 * self.policy.critical_ack_min
 
     def _acknowledgement(
         self, state: OrderedTestState, since: float, abnormal: bool

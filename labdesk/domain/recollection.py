@@ -68,6 +68,8 @@ class RecollectionTask:
     closed_at: datetime | None = None
     closed_by_id: int | None = None
     close_note: str = ""
+    recollected_specimen_id: int | None = None
+    """The new specimen drawn for the task (set when it is closed by a collection)."""
     id: int | None = None
 
 

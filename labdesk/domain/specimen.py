@@ -39,4 +39,6 @@ class Specimen:
     volume_ml: float | None = None
     collection_note: str = ""
     status_changed_at: datetime | None = None
+    recollection_of_id: int | None = None
+    """The rejected or lost specimen this one was drawn to replace."""
     id: int | None = None

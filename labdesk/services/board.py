@@ -248,10 +248,17 @@ def _row(t: Any, now_s: float) -> BoardRow:
      due_s, d1_reason, d1_since, d1_due, d2_reason, d2_since, d2_due, escalated,
      escalated_to_id, escalated_to) = t  # fmt: skip
     flags: tuple[Deadline, ...] = ()
-    if d1_reason is not None and d1_due <= now_s:
-        flags = (_new_tuple(Deadline, (_REASON[d1_reason], d1_since, d1_due)),)
-    if d2_reason is not None and d2_due <= now_s:
-        flags = (*flags, _new_tuple(Deadline, (_REASON[d2_reason], d2_since, d2_due)))
+    waiting: FlagReason | None = None
+    if d1_reason is not None:
+        if d1_due <= now_s:
+            flags = (_new_tuple(Deadline, (_REASON[d1_reason], d1_since, d1_due)),)
+        else:
+            waiting = _REASON[d1_reason]
+    if d2_reason is not None:
+        if d2_due <= now_s:
+            flags = (*flags, _new_tuple(Deadline, (_REASON[d2_reason], d2_since, d2_due)))
+        elif waiting is None:
+            waiting = _REASON[d2_reason]
     return BoardRow(
         ordered_test_id=test_id,
         order_id=order_id,
@@ -276,4 +283,5 @@ def _row(t: Any, now_s: float) -> BoardRow:
         escalated=bool(escalated),
         escalated_to_id=escalated_to_id,
         escalated_to=escalated_to,
+        waiting=waiting,
     )

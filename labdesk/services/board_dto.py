@@ -56,6 +56,8 @@ class BoardRow(NamedTuple):
     escalated_to: str
     status_changed_s: float | None = None
     """When the status last changed (for an acknowledged test: when it was closed)."""
+    waiting: FlagReason | None = None
+    """The step the test waits for while it is not yet overdue (e.g. acknowledgement)."""
 
     @property
     def overdue(self) -> bool:

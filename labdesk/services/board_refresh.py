@@ -31,7 +31,7 @@ from labdesk.services.overdue import evaluate_rows
 
 KEEP_CLOSED_DAYS = 7
 """Acknowledged tests stay on the board (shown on request) this many days."""
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2
 """Bump when what an entry holds changes: a new fingerprint rebuilds every entry."""
 REBUILD_ABOVE = 20_000
 """More queued tests than this rebuild the whole board (one pass beats many small ones)."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from labdesk.domain import lifecycle
 from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import Clock, ensure_utc
 from labdesk.domain.custody import CustodyEvent, CustodyEventKind, next_status
 from labdesk.domain.errors import CustodyError, NotFound, PermissionDenied, ValidationError
 from labdesk.domain.hashchain import GENESIS, link_hash
+from labdesk.domain.lifecycle import SPECIMEN_EVENTS
 from labdesk.domain.manifest import parse_bag_id
 from labdesk.domain.order import TestStatus
 from labdesk.domain.permissions import Permission
@@ -89,7 +91,25 @@ def record_event(
         target.status = status
         target.status_changed_at = event.occurred_at
     uow.custody.flush()
+    _move_tests(uow, specimen.id, kind, event.occurred_at)
     return event
+
+
+def _move_tests(uow: UnitOfWork, specimen_id: int, kind: CustodyEventKind, at: datetime) -> None:
+    """Move the tests the specimen carries as the state model says (never backwards).
+
+    Every custody event goes through :func:`record_event`, so this is the one place a
+    specimen's hand-off reaches its ordered tests: a lost tube's tests are lost, never left
+    "in transit".
+    """
+    event = SPECIMEN_EVENTS.get(kind)
+    if event is None:
+        return
+    by_target: dict[TestStatus, list[TestStatus]] = {}
+    for status in lifecycle.sources(event):
+        by_target.setdefault(lifecycle.next_test_status(status, event), []).append(status)
+    for target, statuses in by_target.items():
+        uow.custody_scan.advance_tests(specimen_id, target, at, statuses)
 
 
 # ---------------------------------------------------------------- helpers for the services
@@ -134,26 +154,6 @@ def last_actor(
         return "someone", None
     event, name = found
     return name, event.occurred_at
-
-
-_TEST_ADVANCE = {
-    SpecimenStatus.IN_TRANSIT: (TestStatus.IN_TRANSIT, (TestStatus.ORDERED, TestStatus.COLLECTED)),
-    SpecimenStatus.RECEIVED: (
-        TestStatus.RECEIVED,
-        (TestStatus.ORDERED, TestStatus.COLLECTED, TestStatus.IN_TRANSIT),
-    ),
-    SpecimenStatus.REJECTED: (
-        TestStatus.REJECTED,
-        (TestStatus.ORDERED, TestStatus.COLLECTED, TestStatus.IN_TRANSIT, TestStatus.RECEIVED),
-    ),
-}
-
-
-def advance_tests(uow: UnitOfWork, specimen: Specimen, at: datetime) -> None:
-    """Move the specimen's ordered tests along with it (never backwards)."""
-    rule = _TEST_ADVANCE.get(specimen.status)
-    if rule is not None and specimen.id is not None:
-        uow.custody_scan.advance_tests(specimen.id, rule[0], at, rule[1])
 
 
 def find_specimen(uow: UnitOfWork, accession: str) -> Specimen:

@@ -33,7 +33,7 @@ from labdesk.domain.scan_rules import (
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.ports import UnitOfWork
 from labdesk.services import custody_views as views
-from labdesk.services.custody import Handoff, advance_tests, record_event
+from labdesk.services.custody import Handoff, record_event
 from labdesk.services.custody_dto import (
     ManifestRow,
     ManifestView,
@@ -260,7 +260,6 @@ def _pick_up(
         return ScanFeedback(
             ScanCode.NOT_READY, exc.message, hint=exc.hint, accession=specimen.accession
         )
-    advance_tests(uow, specimen, now)
     item = ManifestItem(
         manifest_id=manifest.id,
         specimen_id=specimen.id,

@@ -29,7 +29,6 @@ from labdesk.ports import UnitOfWork
 from labdesk.services import custody_views as views
 from labdesk.services.custody import (
     Handoff,
-    advance_tests,
     find_specimen,
     last_actor,
     open_recollection,
@@ -208,7 +207,6 @@ def _receive(
             note=f"Manifest {manifest.number}" + ("; damaged on arrival" if damaged else ""),
         ),
     )
-    advance_tests(uow, specimen, now)
     outcome = ReceiptOutcome.DAMAGED if damaged else ReceiptOutcome.RECEIVED
     code = ScanCode.RECEIVED_DAMAGED if damaged else ScanCode.RECEIVED
     message = f"{accession} received" + (" damaged: reject it with a reason." if damaged else ".")
@@ -276,7 +274,6 @@ def reject_specimen(
         ),
     )
     now = clock.now()
-    advance_tests(uow, specimen, now)
     latest = uow.manifests.latest_item_for(specimen.id)
     if latest is not None:
         item = latest[0]

@@ -83,6 +83,7 @@ def evaluate_rows(
         if not only:
             return []
     acks = uow.board.last_acknowledgements(ids)
+    discrepancies = {} if criticals_only else uow.board.open_discrepancies(ids)
     escalated = {r[0]: r for r in uow.board.open_escalations(ids)}  # latest wins
     statuses = tuple(TestStatus) if test_ids is not None else OPEN_STATUSES
     raw = uow.board.board_rows(statuses, closed_since, only)
@@ -113,16 +114,22 @@ def evaluate_rows(
                 OrderedTestState,
                 (status, stat, routine_tat, stat_tat, working, ordered, collected, changed,
                  spec_changed if spec_status == _LOST else None, summary[1], summary[2],
-                 summary[4], summary[3] >= 1, acks.get(test_id), route[0], route[1]),
+                 summary[4], summary[3] >= 1, acks.get(test_id), route[0], route[1],
+                 discrepancies.get(test_id)),
             )
         )  # fmt: skip
         flags: tuple[Deadline, ...]
+        waiting: FlagReason | None = None
         if len(deadlines) == 1:
             due = deadlines[0][2]
-            flags = deadlines if due <= now_s else ()
+            if due <= now_s:
+                flags = deadlines
+            else:
+                flags, waiting = (), deadlines[0][0]
         elif deadlines:
             due = min(d[2] for d in deadlines)
             flags = tuple(d for d in deadlines if d[2] <= now_s)
+            waiting = next((d[0] for d in deadlines if d[2] > now_s), None)
         else:
             due, flags = None, ()
         escalation = escalated.get(test_id, no_escalation)
@@ -132,7 +139,8 @@ def evaluate_rows(
                 (test_id, order_id, placer, code, name or code, status, stat, provider,
                  provider_id, patient_id, mrn, f"{family}, {given}", accession or "",
                  spec_status or "", ordered, collected, summary[2], summary[3], due, flags,
-                 escalation[0] is not None, escalation[2], escalation[3] or "", changed),
+                 escalation[0] is not None, escalation[2], escalation[3] or "", changed,
+                 waiting),
             )
         )  # fmt: skip
     return rows
@@ -175,13 +183,18 @@ def escalate_overdue_criticals(
     with no recipient, which the board shows. Commits.
     """
     now = clock.now()
+    now_s = posix(now)
+    engine = OverdueEngine(policy)
     sent: list[EscalationSent] = []
     with uow:
         fallback = uow.people.user_by_username(default_covering) if default_covering else None
-        for row in evaluate_rows(uow, policy, posix(now), criticals_only=True):
+        for row in evaluate_rows(uow, policy, now_s, criticals_only=True):
             for flag in row.flags:
                 if flag.reason is not FlagReason.CRITICAL_NOT_ACKNOWLEDGED:
                     continue
+                escalate_s = engine.escalation_due_s(flag)
+                if escalate_s > now_s:
+                    continue  # flagged on the board already; not yet the covering's turn
                 since = from_posix(flag.since_s)
                 if uow.board.escalation_exists(row.ordered_test_id, flag.reason.value, since):
                     continue
@@ -191,7 +204,7 @@ def escalate_overdue_criticals(
                         ordered_test_id=row.ordered_test_id,
                         reason=flag.reason,
                         since_at=since,
-                        due_at=from_posix(flag.due_s),
+                        due_at=from_posix(escalate_s),
                         escalated_at=now,
                         from_user_id=row.ordering_provider_id,
                         to_user_id=to_id,

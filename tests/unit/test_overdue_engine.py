@@ -154,9 +154,23 @@ def test_a_courier_route_sets_the_expected_transit(engine: OverdueEngine) -> Non
 def test_a_lost_specimen_is_overdue_at_once(engine: OverdueEngine) -> None:
     collected = ny(2026, 3, 3, 9, 0)
     lost = collected + timedelta(hours=1, minutes=30)
-    test = state(S.IN_TRANSIT, ordered=collected, collected=collected, changed=collected, lost=lost)
+    test = state(S.LOST, ordered=collected, collected=collected, changed=lost, lost=lost)
     assert only(engine.deadlines(test)).due_at == lost
-    assert reasons_at(engine, test, lost) == [R.TRANSIT_OVERDUE]
+    assert reasons_at(engine, test, lost) == [R.LOST]
+    # Never "in transit" once lost: the state alone decides.
+    assert R.TRANSIT_OVERDUE not in reasons_at(engine, test, lost + timedelta(days=1))
+
+
+def test_a_result_discrepancy_is_flagged_at_once_beside_the_rejection(
+    engine: OverdueEngine,
+) -> None:
+    rejected = ny(2026, 3, 3, 11, 0)
+    arrived = rejected + timedelta(minutes=10)
+    test = state(S.REJECTED, ordered=rejected, collected=rejected, changed=rejected)
+    flagged = test._replace(discrepancy_s=posix(arrived))
+    assert reasons_at(engine, flagged, arrived) == [R.RESULT_DISCREPANCY]
+    later = arrived + timedelta(hours=2)
+    assert reasons_at(engine, flagged, later) == [R.NO_RECOLLECTION, R.RESULT_DISCREPANCY]
 
 
 def test_turnaround_clock_starts_at_collection_not_receipt(engine: OverdueEngine) -> None:
@@ -226,14 +240,17 @@ def test_critical_not_acknowledged_within_policy_minutes(engine: OverdueEngine) 
     test = state(S.FINAL, ordered=critical, last_result=critical, critical=critical)
     deadline = only(engine.deadlines(test))
     assert deadline.reason is R.CRITICAL_NOT_ACKNOWLEDGED
-    assert deadline.due_at == critical + timedelta(minutes=60)
+    # Flagged the moment it is stored; escalated at the policy's minutes.
+    assert deadline.due_at == critical
+    assert engine.escalation_due_s(deadline) == posix(critical + timedelta(minutes=60))
     assert deadline.reason.urgency is Urgency.LIFE_THREATENING
-    assert reasons_at(engine, test, critical + timedelta(minutes=59)) == []
+    assert reasons_at(engine, test, critical) == [R.CRITICAL_NOT_ACKNOWLEDGED]
     assert reasons_at(engine, test, critical + timedelta(minutes=60)) == [
         R.CRITICAL_NOT_ACKNOWLEDGED
     ]
     policy_30 = OverdueEngine(OverduePolicy(critical_ack_min=30))
-    assert only(policy_30.deadlines(test)).due_at == critical + timedelta(minutes=30)
+    flag = only(policy_30.deadlines(test))
+    assert policy_30.escalation_due_s(flag) == posix(critical + timedelta(minutes=30))
 
 
 def test_critical_preliminary_raises_both_flags(engine: OverdueEngine) -> None:
