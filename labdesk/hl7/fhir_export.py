@@ -44,6 +44,7 @@ _TASK_STATUS = {
     TestStatus.FINAL: "completed",
     TestStatus.ACKNOWLEDGED: "completed",
     TestStatus.REJECTED: "failed",
+    TestStatus.LOST: "failed",
     TestStatus.NOT_PERFORMED: "failed",
     TestStatus.CANCELLED: "cancelled",
 }

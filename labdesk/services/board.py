@@ -19,15 +19,18 @@ from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.order import TestStatus
 from labdesk.domain.overdue import Deadline, FlagReason, OverduePolicy, posix
-from labdesk.domain.permissions import Permission
+from labdesk.domain.permissions import Permission, allows
 from labdesk.ports import UnitOfWork
 from labdesk.services.audit import record_audit
 from labdesk.services.board_dto import Board, BoardPage, BoardRow
-from labdesk.services.board_query import ANY_FLAG, PAGE_SIZE, BoardQuery, name_words
+from labdesk.services.board_query import ANY_FLAG, PAGE_SIZE, BoardQuery, SortKey, name_words
 from labdesk.services.board_refresh import KEEP_CLOSED_DAYS, refresh_board
 from labdesk.services.dto import SignedInUser, authorize
 
 _DEFAULT_QUERY = BoardQuery()
+_CRITICALS = BoardQuery(flag=FlagReason.CRITICAL_NOT_ACKNOWLEDGED, sort=SortKey.DUE)
+CRITICALS_LISTED = 50
+"""Unacknowledged critical results a board load carries for its alarm (oldest first)."""
 _STATUS = {s.value: s for s in TestStatus}
 _REASON = {r.value: r for r in FlagReason}
 _new_tuple = tuple.__new__
@@ -90,6 +93,12 @@ def load_board(
         total = uow.board_table.count(criteria)
         rows = [_row(t, now_s) for t in uow.board_table.page(criteria, 0, page_size)]
         everything = criteria_for(uow, _DEFAULT_QUERY, now_s)
+        criticals: tuple[BoardRow, ...] = ()
+        if allows(actor.role, Permission.ACKNOWLEDGE_RESULTS):
+            alarm = criteria_for(uow, _CRITICALS, now_s)
+            criticals = tuple(
+                _row(t, now_s) for t in uow.board_table.page(alarm, 0, CRITICALS_LISTED)
+            )
         open_total = uow.board_table.count(everything)
         listed_total = uow.board_table.count(replace(everything, include_closed=True))
         if audit:
@@ -107,6 +116,7 @@ def load_board(
     if unmatched:
         counts[FlagReason.UNMATCHED_RESULT] = unmatched
     return Board(
+        criticals=criticals,
         rows=rows,
         counts=counts,
         unmatched_results=unmatched,

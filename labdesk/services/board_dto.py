@@ -101,6 +101,8 @@ class Board:
     """Open tests on the board, whatever the query."""
     listed_total: int = 0
     """Open tests plus the recently acknowledged ones kept on the board."""
+    criticals: tuple[BoardRow, ...] = ()
+    """Unacknowledged critical results, whatever the query (for a user who may sign them)."""
 
     def whole(self, include_closed: bool) -> int:
         """Rows of the unfiltered board (with the kept closed tests when asked)."""

@@ -47,6 +47,7 @@ from ui.message_label import MessageLabel
 from ui.pages.page_header import PageHeader
 from ui.results.board_model import BoardTableModel
 from ui.results.board_view import BoardTableView
+from ui.results.critical_alert import CriticalAlert
 from ui.results.detail_models import meaning_label
 from ui.results.dialogs import AcknowledgeDialog, ResultDetailDialog
 from ui.results.filter_bar import CountsStrip, FilterBar
@@ -100,6 +101,10 @@ class ResultsPage(QWidget):
         self.filters.filter_changed.connect(self.apply_query)
         self.counts = CountsStrip(self)
         self.counts.reason_clicked.connect(self._filter_on_reason)
+        self.critical_alert = CriticalAlert(tz, self)
+        self.critical_alert.show_requested.connect(
+            lambda: self._filter_on_reason(FlagReason.CRITICAL_NOT_ACKNOWLEDGED)
+        )
         self.table = self._make_table()
         self.chart = TurnaroundChartView(self)
         self.tabs = QTabWidget(self)
@@ -118,6 +123,7 @@ class ResultsPage(QWidget):
                 ),
             )
         )
+        layout.addWidget(self.critical_alert)
         layout.addWidget(self.filters)
         layout.addWidget(self.counts)
         layout.addWidget(self.tabs, 1)
@@ -230,6 +236,7 @@ class ResultsPage(QWidget):
             self.model.set_query(wanted)
         self.filters.set_clinicians(board.clinicians)
         self.counts.set_counts(board.counts)
+        self.critical_alert.update_criticals(board.criticals)
         self.table.restore_selection(selected)
         self._show_count()
         self.board_loaded.emit(self.model.rowCount())

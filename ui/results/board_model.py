@@ -70,6 +70,7 @@ def status_label(status: TestStatus) -> str:
         TestStatus.FINAL: tr("Final"),
         TestStatus.ACKNOWLEDGED: tr("Acknowledged"),
         TestStatus.REJECTED: tr("Rejected"),
+        TestStatus.LOST: tr("Lost"),
         TestStatus.NOT_PERFORMED: tr("Not performed"),
         TestStatus.CANCELLED: tr("Cancelled"),
     }
@@ -88,8 +89,31 @@ def reason_label(reason: FlagReason) -> str:
         FlagReason.NOT_ACKNOWLEDGED: tr("Not acknowledged"),
         FlagReason.CRITICAL_NOT_ACKNOWLEDGED: tr("CRITICAL not acknowledged"),
         FlagReason.UNMATCHED_RESULT: tr("Unmatched result"),
+        FlagReason.LOST: tr("Lost, not recollected"),
+        FlagReason.RESULT_DISCREPANCY: tr("Result on a rejected or lost specimen"),
     }
     return labels[reason]
+
+
+def waiting_label(reason: FlagReason) -> str:
+    """What a test waits for while that step is not yet overdue (shown without a flag)."""
+    labels = {
+        FlagReason.NOT_COLLECTED: tr("Awaiting collection"),
+        FlagReason.NOT_PICKED_UP: tr("Awaiting pickup"),
+        FlagReason.TRANSIT_OVERDUE: tr("In transit"),
+        FlagReason.NOT_RESULTED: tr("Awaiting result"),
+        FlagReason.FINAL_OVERDUE: tr("Awaiting final result"),
+        FlagReason.NO_RECOLLECTION: tr("Awaiting recollection"),
+        FlagReason.NOT_ACKNOWLEDGED: tr("Awaiting acknowledgement"),
+    }
+    return labels.get(reason, reason_label(reason))
+
+
+def flags_text(row: BoardRow) -> str:
+    """Raised flags, or, before any is raised, the step the test waits for."""
+    if row.flags:
+        return " · ".join(reason_label(f.reason) for f in row.flags)
+    return waiting_label(row.waiting) if row.waiting is not None else ""
 
 
 def severity_label(severity: int) -> str:
@@ -174,7 +198,7 @@ class BoardTableModel(QAbstractTableModel):
         return (
             _column(
                 QT_TRANSLATE_NOOP(_CONTEXT, "Flags"),
-                lambda r: " · ".join(reason_label(f.reason) for f in r.flags),
+                flags_text,
                 SortKey.URGENCY,
                 stretch=True,
             ),
@@ -228,6 +252,9 @@ class BoardTableModel(QAbstractTableModel):
     def _due_text(self, row: BoardRow) -> str:
         if row.due_s is None:
             return ""
+        at_once = next((f for f in row.flags if f.reason.at_once), None)
+        if at_once is not None:  # nothing was waited for: say how long it has stood
+            return tr("now · {t} ago").format(t=duration_text(self.now_s - at_once.since_s))
         late = self.now_s - row.due_s
         if late >= 0:
             return tr("overdue {t}").format(t=duration_text(late))
