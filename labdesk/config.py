@@ -18,7 +18,9 @@ from pathlib import Path
 
 from platformdirs import user_config_dir, user_data_dir
 
+from labdesk.domain.dates import DEFAULT_DATE_FORMATS, check_date_formats
 from labdesk.domain.errors import LabdeskError
+from labdesk.domain.printer_address import InvalidPrinterAddress, parse_printer_address
 
 APP_NAME = "labdesk"
 
@@ -51,6 +53,11 @@ class Config:
     scanner_max_key_interval_ms: int = 30
     """Keys closer together than this (and ended by Enter/Tab) are a scan, not typing."""
     scanner_min_length: int = 4
+    date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
+    """How staff may type a date of birth (``strptime`` codes), preferred first.
+
+    The default is US month-first; a day-first clinic sets e.g. ``["%d/%m/%Y", "%Y-%m-%d"]``.
+    """
     hl7_port: int = 2575
     """TCP port ``labdesk hl7 serve`` listens on for the EHR and the lab."""
     hl7_lab_address: str = ""
@@ -100,6 +107,7 @@ _KEYS = {
     "scanner_suffix": str,
     "scanner_max_key_interval_ms": int,
     "scanner_min_length": int,
+    "date_formats": list,
 }
 
 
@@ -130,6 +138,7 @@ def load_config(path: Path | None = None) -> Config:
                     )
                 values[key] = section[key]
         _check_security(values, file)
+        _check_date_formats(values, file)
     env_map = {
         "LABDESK_DATABASE_URL": "database_url",
         "LABDESK_STATION": "station_code",
@@ -143,8 +152,26 @@ def load_config(path: Path | None = None) -> Config:
         if os.environ.get(env):
             values[key] = os.environ[env]
     _check_label_copies(values, file)
+    _check_printers(values, file)
     url = str(values.pop("database_url", "") or sqlite_url(data_dir / "labdesk.sqlite3"))
     return Config(database_url=url, data_dir=data_dir, **values)  # type: ignore[arg-type]
+
+
+def _check_printers(values: dict[str, object], file: Path) -> None:
+    """Refuse a bad printer address at start-up, with the parser the Admin page uses."""
+    for key, env in (
+        ("label_printer_uri", "LABDESK_LABEL_PRINTER"),
+        ("document_printer_uri", "LABDESK_DOCUMENT_PRINTER"),
+    ):
+        uri = str(values.get(key, "")).strip()
+        if not uri:
+            continue
+        try:
+            parse_printer_address(uri)
+        except InvalidPrinterAddress as exc:
+            raise ConfigError(
+                f"'{key}' ({env}, or in {file}): {exc.message}", hint=exc.hint
+            ) from exc
 
 
 MAX_LABEL_COPIES = 10
@@ -165,6 +192,26 @@ def _check_label_copies(values: dict[str, object], file: Path) -> None:
                 f"{MAX_LABEL_COPIES}.",
                 hint="Correct the value in the config file.",
             )
+
+
+def _check_date_formats(values: dict[str, object], file: Path) -> None:
+    """Turn the TOML list into a tuple; refuse an empty list or a format that cannot work."""
+    if "date_formats" not in values:
+        return
+    formats = values["date_formats"]
+    assert isinstance(formats, list)
+    if not formats or not all(isinstance(f, str) for f in formats):
+        raise ConfigError(
+            f"'date_formats' in {file} must be a list of date formats such as \"%m/%d/%Y\".",
+            hint="Correct the value in the config file, or remove it for the US default.",
+        )
+    bad = check_date_formats(formats)
+    if bad:
+        raise ConfigError(
+            f"'date_formats' in {file} holds {bad!r}, which does not read a whole date.",
+            hint='Use strptime codes with a year, month and day, e.g. "%d/%m/%Y".',
+        )
+    values["date_formats"] = tuple(formats)
 
 
 MAX_AUTO_LOCK_MINUTES = 60

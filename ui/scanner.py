@@ -1,15 +1,20 @@
 """Keyboard-wedge barcode scanners on every screen: tell a scan from typing, then route it.
 
 A wedge scanner "types" the barcode and presses Enter (or Tab). :class:`ScannerInput` is an
-application-wide event filter watching key presses: printable keys arriving less than
+application-wide event filter watching key presses: printable keys pressed less than
 ``max_interval_ms`` apart, at least ``min_length`` of them, ended by a terminator, are a
-scan. Keys pass through as they come (typing is never delayed); when a burst turns out to be
-a scan, its characters are taken back out of the text field they landed in and the
+scan. The gaps are measured between the key events' own timestamps (set by the window
+system when the key went down), not when the application gets round to them: a busy
+workstation delivers a person's keys in a burst, and that burst is still typing.
+Keys pass through as they come (typing is never delayed); when a burst turns out to be a
+scan, its characters are taken back out of the text field they landed in and the
 terminator is swallowed, so a scan never submits a form or leaves digits in a search box.
 Text fields keep raw scans unless they opt in with :func:`route_scans_from` (so a page's
 own "scan here" field works as before); scans anywhere else are routed.
 With a configured prefix (e.g. a control character the scanner sends first) every key up to
 the terminator is held back instead; prefix and suffix are stripped.
+Password fields, date fields and fields marked with :data:`NO_SCAN` are never read as scans
+unless the burst carries the configured prefix/suffix (their keys are never held back).
 
 :class:`ScanRouter` classifies each scan: a specimen label (digits only: an accession, even
 a misread one) or a patient identifier (wristband, ID card), and emits a signal pages
@@ -30,6 +35,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
+    QDateTimeEdit,
     QLineEdit,
     QPlainTextEdit,
     QTextEdit,
@@ -101,10 +107,11 @@ class ScannerInput(QObject):
         super().__init__(parent)
         self.settings = settings
         self._burst: list[_Key] = []
-        self._last = 0.0
+        self._last: tuple[float, bool] | None = None
+        """When the previous key went down (ms) and whether the window system said so."""
         self._forced = False
         self._replaying = False
-        self._last_event: tuple[weakref.ReferenceType[QWidget], int, str, float] | None = None
+        self._last_event: tuple[weakref.ReferenceType[QWidget], int, str, int, float] | None = None
         self._forced_timer = QTimer(self)
         self._forced_timer.setSingleShot(True)
         self._forced_timer.setInterval(_FORCED_TIMEOUT_MS)
@@ -139,10 +146,10 @@ class ScannerInput(QObject):
         key = event.key()
         if key in _MODIFIER_KEYS:
             return self._forced
-        now = time.monotonic() * 1000
-        gap, self._last = now - self._last, now
+        gap = self._gap(event)
         text = event.text()
         printable = bool(text) and text.isprintable() and not event.modifiers() & _COMMAND_MODIFIERS
+        no_scan = _no_scan(receiver)
         if self._forced:
             if key in _TERMINATORS:
                 self._finish()
@@ -152,14 +159,15 @@ class ScannerInput(QObject):
                 self._forced_timer.start()
             return True
         prefix = self.settings.prefix
-        if printable and prefix and text == prefix[0]:
+        if printable and prefix and text == prefix[0] and not no_scan:
             self._burst = [_Key(weakref.ref(receiver), text, _copy(event))]
             self._forced = True
             self._forced_timer.start()
             return True
-        fast = gap <= self.settings.max_interval_ms
+        fast = 0 <= gap <= self.settings.max_interval_ms
         if key in _TERMINATORS:
-            if fast and len(self._burst) >= self.settings.min_length:
+            scan = fast and len(self._burst) >= self.settings.min_length
+            if scan and (not no_scan or self._marked()):
                 self._take_back()
                 self._finish()
                 return True
@@ -173,25 +181,49 @@ class ScannerInput(QObject):
         self._burst.append(_Key(weakref.ref(receiver), text))
         return False
 
+    def _gap(self, event: QKeyEvent) -> float:
+        """Milliseconds since the previous key went down (inf when unknown).
+
+        The event's timestamp is when the key was pressed; the monotonic clock (when it is
+        processed) is only a fallback for events without one (synthesized ones carry 0).
+        """
+        stamp = event.timestamp()
+        now = (float(stamp), True) if stamp else (time.monotonic() * 1000, False)
+        last, self._last = self._last, now
+        if last is None or last[1] != now[1]:
+            return float("inf")  # two clocks cannot be compared
+        return now[0] - last[0]
+
+    def _marked(self) -> bool:
+        """The burst carries every configured prefix/suffix (and at least one is configured)."""
+        prefix, suffix = self.settings.prefix, self.settings.suffix
+        text = "".join(k.text for k in self._burst)
+        return bool(prefix or suffix) and text.startswith(prefix) and text.endswith(suffix)
+
     def _propagated(self, receiver: QWidget, event: QKeyEvent) -> bool:
         """True for a key the focus widget ignored, now offered to its parent.
 
         The application filter sees such an event once per widget up the chain; it must
-        count once.
+        count once. The copies offered up the chain share the original's timestamp.
         """
         last = self._last_event
-        current = (event.key(), event.text(), time.monotonic())
+        current = (event.key(), event.text(), event.timestamp(), time.monotonic())
         self._last_event = (weakref.ref(receiver), *current)
         if last is None:
             return False
         before = last[0]()
+        same_press = (
+            last[3] == current[2]
+            if last[3] and current[2]
+            else current[3] - last[4] < _PROPAGATION_S
+        )
         return (
             before is not None
             and shiboken6.isValid(before)
             and receiver is not before  # isAncestorOf() counts the widget itself
             and receiver.isAncestorOf(before)
             and last[1:3] == current[:2]
-            and current[2] - last[3] < _PROPAGATION_S
+            and same_press
         )
 
     def _finish(self) -> None:
@@ -237,6 +269,10 @@ class ScannerInput(QObject):
 
 #: Widget property: a text field whose scans are routed (taken out of the field).
 ROUTE_SCANS = "labdesk_route_scans"
+#: Widget property: what is typed here is never a scan unless it carries the scanner's
+#: prefix/suffix (a date of birth or a password typed quickly is still typing).
+NO_SCAN = "labdesk_no_scan"
+_SECRET_ECHO = (QLineEdit.EchoMode.Password, QLineEdit.EchoMode.PasswordEchoOnEdit)
 _TEXT_INPUTS = (QLineEdit, QAbstractSpinBox, QComboBox, QPlainTextEdit, QTextEdit)
 
 
@@ -264,6 +300,18 @@ def _keeps_raw_scans(widget: QWidget) -> bool:
     return not opted_in
 
 
+def _no_scan(widget: QWidget) -> bool:
+    """A password or date field, or one marked :data:`NO_SCAN` (or the editor inside one)."""
+    for candidate in (widget, widget.parentWidget()):
+        if candidate is None:
+            continue
+        if bool(candidate.property(NO_SCAN)) or isinstance(candidate, QDateTimeEdit):
+            return True
+        if isinstance(candidate, QLineEdit) and candidate.echoMode() in _SECRET_ECHO:
+            return True
+    return False
+
+
 def _remove_typed(widget: QWidget, count: int) -> None:
     """Delete the last ``count`` characters typed into a text field (cursor before them)."""
     edit: QWidget | None = widget
@@ -283,7 +331,7 @@ def _remove_typed(widget: QWidget, count: int) -> None:
 
 
 def _copy(event: QKeyEvent) -> QKeyEvent:
-    return QKeyEvent(
+    copy = QKeyEvent(
         event.type(),
         event.key(),
         event.modifiers(),
@@ -291,6 +339,8 @@ def _copy(event: QKeyEvent) -> QKeyEvent:
         event.isAutoRepeat(),
         event.count(),
     )
+    copy.setTimestamp(event.timestamp())
+    return copy
 
 
 class ScanKind(StrEnum):

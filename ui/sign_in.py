@@ -20,6 +20,7 @@ from labdesk.services.dto import SignedInUser
 from ui.badge_sign_in import BadgeSignInBox
 from ui.errors import error_text
 from ui.message_label import MessageLabel
+from ui.scanner import NO_SCAN
 from ui.tasks import run_in_background
 
 #: Checks credentials (blocking; runs on a pool thread) and raises AuthenticationError.
@@ -49,6 +50,8 @@ class SignInWidget(QWidget):
         self.password_edit = QLineEdit(self)
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_edit.setAccessibleName(self.tr("Password"))
+        # Never a scan, even shown in clear ("Show password"): issue 11 item 8.
+        self.password_edit.setProperty(NO_SCAN, True)
         self.show_password_check = QCheckBox(self.tr("Show password"), self)
         self.message_label = MessageLabel(self)
         # Room for a message and its hint: a top-level window does not grow for wrapped text.

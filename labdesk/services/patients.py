@@ -9,11 +9,13 @@ them (no check, no audit), for services that check themselves and for ``labdesk 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date
 
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
-from labdesk.domain.errors import NotFound
+from labdesk.domain.dates import DEFAULT_DATE_FORMATS, parse_birth_date
+from labdesk.domain.errors import NotFound, ValidationError
 from labdesk.domain.patient import Patient
 from labdesk.domain.permissions import Permission
 from labdesk.ports import UnitOfWork
@@ -21,17 +23,8 @@ from labdesk.services.audit import audit_patient_access
 from labdesk.services.dto import PatientSummary, SignedInUser, authorize
 
 WRISTBAND_SYSTEM = "wristband"
-_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d.%m.%Y", "%Y%m%d")
-
-
-def parse_birth_date(text: str) -> date | None:
-    """Read a DOB typed in a common format; None if ``text`` is not a date."""
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a date, no time zone
-        except ValueError:
-            continue
-    return None
+#: Search also reads a few forms staff paste from other systems (``13.01.1945``, ``19450113``).
+SEARCH_DATE_FORMATS = (*DEFAULT_DATE_FORMATS, "%d.%m.%Y", "%Y%m%d")
 
 
 def find_by_scan(
@@ -64,16 +57,18 @@ def search_patients(
     limit: int = 25,
     *,
     commit: bool = True,
+    date_formats: Sequence[str] = SEARCH_DATE_FORMATS,
 ) -> list[PatientSummary]:
     """Search by MRN, DOB or name (see :func:`lookup_patients`), audited as a view.
 
     Every patient in the result is recorded as seen (ids only, never the typed text).
+    ``date_formats`` are the ones a typed date of birth may be in (``Config.date_formats``).
 
     Raises:
         PermissionDenied: the role may not see patient demographics.
     """
     authorize(actor, Permission.VIEW_PATIENT_DEMOGRAPHICS)
-    found = lookup_patients(uow, query, limit)
+    found = lookup_patients(uow, query, limit, date_formats=date_formats)
     _audit_view(uow, clock, actor, [p.id for p in found], "search", commit)
     return found
 
@@ -121,6 +116,13 @@ def lookup_by_scan(uow: UnitOfWork, scanned: str) -> PatientSummary:
         value.removeprefix("MRN").removeprefix(":")
     )
     if patient is None:
+        if _is_date(value):
+            # A date of birth typed so fast it was taken for a scan (issue 11 item 9).
+            raise NotFound(
+                f"'{value[:32]}' is a date, not a wristband or MRN.",
+                hint="Type the date of birth into the date of birth field at step 2, "
+                "or search by name and date of birth.",
+            )
         raise NotFound(
             f"No patient has the identifier '{value[:32]}'.",
             hint="Rescan the wristband, or search by name and date of birth.",
@@ -128,11 +130,26 @@ def lookup_by_scan(uow: UnitOfWork, scanned: str) -> PatientSummary:
     return PatientSummary.of(patient)
 
 
-def lookup_patients(uow: UnitOfWork, query: str, limit: int = 25) -> list[PatientSummary]:
+def _is_date(text: str) -> bool:
+    try:
+        parse_birth_date(text, SEARCH_DATE_FORMATS)
+    except ValidationError:
+        return False
+    return True
+
+
+def lookup_patients(
+    uow: UnitOfWork,
+    query: str,
+    limit: int = 25,
+    *,
+    date_formats: Sequence[str] = SEARCH_DATE_FORMATS,
+) -> list[PatientSummary]:
     """Query layer: search by MRN, DOB or name, forgiving about case, accents and punctuation.
 
     Accepted forms: ``smith``, ``smi jo``, ``Smith, John``, ``O'Brien``, ``1980-03-04``,
-    ``03/04/1980``, ``smith 1980-03-04``, an MRN or its prefix.
+    ``03/04/1980``, ``smith 1980-03-04``, an MRN or its prefix. A date is read in one of
+    ``date_formats``; a token that is not one is searched as a name or an MRN.
     """
     text = query.replace("\x00", "").strip()  # scanner noise; PostgreSQL refuses NUL
     if not text:
@@ -143,10 +160,9 @@ def lookup_patients(uow: UnitOfWork, query: str, limit: int = 25) -> list[Patien
     for token in re.split(r"[\s,]+", text):
         if not token:
             continue
-        as_date = parse_birth_date(token)
-        if as_date is not None:
-            born = as_date
-        else:
+        try:
+            born = parse_birth_date(token, date_formats)
+        except ValidationError:
             words.append(token)
     if not words and born is not None:
         found = list(uow.patients.by_birth_date(born, limit))

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDateEdit, QLineEdit, QPushButton, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from ui.feedback import ScanFeedback, Tone, synthesize_wav
 from ui.scanner import (
+    NO_SCAN,
     ScanKind,
     ScannerInput,
     ScannerSettings,
@@ -19,6 +22,8 @@ from ui.scanner import (
     classify,
     route_scans_from,
 )
+from ui.sign_in import SignInWidget
+from ui.station.identify_step import IdentifyStep
 
 
 class Form(QWidget):
@@ -65,6 +70,29 @@ def burst(widget: QWidget, text: str, terminator: Qt.Key = Qt.Key.Key_Return) ->
     for ch in text:
         QTest.keyClick(widget, ch)
     QTest.keyClick(widget, terminator)
+
+
+_clock = [1_000_000]
+"""Window-system time (ms) of the next posted key; it only moves forward."""
+
+
+def post_keys(
+    widget: QWidget, text: str, gap_ms: int, terminator: Qt.Key = Qt.Key.Key_Return
+) -> None:
+    """Keys pressed ``gap_ms`` apart (their event timestamps), then processed all at once.
+
+    This is what a busy workstation does: the window system stamps each key when it goes
+    down, and the application gets to them later, back to back.
+    """
+    keys = [(Qt.Key(ord(ch.upper())), ch) for ch in text] + [(terminator, "")]
+    _clock[0] += 1000
+    for key, ch in keys:
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            event = QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, ch)
+            event.setTimestamp(_clock[0])
+            QCoreApplication.postEvent(widget, event)
+        _clock[0] += gap_ms
+    QCoreApplication.processEvents()
 
 
 def test_a_burst_into_a_routed_field_is_a_scan_taken_back_out(
@@ -129,6 +157,157 @@ def test_prefixed_scan_that_never_ends_is_given_back(qtbot: QtBot, form: Form) -
         QTest.keyClicks(form.search, "#ab")
         qtbot.waitUntil(lambda: form.search.text() == "#ab", timeout=3000)
         assert found == []
+
+
+def test_keys_pressed_at_typing_speed_but_processed_in_a_burst_are_typing(
+    form: Form, scanner: tuple[ScannerInput, list[str]]
+) -> None:
+    _, found = scanner
+    post_keys(form.search, "19450113", gap_ms=150)
+    assert found == []
+    assert form.search.text() == "19450113"
+    assert form.submitted == ["19450113"]
+
+
+def test_keys_pressed_at_scanner_speed_are_a_scan(
+    form: Form, scanner: tuple[ScannerInput, list[str]]
+) -> None:
+    _, found = scanner
+    post_keys(form.search, "WB-M100001", gap_ms=5)
+    assert found == ["WB-M100001"]
+    assert form.search.text() == ""
+    assert form.submitted == []
+
+
+def test_a_slow_key_in_the_middle_ends_the_burst(
+    form: Form, scanner: tuple[ScannerInput, list[str]]
+) -> None:
+    _, found = scanner
+    post_keys(form.search, "WB-M1", gap_ms=5)  # ended by Enter 5 ms later: a scan
+    assert found == ["WB-M1"]
+    _clock[0] += 500
+    post_keys(form.search, "ab", gap_ms=150)  # then a person types
+    assert found == ["WB-M1"]
+    assert form.search.text() == "ab"
+
+
+def secret_field(form: Form, mode: QLineEdit.EchoMode, marked: bool) -> QLineEdit:
+    """A field a scan could be routed from, holding something never to be taken for one."""
+    edit = QLineEdit(form)
+    edit.setEchoMode(mode)
+    if marked:
+        edit.setProperty(NO_SCAN, True)
+    route_scans_from(edit)  # the worst case: a field that routes scans
+    edit.returnPressed.connect(lambda: form.submitted.append(edit.text()))
+    return edit
+
+
+SECRET_FIELDS = pytest.mark.parametrize(
+    ("mode", "marked"),
+    [
+        (QLineEdit.EchoMode.Password, False),
+        (QLineEdit.EchoMode.PasswordEchoOnEdit, False),
+        (QLineEdit.EchoMode.Normal, True),  # "Show password" ticked, or a marked field
+    ],
+    ids=["password", "password-echo-on-edit", "marked"],
+)
+
+
+@SECRET_FIELDS
+def test_fast_keys_into_a_password_field_are_typing(
+    form: Form, scanner: tuple[ScannerInput, list[str]], mode: QLineEdit.EchoMode, marked: bool
+) -> None:
+    _, found = scanner
+    edit = secret_field(form, mode, marked)
+    post_keys(edit, "hunter22correct", gap_ms=5)
+    assert found == []
+    assert edit.text() == "hunter22correct"
+    assert form.submitted == ["hunter22correct"]
+
+
+@SECRET_FIELDS
+@pytest.mark.parametrize(
+    ("settings", "keys"),
+    [
+        ({"suffix": "$"}, "WB-M100001$"),
+        ({"prefix": "#"}, "#WB-M100001"),
+        ({"prefix": "#", "suffix": "$"}, "#WB-M100001$"),
+    ],
+    ids=["suffix", "prefix", "both"],
+)
+def test_a_scan_with_the_configured_prefix_suffix_is_routed_from_a_password_field(
+    form: Form, mode: QLineEdit.EchoMode, marked: bool, settings: dict[str, str], keys: str
+) -> None:
+    edit = secret_field(form, mode, marked)
+    for _, found in make_scanner(**settings):
+        post_keys(edit, keys, gap_ms=5)
+        assert found == ["WB-M100001"]
+        assert edit.text() == ""
+        assert form.submitted == []
+
+
+def test_a_password_holding_the_prefix_is_neither_held_back_nor_routed(form: Form) -> None:
+    edit = secret_field(form, QLineEdit.EchoMode.Password, marked=False)
+    for _, found in make_scanner(prefix="#", suffix="$"):
+        post_keys(edit, "#correct-horse", gap_ms=5)  # no suffix: typing
+        assert found == []
+        assert edit.text() == "#correct-horse"
+        edit.clear()
+        post_keys(edit, "#correct-horse$", gap_ms=150)  # both markers, at typing speed
+        assert found == []
+        assert edit.text() == "#correct-horse$"
+
+
+def test_the_sign_in_password_field_is_never_a_scan(qtbot: QtBot) -> None:
+    widget = SignInWidget("DRAW-2")
+    qtbot.addWidget(widget)
+    assert widget.password_edit.property(NO_SCAN) is True
+    widget.show_password_check.setChecked(True)  # shown in clear: still a password
+    for _, found in make_scanner():
+        route_scans_from(widget.password_edit)
+        post_keys(widget.password_edit, "hunter22correct", gap_ms=5)
+        assert found == []
+        assert widget.password_edit.text() == "hunter22correct"
+
+
+def test_fast_keys_into_the_date_of_birth_field_are_typing(qtbot: QtBot) -> None:
+    step = IdentifyStep()
+    qtbot.addWidget(step)
+    step.show()
+    stated: list[object] = []
+    step.confirm_requested.connect(lambda born, _name: stated.append(born))
+    for _, found in make_scanner():
+        post_keys(step.dob_edit, "01/13/1945", gap_ms=5)
+        assert found == []
+        assert step.dob_edit.text() == "01/13/1945"
+        assert stated == [date(1945, 1, 13)]
+
+
+def test_a_wristband_with_the_prefix_is_routed_from_the_date_of_birth_field(
+    qtbot: QtBot,
+) -> None:
+    step = IdentifyStep()
+    qtbot.addWidget(step)
+    step.show()
+    stated: list[object] = []
+    step.confirm_requested.connect(lambda born, _name: stated.append(born))
+    for _, found in make_scanner(prefix="#"):
+        post_keys(step.dob_edit, "#WBM100001", gap_ms=5)
+        assert found == ["WBM100001"]
+        assert step.dob_edit.text() == ""
+        assert stated == []
+
+
+def test_fast_keys_into_a_date_edit_are_typing(
+    qtbot: QtBot, scanner: tuple[ScannerInput, list[str]]
+) -> None:
+    edit = QDateEdit()
+    qtbot.addWidget(edit)
+    route_scans_from(edit)
+    edit.show()
+    _, found = scanner
+    post_keys(edit, "01131945", gap_ms=5)
+    assert found == []
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from PySide6.QtCore import Qt, Signal
@@ -15,19 +16,36 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labdesk.services.patients import parse_birth_date
+from labdesk.domain.dates import DEFAULT_DATE_FORMATS, example_date, parse_birth_date
+from labdesk.domain.errors import ValidationError
+from ui.errors import error_text
 from ui.message_label import MessageLabel
-from ui.scanner import route_scans_from
+from ui.scanner import NO_SCAN, route_scans_from
 
 
 class IdentifyStep(QWidget):
     """Ask, type the date of birth, tick the name, Enter. A wristband scan also confirms."""
 
     confirm_requested = Signal(object, bool)
-    """The stated date of birth (``date`` or None if unreadable) and the name tick."""
+    """The stated date of birth (``date``, or None when none was typed) and the name tick."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        date_formats: Sequence[str] = DEFAULT_DATE_FORMATS,
+        today: Callable[[], date] | None = None,
+    ) -> None:
+        """Build the step.
+
+        Args:
+            parent: the station page.
+            date_formats: how a date of birth may be typed (``Config.date_formats``).
+            today: the clinic's date, so a two-digit year is never read as in the future.
+        """
         super().__init__(parent)
+        self._formats = tuple(date_formats)
+        self._today = today
         heading = QLabel(
             self.tr(
                 "<b>Ask the patient:</b> “Please tell me your full name and date of birth.” "
@@ -37,9 +55,17 @@ class IdentifyStep(QWidget):
         )
         heading.setWordWrap(True)
         self.dob_edit = QLineEdit(self)
-        self.dob_edit.setPlaceholderText(self.tr("Date of birth as stated, e.g. 1984-03-05"))
+        self.dob_edit.setPlaceholderText(
+            self.tr("Date of birth as stated, e.g. {example}").format(
+                example=example_date(self._formats)
+            )
+        )
         self.dob_edit.setAccessibleName(self.tr("Stated date of birth"))
+        # A wristband scanned here is routed (it confirms the patient), but a date typed
+        # quickly is typing, never a scan: only a burst with the scanner's configured
+        # prefix/suffix is taken out of this field (issue 11 items 8 and 9).
         route_scans_from(self.dob_edit)
+        self.dob_edit.setProperty(NO_SCAN, True)
         self.name_check = QCheckBox(self.tr("&Name matches what the patient said"), self)
         self.confirm_button = QPushButton(self.tr("&Confirm identity (Enter)"), self)
         self.confirm_button.setDefault(True)
@@ -65,14 +91,21 @@ class IdentifyStep(QWidget):
         self.name_check.setChecked(False)
         self.message.show_info("")
 
+    def show_error(self, text: str) -> None:
+        """Show why the identifiers were not confirmed; the typed date stays, selected."""
+        self.message.show_error(text)
+        self.dob_edit.setFocus()
+        self.dob_edit.selectAll()  # retyping replaces it; Enter resubmits it as it is
+
     def _submit(self) -> None:
         text = self.dob_edit.text().strip()
-        born: date | None = parse_birth_date(text) if text else None
-        if text and born is None:
-            self.message.show_error(
-                self.tr("'{text}' is not a date. Type it as YYYY-MM-DD or MM/DD/YYYY.").format(
-                    text=text
-                )
-            )
-            return
+        born: date | None = None
+        if text:
+            today = self._today() if self._today is not None else None
+            try:
+                born = parse_birth_date(text, self._formats, today=today)
+            except ValidationError as exc:
+                self.show_error(error_text(exc))
+                return
+        self.message.show_info("")
         self.confirm_requested.emit(born, self.name_check.isChecked())
