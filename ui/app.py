@@ -22,7 +22,7 @@ from labdesk.log_setup import install_redaction, log_to_file
 from labdesk.services.dto import SignedInUser
 from ui.context import AppContext
 from ui.crash_handler import CrashHandler
-from ui.errors import error_text
+from ui.errors import error_text, install_denial_recorder
 from ui.sign_in import Authenticator, SignInWidget
 from ui.tasks import run_in_background, wait_for_background_jobs
 
@@ -144,7 +144,10 @@ class AppController(QObject):
         )
 
     def _connected(self, core: Core) -> None:
+        from labdesk.services.audit import record_if_denied
+
         self.core = core
+        install_denial_recorder(lambda error: record_if_denied(core.uow, core.clock, error))
         if self.config.demo:
             # Imported now that SQLAlchemy is loaded anyway: the demo module pulls it in.
             from labdesk.services.demo import DEMO_PASSWORD, DEMO_USERS
@@ -228,6 +231,7 @@ class AppController(QObject):
         if self.spooler is not None:
             self.spooler.stop()
         wait_for_background_jobs()
+        install_denial_recorder(None)
         if self.core is not None:
             self.core.close()
             self.core = None

@@ -25,6 +25,7 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QMetaObject, QObject, QRunnable, Qt, QThreadPool, Slot
 
 from labdesk.domain.errors import LabdeskError
+from ui.errors import audit_denial
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def _call(fn: Callable[[], Any]) -> _Outcome:
     try:
         return _Outcome(value=fn())
     except LabdeskError as exc:
+        audit_denial(exc)  # a role denial is audited here, on the pool thread
         return _Outcome(error=exc)
     except Exception as exc:
         # Not a user-facing failure: a bug. Log it here, where the traceback is complete.

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from labdesk import __version__
-from labdesk.domain.errors import LabdeskError
+from labdesk.domain.errors import LabdeskError, PermissionDenied
 from labdesk.log_setup import install_redaction
 
 logger = logging.getLogger(__name__)
@@ -79,10 +79,14 @@ class LabdeskGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command, reporting LabdeskError without a traceback."""
+        """Run the command, reporting LabdeskError without a traceback (denials audited)."""
         try:
             return super().invoke(ctx)
         except LabdeskError as exc:
+            if isinstance(exc, PermissionDenied):
+                from labdesk.cli.common import audit_denial  # loaded already by the command
+
+                audit_denial(ctx, exc)
             click.secho(f"Error: {exc.message}", fg="red", err=True)
             if exc.hint:
                 click.echo(f"  What to do: {exc.hint}", err=True)

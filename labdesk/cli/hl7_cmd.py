@@ -13,6 +13,7 @@ from labdesk.cli.common import open_core
 from labdesk.domain.errors import ValidationError
 from labdesk.domain.hl7 import AckCode
 from labdesk.domain.permissions import Permission, allows
+from labdesk.domain.timefmt import format_local
 from labdesk.hl7.ingest import Ingestor
 from labdesk.hl7.message_files import read_frames
 from labdesk.hl7.mllp_client import MllpTransport
@@ -38,9 +39,19 @@ def sign_in(core: Core, username: str) -> SignedInUser:
         return authenticate(uow, core.clock, username, password)
 
 
-def make_ingestor(core: Core) -> Ingestor:
-    """The ingestor for this core's database and clinic time zone."""
-    return Ingestor(core.uow, core.clock, timezone=core.config.clinic_timezone)
+def make_ingestor(core: Core, actor: SignedInUser | None = None) -> Ingestor:
+    """The ingestor for this core's database and clinic time zone.
+
+    Args:
+        core: the open core.
+        actor: who imports (their id goes on every audit entry); None for the listener.
+    """
+    return Ingestor(
+        core.uow,
+        core.clock,
+        timezone=core.config.clinic_timezone,
+        actor_id=actor.id if actor is not None else None,
+    )
 
 
 @click.group()
@@ -100,7 +111,7 @@ def import_(files: tuple[Path, ...], username: str) -> None:
     try:
         actor = sign_in(core, username)
         authorize(actor, Permission.IMPORT_MESSAGES)
-        ingestor = make_ingestor(core)
+        ingestor = make_ingestor(core, actor)
         frames = [(frame, f"file:{path.name}") for path in files for frame in read_frames(path)]
         counts = dict.fromkeys(("accepted", "duplicates", "refused", "unmatched", "results"), 0)
         with click.progressbar(length=len(frames), label="Importing", show_pos=True) as bar:
@@ -192,17 +203,18 @@ def worklist(username: str) -> None:
             )
     finally:
         core.close()
+    tz = core.config.clinic_timezone
     if dead is not None:
         click.echo(f"Dead letters: {len(dead)}")
     for d in dead or []:
         click.echo(
-            f"  #{d.id} {d.received_at:%Y-%m-%d %H:%M} {d.ack_code} "
+            f"  #{d.id} {format_local(d.received_at, tz)} {d.ack_code} "
             f"{d.message_type or '-'} {d.control_id or '-'} {d.source}: {d.error}"
         )
     click.echo(f"Unmatched results: {len(unmatched)}")
     for u in unmatched:
         click.echo(
-            f"  #{u.id} {u.received_at:%Y-%m-%d %H:%M} MRN {u.patient_mrn} "
+            f"  #{u.id} {format_local(u.received_at, tz)} MRN {u.patient_mrn} "
             f"test {u.test_code} accession {u.accession or '-'}: {u.reason}"
         )
 

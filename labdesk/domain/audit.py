@@ -22,6 +22,8 @@ class AuditAction(StrEnum):
     UNLOCK = "unlock"
     BREAK_GLASS = "break_glass"
     REVIEW = "review"
+    DENY = "deny"
+    """A role-denied attempt (entity ``permission``); written although the attempt rolled back."""
 
 
 @dataclass(eq=False, kw_only=True)

@@ -59,25 +59,31 @@ def apply_orders(
     lines: list[OrderLine],
     *,
     message_time: datetime | None,
+    user_id: int | None = None,
 ) -> OrderSummary:
     """Create or cancel the orders ``lines`` describe (caller commits).
+
+    ``user_id`` is who imported the message, for the audit entries (None: the interface).
 
     Raises:
         Hl7Error: (AE) for an unknown or inactive test, a cancel of an unknown order, a
             placer number used for another patient, or a new patient without name or DOB.
     """
     summary = OrderSummary()
-    patient = _patient(uow, clock, patient_ref, create=any(x.control == NEW for x in lines))
+    create = any(x.control == NEW for x in lines)
+    patient = _patient(uow, clock, patient_ref, create=create, user_id=user_id)
     assert patient.id is not None
     for line in lines:
         if line.control == NEW:
-            _new(uow, clock, catalog, patient, line, message_time, summary)
+            _new(uow, clock, catalog, patient, line, message_time, summary, user_id)
         elif line.control == CANCEL:
-            _cancel(uow, clock, catalog, patient, line, summary)
+            _cancel(uow, clock, catalog, patient, line, summary, user_id)
     return summary
 
 
-def _patient(uow: UnitOfWork, clock: Clock, ref: PatientRef, *, create: bool) -> Patient:
+def _patient(
+    uow: UnitOfWork, clock: Clock, ref: PatientRef, *, create: bool, user_id: int | None
+) -> Patient:
     patient = uow.patients.by_mrn(ref.mrn)
     if patient is not None:
         if ref.birth_date is not None and ref.birth_date != patient.birth_date:
@@ -112,7 +118,7 @@ def _patient(uow: UnitOfWork, clock: Clock, ref: PatientRef, *, create: bool) ->
         action=AuditAction.CREATE,
         entity="patient",
         entity_id=patient.id,
-        user_id=None,
+        user_id=user_id,
         station="hl7",
         detail="created from an HL7 order message",
     )
@@ -127,6 +133,7 @@ def _new(
     line: OrderLine,
     message_time: datetime | None,
     summary: OrderSummary,
+    user_id: int | None,
 ) -> None:
     entry = catalog.find(line.test_code, line.alt_test_code)
     if entry is None or not entry.active:
@@ -157,7 +164,7 @@ def _new(
             action=AuditAction.CREATE,
             entity="order",
             entity_id=order.id or "",
-            user_id=None,
+            user_id=user_id,
             station="hl7",
             detail=f"HL7 new order {line.placer_order_number}",
         )
@@ -187,6 +194,7 @@ def _cancel(
     patient: Patient,
     line: OrderLine,
     summary: OrderSummary,
+    user_id: int | None,
 ) -> None:
     order = uow.orders.by_placer_number(line.placer_order_number)
     if order is None or order.patient_id != patient.id:
@@ -218,7 +226,7 @@ def _cancel(
         action=AuditAction.UPDATE,
         entity="order",
         entity_id=order.id,
-        user_id=None,
+        user_id=user_id,
         station="hl7",
         detail=f"HL7 cancel of {line.test_code or 'whole order'}",
     )

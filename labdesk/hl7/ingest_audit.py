@@ -1,9 +1,11 @@
 """Audit entries for applied HL7 messages: one per committed group, listing the message ids.
 
-The interface, not a person, writes these changes (``user_id`` None, station ``hl7``). One
-entry per transaction keeps the chain lock (which serialises every audit writer) to once per
-group commit; the entry still answers who (the HL7 interface), what (the ``hl7_messages``
-ids, whose rows name the sender, the type, the raw text and the outcome) and when. Ids are
+The interface writes these changes (station ``hl7``): on its own for the MLLP listener
+(``user_id`` None), or for the signed-in user of ``labdesk hl7 import --user`` (``user_id``
+that user's id, as on every other entry the import writes). One entry per transaction keeps
+the chain lock (which serialises every audit writer) to once per group commit; the entry
+still answers who (the HL7 interface, and who imported), what (the ``hl7_messages`` ids,
+whose rows name the sender, the type, the raw text and the outcome) and when. Ids are
 written as ranges (``120-219,221``); a group whose list does not fit one entry's detail
 gets more entries, each under the same lock.
 """
@@ -63,8 +65,17 @@ def _chunks(spans: list[str]) -> list[list[str]]:
     return chunks
 
 
-def audit_applied(uow: UnitOfWork, clock: Clock, applied: Sequence[Applied]) -> None:
-    """Record that the interface applied ``applied`` (caller commits with the changes)."""
+def audit_applied(
+    uow: UnitOfWork, clock: Clock, applied: Sequence[Applied], *, user_id: int | None = None
+) -> None:
+    """Record that the interface applied ``applied`` (caller commits with the changes).
+
+    Args:
+        uow: the transaction that applied the messages.
+        clock: time source.
+        applied: the applied messages.
+        user_id: who imported them (None: the interface on its own, the MLLP listener).
+    """
     if not applied:
         return
     by_id = {a.message_id: a for a in applied}
@@ -84,7 +95,7 @@ def audit_applied(uow: UnitOfWork, clock: Clock, applied: Sequence[Applied]) -> 
             action=AuditAction.CREATE,
             entity=ENTITY,
             entity_id=_span(members),
-            user_id=None,
+            user_id=user_id,
             station=STATION,
             detail=detail,
         )

@@ -7,21 +7,32 @@ only: never patient names, dates of birth or typed search text in ``detail``.
 :func:`audit_patient_access` covers the common "these patients were shown/printed/exported"
 case. Views commit with the caller's transaction like everything else: a screen that only
 reads must still ``commit()`` (the view services in :mod:`labdesk.services.patients` do).
+
+Role-denied attempts are the exception: the attempt rolls back, so :func:`record_denial`
+writes the denial in a unit of work of its own, called by the CLI's and the UI's error paths
+through :func:`record_if_denied`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from labdesk.domain.audit import AuditAction, AuditEntry
 from labdesk.domain.clock import Clock
+from labdesk.domain.errors import LabdeskError
 from labdesk.domain.hashchain import GENESIS, link_hash
-from labdesk.ports import UnitOfWork
-from labdesk.services.dto import SignedInUser
+from labdesk.domain.permissions import Permission
+from labdesk.ports import UnitOfWork, UowFactory
+from labdesk.services.dto import RoleDenied, SignedInUser
+
+logger = logging.getLogger(__name__)
 
 DETAIL_MAX = 400
 EMERGENCY_MARK = "[break-glass] "
 PATIENT = "patient"
+DENIED_ENTITY = "permission"
+"""``entity`` of a denial's entry; ``entity_id`` names the permission (``acknowledge_results``)."""
 
 
 def clean_detail(text: str) -> str:
@@ -156,3 +167,64 @@ def audit_patient_access(
         for patient_id in dict.fromkeys(patient_ids)
     ]
     _append(uow, entries)
+
+
+def record_denial(
+    uow_factory: UowFactory,
+    clock: Clock,
+    actor: SignedInUser,
+    permission: Permission,
+    attempted: str,
+) -> AuditEntry:
+    """Audit that ``actor``'s role was refused ``permission`` (own unit of work; commits).
+
+    Args:
+        uow_factory: opens the short unit of work the entry commits in (the attempt's own
+            transaction has rolled back).
+        clock: time source.
+        actor: who tried; names the user and station, flags a break-glass session.
+        permission: what their role does not allow.
+        attempted: what was tried (the service or command).
+
+    Raises:
+        StorageError: the database would not take the entry.
+    """
+    with uow_factory() as uow:
+        entry = record_audit(
+            uow,
+            clock,
+            action=AuditAction.DENY,
+            entity=DENIED_ENTITY,
+            entity_id=permission.name.lower(),
+            outcome="denied",
+            actor=actor,
+            detail=f"{attempted}: role {actor.role.value} may not {permission.value}",
+        )
+        uow.commit()
+    return entry
+
+
+def record_if_denied(uow_factory: UowFactory, clock: Clock, error: BaseException) -> bool:
+    """Audit ``error`` when it is a role denial not audited yet (for the error paths).
+
+    Never raises: a denial the database will not take is logged, and the user still gets
+    the denial's message.
+
+    Returns:
+        True when this call wrote the denial's entry.
+    """
+    if not isinstance(error, RoleDenied) or error.audited:
+        return False
+    try:
+        record_denial(uow_factory, clock, error.actor, error.permission, error.attempted)
+    except LabdeskError as exc:
+        logger.error(
+            "denial of %s to user %s (%s) not audited: %s",
+            error.permission.name,
+            error.actor.id,
+            error.attempted,
+            exc,
+        )
+        return False
+    error.audited = True
+    return True

@@ -5,10 +5,12 @@ No ORM object ever leaves a unit of work; screens get these instead.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from labdesk.domain.catalog import SpecimenCategory, TemperatureClass
+from labdesk.domain.errors import PermissionDenied
 from labdesk.domain.order import Priority, TestStatus
 from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Role
@@ -112,10 +114,48 @@ class SpecimenSummary:
     collected_at: datetime
 
 
-def authorize(actor: SignedInUser, permission: Permission) -> None:
+class RoleDenied(PermissionDenied):
+    """A refusal by :func:`authorize`, carrying what the audit entry of the denial needs.
+
+    The attempt's own transaction rolls back with the error, so the denial is written
+    afterwards in a unit of work of its own, where the error reaches the user (the CLI's
+    and the UI's error paths call :func:`labdesk.services.audit.record_if_denied`).
+    """
+
+    def __init__(
+        self, refused: PermissionDenied, actor: SignedInUser, permission: Permission, attempted: str
+    ) -> None:
+        super().__init__(refused.message, hint=refused.hint)
+        self.actor = actor
+        self.permission = permission
+        self.attempted = attempted
+        self.audited = False
+        """Set once the denial's audit entry is committed (an error path may repeat)."""
+
+
+def authorize(actor: SignedInUser, permission: Permission, *, attempted: str = "") -> None:
     """Check the permission matrix for the signed-in user.
 
+    Args:
+        actor: who asks.
+        permission: what their role must allow.
+        attempted: what was attempted, for the audit entry of a denial (default: the
+            calling function, e.g. ``labdesk.services.acknowledge.acknowledge_results``).
+
     Raises:
-        PermissionDenied: when the actor's role does not allow ``permission``.
+        RoleDenied: a ``PermissionDenied`` when the actor's role does not allow
+            ``permission``.
     """
-    require(actor.role, permission, emergency=actor.emergency)
+    try:
+        require(actor.role, permission, emergency=actor.emergency)
+    except PermissionDenied as refused:
+        raise RoleDenied(refused, actor, permission, attempted or _caller()) from None
+
+
+def _caller() -> str:
+    """``module.function`` that called :func:`authorize`: every service says what it is."""
+    try:
+        frame = sys._getframe(2)  # 0: here, 1: authorize, 2: the service
+    except ValueError:  # pragma: no cover - the call stack is never that shallow
+        return "unknown"
+    return f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_qualname}"

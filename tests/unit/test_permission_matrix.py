@@ -43,6 +43,7 @@ REQUIRED: dict[str, Permission | AnyOf | str] = {
     # access control (issue 7)
     "audit.audit_patient_access": HELPER,
     "audit.record_audit": HELPER,
+    "audit.record_denial": HELPER,  # writes the refusal authorize() raised
     "audit_log.audit_entities": P.VIEW_AUDIT,
     "audit_log.export_audit_csv": P.VIEW_AUDIT,
     "audit_log.mark_reviewed": P.VIEW_AUDIT,

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.audit_chain import ChainReport
 from labdesk.domain.audit_query import AuditQuery, AuditRow
+from labdesk.domain.timefmt import format_local
 from labdesk.services import audit_log
 from labdesk.services.dto import SignedInUser
 from ui.context import AppContext
@@ -64,7 +65,7 @@ class AuditTableModel(RowTableModel[AuditRow]):
         ),
         Column[AuditRow](
             QT_TRANSLATE_NOOP(_CONTEXT, "When"),
-            lambda r: r.at.astimezone(AuditTableModel.zone).strftime("%Y-%m-%d %H:%M:%S"),
+            lambda r: format_local(r.at, AuditTableModel.zone.key, "%Y-%m-%d %H:%M:%S"),
             sort_key=lambda r: r.at.timestamp(),
         ),
         Column[AuditRow](QT_TRANSLATE_NOOP(_CONTEXT, "User"), lambda r: r.username or "—"),
