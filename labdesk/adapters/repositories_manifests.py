@@ -111,6 +111,20 @@ class ManifestRepository(_Repository):
         )
         return {specimen_id: manifest for specimen_id, manifest in self.session.execute(stmt)}
 
+    def lab_scans_elsewhere(self, specimen_ids: Sequence[int], manifest_id: int) -> dict[int, str]:
+        """The other manifest (number) each specimen was last scanned in on at the lab."""
+        if not specimen_ids:
+            return {}
+        stmt = (
+            select(manifest_items.c.specimen_id, manifests.c.number)
+            .join(manifests, manifests.c.id == manifest_items.c.manifest_id)
+            .where(manifest_items.c.specimen_id.in_(list(specimen_ids)))
+            .where(manifest_items.c.manifest_id != manifest_id)
+            .where(manifest_items.c.lab_scanned_at.is_not(None))
+            .order_by(manifest_items.c.id)
+        )
+        return {specimen_id: number for specimen_id, number in self.session.execute(stmt)}
+
 
 class RouteRepository(_Repository):
     """Courier routes and their expected transit times."""

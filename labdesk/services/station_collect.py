@@ -1,9 +1,12 @@
 """Recording a collection at the chair: one transaction for every container, or nothing.
 
 For each collected container: an accession ID, a Specimen, its ordered tests linked and
-marked collected, a COLLECTED custody event, the collection details (and the forensic
-form). Containers not collected leave their tests pending, with the reason recorded.
-Every check runs before the first write, so a refusal saves nothing.
+moved by the state model (:mod:`labdesk.domain.lifecycle`: ``collected`` for a first draw,
+``recollected`` for a test the lab rejected or lost), a COLLECTED custody event, the
+collection details (and the forensic form). Containers not collected leave their tests
+pending, with the reason recorded. A recollection (``recollection_task_id``) links each new
+specimen to the one it replaces and closes its task in the same transaction. Every check
+runs before the first write, so a refusal saves nothing.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from labdesk.domain.encounter import (
 )
 from labdesk.domain.errors import ValidationError
 from labdesk.domain.forensic import ForensicCheck, check_forensic, custody_note, normalise_ccf
+from labdesk.domain.lifecycle import NEEDS_RECOLLECTION, TestEvent, allows, next_test_status
 from labdesk.domain.order import OrderedTest, OrderStatus, TestStatus
 from labdesk.domain.permissions import Permission
+from labdesk.domain.recollection import RecollectionStatus, RecollectionTask
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.hl7.outbound import queue_collection_message
 from labdesk.ports import UnitOfWork
@@ -37,6 +42,13 @@ from labdesk.services.custody import Handoff, record_event
 from labdesk.services.dto import SignedInUser, authorize
 from labdesk.services.station_dto import CollectResult, ContainerCollection
 from labdesk.services.station_encounter import encounter_of, require_identified
+from labdesk.services.station_recollection import (
+    close_if_recollected,
+    recollection_note,
+    require_for_encounter,
+    task_of,
+    tests_to_recollect,
+)
 from labdesk.services.station_view import specimen_row
 
 #: Collection times older than this need a reason (the MA records right after the draw).
@@ -70,6 +82,17 @@ class _Checked:
     collected_at: datetime
     collector_id: int
     forensic: ForensicCheck | None = None
+    redrawn: frozenset[int] = frozenset()
+    """Ids of the tests drawn again for the recollection (the others are first draws)."""
+
+
+@dataclass(frozen=True)
+class _Recollection:
+    """The recollection a collection draws: its task, the tube it replaces, its tests."""
+
+    task: RecollectionTask
+    old: Specimen
+    test_ids: frozenset[int]
 
 
 def collect(
@@ -78,16 +101,31 @@ def collect(
     actor: SignedInUser,
     encounter_id: int,
     containers: Sequence[ContainerCollection],
+    *,
+    recollection_task_id: int | None = None,
 ) -> CollectResult:
     """Record the collection of ``containers`` for the encounter's patient and commit.
 
+    Args:
+        uow: the unit of work.
+        clock: the clock.
+        actor: the signed-in user.
+        encounter_id: the visit (identified).
+        containers: what was drawn (or not) for each planned container.
+        recollection_task_id: the visit draws this recollection: its rejected or lost tests
+            may be drawn again, and the task is closed once none is left.
+
     Raises:
         PermissionDenied: if the actor may not collect specimens.
-        ValidationError: the patient's identifiers are not confirmed, or the visit is closed.
+        ValidationError: the patient's identifiers are not confirmed, the visit is closed,
+            or the recollection is another patient's or already closed.
+        NotFound: no such recollection task.
         CollectionRefused: listing every problem (cancelled or already collected tests,
             missing reasons, an incomplete forensic form…); nothing is saved.
     """
-    result = record_collection(uow, clock, actor, encounter_id, containers)
+    result = record_collection(
+        uow, clock, actor, encounter_id, containers, recollection_task_id=recollection_task_id
+    )
     uow.commit()
     return result
 
@@ -98,18 +136,41 @@ def record_collection(
     actor: SignedInUser,
     encounter_id: int,
     containers: Sequence[ContainerCollection],
+    *,
+    recollection_task_id: int | None = None,
 ) -> CollectResult:
     """:func:`collect` without the commit (the caller commits or rolls back)."""
     authorize(actor, Permission.COLLECT_SPECIMENS)
     encounter = encounter_of(uow, encounter_id)
     require_identified(encounter)
+    recollection = None
+    if recollection_task_id is not None:
+        recollection = _recollection(uow, encounter, recollection_task_id)
     if not containers:
         raise CollectionRefused(["no container was recorded"])
     problems: list[str] = []
-    checked = _check_all(uow, clock, actor, encounter, containers, problems)
+    redraw = recollection.test_ids if recollection else frozenset()
+    checked = _check_all(uow, clock, actor, encounter, containers, redraw, problems)
     if problems:
         raise CollectionRefused(problems)
-    return _write(uow, clock, actor, encounter, checked)
+    return _write(uow, clock, actor, encounter, checked, recollection)
+
+
+def _recollection(uow: UnitOfWork, encounter: Encounter, task_id: int) -> _Recollection:
+    """The open task of this patient, its old specimen locked (one recollection at a time)."""
+    task = task_of(uow, task_id)
+    require_for_encounter(task, encounter)
+    # Two chairs drawing the same recollection: the second waits here, then finds the
+    # tests already recollected (they moved to the first one's specimen).
+    old = uow.custody_scan.lock_specimen(task.specimen_id)
+    assert old is not None
+    if task.status is not RecollectionStatus.OPEN:
+        raise ValidationError(
+            f"The recollection of {old.accession} was already {task.status.value}.",
+            hint="Refresh the worklist (F5); open the patient as a normal visit if needed.",
+        )
+    ids = frozenset(t.id for t in tests_to_recollect(uow, task) if t.id is not None)
+    return _Recollection(task, old, ids)
 
 
 def _check_all(
@@ -118,6 +179,7 @@ def _check_all(
     actor: SignedInUser,
     encounter: Encounter,
     containers: Sequence[ContainerCollection],
+    redraw: frozenset[int],
     problems: list[str],
 ) -> list[_Checked]:
     seen: set[int] = set()
@@ -128,7 +190,7 @@ def _check_all(
         if duplicates:
             problems.append(f"{where}: a test is listed in two containers")
         seen.update(request.ordered_test_ids)
-        item = _check_one(uow, clock, actor, encounter, request, where, problems)
+        item = _check_one(uow, clock, actor, encounter, request, where, redraw, problems)
         if item is not None:
             checked.append(item)
     return checked
@@ -141,6 +203,7 @@ def _check_one(
     encounter: Encounter,
     request: ContainerCollection,
     where: str,
+    redraw: frozenset[int],
     problems: list[str],
 ) -> _Checked | None:
     container = uow.catalog.get_container(request.container_code)
@@ -150,11 +213,14 @@ def _check_one(
     if not request.ordered_test_ids:
         problems.append(f"{where}: carries no test")
         return None
-    tests, definitions = _check_tests(uow, encounter, request, where, problems)
+    tests, definitions = _check_tests(uow, encounter, request, where, redraw, problems)
+    redrawn = frozenset(t.id for t in tests if t.id in redraw)
     if not request.collected:
         if len(" ".join(request.not_collected_reason.split())) < MIN_REASON:
             problems.append(f"{where}: say why it was not collected")
-        return _Checked(request, container, tests, definitions, clock.now(), actor.id)
+        return _Checked(
+            request, container, tests, definitions, clock.now(), actor.id, redrawn=redrawn
+        )
     collected_at = _check_time(clock, request, where, problems)
     collector_id = request.collector_id or actor.id
     collector = uow.people.user(collector_id)
@@ -172,7 +238,9 @@ def _check_one(
         forensic = _check_forensic(request, where, problems)
     elif container.category is SpecimenCategory.URINE and request.urine_method is None:
         problems.append(f"{where}: choose the urine collection type (clean catch, catheter…)")
-    return _Checked(request, container, tests, definitions, collected_at, collector_id, forensic)
+    return _Checked(
+        request, container, tests, definitions, collected_at, collector_id, forensic, redrawn
+    )
 
 
 def _check_tests(
@@ -180,6 +248,7 @@ def _check_tests(
     encounter: Encounter,
     request: ContainerCollection,
     where: str,
+    redraw: frozenset[int],
     problems: list[str],
 ) -> tuple[list[OrderedTest], list[TestDefinition]]:
     tests: list[OrderedTest] = []
@@ -193,8 +262,16 @@ def _check_tests(
         if ot.status is TestStatus.CANCELLED or order.status is OrderStatus.CANCELLED:
             problems.append(f"{where}: {ot.test_code} was cancelled; refresh the orders")
             continue
-        if ot.status is not TestStatus.ORDERED:
-            problems.append(f"{where}: {ot.test_code} was already collected")
+        event = TestEvent.RECOLLECTED if test_id in redraw else TestEvent.COLLECTED
+        if not allows(ot.status, event):
+            if ot.status in NEEDS_RECOLLECTION:
+                what = "rejected by the lab" if ot.status is TestStatus.REJECTED else "lost"
+                problems.append(
+                    f"{where}: {ot.test_code} was {what}; draw it again from its task "
+                    "under 'To recollect'"
+                )
+            else:
+                problems.append(f"{where}: {ot.test_code} was already collected")
             continue
         definition = uow.catalog.get_test(ot.test_code)
         if definition is None or definition.container_code != request.container_code:
@@ -241,6 +318,7 @@ def _write(
     actor: SignedInUser,
     encounter: Encounter,
     checked: list[_Checked],
+    recollection: _Recollection | None,
 ) -> CollectResult:
     assert encounter.id is not None
     site = uow.people.site(encounter.site_id)
@@ -264,12 +342,20 @@ def _write(
                 )
                 missed.append(ot.id)
             continue
-        specimen = _write_specimen(uow, clock, encounter, item, location)
+        replaces = recollection if item.redrawn else None
+        specimen = _write_specimen(uow, clock, encounter, item, location, replaces)
         created.append(specimen)
         if item.forensic is not None and item.forensic.needs_observed_recollection:
             assert specimen.id is not None
             recollect.append(specimen.id)
     uow.station.flush()
+    closed = ""
+    if recollection is not None:
+        drawn = [s for s in created if s.recollection_of_id == recollection.old.id]
+        if close_if_recollected(
+            uow, clock, actor, recollection.task, drawn, station_code=encounter.station_code
+        ):
+            closed = f"; recollection task {recollection.task.id} done"
     if created:
         # The lab hears of the collection in the same transaction (an outbox).
         queue_collection_message(uow, clock, [s.id for s in created if s.id], user_id=actor.id)
@@ -281,7 +367,8 @@ def _write(
         entity_id=encounter.id,
         actor=actor,
         station=encounter.station_code,
-        detail=f"collected specimens {[s.id for s in created]}; not collected tests {missed}",
+        detail=f"collected specimens {[s.id for s in created]}; not collected tests {missed}"
+        + closed,
     )
     forensic = {f.specimen_id: f for f in uow.station.forensic(encounter.id)}
     rows = tuple(specimen_row(uow, s, forensic) for s in created)
@@ -289,7 +376,12 @@ def _write(
 
 
 def _write_specimen(
-    uow: UnitOfWork, clock: Clock, encounter: Encounter, item: _Checked, location: str
+    uow: UnitOfWork,
+    clock: Clock,
+    encounter: Encounter,
+    item: _Checked,
+    location: str,
+    replaces: _Recollection | None,
 ) -> Specimen:
     assert encounter.id is not None
     request = item.request
@@ -306,17 +398,22 @@ def _write_specimen(
         temperature_class=temperature,
         volume_ml=request.volume_ml,
         collection_note=" ".join(request.backdate_reason.split())[:400],
+        recollection_of_id=replaces.old.id if replaces else None,
     )
     uow.specimens.add(specimen)
     uow.specimens.flush()
     assert specimen.id is not None
     for ot in item.tests:
-        ot.status = TestStatus.COLLECTED
+        event = TestEvent.RECOLLECTED if ot.id in item.redrawn else TestEvent.COLLECTED
+        ot.status = next_test_status(ot.status, event)
         ot.specimen_id = specimen.id
         ot.status_changed_at = item.collected_at
-    note = ""
+    notes = []
+    if replaces is not None:
+        notes.append(recollection_note(replaces.old, replaces.task))
     if item.forensic is not None and request.forensic is not None:
-        note = custody_note(request.forensic, item.forensic)
+        notes.append(custody_note(request.forensic, item.forensic))
+    note = "; ".join(notes)
     record_event(
         uow,
         clock,

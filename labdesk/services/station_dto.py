@@ -9,6 +9,7 @@ from enum import StrEnum
 from labdesk.domain.draw_plan import DrawPlan
 from labdesk.domain.encounter import AlarmKind, EncounterStatus, IdMethod
 from labdesk.domain.forensic import ForensicForm, UrineMethod
+from labdesk.domain.recollection import RecollectionStatus
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.services.dto import OrderedTestRow, PatientSummary
 
@@ -54,6 +55,31 @@ class AlarmRow:
 
 
 @dataclass(frozen=True)
+class RecollectionInfo:
+    """The recollection task a visit was opened for: what to draw again, and why."""
+
+    task_id: int
+    specimen_id: int
+    accession: str
+    """The rejected or lost specimen's accession ID."""
+    reason: str
+    """A rejection reason code, or ``"lost"``."""
+    reason_label: str
+    note: str
+    status: RecollectionStatus
+    test_codes: tuple[str, ...]
+    """Tests still to draw again (empty once the task is closed)."""
+    recollected_accession: str = ""
+    """The new specimen that replaces it, once drawn."""
+    close_note: str = ""
+
+    @property
+    def open(self) -> bool:
+        """True while the tests still have to be drawn again."""
+        return self.status is RecollectionStatus.OPEN
+
+
+@dataclass(frozen=True)
 class EncounterView:
     """Everything the station shows about the patient in the chair."""
 
@@ -71,6 +97,8 @@ class EncounterView:
     alarms: tuple[AlarmRow, ...]
     missed_test_ids: tuple[int, ...] = ()
     blockers: tuple[str, ...] = field(default=())
+    recollection: RecollectionInfo | None = None
+    """Set when the visit draws a recollection: the plan then holds its tests."""
 
     @property
     def open_alarms(self) -> tuple[AlarmRow, ...]:
@@ -200,6 +228,8 @@ class RecollectionRow:
     accession: str
     reason: str
     opened_at: datetime
+    tests: tuple[str, ...] = ()
+    """Codes of the tests to draw again."""
 
 
 @dataclass(frozen=True)

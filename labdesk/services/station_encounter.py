@@ -21,6 +21,7 @@ from labdesk.services.audit import record_audit
 from labdesk.services.dto import PatientSummary, SignedInUser, authorize
 from labdesk.services.patients import lookup_by_scan
 from labdesk.services.station_dto import EncounterView
+from labdesk.services.station_recollection import require_for_encounter, task_of
 from labdesk.services.station_view import build_view
 
 MIN_REASON = 3
@@ -148,15 +149,39 @@ def _resumable(
 
 
 def load_encounter(
-    uow: UnitOfWork, actor: SignedInUser, encounter_id: int, *, winged_set: bool = False
+    uow: UnitOfWork,
+    actor: SignedInUser,
+    encounter_id: int,
+    *,
+    winged_set: bool = False,
+    recollection_task_id: int | None = None,
+    with_pending: bool = False,
 ) -> EncounterView:
     """The encounter as the screen shows it: patient, orders, plan, specimens, alarms.
 
+    Args:
+        uow: an open unit of work.
+        actor: the signed-in user.
+        encounter_id: the visit.
+        winged_set: a butterfly set is used (the plan's discard-tube note).
+        recollection_task_id: the visit draws this recollection: the plan holds exactly
+            its rejected or lost tests (see
+            :func:`~labdesk.services.station_recollection.plan_recollection`).
+        with_pending: in a recollection visit, plan the patient's pending orders too.
+
     Raises:
-        NotFound: no such encounter.
+        NotFound: no such encounter or recollection task.
+        ValidationError: the recollection task is another patient's.
     """
     authorize(actor, Permission.COLLECT_SPECIMENS)
-    return build_view(uow, encounter_of(uow, encounter_id), winged_set=winged_set)
+    encounter = encounter_of(uow, encounter_id)
+    task = None
+    if recollection_task_id is not None:
+        task = task_of(uow, recollection_task_id)
+        require_for_encounter(task, encounter)
+    return build_view(
+        uow, encounter, winged_set=winged_set, recollection=task, with_pending=with_pending
+    )
 
 
 def encounter_of(uow: UnitOfWork, encounter_id: int) -> Encounter:

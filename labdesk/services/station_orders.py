@@ -9,6 +9,7 @@ from labdesk.domain.catalog import ContainerType, TestDefinition
 from labdesk.domain.clock import Clock
 from labdesk.domain.draw_plan import DrawPlan, PlanRequest, build_draw_plan
 from labdesk.domain.errors import NotFound, ValidationError
+from labdesk.domain.lifecycle import TestEvent, next_test_status
 from labdesk.domain.order import (
     Order,
     OrderedTest,
@@ -74,14 +75,35 @@ def definitions_of(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, TestDefin
 
 
 def plan_for(
-    uow: UnitOfWork, rows: Sequence[OrderedTestRow], *, winged_set: bool = False
+    uow: UnitOfWork,
+    rows: Sequence[OrderedTestRow],
+    *,
+    winged_set: bool = False,
+    also: Sequence[PlanRequest] = (),
 ) -> DrawPlan:
-    """The draw plan of the rows still waiting for collection."""
+    """The draw plan of the rows still waiting for collection.
+
+    Args:
+        uow: an open unit of work.
+        rows: the patient's ordered tests; only those still ``ordered`` are planned.
+        winged_set: a butterfly set is used.
+        also: further tests to plan with them (a recollection's rejected or lost tests).
+    """
     requests = [
-        PlanRequest(r.ordered_test_id, r.test_code, stat=r.priority is Priority.STAT)
-        for r in rows
-        if r.status is TestStatus.ORDERED
+        *also,
+        *(
+            PlanRequest(r.ordered_test_id, r.test_code, stat=r.priority is Priority.STAT)
+            for r in rows
+            if r.status is TestStatus.ORDERED
+        ),
     ]
+    return plan_requests(uow, requests, winged_set=winged_set)
+
+
+def plan_requests(
+    uow: UnitOfWork, requests: Sequence[PlanRequest], *, winged_set: bool = False
+) -> DrawPlan:
+    """The draw plan of ``requests`` with their catalog definitions and containers."""
     tests = definitions_of(uow, {r.test_code for r in requests})
     containers: dict[str, ContainerType] = {}
     for code in {t.container_code for t in tests.values()}:
@@ -202,13 +224,13 @@ def cancel_tests(
                 "it can no longer be cancelled here.",
                 hint="Ask the lab to cancel a test whose specimen exists.",
             )
-        ot.status = TestStatus.CANCELLED
+        ot.status = next_test_status(ot.status, TestEvent.CANCELLED)
         ot.status_changed_at = now
         cancelled.append(test_id)
         touched.add(ot.order_id)
     uow.orders.flush()
     for order_id in touched:
-        _close_if_all_cancelled(uow, order_id, reason)
+        close_if_all_cancelled(uow, order_id, reason)
     if cancelled:
         record_audit(
             uow,
@@ -250,7 +272,8 @@ def cancel_order(
     return cancel_tests(uow, clock, actor, ids, reason, station_code=station_code)
 
 
-def _close_if_all_cancelled(uow: UnitOfWork, order_id: int, reason: str) -> None:
+def close_if_all_cancelled(uow: UnitOfWork, order_id: int, reason: str) -> None:
+    """Cancel the order, with ``reason``, once every one of its tests is cancelled."""
     order = uow.orders.get(order_id)
     if order is None or order.status is not OrderStatus.ACTIVE:
         return

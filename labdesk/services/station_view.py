@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 from labdesk.domain.encounter import Encounter, ForensicRecord
+from labdesk.domain.recollection import RecollectionTask
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.ports import UnitOfWork
 from labdesk.services.dto import PatientSummary
 from labdesk.services.station_dto import AlarmRow, EncounterSpecimen, EncounterView
 from labdesk.services.station_orders import patient_orders, plan_for
+from labdesk.services.station_recollection import recollection_info, recollection_requests
 
 
-def build_view(uow: UnitOfWork, encounter: Encounter, *, winged_set: bool = False) -> EncounterView:
-    """The encounter with its patient, orders, draw plan, specimens, alarms and blockers."""
+def build_view(
+    uow: UnitOfWork,
+    encounter: Encounter,
+    *,
+    winged_set: bool = False,
+    recollection: RecollectionTask | None = None,
+    with_pending: bool = False,
+) -> EncounterView:
+    """The encounter with its patient, orders, draw plan, specimens, alarms and blockers.
+
+    With ``recollection`` the plan holds that task's tests to draw again, plus the
+    patient's pending orders only when ``with_pending`` is set; without it the plan is the
+    ordinary visit's (the pending orders).
+    """
     assert encounter.id is not None
     patient = uow.patients.get(encounter.patient_id)
     assert patient is not None
     orders = patient_orders(uow, encounter.patient_id)
+    if recollection is None:
+        plan = plan_for(uow, orders, winged_set=winged_set)
+        info = None
+    else:
+        redraw = recollection_requests(uow, recollection)
+        pending = orders if with_pending else ()
+        plan = plan_for(uow, pending, winged_set=winged_set, also=redraw)
+        info = recollection_info(uow, recollection)
     forensic = {f.specimen_id: f for f in uow.station.forensic(encounter.id)}
     specimens = tuple(specimen_row(uow, s, forensic) for s in uow.station.specimens(encounter.id))
     alarms = tuple(
@@ -40,10 +62,11 @@ def build_view(uow: UnitOfWork, encounter: Encounter, *, winged_set: bool = Fals
         id_method=encounter.id_method,
         identified_at=encounter.identified_at,
         orders=orders,
-        plan=plan_for(uow, orders, winged_set=winged_set),
+        plan=plan,
         specimens=specimens,
         alarms=alarms,
         missed_test_ids=tuple(m.ordered_test_id for m in uow.station.missed(encounter.id)),
+        recollection=info,
     )
     return EncounterView(**{**view.__dict__, "blockers": blockers(view)})
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from labdesk.domain.clock import Clock
+from labdesk.domain.lifecycle import NEEDS_RECOLLECTION
 from labdesk.domain.permissions import Permission
 from labdesk.ports import UnitOfWork
 from labdesk.services.dto import PatientSummary, SignedInUser, authorize
@@ -68,7 +69,14 @@ def station_worklist(
             accession=task.accession,
             reason=task.reason_label,
             opened_at=task.opened_at,
+            tests=_redraw_codes(uow, task.specimen_id),
         )
         for task in open_recollection_tasks(uow, site_code=site.code if site else None)
     )
     return Worklist(waiting=waiting, awaiting_pickup=pickup, recollections=recollect)
+
+
+def _redraw_codes(uow: UnitOfWork, specimen_id: int) -> tuple[str, ...]:
+    """Codes of the specimen's tests still to draw again (rejected or lost)."""
+    tests = uow.orders.tests_for_specimen(specimen_id)
+    return tuple(t.test_code for t in tests if t.status in NEEDS_RECOLLECTION)

@@ -1,6 +1,8 @@
 """Phlebotomy station page: find → confirm ID → orders and draw plan → collect → labels.
 
-The patient banner stays visible on every step once a patient is open. Every action has a
+The patient banner stays visible on every step once a patient is open. A task picked from
+"To recollect" opens the same visit in recollection mode: the banner says what tube is
+replaced and why, and the plan holds only the tests to draw again. Every action has a
 shortcut; scans arrive from the application-wide scanner (see :mod:`ui.scanner`) through
 :meth:`StationPage.attach_scanner`. All service calls run in the background through
 :class:`~ui.station.controller.StationController`.
@@ -14,9 +16,16 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from labdesk.domain.timefmt import local
 from labdesk.services.catalog import list_catalog
 from labdesk.services.dto import CatalogRow, SignedInUser
-from labdesk.services.station_dto import CollectResult, EncounterView, PrintOutcome, ScanOutcome
+from labdesk.services.station_dto import (
+    CollectResult,
+    EncounterView,
+    PrintOutcome,
+    RecollectionRow,
+    ScanOutcome,
+)
 from ui.context import AppContext
 from ui.feedback import ScanFeedback, Tone, flash
 from ui.pages.page_header import PageHeader
@@ -50,7 +59,11 @@ class StationPage(QWidget):
         self.feedback = ScanFeedback(self)
         self.controller = StationController(context, user, context.print_setup, self)
         self.find_step = FindStep(context, user, self)
-        self.identify_step = IdentifyStep(self)
+        self.identify_step = IdentifyStep(
+            self,
+            date_formats=context.config.date_formats,
+            today=lambda: local(context.clock.now(), tz).date(),
+        )
         self.plan_step = PlanStep(tz, self)
         self.collect_step = CollectStep(
             lambda parent: dialogs.ask_forensic(parent), tz, context.clock.now, self
@@ -129,8 +142,13 @@ class StationPage(QWidget):
         c.printed.connect(self._printed)
         c.scanned.connect(self._scanned)
         c.finished.connect(self._finished)
+        c.recollection_cancelled.connect(self._recollection_cancelled)
         self.find_step.results_shown.connect(self.results_shown)
         self.find_step.patient_chosen.connect(self._open_patient)
+        self.find_step.recollection_chosen.connect(self._open_recollection)
+        self.find_step.cancel_recollection_requested.connect(self._cancel_listed_recollection)
+        self.plan_step.with_pending_changed.connect(self._with_pending)
+        self.plan_step.cancel_recollection_requested.connect(self._cancel_open_recollection)
         self.identify_step.confirm_requested.connect(c.confirm_identity)
         self.plan_step.add_order_requested.connect(self._add_order)
         self.plan_step.cancel_requested.connect(self._cancel_tests)
@@ -228,7 +246,17 @@ class StationPage(QWidget):
 
     def _open_patient(self, patient_id: int) -> None:
         self.message.clear()
+        self.plan_step.reset()
         self.controller.open_patient(patient_id)
+
+    def _open_recollection(self, task_id: int, patient_id: int) -> None:
+        self.message.clear()
+        self.plan_step.reset()
+        self.controller.open_recollection(task_id, patient_id)
+
+    def _with_pending(self, with_pending: bool) -> None:
+        self.controller.with_pending = with_pending
+        self.controller.refresh()
 
     def _to_collect(self) -> None:
         view = self.controller.encounter
@@ -272,6 +300,7 @@ class StationPage(QWidget):
         self.controller.close()
         self.identify_step.reset()
         self.labels_step.reset()
+        self.plan_step.reset()
         self.find_step.reset()
 
     def _new_patient(self) -> None:
@@ -304,6 +333,31 @@ class StationPage(QWidget):
         )
         if reason is not None:
             self.controller.cancel_tests(ids, reason)
+
+    def _cancel_listed_recollection(self, row: RecollectionRow) -> None:
+        what = self.tr("{accession} of {patient} ({reason})").format(
+            accession=row.accession, patient=row.patient.display_name, reason=row.reason
+        )
+        self._cancel_recollection(row.task_id, what)
+
+    def _cancel_open_recollection(self) -> None:
+        view = self.controller.encounter
+        if view is None or view.recollection is None:
+            return
+        info = view.recollection
+        what = self.tr("{accession} ({reason})").format(
+            accession=info.accession, reason=info.reason_label
+        )
+        self._cancel_recollection(info.task_id, what)
+
+    def _cancel_recollection(self, task_id: int, what: str) -> None:
+        answer = dialogs.ask_recollection_cancel(self, what)
+        if answer is not None:
+            self.controller.cancel_recollection(task_id, answer.reason, answer.cancel_tests)
+
+    def _recollection_cancelled(self, _task_id: int) -> None:
+        self._say(self.tr("Recollection cancelled; the reason is recorded."), Tone.OK)
+        self.find_step.reload_worklist()
 
     def _resolve(self, alarm_id: int) -> None:
         text = dialogs.ask_reason(
@@ -345,9 +399,13 @@ class StationPage(QWidget):
     # ---------------------------------------------------------------- messages
 
     def _failed(self, text: str) -> None:
-        self._say(text, Tone.ALARM)
         if self.step is Step.IDENTIFY:
-            self.identify_step.message.show_error(text)
+            # Once, next to the date to retype (issue 11 item 9), not also above the banner.
+            self._note("")
+            self.feedback.play(Tone.ALARM)
+            self.identify_step.show_error(text)
+            return
+        self._say(text, Tone.ALARM)
 
     def _busy(self, busy: bool) -> None:
         # The controller refuses a second action while one runs (scans queue up), so the

@@ -8,8 +8,9 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from labdesk.domain.encounter import IdMethod
+from labdesk.domain.recollection import RecollectionStatus
 from labdesk.domain.timefmt import format_local
-from labdesk.services.station_dto import EncounterView
+from labdesk.services.station_dto import EncounterView, RecollectionInfo
 from ui.feedback import BACKGROUNDS, COLOURS, Tone
 from ui.pages.patient_table_model import sex_label
 
@@ -79,9 +80,17 @@ class PatientBanner(QFrame):
         self.details_label = QLabel()
         self.id_badge = QLabel()
         self.id_badge.setContentsMargins(10, 4, 10, 4)
+        self.recollection_label = QLabel()
+        self.recollection_label.setWordWrap(True)
+        self.recollection_label.setStyleSheet(
+            f"background: {BACKGROUNDS[Tone.WARNING]}; color: {COLOURS[Tone.WARNING]}; "
+            "font-weight: bold; border-radius: 4px; padding: 4px 8px;"
+        )
+        self.recollection_label.hide()
         text = QVBoxLayout()
         text.addWidget(self.name_label)
         text.addWidget(self.details_label)
+        text.addWidget(self.recollection_label)
         layout = QHBoxLayout(self)
         layout.addLayout(text, 1)
         layout.addWidget(self.id_badge)
@@ -114,3 +123,26 @@ class PatientBanner(QFrame):
             f"background: {BACKGROUNDS[tone]}; color: {COLOURS[tone]}; font-weight: bold; "
             "border-radius: 4px;"
         )
+        info = view.recollection
+        self.recollection_label.setVisible(info is not None)
+        self.recollection_label.setText(recollection_text(info) if info else "")
+
+
+def recollection_text(info: RecollectionInfo) -> str:
+    """ "Recollection of 26… (haemolysed)", and where the task stands."""
+    translate = QCoreApplication.translate
+    reason = info.reason_label[:1].lower() + info.reason_label[1:]
+    head = translate("PatientBanner", "Recollection of {accession} ({reason})").format(
+        accession=info.accession, reason=reason
+    )
+    if info.status is RecollectionStatus.DONE:
+        tail = translate("PatientBanner", "drawn again as {accession}").format(
+            accession=info.recollected_accession
+        )
+    elif info.status is RecollectionStatus.CANCELLED:
+        tail = translate("PatientBanner", "cancelled: {why}").format(why=info.close_note)
+    else:
+        tail = translate("PatientBanner", "draw again: {tests}").format(
+            tests=", ".join(info.test_codes) or "—"
+        )
+    return f"{head} — {tail}"

@@ -3,6 +3,10 @@
 Each action runs a service in the background and, in the same job, reloads the encounter,
 so the screen updates once per action with a consistent view. While a job runs the
 controller is ``busy`` and refuses another action (a double press never collects twice).
+
+A visit opened from a recollection task (:meth:`StationController.open_recollection`)
+stays in recollection mode until it is closed: every reload plans that task's tests, and
+the collection draws them again and closes the task.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from labdesk.services.station_forensic import (
 )
 from labdesk.services.station_labels import print_encounter_labels, scan_back
 from labdesk.services.station_orders import cancel_tests, place_order
+from labdesk.services.station_recollection import cancel_recollection
 from ui.context import AppContext
 from ui.errors import error_text
 from ui.tasks import run_in_background
@@ -59,6 +64,15 @@ class _Outcome:
     result: Any
     view: EncounterView | None
     error: LabdeskError | None = None
+
+
+@dataclass(frozen=True)
+class _Mode:
+    """How the encounter is loaded: winged set, recollection task, pending orders too."""
+
+    winged_set: bool
+    recollection_task_id: int | None
+    with_pending: bool
 
 
 class StationController(QObject):
@@ -77,6 +91,8 @@ class StationController(QObject):
     """A :class:`ScanOutcome`."""
     finished = Signal(str)
     """The visit was completed or abandoned; the text says which."""
+    recollection_cancelled = Signal(int)
+    """A recollection task was cancelled (its id)."""
 
     def __init__(
         self,
@@ -91,6 +107,10 @@ class StationController(QObject):
         self.print_setup = print_setup
         self.encounter: EncounterView | None = None
         self.winged_set = False
+        self.recollection_task_id: int | None = None
+        """The recollection task the open visit draws (None: an ordinary visit)."""
+        self.with_pending = False
+        """In a recollection visit, also plan the patient's pending orders."""
         self.busy = False
         self._scans: list[str] = []
 
@@ -114,7 +134,7 @@ class StationController(QObject):
             return False
         self._set_busy(True)
         encounter_id = self.encounter.id if self.encounter else None
-        winged = self.winged_set
+        mode = _Mode(self.winged_set, self.recollection_task_id, self.with_pending)
 
         def job() -> _Outcome:
             try:
@@ -128,21 +148,35 @@ class StationController(QObject):
                     if target is None:
                         return _Outcome(result, None)
                     # Same session, new transaction: the work has committed.
-                    view = load_encounter(uow, self.user, target, winged_set=winged)
-                    return _Outcome(result, view)
+                    return _Outcome(result, self._load(uow, target, mode))
             except LabdeskError as exc:
                 # Expected refusal: still reload, so the screen shows what is really saved.
-                return _Outcome(None, self._reload(encounter_id, winged), exc)
+                return _Outcome(None, self._reload(encounter_id, mode), exc)
 
         run_in_background(job, lambda out: self._done(out, done), self._error, owner=self)
         return True
 
-    def _reload(self, encounter_id: int | None, winged: bool) -> EncounterView | None:
+    def _load(self, uow: UnitOfWork, encounter_id: int, mode: _Mode) -> EncounterView:
+        """The encounter in the screen's mode (runs on the worker thread)."""
+        return load_encounter(
+            uow,
+            self.user,
+            encounter_id,
+            winged_set=mode.winged_set,
+            recollection_task_id=mode.recollection_task_id,
+            with_pending=mode.with_pending,
+        )
+
+    def _reload(self, encounter_id: int | None, mode: _Mode) -> EncounterView | None:
         """The encounter as saved now (runs on the worker thread)."""
         if encounter_id is None:
             return None
         with self.context.uow() as uow:
-            return load_encounter(uow, self.user, encounter_id, winged_set=winged)
+            try:
+                return self._load(uow, encounter_id, mode)
+            except LabdeskError:
+                # E.g. the task is another patient's: show the visit without it.
+                return self._load(uow, encounter_id, _Mode(mode.winged_set, None, False))
 
     def _done(self, outcome: _Outcome, done: Any) -> None:
         self._set_busy(False)
@@ -172,6 +206,8 @@ class StationController(QObject):
     def open_patient(self, patient_id: int) -> bool:
         """Open (or resume) the patient's visit at this station."""
         self.encounter = None
+        self.recollection_task_id = None
+        self.with_pending = False
         return self._run(
             lambda uow: open_encounter(
                 uow, self.context.clock, self.user, patient_id, self.station_code
@@ -181,9 +217,25 @@ class StationController(QObject):
     def open_by_scan(self, scanned: str) -> bool:
         """Open the patient whose wristband or ID card was scanned; the scan confirms ID."""
         self.encounter = None
+        self.recollection_task_id = None
+        self.with_pending = False
         return self._run(
             lambda uow: open_by_wristband(
                 uow, self.context.clock, self.user, scanned, self.station_code
+            )
+        )
+
+    def open_recollection(self, task_id: int, patient_id: int) -> bool:
+        """Open (or resume) the patient's visit to draw a recollection task again.
+
+        The identifiers are checked as for any visit; the plan holds the task's tests.
+        """
+        self.encounter = None
+        self.recollection_task_id = task_id
+        self.with_pending = False
+        return self._run(
+            lambda uow: open_encounter(
+                uow, self.context.clock, self.user, patient_id, self.station_code
             )
         )
 
@@ -191,10 +243,27 @@ class StationController(QObject):
         """Reload the open encounter (e.g. after the winged-set choice changed)."""
         if self.encounter is None:
             return False
-        encounter_id, winged = self.encounter.id, self.winged_set
-        return self._run(
-            lambda uow: load_encounter(uow, self.user, encounter_id, winged_set=winged)
-        )
+        encounter_id = self.encounter.id
+        mode = _Mode(self.winged_set, self.recollection_task_id, self.with_pending)
+        return self._run(lambda uow: self._load(uow, encounter_id, mode))
+
+    def cancel_recollection(self, task_id: int, reason: str, cancel_tests: bool) -> bool:
+        """Close a recollection task as cancelled, with the reason (and its tests, if asked)."""
+
+        def work(uow: UnitOfWork) -> tuple[int, int]:
+            # A pair, not an int: an int result would be taken for a newly opened visit.
+            cancelled = cancel_recollection(
+                uow,
+                self.context.clock,
+                self.user,
+                task_id,
+                reason,
+                cancel_tests=cancel_tests,
+                station_code=self.station_code,
+            )
+            return task_id, cancelled
+
+        return self._run(work, lambda done: self.recollection_cancelled.emit(done[0]))
 
     def confirm_identity(self, born: date | None, name_confirmed: bool) -> bool:
         """Check the stated date of birth and name against the record."""
@@ -251,9 +320,16 @@ class StationController(QObject):
 
     def collect(self, containers: Sequence[ContainerCollection]) -> bool:
         """Record the collection (all containers in one transaction)."""
-        eid = self._eid()
+        eid, task_id = self._eid(), self.recollection_task_id
         return self._run(
-            lambda uow: collect(uow, self.context.clock, self.user, eid, containers),
+            lambda uow: collect(
+                uow,
+                self.context.clock,
+                self.user,
+                eid,
+                containers,
+                recollection_task_id=task_id,
+            ),
             self._collected,
         )
 
@@ -343,6 +419,8 @@ class StationController(QObject):
         """Forget the encounter (after it was finished or abandoned)."""
         self._scans.clear()
         self.encounter = None
+        self.recollection_task_id = None
+        self.with_pending = False
         self.encounter_changed.emit(None)
 
     def _eid(self) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -16,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from labdesk.services.dto import PatientSummary, SignedInUser
 from labdesk.services.patients import search_patients
-from labdesk.services.station_dto import Worklist
+from labdesk.services.station_dto import RecollectionRow, Worklist
 from labdesk.services.station_worklist import station_worklist
 from ui.context import AppContext
 from ui.errors import error_text
@@ -38,6 +40,10 @@ class FindStep(QWidget):
     results_shown = Signal(int)
     worklist_shown = Signal(int)
     patient_chosen = Signal(int)
+    recollection_chosen = Signal(int, int)
+    """A recollection task to draw: its id and the patient's."""
+    cancel_recollection_requested = Signal(object)
+    """The :class:`RecollectionRow` to cancel (the page asks why)."""
 
     def __init__(
         self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
@@ -71,11 +77,20 @@ class FindStep(QWidget):
         )
         self.recollect_table = station_table(self.recollect_model, self)
         self.recollect_table.activated.connect(self._choose_recollect)
+        self.recollect_table.setToolTip(
+            self.tr("Enter or double-click: draw the tests again (the patient's ID is checked)")
+        )
+        self.cancel_recollection_button = QPushButton(self.tr("Cancel recollection…"), self)
+        self.cancel_recollection_button.setToolTip(
+            self.tr("Close the selected task without drawing again, with a reason")
+        )
+        self.cancel_recollection_button.clicked.connect(self._cancel_recollect)
         self.worklist_tabs = QTabWidget(self)
         self.worklist_tabs.addTab(self.waiting_table, self.tr("Waiting for collection"))
         self.worklist_tabs.addTab(self.pickup_table, self.tr("Awaiting courier pickup"))
         self.worklist_tabs.addTab(self.recollect_table, self.tr("To recollect"))
         self.worklist_label = MessageLabel(self)
+        self.worklist_tabs.currentChanged.connect(self._tab_changed)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
@@ -97,7 +112,10 @@ class FindStep(QWidget):
         bottom = QVBoxLayout(worklist)
         bottom.setContentsMargins(0, 0, 0, 0)
         heading = QLabel(self.tr("<b>Today</b> (F5 refreshes)"))
-        bottom.addWidget(heading)
+        bar = QHBoxLayout()
+        bar.addWidget(heading, 1)
+        bar.addWidget(self.cancel_recollection_button)
+        bottom.addLayout(bar)
         bottom.addWidget(self.worklist_label)
         bottom.addWidget(self.worklist_tabs, 1)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
@@ -109,6 +127,7 @@ class FindStep(QWidget):
         layout.addWidget(splitter, 1)
         self.setTabOrder(self.search_edit, self.table)
         self.setTabOrder(self.table, self.worklist_tabs)
+        self._tab_changed(self.worklist_tabs.currentIndex())
 
     def _build_actions(self) -> None:
         refresh = QAction(self.tr("Refresh the worklist"), self)
@@ -200,7 +219,29 @@ class FindStep(QWidget):
 
     def _choose_recollect(self, index: QModelIndex) -> None:
         source = self.recollect_table.model().mapToSource(index)  # type: ignore[attr-defined]
-        self.patient_chosen.emit(self.recollect_model.row_at(source.row()).patient.id)
+        row = self.recollect_model.row_at(source.row())
+        self.recollection_chosen.emit(row.task_id, row.patient.id)
+
+    def selected_recollection(self) -> RecollectionRow | None:
+        """The recollection task selected in the "To recollect" list."""
+        selected = self.recollect_table.selectionModel().selectedRows()
+        if not selected:
+            return None
+        source = self.recollect_table.model().mapToSource(selected[0])  # type: ignore[attr-defined]
+        row: RecollectionRow = self.recollect_model.row_at(source.row())
+        return row
+
+    def _cancel_recollect(self) -> None:
+        row = self.selected_recollection()
+        if row is None:
+            self.worklist_label.show_error(self.tr("Select the task to cancel first."))
+            return
+        self.cancel_recollection_requested.emit(row)
+
+    def _tab_changed(self, index: int) -> None:
+        self.cancel_recollection_button.setVisible(
+            self.worklist_tabs.widget(index) is self.recollect_table
+        )
 
     def _open_timeline(self, index: QModelIndex) -> None:
         from ui.specimen_timeline import open_specimen_timeline

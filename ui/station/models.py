@@ -305,7 +305,7 @@ class RecollectModel(_Zoned):
     """Specimens the lab rejected or lost: patients to draw again."""
 
     def declare(self) -> tuple[Column[RecollectionRow], ...]:
-        """Patient, DOB, accession of the lost or rejected tube, reason, since."""
+        """Patient, DOB, accession of the lost or rejected tube, reason, tests, since."""
         c = Column[RecollectionRow]
         return (
             c(
@@ -316,6 +316,7 @@ class RecollectModel(_Zoned):
             c(QT_TRANSLATE_NOOP(_CONTEXT, "DOB"), lambda r: r.patient.birth_date.isoformat()),
             c(QT_TRANSLATE_NOOP(_CONTEXT, "Tube"), lambda r: r.accession),
             c(QT_TRANSLATE_NOOP(_CONTEXT, "Why"), lambda r: r.reason),
+            c(QT_TRANSLATE_NOOP(_CONTEXT, "Draw again"), lambda r: ", ".join(r.tests)),
             c(
                 QT_TRANSLATE_NOOP(_CONTEXT, "Since"),
                 lambda r: self.time(r.opened_at),

@@ -1,4 +1,8 @@
-"""Step 3: the patient's orders (add, cancel) and the draw plan in order of draw."""
+"""Step 3: the patient's orders (add, cancel) and the draw plan in order of draw.
+
+In a recollection visit the plan holds only the tests to draw again; the patient's other
+pending tests join when the assistant ticks "also draw the pending tests".
+"""
 
 from __future__ import annotations
 
@@ -41,6 +45,9 @@ class PlanStep(QWidget):
     """Ordered test ids to cancel (the page asks for the reason)."""
     collect_requested = Signal()
     winged_set_changed = Signal(bool)
+    with_pending_changed = Signal(bool)
+    """In a recollection visit: plan the patient's pending tests too."""
+    cancel_recollection_requested = Signal()
 
     def __init__(self, timezone: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +61,11 @@ class PlanStep(QWidget):
         self.add_button = QPushButton(self.tr("&Add order… (Ctrl+N)"), self)
         self.cancel_button = QPushButton(self.tr("Cancel selected tests… (Del)"), self)
         self.winged_check = QCheckBox(self.tr("&Winged (butterfly) set"), self)
+        self.pending_check = QCheckBox(self.tr("Also draw the &pending tests"), self)
+        self.pending_check.hide()
+        self.cancel_recollection_button = QPushButton(self.tr("Cancel recollection…"), self)
+        self.cancel_recollection_button.hide()
+        self.plan_heading = QLabel(self)
         self.collect_button = QPushButton(self.tr("Co&llect… (Ctrl+K)"), self)
         self.collect_button.setDefault(True)
         self.summary_label = QLabel(self)
@@ -65,6 +77,8 @@ class PlanStep(QWidget):
         self.cancel_button.clicked.connect(self._cancel_selected)
         self.collect_button.clicked.connect(self.collect_requested)
         self.winged_check.toggled.connect(self.winged_set_changed)
+        self.pending_check.toggled.connect(self.with_pending_changed)
+        self.cancel_recollection_button.clicked.connect(self.cancel_recollection_requested)
         _shortcut(self, self.tr("Add order"), "Ctrl+N", self.add_order_requested.emit)
         _shortcut(self, self.tr("Collect"), "Ctrl+K", self.collect_requested.emit)
         cancel = QAction(self.tr("Cancel tests"), self.orders_table)
@@ -81,8 +95,10 @@ class PlanStep(QWidget):
         orders_bar.addWidget(self.add_button)
         orders_bar.addWidget(self.cancel_button)
         plan_bar = QHBoxLayout()
-        plan_bar.addWidget(QLabel(self.tr("<b>Draw plan</b> (CLSI order of draw)")))
+        plan_bar.addWidget(self.plan_heading)
         plan_bar.addWidget(self.summary_label, 1)
+        plan_bar.addWidget(self.cancel_recollection_button)
+        plan_bar.addWidget(self.pending_check)
         plan_bar.addWidget(self.winged_check)
         plan_bar.addWidget(self.collect_button)
         layout = QVBoxLayout(self)
@@ -97,7 +113,8 @@ class PlanStep(QWidget):
         self.setTabOrder(self.orders_table, self.add_button)
         self.setTabOrder(self.add_button, self.cancel_button)
         self.setTabOrder(self.cancel_button, self.plan_table)
-        self.setTabOrder(self.plan_table, self.winged_check)
+        self.setTabOrder(self.plan_table, self.pending_check)
+        self.setTabOrder(self.pending_check, self.winged_check)
         self.setTabOrder(self.winged_check, self.collect_button)
 
     def show_encounter(self, view: EncounterView) -> None:
@@ -125,15 +142,56 @@ class PlanStep(QWidget):
             )
         else:
             self.problems_label.show_info("")
-        pending = any(r.status is TestStatus.ORDERED for r in view.orders)
         self.collect_button.setEnabled(bool(plan.containers))
-        if not pending:
+        self._show_mode(view)
+        self.summary_label.setStyleSheet(f"color: {COLOURS[Tone.OK]};" if blood else "")
+
+    def _show_mode(self, view: EncounterView) -> None:
+        """Heading, recollection controls and the hint under the plan."""
+        info = view.recollection
+        pending = sum(r.status is TestStatus.ORDERED for r in view.orders)
+        self.pending_check.setVisible(info is not None and (pending > 0 or self.with_pending))
+        self.pending_check.setText(self.tr("Also draw the &pending tests (%n)", "", pending))
+        self.cancel_recollection_button.setVisible(info is not None and info.open)
+        if info is None:
+            self.plan_heading.setText(self.tr("<b>Draw plan</b> (CLSI order of draw)"))
+            if not pending:
+                self.message.show_info(
+                    self.tr("Nothing left to collect. Add an order, or go on to the labels.")
+                )
+            else:
+                self.message.show_info("")
+            return
+        self.plan_heading.setText(self.tr("<b>Recollection draw plan</b> (CLSI order of draw)"))
+        if info.open and info.test_codes:
             self.message.show_info(
-                self.tr("Nothing left to collect. Add an order, or go on to the labels.")
+                self.tr("Draw again only: {tests}. The labels are new ones.").format(
+                    tests=", ".join(info.test_codes)
+                )
+            )
+        elif info.open:
+            self.message.show_error(
+                self.tr("Nothing of this recollection is left to draw: cancel the task.")
+            )
+        elif info.recollected_accession:
+            self.message.show_info(
+                self.tr("Recollection saved as {accession}: print the labels (step 5).").format(
+                    accession=info.recollected_accession
+                )
             )
         else:
-            self.message.show_info("")
-        self.summary_label.setStyleSheet(f"color: {COLOURS[Tone.OK]};" if blood else "")
+            self.message.show_info(self.tr("This recollection was cancelled."))
+
+    @property
+    def with_pending(self) -> bool:
+        """True when the pending tests are planned with the recollection."""
+        return self.pending_check.isChecked()
+
+    def reset(self) -> None:
+        """Back to an ordinary visit (the recollection choice is forgotten)."""
+        self.pending_check.blockSignals(True)
+        self.pending_check.setChecked(False)
+        self.pending_check.blockSignals(False)
 
     def selected_test_ids(self) -> list[int]:
         """Ids of the selected ordered tests."""
