@@ -16,6 +16,7 @@ class PageId(Enum):
     COURIER = "courier"
     LAB_RECEIVING = "lab_receiving"
     RESULTS = "results"
+    RESULT_WORKLIST = "result_worklist"
     ADMIN = "admin"
 
 
@@ -23,7 +24,7 @@ PAGES_BY_ROLE: dict[Role, tuple[PageId, ...]] = {
     Role.MEDICAL_ASSISTANT: (PageId.STATION,),
     Role.COURIER: (PageId.COURIER,),
     Role.LAB_RECEIVER: (PageId.LAB_RECEIVING,),
-    Role.CLINICIAN: (PageId.RESULTS,),
+    Role.CLINICIAN: (PageId.RESULTS, PageId.RESULT_WORKLIST),
     Role.ADMIN: tuple(PageId),
 }
 
@@ -44,6 +45,7 @@ def page_title(page: PageId) -> str:
         PageId.COURIER: QCoreApplication.translate("navigation", "Courier"),
         PageId.LAB_RECEIVING: QCoreApplication.translate("navigation", "Lab receiving"),
         PageId.RESULTS: QCoreApplication.translate("navigation", "Results"),
+        PageId.RESULT_WORKLIST: QCoreApplication.translate("navigation", "Result worklist"),
         PageId.ADMIN: QCoreApplication.translate("navigation", "Admin"),
     }
     return titles[page]

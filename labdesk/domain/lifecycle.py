@@ -56,6 +56,9 @@ class TestEvent(StrEnum):
     CANCELLED = "cancelled"
     DISCREPANCY = "discrepancy"
     """A result arrived for a specimen the lab rejected or reported lost: kept for a person."""
+    DISCREPANCY_ACCEPTED = "discrepancy_accepted"
+    """A person attached a result the test's state refused (its specimen rejected or lost, or
+    the test cancelled): the test awaits that result again, and the result event follows."""
 
 
 class IllegalTransition(ValidationError):
@@ -111,16 +114,19 @@ TEST_TRANSITIONS: dict[TestStatus, dict[TestEvent, TestStatus]] = {
     S.REJECTED: {
         E.RECOLLECTED: S.COLLECTED,
         E.DISCREPANCY: S.REJECTED,
+        E.DISCREPANCY_ACCEPTED: S.RECEIVED,  # a person's decision on the worklist (audited)
         E.ACKNOWLEDGED: S.ACKNOWLEDGED,  # the clinician closes it without a recollection
         E.CANCELLED: S.CANCELLED,
     },
     S.LOST: {
         E.RECOLLECTED: S.COLLECTED,
         E.DISCREPANCY: S.LOST,
+        E.DISCREPANCY_ACCEPTED: S.RECEIVED,
         E.ACKNOWLEDGED: S.ACKNOWLEDGED,
         E.CANCELLED: S.CANCELLED,
     },
-    S.CANCELLED: {},
+    # Only a person matching the lab's result to it by hand reopens a cancelled test.
+    S.CANCELLED: {E.DISCREPANCY_ACCEPTED: S.RECEIVED},
 }
 """``state -> {event: next state}``; an event missing from a state's row is not allowed."""
 
@@ -230,6 +236,7 @@ _EVENT_WORDS = {
     E.ACKNOWLEDGED: "acknowledged",
     E.CANCELLED: "cancelled",
     E.DISCREPANCY: "flagged as a result discrepancy",
+    E.DISCREPANCY_ACCEPTED: "given a result over the lab's rejection or loss",
 }
 
 _HINTS = {
@@ -237,4 +244,5 @@ _HINTS = {
     E.RECOLLECTED: "Only a rejected or lost test is recollected.",
     E.CANCELLED: "A resulted or closed test cannot be cancelled; acknowledge it instead.",
     E.COLLECTED: "It was collected already; reprint its label if it is missing.",
+    E.DISCREPANCY_ACCEPTED: "The test accepts results: match the result to it as usual.",
 }

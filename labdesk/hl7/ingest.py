@@ -87,6 +87,8 @@ class Ingestor:
         clock: Source of ``received_at`` and ACK timestamps.
         timezone: Zone of HL7 timestamps that carry no offset (the clinic's).
         catalog_ttl_s: How long the catalog lookup is reused before it is read again.
+        actor_id: The user importing, named by every audit entry the messages write
+            (``labdesk hl7 import --user``); None for the listener: the interface itself.
     """
 
     def __init__(
@@ -96,8 +98,10 @@ class Ingestor:
         *,
         timezone: str = "America/New_York",
         catalog_ttl_s: float = 60.0,
+        actor_id: int | None = None,
     ) -> None:
         self._uow = uow_factory
+        self._actor_id = actor_id
         self._clock = clock
         self._zone = ZoneInfo(timezone)
         self._ttl = catalog_ttl_s
@@ -189,7 +193,8 @@ class Ingestor:
                 except Exception as exc:
                     raise _ApplyFailed(index, exc) from exc
             find.finish()
-            audit_applied(uow, self._clock, [a for a in applied if a is not None])
+            stored = [a for a in applied if a is not None]
+            audit_applied(uow, self._clock, stored, user_id=self._actor_id)
             uow.commit()
         return [
             self._answer(item, row, done)
@@ -249,7 +254,7 @@ class Ingestor:
                         uow, catalog, found, group, control_id=header.control_id, now=now, find=find
                     )
                 else:
-                    uow.hl7.add_unmatched(unmatched_row(row_id, patient, group, found.reason, now))
+                    uow.hl7.add_unmatched(unmatched_row(row_id, patient, group, found, now))
                     unmatched += 1
             text = f"{results} result(s) stored"
             text += (
@@ -263,6 +268,7 @@ class Ingestor:
             patient,
             list(item.lines),
             message_time=parse_dtm(header.timestamp, self._zone),
+            user_id=self._actor_id,
         )
         return Applied(row_id, header.message_type, summary.text())
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from labdesk.adapters import orm
 from labdesk.adapters.orm_hl7 import hl7_messages
+from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.hl7 import AckCode, MessageStatus
 from labdesk.domain.order import OrderStatus, TestStatus
 from labdesk.domain.result import ResultStatus
@@ -77,6 +78,7 @@ _RESULT_COLUMNS = (
 _m = hl7_messages.c
 _s, _o, _p = orm.specimens.c, orm.orders.c, orm.patients.c
 _t, _r = orm.ordered_tests.c, orm.results.c
+_e, _site = orm.custody_events.c, orm.sites.c
 
 
 def _many(name: str) -> BindParameter[Any]:
@@ -108,6 +110,17 @@ _CHAINS = (
     select(_r.id, _r.ordered_test_id, _r.supersedes_id, _r.observation_code, _r.status)
     .where(_r.ordered_test_id.in_(_many("test_ids")))
     .order_by(_r.id)
+)
+_FATE = (
+    select(_e.kind, _e.reason, _e.occurred_at, _site.timezone)
+    .join_from(orm.custody_events, orm.specimens, _s.id == _e.specimen_id)
+    .join(orm.sites, _site.id == _s.site_id)
+    .where(
+        _e.specimen_id == bindparam("specimen_id", type_=_e.specimen_id.type),
+        _e.kind.in_([CustodyEventKind.REJECTED, CustodyEventKind.LOST]),
+    )
+    .order_by(_e.seq.desc())
+    .limit(1)
 )
 _INSERT_RESULTS = insert(orm.results)
 _INSERT_RESULTS_RETURNING = _INSERT_RESULTS.returning(_r.id, sort_by_parameter_order=True)
@@ -194,6 +207,15 @@ def result_chains(
         return []
     rows = session.connection().execute(_CHAINS, {"test_ids": sorted(test_ids)}).all()
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def specimen_fate(
+    session: Session, specimen_id: int
+) -> tuple[CustodyEventKind, str, datetime, str] | None:
+    """``(kind, reason code, when, site time zone)`` of the specimen's latest rejection or
+    loss (its custody event), or None when it has none."""
+    row = session.connection().execute(_FATE, {"specimen_id": specimen_id}).first()
+    return (row[0], row[1], row[2], row[3]) if row is not None else None
 
 
 def insert_results(session: Session, results: Sequence[NewResult], *, ids: bool) -> None:

@@ -3,7 +3,8 @@
 :class:`Lookup` answers the questions :mod:`labdesk.hl7.apply_results` asks (specimen by
 accession, order by placer number, the patient's MRN, the tests of a specimen or order, a
 test's current results) and takes what applying a group writes (new results, a test's
-status). It works on the session's ORM objects, one query per question (manual matching,
+status, moved only as :mod:`labdesk.domain.lifecycle` allows: :meth:`Lookup.move`). It
+works on the session's ORM objects, one query per question (manual matching,
 and groups that also carry orders, which could create the very rows a later result names).
 
 :class:`BulkLookup` (:meth:`Lookup.prefetch`) serves a group of ORU^R01: everything the
@@ -22,6 +23,8 @@ from datetime import datetime
 from typing import Protocol
 
 import labdesk.hl7.ingest_sql as ingest_sql
+from labdesk.domain import lifecycle
+from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.order import OrderStatus, TestStatus
 from labdesk.domain.result import AbnormalFlag, Result, ResultStatus
 from labdesk.domain.result_chain import current_results
@@ -117,6 +120,19 @@ class NewResult:
     id: int | None = None
 
 
+@dataclass(slots=True, frozen=True)
+class SpecimenFate:
+    """The lab's last word on a specimen: its rejection or loss (the custody event)."""
+
+    kind: CustodyEventKind
+    """``REJECTED`` or ``LOST``."""
+    reason: str
+    """The coded reason (see :func:`labdesk.domain.recollection.reason_label`)."""
+    at: datetime
+    timezone: str
+    """The specimen's site's zone, for showing ``at``."""
+
+
 class Lookup:
     """Matching reads and applying writes on the ORM session (see module docstring)."""
 
@@ -180,8 +196,26 @@ class Lookup:
         self.uow.results.add(row)
         return row
 
+    def specimen_fate(self, specimen_id: int) -> SpecimenFate | None:
+        """The specimen's latest rejection or loss (None when it has none); one query, on
+        either path (only a result discrepancy asks)."""
+        found = ingest_sql.specimen_fate(self.uow.session, specimen_id)
+        return SpecimenFate(*found) if found is not None else None
+
+    def move(self, test: TestRef, event: lifecycle.TestEvent, now: datetime) -> None:
+        """Move an ordered test by ``event`` as the state model allows (changed at ``now``).
+
+        Every status change the HL7 ingest makes comes through here, on both paths.
+
+        Raises:
+            IllegalTransition: when the test's state does not allow ``event``.
+        """
+        status = lifecycle.next_test_status(test.status, event)
+        if status is not test.status:
+            self.set_status(test, status, now)
+
     def set_status(self, test: TestRef, status: TestStatus, now: datetime) -> None:
-        """Move an ordered test to ``status`` (changed at ``now``)."""
+        """Write ``status`` on an ordered test (changed at ``now``); callers use :meth:`move`."""
         test.status = status
         test.status_changed_at = now
 
@@ -318,7 +352,7 @@ class BulkLookup(Lookup):
         return result
 
     def set_status(self, test: TestRef, status: TestStatus, now: datetime) -> None:
-        """Move a prefetched test to ``status`` (written by :meth:`flush`)."""
+        """Write ``status`` on a prefetched test (sent by :meth:`flush`)."""
         super().set_status(test, status, now)
         assert test.id is not None
         self._moved[test.id] = test

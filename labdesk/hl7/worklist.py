@@ -11,13 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from labdesk.domain import lifecycle
+from labdesk.domain.accession import validate_accession
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import NotFound, ValidationError
 from labdesk.domain.hl7 import MessageStatus, UnmatchedResult, UnmatchedStatus
+from labdesk.domain.order import TestStatus
 from labdesk.domain.permissions import Permission
 from labdesk.hl7.apply_results import Match, apply_group
 from labdesk.hl7.catalog_index import CatalogIndex
+from labdesk.hl7.lookup import Lookup
 from labdesk.hl7.parse import Hl7Error, parse_message
 from labdesk.hl7.semantics import read_groups
 from labdesk.ports import UnitOfWork
@@ -56,6 +60,13 @@ class UnmatchedRow:
     test_code: str
     test_name: str
     status: UnmatchedStatus
+    discrepancy_test_id: int | None = None
+    """The rejected or lost test a result discrepancy names (None: an unmatched result)."""
+
+    @property
+    def is_discrepancy(self) -> bool:
+        """True for a result kept aside because the lab rejected or lost its specimen."""
+        return self.discrepancy_test_id is not None
 
     @classmethod
     def of(cls, u: UnmatchedResult) -> UnmatchedRow:
@@ -74,6 +85,7 @@ class UnmatchedRow:
             u.test_code,
             u.test_name,
             u.status,
+            u.discrepancy_test_id,
         )
 
 
@@ -154,7 +166,10 @@ def match_unmatched(
     """Attach an unmatched result group to an ordered test by hand; returns results stored.
 
     The group is applied exactly as an automatic match would be (statuses, corrections,
-    flags). The test must belong to the patient the result names. Commits.
+    flags). The test must belong to the patient the result names. A test the lab rejected or
+    lost (a result discrepancy), or a cancelled one, takes the result by this person's
+    decision (:attr:`~labdesk.domain.lifecycle.TestEvent.DISCREPANCY_ACCEPTED`, audited).
+    Closing the row clears the board's discrepancy flag. Commits.
 
     Raises:
         NotFound: for an unknown or already closed item, or an unknown ordered test.
@@ -180,6 +195,10 @@ def match_unmatched(
         raise ValidationError(f"The stored message cannot be read again: {exc.reason}") from exc
     group = groups[item.group_index]
     now = clock.now()
+    find = Lookup(uow)
+    overridden = ot.status
+    if not lifecycle.accepts_result(ot.status):  # rejected, lost or cancelled: a person decides
+        find.move(ot, lifecycle.TestEvent.DISCREPANCY_ACCEPTED, now)
     added = apply_group(
         uow,
         CatalogIndex.load(uow),
@@ -187,6 +206,7 @@ def match_unmatched(
         group,
         control_id=message.control_id,
         now=now,
+        find=find,
     )
     item.status = UnmatchedStatus.MATCHED
     item.matched_ordered_test_id = ordered_test_id
@@ -199,7 +219,8 @@ def match_unmatched(
         entity="unmatched_result",
         entity_id=unmatched_id,
         user_id=actor.id,
-        detail=f"matched to ordered test {ordered_test_id}",
+        detail=f"matched to ordered test {ordered_test_id}"
+        + ("" if ot.status is overridden else f", which was {overridden.value}: result accepted"),
     )
     uow.commit()
     return added
@@ -224,7 +245,12 @@ def dismiss_unmatched(
         entity="unmatched_result",
         entity_id=unmatched_id,
         user_id=actor.id,
-        detail="dismissed",
+        detail="dismissed"
+        + (
+            f"; ordered test {item.discrepancy_test_id} keeps the lab's rejection or loss"
+            if item.discrepancy_test_id is not None
+            else ""
+        ),
     )
     uow.commit()
 
@@ -239,3 +265,117 @@ def _open_item(uow: UnitOfWork, unmatched_id: int) -> UnmatchedResult:
     if item is None or item.status is not UnmatchedStatus.OPEN:
         raise NotFound(f"No open unmatched result {unmatched_id}.")
     return item
+
+
+# ---------------------------------------------------------------- matching by hand, on screen
+
+
+@dataclass(frozen=True)
+class MatchCandidate:
+    """An ordered test of the result's patient that a person may match the result to."""
+
+    ordered_test_id: int
+    placer_order_number: str
+    ordered_at: datetime
+    test_code: str
+    test_name: str
+    accession: str
+    """The specimen carrying it ('' when none was drawn here)."""
+    status: TestStatus
+    named: bool
+    """True for the test the result itself names (a result discrepancy's test)."""
+
+
+def match_candidates(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser, unmatched_id: int
+) -> list[MatchCandidate]:
+    """The open tests of the patient an unmatched result names, newest order first.
+
+    The patient is the one whose MRN PID-3 carried; a discrepancy's own test is listed even
+    though it is rejected or lost. Viewing is audited (the list names the patient's orders).
+
+    Raises:
+        NotFound: for an unknown or closed item.
+    """
+    authorize(actor, Permission.MATCH_RESULTS)
+    item = _open_item(uow, unmatched_id)
+    patient = uow.patients.by_mrn(item.patient_mrn) if item.patient_mrn else None
+    if patient is None or patient.id is None:
+        return []
+    orders = {o.id: o for o in uow.orders.active_for_patient(patient.id) if o.id is not None}
+    catalog = CatalogIndex.load(uow)
+    found: list[MatchCandidate] = []
+    for ot in uow.orders.tests_for_orders(list(orders)):
+        named = ot.id == item.discrepancy_test_id
+        if ot.id is None or not (ot.status.is_open or named):
+            continue
+        order = orders[ot.order_id]
+        specimen = uow.specimens.get(ot.specimen_id) if ot.specimen_id is not None else None
+        entry = catalog.find(ot.test_code)
+        found.append(
+            MatchCandidate(
+                ot.id,
+                order.placer_order_number,
+                order.ordered_at,
+                ot.test_code,
+                entry.name if entry is not None else ot.test_code,
+                specimen.accession if specimen is not None else "",
+                ot.status,
+                named,
+            )
+        )
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.VIEW,
+        entity="unmatched_result",
+        entity_id=unmatched_id,
+        user_id=actor.id,
+        detail=f"{len(found)} candidate tests of the patient",
+    )
+    uow.commit()
+    return sorted(found, key=lambda c: (not c.named, -c.ordered_at.timestamp(), c.ordered_test_id))
+
+
+def match_unmatched_by_accession(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    unmatched_id: int,
+    accession: str,
+    test_code: str,
+    *,
+    timezone: str = "America/New_York",
+) -> int:
+    """Match an unmatched result to the test ``test_code`` on specimen ``accession``.
+
+    For a test the candidate list does not show (a cancelled or acknowledged one): the same
+    rules as :func:`match_unmatched` apply once the test is found. Commits.
+
+    Raises:
+        InvalidAccession: for text that is not an accession ID.
+        NotFound: no such specimen, or no such test on it.
+        ValidationError: the test code is not in the catalog, or the test belongs to
+            another patient.
+    """
+    authorize(actor, Permission.MATCH_RESULTS)
+    specimen = uow.specimens.by_accession(validate_accession(accession))
+    if specimen is None or specimen.id is None:
+        raise NotFound(
+            f"No specimen {accession.strip()} exists.",
+            hint="Check the accession ID on the label or in the lab's report.",
+        )
+    entry = CatalogIndex.load(uow).find(test_code.strip().upper(), test_code.strip())
+    if entry is None:
+        raise ValidationError(
+            f"Test '{test_code.strip()}' is not in the catalog.",
+            hint="Type the catalog code (e.g. K) or the LOINC code of the test.",
+        )
+    tests = [t for t in uow.orders.tests_for_specimen(specimen.id) if t.test_code == entry.code]
+    live = [t for t in tests if t.status is not TestStatus.CANCELLED] or tests
+    if len(live) != 1 or live[0].id is None:
+        raise NotFound(
+            f"Specimen {specimen.accession} carries {len(live) or 'no'} {entry.code} test(s).",
+            hint="Pick the test from the list instead.",
+        )
+    return match_unmatched(uow, clock, actor, unmatched_id, live[0].id, timezone=timezone)

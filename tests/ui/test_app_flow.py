@@ -67,14 +67,18 @@ def test_medical_assistant_sees_only_station(
 
 
 @pytest.mark.parametrize(
-    ("username", "title"),
-    [("chris", "Courier"), ("lena", "Lab receiving"), ("sam", "Results")],
+    ("username", "titles"),
+    [
+        ("chris", ["Courier"]),
+        ("lena", ["Lab receiving"]),
+        ("sam", ["Results", "Result worklist"]),
+    ],
 )
 def test_other_roles_see_their_page(
-    qtbot: QtBot, controller: AppController, password: str, username: str, title: str
+    qtbot: QtBot, controller: AppController, password: str, username: str, titles: list[str]
 ) -> None:
     window = _sign_in(qtbot, controller, username, password)
-    assert _nav_titles(window) == [title]
+    assert _nav_titles(window) == titles
 
 
 def test_admin_sees_all_pages_and_the_catalog(
@@ -85,7 +89,14 @@ def test_admin_sees_all_pages_and_the_catalog(
     screenshot: Callable[[QWidget, str], Path],
 ) -> None:
     window = _sign_in(qtbot, controller, "alex", password)
-    assert _nav_titles(window) == ["Station", "Courier", "Lab receiving", "Results", "Admin"]
+    assert _nav_titles(window) == [
+        "Station",
+        "Courier",
+        "Lab receiving",
+        "Results",
+        "Result worklist",
+        "Admin",
+    ]
     admin = window.page(PageId.ADMIN)
     assert isinstance(admin, AdminPage)
     qtbot.waitUntil(lambda: admin.model.rowCount() >= 25)
@@ -94,9 +105,9 @@ def test_admin_sees_all_pages_and_the_catalog(
     assert admin.status_label.text() == f"Tests in the catalog: {admin.model.rowCount()}"
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
     assert window.pages.currentWidget() is admin
-    assert window.navigation.currentRow() == 4
+    assert window.navigation.currentRow() == 5
     screenshot(window, "admin_catalog")
 
 

@@ -14,7 +14,7 @@ from ui.navigation import PageId, page_title, pages_for
         (Role.MEDICAL_ASSISTANT, (PageId.STATION,)),
         (Role.COURIER, (PageId.COURIER,)),
         (Role.LAB_RECEIVER, (PageId.LAB_RECEIVING,)),
-        (Role.CLINICIAN, (PageId.RESULTS,)),
+        (Role.CLINICIAN, (PageId.RESULTS, PageId.RESULT_WORKLIST)),
         (Role.ADMIN, tuple(PageId)),
     ],
     ids=lambda v: v.value if isinstance(v, Role) else "",
@@ -30,5 +30,6 @@ def test_every_role_has_pages_and_every_page_a_title() -> None:
         "Courier",
         "Lab receiving",
         "Results",
+        "Result worklist",
         "Admin",
     ]

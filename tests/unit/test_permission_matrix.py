@@ -75,6 +75,7 @@ REQUIRED: dict[str, Permission | AnyOf | str] = {
     # results and HL7 (issue 6)
     "acknowledge.acknowledge_results": P.ACKNOWLEDGE_RESULTS,
     "acknowledge.result_detail": P.VIEW_RESULTS,
+    "acknowledge.signing_preview": P.ACKNOWLEDGE_RESULTS,
     "board_export.export_outstanding": P.EXPORT_DATA,
     "board.load_board": P.VIEW_RESULTS,
     "board.query_board": P.VIEW_RESULTS,
@@ -86,7 +87,9 @@ REQUIRED: dict[str, Permission | AnyOf | str] = {
     "hl7.worklist.dismiss_unmatched": P.MATCH_RESULTS,
     "hl7.worklist.list_dead_letters": P.IMPORT_MESSAGES,
     "hl7.worklist.list_unmatched": P.MATCH_RESULTS,
+    "hl7.worklist.match_candidates": P.MATCH_RESULTS,
     "hl7.worklist.match_unmatched": P.MATCH_RESULTS,
+    "hl7.worklist.match_unmatched_by_accession": P.MATCH_RESULTS,
     "hl7.worklist.resolve_dead_letter": P.IMPORT_MESSAGES,
     # custody (issue 5)
     "custody.open_recollection": HELPER,
@@ -124,6 +127,9 @@ REQUIRED: dict[str, Permission | AnyOf | str] = {
     "printing.reprint_job": P.REPRINT_LABELS,
     "stations.update_station_printers": P.MANAGE_STATIONS,
     # phlebotomy station (issue 4)
+    "station_recollection.plan_recollection": P.COLLECT_SPECIMENS,
+    "station_recollection.cancel_recollection": P.COLLECT_SPECIMENS,
+    "station_recollection.close_if_recollected": HELPER,  # inside collect(), which authorised
     "station_collect.collect": P.COLLECT_SPECIMENS,
     "station_collect.record_collection": P.COLLECT_SPECIMENS,
     "station_encounter.abandon_encounter": P.COLLECT_SPECIMENS,

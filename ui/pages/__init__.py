@@ -10,6 +10,7 @@ from ui.navigation import PageId
 from ui.pages.admin import AdminPage
 from ui.pages.courier import CourierPage
 from ui.pages.lab_receiving import LabReceivingPage
+from ui.pages.result_worklist import ResultWorklistPage
 from ui.pages.results import ResultsPage
 from ui.pages.station import StationPage
 
@@ -27,5 +28,7 @@ def build_page(
             return LabReceivingPage(context, user, parent)
         case PageId.RESULTS:
             return ResultsPage(context, user, parent)
+        case PageId.RESULT_WORKLIST:
+            return ResultWorklistPage(context, user, parent)
         case PageId.ADMIN:
             return AdminPage(context, user, parent)
