@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -13,9 +12,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labdesk.domain.people import Role
 from labdesk.services.users_admin import NewUser
-from ui.navigation import role_label
+from ui.admin.role_combo import RoleComboBox
 
 
 class NewUserDialog(QDialog):
@@ -26,9 +24,7 @@ class NewUserDialog(QDialog):
         self.setWindowTitle(self.tr("Add user"))
         self.username_edit = QLineEdit()
         self.name_edit = QLineEdit()
-        self.role_combo = QComboBox()
-        for role in Role:
-            self.role_combo.addItem(role_label(role), role)
+        self.role_combo = RoleComboBox()
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.badge_edit = QLineEdit()
@@ -62,12 +58,10 @@ class NewUserDialog(QDialog):
 
     def new_user(self) -> NewUser:
         """What was entered (checked by the service, which says what is wrong)."""
-        role = self.role_combo.currentData()
-        assert isinstance(role, Role)
         return NewUser(
             username=self.username_edit.text(),
             display_name=self.name_edit.text(),
-            role=role,
+            role=self.role_combo.role(),
             password=self.password_edit.text(),
             badge_id=self.badge_edit.text(),
             pin=self.pin_edit.text(),

@@ -8,11 +8,11 @@ action methods take their values as arguments; the buttons only collect them in 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QInputDialog,
     QLineEdit,
@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from labdesk.domain.people import Role
+from labdesk.domain.timefmt import format_local
 from labdesk.services import users_admin as admin
 from labdesk.services.dto import SignedInUser
+from ui.admin.role_combo import RoleComboBox
 from ui.admin.user_dialog import NewUserDialog
 from ui.context import AppContext
 from ui.errors import error_text
@@ -49,37 +51,39 @@ def _state(row: admin.UserRow) -> str:
     return "locked" if row.locked else "active"
 
 
-def _when(value: object) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "—"  # type: ignore[attr-defined]
-
-
 class UsersTableModel(RowTableModel[admin.UserRow]):
-    """One row per account."""
+    """One row per account; times in the clinic's zone (the columns are per instance)."""
 
     translation_context = _CONTEXT
-    columns = (
-        Column[admin.UserRow](QT_TRANSLATE_NOOP(_CONTEXT, "User name"), lambda r: r.username),
-        Column[admin.UserRow](
-            QT_TRANSLATE_NOOP(_CONTEXT, "Name"), lambda r: r.display_name, stretch=True
-        ),
-        Column[admin.UserRow](QT_TRANSLATE_NOOP(_CONTEXT, "Role"), lambda r: role_label(r.role)),
-        Column[admin.UserRow](QT_TRANSLATE_NOOP(_CONTEXT, "State"), _state),
-        Column[admin.UserRow](
-            QT_TRANSLATE_NOOP(_CONTEXT, "Badge"), lambda r: "yes" if r.has_badge else ""
-        ),
-        Column[admin.UserRow](
-            QT_TRANSLATE_NOOP(_CONTEXT, "PIN"), lambda r: "yes" if r.has_pin else ""
-        ),
-        Column[admin.UserRow](
-            QT_TRANSLATE_NOOP(_CONTEXT, "Expires"),
-            lambda r: r.expires_at.strftime("%Y-%m-%d") if r.expires_at else "—",
-        ),
-        Column[admin.UserRow](
-            QT_TRANSLATE_NOOP(_CONTEXT, "Last sign-in"),
-            lambda r: _when(r.last_sign_in_at),
-            sort_key=lambda r: r.last_sign_in_at.timestamp() if r.last_sign_in_at else 0,
-        ),
-    )
+
+    def __init__(self, timezone: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.timezone = timezone
+        self.columns = self._declare()  # type: ignore[misc]  # per instance: the zone
+
+    def when(self, value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """``value`` in the clinic's zone, or a dash for never."""
+        return format_local(value, self.timezone, fmt) if value is not None else "—"
+
+    def _declare(self) -> tuple[Column[admin.UserRow], ...]:
+        c = Column[admin.UserRow]
+        return (
+            c(QT_TRANSLATE_NOOP(_CONTEXT, "User name"), lambda r: r.username),
+            c(QT_TRANSLATE_NOOP(_CONTEXT, "Name"), lambda r: r.display_name, stretch=True),
+            c(QT_TRANSLATE_NOOP(_CONTEXT, "Role"), lambda r: role_label(r.role)),
+            c(QT_TRANSLATE_NOOP(_CONTEXT, "State"), _state),
+            c(QT_TRANSLATE_NOOP(_CONTEXT, "Badge"), lambda r: "yes" if r.has_badge else ""),
+            c(QT_TRANSLATE_NOOP(_CONTEXT, "PIN"), lambda r: "yes" if r.has_pin else ""),
+            c(
+                QT_TRANSLATE_NOOP(_CONTEXT, "Expires"),
+                lambda r: self.when(r.expires_at, "%Y-%m-%d"),
+            ),
+            c(
+                QT_TRANSLATE_NOOP(_CONTEXT, "Last sign-in"),
+                lambda r: self.when(r.last_sign_in_at),
+                sort_key=lambda r: r.last_sign_in_at.timestamp() if r.last_sign_in_at else 0,
+            ),
+        )
 
 
 class UsersPanel(QWidget):
@@ -93,15 +97,14 @@ class UsersPanel(QWidget):
         super().__init__(parent)
         self._context = context
         self._user = user
-        self.model = UsersTableModel(self)
+        self.model = UsersTableModel(context.config.clinic_timezone, self)
         self.table: QTableView = sorting_table_view(self.model, self)
         self.message_label = MessageLabel(self)
-        self.role_combo = QComboBox()
-        for role in Role:
-            self.role_combo.addItem(role_label(role), role)
+        self.role_combo = RoleComboBox()
+        self.table.selectionModel().selectionChanged.connect(self._show_selected_role)
         buttons: list[tuple[str, Callable[[], None]]] = [
             (self.tr("&Add…"), self._add_clicked),
-            (self.tr("Set &role"), lambda: self.set_role(self._selected_role())),
+            (self.tr("Set &role"), lambda: self.set_role(self.role_combo.role())),
             (self.tr("&Disable"), lambda: self.set_active(False)),
             (self.tr("&Enable"), lambda: self.set_active(True)),
             (self.tr("&Unlock"), self.unlock),
@@ -163,10 +166,11 @@ class UsersPanel(QWidget):
         source = self.table.model().mapToSource(indexes[0])  # type: ignore[attr-defined]
         return self.model.row_at(source.row())
 
-    def _selected_role(self) -> Role:
-        role = self.role_combo.currentData()
-        assert isinstance(role, Role)
-        return role
+    def _show_selected_role(self) -> None:
+        """The role combo follows the selected user, so Set role starts from their role."""
+        row = self.selected()
+        if row is not None:
+            self.role_combo.set_role(row.role)
 
     # ------------------------------------------------------------ actions
 

@@ -27,7 +27,7 @@ from labdesk.services.printing import print_test_label, reprint_job, resolve_unc
 from labdesk.services.stations import station_printers, update_station_printers
 from ui.context import AppContext
 from ui.errors import error_text
-from ui.message_label import MessageLabel
+from ui.message_view import MessageView
 from ui.print_queue_model import PrintQueueModel
 from ui.table_view import sorting_table_view
 from ui.tasks import run_in_background
@@ -68,12 +68,13 @@ class PrintersPanel(QWidget):
             self,
         )
         self.hint_label.setWordWrap(True)
-        self.override_label = QLabel(self)
-        self.override_label.setWordWrap(True)
+        # Both quote addresses, which may be long and have no spaces: they wrap anywhere
+        # instead of widening the panel or being cut off (issue 11, item 7).
+        self.override_label = MessageView(self)
         self.override_label.setVisible(False)
         self.save_button = QPushButton(self.tr("&Save printers"), self)
         self.test_button = QPushButton(self.tr("&Test print"), self)
-        self.message = MessageLabel(self)
+        self.message = MessageView(self)
         self.model = PrintQueueModel(context.config.clinic_timezone, self)
         self.table: QTableView = sorting_table_view(self.model, self)
         self.refresh_button = QPushButton(self.tr("&Refresh"), self)
@@ -164,7 +165,7 @@ class PrintersPanel(QWidget):
         ]
         shown = [text for text in overrides if text]
         self.override_label.setVisible(bool(shown))
-        self.override_label.setText(
+        self.override_label.show_info(
             self.tr(
                 "This workstation overrides the stored {what} (config file or "
                 "LABDESK_LABEL_PRINTER / LABDESK_DOCUMENT_PRINTER)."

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from labdesk.domain.printer_address import EXAMPLES
 from printers.cups import CupsPrinter
 from printers.errors import PrinterConfigError
 from printers.tcp import TcpPrinter
@@ -66,4 +67,5 @@ def test_pdf_uri(tmp_path: Path) -> None:
 def test_bad_uri_gives_valid_examples(uri: str) -> None:
     with pytest.raises(PrinterConfigError) as caught:
         open_printer(uri)
-    assert "tcp://192.168.1.50:9100" in str(caught.value)
+    assert f"Invalid printer address '{uri}'" in str(caught.value)
+    assert any(example in caught.value.hint for example in EXAMPLES)
