@@ -9,16 +9,20 @@ is a normal final result: an abnormal or critical value is always reviewed on it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from labdesk.domain import lifecycle
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import NotFound, ValidationError
-from labdesk.domain.order import TestStatus
+from labdesk.domain.lifecycle import TestEvent
+from labdesk.domain.order import OrderedTest, TestStatus
 from labdesk.domain.overdue import OverduePolicy, posix
 from labdesk.domain.permissions import Permission
 from labdesk.domain.result import AbnormalFlag, AckMeaning, Acknowledgement, Result, ResultStatus
 from labdesk.ports import UnitOfWork
-from labdesk.services.audit import record_audit
+from labdesk.services.ack_dto import AckRefusal, SigningLine, SigningPreview, SigningValue
+from labdesk.services.audit import audit_patient_access, record_audit
 from labdesk.services.board_dto import (
     AckOutcome,
     CustodyLine,
@@ -32,12 +36,7 @@ from labdesk.services.overdue import evaluate_rows
 
 NOTE_MAX = 400
 MAX_BULK = 500
-_ACKNOWLEDGEABLE = frozenset(
-    {TestStatus.PRELIMINARY, TestStatus.FINAL, TestStatus.NOT_PERFORMED, TestStatus.REJECTED}
-)
 _CLOSED = frozenset({TestStatus.ACKNOWLEDGED, TestStatus.CANCELLED})
-# A preliminary result stays open after review: the final one still has to come.
-_STAYS_OPEN = frozenset({TestStatus.PRELIMINARY})
 
 
 def current_results(results: Sequence[Result]) -> list[Result]:
@@ -52,6 +51,33 @@ def is_abnormal(results: Sequence[Result]) -> bool:
         r.abnormal_flag is not None and r.abnormal_flag is not AbnormalFlag.NORMAL
         for r in current_results(results)
     )
+
+
+def refusal(status: TestStatus) -> AckRefusal | None:
+    """Why a test in ``status`` cannot be acknowledged, or None when it can (or is closed).
+
+    The one rule both :func:`signing_preview` (before the signature dialog opens) and
+    :func:`acknowledge_results` (when signing) apply. Closed tests are not refused: they
+    are skipped as already closed.
+    """
+    if status in _CLOSED or lifecycle.allows(status, TestEvent.ACKNOWLEDGED):
+        return None
+    return AckRefusal.NO_RESULT
+
+
+def bulk_refusal(status: TestStatus, results: Sequence[Result]) -> AckRefusal | None:
+    """Why a test cannot be signed together with others, or None when it can.
+
+    Only a normal final result is signed in a group; ``results`` are the test's results
+    (all of them: superseded and retracted ones are ignored here). Closed tests are not
+    refused, as in :func:`refusal`.
+    """
+    alone = refusal(status)
+    if alone is not None or status in _CLOSED:
+        return alone
+    if status is not TestStatus.FINAL or is_abnormal(results):
+        return AckRefusal.NOT_NORMAL_FINAL
+    return None
 
 
 def acknowledge_results(
@@ -95,7 +121,7 @@ def acknowledge_results(
             if test.status in _CLOSED:
                 closed.append(test_id)
                 continue
-            if test.status not in _ACKNOWLEDGEABLE:
+            if refusal(test.status) is not None:
                 raise ValidationError(
                     f"Test {test.test_code} has no result to acknowledge yet "
                     f"(it is {test.status.value.replace('_', ' ')}).",
@@ -110,8 +136,10 @@ def acknowledge_results(
                     note=note,
                 )
             )
-            if test.status not in _STAYS_OPEN:
-                test.status = TestStatus.ACKNOWLEDGED
+            # A reviewed preliminary result stays open: the final one still has to come.
+            after = lifecycle.next_test_status(test.status, TestEvent.ACKNOWLEDGED)
+            if after is not test.status:
+                test.status = after
                 test.status_changed_at = now
             record_audit(
                 uow,
@@ -149,16 +177,13 @@ def _check_request(ids: list[int], note: str) -> None:
         )
 
 
-def _check_bulk(uow: UnitOfWork, tests: Sequence[object]) -> None:
-    refused = []
-    for test in tests:
-        test_id = getattr(test, "id", None)
-        status = getattr(test, "status", None)
-        if status is not TestStatus.FINAL or test_id is None:
-            refused.append(test_id)
-            continue
-        if is_abnormal(uow.results.for_ordered_test(test_id)):
-            refused.append(test_id)
+def _check_bulk(uow: UnitOfWork, tests: Sequence[OrderedTest]) -> None:
+    refused = [
+        test.id
+        for test in tests
+        if test.id is None
+        or bulk_refusal(test.status, uow.results.for_ordered_test(test.id)) is not None
+    ]
     if refused:
         raise ValidationError(
             f"{len(refused)} of the selected results are abnormal, critical or not final; "
@@ -166,6 +191,91 @@ def _check_bulk(uow: UnitOfWork, tests: Sequence[object]) -> None:
             hint="Only normal final results are signed together: open each of the others "
             "and acknowledge it on its own.",
         )
+
+
+def signing_preview(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    ordered_test_ids: Sequence[int],
+) -> SigningPreview:
+    """What acknowledging these tests would sign: patient, test and current values of each.
+
+    Asked before the signature dialog opens, so the clinician sees what they sign and a test
+    that cannot be acknowledged is refused at once, not after signing. Applies the checks
+    of :func:`acknowledge_results` (:func:`refusal`, and :func:`bulk_refusal` for several).
+    Records that the actor saw these patients' results.
+
+    Raises:
+        PermissionDenied: without ``ACKNOWLEDGE_RESULTS``.
+        ValidationError: nothing selected, or more than ``MAX_BULK``.
+        NotFound: an unknown ordered test.
+    """
+    authorize(actor, Permission.ACKNOWLEDGE_RESULTS)
+    ids = list(dict.fromkeys(ordered_test_ids))
+    _check_request(ids, "")
+    preview = SigningPreview(to_sign=[], refused=[], already_closed=[])
+    with uow:
+        # Tuples in BOARD_COLUMNS order: one joined read of the tests and their patients.
+        rows = {r[0]: r for r in uow.board.board_rows(tuple(TestStatus), None, ids)}
+        missing = [i for i in ids if i not in rows]
+        if missing:
+            raise NotFound(
+                f"No ordered test with id {missing[0]}.", hint="Reload the board and try again."
+            )
+        names: dict[str, str] = {}
+        for test_id in ids:
+            line = _signing_line(uow, rows[test_id], names, several=len(ids) > 1)
+            if line.status in _CLOSED:
+                preview.already_closed.append(line)
+            elif line.refusal is not None:
+                preview.refused.append(line)
+            else:
+                preview.to_sign.append(line)
+        audit_patient_access(
+            uow,
+            clock,
+            actor,
+            AuditAction.VIEW,
+            sorted({r[10] for r in rows.values()}),
+            how="results sign-off",
+        )
+        uow.commit()
+    return preview
+
+
+def _signing_line(
+    uow: UnitOfWork, row: tuple[Any, ...], names: dict[str, str], *, several: bool
+) -> SigningLine:
+    test_id: int = row[0]
+    code: str = row[3]
+    status = TestStatus(row[1])
+    if code not in names:
+        definition = uow.catalog.get_test(code)
+        names[code] = definition.name if definition is not None else code
+    results = uow.results.for_ordered_test(test_id)
+    values = tuple(
+        SigningValue(
+            observation_name=r.observation_name,
+            value=r.value,
+            units=r.units,
+            reference_range=r.reference_range,
+            abnormal_flag=r.abnormal_flag,
+            status=r.status,
+        )
+        for r in current_results(results)
+    )
+    return SigningLine(
+        ordered_test_id=test_id,
+        patient_id=row[10],
+        patient_name=f"{row[12]}, {row[13]}",
+        mrn=row[11],
+        test_code=code,
+        test_name=names[code],
+        status=status,
+        values=values,
+        refusal=bulk_refusal(status, results) if several else refusal(status),
+    )
 
 
 def result_detail(

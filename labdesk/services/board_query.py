@@ -68,7 +68,8 @@ class BoardQuery:
     """Words, each the start of a searchable word of the row (see the module docstring)."""
     include_closed: bool = False
     """Also list tests acknowledged in the last days (the board keeps them a while)."""
-    sort: SortKey = SortKey.DUE
+    sort: SortKey = SortKey.URGENCY
+    """Most urgent first by default: a critical result tops the board the moment it is stored."""
     descending: bool = False
 
     def but(self, **changes: Any) -> BoardQuery:

@@ -55,7 +55,10 @@ def seed_custody_demo(
         [s.id for s in travelling if s.id is not None], CustodyEventKind.PICKED_UP
     )
     if travelling and "courier" in users:
-        started = min(at for at, _ in pickups.values()) if pickups else clock.now()
+        # Each tube is scanned onto the manifest as the courier picks it up, and the pickup
+        # is finished after the last scan: started <= every scan <= finished <= now.
+        scans = [at for at, _ in pickups.values()] or [clock.now()]
+        started, finished = min(scans), max(scans)
         serial = uow.counters.next_value(f"manifest-{started.year}")
         manifest = Manifest(
             number=make_manifest_number(started.year, serial),
@@ -63,7 +66,7 @@ def seed_custody_demo(
             courier_id=users["courier"],
             route_id=route_id,
             started_at=started,
-            finished_at=started,
+            finished_at=finished,
             status=ManifestStatus.IN_TRANSIT,
             station_code="VAN-1",
         )

@@ -11,10 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from labdesk.domain import lifecycle
 from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import Clock
 from labdesk.domain.custody import CustodyEventKind
-from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
+from labdesk.domain.lifecycle import TestEvent
+from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
 from labdesk.domain.patient import Patient, PatientIdentifier, Sex
 from labdesk.domain.people import Role, Site, Station
 from labdesk.domain.result import AbnormalFlag, AckMeaning, Acknowledgement, Result, ResultStatus
@@ -221,6 +223,11 @@ def _seed_visit(
         "missing": timedelta(days=2),
     }.get(state, timedelta(minutes=rng.randrange(20, 300)))
     ordered_at = now - age - timedelta(minutes=30)
+    # The visit's last moment (a pickup, a result, a signature) lies in the past: an order
+    # placed 20 minutes ago cannot carry a result reported three hours after its collection.
+    late = ordered_at + _COLLECTED_AFTER_ORDER + _last_moment(state) - (now - _SETTLED)
+    if late > timedelta(0):
+        ordered_at -= late
     stat = rng.random() < 0.15
     order = Order(
         placer_order_number=f"ORD{uow.counters.next_value('demo-order'):06d}",
@@ -245,7 +252,7 @@ def _seed_visit(
     if state == "pending":
         return 0
     return _collect(
-        uow, clock, rng, tests, state, users, site_id, ordered_at + timedelta(minutes=20)
+        uow, clock, rng, tests, state, users, site_id, ordered_at + _COLLECTED_AFTER_ORDER
     )
 
 
@@ -299,16 +306,46 @@ _PATH = {
     "resulted": ("labelled", "verified", "picked_up", "received"),
     "acknowledged": ("labelled", "verified", "picked_up", "received"),
 }
-_TEST_STATUS = {
-    "collected": TestStatus.COLLECTED,
-    "overdue_pickup": TestStatus.COLLECTED,
-    "in_transit": TestStatus.IN_TRANSIT,
-    "missing": TestStatus.IN_TRANSIT,
-    "received": TestStatus.RECEIVED,
-    "overdue_result": TestStatus.RECEIVED,
-    "resulted": TestStatus.FINAL,
-    "acknowledged": TestStatus.ACKNOWLEDGED,
+_COLLECTED_AFTER_ORDER = timedelta(minutes=20)
+_SETTLED = timedelta(minutes=5)
+"""How long before "now" a visit's last moment lies at the latest."""
+_AFTER_COLLECTION = {
+    "collected": timedelta(0),
+    "labelled": timedelta(minutes=1),
+    "verified": timedelta(minutes=2),
+    "picked_up": timedelta(minutes=40),
+    "received": timedelta(minutes=95),
+    "lost": timedelta(hours=20),
+    "observed": timedelta(hours=2, minutes=30),  # analysed at the lab
+    "reported": timedelta(hours=3),  # the result reaches the clinic
+    "signed": timedelta(hours=5),  # the clinician acknowledges it
 }
+"""When each moment of a visit comes, counted from the collection."""
+_STEP_PLACES = {
+    "collected": ("ma", "CLINIC / STATION-1"),
+    "labelled": ("ma", "CLINIC / STATION-1"),
+    "verified": ("ma", "CLINIC / STATION-1"),
+    "picked_up": ("courier", "CLINIC pickup"),
+    "received": ("lab", "LAB receiving"),
+    "lost": ("courier", "In transit"),
+}
+# The lab's and the clinician's steps after the custody path, as state-model events with the
+# moment they come. The custody events move the tests themselves (record_event follows the
+# state model), so a lost tube's tests are lost, as in the clinic.
+_AFTER_PATH = {
+    "resulted": ((TestEvent.RESULT_FINAL, "reported"),),
+    "acknowledged": ((TestEvent.RESULT_FINAL, "reported"), (TestEvent.ACKNOWLEDGED, "signed")),
+}
+_WALKED = frozenset(_PATH)
+"""States whose tubes were drawn (the others are still pending)."""
+
+
+def _last_moment(state: str) -> timedelta:
+    """How long after the collection the last moment of a visit in ``state`` comes."""
+    if state not in _WALKED:  # pending: nothing after the order
+        return -_COLLECTED_AFTER_ORDER
+    moments = [*_PATH[state], *(moment for _event, moment in _AFTER_PATH.get(state, ()))]
+    return max(_AFTER_COLLECTION[m] for m in moments)
 
 
 def _walk(
@@ -321,38 +358,33 @@ def _walk(
     users: dict[str, int],
     at: datetime,
 ) -> None:
-    """Record the custody events that bring ``specimen`` to ``state``."""
-    steps = {
-        "collected": (users["ma"], "CLINIC / STATION-1", timedelta(0)),
-        "labelled": (users["ma"], "CLINIC / STATION-1", timedelta(minutes=1)),
-        "verified": (users["ma"], "CLINIC / STATION-1", timedelta(minutes=2)),
-        "picked_up": (users["courier"], "CLINIC pickup", timedelta(minutes=40)),
-        "received": (users["lab"], "LAB receiving", timedelta(minutes=95)),
-        "lost": (users["courier"], "In transit", timedelta(hours=20)),
-    }
+    """Record the custody events that bring ``specimen`` to ``state`` (``at``: collection)."""
+    for ot in carried:
+        ot.status = lifecycle.next_test_status(ot.status, TestEvent.COLLECTED)
+        ot.status_changed_at = at
     for name in ("collected", *_PATH[state]):
-        actor, where, offset = steps[name]
+        actor, where = _STEP_PLACES[name]
         record_event(
             uow,
             clock,
             specimen,
             CustodyEventKind(name),
             Handoff(
-                actor_id=actor,
+                actor_id=users[actor],
                 location=where,
-                occurred_at=at + offset,
+                occurred_at=at + _AFTER_COLLECTION[name],
                 temperature_class=specimen.temperature_class,
                 seal_intact=True,
                 reason="Bag not delivered with route 2" if name == "lost" else "",
             ),
         )
-    status = _TEST_STATUS[state]
-    for ot in carried:
-        ot.status = status
-        ot.status_changed_at = at + timedelta(minutes=95)
-    if state in {"resulted", "acknowledged"}:
+    for event, moment in _AFTER_PATH.get(state, ()):
         for ot in carried:
-            _result(uow, rng, ot, specimen, at + timedelta(hours=3))
+            ot.status = lifecycle.next_test_status(ot.status, event)
+            ot.status_changed_at = at + _AFTER_COLLECTION[moment]
+    if state in _AFTER_PATH:
+        for ot in carried:
+            _result(uow, rng, ot, specimen, at)
             if state == "acknowledged":
                 assert ot.id is not None
                 uow.results.add_acknowledgement(
@@ -360,13 +392,13 @@ def _walk(
                         ordered_test_id=ot.id,
                         user_id=users["doctor"],
                         meaning=AckMeaning.REVIEWED,
-                        acknowledged_at=at + timedelta(hours=5),
+                        acknowledged_at=at + _AFTER_COLLECTION["signed"],
                     )
                 )
 
 
 def _result(
-    uow: UnitOfWork, rng: random.Random, ot: OrderedTest, specimen: Specimen, at: datetime
+    uow: UnitOfWork, rng: random.Random, ot: OrderedTest, specimen: Specimen, collected: datetime
 ) -> None:
     definition = uow.catalog.get_test(ot.test_code)
     assert definition is not None
@@ -385,8 +417,8 @@ def _result(
             units=definition.units,
             status=ResultStatus.FINAL,
             abnormal_flag=flag,
-            received_at=at,
-            observed_at=at,
+            received_at=collected + _AFTER_COLLECTION["reported"],
+            observed_at=collected + _AFTER_COLLECTION["observed"],
             ordered_test_id=ot.id,
             specimen_id=specimen.id,
         )

@@ -289,7 +289,7 @@ def test_clicking_a_header_sorts_through_the_model(paged: ResultsPage, qtbot: Qt
     paged.show()
     qtbot.waitExposed(paged)
     header = paged.table.horizontalHeader()
-    assert (header.sortIndicatorSection(), paged.model.query.sort) == (1, SortKey.DUE)
+    assert (header.sortIndicatorSection(), paged.model.query.sort) == (0, SortKey.URGENCY)
 
     def click(section: int) -> None:
         x = header.sectionViewportPosition(section) + header.sectionSize(section) // 2
@@ -562,7 +562,12 @@ def test_screenshot(
     screenshot(dialog, "results_detail")
     dialog.tabs.setCurrentIndex(1)
     screenshot(dialog, "results_detail_custody")
-    ack = dialogs.AcknowledgeDialog([final], page.user.display_name)
+    from labdesk.services.acknowledge import signing_preview
+
+    preview = signing_preview(
+        page._context.uow(), page._context.clock, page.user, [final.ordered_test_id]
+    )
+    ack = dialogs.AcknowledgeDialog(preview.to_sign, page.user.display_name)
     qtbot.addWidget(ack)
     ack.show()
     screenshot(ack, "results_acknowledge")

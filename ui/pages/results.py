@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 from labdesk.domain.overdue import FlagReason
 from labdesk.domain.permissions import Permission, allows
 from labdesk.domain.timefmt import format_local
-from labdesk.services.acknowledge import acknowledge_results, result_detail
+from labdesk.services.ack_dto import SigningPreview
+from labdesk.services.acknowledge import acknowledge_results, result_detail, signing_preview
 from labdesk.services.board import board_marker, load_board, matching_rows, query_board
 from labdesk.services.board_dto import AckOutcome, Board, BoardPage, BoardRow, TestDetail
 from labdesk.services.board_export import (
@@ -49,7 +50,7 @@ from ui.results.board_model import BoardTableModel
 from ui.results.board_view import BoardTableView
 from ui.results.critical_alert import CriticalAlert
 from ui.results.detail_models import meaning_label
-from ui.results.dialogs import AcknowledgeDialog, ResultDetailDialog
+from ui.results.dialogs import AcknowledgeDialog, ResultDetailDialog, refusal_text
 from ui.results.filter_bar import CountsStrip, FilterBar
 from ui.results.turnaround_chart import TurnaroundChartView
 from ui.tasks import run_in_background
@@ -283,7 +284,7 @@ class ResultsPage(QWidget):
     def _filter_on_reason(self, reason: FlagReason) -> None:
         if reason is FlagReason.UNMATCHED_RESULT:
             self.status_label.show_info(
-                self.tr("Unmatched results wait in the HL7 worklist for manual matching.")
+                self.tr("Unmatched results wait on the Result worklist page for manual matching.")
             )
             return
         self.filters.set_flag(reason)
@@ -381,10 +382,27 @@ class ResultsPage(QWidget):
     def _acknowledge(self, rows: list[BoardRow]) -> None:
         if not self.can_acknowledge:
             return
-        dialog = AcknowledgeDialog(rows, self.user.display_name, self)
+        ids = [r.ordered_test_id for r in rows]
+        context, user = self._context, self.user
+        # Read what would be signed first: the dialog shows it, and a test that cannot be
+        # acknowledged (no result yet) is refused before any signature is asked for.
+        run_in_background(
+            lambda: signing_preview(context.uow(), context.clock, user, ids),
+            self._sign,
+            self._job_failed,
+            owner=self,
+        )
+
+    def _sign(self, preview: SigningPreview) -> None:
+        if not preview.can_sign:
+            self.status_label.show_error(refusal_text(preview))
+            return
+        dialog = AcknowledgeDialog(
+            preview.to_sign, self.user.display_name, self, already_closed=preview.already_closed
+        )
         if dialog.exec() != AcknowledgeDialog.DialogCode.Accepted:
             return
-        ids = [r.ordered_test_id for r in rows]
+        ids = [line.ordered_test_id for line in dialog.lines]
         meaning, note = dialog.chosen_meaning(), dialog.note_text()
         context, user = self._context, self.user
         run_in_background(

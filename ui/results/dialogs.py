@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 
 from labdesk.domain.result import AckMeaning
 from labdesk.domain.timefmt import format_local
-from labdesk.services.acknowledge import NOTE_MAX
+from labdesk.services.ack_dto import AckRefusal, SigningLine, SigningPreview
+from labdesk.services.acknowledge import NOTE_MAX, refusal
 from labdesk.services.board_dto import BoardRow, TestDetail
 from ui.results.board_model import reason_label, severity_label, status_label
 from ui.results.detail_models import (
@@ -30,6 +31,7 @@ from ui.results.detail_models import (
     SignatureModel,
     meaning_label,
 )
+from ui.results.signing_model import SigningModel
 from ui.table_model import RowTableModel
 from ui.table_view import sorting_table_view
 
@@ -82,7 +84,13 @@ class ResultDetailDialog(QDialog):
         self.acknowledge_button = buttons.addButton(
             self.tr("&Acknowledge…"), QDialogButtonBox.ButtonRole.AcceptRole
         )
-        self.acknowledge_button.setEnabled(can_acknowledge and row.status.is_open)
+        # The rule the signing service applies: no signature dialog for a test without result.
+        why_not = refusal(row.status)
+        self.acknowledge_button.setEnabled(
+            can_acknowledge and row.status.is_open and why_not is None
+        )
+        if why_not is not None:
+            self.acknowledge_button.setToolTip(refusal_label(why_not))
         self.timeline_button = buttons.addButton(
             self.tr("Specimen &timeline…"), QDialogButtonBox.ButtonRole.ActionRole
         )
@@ -131,18 +139,30 @@ class ResultDetailDialog(QDialog):
         return "\n".join(lines)
 
 
+LIST_ROWS = 12
+"""Rows of the signature dialog's list shown without scrolling."""
+
+
 class AcknowledgeDialog(QDialog):
-    """Sign one result, or several normal ones: meaning, note, and what the signature shows."""
+    """Sign one result, or several normal ones: what is signed, meaning, note, signature.
+
+    Lists every test being signed (patient, MRN, test, each current value with units and
+    flag), so the clinician sees exactly what the signature covers; the list scrolls when
+    a bulk sign-off holds many.
+    """
 
     def __init__(
         self,
-        rows: Sequence[BoardRow],
+        lines: Sequence[SigningLine],
         printed_name: str,
         parent: QWidget | None = None,
+        *,
+        already_closed: Sequence[SigningLine] = (),
     ) -> None:
         super().__init__(parent)
-        self.rows = list(rows)
-        self.setWindowTitle(self.tr("Acknowledge %n result(s)", "", len(self.rows)))
+        self.lines = list(lines)
+        self.setWindowTitle(self.tr("Acknowledge %n result(s)", "", len(self.lines)))
+        self.resize(980, 10)  # the height follows the list (see _fit_list)
         self.meaning = QComboBox(self)
         for meaning in AckMeaning:
             self.meaning.addItem(meaning_label(meaning), meaning)
@@ -150,13 +170,15 @@ class AcknowledgeDialog(QDialog):
         self.note.setPlaceholderText(self.tr("What was done or told (optional)"))
         self.note.setTabChangesFocus(True)
         self.note.setMaximumHeight(90)
-        what = (
-            self.tr("{test} for {patient}").format(
-                test=self.rows[0].test_name, patient=self.rows[0].patient_name
-            )
-            if len(self.rows) == 1
-            else self.tr("%n normal final results", "", len(self.rows))
-        )
+        self.count = QLabel(self._count_text(), self)
+        self.count.setWordWrap(True)
+        self.signing_model = SigningModel(self.lines, self)
+        self.signing_view = sorting_table_view(self.signing_model, self)
+        self.signing_view.setAccessibleName(self.tr("Tests being signed"))
+        self._fit_list()
+        self.skipped = QLabel(self._skipped_text(already_closed), self)
+        self.skipped.setWordWrap(True)
+        self.skipped.setVisible(bool(already_closed))
         self.signature = QLabel(
             self.tr(
                 "Your electronic signature will show: {name}, the date and time of signing, "
@@ -166,7 +188,6 @@ class AcknowledgeDialog(QDialog):
         )
         self.signature.setWordWrap(True)
         form = QFormLayout()
-        form.addRow(self.tr("Results:"), QLabel(what, self))
         form.addRow(self.tr("&Meaning:"), self.meaning)
         form.addRow(self.tr("&Note:"), self.note)
         buttons = QDialogButtonBox(
@@ -179,11 +200,50 @@ class AcknowledgeDialog(QDialog):
         self.error = QLabel(self)
         self.error.setStyleSheet("color: #b00020")
         layout = QVBoxLayout(self)
+        layout.addWidget(self.count)
+        layout.addWidget(self.signing_view, 1)
+        layout.addWidget(self.skipped)
         layout.addLayout(form)
         layout.addWidget(self.signature)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.meaning.setFocus()
+
+    def _fit_list(self) -> None:
+        """Show every row up to ``LIST_ROWS``; beyond that the list scrolls."""
+        view = self.signing_view
+        rows = min(max(self.signing_model.rowCount(), 1), LIST_ROWS)
+        height = (
+            view.horizontalHeader().sizeHint().height()
+            + rows * view.verticalHeader().defaultSectionSize()
+            + view.horizontalScrollBar().sizeHint().height()
+            + 2 * view.frameWidth()
+        )
+        view.setMinimumHeight(height)
+
+    def _count_text(self) -> str:
+        patients = len({line.patient_id for line in self.lines})
+        criticals = sum(any(v.critical for v in line.values) for line in self.lines)
+        if len(self.lines) == 1:  # named in full: the list may elide a long test name
+            [line] = self.lines
+            text = self.tr("You are signing {test} for {patient} (MRN {mrn}).").format(
+                test=line.test_name, patient=line.patient_name, mrn=line.mrn
+            )
+            if criticals:
+                text += " " + self.tr("It has a critical value.")
+            return text
+        text = self.tr("You are signing %n test(s)", "", len(self.lines))
+        text += " " + self.tr("for %n patient(s):", "", patients)
+        if criticals:
+            text += " " + self.tr("%n with a critical value.", "", criticals)
+        return text
+
+    def _skipped_text(self, closed: Sequence[SigningLine]) -> str:
+        return self.tr(
+            "%n already acknowledged or cancelled by someone else: not signed again.",
+            "",
+            len(closed),
+        )
 
     def chosen_meaning(self) -> AckMeaning:
         """The meaning picked."""
@@ -202,3 +262,49 @@ class AcknowledgeDialog(QDialog):
             )
             return
         self.accept()
+
+
+def refusal_label(reason: AckRefusal) -> str:
+    """Why a test cannot be acknowledged, in a few words."""
+    labels = {
+        AckRefusal.NO_RESULT: QCoreApplication.translate("AcknowledgeDialog", "no result yet"),
+        AckRefusal.NOT_NORMAL_FINAL: QCoreApplication.translate(
+            "AcknowledgeDialog", "abnormal, critical or not final: sign it on its own"
+        ),
+    }
+    return labels[reason]
+
+
+REFUSALS_LISTED = 5
+"""Refused tests named in the message; the rest are counted."""
+
+
+def refusal_text(preview: SigningPreview) -> str:
+    """Why nothing can be signed for this selection, naming the tests, and what to do."""
+
+    def tr(text: str, n: int = -1) -> str:
+        return QCoreApplication.translate("AcknowledgeDialog", text, "", n)
+
+    if not preview.refused:
+        return tr(
+            "Nothing to sign: the selected results were already acknowledged or cancelled. "
+            "Reload the board."
+        )
+    named = [
+        tr("{patient} (MRN {mrn}), {test}: {why}").format(
+            patient=line.patient_name,
+            mrn=line.mrn,
+            test=line.test_name,
+            why=refusal_label(line.refusal),
+        )
+        for line in preview.refused[:REFUSALS_LISTED]
+        if line.refusal is not None
+    ]
+    more = len(preview.refused) - len(named)
+    if more > 0:
+        named.append(tr("and %n more", more))
+    head = tr(
+        "Nothing was signed: %n selected test(s) cannot be acknowledged:", len(preview.refused)
+    )
+    advice = tr("Leave them out of the selection, then acknowledge again.")
+    return f"{head} {'; '.join(named)}. {advice}"
