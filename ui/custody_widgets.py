@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -27,7 +29,7 @@ from ui.context import AppContext
 from ui.errors import error_text
 from ui.feedback import ScanFeedback as Sounds
 from ui.feedback import Tone
-from ui.pages.custody_models import TransitFlagModel
+from ui.message_label import elide_long_runs
 from ui.table_view import sorting_table_view
 from ui.tasks import run_in_background
 
@@ -73,7 +75,7 @@ class ScanBanner(QLabel):
             f"background-color: {background}; color: {colour}; border-radius: 4px; "
             "padding: 8px; font-weight: bold;"
         )
-        self.setText(text)
+        self.setText(elide_long_runs(text))
         if sound:
             self.sounds.play(TONES[severity])
 
@@ -91,6 +93,10 @@ class TransitPanel(QGroupBox):
         super().__init__(parent)
         self.setTitle(self.tr("Overdue in transit"))
         self._context = context
+        # Imported here: ui.pages' package imports the pages, which import this module, so a
+        # module-level import made ``import ui.custody_widgets`` alone fail (a cycle).
+        from ui.pages.custody_models import TransitFlagModel
+
         self.model = TransitFlagModel(context.config.clinic_timezone, self)
         self.table: QTableView = sorting_table_view(self.model, self)
         self.status = QLabel(self)
@@ -131,36 +137,92 @@ def ask_secret(parent: QWidget, title: str, prompt: str) -> str | None:
 
 
 class RejectDialog(QDialog):
-    """Choose a coded rejection reason and add a note."""
+    """Choose a coded rejection reason and add a note.
 
-    def __init__(self, accession: str, parent: QWidget | None = None) -> None:
+    No reason is chosen for the user (OK stays disabled until one is), except "Leaking or
+    unsafe" for a tube received damaged: a wrong default would be recorded unnoticed.
+    """
+
+    def __init__(
+        self,
+        accession: str,
+        parent: QWidget | None = None,
+        *,
+        suggested: RejectionReason | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Reject {accession}").format(accession=accession))
         self.reason = QComboBox(self)
         for reason in RejectionReason:
             self.reason.addItem(reason.label, reason)
+        self.reason.setPlaceholderText(self.tr("Choose the reason…"))
+        self.reason.setCurrentIndex(-1 if suggested is None else self.reason.findData(suggested))
         self.note = QLineEdit(self)
         self.note.setMaxLength(400)
         self.note.setPlaceholderText(self.tr("What was seen (optional)"))
-        buttons = QDialogButtonBox(
+        self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.reason.currentIndexChanged.connect(self._enable)
         form = QFormLayout(self)
         form.addRow(self.tr("Reason"), self.reason)
         form.addRow(self.tr("Note"), self.note)
-        form.addRow(buttons)
+        form.addRow(self.buttons)
+        self._enable()
+
+    @property
+    def ok_button(self) -> QPushButton:
+        """The OK button (enabled once a reason is chosen)."""
+        button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        assert button is not None
+        return button
+
+    def _enable(self) -> None:
+        self.ok_button.setEnabled(self.reason.currentIndex() >= 0)
+
+    def accept(self) -> None:
+        """Accept only with a reason (Enter in the note field must not skip choosing)."""
+        if self.reason.currentIndex() >= 0:
+            super().accept()
 
     def choice(self) -> tuple[RejectionReason, str]:
         """The chosen reason and note."""
         return RejectionReason(self.reason.currentData()), self.note.text().strip()
 
 
-def ask_rejection(parent: QWidget, accession: str) -> tuple[RejectionReason, str] | None:
+def ask_rejection(
+    parent: QWidget, accession: str, *, suggested: RejectionReason | None = None
+) -> tuple[RejectionReason, str] | None:
     """Run the rejection dialog; None when cancelled."""
-    dialog = RejectDialog(accession, parent)
+    dialog = RejectDialog(accession, parent, suggested=suggested)
     return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+def missing_question(parent: QWidget, accessions: Sequence[str]) -> QMessageBox:
+    """The "report these tubes lost?" question, answered No unless Yes is clicked.
+
+    No is the default and escape button and has the focus, and the question is modal: the
+    Enter a scanner sends after a barcode answers No, never reports tubes lost.
+    """
+    shown = ", ".join(accessions[:20]) + (" …" if len(accessions) > 20 else "")
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        QCoreApplication.translate("custody_widgets", "Specimens missing"),
+        QCoreApplication.translate(
+            "custody_widgets",
+            "%n specimen(s) on the manifest were not scanned:\n{list}\n\n"
+            "Report them lost and request their recollection?",
+            "",
+            len(accessions),
+        ).format(list=shown),
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        parent,
+    )
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.setEscapeButton(QMessageBox.StandardButton.No)
+    return box
 
 
 class ScanQueue:

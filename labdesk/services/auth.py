@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from labdesk.domain.audit import AuditAction
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "LOCKOUT",
     "MAX_FAILED_ATTEMPTS",
+    "Confirmation",
     "authenticate",
     "authenticate_badge",
     "change_own_password",
@@ -58,6 +60,21 @@ USER = "user"
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _WRONG = "Wrong user name or password."
 _WRONG_HINT = "Try again; after several failures each try must wait a little longer."
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A secret re-entered to confirm an action on a record, audited as that action.
+
+    Neither a sign-in nor an unlock: the attempt's entry names the record and says in words
+    what happened (``describe(outcome, factor)``, factor ``password`` or ``badge``), while
+    failures still count towards the account's throttling and lockout.
+    """
+
+    entity: str
+    entity_id: str
+    describe: Callable[[SignInOutcome, str], str]
+    action: AuditAction = AuditAction.UPDATE
 
 
 def session_of(user: User, station: str = "", *, emergency: bool = False) -> SignedInUser:
@@ -153,6 +170,7 @@ def authenticate(
     *,
     station: str = "",
     unlock: bool = False,
+    confirms: Confirmation | None = None,
 ) -> SignedInUser:
     """Check a user name and password (commits the attempt's audit entry and counters).
 
@@ -163,11 +181,12 @@ def authenticate(
         password: as typed or pasted.
         station: the workstation, recorded in the audit entry and the session.
         unlock: the attempt unlocks a locked screen (audited as ``unlock``).
+        confirms: the attempt confirms this action instead (audited as it).
 
     Raises:
         AuthenticationError: with a message that does not reveal which part was wrong.
     """
-    action = AuditAction.UNLOCK if unlock else AuditAction.SIGN_IN
+    action = confirms or (AuditAction.UNLOCK if unlock else AuditAction.SIGN_IN)
     user = uow.people.user_by_username(username.strip().lower()[:64])
     if user is None:
         verify_secret(dummy_hash(), password)
@@ -193,6 +212,7 @@ def authenticate_badge(
     *,
     station: str = "",
     unlock: bool = False,
+    confirms: Confirmation | None = None,
 ) -> SignedInUser:
     """Check a scanned badge and its PIN (commits like :func:`authenticate`).
 
@@ -200,7 +220,7 @@ def authenticate_badge(
         AuthenticationError: unknown badge (also the badge of a removed user), no PIN set,
             wrong PIN, or the account's state.
     """
-    action = AuditAction.UNLOCK if unlock else AuditAction.SIGN_IN
+    action = confirms or (AuditAction.UNLOCK if unlock else AuditAction.SIGN_IN)
     badge = badge_id.strip()
     user = uow.people.user_by_badge(badge) if badge else None
     if user is None:
@@ -238,7 +258,7 @@ def _attempt(
     secret_ok: Callable[[User], bool],
     *,
     station: str,
-    action: AuditAction,
+    action: AuditAction | Confirmation,
     factor: str,
 ) -> SignedInUser:
     now = clock.now()
@@ -262,7 +282,8 @@ def _attempt(
     user.last_sign_in_at = now
     _audit(uow, clock, user, action, SignInOutcome.SUCCESS, station, factor)
     uow.commit()
-    logger.info("user id %s: %s at %s", user.id, action.value, station or "-")
+    what = action.action if isinstance(action, Confirmation) else action
+    logger.info("user id %s: %s at %s", user.id, what.value, station or "-")
     return session_of(user, station)
 
 
@@ -289,7 +310,7 @@ def _failed(
     uow: UnitOfWork,
     clock: Clock,
     user: User,
-    action: AuditAction,
+    action: AuditAction | Confirmation,
     station: str,
     factor: str,
 ) -> AuthenticationError:
@@ -333,22 +354,27 @@ def _audit(
     uow: UnitOfWork,
     clock: Clock,
     user: User | None,
-    action: AuditAction,
+    action: AuditAction | Confirmation,
     outcome: SignInOutcome,
     station: str,
     factor: str,
     *,
     flagged: bool = False,
 ) -> None:
+    user_id = user.id if user is not None and user.id is not None else None
+    entity, entity_id, detail = USER, "" if user_id is None else str(user_id), f"by {factor}"
+    if isinstance(action, Confirmation):
+        entity, entity_id = action.entity, action.entity_id
+        detail, action = action.describe(outcome, factor), action.action
     record_audit(
         uow,
         clock,
         action=action,
-        entity=USER,
-        entity_id=user.id if user is not None and user.id is not None else "",
-        user_id=user.id if user is not None else None,
+        entity=entity,
+        entity_id=entity_id,
+        user_id=user_id,
         station=station,
-        detail=f"by {factor}",
+        detail=detail,
         outcome=outcome.value,
         flagged=flagged,
     )

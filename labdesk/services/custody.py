@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from labdesk.domain import lifecycle
+from labdesk.domain.audit import AuditAction
 from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import Clock, ensure_utc
 from labdesk.domain.custody import CustodyEvent, CustodyEventKind, next_status
@@ -24,6 +25,7 @@ from labdesk.domain.recollection import LOST_REASON_CODE, RecollectionTask
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.domain.timefmt import format_local
 from labdesk.ports import UnitOfWork
+from labdesk.services.audit import record_audit
 from labdesk.services.dto import SignedInUser, authorize
 
 K = CustodyEventKind
@@ -283,7 +285,8 @@ def report_lost(
             "Say why the specimen is lost.", hint="E.g. 'bag not delivered with route 2'."
         )
     specimen = find_specimen(uow, accession)
-    if specimen.status is not SpecimenStatus.LOST:
+    reported = specimen.status is not SpecimenStatus.LOST
+    if reported:
         record_event(
             uow,
             clock,
@@ -292,6 +295,17 @@ def report_lost(
             Handoff(actor_id=actor.id, location=location, reason=reason.strip()),
         )
     task_id = open_recollection(uow, clock, actor, specimen, LOST_REASON_CODE, reason.strip())
+    if reported:
+        record_audit(
+            uow,
+            clock,
+            action=AuditAction.UPDATE,
+            entity="specimen",
+            entity_id=specimen.id or 0,
+            actor=actor,
+            # The typed reason stays in the custody event: free text is kept out of the log.
+            detail=f"reported {specimen.accession} lost at {location}; recollection task {task_id}",
+        )
     uow.commit()
     return task_id
 

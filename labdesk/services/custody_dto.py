@@ -18,6 +18,27 @@ from labdesk.domain.specimen import SpecimenStatus
 from labdesk.domain.transit import TransitFlag
 
 
+class LabState(StrEnum):
+    """Where one manifest line stands at the lab, from the specimen's current custody state."""
+
+    EXPECTED = "expected"
+    """On its way (picked up or delivered) and not scanned at the lab yet: missing so far."""
+    RECEIVED = "received"
+    DAMAGED = "damaged"
+    REJECTED = "rejected"
+    LOST = "lost"
+    RECEIVED_ELSEWHERE = "received_elsewhere"
+    """On this manifest, but scanned in at the lab on another one (see ``received_on``)."""
+    UNEXPECTED = "unexpected"
+    """Received at the lab without being on this manifest."""
+    NOT_SHIPPED = "not_shipped"
+    """Scanned at the lab although custody says it never left the clinic (a gap)."""
+
+
+#: Specimen statuses of a tube still on its way to the lab.
+ON_THE_WAY = frozenset({SpecimenStatus.IN_TRANSIT, SpecimenStatus.DELIVERED})
+
+
 @dataclass(frozen=True)
 class ManifestRow:
     """One specimen on a live manifest or a receipt reconciliation."""
@@ -33,6 +54,31 @@ class ManifestRow:
     expected: bool = True
     lab_outcome: ReceiptOutcome | None = None
     warning: str = ""
+    received_on: str = ""
+    """The other manifest this specimen was scanned in at the lab on (empty: none)."""
+
+    @property
+    def lab_state(self) -> LabState:
+        """The line's state, derived from the specimen's status first, then the lab's scan.
+
+        The status is the custody chain's latest word: a tube lost or rejected after its
+        line was written, or received on another manifest, never reads "expected".
+        """
+        if self.status is SpecimenStatus.LOST:
+            return LabState.LOST
+        if self.status is SpecimenStatus.REJECTED or self.lab_outcome is ReceiptOutcome.REJECTED:
+            return LabState.REJECTED
+        if self.lab_outcome is ReceiptOutcome.DAMAGED:
+            return LabState.DAMAGED
+        if not self.expected:
+            if self.lab_outcome is ReceiptOutcome.UNEXPECTED:
+                return LabState.NOT_SHIPPED
+            return LabState.UNEXPECTED
+        if self.lab_outcome is ReceiptOutcome.RECEIVED:
+            return LabState.RECEIVED
+        if self.status in ON_THE_WAY:
+            return LabState.EXPECTED
+        return LabState.RECEIVED_ELSEWHERE
 
 
 @dataclass(frozen=True)
@@ -118,6 +164,11 @@ class Reconciliation:
     rows: tuple[ManifestRow, ...]
     resumed: bool = False
     message: str = ""
+    reported_lost: tuple[str, ...] = ()
+    """Accessions this close reported lost (empty for any other view)."""
+
+    def _in(self, *states: LabState) -> tuple[ManifestRow, ...]:
+        return tuple(r for r in self.rows if r.lab_state in states)
 
     @property
     def expected(self) -> tuple[ManifestRow, ...]:
@@ -127,22 +178,32 @@ class Reconciliation:
     @property
     def received(self) -> tuple[ManifestRow, ...]:
         """Expected rows the lab scanned in good order."""
-        return tuple(r for r in self.expected if r.lab_outcome is ReceiptOutcome.RECEIVED)
+        return self._in(LabState.RECEIVED)
 
     @property
     def damaged(self) -> tuple[ManifestRow, ...]:
         """Rows received damaged."""
-        return tuple(r for r in self.rows if r.lab_outcome is ReceiptOutcome.DAMAGED)
+        return self._in(LabState.DAMAGED)
 
     @property
     def rejected(self) -> tuple[ManifestRow, ...]:
         """Rows the lab rejected."""
-        return tuple(r for r in self.rows if r.lab_outcome is ReceiptOutcome.REJECTED)
+        return self._in(LabState.REJECTED)
+
+    @property
+    def lost(self) -> tuple[ManifestRow, ...]:
+        """Rows whose specimen was reported lost (at this close or before)."""
+        return self._in(LabState.LOST)
+
+    @property
+    def received_elsewhere(self) -> tuple[ManifestRow, ...]:
+        """Expected rows whose specimen the lab scanned in on another manifest."""
+        return self._in(LabState.RECEIVED_ELSEWHERE)
 
     @property
     def missing(self) -> tuple[ManifestRow, ...]:
-        """Expected rows not (yet) scanned at the lab."""
-        return tuple(r for r in self.expected if r.lab_outcome is None)
+        """Expected rows still on their way and not scanned: closing reports exactly these lost."""
+        return self._in(LabState.EXPECTED)
 
     @property
     def unexpected(self) -> tuple[ManifestRow, ...]:

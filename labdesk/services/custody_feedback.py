@@ -53,7 +53,9 @@ def refusal_feedback(
     bag: BagId | None,
     tz: str,
     now: datetime,
+    actor_id: int,
 ) -> ScanFeedback:
+    """The feedback of a refused pickup scan; the signed-in ``actor_id`` is told "you"."""
     assert specimen.id is not None
     accession = specimen.accession
     message, hint = "", ""
@@ -67,11 +69,23 @@ def refusal_feedback(
                 accession=accession,
                 specimen_id=specimen.id,
             )
-        name, at = last_actor(uow, specimen.id, K.PICKED_UP)
+        found = uow.custody_scan.last_event(specimen.id, K.PICKED_UP)
+        name, at = (found[1], found[0].occurred_at) if found else ("someone", None)
         other = uow.manifests.latest_item_for(specimen.id)
         where = f" (manifest {other[1].number})" if other else ""
-        message = f"{accession} was already picked up by {name} at {when_text(at, tz, now)}{where}."
-        hint = f"Do not take it twice: check with {name}."
+        if found is not None and found[0].actor_id == actor_id:
+            # Never "check with Chris Okafor" to Chris Okafor himself (issue 11 item 10).
+            yours = f" {other[1].number}" if other else ""
+            message = (
+                f"{accession} is already on your manifest{yours}: "
+                f"you scanned it at {when_text(at, tz, now)}."
+            )
+            hint = "Do not take it twice: it travels on that manifest."
+        else:
+            message = (
+                f"{accession} was already picked up by {name} at {when_text(at, tz, now)}{where}."
+            )
+            hint = f"Do not take it twice: check with {name}."
     elif code is ScanCode.NOT_READY:
         step = "labelled" if specimen.status is SpecimenStatus.COLLECTED else "verified"
         message = f"{accession} is not {step} yet."

@@ -9,6 +9,7 @@ which case the transaction rolls back and the same scan can simply be repeated.
 from __future__ import annotations
 
 from labdesk.domain.accession import validate_accession
+from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.errors import CustodyError, InvalidAccession, NotFound, ValidationError
@@ -30,9 +31,12 @@ from labdesk.domain.scan_rules import (
     stability_deadline,
     stability_limit,
 )
+from labdesk.domain.signin_policy import SignInOutcome
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.ports import UnitOfWork
 from labdesk.services import custody_views as views
+from labdesk.services.audit import record_audit
+from labdesk.services.auth import Confirmation
 from labdesk.services.custody import Handoff, record_event
 from labdesk.services.custody_dto import (
     ManifestRow,
@@ -235,7 +239,7 @@ def _pick_up(
         bag_temperature=bag.temperature_class if bag else None,
     )
     if refusal is not None:
-        return refusal_feedback(uow, refusal, specimen, manifest, bag, tz, now)
+        return refusal_feedback(uow, refusal, specimen, manifest, bag, tz, now, actor.id)
     limit = stability_limit(
         uow.custody_scan.tests_for([specimen.id]).get(specimen.id, []), specimen.temperature_class
     )
@@ -308,13 +312,37 @@ def finish_pickup(
             f"{listed}.",
             hint="Scan them, or confirm that you leave them behind.",
         )
-    reauthenticate(uow, clock, actor, secret)  # commits the attempt, like a screen unlock
+    # Commits the attempt, audited against the manifest (never as a sign-in or an unlock).
+    reauthenticate(
+        uow, clock, actor, secret, confirms=Confirmation("manifest", number, _finish_words)
+    )
     manifest = _manifest(uow, number, lock=True)
     if manifest.status is ManifestStatus.OPEN:
         manifest.status = ManifestStatus.IN_TRANSIT
         manifest.finished_at = clock.now()
+        record_audit(
+            uow,
+            clock,
+            action=AuditAction.UPDATE,
+            entity="manifest",
+            entity_id=manifest.number,
+            actor=actor,
+            detail=f"finished: {len(view.rows)} specimen(s) picked up at {view.site_code}, "
+            f"{len(view.not_scanned)} left behind",
+        )
         uow.commit()
     return views.manifest_view(uow, manifest, include_ready=False)
+
+
+def _finish_words(outcome: SignInOutcome, factor: str) -> str:
+    """The audit detail of a finish PIN attempt."""
+    if outcome is SignInOutcome.SUCCESS:
+        return f"finish PIN accepted ({'badge PIN' if factor == 'badge' else 'password'})"
+    if outcome in (SignInOutcome.WRONG_PASSWORD, SignInOutcome.WRONG_PIN):
+        return "finish PIN wrong"
+    if outcome is SignInOutcome.LOCKED_NOW:
+        return "finish PIN wrong; account now locked"
+    return f"finish PIN refused: {outcome.value.replace('_', ' ')}"
 
 
 def deliver_manifest(uow: UnitOfWork, clock: Clock, actor: SignedInUser, number: str) -> int:

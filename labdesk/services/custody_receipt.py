@@ -7,9 +7,11 @@ one that was never picked up is listed as a custody gap, without a custody event
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from labdesk.domain.accession import validate_accession
+from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.errors import CustodyError, InvalidAccession, NotFound, ValidationError
@@ -27,6 +29,7 @@ from labdesk.domain.scan_rules import ScanCode
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.ports import UnitOfWork
 from labdesk.services import custody_views as views
+from labdesk.services.audit import record_audit
 from labdesk.services.custody import (
     Handoff,
     find_specimen,
@@ -35,7 +38,8 @@ from labdesk.services.custody import (
     record_event,
     when_text,
 )
-from labdesk.services.custody_dto import Reconciliation, RejectionResult, ScanFeedback
+from labdesk.services.custody_dto import ON_THE_WAY, Reconciliation, RejectionResult, ScanFeedback
+from labdesk.services.custody_stability import CAVEAT_PREFIX, receipt_caveat
 from labdesk.services.dto import SignedInUser, authorize
 
 K = CustodyEventKind
@@ -80,7 +84,7 @@ def open_receipt(
         return _with(view, False, f"Manifest {text}: {len(view.expected)} specimen(s) expected.")
     view = _reconciliation(uow, manifest)
     if manifest.status is ManifestStatus.RECEIVING:
-        scanned_count = len(view.expected) - len(view.missing)
+        scanned_count = sum(1 for r in view.expected if r.lab_outcome is not None)
         return _with(
             view,
             True,
@@ -194,6 +198,7 @@ def _receive(
             rows=(row,),
             specimen_id=specimen.id,
         )
+    caveat = receipt_caveat(uow, specimen, now)
     record_event(
         uow,
         clock,
@@ -204,7 +209,10 @@ def _receive(
             location=_lab_location(uow, manifest),
             temperature_class=specimen.temperature_class,
             seal_intact=not damaged,
-            note=f"Manifest {manifest.number}" + ("; damaged on arrival" if damaged else ""),
+            reason=caveat,
+            note=f"Manifest {manifest.number}"
+            + ("; damaged on arrival" if damaged else "")
+            + ("; beyond stability" if caveat else ""),
         ),
     )
     outcome = ReceiptOutcome.DAMAGED if damaged else ReceiptOutcome.RECEIVED
@@ -220,8 +228,22 @@ def _receive(
         item.lab_outcome = outcome
         item.lab_scanned_at = now
         item.lab_scanned_by_id = actor.id
-    row = views.row_of(item, specimen, views.site_code(uow, specimen.site_id))
-    return ScanFeedback(code, message, accession=accession, rows=(row,), specimen_id=specimen.id)
+    hint = ""
+    if caveat:
+        details = caveat.removeprefix(CAVEAT_PREFIX).strip()
+        if code is ScanCode.RECEIVED:
+            code = ScanCode.BEYOND_STABILITY
+            message = f"{accession} received, but it is beyond stability {details}."
+        else:
+            message += f" It is also beyond stability {details}."
+        hint = (
+            "Its results will carry this caveat; reject it (Beyond stability) if the test "
+            "cannot be run."
+        )
+    row = views.row_of(item, specimen, views.site_code(uow, specimen.site_id), warning=caveat)
+    return ScanFeedback(
+        code, message, hint=hint, accession=accession, rows=(row,), specimen_id=specimen.id
+    )
 
 
 def reject_specimen(
@@ -281,6 +303,16 @@ def reject_specimen(
         item.lab_scanned_at = item.lab_scanned_at or now
         item.lab_scanned_by_id = item.lab_scanned_by_id or actor.id
     task_id = open_recollection(uow, clock, actor, specimen, reason.value, note)
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.UPDATE,
+        entity="specimen",
+        entity_id=specimen.id,
+        actor=actor,
+        detail=f"rejected {specimen.accession} at {location}: {reason.value}; "
+        f"recollection task {task_id}",
+    )
     uow.commit()
     return RejectionResult(
         accession=specimen.accession,
@@ -304,14 +336,22 @@ def close_receipt(
     number: str,
     *,
     report_missing_lost: bool = False,
+    confirmed_missing: Collection[int] | None = None,
 ) -> Reconciliation:
     """Close a manifest's receipt (commits); closing twice returns the closed one.
 
-    Missing specimens must be confirmed: they are then reported lost and their
-    recollection requested.
+    Missing specimens (on the manifest, still on their way, not scanned) must be confirmed:
+    they are then reported lost and their recollection requested. A screen passes the
+    specimen ids it asked about as ``confirmed_missing``: if the missing list changed since
+    (a tube scanned in meanwhile, here or on another manifest), nothing is closed, so the
+    confirmation, the list and the result always name the same tubes.
+
+    Returns:
+        The closed reconciliation; ``reported_lost`` names the tubes this close reported.
 
     Raises:
-        CustodyError: specimens missing and not confirmed, or the manifest not being received.
+        CustodyError: specimens missing and not confirmed, the missing list changed since it
+            was confirmed, or the manifest not being received.
     """
     authorize(actor, Permission.RECEIVE_SPECIMENS)
     manifest = _manifest(uow, number, lock=True)
@@ -322,34 +362,76 @@ def close_receipt(
             f"Manifest {number} is not being received.", hint="Scan its barcode first."
         )
     view = _reconciliation(uow, manifest)
-    if view.missing and not report_missing_lost:
-        listed = ", ".join(r.accession for r in view.missing[:10])
+    missing = view.missing
+    listed = ", ".join(r.accession for r in missing[:10])
+    if missing and not report_missing_lost:
         raise CustodyError(
-            f"{len(view.missing)} specimen(s) on manifest {number} were not scanned: {listed}.",
+            f"{len(missing)} specimen(s) on manifest {number} were not scanned: {listed}.",
             hint="Scan them, or confirm they are missing: they are then reported lost and "
             "recollected.",
         )
-    for row in view.missing:
-        specimen = uow.custody_scan.lock_specimen(row.specimen_id)
-        if specimen is None or specimen.status not in (
-            SpecimenStatus.IN_TRANSIT,
-            SpecimenStatus.DELIVERED,
-        ):
-            continue
-        reason = f"Missing from manifest {number} at lab receipt"
-        record_event(
-            uow,
-            clock,
-            specimen,
-            K.LOST,
-            Handoff(actor_id=actor.id, location=_lab_location(uow, manifest), reason=reason),
+    if confirmed_missing is not None and set(confirmed_missing) != {r.specimen_id for r in missing}:
+        raise CustodyError(
+            f"The missing specimens of manifest {number} changed since you confirmed: "
+            f"{len(missing)} are missing now{': ' + listed if missing else ''}.",
+            hint="Check the refreshed list, then close the receipt again.",
         )
-        open_recollection(uow, clock, actor, specimen, LOST_REASON_CODE, reason)
+    lost = [_report_missing(uow, clock, actor, manifest, row.specimen_id) for row in missing]
     manifest.status = ManifestStatus.RECEIVED
     manifest.received_at = clock.now()
     manifest.received_by_id = actor.id
+    closed = _reconciliation(uow, manifest)
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.UPDATE,
+        entity="manifest",
+        entity_id=manifest.number,
+        actor=actor,
+        detail=f"receipt closed: {len(closed.received)} received, {len(closed.damaged)} "
+        f"damaged, {len(closed.rejected)} rejected, {len(lost)} reported lost, "
+        f"{len(closed.received_elsewhere)} received on other manifests, "
+        f"{len(closed.unexpected)} unexpected",
+    )
     uow.commit()
-    return _reconciliation(uow, manifest)
+    return Reconciliation(
+        number=closed.number, status=closed.status, rows=closed.rows, reported_lost=tuple(lost)
+    )
+
+
+def _report_missing(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser, manifest: Manifest, specimen_id: int
+) -> str:
+    """Report one missing specimen lost, open its recollection, audit it; its accession.
+
+    Raises:
+        CustodyError: the specimen left transit since the list was read (rolls the close back).
+    """
+    specimen = uow.custody_scan.lock_specimen(specimen_id)
+    if specimen is None or specimen.status not in ON_THE_WAY:
+        raise CustodyError(
+            f"A specimen of manifest {manifest.number} was scanned in while closing.",
+            hint="Check the refreshed list, then close the receipt again.",
+        )
+    reason = f"Missing from manifest {manifest.number} at lab receipt"
+    record_event(
+        uow,
+        clock,
+        specimen,
+        K.LOST,
+        Handoff(actor_id=actor.id, location=_lab_location(uow, manifest), reason=reason),
+    )
+    task_id = open_recollection(uow, clock, actor, specimen, LOST_REASON_CODE, reason)
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.UPDATE,
+        entity="specimen",
+        entity_id=specimen_id,
+        actor=actor,
+        detail=f"reported {specimen.accession} lost: {reason.lower()}; recollection task {task_id}",
+    )
+    return specimen.accession
 
 
 def _manifest(uow: UnitOfWork, number: str, *, lock: bool = False) -> Manifest:
@@ -363,9 +445,8 @@ def _manifest(uow: UnitOfWork, number: str, *, lock: bool = False) -> Manifest:
 
 
 def _reconciliation(uow: UnitOfWork, manifest: Manifest) -> Reconciliation:
-    return Reconciliation(
-        number=manifest.number, status=manifest.status, rows=views.manifest_rows(uow, manifest)
-    )
+    rows = views.manifest_rows(uow, manifest, caveats=True)
+    return Reconciliation(number=manifest.number, status=manifest.status, rows=rows)
 
 
 def _with(view: Reconciliation, resumed: bool, message: str) -> Reconciliation:

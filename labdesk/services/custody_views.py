@@ -7,8 +7,11 @@ from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.domain.transit import DEFAULT_TRANSIT_MINUTES
 from labdesk.ports import UnitOfWork
 from labdesk.services.custody_dto import ManifestRow, ManifestView, ReadySpecimen, RouteInfo
+from labdesk.services.custody_stability import stability_caveats
 
 READY_FOR_PICKUP = (SpecimenStatus.VERIFIED, SpecimenStatus.PACKED)
+LEFT_TRANSIT = frozenset({SpecimenStatus.RECEIVED, SpecimenStatus.REJECTED})
+"""Statuses of a specimen the lab has scanned in (or rejected) on some manifest."""
 READY_LIMIT = 500
 
 
@@ -44,7 +47,14 @@ def transit_minutes(uow: UnitOfWork, manifest: Manifest | None) -> int:
     return DEFAULT_TRANSIT_MINUTES
 
 
-def row_of(item: ManifestItem, specimen: Specimen, site: str, *, warning: str = "") -> ManifestRow:
+def row_of(
+    item: ManifestItem,
+    specimen: Specimen,
+    site: str,
+    *,
+    warning: str = "",
+    received_on: str = "",
+) -> ManifestRow:
     """One manifest line."""
     assert specimen.id is not None
     return ManifestRow(
@@ -59,14 +69,38 @@ def row_of(item: ManifestItem, specimen: Specimen, site: str, *, warning: str = 
         expected=item.expected,
         lab_outcome=item.lab_outcome,
         warning=warning,
+        received_on=received_on,
     )
 
 
-def manifest_rows(uow: UnitOfWork, manifest: Manifest) -> tuple[ManifestRow, ...]:
-    """Every line of a manifest in scan order."""
+def manifest_rows(
+    uow: UnitOfWork, manifest: Manifest, *, caveats: bool = False
+) -> tuple[ManifestRow, ...]:
+    """Every line of a manifest in scan order, as the specimens' custody stands now.
+
+    Args:
+        uow: an entered unit of work.
+        manifest: the manifest.
+        caveats: put each received specimen's stability caveat in its row's warning (the
+            lab's reconciliation; the courier's rows carry pickup warnings only).
+    """
+    manifest_id = manifest.id or 0
+    lines = uow.manifests.items_with_specimens(manifest_id)
+    left = [s.id for _item, s in lines if s.id is not None and s.status in LEFT_TRANSIT]
+    # A line not scanned on this manifest whose specimen has left transit was scanned in on
+    # another manifest: the row says which, instead of reading "expected" (issue 11 item 5).
+    unscanned = {s.id for item, s in lines if item.lab_outcome is None}
+    elsewhere = uow.manifests.lab_scans_elsewhere([i for i in left if i in unscanned], manifest_id)
+    warnings = stability_caveats(uow, left) if caveats else {}
     return tuple(
-        row_of(item, specimen, site_code(uow, specimen.site_id))
-        for item, specimen in uow.manifests.items_with_specimens(manifest.id or 0)
+        row_of(
+            item,
+            specimen,
+            site_code(uow, specimen.site_id),
+            warning=warnings.get(specimen.id or 0, ""),
+            received_on=elsewhere.get(specimen.id or 0, ""),
+        )
+        for item, specimen in lines
     )
 
 

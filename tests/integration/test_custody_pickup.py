@@ -9,6 +9,7 @@ from custody_world import PASSWORD, TRANSIT_MINUTES, World
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.accession import make_accession
+from labdesk.domain.audit import AuditAction
 from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
@@ -18,6 +19,7 @@ from labdesk.domain.order import TestStatus as OrderedTestState
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import ScanCode, Severity
 from labdesk.domain.specimen import SpecimenStatus as S
+from labdesk.services.credentials import hash_secret
 from labdesk.services.custody import pack_specimen, report_lost
 from labdesk.services.custody_dto import ManifestView, ScanFeedback
 from labdesk.services.custody_pickup import (
@@ -110,6 +112,26 @@ def test_second_courier_is_told_who_picked_it_up_and_when(world: World) -> None:
     assert other.severity is Severity.ERROR
     assert "Chris Okafor" in other.message
     assert "09:00" in other.message  # 14:00 UTC in the site's zone (New York)
+    assert world.kinds(accession).count(K.PICKED_UP) == 1
+
+
+def test_the_courier_who_has_it_is_told_you_not_his_own_name(world: World) -> None:
+    accession = world.specimen()
+    first = start(world).number
+    scan(world, first, accession)
+    finish(world, first, leave_behind=True)
+    world.clock.advance(timedelta(minutes=3))
+
+    mine = scan(world, start(world).number, accession)
+    theirs = scan(world, start(world, "dana").number, accession, courier="dana")
+
+    assert mine.code is ScanCode.ALREADY_PICKED_UP
+    assert mine.message == (
+        f"{accession} is already on your manifest {first}: you scanned it at 09:00."
+    )
+    assert "Chris Okafor" not in f"{mine.message} {mine.hint}"
+    assert "Do not take it twice" in mine.hint
+    assert "check with Chris Okafor" in theirs.hint
     assert world.kinds(accession).count(K.PICKED_UP) == 1
 
 
@@ -265,6 +287,43 @@ def test_finish_lists_what_is_left_behind_then_needs_the_pin(world: World) -> No
         scan(world, number, left)
     with world.uow() as uow:
         assert [m.number for m in open_manifests(uow, world.users["chris"])] == [number]
+
+
+def test_the_finish_pin_is_audited_on_the_manifest_never_as_an_unlock(world: World) -> None:
+    taken = world.specimen()
+    number = start(world).number
+    scan(world, number, taken)
+    chris = world.users["chris"]
+    with world.uow() as uow:
+        user = uow.people.user(chris.id)
+        assert user is not None
+        user.badge_id, user.pin_hash = "BADGE-7", hash_secret("4821")
+        uow.commit()
+
+    with pytest.raises(AuthenticationError, match="Wrong PIN or password"):
+        finish(world, number, "0000")
+    with world.uow() as uow:
+        user = uow.people.user(chris.id)
+        assert user is not None
+        assert user.failed_attempts == 1  # still counts towards the lockout
+    finish(world, number, "4821")
+
+    with world.uow() as uow:
+        entries = [(e.action, e.entity, e.outcome, e.detail) for e in uow.audit.all_in_order()]
+        user_ids = {e.user_id for e in uow.audit.all_in_order() if e.entity == "manifest"}
+    assert entries == [
+        (AuditAction.UPDATE, "manifest", "wrong_password", "finish PIN wrong"),
+        (AuditAction.UPDATE, "manifest", "success", "finish PIN accepted (badge PIN)"),
+        (
+            AuditAction.UPDATE,
+            "manifest",
+            "success",
+            "finished: 1 specimen(s) picked up at CLINIC, 0 left behind",
+        ),
+    ]
+    assert user_ids == {chris.id}
+    with world.uow() as uow:
+        assert {e.entity_id for e in uow.audit.all_in_order()} == {number}
 
 
 def test_delivery_marks_specimens_delivered_once(world: World) -> None:

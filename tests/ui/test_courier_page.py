@@ -15,16 +15,19 @@ from PySide6.QtWidgets import QInputDialog, QLabel, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
+from labdesk.config import Config
+from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import StorageError
-from labdesk.domain.manifest import ManifestStatus
+from labdesk.domain.manifest import ManifestStatus, parse_bag_id
 from labdesk.domain.scan_rules import Severity
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.services.dto import SignedInUser
 from printers.manifest_pdf import PdfManifestPrinter
 from ui.context import AppContext
 from ui.feedback import Tone
-from ui.pages.courier import CourierPage
+from ui.pages.courier import BAG_EXAMPLE, CourierPage
+from ui.scanner import ScannerInput, ScannerSettings, ScanRouter
 from ui.specimen_timeline import SpecimenTimelineDialog
 
 WAIT_MS = 10_000
@@ -182,3 +185,62 @@ def test_database_gone_during_a_scan_says_scan_again(
     monkeypatch.undo()
     (again,) = scan(qtbot, page, accession)
     assert again.code.value == "added"
+
+
+def test_a_huge_scan_is_echoed_elided_and_the_window_stays_narrow(
+    qtbot: QtBot, page: CourierPage, world: World, screenshot: Any
+) -> None:
+    world.specimen()
+    start(qtbot, page)
+    handled: list[Any] = []
+    page.scan_handled.connect(handled.append)
+
+    page.scan_edit.setText("7" * 3000)  # typed key by key it takes seconds; Enter ends it
+    qtbot.keyClick(page.scan_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(handled) == 1, timeout=WAIT_MS)
+
+    assert handled[0].code.value == "malformed"
+    assert "3000 digits" in page.banner.text()
+    assert "…" in page.banner.text()
+    assert len(page.banner.text()) < 300
+    assert page.minimumSizeHint().width() < 1280
+    screenshot(page, "courier_long_scan")
+    page.adjustSize()
+    assert page.width() < 1600
+
+
+def test_a_tube_scanned_before_start_pickup_is_refused_aloud(
+    qtbot: QtBot, page: CourierPage, world: World, config: Config, screenshot: Any
+) -> None:
+    accession = world.specimen()
+    router = ScanRouter(ScannerInput(ScannerSettings.from_config(config), page), page)
+    page.attach_scanner(router)
+    page.show()
+
+    (typed,) = scan(qtbot, page, accession)
+    handled: list[Any] = []
+    page.scan_handled.connect(handled.append)
+    router.route(accession)  # read while the focus was on the site list
+
+    assert typed is None
+    assert handled == [None]
+    assert page.banner.text().startswith("Start the pickup first:")
+    assert "press Start pickup" in page.banner.text()
+    assert page.banner.severity is Severity.ERROR
+    assert page.banner.sounds.played == [Tone.ALARM, Tone.ALARM]
+    assert page.manifest is None
+    assert world.status(accession) is SpecimenStatus.VERIFIED
+    screenshot(page, "courier_before_start")
+
+
+def test_the_bag_hint_shows_the_format_bag_scans_accept(page: CourierPage) -> None:
+    hint = page.bag_hint.text()
+
+    assert page.bag_hint.isVisibleTo(page)
+    assert BAG_EXAMPLE in hint
+    assert "BAG, then A (ambient), R (refrigerated) or F (frozen)" in hint
+    bag = parse_bag_id(BAG_EXAMPLE)
+    assert bag is not None
+    assert bag.temperature_class is TemperatureClass.REFRIGERATED
+    assert parse_bag_id("BAG-0042") is None  # no hyphen: the hint must not suggest one
+    assert "BAG-" not in hint

@@ -41,17 +41,21 @@ from ui.custody_widgets import ScanBanner, ScanQueue, TransitPanel, ask_secret
 from ui.pages.catalog_table_model import temperature_label
 from ui.pages.custody_models import ManifestRowModel, ReadyModel
 from ui.pages.page_header import PageHeader
+from ui.scanner import ScanRouter
 from ui.specimen_timeline import open_specimen_timeline
 from ui.table_view import sorting_table_view
 from ui.tasks import run_in_background
 
 RETRY_HINT = "Nothing was recorded for this scan: scan it again when the connection is back."
+BAG_EXAMPLE = "BAGR0042"
+HINT_COLOUR = "#555555"
 
 
 class CourierPage(QWidget):
     """What a courier sees after signing in."""
 
     scan_handled = Signal(object)
+    """A scan's ScanFeedback, its error, or None when the page refused it (no open pickup)."""
     manifest_loaded = Signal(object)
     finished = Signal(object)
     printed = Signal(str)
@@ -77,8 +81,17 @@ class CourierPage(QWidget):
         self.scan_edit.setPlaceholderText(self.tr("Scan a specimen label or a bag barcode"))
         self.scan_edit.setAccessibleName(self.tr("Courier scan"))
         self.scan_edit.returnPressed.connect(self._scanned)
-        self.scan_edit.setEnabled(False)
         self.bag_label = QLabel(self.tr("No bag open: specimens travel loose."), self)
+        # The format parse_bag_id accepts (labdesk.domain.manifest), told where bags are.
+        self.bag_hint = QLabel(
+            self.tr(
+                "Bag labels read BAG, then A (ambient), R (refrigerated) or F (frozen), then "
+                "the bag's number, e.g. {example}: scan the bag, then the tubes in it."
+            ).format(example=BAG_EXAMPLE),
+            self,
+        )
+        self.bag_hint.setWordWrap(True)
+        self.bag_hint.setStyleSheet(f"color: {HINT_COLOUR};")  # a hint, not a status
         self.banner = ScanBanner(self)
         self.model = ManifestRowModel(tz, self)
         self.table: QTableView = sorting_table_view(self.model, self)
@@ -135,6 +148,7 @@ class CourierPage(QWidget):
         layout.addWidget(self.manifest_label)
         layout.addWidget(self.scan_edit)
         layout.addWidget(self.bag_label)
+        layout.addWidget(self.bag_hint)
         layout.addWidget(self.banner)
         layout.addWidget(lists, 3)
         layout.addWidget(self.transit, 1)
@@ -201,7 +215,7 @@ class CourierPage(QWidget):
         self.ready_model.set_rows(view.not_scanned)
         self._describe()
         is_open = view.status is ManifestStatus.OPEN
-        self.scan_edit.setEnabled(is_open)
+        self.scan_edit.setEnabled(is_open)  # a finished manifest takes no more scans
         self.finish_button.setEnabled(is_open)
         self.print_button.setEnabled(view.status is ManifestStatus.IN_TRANSIT)
         if is_open:
@@ -238,11 +252,34 @@ class CourierPage(QWidget):
 
     # ------------------------------------------------------------ scanning
 
+    def attach_scanner(self, router: ScanRouter) -> None:
+        """Take tube scans read outside the scan field while this page is shown."""
+        router.specimen_scanned.connect(self._routed_scan)
+
+    def _routed_scan(self, text: str) -> None:
+        if self.isVisible():
+            self.handle_scan(text)
+
     def _scanned(self) -> None:
         text = self.scan_edit.text()
         self.scan_edit.clear()
-        if self.manifest is not None and text.strip():
-            self._queue.push(text)
+        self.handle_scan(text)
+
+    def handle_scan(self, text: str) -> None:
+        """Queue one scan; without an open pickup, say so (error sound) and record nothing."""
+        if not text.strip():
+            return
+        if self.manifest is None or self.manifest.status is not ManifestStatus.OPEN:
+            self.banner.show_text(
+                self.tr(
+                    "Start the pickup first: choose your site and route, then press Start "
+                    "pickup. Nothing was recorded; scan the tube again after that."
+                ),
+                Severity.ERROR,
+            )
+            self.scan_handled.emit(None)
+            return
+        self._queue.push(text)
 
     def _scan(self, text: str) -> None:
         assert self.manifest is not None

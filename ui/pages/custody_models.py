@@ -11,11 +11,10 @@ from typing import Any
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from labdesk.domain.manifest import ReceiptOutcome
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.domain.timefmt import format_local
 from labdesk.domain.transit import TransitFlag
-from labdesk.services.custody_dto import ManifestRow, ReadySpecimen, TransitFlagRow
+from labdesk.services.custody_dto import LabState, ManifestRow, ReadySpecimen, TransitFlagRow
 from ui.pages.catalog_table_model import temperature_label
 from ui.table_model import Column, ModelIndex, RowTableModel
 
@@ -23,6 +22,7 @@ _CONTEXT = "CustodyModels"
 WARNING_BACKGROUND = QColor("#fff1d6")
 ERROR_BACKGROUND = QColor("#ffd7dc")
 OK_BACKGROUND = QColor("#dff3e4")
+_AMBER = (LabState.DAMAGED, LabState.RECEIVED_ELSEWHERE, LabState.UNEXPECTED)
 
 
 def _tr(text: str) -> str:
@@ -30,18 +30,26 @@ def _tr(text: str) -> str:
 
 
 def outcome_label(row: ManifestRow) -> str:
-    """What the lab found for a row: expected, received, damaged, rejected, unexpected."""
-    if not row.expected:
-        if row.lab_outcome is ReceiptOutcome.UNEXPECTED:
-            return _tr("Not shipped (custody gap)")
-        return _tr("Unexpected")
+    """What the lab found for a row, from the specimen's current custody state."""
+    state = row.lab_state
+    if state is LabState.RECEIVED_ELSEWHERE:
+        if row.received_on:
+            return _tr("Received on manifest {number}").format(number=row.received_on)
+        return _tr("Received elsewhere")
+    if state is LabState.REJECTED and row.received_on:
+        return _tr("Rejected (received on manifest {number})").format(number=row.received_on)
+    if state is LabState.DAMAGED and not row.expected:
+        return _tr("Unexpected, damaged")
     labels = {
-        None: _tr("Expected"),
-        ReceiptOutcome.RECEIVED: _tr("Received"),
-        ReceiptOutcome.DAMAGED: _tr("Damaged"),
-        ReceiptOutcome.REJECTED: _tr("Rejected"),
+        LabState.EXPECTED: _tr("Expected"),
+        LabState.RECEIVED: _tr("Received"),
+        LabState.DAMAGED: _tr("Damaged"),
+        LabState.REJECTED: _tr("Rejected"),
+        LabState.LOST: _tr("Lost"),
+        LabState.UNEXPECTED: _tr("Unexpected"),
+        LabState.NOT_SHIPPED: _tr("Not shipped (custody gap)"),
     }
-    return labels.get(row.lab_outcome, row.lab_outcome.value if row.lab_outcome else "")
+    return labels[state]
 
 
 def flag_label(flag: TransitFlag) -> str:
@@ -115,12 +123,13 @@ class ManifestRowModel(_TimeZoned):
     )
 
     def background(self, row: ManifestRow) -> QColor | None:
-        """Amber for warnings and damage, red for rejections and gaps, green when received."""
-        if row.lab_outcome in (ReceiptOutcome.REJECTED, ReceiptOutcome.UNEXPECTED):
+        """Red for rejections, losses and gaps, amber for warnings, damage, strays; green."""
+        state = row.lab_state
+        if state in (LabState.REJECTED, LabState.LOST, LabState.NOT_SHIPPED):
             return ERROR_BACKGROUND
-        if row.warning or row.lab_outcome is ReceiptOutcome.DAMAGED or not row.expected:
+        if row.warning or state in _AMBER or not row.expected:
             return WARNING_BACKGROUND
-        if row.lab_outcome is ReceiptOutcome.RECEIVED:
+        if state is LabState.RECEIVED:
             return OK_BACKGROUND
         return None
 

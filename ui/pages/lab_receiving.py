@@ -7,6 +7,8 @@ received, damaged, rejected, missing and unexpected specimens.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -21,10 +23,15 @@ from PySide6.QtWidgets import (
 )
 
 from labdesk.domain.errors import StorageError
-from labdesk.domain.manifest import ManifestStatus, is_manifest_number
+from labdesk.domain.manifest import ManifestStatus, ReceiptOutcome, is_manifest_number
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import Severity
-from labdesk.services.custody_dto import Reconciliation, RejectionResult, ScanFeedback
+from labdesk.services.custody_dto import (
+    ManifestRow,
+    Reconciliation,
+    RejectionResult,
+    ScanFeedback,
+)
 from labdesk.services.custody_receipt import (
     close_receipt,
     open_receipt,
@@ -34,7 +41,13 @@ from labdesk.services.custody_receipt import (
 )
 from labdesk.services.dto import SignedInUser
 from ui.context import AppContext
-from ui.custody_widgets import ScanBanner, ScanQueue, TransitPanel, ask_rejection
+from ui.custody_widgets import (
+    ScanBanner,
+    ScanQueue,
+    TransitPanel,
+    ask_rejection,
+    missing_question,
+)
 from ui.pages.courier import RETRY_HINT
 from ui.pages.custody_models import ManifestRowModel
 from ui.pages.page_header import PageHeader
@@ -48,6 +61,7 @@ class LabReceivingPage(QWidget):
 
     scan_handled = Signal(object)
     reconciled = Signal(object)
+    closed = Signal(object)
 
     def __init__(
         self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
@@ -191,43 +205,50 @@ class LabReceivingPage(QWidget):
         rows = [self.model.row_at(n) for n in range(self.model.rowCount())]
         current = Reconciliation(self.view.number, self.view.status, tuple(rows))
         self.view = current
-        self.summary_label.setText(
-            self.tr(
-                "Expected {e} · received {r} · damaged {d} · rejected {j} · missing {m} · "
-                "unexpected {u}"
-            ).format(
-                e=len(current.expected),
-                r=len(current.received),
-                d=len(current.damaged),
-                j=len(current.rejected),
-                m=len(current.missing),
-                u=len(current.unexpected),
-            )
+        text = self.tr(
+            "Expected {e} · received {r} · damaged {d} · rejected {j} · lost {l} · missing {m} · "
+            "unexpected {u}"
+        ).format(
+            e=len(current.expected),
+            r=len(current.received),
+            d=len(current.damaged),
+            j=len(current.rejected),
+            l=len(current.lost),
+            m=len(current.missing),
+            u=len(current.unexpected),
         )
+        elsewhere = len(current.received_elsewhere)
+        if elsewhere:
+            text += self.tr(" · received on other manifests {x}").format(x=elsewhere)
+        self.summary_label.setText(text)
 
     # ------------------------------------------------------------ actions
 
-    def _selected_accession(self) -> tuple[int, str] | None:
+    def _selected_row(self) -> ManifestRow | None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             self.banner.show_text(self.tr("Select a specimen first."), Severity.INFO, sound=False)
             return None
         source = self.table.model().mapToSource(rows[0])  # type: ignore[attr-defined]
-        row = self.model.row_at(source.row())
-        return row.specimen_id, row.accession
+        row: ManifestRow = self.model.row_at(source.row())
+        return row
 
-    def _ask_rejection(self, accession: str) -> tuple[RejectionReason, str] | None:
-        return ask_rejection(self, accession)
+    def _ask_rejection(self, row: ManifestRow) -> tuple[RejectionReason, str] | None:
+        # Received damaged (seal broken, leaking): the one reason the lab already knows.
+        damaged = row.lab_outcome is ReceiptOutcome.DAMAGED
+        return ask_rejection(
+            self, row.accession, suggested=RejectionReason.LEAKING if damaged else None
+        )
 
     def reject_selected(self) -> None:
         """Reject the selected specimen with a coded reason (opens a recollection task)."""
-        selected = self._selected_accession()
+        selected = self._selected_row()
         if selected is None:
             return
-        choice = self._ask_rejection(selected[1])
+        choice = self._ask_rejection(selected)
         if choice is None:
             return
-        ctx, user, accession = self._context, self._user, selected[1]
+        ctx, user, accession = self._context, self._user, selected.accession
 
         def work() -> RejectionResult:
             with ctx.uow() as uow:
@@ -239,7 +260,7 @@ class LabReceivingPage(QWidget):
         self.banner.show_text(result.message, Severity.INFO if result.already else Severity.OK)
         self._refresh()
 
-    def _refresh(self) -> None:
+    def _refresh(self, then: Callable[[Reconciliation], None] | None = None) -> None:
         if self.view is None:
             return
         ctx, user, number = self._context, self._user, self.view.number
@@ -248,43 +269,77 @@ class LabReceivingPage(QWidget):
             with ctx.uow() as uow:
                 return reconciliation(uow, user, number)
 
-        run_in_background(work, self._show, self.banner.show_error, owner=self)
+        def done(view: Reconciliation) -> None:
+            self._show(view)
+            if then is not None:
+                then(view)
 
-    def _confirm_missing(self, count: int) -> bool:
-        answer = QMessageBox.question(
-            self,
-            self.tr("Specimens missing"),
-            self.tr(
-                "{n} specimen(s) on the manifest were not scanned. Report them lost and "
-                "request their recollection?"
-            ).format(n=count),
-        )
-        return answer == QMessageBox.StandardButton.Yes
+        run_in_background(work, done, self._load_failed, owner=self)
+
+    def _load_failed(self, error: Exception) -> None:
+        self.banner.show_error(error)
+        self._enable()
+
+    def _confirm_missing(self, accessions: Sequence[str]) -> bool:
+        return missing_question(self, accessions).exec() == QMessageBox.StandardButton.Yes
 
     def close_receipt(self) -> None:
-        """Close the manifest; missing specimens are reported lost once confirmed."""
+        """Close the manifest; missing specimens are reported lost once confirmed.
+
+        The list is reloaded first, so the question names exactly the tubes the close will
+        report lost (not one received meanwhile, here or on another manifest); the service
+        refuses to close if that set changed before the answer arrived.
+        """
         view = self.view
         if view is None or view.status is not ManifestStatus.RECEIVING:
             return
-        lost = bool(view.missing)
-        if lost and not self._confirm_missing(len(view.missing)):
+        self.close_button.setEnabled(False)
+        self._refresh(self._close_confirmed)
+
+    def _close_confirmed(self, view: Reconciliation) -> None:
+        if view.status is not ManifestStatus.RECEIVING:
+            return
+        missing = view.missing
+        if missing and not self._confirm_missing([r.accession for r in missing]):
+            self.banner.show_text(
+                self.tr("Receipt not closed: scan the missing tubes, or close again."),
+                Severity.INFO,
+                sound=False,
+            )
             return
         ctx, user, number = self._context, self._user, view.number
+        confirmed = frozenset(r.specimen_id for r in missing)
 
         def work() -> Reconciliation:
             with ctx.uow() as uow:
-                return close_receipt(uow, ctx.clock, user, number, report_missing_lost=lost)
+                return close_receipt(
+                    uow,
+                    ctx.clock,
+                    user,
+                    number,
+                    report_missing_lost=bool(confirmed),
+                    confirmed_missing=confirmed,
+                )
 
-        run_in_background(work, self._closed, self.banner.show_error, owner=self)
+        run_in_background(work, self._closed, self._close_failed, owner=self)
 
     def _closed(self, view: Reconciliation) -> None:
         self._show(view)
-        self.banner.show_text(
-            self.tr("Manifest {n} received and closed.").format(n=view.number), Severity.OK
-        )
+        lost = len(view.reported_lost)
+        text = self.tr("Manifest {n} received and closed.").format(n=view.number)
+        if lost:
+            text += " " + self.tr("%n specimen(s) reported lost: {list}.", "", lost).format(
+                list=", ".join(view.reported_lost)
+            )
+        self.banner.show_text(text, Severity.WARNING if lost else Severity.OK)
+        self.closed.emit(view)
+
+    def _close_failed(self, error: Exception) -> None:
+        self.banner.show_error(error)
+        self._refresh()  # the list changed under the question: show it as it is now
 
     def show_timeline(self) -> None:
         """Open the timeline of the selected specimen."""
-        selected = self._selected_accession()
+        selected = self._selected_row()
         if selected is not None:
-            open_specimen_timeline(self, self._context, selected[0], self._user)
+            open_specimen_timeline(self, self._context, selected.specimen_id, self._user)
