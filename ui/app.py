@@ -20,6 +20,7 @@ import labdesk
 from labdesk.config import Config, ConfigError, load_config
 from labdesk.log_setup import install_redaction, log_to_file
 from labdesk.services.dto import SignedInUser
+from ui import gc_guard
 from ui.context import AppContext
 from ui.crash_handler import CrashHandler
 from ui.errors import error_text, install_denial_recorder
@@ -263,6 +264,7 @@ def run_app(config: Config, *, exit_after_shown: bool = False, qt_args: Sequence
     app.setOrganizationName("LabDesk")
     app.setApplicationVersion(labdesk.__version__)
     CrashHandler().install()
+    gc_guard.install(app)  # cycles are freed on this thread, never on a pool thread
     controller = AppController(config)
     if exit_after_shown:
         controller.first_painted.connect(app.quit)

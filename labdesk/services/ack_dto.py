@@ -54,6 +54,8 @@ class SigningLine:
     values: tuple[SigningValue, ...]
     """Current values only: corrected rows and retracted (W) values are left out."""
     refusal: AckRefusal | None = None
+    caveat: str | None = None
+    """Why the values need care, e.g. the tube was received beyond its stability."""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from labdesk.services.board_dto import (
     Signature,
     TestDetail,
 )
+from labdesk.services.custody_stability import stability_caveat
 from labdesk.services.dto import SignedInUser, authorize
 from labdesk.services.overdue import evaluate_rows
 
@@ -275,7 +276,16 @@ def _signing_line(
         status=status,
         values=values,
         refusal=bulk_refusal(status, results) if several else refusal(status),
+        caveat=_caveat(uow, test_id),
     )
+
+
+def _caveat(uow: UnitOfWork, ordered_test_id: int) -> str | None:
+    """The stability caveat of the test's specimen (None without one or before receipt)."""
+    test = uow.board.ordered_test(ordered_test_id)
+    if test is None or test.specimen_id is None:
+        return None
+    return stability_caveat(uow, test.specimen_id)
 
 
 def result_detail(
@@ -318,6 +328,7 @@ def result_detail(
             for r in results
         ]
         custody = _custody(uow, ordered_test_id)
+        caveat = _caveat(uow, ordered_test_id)
         signatures = [
             Signature(printed_name=name, signed_at=at, meaning=AckMeaning(meaning), note=note)
             for at, name, meaning, note in uow.board.acknowledgement_rows(ordered_test_id)
@@ -350,6 +361,7 @@ def result_detail(
         custody=custody,
         signatures=signatures,
         escalations=escalation_lines,
+        caveat=caveat,
     )
 
 

@@ -185,6 +185,8 @@ class TestDetail:
     custody: list[CustodyLine]
     signatures: list[Signature]
     escalations: list[EscalationLine]
+    caveat: str | None = None
+    """Why the results need care, e.g. the tube was received beyond its stability."""
 
 
 @dataclass(frozen=True)

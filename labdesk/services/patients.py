@@ -24,7 +24,13 @@ from labdesk.services.dto import PatientSummary, SignedInUser, authorize
 
 WRISTBAND_SYSTEM = "wristband"
 #: Search also reads a few forms staff paste from other systems (``13.01.1945``, ``19450113``).
-SEARCH_DATE_FORMATS = (*DEFAULT_DATE_FORMATS, "%d.%m.%Y", "%Y%m%d")
+SEARCH_EXTRA_FORMATS = ("%d.%m.%Y", "%Y%m%d")
+SEARCH_DATE_FORMATS = (*DEFAULT_DATE_FORMATS, *SEARCH_EXTRA_FORMATS)
+
+
+def search_date_formats(configured: Sequence[str]) -> tuple[str, ...]:
+    """The clinic's date formats (``Config.date_formats``) plus the pasted forms above."""
+    return tuple(dict.fromkeys((*configured, *SEARCH_EXTRA_FORMATS)))
 
 
 def find_by_scan(

@@ -20,9 +20,11 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
 from labdesk.domain.errors import CustodyError
 from labdesk.domain.manifest import ManifestStatus
+from labdesk.domain.overdue import OverduePolicy
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import ScanCode, Severity
 from labdesk.domain.specimen import SpecimenStatus as S
+from labdesk.services.acknowledge import result_detail, signing_preview
 from labdesk.services.audit_log import verify_audit_log
 from labdesk.services.custody import report_lost
 from labdesk.services.custody_dto import LabState, Reconciliation, ScanFeedback
@@ -216,6 +218,20 @@ def test_a_tube_beyond_stability_is_flagged_at_receipt_and_its_results_carry_a_c
     assert rows[old].warning == caveat
     assert rows[old].lab_state is LabState.RECEIVED  # received, with its caveat
     assert rows[fresh].warning == ""
+
+    # The clinician sees the caveat beside the results and in what they sign.
+    with world.uow() as uow:
+        test_ids = [t.id or 0 for i in (old_id, fresh_id) for t in uow.orders.tests_for_specimen(i)]
+    assert len(test_ids) == 2
+    clinician = world.users["sam"]
+    detail = result_detail(world.uow(), world.clock, clinician, OverduePolicy(), test_ids[0])
+    assert detail.caveat == caveat
+    fresh_detail = result_detail(world.uow(), world.clock, clinician, OverduePolicy(), test_ids[1])
+    assert fresh_detail.caveat is None
+    preview = signing_preview(world.uow(), world.clock, clinician, test_ids)
+    lines = {line.ordered_test_id: line for line in [*preview.to_sign, *preview.refused]}
+    assert lines[test_ids[0]].caveat == caveat
+    assert lines[test_ids[1]].caveat is None
 
 
 def test_rejections_losses_and_closes_are_audited_with_the_work(world: World) -> None:

@@ -16,7 +16,7 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.people import Role
 from labdesk.services.auth import create_user
 
-SAMPLES = sorted((Path(__file__).resolve().parents[3] / "shared/samples/hl7").glob("*.hl7"))
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "data/hl7").glob("*.hl7"))
 
 
 @pytest.fixture

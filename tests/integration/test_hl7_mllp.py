@@ -18,7 +18,7 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.hl7 import MessageStatus
 from labdesk.hl7.mllp_server import Hl7Listener, ListenerError
 
-SAMPLES = sorted((Path(__file__).resolve().parents[3] / "shared/samples/hl7").glob("*.hl7"))
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "data/hl7").glob("*.hl7"))
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def rows(world: World) -> dict[MessageStatus, int]:
 
 
 def test_public_samples_are_stored_then_acknowledged(world: World, listener: Hl7Listener) -> None:
-    assert SAMPLES, "shared/samples/hl7 is missing"
+    assert SAMPLES, "tests/data/hl7 is missing"
     with MLLPClient("127.0.0.1", listener.port) as client:
         for sample in SAMPLES:
             data = sample.read_bytes()

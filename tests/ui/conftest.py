@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication, QWidget
 
 from labdesk.bootstrap import Core, bootstrap
 from labdesk.config import Config
@@ -22,6 +23,7 @@ from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Role
 from labdesk.services.auth import create_user, session_of
 from labdesk.services.dto import SignedInUser
+from ui import gc_guard
 from ui.app import context_of
 from ui.context import AppContext
 from ui.tasks import wait_for_background_jobs
@@ -45,6 +47,20 @@ PATIENTS = (
     ("M100004", "Nguyen", "An", date(1992, 7, 15), Sex.UNKNOWN),
     ("M100005", "García López", "María José", date(1964, 1, 30), Sex.FEMALE),
 )
+
+
+@pytest.fixture(autouse=True)
+def main_thread_gc(qapp: QApplication) -> Iterator[None]:
+    """As in the app, cyclic garbage is freed on the UI thread only (``ui/gc_guard.py``).
+
+    After the test: jobs finished, its closed widgets deleted, then its cycles freed here;
+    tests outside ``tests/ui`` get the interpreter's own collection back.
+    """
+    collector = gc_guard.install(qapp)
+    yield
+    wait_for_background_jobs()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    collector.stop()
 
 
 @pytest.fixture

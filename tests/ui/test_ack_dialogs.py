@@ -322,3 +322,45 @@ def test_screenshot_refusal(
     qtbot.waitUntil(lambda: "Nothing was signed" in page.status_label.text(), timeout=10_000)
     assert opened == []
     screenshot(page, "acknowledge_refused")
+
+
+# ---------------------------------------------------------------- stability caveat
+
+CAVEAT = "Received beyond stability (collected 26 h before receipt, limit 24 h for K ambient)"
+
+
+def test_a_tube_received_beyond_stability_is_flagged_in_detail_and_signature(
+    page: ResultsPage,
+    qtbot: QtBot,
+    board_core: Core,
+    opened: list[dialogs.AcknowledgeDialog],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The caveat written at receipt reaches the clinician wherever the values are shown."""
+    from labdesk.services import acknowledge
+
+    row = first(page, Status.FINAL)
+    with board_core.uow() as uow:
+        test = uow.board.ordered_test(row.ordered_test_id)
+        assert test is not None
+        assert test.specimen_id is not None
+        late_specimen = test.specimen_id
+    monkeypatch.setattr(
+        acknowledge,
+        "stability_caveat",
+        lambda uow, specimen_id: CAVEAT if specimen_id == late_specimen else None,
+    )
+    shown: list[dialogs.ResultDetailDialog] = []
+    monkeypatch.setattr(dialogs.ResultDetailDialog, "exec", lambda self: shown.append(self) or 0)
+    select(page, lambda r: r.ordered_test_id == row.ordered_test_id)
+    with qtbot.waitSignal(page.detail_loaded, timeout=10_000):
+        page.open_selected()
+    [detail] = shown
+    assert detail.detail.caveat == CAVEAT
+    assert f"Caution: {CAVEAT}. Interpret the results with care." in detail._summary(row, "UTC")
+
+    page.acknowledge_selected()
+    qtbot.waitUntil(lambda: len(opened) == 1, timeout=10_000)
+    [dialog] = opened
+    assert dialog.lines[0].caveat == CAVEAT
+    assert dialog.count.text().endswith(f"Caution, {row.test_name} ({row.mrn}): {CAVEAT}.")

@@ -201,3 +201,22 @@ def test_a_date_taken_for_a_scan_is_named_as_a_date(core: Core, patient_id: int)
         with pytest.raises(NotFound, match="No patient has the identifier"):
             lookup_by_scan(uow, "WBX999999")
         assert lookup_by_scan(uow, "WBM100900").id == patient_id
+
+
+@pytest.mark.parametrize("config", [{"date_formats": DAY_FIRST}], indirect=True)
+def test_day_first_clinic_finds_the_patient_by_a_day_first_date_of_birth(
+    qtbot: QtBot, core: Core, patient_id: int, user_named: Callable[[str], SignedInUser]
+) -> None:
+    """The search box reads dates in the clinic's formats, not the US default."""
+    window = MainWindow(context_of(core), user_named("maria"))
+    qtbot.addWidget(window)
+    window.show()
+    page = window.page(PageId.STATION)
+    assert isinstance(page, StationPage)
+    find = page.find_step
+    find.search_edit.setText("13/01/1945")
+    qtbot.waitUntil(lambda: find.model.rowCount() == 1, timeout=5000)
+    find.search_edit.setText("1945-02-13")
+    qtbot.waitUntil(lambda: find.model.rowCount() == 0, timeout=5000)
+    find.search_edit.setText("13.01.1945")  # pasted from another system
+    qtbot.waitUntil(lambda: find.model.rowCount() == 1, timeout=5000)

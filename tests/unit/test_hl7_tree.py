@@ -11,7 +11,7 @@ import pytest
 from labdesk.hl7.hl7_tree import parse_tree
 from labdesk.hl7.parse import normalize
 
-SAMPLES = sorted((Path(__file__).resolve().parents[3] / "shared/samples/hl7").glob("*.hl7"))
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "data/hl7").glob("*.hl7"))
 MESSAGES = {
     "plain": (
         "MSH|^~\\&|BENCH|LAB|LABDESK|CLINIC|20260601093000||ORU^R01^ORU_R01|B-1|P|2.5.1\r"

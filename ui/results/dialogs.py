@@ -129,6 +129,9 @@ class ResultDetailDialog(QDialog):
                     due=format_local(flag.due_at, timezone),
                 )
             )
+        if self.detail.caveat:
+            lines.append(self.tr("Caution: {caveat}. Interpret the results with care.").format(
+                caveat=self.detail.caveat))  # fmt: skip
         for escalation in self.detail.escalations:
             lines.append(
                 self.tr("Escalated {at} to {who}").format(
@@ -231,11 +234,16 @@ class AcknowledgeDialog(QDialog):
             )
             if criticals:
                 text += " " + self.tr("It has a critical value.")
-            return text
-        text = self.tr("You are signing %n test(s)", "", len(self.lines))
-        text += " " + self.tr("for %n patient(s):", "", patients)
-        if criticals:
-            text += " " + self.tr("%n with a critical value.", "", criticals)
+        else:
+            text = self.tr("You are signing %n test(s)", "", len(self.lines))
+            text += " " + self.tr("for %n patient(s):", "", patients)
+            if criticals:
+                text += " " + self.tr("%n with a critical value.", "", criticals)
+        for line in self.lines:
+            if line.caveat:
+                text += "\n" + self.tr("Caution, {test} ({mrn}): {caveat}.").format(
+                    test=line.test_name, mrn=line.mrn, caveat=line.caveat
+                )
         return text
 
     def _skipped_text(self, closed: Sequence[SigningLine]) -> str:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from labdesk.services.dto import PatientSummary, SignedInUser
-from labdesk.services.patients import search_patients
+from labdesk.services.patients import search_date_formats, search_patients
 from labdesk.services.station_dto import RecollectionRow, Worklist
 from labdesk.services.station_worklist import station_worklist
 from ui.context import AppContext
@@ -191,7 +191,14 @@ class FindStep(QWidget):
 
     def _find(self, query: str) -> list[PatientSummary]:
         with self._context.uow() as uow:
-            return search_patients(uow, self._context.clock, self._user, query, limit=SEARCH_LIMIT)
+            return search_patients(
+                uow,
+                self._context.clock,
+                self._user,
+                query,
+                limit=SEARCH_LIMIT,
+                date_formats=search_date_formats(self._context.config.date_formats),
+            )
 
     def _show(self, serial: int, rows: list[PatientSummary]) -> None:
         if serial != self._query_serial:
