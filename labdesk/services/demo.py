@@ -109,6 +109,7 @@ STATES = (
     "acknowledged",
     "overdue_pickup",
     "overdue_result",
+    "overdue_transit",
     "missing",
 )
 
@@ -220,6 +221,7 @@ def _seed_visit(
     age = {
         "overdue_pickup": timedelta(hours=30),
         "overdue_result": timedelta(days=4),
+        "overdue_transit": timedelta(hours=6),  # picked up, never arrived, not reported lost
         "missing": timedelta(days=2),
     }.get(state, timedelta(minutes=rng.randrange(20, 300)))
     ordered_at = now - age - timedelta(minutes=30)
@@ -300,6 +302,7 @@ _PATH = {
     "collected": ("labelled", "verified"),
     "overdue_pickup": ("labelled", "verified"),
     "in_transit": ("labelled", "verified", "picked_up"),
+    "overdue_transit": ("labelled", "verified", "picked_up"),
     "missing": ("labelled", "verified", "picked_up", "lost"),
     "received": ("labelled", "verified", "picked_up", "received"),
     "overdue_result": ("labelled", "verified", "picked_up", "received"),

@@ -119,7 +119,8 @@ def test_board_lists_every_open_test_with_its_flags(
     # The demo's overdue states are flagged with their reason.
     assert by_reason[R.NOT_PICKED_UP] >= 1  # collected 30 h ago
     assert by_reason[R.NOT_RESULTED] >= 1  # collected 4 days ago, 24 h turnaround
-    assert by_reason[R.TRANSIT_OVERDUE] >= 1  # lost in transit
+    assert by_reason[R.TRANSIT_OVERDUE] >= 1  # picked up 6 h ago, never arrived
+    assert by_reason[R.LOST] >= 1  # reported lost by the courier
     for row in board.rows:
         assert row.patient_name
         assert row.mrn
