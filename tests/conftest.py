@@ -8,9 +8,10 @@ Backends
     skip into a failure so a misconfigured CI cannot pass on SQLite alone.
 
 Isolation
-    SQLite: a new file in ``tmp_path`` per test. PostgreSQL: each test session works in its
-    own database (see ``pg_url``), and the ``public`` schema is dropped and recreated before
-    each test, so each test starts from an empty database.
+    SQLite: each test gets its own file in ``tmp_path``, a copy of one migrated once per
+    session. PostgreSQL: each test session works in its own database (see ``pg_url``),
+    recreated before each test from a template migrated once per session. ``empty_engine``
+    gives an empty database instead (the ``public`` schema dropped and recreated).
 
 Marks added at collection
     Tests under ``tests/integration`` get ``integration``, tests under ``tests/ui`` get
@@ -21,18 +22,21 @@ Marks added at collection
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from hypothesis import settings
 from psycopg.errors import InsufficientPrivilege
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import ProgrammingError
 
 from labdesk.adapters import migrate
@@ -41,6 +45,7 @@ from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.printing import LabelContent
+from labdesk.services import credentials
 
 PG_URL_ENV = "LABDESK_TEST_PG_URL"
 REQUIRE_PG_ENV = "LABDESK_REQUIRE_PG"
@@ -69,6 +74,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.postgres)
 
 
+# ---------------------------------------------------------------- password hashing
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at its cheapest for the whole session (the product's cost is ~0.1 s a hash).
+
+    Worlds, demo seeds and sign-ins hash thousands of times; the algorithm, salts and
+    verification are unchanged. ``tests/unit/test_access_policy.py`` checks the real cost.
+    Subprocesses (the CLI tests) keep the product's hasher.
+    """
+    original = credentials._HASHER  # type: ignore[attr-defined]
+    credentials._HASHER = PasswordHasher(  # type: ignore[attr-defined]
+        time_cost=1, memory_cost=8, parallelism=1
+    )
+    yield
+    credentials._HASHER = original  # type: ignore[attr-defined]
+
+
 # ---------------------------------------------------------------- time
 
 
@@ -93,16 +117,46 @@ def sqlite_url(sqlite_path: Path) -> str:
     return f"sqlite:///{sqlite_path}"
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """URL of a PostgreSQL database for this test session.
+@dataclass(frozen=True)
+class PgSession:
+    """The session's PostgreSQL database, and how to reset it."""
 
-    Comes from ``LABDESK_TEST_PG_URL``; skips when that is unset, or fails instead when
-    ``LABDESK_REQUIRE_PG=1``. When the role may create databases, the session works in a
-    private database created next to the named one (and dropped at the end), so two test
-    runs on one server never reset each other's schema; otherwise the named database is
-    used as it is.
-    """
+    url: str
+    admin: Engine | None
+    """AUTOCOMMIT engine on the named database; None when the role cannot create databases."""
+    database: str
+    template: str
+    """A migrated copy of the schema, built on first use (``fresh_migrated``)."""
+    built: list[bool] = field(default_factory=list)
+
+    def fresh_migrated(self) -> Engine:
+        """The session database, recreated from the migrated template (or migrated in place).
+
+        Copying a template takes a third of the time of running every migration.
+        """
+        if self.admin is None:
+            engine = make_engine(self.url)
+            reset_pg_schema(engine)
+            migrate.upgrade(engine)
+            return engine
+        url = make_url(self.url)
+        if not self.built:
+            with self.admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{self.template}"'))
+            template = make_engine(url.set(database=self.template).render_as_string(False))
+            migrate.upgrade(template)
+            template.dispose()
+            self.built.append(True)
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{self.database}" TEMPLATE "{self.template}"'))
+        return make_engine(self.url)
+
+
+@pytest.fixture(scope="session")
+def pg_session() -> Iterator[PgSession]:
+    """The PostgreSQL database of this test session (see ``pg_url``)."""
     url = os.environ.get(PG_URL_ENV, "").strip()
     if not url:
         if os.environ.get(REQUIRE_PG_ENV) == "1":
@@ -116,6 +170,7 @@ def pg_url() -> Iterator[str]:
     admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     base = admin.url
     private = f"{base.database}_{os.getpid()}"
+    template = f"{private}_t"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{private}"'))
@@ -124,14 +179,33 @@ def pg_url() -> Iterator[str]:
         if not isinstance(exc.orig, InsufficientPrivilege):
             raise
         admin.dispose()
-        yield url
+        yield PgSession(url, None, str(base.database), "")
         return
     try:
-        yield base.set(database=private).render_as_string(hide_password=False)
+        yield PgSession(
+            base.set(database=private).render_as_string(hide_password=False),
+            admin,
+            private,
+            template,
+        )
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{private}" WITH (FORCE)'))
+            for name in (private, template):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_session: PgSession) -> str:
+    """URL of a PostgreSQL database for this test session.
+
+    Comes from ``LABDESK_TEST_PG_URL``; skips when that is unset, or fails instead when
+    ``LABDESK_REQUIRE_PG=1``. When the role may create databases, the session works in a
+    private database created next to the named one (and dropped at the end), so two test
+    runs on one server never reset each other's schema; otherwise the named database is
+    used as it is.
+    """
+    return pg_session.url
 
 
 def reset_pg_schema(engine: Engine) -> None:
@@ -147,6 +221,25 @@ def _open_backend(request: pytest.FixtureRequest, backend: str) -> Engine:
     engine = make_engine(request.getfixturevalue("pg_url"))
     reset_pg_schema(engine)
     return engine
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every migration applied, built once; tests get a copy."""
+    path = tmp_path_factory.mktemp("migrated") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()  # the last connection checkpoints the WAL into the file
+    return path
+
+
+def _migrated(request: pytest.FixtureRequest, backend: str) -> Engine:
+    if backend == "sqlite":
+        path: Path = request.getfixturevalue("sqlite_path")
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+        return make_engine(f"sqlite:///{path}")
+    session: PgSession = request.getfixturevalue("pg_session")
+    return session.fresh_migrated()
 
 
 # ---------------------------------------------------------------- engines
@@ -171,30 +264,30 @@ def empty_engine(request: pytest.FixtureRequest, backend: str) -> Iterator[Engin
 
 
 @pytest.fixture
-def engine(empty_engine: Engine) -> Engine:
-    """An engine on a freshly migrated database, on each backend."""
-    migrate.upgrade(empty_engine)
-    return empty_engine
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    """A migrated SQLite engine (for SQLite-only tests)."""
-    engine = make_engine(sqlite_url)
+def engine(request: pytest.FixtureRequest, backend: str) -> Iterator[Engine]:
+    """An engine on a freshly migrated database, on each backend (a copy of a template)."""
+    engine = _migrated(request, backend)
     try:
-        migrate.upgrade(engine)
         yield engine
     finally:
         engine.dispose()
 
 
 @pytest.fixture
-def pg_engine(pg_url: str) -> Iterator[Engine]:
-    """A migrated PostgreSQL engine on an emptied database (for PostgreSQL-only tests)."""
-    engine = make_engine(pg_url)
+def sqlite_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated SQLite engine (for SQLite-only tests)."""
+    engine = _migrated(request, "sqlite")
     try:
-        reset_pg_schema(engine)
-        migrate.upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def pg_engine(pg_url: str, pg_session: PgSession) -> Iterator[Engine]:
+    """A migrated PostgreSQL engine on a fresh database (for PostgreSQL-only tests)."""
+    engine = pg_session.fresh_migrated()
+    try:
         yield engine
     finally:
         engine.dispose()
