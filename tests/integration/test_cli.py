@@ -95,10 +95,10 @@ def test_catalog_import_reports_every_bad_row(env: dict[str, str], tmp_path: Pat
 
 
 def test_seed_demo_reports_states(env: dict[str, str]) -> None:
-    result = run(env, "seed-demo", "--patients", "9", "--seed", "3")
+    result = run(env, "seed-demo", "--patients", "10", "--seed", "3")
     assert result.exit_code == 0, result.output
-    assert "Created 9 patients" in result.output
-    assert "missing 1" in result.output
+    assert "Created 10 patients" in result.output
+    assert "overdue transit 1, missing 1" in result.output
 
 
 @pytest.mark.parametrize(
