@@ -80,8 +80,9 @@ def _is_pattern(text: str) -> str | None:
 
 
 def _compact(text: str) -> str:
-    """Folded, letters and digits only: 'Jonathan Smithers' -> 'jonathansmithers'."""
-    return "".join(ch for ch in _fold(text) if ch.isalnum())
+    """Folded, accents dropped, letters and digits only: 'José Smithers' -> 'josesmithers'."""
+    decomposed = unicodedata.normalize("NFKD", _fold(text))
+    return "".join(ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch))
 
 
 def _name_forms(display_name: str) -> set[str]:
@@ -103,7 +104,8 @@ def _name_problem(folded: str, compact: str, username: str, display_name: str) -
         name in folded or (len(bare_name) >= MIN_NAME_LENGTH and bare_name in compact)
     ):
         return CONTAINS_USERNAME
-    if any(form in compact for form in _name_forms(display_name)):
+    bare = _compact(folded)
+    if any(form in bare for form in _name_forms(display_name)):
         return CONTAINS_NAME
     return None
 
