@@ -51,8 +51,9 @@ _PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[
 
 OWN_LOGGERS = ("labdesk", "ui", "printers", "resources")
 """Packages whose log lines are reviewed to carry ids only: their arguments are kept."""
-TRUSTED_LIBRARIES = ("alembic",)
-"""Libraries whose arguments are schema revisions and the like, never clinical data."""
+TRUSTED_LIBRARIES = ("alembic", "sqlalchemy")
+"""Libraries whose arguments are schema revisions, pool events and the like: SQLAlchemy's
+SQL parameters are hidden by the engine (``hide_parameters``) and by :func:`redact_record`."""
 
 
 def redact(text: str) -> str:
