@@ -31,6 +31,7 @@ READ_ONLY_COMMANDS = [
     ["catalog", "list"],
     ["users", "list"],
     ["overdue", "counts"],
+    ["hl7", "worklist", "--user", "lina"],
 ]
 
 
