@@ -12,6 +12,7 @@ from labdesk.adapters.database import check_connection, describe, make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.config import Config
 from labdesk.domain.clock import Clock, SystemClock
+from labdesk.domain.errors import StorageError
 from labdesk.services.catalog import ensure_shipped_catalog
 
 logger = logging.getLogger(__name__)
@@ -37,20 +38,35 @@ class Core:
 
 
 def bootstrap(
-    config: Config, *, clock: Clock | None = None, auto_upgrade: bool | None = None
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    auto_upgrade: bool | None = None,
+    create: bool = True,
 ) -> Core:
     """Connect to the configured database and check its schema.
 
     A SQLite database (one workstation) is upgraded in place at start; a PostgreSQL one is
-    shared, so its upgrade is an explicit admin step (``labdesk db upgrade``).
+    shared, so its upgrade is an explicit admin step (``labdesk db upgrade``). A missing
+    SQLite file is created (the zero set-up first start) unless ``create`` is False: a
+    command that only reads refuses a missing file, or one without a LabDesk schema, rather
+    than report on an empty database it made. A zero-length file is always refused (a
+    truncated database must not be given a fresh schema).
 
     Raises:
-        StorageError: database unreachable, locked, read-only or bad URL.
+        StorageError: database unreachable, locked, read-only, missing, empty, or bad URL.
         SchemaError: schema behind (PostgreSQL) or newer than this program.
     """
-    engine = make_engine(config.database_url, password_file=config.database_password_file)
+    engine = make_engine(
+        config.database_url,
+        password_file=config.database_password_file,
+        create=create,
+        empty_ok=False,
+    )
     try:
         check_connection(engine)
+        if not create:
+            _require_schema(engine)
         upgrade = engine.dialect.name == "sqlite" if auto_upgrade is None else auto_upgrade
         if upgrade:
             migrate.upgrade(engine)
@@ -68,3 +84,14 @@ def bootstrap(
         raise
     logger.info("core ready on %s", core.database_description)
     return core
+
+
+def _require_schema(engine: Engine) -> None:
+    """Refuse a database holding no LabDesk schema at all (never set up, or wiped)."""
+    if migrate.schema_state(engine).current is None:
+        raise StorageError(
+            f"The database {describe(engine.url)} holds no LabDesk data: it is empty or "
+            "was never set up.",
+            hint="Check LABDESK_DATABASE_URL names the clinic's database; restore it from "
+            "a backup if it was wiped, or run 'labdesk db upgrade' to set up a new one.",
+        )

@@ -15,6 +15,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote
 
 from platformdirs import user_config_dir, user_data_dir
 
@@ -215,12 +216,22 @@ def _check_date_formats(values: dict[str, object], file: Path) -> None:
 
 
 MAX_AUTO_LOCK_MINUTES = 60
+_PASSWORD_PARAMETERS = frozenset({"password", "passwd", "pwd"})
+
+
+def _url_has_password(url: str) -> bool:
+    """A password in the user part (``user:secret@``) or in the query (``?password=``)."""
+    if re.search(r"://[^/@:?#]*:[^@/]+@", url):
+        return True
+    _, _, query = url.partition("?")
+    pairs = parse_qsl(query.partition("#")[0], keep_blank_values=True)
+    return any(unquote(k).strip().lower() in _PASSWORD_PARAMETERS and v for k, v in pairs)
 
 
 def _check_security(values: dict[str, object], file: Path) -> None:
     """No database password in clear in the file; a sane inactivity lock (HIPAA 164.312)."""
     url = str(values.get("database_url", ""))
-    if re.search(r"://[^/@:?#]*:[^@/]+@", url):
+    if _url_has_password(url):
         raise ConfigError(
             f"{file} holds a database password in clear text.",
             hint="Remove it from database_url and put it in a file readable only by the "

@@ -17,8 +17,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, QTimer, Sig
 from PySide6.QtWidgets import QApplication
 
 import labdesk
-from labdesk.config import Config, ConfigError, load_config
-from labdesk.log_setup import install_redaction, log_to_file
+from labdesk.config import Config, ConfigError, default_data_dir, load_config
+from labdesk.log_setup import setup_logging
 from labdesk.services.dto import SignedInUser
 from ui import gc_guard
 from ui.context import AppContext
@@ -292,19 +292,12 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[st
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point (``ui.app:main``); unknown arguments go to Qt (e.g. ``-platform``)."""
     args, qt_args = _parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    install_redaction()
+    setup_logging(default_data_dir())  # as every ``labdesk`` command: owner-only, redacted
     try:
         config = load_config()
     except ConfigError as exc:
         sys.stderr.write(error_text(exc) + "\n")
         return 2
-    try:
-        log_to_file(config.data_dir)  # owner-only, secrets and SQL parameters masked
-    except OSError as exc:
-        logger.warning("no log file in %s: %s", config.data_dir, exc)
     if args.database_url:
         config = config.with_overrides(database_url=args.database_url)
     if args.demo:

@@ -20,7 +20,8 @@ def app(exit_after_shown: bool) -> None:
 
 @click.command()
 @click.option("--reset", is_flag=True, help="Throw the demo database away and seed it again.")
-def demo(reset: bool) -> None:
+@click.option("--exit-after-shown", is_flag=True, hidden=True, help="For start-up checks.")
+def demo(reset: bool, exit_after_shown: bool) -> None:
     """Open the app on a seeded demo database with a virtual label printer."""
     from labdesk.cli.demo_setup import demo_config, prepare_demo
     from ui.app import run_app
@@ -34,4 +35,4 @@ def demo(reset: bool) -> None:
         click.echo(f"Created the demo database in {config.data_dir}.")
     click.echo("Sign in as ma, courier, lab, doctor or admin; password 'labdesk-demo'.")
     click.echo(f"Printed labels appear in {config.label_printer_uri}.")
-    sys.exit(run_app(config))
+    sys.exit(run_app(config, exit_after_shown=exit_after_shown))

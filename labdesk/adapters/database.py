@@ -13,9 +13,11 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from labdesk.domain.errors import StorageError
+from labdesk.log_setup import private_folder
 
 logger = logging.getLogger(__name__)
 
+MAX_PORT = 65535
 URL_EXAMPLES = (
     "sqlite:////path/to/labdesk.sqlite3 or "
     "postgresql+psycopg://user:password@host:5432/labdesk?sslmode=verify-full"
@@ -35,6 +37,17 @@ def parse_url(raw: str) -> URL:
             f"'{_redact(raw)}' is not a valid database URL.",
             hint=f"Set LABDESK_DATABASE_URL to e.g. {URL_EXAMPLES}.",
         ) from exc
+    except ValueError as exc:  # SQLAlchemy parses the port with int(): "host:54x2"
+        raise StorageError(
+            f"'{_redact(raw)}' is not a valid database URL: the port must be a number.",
+            hint=f"Correct the port in LABDESK_DATABASE_URL (e.g. {URL_EXAMPLES}).",
+        ) from exc
+    if url.port is not None and not 1 <= url.port <= MAX_PORT:
+        raise StorageError(
+            f"'{_redact(raw)}' is not a valid database URL: port {url.port} is not 1 to "
+            f"{MAX_PORT}.",
+            hint="Correct the port in LABDESK_DATABASE_URL (PostgreSQL listens on 5432).",
+        )
     if url.get_backend_name() not in {"sqlite", "postgresql"}:
         raise StorageError(
             f"Unsupported database '{url.get_backend_name()}'; LabDesk runs on SQLite or "
@@ -50,7 +63,7 @@ def _redact(raw: str) -> str:
     """Hide a password in a URL before it reaches a message or a log."""
     try:
         return make_url(raw).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return raw.split("@")[-1] if "@" in raw else raw
 
 
@@ -84,13 +97,81 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL, in-memory and ``file:`` URIs."""
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database:
+        return None
+    if database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def check_sqlite_file(url: URL, *, create: bool = True) -> None:
+    """Refuse a SQLite file that is missing (unless ``create``) or empty (zero bytes).
+
+    A read-only command must not leave an empty database and folders behind a mistyped
+    path, and a zero-length file is a truncated database (or an interrupted first start):
+    giving it a fresh schema would report an empty clinic as intact.
+
+    Raises:
+        StorageError: naming the file and what to do.
+    """
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if not path.exists():
+        if create:
+            return
+        raise StorageError(
+            f"There is no LabDesk database at {path}.",
+            hint="Check LABDESK_DATABASE_URL (or LABDESK_DATA_DIR) names the right file; "
+            "'labdesk db upgrade' creates a new database there.",
+        )
+    if path.is_file() and path.stat().st_size == 0:
+        raise StorageError(
+            f"The database file {path} is empty (0 bytes): it was truncated or damaged, or "
+            "its first set-up was interrupted.",
+            hint="Restore it from the latest backup. If this is a new workstation with no "
+            "data yet, delete the empty file and run 'labdesk db upgrade'.",
+        )
+
+
+def check_sqlite_integrity(engine: Engine) -> None:
+    """Read every page of a SQLite file (``PRAGMA quick_check``); no-op on PostgreSQL.
+
+    Raises:
+        StorageError: when pages are damaged or the file is not a database.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        with engine.connect() as conn:
+            rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+    except SQLAlchemyError as exc:
+        raise translate_error(exc, engine.url) from exc
+    if rows != ["ok"]:
+        lines = [line for row in rows for line in row.splitlines()]
+        problems = [line for line in lines if line.strip() and not line.startswith("***")]
+        first = (problems or lines or ["?"])[0][:200]
+        raise _damaged(describe(engine.url), f"{len(problems)} problem(s), first: {first}")
+
+
+def _damaged(where: str, detail: str) -> StorageError:
+    return StorageError(
+        f"The database {where} is damaged ({detail}).",
+        hint="Stop using it and restore it from the latest backup ('labdesk db status' "
+        "checks the file); keep the damaged copy for investigation.",
+    )
+
+
 def _prepare_sqlite_file(url: URL) -> None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(path.parent)
         if not path.exists():
             # Created readable by its owner only: the file holds patient data.
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
@@ -128,7 +209,14 @@ def read_password_file(path: Path) -> str:
     return password
 
 
-def make_engine(raw_url: str, *, echo: bool = False, password_file: str = "") -> Engine:
+def make_engine(
+    raw_url: str,
+    *,
+    echo: bool = False,
+    password_file: str = "",
+    create: bool = True,
+    empty_ok: bool = True,
+) -> Engine:
     """Create an engine for ``raw_url`` with LabDesk's connection settings.
 
     Args:
@@ -136,12 +224,18 @@ def make_engine(raw_url: str, *, echo: bool = False, password_file: str = "") ->
         echo: log every statement (parameters stay hidden).
         password_file: a private file holding the PostgreSQL password (libpq's PGPASSFILE
             and ``~/.pgpass`` work too when the URL has no password).
+        create: create a missing SQLite file (and its folders, owner-only); False for
+            commands that only read, which refuse a missing file instead.
+        empty_ok: accept an existing zero-length SQLite file (``labdesk db upgrade`` gives
+            it a schema on purpose); a read-only command or the app refuse it.
 
     Raises:
-        StorageError: for a bad URL, a missing driver, an uncreatable SQLite file or an
-            unusable password file.
+        StorageError: for a bad URL, a missing driver, an uncreatable, missing or empty
+            SQLite file or an unusable password file.
     """
     url = parse_url(raw_url)
+    if not (create and empty_ok):
+        check_sqlite_file(url, create=create)
     if password_file and url.get_backend_name() == "postgresql":
         url = url.set(password=read_password_file(Path(password_file).expanduser()))
     # SQL parameters hold patient names and dates of birth: keep them out of logs and
@@ -179,16 +273,48 @@ def check_connection(engine: Engine) -> None:
         raise translate_error(exc, engine.url) from exc
 
 
-def translate_error(exc: SQLAlchemyError, url: URL) -> StorageError:
+def is_database_error(exc: BaseException) -> bool:
+    """True for SQLAlchemy's errors and the drivers' own (a raw cursor raises those)."""
+    if isinstance(exc, (SQLAlchemyError, sqlite3.Error)):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(exc, psycopg.Error)
+
+
+def _read_only_folder(url: URL) -> Path | None:
+    """The SQLite file's folder when this user cannot create files in it (journal, WAL)."""
+    path = sqlite_path(url)
+    if path is None or not path.parent.exists():
+        return None
+    return None if os.access(path.parent, os.W_OK | os.X_OK) else path.parent
+
+
+def translate_error(exc: BaseException, url: URL) -> StorageError:
     """Turn a driver error into a StorageError that names the problem and the fix."""
     where = describe(url)
-    detail = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip().splitlines()[0]
+    text = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip()
+    detail = (text.splitlines() or [type(exc).__name__])[0]
     low = detail.lower()
+    folder = _read_only_folder(url)
+    if folder is not None and ("readonly" in low or "read-only" in low or "unable to open" in low):
+        # SQLite writes its journal and WAL next to the file: a writable file in a
+        # read-only folder fails with "unable to open", which reads like a wrong path.
+        return StorageError(
+            f"The folder {folder} of the database {where} is read-only: SQLite must create "
+            "its journal files next to the database.",
+            hint=f"Give this user write permission on {folder} (the database file alone "
+            "is not enough), or move the database to a writable folder.",
+        )
     if "readonly" in low or "read-only" in low:
         return StorageError(
             f"The database {where} is read-only.",
             hint="Give this user write permission on the file and its folder.",
         )
+    if "malformed" in low or "not a database" in low or "file is not" in low:
+        return _damaged(where, detail)
     if "locked" in low or "busy" in low:
         return StorageError(
             f"The database {where} is locked by another program.",
@@ -209,7 +335,7 @@ def translate_error(exc: SQLAlchemyError, url: URL) -> StorageError:
             hint="Check that the server is running and reachable, and the host and port in "
             "LABDESK_DATABASE_URL.",
         )
-    if "unable to open" in low or "not a database" in low or "file is not" in low:
+    if "unable to open" in low:
         return StorageError(
             f"Cannot open {where}: {detail}.",
             hint="Check the path in LABDESK_DATABASE_URL points at a LabDesk SQLite file.",

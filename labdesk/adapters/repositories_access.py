@@ -87,8 +87,19 @@ class AccessRepository:
         return [int(i) for i in self.session.scalars(stmt)]
 
     def user_for_update(self, user_id: int) -> User | None:
-        """A user row, locked against concurrent admin changes on PostgreSQL."""
-        stmt = select(User).where(orm.users.c.id == user_id).with_for_update()
+        """A user row, locked until commit against concurrent changes on PostgreSQL.
+
+        Read afresh (``populate_existing``): a copy loaded earlier in the session would
+        otherwise keep the counters it had before the lock, which is exactly the stale read
+        a lock is taken to avoid. SQLite needs no row lock: every LabDesk transaction there
+        starts with ``BEGIN IMMEDIATE`` (one writer at a time).
+        """
+        stmt = (
+            select(User)
+            .where(orm.users.c.id == user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
         return self.session.scalars(stmt).first()
 
     def badge_owner(self, badge_id: str) -> int | None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labdesk.adapters import repositories as repos
 from labdesk.adapters import repositories_custody as custody_repos
-from labdesk.adapters.database import translate_error
+from labdesk.adapters.database import is_database_error, translate_error
 from labdesk.adapters.orm import start_mappers
 from labdesk.adapters.repositories_access import AccessRepository
 from labdesk.adapters.repositories_board import BoardTableRepository
@@ -113,7 +113,7 @@ class SqlAlchemyUnitOfWork:
             raise translate_error(lost, self.engine.url) from lost
         if isinstance(exc, StatementError) and isinstance(exc.orig, (ValueError, TypeError)):
             return  # a programming error (e.g. a naive datetime), not a database problem
-        if isinstance(exc, SQLAlchemyError):
+        if exc is not None and is_database_error(exc):  # raw cursors raise the driver's own
             raise translate_error(exc, self.engine.url) from exc
 
     def commit(self) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 import click
 
 from labdesk import __version__
+from labdesk.config import default_data_dir
 from labdesk.domain.errors import LabdeskError, PermissionDenied
-from labdesk.log_setup import install_redaction
+from labdesk.log_setup import setup_logging
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,11 @@ class LabdeskGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command, reporting LabdeskError without a traceback (denials audited)."""
+        """Run the command, reporting LabdeskError without a traceback (denials audited).
+
+        A database driver's error that escaped the command (a damaged SQLite page read
+        through a raw cursor, say) is reported the same way, as the StorageError it means.
+        """
         try:
             return super().invoke(ctx)
         except LabdeskError as exc:
@@ -87,12 +92,26 @@ class LabdeskGroup(click.Group):
                 from labdesk.cli.common import audit_denial  # loaded already by the command
 
                 audit_denial(ctx, exc)
-            click.secho(f"Error: {exc.message}", fg="red", err=True)
-            if exc.hint:
-                click.echo(f"  What to do: {exc.hint}", err=True)
-            for problem in getattr(exc, "problems", [])[5:]:
-                click.echo(f"  {problem}", err=True)
-            ctx.exit(2)
+            _report(ctx, exc)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:
+            from labdesk.cli.common import database_error
+
+            translated = database_error(ctx, exc)
+            if translated is None:
+                raise
+            logger.info("database failure", exc_info=exc)  # the file only: no traceback
+            _report(ctx, translated)
+
+
+def _report(ctx: click.Context, exc: LabdeskError) -> None:
+    click.secho(f"Error: {exc.message}", fg="red", err=True)
+    if exc.hint:
+        click.echo(f"  What to do: {exc.hint}", err=True)
+    for problem in getattr(exc, "problems", [])[5:]:
+        click.echo(f"  {problem}", err=True)
+    ctx.exit(2)
 
 
 @click.group(cls=LabdeskGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,11 +119,9 @@ class LabdeskGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail to stderr.")
 def cli(verbose: bool) -> None:
     """LabDesk: specimen collection, labels, custody and result follow-up."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    install_redaction()
+    # Every command, services and ``app``/``demo`` included, logs like the app: redacted,
+    # into the data directory's owner-only log file.
+    setup_logging(default_data_dir(), verbose=verbose)
 
 
 def _load_plugins() -> None:

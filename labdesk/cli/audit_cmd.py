@@ -42,7 +42,7 @@ def verify(anchor: tuple[int, str] | None) -> None:
 
     Exits 0 when the log is intact, 1 when tampering was found.
     """
-    core = open_core()
+    core = open_core(create=False)
     try:
         with core.uow() as uow:
             report = verify_audit_log(uow, core.clock, None, anchor=anchor)
@@ -77,7 +77,7 @@ def verify(anchor: tuple[int, str] | None) -> None:
 @audit.command()
 def head() -> None:
     """Print the newest entry's ID:HASH; store it elsewhere to anchor a later verify."""
-    core = open_core()
+    core = open_core(create=False)
     try:
         with core.uow() as uow:
             report = verify_audit_log(uow, core.clock, None, record=False)

@@ -18,7 +18,7 @@ def catalog() -> None:
 @catalog.command("list")
 def list_() -> None:
     """Print every test with its container and turnaround."""
-    core = open_core()
+    core = open_core(create=False)
     try:
         with core.uow() as uow:
             rows = list_catalog(uow)

@@ -27,7 +27,7 @@ def verify(quiet: bool) -> None:
     Prints every modified, deleted or inserted event and exits with status 1 when any is
     found (0 when the chains are intact, 2 when the check could not run).
     """
-    core = open_core()
+    core = open_core(create=False)
     bar: Any = None
     try:
 

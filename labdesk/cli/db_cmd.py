@@ -5,7 +5,12 @@ from __future__ import annotations
 import click
 
 from labdesk.adapters import migrate
-from labdesk.adapters.database import check_connection, describe, make_engine
+from labdesk.adapters.database import (
+    check_connection,
+    check_sqlite_integrity,
+    describe,
+    make_engine,
+)
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from labdesk.config import load_config
 from labdesk.services.catalog import ensure_shipped_catalog
@@ -41,10 +46,18 @@ def upgrade() -> None:
 
 @db.command()
 def status() -> None:
-    """Show the database and whether its schema is current."""
+    """Show the database and whether its schema is current.
+
+    Changes nothing: a missing SQLite file is reported, not created; an empty or damaged
+    one (every page is read) is reported with what to do.
+    """
     config = load_config()
-    engine = make_engine(config.database_url, password_file=config.database_password_file)
+    engine = make_engine(
+        config.database_url, password_file=config.database_password_file, create=False
+    )
     try:
+        check_connection(engine)
+        check_sqlite_integrity(engine)
         state = migrate.schema_state(engine)
     finally:
         engine.dispose()

@@ -34,6 +34,9 @@ def prepare_demo(config: Config, *, seed: int = 1) -> bool:
     database = Path(config.database_url.removeprefix("sqlite:///"))
     if database.exists() and database.stat().st_size > 0:
         return False
+    # A zero-length demo file (an interrupted first start): demo data is disposable, so
+    # start it again rather than refuse it as a clinic database would be refused.
+    database.unlink(missing_ok=True)
     core = bootstrap(config)
     try:
         with core.uow() as uow:

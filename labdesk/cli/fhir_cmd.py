@@ -34,7 +34,7 @@ def fhir() -> None:
 )
 def export(accession: str, output: Path, username: str) -> None:
     """Write a Bundle: Specimen, ServiceRequest and Task per test, Provenance per custody step."""
-    core = open_core()
+    core = open_core(create=False)
     try:
         actor = sign_in(core, username)
         with core.uow() as uow:

@@ -184,7 +184,7 @@ def _lab_address(core: Core, host: str | None, port: int | None) -> tuple[str, i
 @_user_option
 def worklist(username: str) -> None:
     """Show refused messages (dead letters) and unmatched results, with their reasons."""
-    core = open_core()
+    core = open_core(create=False)
     try:
         actor = sign_in(core, username)
         if not allows(actor.role, Permission.IMPORT_MESSAGES):
@@ -225,7 +225,7 @@ def worklist(username: str) -> None:
 @_user_option
 def match(unmatched_id: int, ordered_test_id: int, username: str) -> None:
     """Attach unmatched result UNMATCHED_ID to ordered test ORDERED_TEST_ID."""
-    core = open_core()
+    core = open_core(create=False)
     try:
         actor = sign_in(core, username)
         with core.uow() as uow:

@@ -46,7 +46,7 @@ def sweep() -> None:
 @overdue.command()
 def counts() -> None:
     """How many open tests are overdue, by reason (read from the clinician board's table)."""
-    core = open_core()
+    core = open_core(create=False)
     try:
         settings = load_overdue_settings(core.config.clinic_timezone)
         open_tests, tally = overdue_tally(core.uow(), core.clock, settings.policy)

@@ -2,15 +2,21 @@
 
 Run by someone with the operating-system rights to the database: no LabDesk sign-in, and
 every change is audited as made from the command line. Passwords are prompted for (hidden,
-asked twice), never taken as arguments that would land in shell history.
+asked twice) or read from a private file (``--password-file``), never taken as arguments:
+an argument lands in shell history and is visible to every user in the process list.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import click
 
 from labdesk.cli.common import open_core
-from labdesk.domain.errors import NotFound
+from labdesk.domain.errors import NotFound, ValidationError
 from labdesk.domain.people import Role
 from labdesk.ports import UnitOfWork
 from labdesk.services.users_admin import (
@@ -23,6 +29,73 @@ from labdesk.services.users_admin import (
 )
 
 ROLES = [r.value for r in Role]
+_NO_ARGUMENT_HINT = (
+    "Leave the password out to be asked for it (hidden, twice), or put it in a file only you "
+    "can read and pass --password-file FILE. Change the password you typed: it is in your "
+    "shell history."
+)
+
+
+def _refuse_password_argument(_ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+    if value is not None:
+        raise ValidationError(
+            "A password on the command line is refused: it stays in the shell history and "
+            "other users see it in the process list.",
+            hint=_NO_ARGUMENT_HINT,
+        )
+
+
+def password_input(prompt: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--password-file`` (first line of a private file), else a hidden prompt asked twice.
+
+    ``--password`` still parses, only to be refused with a hint (never used).
+    """
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        command = click.option(
+            "--password",
+            "password_argument",
+            hidden=True,
+            expose_value=False,
+            callback=_refuse_password_argument,
+            is_eager=True,
+        )(command)
+        return click.option(
+            "--password-file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help=f"Read the {prompt.lower()} from this file (first line; readable by you "
+            "only). Asked for, hidden and twice, when omitted.",
+        )(command)
+
+    return decorate
+
+
+def read_password(password_file: Path | None, prompt: str) -> str:
+    """The password from ``password_file`` or, without one, a hidden prompt asked twice.
+
+    Raises:
+        ValidationError: unreadable, empty or group/world-readable file.
+    """
+    if password_file is None:
+        return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
+    try:
+        mode = password_file.stat().st_mode
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(
+            f"Cannot read the password file {password_file}: {exc}.",
+            hint="Check the file's name and permissions.",
+        ) from exc
+    if os.name == "posix" and mode & 0o077:
+        raise ValidationError(
+            f"The password file {password_file} can be read by other users.",
+            hint=f"Make it private (chmod 600 {password_file}), then choose another password: "
+            "others may have read this one.",
+        )
+    password = lines[0].rstrip("\r\n") if lines else ""
+    if not password.strip():
+        raise ValidationError(f"The password file {password_file} is empty.")
+    return password
 
 
 def _user_id(uow: UnitOfWork, username: str) -> int:
@@ -40,7 +113,7 @@ def users() -> None:
 @users.command("list")
 def list_() -> None:
     """Show every account with its role and state."""
-    core = open_core()
+    core = open_core(create=False)
     try:
         with core.uow() as uow:
             rows = list_users(uow, core.clock, None)
@@ -56,9 +129,13 @@ def list_() -> None:
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="The person's name.")
 @click.option("--role", type=click.Choice(ROLES), default=Role.ADMIN.value, show_default=True)
-@click.password_option(help="Prompted for when omitted (at least 15 characters).")
-def add(username: str, display_name: str, role: str, password: str) -> None:
-    """Create an account (the first administrator of a new clinic, say)."""
+@password_input("Password")
+def add(username: str, display_name: str, role: str, password_file: Path | None) -> None:
+    """Create an account (the first administrator of a new clinic, say).
+
+    The password (at least 15 characters) is asked for, or read with --password-file.
+    """
+    password = read_password(password_file, "Password")
     core = open_core()
     try:
         with core.uow() as uow:
@@ -80,7 +157,7 @@ def add(username: str, display_name: str, role: str, password: str) -> None:
 @click.argument("username")
 def unlock(username: str) -> None:
     """Lift a lock after failed sign-ins at once."""
-    core = open_core()
+    core = open_core(create=False)
     try:
         with core.uow() as uow:
             unlock_user(uow, core.clock, None, _user_id(uow, username))
@@ -92,10 +169,11 @@ def unlock(username: str) -> None:
 
 @users.command("reset-password")
 @click.argument("username")
-@click.password_option(help="A temporary password; the user must change it at sign-in.")
-def reset_password_(username: str, password: str) -> None:
-    """Set a temporary password (also unlocks the account)."""
-    core = open_core()
+@password_input("Temporary password")
+def reset_password_(username: str, password_file: Path | None) -> None:
+    """Set a temporary password (also unlocks the account); the user changes it at sign-in."""
+    password = read_password(password_file, "Temporary password")
+    core = open_core(create=False)
     try:
         with core.uow() as uow:
             reset_password(uow, core.clock, None, _user_id(uow, username), password)
@@ -109,7 +187,7 @@ def reset_password_(username: str, password: str) -> None:
 @click.argument("username")
 def enable(username: str) -> None:
     """Re-enable a disabled account."""
-    core = open_core()
+    core = open_core(create=False)
     try:
         with core.uow() as uow:
             set_active(uow, core.clock, None, _user_id(uow, username), True)

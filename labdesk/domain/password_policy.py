@@ -13,6 +13,7 @@ trivially guessable (repeated or sequential digits).
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -37,6 +38,15 @@ _KEYBOARD_ROWS = (
     "abcdefghijklmnopqrstuvwxyz" * 2,
 )
 _HINT = "Choose a passphrase of three or four unrelated words; spaces and any characters are fine."
+_NAME_HINT = (
+    "Leave your name and user name out of it (others know them): choose a passphrase of "
+    "three or four unrelated words."
+)
+CONTAINS_USERNAME = "The password contains your user name."
+CONTAINS_NAME = "The password contains your name."
+MIN_NAME_LENGTH = 4
+"""Shorter names ('Li', 'ana') are parts of too many ordinary words to refuse them."""
+MAX_NAME_PARTS = 4
 
 
 def normalise(secret: str) -> str:
@@ -66,6 +76,37 @@ def _is_pattern(text: str) -> str | None:
         for row in _KEYBOARD_ROWS:
             if text in row or text in row[::-1]:
                 return "is a keyboard or alphabet sequence"
+    return None
+
+
+def _compact(text: str) -> str:
+    """Folded, accents dropped, letters and digits only: 'José Smithers' -> 'josesmithers'."""
+    decomposed = unicodedata.normalize("NFKD", _fold(text))
+    return "".join(ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch))
+
+
+def _name_forms(display_name: str) -> set[str]:
+    """The person's name run together, its parts in any order ('Smithers, Jonathan')."""
+    parts = [p for p in re.split(r"[^\w]+", _fold(display_name)) if p]
+    if not parts:
+        return set()
+    orders = itertools.permutations(parts) if len(parts) <= MAX_NAME_PARTS else [parts]
+    forms = {_compact("".join(order)) for order in orders}
+    return {f for f in forms if len(f) >= MIN_NAME_LENGTH}
+
+
+def _name_problem(folded: str, compact: str, username: str, display_name: str) -> str | None:
+    """The password holds the user name or the whole display name (case, spaces and
+    punctuation ignored)."""
+    name = _fold(username).strip()
+    bare_name = _compact(name)
+    if len(name) >= MIN_NAME_LENGTH and (
+        name in folded or (len(bare_name) >= MIN_NAME_LENGTH and bare_name in compact)
+    ):
+        return CONTAINS_USERNAME
+    bare = _compact(folded)
+    if any(form in bare for form in _name_forms(display_name)):
+        return CONTAINS_NAME
     return None
 
 
@@ -104,10 +145,9 @@ def password_problem(
     blocked = frozenset(blocklist)
     if folded in blocked or compact in blocked:
         return "The password is on the list of commonly used or breached passwords."
-    name = _fold(username).strip()
-    bare_name = "".join(ch for ch in name if ch.isalnum())
-    if len(name) >= 4 and (name in folded or (len(bare_name) >= 4 and bare_name in compact)):
-        return "The password contains your user name."
+    named = _name_problem(folded, compact, username, display_name)
+    if named:
+        return named
     context = _context_words(username, display_name)
     skeleton = _skeleton(text)
     if skeleton in blocked or skeleton in context:
@@ -135,7 +175,8 @@ def check_password(
         password, username=username, display_name=display_name, blocklist=blocklist
     )
     if problem:
-        raise ValidationError(problem, hint=_HINT)
+        named = problem in (CONTAINS_USERNAME, CONTAINS_NAME)
+        raise ValidationError(problem, hint=_NAME_HINT if named else _HINT)
 
 
 def pin_problem(pin: str) -> str | None:

@@ -261,6 +261,17 @@ def _attempt(
     action: AuditAction | Confirmation,
     factor: str,
 ) -> SignedInUser:
+    # Lock the account's row for the whole attempt: the wait, the lock and the failure
+    # counter are read, the secret checked and the counter written under one row lock, so
+    # parallel guesses from several processes queue up and each sees the last one's count
+    # (read-then-write without it lost updates: 8 processes, 56 guesses, never locked).
+    assert user.id is not None
+    locked = uow.access.user_for_update(user.id)
+    if locked is None:  # removed from under us: treat as unknown, never check the secret
+        _audit(uow, clock, None, action, SignInOutcome.UNKNOWN_USER, station, factor)
+        uow.commit()
+        raise AuthenticationError(_WRONG, hint=_WRONG_HINT)
+    user = locked
     now = clock.now()
     refusal = _refused_before_check(user, now)
     if refusal is not None:

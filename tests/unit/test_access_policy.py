@@ -12,8 +12,14 @@ from argon2 import PasswordHasher
 
 from labdesk.adapters.database import make_engine, read_password_file
 from labdesk.config import ConfigError, load_config
-from labdesk.domain.errors import StorageError
-from labdesk.domain.password_policy import MAX_LENGTH, MIN_LENGTH, password_problem, pin_problem
+from labdesk.domain.errors import StorageError, ValidationError
+from labdesk.domain.password_policy import (
+    MAX_LENGTH,
+    MIN_LENGTH,
+    check_password,
+    password_problem,
+    pin_problem,
+)
 from labdesk.domain.signin_policy import (
     LOCKOUT,
     MAX_DELAY,
@@ -73,6 +79,38 @@ def test_bad_passwords_are_refused_with_the_reason(password: str, reason: str) -
     problem = _problem(password)
     assert problem is not None
     assert reason in problem
+
+
+@pytest.mark.parametrize(
+    ("password", "display_name"),
+    [
+        ("jonathansmithers", "Jonathan Smithers"),  # issue 15: accepted before
+        ("JonathanSmithers!!2026x", "Jonathan Smithers"),
+        ("i am jonathan-smithers, hi", "Jonathan Smithers"),
+        ("smithers jonathan rules ok", "Jonathan Smithers"),
+        ("jonathansmithers", "Smithers, Jonathan"),
+        ("mariaalvarez family", "María Álvarez"),
+    ],
+)
+def test_a_password_holding_the_persons_name_is_refused_with_a_hint(
+    password: str, display_name: str
+) -> None:
+    problem = password_problem(
+        password, username="jsmith", display_name=display_name, blocklist=blocklist()
+    )
+    assert problem == "The password contains your name."
+    with pytest.raises(ValidationError) as info:
+        check_password(
+            password, username="jsmith", display_name=display_name, blocklist=blocklist()
+        )
+    assert "Leave your name and user name out" in info.value.hint
+
+
+def test_a_password_holding_the_user_name_gets_the_name_hint() -> None:
+    with pytest.raises(ValidationError) as info:
+        check_password("best regards from jsmith x", username="jsmith", blocklist=blocklist())
+    assert info.value.message == "The password contains your user name."
+    assert "Leave your name and user name out" in info.value.hint
 
 
 def test_no_composition_rules() -> None:
@@ -236,6 +274,26 @@ def test_config_refuses_a_password_in_clear(
     path = _config_file(
         tmp_path, 'database_url = "postgresql+psycopg://lab:hunter2@db/labdesk?sslmode=verify-full"'
     )
+    with pytest.raises(ConfigError, match="password in clear") as info:
+        load_config(path)
+    assert "database_password_file" in info.value.hint
+    assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://lab@db/labdesk?password=hunter2",
+        "postgresql+psycopg://lab@db/labdesk?sslmode=verify-full&PASSWORD=hunter2",
+        "postgresql+psycopg://db/labdesk?user=lab&password=hunter2#x",
+        "postgresql+psycopg://lab@db/labdesk?pass%77ord=hunter2",
+    ],
+)
+def test_config_refuses_a_password_in_the_url_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.delenv("LABDESK_DATABASE_URL", raising=False)
+    path = _config_file(tmp_path, f'database_url = "{url}"')
     with pytest.raises(ConfigError, match="password in clear") as info:
         load_config(path)
     assert "database_password_file" in info.value.hint
