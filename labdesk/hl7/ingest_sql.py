@@ -15,17 +15,30 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BindParameter, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from labdesk.adapters import orm
 from labdesk.adapters.orm_hl7 import hl7_messages
 from labdesk.domain.custody import CustodyEventKind
+from labdesk.domain.errors import LabdeskError
 from labdesk.domain.hl7 import AckCode, MessageStatus
 from labdesk.domain.order import OrderStatus, TestStatus
 from labdesk.domain.result import ResultStatus
 
 if TYPE_CHECKING:  # lookup imports this module
     from labdesk.hl7.lookup import NewResult
+
+
+APPLIED_INDEX = "uq_hl7_messages_applied"
+"""Unique index on (sender, control_id) of *processed* rows (migration 0010)."""
+_RETRY_STATES = frozenset({"23505", "40P01", "40001"})
+"""PostgreSQL: unique violation, deadlock detected, serialization failure."""
+
+
+class ConcurrentInsert(LabdeskError):
+    """Another process committed (or is committing) a message with the same sender and
+    MSH-10 while this transaction inserted it: roll back and decide again."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -163,9 +176,27 @@ def insert_messages(session: Session, messages: Sequence[MessageRow]) -> None:
         {"resolution": "", **{name: getattr(m, name) for name in _MESSAGE_COLUMNS}}
         for m in messages
     ]
-    ids = session.connection().execute(_INSERT_MESSAGES, rows).scalars().all()
+    try:
+        ids = session.connection().execute(_INSERT_MESSAGES, rows).scalars().all()
+    except DBAPIError as exc:
+        if _is_race(exc):
+            raise ConcurrentInsert(
+                "Another HL7 listener stored one of these messages at the same moment.",
+                hint="Nothing to do: LabDesk reads the messages again and answers each once.",
+            ) from exc
+        raise
     for message, new_id in zip(messages, ids, strict=True):
         message.id = int(new_id)
+
+
+def _is_race(exc: DBAPIError) -> bool:
+    """True for a lost race on :data:`APPLIED_INDEX` (or a deadlock between two inserters),
+    which a new transaction settles; False for every other database error."""
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is not None:
+        return state in _RETRY_STATES
+    text = str(exc.orig)
+    return "UNIQUE constraint failed: hl7_messages" in text
 
 
 def specimens(session: Session, accessions: Collection[str]) -> list[tuple[int, str, int, str]]:
