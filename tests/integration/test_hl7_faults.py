@@ -11,9 +11,11 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import hl7
 import pytest
+from click.testing import CliRunner
 from hl7.client import MLLPClient
 from hl7_world import ACC_LAV, ACC_PST, World, build_world, group, obx, order_message, oru
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +23,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from test_hl7_mllp import msa, reply, send
 
+from labdesk.cli import cli
+from labdesk.config import ConfigError, load_config
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.hl7 import MessageStatus
 from labdesk.hl7 import prepare, semantics
@@ -348,3 +352,45 @@ def test_a_frame_with_too_many_segments_is_refused_before_parsing(
     assert "segments" in msa(reply_.ack)[3]
     assert_deliberate(reply_.ack)
     assert _statuses(world) == {MessageStatus.REJECTED: 1}
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_listener_settings_come_from_the_config_file(tmp_path: Path) -> None:
+    file = tmp_path / "config.toml"
+    assert load_config(file).hl7_host == "127.0.0.1"  # the default: this computer only
+    assert load_config(file).hl7_allowed_peers == ()
+    file.write_text(
+        '[labdesk]\nhl7_host = "0.0.0.0"\nhl7_allowed_peers = ["10.0.5.20", "10.0.6.0/28"]\n'
+        "hl7_max_frame_bytes = 65536\nhl7_max_segments = 500\n",
+        encoding="utf-8",
+    )
+    config = load_config(file)
+    assert config.hl7_host == "0.0.0.0"
+    assert config.hl7_allowed_peers == ("10.0.5.20", "10.0.6.0/28")
+    assert (config.hl7_max_frame_bytes, config.hl7_max_segments) == (65536, 500)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['hl7_allowed_peers = ["lab.example"]', "hl7_max_frame_bytes = 0", "hl7_max_segments = -1"],
+)
+def test_bad_listener_settings_are_refused(tmp_path: Path, line: str) -> None:
+    file = tmp_path / "config.toml"
+    file.write_text(f"[labdesk]\n{line}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=line.split(" ")[0]):
+        load_config(file)
+
+
+def test_serve_on_every_interface_without_allowed_peers_says_what_to_set(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    env = {
+        "LABDESK_DATABASE_URL": sqlite_url,
+        "LABDESK_DATA_DIR": str(tmp_path / "data"),
+        "LABDESK_CONFIG": str(tmp_path / "absent.toml"),
+    }
+    result = CliRunner().invoke(cli, ["hl7", "serve", "--host", "0.0.0.0", "--port", "0"], env=env)
+    assert result.exit_code != 0
+    assert "hl7_allowed_peers" in result.output
