@@ -118,7 +118,11 @@ _TESTS = (
     select(_t.id, _t.order_id, _t.specimen_id, _t.test_code, _t.status, _t.status_changed_at)
     .where(_t.specimen_id.in_(_many("specimen_ids")) | _t.order_id.in_(_many("order_ids")))
     .order_by(_t.id)
+    .with_for_update()
 )
+"""Locked (PostgreSQL; SQLite writers are serialized anyway) in id order, so two listeners
+applying results to one test take turns and each reads the chain the other committed."""
+_LOCK_TEST = select(_t.id).where(_t.id == bindparam("test_id", type_=_t.id.type)).with_for_update()
 _CHAINS = (
     select(_r.id, _r.ordered_test_id, _r.supersedes_id, _r.observation_code, _r.status)
     .where(_r.ordered_test_id.in_(_many("test_ids")))
@@ -227,6 +231,12 @@ def tests(
     params = {"specimen_ids": sorted(specimen_ids), "order_ids": sorted(order_ids)}
     rows = session.connection().execute(_TESTS, params).all()
     return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+
+def lock_test(session: Session, test_id: int) -> None:
+    """Hold the ordered test's row until commit before its result chain is read (the ORM
+    path's equivalent of the locked :func:`tests` read)."""
+    session.connection().execute(_LOCK_TEST, {"test_id": test_id})
 
 
 def result_chains(

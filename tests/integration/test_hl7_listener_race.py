@@ -245,3 +245,49 @@ def test_two_listener_processes_receiving_the_same_messages_apply_each_once(
     assert twice == []
     outputs = [server.stop() for server in two_listeners]
     assert sum(int(re.search(r"(\d+) accepted", o).group(1)) for o in outputs) == 2 * MESSAGES  # type: ignore[union-attr]
+
+
+def test_two_listeners_applying_different_results_for_the_same_tests_keep_one_current(
+    pg_engine: Engine, clock: FixedClock, two_listeners: list[_Serve]
+) -> None:
+    """Listener 0 gets result A and listener 1 result B for each test, at the same moment:
+    the chain must read what the other committed (row lock on the ordered test), so one
+    supersedes the other and each test keeps exactly one current result."""
+    world = build_world(pg_engine, clock)
+    targets = _add_tests(world, MESSAGES // 2)
+    per_listener = [
+        [
+            (
+                f"X{side}{n}",
+                oru(f"X{side}{n}", group("K", "F", obx("2823-3", f"{n}.{side}"), filler=acc)),
+            )
+            for n, (acc, _) in enumerate(targets)
+        ]
+        for side in range(2)
+    ]
+    start = threading.Barrier(2 * SENDERS_PER_LISTENER)
+    answers: list[list[str]] = []
+
+    def sender(listener: int, part: int) -> None:
+        mine = per_listener[listener][part::SENDERS_PER_LISTENER]
+        with MLLPClient("127.0.0.1", two_listeners[listener].port) as client:
+            start.wait(30)
+            answers.extend(msa(send(client, m)) for _, m in mine)
+
+    threads = [
+        threading.Thread(target=sender, args=(listener, part))
+        for listener in range(2)
+        for part in range(SENDERS_PER_LISTENER)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(answers) == 2 * len(targets)
+    assert all(fields[1] == "AA" for fields in answers)
+    with world.uow() as uow:
+        assert uow.hl7.count_by_status() == {MessageStatus.PROCESSED: 2 * len(targets)}
+        for _, tid in targets:
+            rows = list(uow.results.for_ordered_test(tid))
+            assert len(rows) == 2
+            assert len(current_results(rows)) == 1, [(r.id, r.supersedes_id) for r in rows]
