@@ -346,16 +346,30 @@ class Hl7Listener:
                     replies = await loop.run_in_executor(
                         self._executor, self._ingestor.handle_frames, frames
                     )
-                except Exception as exc:  # a bug: each waiting connection answers AE
-                    for _, _, future in group:
-                        if not future.done():
-                            future.set_exception(exc)
+                except Exception:  # a bug: retry each frame alone, so it costs only its own
+                    logger.exception("HL7 group of %d failed; applying each alone", len(group))
+                    await self._one_by_one(group)
                     continue
                 for (_, _, future), reply in zip(group, replies, strict=True):
                     if not future.done():
                         future.set_result(reply)
         finally:
             self._draining = False
+
+    async def _one_by_one(self, group: list[tuple[bytes, str, asyncio.Future[FrameReply]]]) -> None:
+        """Apply each frame of a failed group alone; only frames that fail alone answer AE."""
+        loop = asyncio.get_running_loop()
+        for block, source, future in group:
+            try:
+                [reply] = await loop.run_in_executor(
+                    self._executor, self._ingestor.handle_frames, [(block, source)]
+                )
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+                continue
+            if not future.done():
+                future.set_result(reply)
 
     async def _work(self, fn: Any, *args: Any) -> FrameReply:
         loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ binds loopback, refuses peers not allowed, and refuses oversized or huge frames 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -394,3 +395,41 @@ def test_serve_on_every_interface_without_allowed_peers_says_what_to_set(
     result = CliRunner().invoke(cli, ["hl7", "serve", "--host", "0.0.0.0", "--port", "0"], env=env)
     assert result.exit_code != 0
     assert "hl7_allowed_peers" in result.output
+
+
+def test_a_group_the_listener_cannot_apply_is_retried_frame_by_frame(
+    world: World, listener: Hl7Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure of a whole group (a bug) costs only the frame that fails alone."""
+    real = world.ingestor.handle_frames
+    hold, busy = threading.Event(), threading.Event()
+
+    def handle(frames):  # type: ignore[no-untyped-def]
+        if any(b"HOLD" in bytes(data) for data, _ in frames):
+            busy.set()
+            hold.wait(10)  # keep the worker busy so the next frames queue as one group
+        if any(b"BOOM" in bytes(data) for data, _ in frames):
+            raise RuntimeError("a bug")
+        return real(frames)
+
+    monkeypatch.setattr(world.ingestor, "handle_frames", handle)
+    frames = {
+        name: oru(name, group("K", "F", obx("2823-3", "4.1"), filler=ACC_PST)).encode()
+        for name in ("HOLD", "BOOM", "GOOD")
+    }
+    clients = {name: MLLPClient("127.0.0.1", listener.port) for name in frames}
+    try:
+        clients["HOLD"].socket.sendall(b"\x0b" + frames["HOLD"] + b"\x1c\r")
+        assert busy.wait(10)
+        deadline = time.monotonic() + 10
+        for name in ("BOOM", "GOOD"):
+            clients[name].socket.sendall(b"\x0b" + frames[name] + b"\x1c\r")
+        while len(listener._waiting) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(listener._waiting) == 2  # BOOM and GOOD: one group
+        hold.set()
+        answers = {name: msa(reply(client).decode())[1] for name, client in clients.items()}
+    finally:
+        for client in clients.values():
+            client.close()
+    assert answers == {"HOLD": "AA", "BOOM": "AE", "GOOD": "AA"}
