@@ -10,6 +10,7 @@ user's data directory, so LabDesk runs with zero set-up.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -61,6 +62,15 @@ class Config:
     """
     hl7_port: int = 2575
     """TCP port ``labdesk hl7 serve`` listens on for the EHR and the lab."""
+    hl7_host: str = "127.0.0.1"
+    """Address ``labdesk hl7 serve`` binds: this computer only unless set (see README)."""
+    hl7_allowed_peers: tuple[str, ...] = ()
+    """Addresses or networks that may connect to the listener (empty: loopback only);
+    required when ``hl7_host`` is reachable from other computers."""
+    hl7_max_frame_bytes: int = 1024 * 1024
+    """Largest MLLP frame or file chunk taken; larger ones get AR and are not stored."""
+    hl7_max_segments: int = 2000
+    """Most segments in one frame (batch included); more get AR before parsing."""
     hl7_lab_address: str = ""
     """``host:port`` of the lab's HL7 interface (outbound collection messages)."""
     hl7_outbound_message: str = "OML^O21"
@@ -102,6 +112,10 @@ _KEYS = {
     "auto_lock_minutes": int,
     "database_password_file": str,
     "hl7_port": int,
+    "hl7_host": str,
+    "hl7_allowed_peers": list,
+    "hl7_max_frame_bytes": int,
+    "hl7_max_segments": int,
     "hl7_lab_address": str,
     "hl7_outbound_message": str,
     "scanner_prefix": str,
@@ -140,6 +154,7 @@ def load_config(path: Path | None = None) -> Config:
                 values[key] = section[key]
         _check_security(values, file)
         _check_date_formats(values, file)
+        _check_hl7(values, file)
     env_map = {
         "LABDESK_DATABASE_URL": "database_url",
         "LABDESK_STATION": "station_code",
@@ -213,6 +228,30 @@ def _check_date_formats(values: dict[str, object], file: Path) -> None:
             hint='Use strptime codes with a year, month and day, e.g. "%d/%m/%Y".',
         )
     values["date_formats"] = tuple(formats)
+
+
+def _check_hl7(values: dict[str, object], file: Path) -> None:
+    """Listener limits that are whole positive numbers; allowed peers that are addresses."""
+    for key, low in (("hl7_max_frame_bytes", 1024), ("hl7_max_segments", 10)):
+        number = values.get(key, low)
+        if isinstance(number, bool) or not isinstance(number, int) or number < low:
+            raise ConfigError(
+                f"'{key}' in {file} must be a whole number of at least {low}.",
+                hint="Correct the value in the config file, or remove it for the default.",
+            )
+    if "hl7_allowed_peers" not in values:
+        return
+    peers = values["hl7_allowed_peers"]
+    assert isinstance(peers, list)
+    for peer in peers:
+        try:
+            ipaddress.ip_network(str(peer).strip(), strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"'hl7_allowed_peers' in {file} holds {peer!r}, not an IP address or network.",
+                hint='Write e.g. hl7_allowed_peers = ["10.1.2.3", "10.1.0.0/24"].',
+            ) from None
+    values["hl7_allowed_peers"] = tuple(str(p).strip() for p in peers)
 
 
 MAX_AUTO_LOCK_MINUTES = 60

@@ -1,8 +1,23 @@
-"""Tables of the HL7 interface (migration 0004): received messages, unmatched, outbound."""
+"""Tables of the HL7 interface (migration 0004): received messages, unmatched, outbound.
+
+``uq_hl7_messages_applied`` (migration 0010) makes "applied once" a database rule: at most
+one *processed* row per sender and MSH-10, whichever process or listener inserts it. A
+duplicate is still stored (status ``duplicate``), only never as processed twice.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    text,
+)
 
 from labdesk.adapters.orm import mapper_registry, metadata
 from labdesk.adapters.types import StrEnumType, UTCDateTime
@@ -15,6 +30,8 @@ from labdesk.domain.hl7 import (
     UnmatchedResult,
     UnmatchedStatus,
 )
+
+_PROCESSED = text("status = 'processed'")
 
 hl7_messages = Table(
     "hl7_messages",
@@ -36,6 +53,14 @@ hl7_messages = Table(
     Column("resolution", String(200), nullable=False, default=""),
     Index(None, "control_id", "sender"),
     Index(None, "status", "received_at"),
+    Index(
+        "uq_hl7_messages_applied",
+        "sender",
+        "control_id",
+        unique=True,
+        sqlite_where=_PROCESSED,
+        postgresql_where=_PROCESSED,
+    ),
 )
 
 unmatched_results = Table(

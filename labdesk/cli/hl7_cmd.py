@@ -51,6 +51,8 @@ def make_ingestor(core: Core, actor: SignedInUser | None = None) -> Ingestor:
         core.clock,
         timezone=core.config.clinic_timezone,
         actor_id=actor.id if actor is not None else None,
+        max_frame_bytes=core.config.hl7_max_frame_bytes,
+        max_segments=core.config.hl7_max_segments,
     )
 
 
@@ -60,7 +62,12 @@ def hl7() -> None:
 
 
 @hl7.command()
-@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host",
+    default=None,
+    help="Address to listen on (default: hl7_host in the config, 127.0.0.1: this computer "
+    "only). Another address needs hl7_allowed_peers.",
+)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -75,14 +82,20 @@ def hl7() -> None:
     show_default=True,
     help="Seconds of silence before a connection is closed.",
 )
-def serve(host: str, port: int | None, timeout_s: float) -> None:
-    """Listen for ORU^R01, ORM^O01 and OML^O21 over MLLP until stopped (Ctrl+C)."""
+def serve(host: str | None, port: int | None, timeout_s: float) -> None:
+    """Listen for ORU^R01, ORM^O01 and OML^O21 over MLLP until stopped (Ctrl+C).
+
+    Only loopback and hl7_allowed_peers may connect; MLLP is plain text, so reach it from
+    other computers through a TLS tunnel (README, "HL7 listener").
+    """
     core = open_core()
+    host = host or core.config.hl7_host
     listener = Hl7Listener(
         make_ingestor(core),
         host=host,
         port=core.config.hl7_port if port is None else port,
         read_timeout_s=timeout_s,
+        allowed_peers=core.config.hl7_allowed_peers or None,
     )
     try:
         listener.start()
@@ -96,7 +109,8 @@ def serve(host: str, port: int | None, timeout_s: float) -> None:
         stats = listener.stats()
         click.echo(
             f"Stopped: {stats.frames} frame(s), {stats.accepted} accepted, "
-            f"{stats.errors} AE, {stats.rejected} AR, {stats.broken_frames} broken."
+            f"{stats.errors} AE, {stats.rejected} AR, {stats.broken_frames} broken, "
+            f"{stats.refused_peers} connection(s) from peers not allowed."
         )
 
 

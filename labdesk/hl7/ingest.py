@@ -13,6 +13,12 @@ the answers built. When applying a message fails inside a group, the group is ro
 and its messages are stored one transaction each, so a bad message never costs the others
 and becomes a dead letter (AE) itself. Only when even that cannot be stored (database down)
 is the answer an AE without a stored row: the sender keeps the message and sends it again.
+
+Several listeners on one database (failover, load sharing) may receive the same message at
+the same moment. "Not seen yet" is then decided by the database, not by the earlier read:
+the unique index on applied (sender, MSH-10) refuses the second insert, the transaction is
+rolled back and run again, and the fresh read finds the other listener's row, so the
+message is stored as a duplicate (AA) and applied once in all.
 """
 
 from __future__ import annotations
@@ -36,13 +42,23 @@ from labdesk.hl7.ingest_audit import Applied, audit_applied
 from labdesk.hl7.ingest_sql import MessageRow
 from labdesk.hl7.lookup import Lookup
 from labdesk.hl7.parse import INTERNAL_ERROR, Header, Hl7Error, decode
-from labdesk.hl7.prepare import Prepared, prepare_frame, prepare_message, storable
+from labdesk.hl7.prepare import (
+    MAX_FRAME_BYTES,
+    MAX_SEGMENTS,
+    Prepared,
+    prepare_frame,
+    prepare_message,
+    storable,
+)
 from labdesk.hl7.values import parse_dtm
 from labdesk.ports import UnitOfWork, UowFactory
 
 __all__ = ["FrameReply", "Ingestor", "Outcome", "storable"]
 
 logger = logging.getLogger(__name__)
+
+RACE_ATTEMPTS = 5
+"""Transactions tried when another listener stores the same message at the same moment."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,8 @@ class Ingestor:
         catalog_ttl_s: How long the catalog lookup is reused before it is read again.
         actor_id: The user importing, named by every audit entry the messages write
             (``labdesk hl7 import --user``); None for the listener: the interface itself.
+        max_frame_bytes: Larger frames are refused (AR) and their text is not stored.
+        max_segments: Frames with more segments are refused (AR) before parsing.
     """
 
     def __init__(
@@ -99,8 +117,12 @@ class Ingestor:
         timezone: str = "America/New_York",
         catalog_ttl_s: float = 60.0,
         actor_id: int | None = None,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
+        max_segments: int = MAX_SEGMENTS,
     ) -> None:
         self._uow = uow_factory
+        self.max_frame_bytes = max_frame_bytes
+        self._max_segments = max_segments
         self._actor_id = actor_id
         self._clock = clock
         self._zone = ZoneInfo(timezone)
@@ -122,7 +144,13 @@ class Ingestor:
         items: list[Prepared] = []
         sizes: list[int] = []
         for data, source in frames:
-            found = prepare_frame(data, source, self._zone)
+            found = prepare_frame(
+                data,
+                source,
+                self._zone,
+                max_bytes=self.max_frame_bytes,
+                max_segments=self._max_segments,
+            )
             sizes.append(len(found))
             items.extend(found)
         answers = self._store(items)
@@ -169,14 +197,29 @@ class Ingestor:
         if not items:
             return []
         try:
-            return self._transaction(items)
+            return self._transaction_settling_races(items)
         except _ApplyFailed as failed:
             if len(items) == 1:
                 return [self._store_refusal(items[0], _as_hl7_error(items[0], failed.cause))]
         except LabdeskError as exc:  # the database failed: store nothing, say so
             if len(items) == 1:
                 return [self._unstored(items[0].header, exc)]
+        except Exception as exc:  # a bug outside applying (audit, lookups): this message only
+            if len(items) == 1:
+                return [self._store_refusal(items[0], _as_hl7_error(items[0], exc))]
         return [answer for item in items for answer in self._store([item])]
+
+    def _transaction_settling_races(self, items: list[Prepared]) -> list[Answer]:
+        """:meth:`_transaction`, run again when another process stored one of ``items``
+        meanwhile (the fresh read then sees its row: a duplicate, not applied twice)."""
+        for attempt in range(1, RACE_ATTEMPTS + 1):
+            try:
+                return self._transaction(items)
+            except ingest_sql.ConcurrentInsert:
+                logger.info("HL7 group of %d raced another listener (try %d)", len(items), attempt)
+                if attempt == RACE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _transaction(self, items: list[Prepared]) -> list[Answer]:
         with self._uow() as uow:
@@ -321,6 +364,7 @@ class Ingestor:
             ack_id=f"LD{row.id}",
             text=error.reason,
             error_code=error.code,
+            location=error.location,
         )
         return Outcome(row.control_id, row.id, row.status, error.ack, error.reason), ack
 

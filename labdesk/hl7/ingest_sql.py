@@ -15,17 +15,30 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BindParameter, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from labdesk.adapters import orm
 from labdesk.adapters.orm_hl7 import hl7_messages
 from labdesk.domain.custody import CustodyEventKind
+from labdesk.domain.errors import LabdeskError
 from labdesk.domain.hl7 import AckCode, MessageStatus
 from labdesk.domain.order import OrderStatus, TestStatus
 from labdesk.domain.result import ResultStatus
 
 if TYPE_CHECKING:  # lookup imports this module
     from labdesk.hl7.lookup import NewResult
+
+
+APPLIED_INDEX = "uq_hl7_messages_applied"
+"""Unique index on (sender, control_id) of *processed* rows (migration 0010)."""
+_RETRY_STATES = frozenset({"23505", "40P01", "40001"})
+"""PostgreSQL: unique violation, deadlock detected, serialization failure."""
+
+
+class ConcurrentInsert(LabdeskError):
+    """Another process committed (or is committing) a message with the same sender and
+    MSH-10 while this transaction inserted it: roll back and decide again."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -105,7 +118,11 @@ _TESTS = (
     select(_t.id, _t.order_id, _t.specimen_id, _t.test_code, _t.status, _t.status_changed_at)
     .where(_t.specimen_id.in_(_many("specimen_ids")) | _t.order_id.in_(_many("order_ids")))
     .order_by(_t.id)
+    .with_for_update()
 )
+"""Locked (PostgreSQL; SQLite writers are serialized anyway) in id order, so two listeners
+applying results to one test take turns and each reads the chain the other committed."""
+_LOCK_TEST = select(_t.id).where(_t.id == bindparam("test_id", type_=_t.id.type)).with_for_update()
 _CHAINS = (
     select(_r.id, _r.ordered_test_id, _r.supersedes_id, _r.observation_code, _r.status)
     .where(_r.ordered_test_id.in_(_many("test_ids")))
@@ -163,9 +180,27 @@ def insert_messages(session: Session, messages: Sequence[MessageRow]) -> None:
         {"resolution": "", **{name: getattr(m, name) for name in _MESSAGE_COLUMNS}}
         for m in messages
     ]
-    ids = session.connection().execute(_INSERT_MESSAGES, rows).scalars().all()
+    try:
+        ids = session.connection().execute(_INSERT_MESSAGES, rows).scalars().all()
+    except DBAPIError as exc:
+        if _is_race(exc):
+            raise ConcurrentInsert(
+                "Another HL7 listener stored one of these messages at the same moment.",
+                hint="Nothing to do: LabDesk reads the messages again and answers each once.",
+            ) from exc
+        raise
     for message, new_id in zip(messages, ids, strict=True):
         message.id = int(new_id)
+
+
+def _is_race(exc: DBAPIError) -> bool:
+    """True for a lost race on :data:`APPLIED_INDEX` (or a deadlock between two inserters),
+    which a new transaction settles; False for every other database error."""
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is not None:
+        return state in _RETRY_STATES
+    text = str(exc.orig)
+    return "UNIQUE constraint failed: hl7_messages" in text
 
 
 def specimens(session: Session, accessions: Collection[str]) -> list[tuple[int, str, int, str]]:
@@ -196,6 +231,12 @@ def tests(
     params = {"specimen_ids": sorted(specimen_ids), "order_ids": sorted(order_ids)}
     rows = session.connection().execute(_TESTS, params).all()
     return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+
+def lock_test(session: Session, test_id: int) -> None:
+    """Hold the ordered test's row until commit before its result chain is read (the ORM
+    path's equivalent of the locked :func:`tests` read)."""
+    session.connection().execute(_LOCK_TEST, {"test_id": test_id})
 
 
 def result_chains(

@@ -170,7 +170,12 @@ class Lookup:
         return self.uow.orders.tests_for_orders([order_id])
 
     def current(self, ordered_test_id: int) -> list[ResultRef]:
-        """The test's current results (not superseded, not retractions), oldest first."""
+        """The test's current results (not superseded, not retractions), oldest first.
+
+        The test's row is locked first: another process adding a result to the same test
+        waits for this commit, then reads this chain (never two current results).
+        """
+        ingest_sql.lock_test(self.uow.session, ordered_test_id)
         return [*current_results(self.uow.results.for_ordered_test(ordered_test_id))]
 
     def set_current(self, ordered_test_id: int, results: Sequence[ResultRef]) -> None:

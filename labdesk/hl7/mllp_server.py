@@ -13,14 +13,24 @@ the commit that stored its message; a lone frame on an idle listener is applied 
 Bad input never stops the listener: garbage before a start block, an oversized frame, a
 frame cut off by the peer or left unfinished by a silent client all become dead letters
 (answered with AR when the connection is still open).
+
+Exposure is explicit. The listener binds 127.0.0.1 unless told otherwise and takes
+connections only from loopback, or, when ``allowed_peers`` (config ``hl7_allowed_peers``)
+is given, from exactly those addresses or networks; any other peer is disconnected before a
+byte is read. Binding an address other computers can reach without allowed peers is refused
+at start. MLLP has no
+encryption: across a network, carry it through a TLS tunnel (stunnel, an SSH tunnel or a
+VPN) ending on this computer, so the listener itself stays on 127.0.0.1 (see README).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,13 +44,58 @@ from labdesk.hl7.ingest import FrameReply, Ingestor
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 2575
-MAX_FRAME_BYTES = 4 * 1024 * 1024
+DEFAULT_HOST = "127.0.0.1"
 MAX_GROUP = 100
 """Frames applied in one transaction at most (bounds the wait of the first in a group)."""
 
 
 class ListenerError(LabdeskError):
     """The listener could not start (port in use, bad address)."""
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_peers(peers: Sequence[str]) -> tuple[Network, ...]:
+    """Allowed peers (``10.1.2.3``, ``10.1.0.0/16``, ``::1``) as networks.
+
+    Raises:
+        ListenerError: naming the entry that is not an address or network.
+    """
+    networks: list[Network] = []
+    for peer in peers:
+        try:
+            networks.append(ipaddress.ip_network(peer.strip(), strict=False))
+        except ValueError as exc:
+            raise ListenerError(
+                f"'{peer}' in hl7_allowed_peers is not an IP address or network.",
+                hint='Write addresses or networks, e.g. hl7_allowed_peers = ["10.1.2.3", '
+                '"10.1.0.0/24"].',
+            ) from exc
+    return tuple(networks)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: may be reachable from elsewhere
+
+
+LOOPBACK = ("127.0.0.0/8", "::1")
+
+
+def peer_allowed(address: str, allowed: Sequence[Network]) -> bool:
+    """True when the peer's address is inside one of ``allowed``."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in allowed)
 
 
 @dataclass(frozen=True)
@@ -53,6 +108,7 @@ class ListenerStats:
     errors: int = 0
     rejected: int = 0
     broken_frames: int = 0
+    refused_peers: int = 0
     by_code: dict[str, int] = field(default_factory=dict)
 
 
@@ -61,27 +117,35 @@ class Hl7Listener:
 
     Args:
         ingestor: Stores and applies frames.
-        host: Address to bind (``0.0.0.0`` for every interface).
+        host: Address to bind; 127.0.0.1 by default (``0.0.0.0`` for every interface, which
+            needs ``allowed_peers``).
         port: TCP port; 0 picks a free one (see :attr:`port` after ``start``).
         read_timeout_s: A connection that sends nothing for this long is closed; a frame it
             had begun is kept as a dead letter.
+        max_frame_bytes: Larger frames are refused unread (AR); the ingestor's limit when
+            not given.
+        allowed_peers: Addresses or networks that may connect; None: loopback only.
     """
 
     def __init__(
         self,
         ingestor: Ingestor,
         *,
-        host: str = "0.0.0.0",
+        host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         read_timeout_s: float = 300.0,
-        max_frame_bytes: int = MAX_FRAME_BYTES,
+        max_frame_bytes: int | None = None,
         max_group: int = MAX_GROUP,
+        allowed_peers: Sequence[str] | None = None,
     ) -> None:
         self._ingestor = ingestor
         self._host = host
         self._requested_port = port
         self._timeout = read_timeout_s
-        self._limit = max_frame_bytes
+        self._limit = ingestor.max_frame_bytes if max_frame_bytes is None else max_frame_bytes
+        self._explicit_peers = allowed_peers is not None
+        self._allowed = parse_peers(LOOPBACK if allowed_peers is None else allowed_peers)
+        self._bound_host = ""
         self._max_group = max(1, max_group)
         self._waiting: list[tuple[bytes, str, asyncio.Future[FrameReply]]] = []
         self._draining = False
@@ -103,6 +167,11 @@ class Hl7Listener:
         return self._port
 
     @property
+    def bound_host(self) -> str:
+        """The address actually bound (empty before ``start``)."""
+        return self._bound_host
+
+    @property
     def running(self) -> bool:
         """True between a successful ``start`` and ``stop``."""
         return self._thread is not None and self._thread.is_alive() and self._port != 0
@@ -116,10 +185,18 @@ class Hl7Listener:
         """Bind and start serving in a background thread; returns once listening.
 
         Raises:
-            ListenerError: if the address cannot be bound.
+            ListenerError: if the address cannot be bound, or it is reachable from other
+                computers and no peer is allowed.
         """
         if self.running:
             return
+        if not _is_loopback(self._host) and not self._explicit_peers:
+            raise ListenerError(
+                f"The HL7 listener will not listen on {self._host}: other computers could "
+                "reach it, and no peer is allowed (hl7_allowed_peers is empty).",
+                hint="List the sending systems' addresses in hl7_allowed_peers, or keep the "
+                "default 127.0.0.1 behind a TLS tunnel (see README, HL7 listener).",
+            )
         self._ready.clear()
         self._failure = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hl7-ingest")
@@ -178,6 +255,7 @@ class Hl7Listener:
         server = await start_hl7_server(
             self._client, self._host, self._requested_port, limit=self._limit
         )
+        self._bound_host = str(server.sockets[0].getsockname()[0])
         self._port = int(server.sockets[0].getsockname()[1])
         self._ready.set()
         try:
@@ -191,6 +269,11 @@ class Hl7Listener:
     async def _client(self, reader: Any, writer: Any) -> None:
         peer = writer.get_extra_info("peername") or ("?", 0)
         source = f"mllp:{peer[0]}:{peer[1]}"
+        if not peer_allowed(str(peer[0]), self._allowed):
+            self._count(refused=1)
+            logger.warning("HL7 connection from %s refused: not an allowed peer", peer[0])
+            writer.close()
+            return
         self._writers.add(writer)
         self._count(connections=1)
         try:
@@ -226,7 +309,8 @@ class Hl7Listener:
             reply = await self._work(
                 self._ingestor.reject_frame,
                 source,
-                f"Frame larger than {self._limit} bytes: refused unread.",
+                f"Frame larger than {self._limit} bytes (hl7_max_frame_bytes): refused unread, "
+                "its text not stored.",
             )
             await self._send(writer, reply)
             return False
@@ -262,16 +346,30 @@ class Hl7Listener:
                     replies = await loop.run_in_executor(
                         self._executor, self._ingestor.handle_frames, frames
                     )
-                except Exception as exc:  # a bug: each waiting connection answers AE
-                    for _, _, future in group:
-                        if not future.done():
-                            future.set_exception(exc)
+                except Exception:  # a bug: retry each frame alone, so it costs only its own
+                    logger.exception("HL7 group of %d failed; applying each alone", len(group))
+                    await self._one_by_one(group)
                     continue
                 for (_, _, future), reply in zip(group, replies, strict=True):
                     if not future.done():
                         future.set_result(reply)
         finally:
             self._draining = False
+
+    async def _one_by_one(self, group: list[tuple[bytes, str, asyncio.Future[FrameReply]]]) -> None:
+        """Apply each frame of a failed group alone; only frames that fail alone answer AE."""
+        loop = asyncio.get_running_loop()
+        for block, source, future in group:
+            try:
+                [reply] = await loop.run_in_executor(
+                    self._executor, self._ingestor.handle_frames, [(block, source)]
+                )
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+                continue
+            if not future.done():
+                future.set_result(reply)
 
     async def _work(self, fn: Any, *args: Any) -> FrameReply:
         loop = asyncio.get_running_loop()
@@ -308,7 +406,14 @@ class Hl7Listener:
         except (ConnectionError, OSError):
             logger.info("HL7 peer left before its acknowledgement was sent")
 
-    def _count(self, *, connections: int = 0, broken: int = 0, code: AckCode | None = None) -> None:
+    def _count(
+        self,
+        *,
+        connections: int = 0,
+        broken: int = 0,
+        refused: int = 0,
+        code: AckCode | None = None,
+    ) -> None:
         with self._lock:
             s = self._stats
             by_code = dict(s.by_code)
@@ -322,5 +427,6 @@ class Hl7Listener:
                 errors=s.errors + (code is AckCode.ERROR),
                 rejected=s.rejected + (code is AckCode.REJECT),
                 broken_frames=s.broken_frames + broken,
+                refused_peers=s.refused_peers + refused,
                 by_code=by_code,
             )

@@ -14,6 +14,7 @@ from labdesk.hl7.parse import (
     TABLE_VALUE_NOT_FOUND,
     Hl7Error,
     get,
+    segment_id,
 )
 from labdesk.hl7.values import parse_dtm, person_name
 
@@ -47,7 +48,7 @@ def read_order_lines(message: Any, local: ZoneInfo) -> list[OrderLine]:
     """
     pending: list[dict[str, Any]] = []
     for segment in message:
-        name = segment[0][0] if len(segment) and len(segment[0]) else ""
+        name = segment_id(segment)
         if name == "ORC":
             pending.append({"orc": segment, "obr": None, "tq1": None})
         elif name in {"OBR", "TQ1"}:
@@ -67,20 +68,28 @@ def read_order_lines(message: Any, local: ZoneInfo) -> list[OrderLine]:
 def _line(orc: Any, obr: Any | None, tq1: Any | None, local: ZoneInfo) -> OrderLine:
     control = get(orc, 1).strip().upper()
     if not control:
-        raise Hl7Error("ORC-1 (order control) is empty.", code=REQUIRED_FIELD_MISSING)
+        raise Hl7Error(
+            "ORC-1 (order control) is empty.", code=REQUIRED_FIELD_MISSING, location="ORC^^1"
+        )
     if control not in SUPPORTED_CONTROLS:
         raise Hl7Error(
             f"ORC-1 order control '{control[:4]}' is not handled (NW new, CA cancel).",
             code=TABLE_VALUE_NOT_FOUND,
+            location="ORC^^1",
         )
     placer = get(orc, 2).strip() or (get(obr, 2).strip() if obr is not None else "")
     if not placer:
-        raise Hl7Error("ORC-2 / OBR-2 (placer order number) is empty.", code=REQUIRED_FIELD_MISSING)
+        raise Hl7Error(
+            "ORC-2 / OBR-2 (placer order number) is empty.",
+            code=REQUIRED_FIELD_MISSING,
+            location="ORC^^2",
+        )
     code = get(obr, 4, 1, 1).strip() if obr is not None else ""
     if control == NEW and not code:
         raise Hl7Error(
             f"New order {placer[:40]}: OBR-4 (test ordered) is missing.",
             code=REQUIRED_FIELD_MISSING,
+            location="OBR^^4",
         )
     return OrderLine(
         control=control,

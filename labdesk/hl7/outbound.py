@@ -30,7 +30,7 @@ from labdesk.hl7.outbound_build import (
     SpecimenInfo,
     build_collection_message,
 )
-from labdesk.hl7.parse import Hl7Error, get, parse_message
+from labdesk.hl7.parse import Hl7Error, get, parse_message, segment_id
 from labdesk.ports import UnitOfWork, UowFactory
 from labdesk.services.audit import record_audit
 
@@ -260,7 +260,7 @@ def _answer(reply: str, control_id: str) -> tuple[str, str]:
         message = parse_message(reply)
     except Hl7Error as exc:
         return "", f"unreadable acknowledgement: {exc.reason}"
-    msa = next((s for s in message if s[0][0] == "MSA"), None)
+    msa = next((s for s in message if segment_id(s) == "MSA"), None)
     if msa is None:
         return "", "acknowledgement without MSA segment"
     if get(msa, 2).strip() != control_id:

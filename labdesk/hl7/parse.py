@@ -36,13 +36,26 @@ INTERNAL_ERROR = "207"
 
 
 class Hl7Error(Exception):
-    """A message LabDesk cannot apply, with the answer the sender gets."""
+    """A message LabDesk cannot apply, with the answer the sender gets.
 
-    def __init__(self, reason: str, *, ack: AckCode = AckCode.ERROR, code: str = "") -> None:
+    ``code`` goes to ERR-3 (table 0357) and ``location`` to ERR-2 (``SEG^1^field``, e.g.
+    ``MSH^1^12``) when the fault is in one field, so the sender's interface team sees which
+    field to fix without reading LabDesk's text.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        ack: AckCode = AckCode.ERROR,
+        code: str = "",
+        location: str = "",
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.ack = ack
         self.code = code or (INTERNAL_ERROR if ack is AckCode.ERROR else UNSUPPORTED_MESSAGE_TYPE)
+        self.location = location
 
 
 def normalize(text: str) -> str:
@@ -104,11 +117,14 @@ def parse_message(text: str) -> Any:
             "different non-alphanumeric characters.",
             ack=AckCode.REJECT,
             code=DATA_TYPE_ERROR,
+            location="MSH^1^2",
         )
     try:
         return parse_tree(body)
     except Exception as exc:
-        raise Hl7Error(f"Unreadable message: {exc}", ack=AckCode.REJECT) from exc
+        raise Hl7Error(
+            f"Unreadable message: {exc}"[:200], ack=AckCode.REJECT, code=SEGMENT_SEQUENCE
+        ) from exc
 
 
 _item = list.__getitem__
@@ -158,15 +174,16 @@ def repetitions(segment: Any, field: int) -> int:
 
 
 def segment_id(segment: Any) -> str:
-    """The three-letter segment name."""
+    """The segment name exactly as sent (``""`` for a blank line).
+
+    A name field holding a repetition or component separator (``PID~X``) is returned whole,
+    so it matches no known segment instead of passing for its first part; an empty
+    segment (a blank line between segments) is a plain ``""``, not a field.
+    """
     if not len(segment):
         return ""
     name: Any = _item(segment, 0)
-    while not isinstance(name, str):
-        if not name:
-            return ""
-        name = _item(name, 0)
-    return name
+    return name if isinstance(name, str) else str(name)
 
 
 @dataclass(frozen=True)
@@ -221,12 +238,14 @@ def check_header(header: Header) -> None:
             "MSH-10 (message control ID) is empty.",
             ack=AckCode.REJECT,
             code=REQUIRED_FIELD_MISSING,
+            location="MSH^1^10",
         )
     if len(header.control_id) > 64:
         raise Hl7Error(
             "MSH-10 (message control ID) is longer than 64 characters.",
             ack=AckCode.REJECT,
             code=DATA_TYPE_ERROR,
+            location="MSH^1^10",
         )
     if header.message_type not in SUPPORTED_TYPES:
         shown = header.message_type[:20] or "empty"
@@ -235,10 +254,12 @@ def check_header(header: Header) -> None:
             f"(accepted: {', '.join(sorted(SUPPORTED_TYPES))}).",
             ack=AckCode.REJECT,
             code=UNSUPPORTED_MESSAGE_TYPE if header.message_code else REQUIRED_FIELD_MISSING,
+            location="MSH^1^9",
         )
     if header.version not in SUPPORTED_VERSIONS:
         raise Hl7Error(
             f"MSH-12 version {header.version[:12] or 'empty'} is not supported (2.3 to 2.5.1).",
             ack=AckCode.REJECT,
             code=UNSUPPORTED_VERSION,
+            location="MSH^1^12",
         )

@@ -22,6 +22,7 @@ from labdesk.hl7.parse import (
     Hl7Error,
     get,
     repetitions,
+    segment_id,
 )
 from labdesk.hl7.values import parse_dtm
 
@@ -111,7 +112,7 @@ def read_groups(message: Any, local: ZoneInfo) -> list[ResultGroup]:
     groups: list[dict[str, Any]] = []
     placer_from_orc = ""
     for segment in message:
-        name = segment[0][0] if len(segment) and len(segment[0]) else ""
+        name = segment_id(segment)
         if name == "ORC":
             placer_from_orc = get(segment, 2).strip()
         elif name == "OBR":
@@ -141,6 +142,7 @@ def _group(index: int, g: dict[str, Any], local: ZoneInfo) -> ResultGroup:
         raise Hl7Error(
             f"OBR-4 (universal service ID) is empty in OBR group {index + 1}.",
             code=REQUIRED_FIELD_MISSING,
+            location=f"OBR^{index + 1}^4",
         )
     status = get(obr, 25).strip().upper()
     specimen_ids: list[str] = []
@@ -172,16 +174,22 @@ def _observation(obx: Any, obr_status: str, local: ZoneInfo) -> Observation:
         raise Hl7Error(
             "OBX-11 (observation result status) is empty and OBR-25 does not say.",
             code=REQUIRED_FIELD_MISSING,
+            location="OBX^^11",
         )
     status = _OBX_STATUS.get(raw_status)
     if status is None:
         raise Hl7Error(
             f"OBX-11 value '{raw_status[:5]}' is not an observation result status.",
             code=TABLE_VALUE_NOT_FOUND,
+            location="OBX^^11",
         )
     code = get(obx, 3, 1, 1).strip()
     if not code:
-        raise Hl7Error("OBX-3 (observation identifier) is empty.", code=REQUIRED_FIELD_MISSING)
+        raise Hl7Error(
+            "OBX-3 (observation identifier) is empty.",
+            code=REQUIRED_FIELD_MISSING,
+            location="OBX^^3",
+        )
     value_type = get(obx, 2).strip().upper()
     value, numeric = _value(obx, value_type)
     flags = [get(obx, 8, rep).strip().upper() for rep in range(1, repetitions(obx, 8) + 1)]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from hl7.datatypes import parse_datetime
 
-from labdesk.hl7.parse import REQUIRED_FIELD_MISSING, Hl7Error, get, repetitions
+from labdesk.hl7.parse import REQUIRED_FIELD_MISSING, Hl7Error, get, repetitions, segment_id
 
 
 def parse_dtm(text: str, local: ZoneInfo) -> datetime | None:
@@ -73,9 +73,11 @@ def read_patient(message: Any) -> PatientRef:
     Raises:
         Hl7Error: (AE) when there is no PID segment or PID-3 is empty.
     """
-    pid = next((s for s in message if s[0][0] == "PID"), None)
+    pid = next((s for s in message if segment_id(s) == "PID"), None)
     if pid is None:
-        raise Hl7Error("The message has no PID segment.", code=REQUIRED_FIELD_MISSING)
+        raise Hl7Error(
+            "The message has no PID segment.", code=REQUIRED_FIELD_MISSING, location="PID"
+        )
     count = repetitions(pid, 3)
     chosen = 1
     for rep in range(1, count + 1):
@@ -84,9 +86,13 @@ def read_patient(message: Any) -> PatientRef:
             break
     mrn = get(pid, 3, chosen, 1).strip()
     if not mrn:
-        raise Hl7Error("PID-3 (patient identifier / MRN) is empty.", code=REQUIRED_FIELD_MISSING)
+        raise Hl7Error(
+            "PID-3 (patient identifier / MRN) is empty.",
+            code=REQUIRED_FIELD_MISSING,
+            location="PID^1^3",
+        )
     if len(mrn) > 32:
-        raise Hl7Error("PID-3 MRN is longer than 32 characters.", code="102")
+        raise Hl7Error("PID-3 MRN is longer than 32 characters.", code="102", location="PID^1^3")
     return PatientRef(
         mrn=mrn,
         family_name=get(pid, 5, 1, 1).strip()[:120],
