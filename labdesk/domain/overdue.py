@@ -97,7 +97,10 @@ a lost specimen or a result that contradicts the lab's rejection has nothing to 
 
 @dataclass(frozen=True)
 class OverduePolicy:
-    """The clinic's time limits (configurable; defaults follow clinical.md §3).
+    """The clinic's time limits (configurable).
+
+    The defaults follow common closed-loop practice for results (critical results reported
+    and acknowledged within the hour, as in The Joint Commission's NPSG.02.03.01).
 
     Attributes:
         calendar: working days, holidays and the clinic's time zone.

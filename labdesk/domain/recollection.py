@@ -8,7 +8,7 @@ from enum import StrEnum
 
 
 class RejectionReason(StrEnum):
-    """Why the lab refused a specimen (clinical.md §1.3)."""
+    """Why the lab refused a specimen (the usual reasons of lab specimen-rejection policies)."""
 
     UNLABELLED = "unlabelled"
     MISLABELLED = "mislabelled"

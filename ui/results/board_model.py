@@ -3,7 +3,7 @@
 The model holds a :class:`BoardQuery`, how many rows it matches (the row count) and a
 bounded cache of pages of ``BoardRow`` tuples. A row whose page is not cached is read when a
 view first asks for it: one bounded, indexed query through the injected ``fetch`` (the way
-``QSqlQueryModel`` fetches), so only the pages someone looks at cross into Python. STYLE.md
+``QSqlQueryModel`` fetches), so only the pages someone looks at cross into Python. The app
 keeps database work off the UI thread; this read is the deliberate exception because it is
 one page of an indexed table, and the model holds a function, never a Session (``fetch``
 opens a unit of work per call). Filtering and sorting are a new query: one read of the first
