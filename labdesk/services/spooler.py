@@ -4,8 +4,10 @@ Life of a job: ``queued`` → (claimed) ``sent`` → ``done``; or back to ``queu
 ``last_error`` and a later ``next_attempt_at`` when nothing reached the printer; or
 ``failed`` with the reason when waiting cannot help. A job is claimed (queued → sent) in
 its own committed transaction before a single byte goes out, so two workers or stations
-never both send it. A job still ``sent`` afterwards (the program died mid-send, or the
-connection broke off mid-job) is *unconfirmed*: it may have printed, so it is shown to the
+never both send it. ``done`` means the printer confirmed the job (the transport's
+``send`` returns only then). A job still ``sent`` afterwards (the program died mid-send,
+the connection broke off mid-job, or the printer gave no healthy answer after it) is
+*unconfirmed*: it may have printed, so it is shown to the
 user and never resent automatically; a person reprints it, with a reason, if the label is
 missing.
 """
