@@ -200,6 +200,8 @@ def test_the_stored_state_of_each_job_matches_what_the_printer_did(
     elif fault.expected is PrintJobStatus.SENT:
         # Bytes went out but no healthy answer followed: unconfirmed, never done, not resent.
         assert statuses[0] is PrintJobStatus.SENT
+        # The second job is unconfirmed too, or held because the printer is now not ready.
+        assert set(statuses) <= {PrintJobStatus.SENT, PrintJobStatus.QUEUED}
         assert stored[0][2].startswith("Unconfirmed:")
         assert stored[0][2].count(CHECK_THE_TUBE) == 1
         assert rows[0].unconfirmed
