@@ -196,8 +196,22 @@ def _pdf_sheet_floor(state: Labels, i: int) -> object:
 # ---------------------------------------------------------------- print action
 
 
+_HEALTHY_HS = b"".join(
+    b"\x02" + part + b"\x03\r\n"
+    for part in (
+        b"030,0,0,1218,000,0,0,0,000,0,0,0",
+        b"001,0,0,0,1,2,6,0,00000000,1,000",
+        b"1234,0",
+    )
+)
+
+
 class LoopbackPrinter:
-    """A raw-9100 sink on 127.0.0.1 counting the bytes it has read."""
+    """A raw-9100 sink on 127.0.0.1 counting the job bytes it has read.
+
+    It answers each ``~HS`` like a healthy Zebra, since the transport asks before and after
+    every job; the queries are not counted as job bytes.
+    """
 
     def __init__(self) -> None:
         self.received = 0
@@ -230,11 +244,22 @@ class LoopbackPrinter:
             threading.Thread(target=self._read, args=(conn,), daemon=True).start()
 
     def _read(self, conn: socket.socket) -> None:
+        data, counted = b"", 0
         with conn:
             while chunk := conn.recv(65536):
+                data += chunk
+                while b"~HS" in data:
+                    data = data.replace(b"~HS", b"", 1)
+                    conn.sendall(_HEALTHY_HS)
+                # The last two bytes may start a query that is not complete yet.
+                ready = max(counted, len(data) - 2)
                 with self._changed:
-                    self.received += len(chunk)
+                    self.received += ready - counted
                     self._changed.notify_all()
+                counted = ready
+            with self._changed:
+                self.received += len(data) - counted
+                self._changed.notify_all()
 
 
 @dataclass

@@ -32,6 +32,7 @@ from printers.image import render_png
 from printers.layout import layout_label
 from printers.pdf import render_pdf
 from printers.presets import get_preset, preset_names
+from printers.private_files import write_private
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 from printers.zpl import render_labels_zpl
 
@@ -201,7 +202,7 @@ def _with_preset(setup: PrintSetup, preset: str) -> PrintSetup:
 
 def _write(output: Path, data: bytes) -> None:
     try:
-        output.write_bytes(data)
+        write_private(output, data)  # name, date of birth and MRN: owner-only
     except OSError as exc:
         raise PrinterError(
             f"Cannot write {output}: {exc.strerror or exc}.",

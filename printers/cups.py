@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
+import time
 from typing import Final
 
-from printers.errors import PrinterConfigError, PrinterOffline, PrinterRejected, PrinterTimeout
+from labdesk.domain.printing import CHECK_THE_TUBE
+from printers.errors import (
+    PrinterConfigError,
+    PrinterNotReady,
+    PrinterOffline,
+    PrinterRejected,
+    PrinterTimeout,
+    PrinterUnconfirmed,
+)
 from printers.status import PrinterStatus, parse_lpstat
 
 logger = logging.getLogger(__name__)
@@ -17,6 +27,8 @@ logger = logging.getLogger(__name__)
 _C_LOCALE = {**os.environ, "LC_ALL": "C", "LANG": "C"}
 # lp's messages when the scheduler is down: nothing was queued, so the job may be retried.
 _SCHEDULER_DOWN = ("unable to connect to server", "scheduler is not running")
+_REQUEST_ID = re.compile(r"request id is (\S+)")
+_POLL_S = 0.2
 
 
 class CupsPrinter:
@@ -29,6 +41,7 @@ class CupsPrinter:
         timeout: Seconds to wait for ``lp`` / ``lpstat``.
         lp_command: ``lp`` executable (name on PATH or path).
         lpstat_command: ``lpstat`` executable (name on PATH or path).
+        confirm_timeout: Seconds to wait for CUPS to report the job completed.
     """
 
     language: Final = "zpl"
@@ -40,25 +53,40 @@ class CupsPrinter:
         timeout: float = 30.0,
         lp_command: str = "lp",
         lpstat_command: str = "lpstat",
+        confirm_timeout: float = 15.0,
     ) -> None:
         self.queue = queue
         self.timeout = timeout
         self.lp_command = lp_command
         self.lpstat_command = lpstat_command
+        self.confirm_timeout = confirm_timeout
 
     def __repr__(self) -> str:
         return f"CupsPrinter({self.queue!r})"
 
     def send(self, payload: bytes, *, preview_png: bytes | None = None) -> None:
-        """Queue one job.
+        """Queue one job and wait for CUPS to report it completed (its own confirmation).
+
+        CUPS sees no printer status per job: *completed* means its backend delivered every
+        byte. The queue is checked first, so a disabled queue gets nothing.
 
         Raises:
             PrinterConfigError: if ``lp`` is not installed.
+            PrinterNotReady: if the queue is not ready (nothing was queued).
             PrinterOffline: if the CUPS scheduler is not running (nothing was queued).
             PrinterRejected: if CUPS refuses the job (unknown or rejecting queue).
             PrinterTimeout: if ``lp`` does not finish in time.
+            PrinterUnconfirmed: if CUPS took the job but did not complete it in time.
         """
         del preview_png
+        before = self.status()
+        if not before.ready:
+            raise PrinterNotReady(
+                f"The CUPS queue '{self.queue}' is not ready ({', '.join(before.problems)}); "
+                "nothing was sent.",
+                hint="Enable the queue (cupsenable) and check the printer; the job is sent "
+                "again automatically.",
+            )
         command = [self._which(self.lp_command), "-d", self.queue, "-o", "raw", "-t", "LabDesk"]
         try:
             done = subprocess.run(
@@ -88,6 +116,37 @@ class CupsPrinter:
                 hint="Check the queue name and that the queue accepts jobs (cupsaccept).",
             )
         logger.info("Queued %d bytes on CUPS queue %s", len(payload), self.queue)
+        found = _REQUEST_ID.search(done.stdout.decode(errors="replace"))
+        if found is None or not self._completed(found.group(1)):
+            job = found.group(1) if found else "(no request id)"
+            raise PrinterUnconfirmed(
+                f"CUPS took job {job} for '{self.queue}' but did not report it completed "
+                f"within {self.confirm_timeout:g} s.",
+                hint=f"{CHECK_THE_TUBE} If nothing came out, cancel it first (cancel {job}) "
+                "so it cannot print later.",
+            )
+
+    def _completed(self, request_id: str) -> bool:
+        """Poll ``lpstat -W completed`` until ``request_id`` is listed or time runs out."""
+        deadline = time.monotonic() + self.confirm_timeout
+        while True:
+            try:
+                command = [self._which(self.lpstat_command), "-W", "completed", "-o", self.queue]
+                listed = subprocess.run(
+                    command, capture_output=True, timeout=self.timeout, env=_C_LOCALE, check=False
+                )
+            except (PrinterConfigError, OSError, subprocess.TimeoutExpired):
+                return False
+            jobs = {
+                line.split()[0]
+                for line in listed.stdout.decode(errors="replace").splitlines()
+                if line.strip()
+            }
+            if request_id in jobs:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL_S)
 
     def status(self) -> PrinterStatus:
         """Return the queue state from ``lpstat -p``; never raises for printer problems."""

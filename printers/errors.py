@@ -26,6 +26,20 @@ class PrinterOffline(PrinterUnreachable):
     delivery = Delivery.RETRY
 
 
+class PrinterNotReady(PrinterError):
+    """The printer answered the status check before the job as not ready (paper out, head
+    open, paused) or did not answer it: nothing of the job was sent, so it waits for a retry."""
+
+    delivery = Delivery.RETRY
+
+
+class PrinterUnconfirmed(PrinterError):
+    """Every byte was written but the printer did not then report a healthy state: the label
+    may be missing, partial or fine, so a person checks the tube."""
+
+    delivery = Delivery.UNCERTAIN
+
+
 class PrinterRejected(PrinterError):
     """The printer or spooler refused the job."""
 

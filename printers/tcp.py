@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
 from collections.abc import Callable
 from typing import Final
 
-from printers.errors import PrinterError, PrinterOffline, PrinterTimeout, PrinterUnreachable
+from labdesk.domain.printing import CHECK_THE_TUBE
+from printers.errors import (
+    PrinterError,
+    PrinterNotReady,
+    PrinterOffline,
+    PrinterTimeout,
+    PrinterUnconfirmed,
+    PrinterUnreachable,
+)
 from printers.status import PrinterStatus, hqes_complete, hs_complete, status_from_replies
 
 logger = logging.getLogger(__name__)
@@ -25,6 +34,8 @@ class TcpPrinter:
         connect_timeout: Seconds to wait for the connection.
         send_timeout: Seconds the printer may stall while taking the job.
         status_timeout: Seconds to wait for each status reply.
+        confirm_timeout: Seconds to wait for the status reply that confirms a job
+            (defaults to ``status_timeout``).
     """
 
     language: Final = "zpl"
@@ -37,12 +48,14 @@ class TcpPrinter:
         connect_timeout: float = 3.0,
         send_timeout: float = 10.0,
         status_timeout: float = 2.0,
+        confirm_timeout: float | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.connect_timeout = connect_timeout
         self.send_timeout = send_timeout
         self.status_timeout = status_timeout
+        self.confirm_timeout = status_timeout if confirm_timeout is None else confirm_timeout
 
     def __repr__(self) -> str:
         return f"TcpPrinter({self.host!r}, {self.port})"
@@ -53,32 +66,42 @@ class TcpPrinter:
         return f"{self.host}:{self.port}"
 
     def send(self, payload: bytes, *, preview_png: bytes | None = None) -> None:
-        """Send one job.
+        """Send one job and return only once the printer confirmed it.
+
+        On one connection: ``~HS`` first (a printer that is not ready gets nothing), then
+        the job, then ``~HS`` again. TCP delivers in order, so a healthy answer to the
+        second query proves every byte of the job reached the printer and that it can
+        still print; no answer or a fault means the label may be missing or partial.
 
         Raises:
             PrinterOffline: if no connection can be made (nothing was sent).
+            PrinterNotReady: if the printer is not ready or does not answer before the job
+                (nothing of the job was sent).
             PrinterUnreachable: if the connection drops while sending.
             PrinterTimeout: if the printer stops taking data for ``send_timeout`` seconds.
+            PrinterUnconfirmed: if the printer does not report a healthy state after the job.
         """
         del preview_png  # A real printer has no use for the preview.
         with self._connect() as sock:
-            sock.settimeout(self.send_timeout)
-            try:
-                sock.sendall(payload)
+            before = self._status_on(sock, self.status_timeout)
+            if not before.ready:
+                raise PrinterNotReady(
+                    f"The printer at {self.address} is not ready ({', '.join(before.problems)}); "
+                    "nothing was sent.",
+                    hint="Load labels, close the head or unpause the printer; the job is sent "
+                    "again automatically.",
+                )
+            self._write(sock, payload)
+            after = self._status_on(sock, self.confirm_timeout)
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_WR)
-            except TimeoutError as exc:
-                raise PrinterTimeout(
-                    f"The printer at {self.address} stopped taking data for "
-                    f"{self.send_timeout:g} s.",
-                    hint="Check the printer for paper, ribbon or an open head, then retry.",
-                ) from exc
-            except OSError as exc:
-                raise PrinterUnreachable(
-                    f"Connection to the printer at {self.address} was lost while sending: "
-                    f"{exc.strerror or exc}.",
-                    hint="Check the network cable and the printer, then retry.",
-                ) from exc
-        logger.info("Sent %d bytes to %s", len(payload), self.address)
+        if not after.ready:
+            raise PrinterUnconfirmed(
+                f"The printer at {self.address} took the job but did not confirm it "
+                f"({', '.join(after.problems)}).",
+                hint=CHECK_THE_TUBE,
+            )
+        logger.info("Sent %d bytes to %s (confirmed)", len(payload), self.address)
 
     def status(self) -> PrinterStatus:
         """Ask ~HS (and ~HQES when ~HS stays silent); never raises for printer problems."""
@@ -87,9 +110,30 @@ class TcpPrinter:
         except PrinterError as exc:
             return PrinterStatus.failed(str(exc.message))
         with sock:
-            hs = self._query(sock, b"~HS", hs_complete)
-            hqes = None if hs_complete(hs) else self._query(sock, b"~HQES", hqes_complete)
+            return self._status_on(sock, self.status_timeout)
+
+    def _status_on(self, sock: socket.socket, timeout: float) -> PrinterStatus:
+        """~HS (and ~HQES when ~HS stays silent) on an open connection; silence: not ready."""
+        hs = self._query(sock, b"~HS", hs_complete, timeout)
+        hqes = None if hs_complete(hs) else self._query(sock, b"~HQES", hqes_complete, timeout)
         return status_from_replies(hs, hqes)
+
+    def _write(self, sock: socket.socket, payload: bytes) -> None:
+        """Write the whole job; any failure leaves it unconfirmed (part may have printed)."""
+        sock.settimeout(self.send_timeout)
+        try:
+            sock.sendall(payload)
+        except TimeoutError as exc:
+            raise PrinterTimeout(
+                f"The printer at {self.address} stopped taking data for {self.send_timeout:g} s.",
+                hint=CHECK_THE_TUBE,
+            ) from exc
+        except OSError as exc:
+            raise PrinterUnreachable(
+                f"Connection to the printer at {self.address} was lost while sending: "
+                f"{exc.strerror or exc}.",
+                hint=CHECK_THE_TUBE,
+            ) from exc
 
     def _connect(self, timeout: float | None = None) -> socket.socket:
         limit = self.connect_timeout if timeout is None else timeout
@@ -106,9 +150,11 @@ class TcpPrinter:
                 hint="Check that the printer is on and that the address in settings is right.",
             ) from exc
 
-    def _query(self, sock: socket.socket, command: bytes, done: Callable[[bytes], bool]) -> bytes:
-        """Send ``command`` and collect the reply until ``done`` or the status timeout."""
-        deadline = time.monotonic() + self.status_timeout
+    def _query(
+        self, sock: socket.socket, command: bytes, done: Callable[[bytes], bool], timeout: float
+    ) -> bytes:
+        """Send ``command`` and collect the reply until ``done`` or ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
         reply = b""
         try:
             sock.sendall(command)

@@ -27,7 +27,9 @@ class Printer(Protocol):
         ...
 
     def send(self, payload: bytes, *, preview_png: bytes | None = None) -> None:
-        """Deliver one job; raise a ``PrinterError`` subclass on failure."""
+        """Deliver one job and return only once it is confirmed (the printer reported a
+        healthy state after every byte, or the transport's own confirmation); otherwise
+        raise a ``PrinterError`` subclass whose ``delivery`` says what became of the job."""
         ...
 
     def status(self) -> PrinterStatus:

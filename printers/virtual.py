@@ -1,4 +1,7 @@
-"""Virtual printers that write jobs to disk: file:// (ZPL + PNG preview) and pdf://."""
+"""Virtual printers that write jobs to disk: file:// (ZPL + PNG preview) and pdf://.
+
+Jobs carry patient data, so they are written owner-only (``printers.private_files``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 from typing import Final
 
 from printers.errors import PrinterRejected
+from printers.private_files import private_dir, write_private
 from printers.status import PrinterStatus
 
 logger = logging.getLogger(__name__)
@@ -89,14 +93,13 @@ def _is_pdf(payload: bytes) -> bool:
 def _write_numbered(directory: Path, suffix: str, payload: bytes) -> Path:
     """Write ``payload`` to the next free ``NNNN<suffix>``; exclusive create avoids races."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         numbers = [int(m.group(1)) for p in directory.iterdir() if (m := _NUMBERED.match(p.name))]
         number = max(numbers, default=0) + 1
         while True:
             path = directory / f"{number:04d}{suffix}"
             try:
-                with path.open("xb") as handle:
-                    handle.write(payload)
+                write_private(path, payload, exclusive=True)
             except FileExistsError:
                 number += 1
                 continue
@@ -110,8 +113,7 @@ def _write_numbered(directory: Path, suffix: str, payload: bytes) -> Path:
 
 def _write(path: Path, payload: bytes) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)
+        write_private(path, payload)
     except OSError as exc:
         raise PrinterRejected(
             f"Cannot write {path}: {exc.strerror or exc}.",

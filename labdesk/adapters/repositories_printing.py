@@ -29,8 +29,15 @@ class PrintQueueRepository(_Repository):
         """Job by primary key."""
         return self.session.get(PrintJob, job_id)
 
-    def due_ids(self, now: datetime, station_code: str | None, limit: int) -> list[int]:
-        """Ids of queued jobs whose next attempt is due, oldest first."""
+    def due_ids(
+        self,
+        now: datetime,
+        station_code: str | None,
+        limit: int,
+        *,
+        after_id: int = 0,
+    ) -> list[int]:
+        """Ids above ``after_id`` of queued jobs whose next attempt is due, oldest first."""
         stmt = (
             select(_jobs.c.id)
             .where(_jobs.c.status == PrintJobStatus.QUEUED)
@@ -38,6 +45,8 @@ class PrintQueueRepository(_Repository):
             .order_by(_jobs.c.id)
             .limit(limit)
         )
+        if after_id:
+            stmt = stmt.where(_jobs.c.id > after_id)
         if station_code is not None:
             stmt = stmt.where(_jobs.c.station_code == station_code)
         return [int(job_id) for job_id in self.session.scalars(stmt)]

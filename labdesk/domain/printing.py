@@ -27,7 +27,14 @@ class Delivery(StrEnum):
     FAILED = "failed"
     """Waiting will not help (bad address, job refused): a person must act."""
     UNCERTAIN = "uncertain"
-    """The send broke off midway: the label may have printed, so it is never resent."""
+    """Bytes went out but the printer did not confirm the job (the link broke off midway,
+    or no healthy status after it): the label may have printed, so it is never resent."""
+
+
+CHECK_THE_TUBE = (
+    "Check the tube, mark printed or reprint: the label may be missing, partial or fine."
+)
+"""What the MA is told to do about an unconfirmed job (the station offers both actions)."""
 
 
 class PrintDeliveryError(LabdeskError):

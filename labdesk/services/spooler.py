@@ -4,8 +4,10 @@ Life of a job: ``queued`` → (claimed) ``sent`` → ``done``; or back to ``queu
 ``last_error`` and a later ``next_attempt_at`` when nothing reached the printer; or
 ``failed`` with the reason when waiting cannot help. A job is claimed (queued → sent) in
 its own committed transaction before a single byte goes out, so two workers or stations
-never both send it. A job still ``sent`` afterwards (the program died mid-send, or the
-connection broke off mid-job) is *unconfirmed*: it may have printed, so it is shown to the
+never both send it. ``done`` means the printer confirmed the job (the transport's
+``send`` returns only then). A job still ``sent`` afterwards (the program died mid-send,
+the connection broke off mid-job, or the printer gave no healthy answer after it) is
+*unconfirmed*: it may have printed, so it is shown to the
 user and never resent automatically; a person reprints it, with a reason, if the label is
 missing.
 """
@@ -19,6 +21,7 @@ from datetime import timedelta
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import LabdeskError, NotFound
 from labdesk.domain.printing import (
+    CHECK_THE_TUBE,
     ClaimedJob,
     Delivery,
     PrintDeliveryError,
@@ -33,10 +36,7 @@ logger = logging.getLogger(__name__)
 BACKOFF_BASE = timedelta(seconds=5)
 BACKOFF_MAX = timedelta(minutes=5)
 DUE_BATCH = 50
-UNCONFIRMED_HINT = (
-    "It may have printed: check the printer and the tube, and reprint with a reason if the "
-    "label is missing."
-)
+UNCONFIRMED_HINT = CHECK_THE_TUBE
 
 
 def backoff(attempts: int) -> timedelta:
@@ -90,10 +90,21 @@ def process_due_jobs(
     The app calls this periodically off the UI thread; ``labdesk label spool`` and scripts
     call it directly. Safe to run on several workers at once. When a printer is found
     offline, its other queued jobs wait too, so labels keep their order.
+
+    Jobs are read ``limit`` at a time, in id order, until none is left, so a pass leaves
+    no due job untried: neither those past the first batch nor one queued while the pass
+    ran. Each job is tried at most once per pass.
     """
-    with uows() as uow:
-        due = uow.print_queue.due_ids(clock.now(), station_code, limit)
-    outcomes = _send_in_order(uows, clock, opener, due)
+    outcomes: dict[int, PrintJobStatus] = {}
+    offline: set[str] = set()
+    after_id = 0  # Jobs are read in id order: a batch never hands out a job twice.
+    while True:
+        with uows() as uow:
+            due = uow.print_queue.due_ids(clock.now(), station_code, limit, after_id=after_id)
+        if not due:
+            break
+        after_id = due[-1]
+        outcomes.update(_send_in_order(uows, clock, opener, due, offline))
     report: dict[PrintJobStatus, list[int]] = {status: [] for status in PrintJobStatus}
     for job_id, status in outcomes.items():
         report[status].append(job_id)
@@ -116,15 +127,20 @@ _Sent = tuple[ClaimedJob, Delivery | None, str]
 
 
 def _send_in_order(
-    uows: UowFactory, clock: Clock, opener: PrinterOpener, job_ids: Sequence[int]
+    uows: UowFactory,
+    clock: Clock,
+    opener: PrinterOpener,
+    job_ids: Sequence[int],
+    offline: set[str] | None = None,
 ) -> dict[int, PrintJobStatus]:
     """Claim, send and record each job in turn; the new status of each job this sent.
 
     Recording one job's outcome and claiming the next share a transaction (claims are
-    committed before anything is sent, so the claim semantics are unchanged).
+    committed before anything is sent, so the claim semantics are unchanged). Printers
+    found offline are added to ``offline`` and their later jobs are skipped.
     """
     outcomes: dict[int, PrintJobStatus] = {}
-    offline: set[str] = set()
+    offline = set() if offline is None else offline
     sent: _Sent | None = None
     for job_id in [*job_ids, None]:
         with uows() as uow:
@@ -148,7 +164,9 @@ def _send(opener: PrinterOpener, job: ClaimedJob) -> tuple[Delivery | None, str]
     try:
         opener(job.printer_uri).send(job.payload, preview_png=job.preview_png)
     except PrintDeliveryError as exc:
-        return exc.delivery, error_text(exc)
+        # An unconfirmed job gets the one "check the tube" hint from _record, not two.
+        text = exc.message if exc.delivery is Delivery.UNCERTAIN else error_text(exc)
+        return exc.delivery, text
     except LabdeskError as exc:
         return Delivery.FAILED, error_text(exc)
     except Exception as exc:  # A bug while sending: whether anything printed is unknown.

@@ -9,6 +9,7 @@ from enum import StrEnum
 from labdesk.domain.draw_plan import DrawPlan
 from labdesk.domain.encounter import AlarmKind, EncounterStatus, IdMethod
 from labdesk.domain.forensic import ForensicForm, UrineMethod
+from labdesk.domain.printing import PrintJobStatus
 from labdesk.domain.recollection import RecollectionStatus
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.services.dto import OrderedTestRow, PatientSummary
@@ -178,6 +179,11 @@ class PrintedLabel:
     status: str
     message: str = ""
 
+    @property
+    def unconfirmed(self) -> bool:
+        """Bytes went out but the printer did not confirm: the MA checks the tube."""
+        return self.status == PrintJobStatus.SENT.value
+
 
 @dataclass(frozen=True)
 class PrintOutcome:
@@ -195,6 +201,11 @@ class PrintOutcome:
     def failures(self) -> tuple[PrintedLabel, ...]:
         """Labels that did not print (queued for retry, failed or unconfirmed)."""
         return tuple(label for label in self.labels if not label.printed)
+
+    @property
+    def unconfirmed(self) -> tuple[PrintedLabel, ...]:
+        """Labels to check on the tube: mark printed, or reprint."""
+        return tuple(label for label in self.labels if label.unconfirmed)
 
 
 @dataclass(frozen=True)

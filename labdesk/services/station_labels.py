@@ -26,7 +26,7 @@ from labdesk.services.custody import Handoff, record_event
 from labdesk.services.dto import SignedInUser, authorize
 from labdesk.services.patients import lookup_by_scan
 from labdesk.services.print_dto import PrintJobRow, PrintSetup
-from labdesk.services.printing import print_specimen_labels
+from labdesk.services.printing import print_specimen_labels, reprint_job, resolve_unconfirmed
 from labdesk.services.spooler import job_row, send_job
 from labdesk.services.station_dto import (
     AlarmRow,
@@ -38,6 +38,7 @@ from labdesk.services.station_dto import (
 from labdesk.services.station_encounter import encounter_of, require_identified
 
 _MAYBE_PRINTED = (PrintJobStatus.DONE, PrintJobStatus.SENT)
+UNCONFIRMED_REPRINT_REASON = "unconfirmed print: label missing or partial on the tube"
 
 
 def print_encounter_labels(
@@ -75,6 +76,64 @@ def print_encounter_labels(
         elif job is not None:
             rows[specimen_id] = job_row(uows, job[0], with_preview=True)
     _record_labelled(uows, clock, actor, encounter_id, [i for i, r in rows.items() if r.printed])
+    return _outcome([(sid, acc) for sid, acc, _ in plan], rows)
+
+
+def resolve_unconfirmed_labels(
+    uows: UowFactory,
+    clock: Clock,
+    actor: SignedInUser,
+    setup: PrintSetup,
+    encounter_id: int,
+    *,
+    printed: bool,
+) -> PrintOutcome:
+    """Record what the MA found on the tubes whose labels are unconfirmed.
+
+    ``printed=True``: the label is on the tube and good, so the job is marked printed and
+    the tube labelled. ``printed=False``: it is missing or partial, so the job is closed as
+    not printed and reprinted (marked ``REPRINT n``, as any label that may exist twice).
+    A tube already scanned back is not touched: its label was proven by the scan.
+
+    Raises:
+        PermissionDenied: if the actor may not print (or, to reprint, reprint) labels.
+        ValidationError: identifiers not confirmed, or no label of this visit is unconfirmed.
+    """
+    authorize(actor, Permission.PRINT_LABELS)
+    if not printed:
+        authorize(actor, Permission.REPRINT_LABELS)
+    with uows() as uow:
+        encounter = encounter_of(uow, encounter_id)
+        require_identified(encounter)
+        assert encounter.id is not None
+        own = [
+            s
+            for s in uow.station.specimens(encounter.id)
+            if s.patient_id == encounter.patient_id and s.status is SpecimenStatus.COLLECTED
+        ]
+        jobs = uow.station.latest_label_jobs([s.id for s in own if s.id is not None])
+        plan = [
+            (s.id, s.accession, jobs[s.id or 0][0])
+            for s in own
+            if jobs.get(s.id or 0, (0, None))[1] is PrintJobStatus.SENT
+        ]
+    if not plan:
+        raise ValidationError(
+            "No label of this visit is waiting to be checked.",
+            hint="Press Print for labels that have not printed.",
+        )
+    rows: dict[int, PrintJobRow] = {}
+    for specimen_id, _, job_id in plan:
+        assert specimen_id is not None
+        row = resolve_unconfirmed(uows, clock, actor, setup, job_id, printed=printed)
+        if not printed:
+            row = reprint_job(uows, clock, actor, setup, job_id, UNCONFIRMED_REPRINT_REASON)
+        rows[specimen_id] = row
+    _record_labelled(uows, clock, actor, encounter_id, [i for i, r in rows.items() if r.printed])
+    return _outcome([(sid, acc) for sid, acc, _ in plan], rows)
+
+
+def _outcome(plan: Sequence[tuple[int | None, str]], rows: dict[int, PrintJobRow]) -> PrintOutcome:
     labels = tuple(
         PrintedLabel(
             specimen_id=sid,
@@ -84,7 +143,7 @@ def print_encounter_labels(
             status=rows[sid].status.value,
             message=_job_message(rows[sid]),
         )
-        for sid, acc, _ in plan
+        for sid, acc in plan
         if sid is not None and sid in rows
     )
     preview = next((r.preview_png for r in rows.values() if r.preview_png), None)

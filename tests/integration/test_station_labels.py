@@ -17,6 +17,7 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.encounter import AlarmKind
 from labdesk.domain.errors import ValidationError
+from labdesk.domain.printing import CHECK_THE_TUBE, PrintJobStatus
 from labdesk.domain.recollection import RecollectionTask
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.services.print_dto import PrintSetup
@@ -29,9 +30,13 @@ from labdesk.services.station_encounter import (
     open_encounter,
     resolve_alarm,
 )
-from labdesk.services.station_labels import print_encounter_labels, scan_back
+from labdesk.services.station_labels import (
+    print_encounter_labels,
+    resolve_unconfirmed_labels,
+    scan_back,
+)
 from labdesk.services.station_worklist import station_worklist
-from printers.errors import PrinterOffline
+from printers.errors import PrinterOffline, PrinterUnconfirmed
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 from printers.status import PrinterStatus
 
@@ -282,3 +287,62 @@ def test_worklist_lists_waiting_patients_and_specimens_awaiting_pickup(
     assert [(r.patient.family_name, r.reason) for r in work.recollections] == [
         ("Okafor", "Haemolysed")
     ]
+
+
+@dataclass
+class UnconfirmingPrinter:
+    """Takes every job; the ones whose index is in ``unconfirmed`` get no healthy ~HS after."""
+
+    unconfirmed: set[int] = field(default_factory=set)
+    jobs: list[bytes] = field(default_factory=list)
+    language: str = "zpl"
+
+    def send(self, payload: bytes, *, preview_png: bytes | None = None) -> None:
+        self.jobs.append(payload)
+        if len(self.jobs) in self.unconfirmed:
+            raise PrinterUnconfirmed("The printer did not confirm the job (head open).")
+
+    def status(self) -> PrinterStatus:
+        return PrinterStatus.ok()
+
+
+@pytest.mark.parametrize("on_the_tube", [True, False], ids=["mark-printed", "reprint"])
+def test_an_unconfirmed_label_is_checked_at_the_chair_never_left_as_done(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, on_the_tube: bool
+) -> None:
+    printer = UnconfirmingPrinter(unconfirmed={1})
+    setup = PrintSetup(
+        station_code="DRAW-2", opener=lambda _uri: printer, renderer=LabelRendererAdapter()
+    )
+    eid, _ = _collected_encounter(uow_factory, clock, world, ("CBC", "CMP"))
+    with pytest.raises(ValidationError, match="waiting to be checked"):
+        resolve_unconfirmed_labels(uow_factory, clock, world.ma, setup, eid, printed=True)
+
+    outcome = print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+    (unsure,) = outcome.unconfirmed
+    assert not unsure.printed
+    assert CHECK_THE_TUBE in unsure.message
+    assert _kinds(uow_factory, unsure.specimen_id) == [CustodyEventKind.COLLECTED]
+    # Print again does not send it twice: it waits for the MA's check.
+    again = print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+    assert [label.unconfirmed for label in again.labels] == [True]
+    assert len(printer.jobs) == 2
+
+    checked = resolve_unconfirmed_labels(
+        uow_factory, clock, world.ma, setup, eid, printed=on_the_tube
+    )
+    assert checked.all_printed
+    assert [label.specimen_id for label in checked.labels] == [unsure.specimen_id]
+    assert _kinds(uow_factory, unsure.specimen_id) == [
+        CustodyEventKind.COLLECTED,
+        CustodyEventKind.LABELLED,
+    ]
+    with uow_factory() as uow:
+        first = uow.print_queue.get(unsure.job_id)
+        assert first is not None
+        assert first.status is (PrintJobStatus.DONE if on_the_tube else PrintJobStatus.FAILED)
+    assert len(printer.jobs) == (2 if on_the_tube else 3)
+    if not on_the_tube:
+        assert b"REPRINT 1" in printer.jobs[2]
+    with pytest.raises(ValidationError, match="waiting to be checked"):
+        resolve_unconfirmed_labels(uow_factory, clock, world.ma, setup, eid, printed=True)

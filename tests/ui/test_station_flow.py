@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import zxingcpp
@@ -26,11 +27,11 @@ from labdesk.domain.forensic import ForensicForm
 from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
 from labdesk.domain.patient import PatientIdentifier
 from labdesk.domain.people import Site, Station
-from labdesk.domain.printing import PrintJobStatus
+from labdesk.domain.printing import CHECK_THE_TUBE, PrintJobStatus
 from labdesk.services.dto import SignedInUser
 from labdesk.services.print_dto import PrintSetup
 from labdesk.services.station_dto import EncounterView
-from printers.errors import PrinterOffline
+from printers.errors import PrinterOffline, PrinterUnconfirmed
 from printers.spool_adapter import LabelRendererAdapter
 from printers.status import PrinterStatus
 from ui.app import context_of
@@ -398,6 +399,77 @@ def test_printer_failing_mid_order_shows_it_and_retry_prints_the_rest(
     wait_view(qtbot, page, lambda v: all(s.labelled for s in v.specimens))
     assert Flaky.sent == 4  # 3 jobs + 1 retry: nothing printed twice
     assert count(station_core, orm.specimens) == 3
+
+
+@pytest.mark.parametrize("on_the_tube", [True, False], ids=["mark-printed", "reprint"])
+def test_an_unconfirmed_label_says_check_the_tube_and_both_actions_work(
+    qtbot: QtBot,
+    window: MainWindow,
+    station_core: Core,
+    screenshot: Callable[[QWidget, str], Path],
+    on_the_tube: bool,
+) -> None:
+    class Unconfirming:
+        """Takes every job; the first one is not confirmed (no ~HS answer after it)."""
+
+        language = "zpl"
+        payloads: ClassVar[list[bytes]] = []
+
+        def send(self, payload: bytes, *, preview_png: bytes | None = None) -> None:
+            Unconfirming.payloads.append(payload)
+            if len(Unconfirming.payloads) == 1:
+                raise PrinterUnconfirmed(
+                    "The printer took the job but did not confirm it (no answer from printer).",
+                    hint=CHECK_THE_TUBE,
+                )
+
+        def status(self) -> PrinterStatus:
+            return PrinterStatus.ok()
+
+    page = station_of(window)
+    page.controller.print_setup = PrintSetup(
+        station_code=STATION, opener=lambda _uri: Unconfirming(), renderer=LabelRendererAdapter()
+    )
+    page.search_edit.setFocus()
+    scan(qtbot, "WBM100001")
+    wait_view(qtbot, page, lambda v: v.identified)
+    QTest.keyClick(page.plan_step, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(page.collect_step, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: page.step is Step.LABELS, timeout=5000)
+    step = page.labels_step
+    assert not step.mark_printed_button.isVisible()
+    QTest.keyClick(step, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "unconfirmed" in step.print_status.text(), timeout=10000)
+    assert "check the tube, mark printed or reprint" in step.print_status.text()
+    assert "mark printed or reprint" in page.message.text()
+    assert step.mark_printed_button.isVisible()
+    assert step.reprint_button.isVisible()
+    wait_view(qtbot, page, lambda v: sum(s.labelled for s in v.specimens) == 2)
+    if on_the_tube:
+        screenshot(window, "station_5_label_unconfirmed")
+
+    button = step.mark_printed_button if on_the_tube else step.reprint_button
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    wait_view(qtbot, page, lambda v: all(s.labelled for s in v.specimens))
+    qtbot.waitUntil(lambda: not step.mark_printed_button.isVisible(), timeout=5000)
+    assert "printed" in step.print_status.text()
+    with station_core.uow() as uow:
+        jobs = list(
+            uow.session.execute(
+                select(orm.print_jobs.c.status, orm.print_jobs.c.reprint_of_id).order_by(
+                    orm.print_jobs.c.id
+                )
+            )
+        )
+    done, failed = PrintJobStatus.DONE, PrintJobStatus.FAILED
+    if on_the_tube:  # marked printed: nothing printed again
+        assert [status for status, _ in jobs] == [done, done, done]
+        assert len(Unconfirming.payloads) == 3
+    else:  # closed as not printed, then reprinted once, marked as a reprint
+        assert [status for status, _ in jobs] == [failed, done, done, done]
+        assert jobs[3][1] is not None
+        assert len(Unconfirming.payloads) == 4
+        assert b"REPRINT 1" in Unconfirming.payloads[3]
 
 
 def test_abandon_before_collection_saves_nothing(

@@ -157,6 +157,8 @@ class StationPage(QWidget):
         self.collect_step.save_requested.connect(c.collect)
         self.collect_step.back_requested.connect(lambda: self._show_step(Step.PLAN))
         self.labels_step.print_requested.connect(c.print_labels)
+        self.labels_step.mark_printed_requested.connect(lambda: c.resolve_unconfirmed(printed=True))
+        self.labels_step.reprint_requested.connect(lambda: c.resolve_unconfirmed(printed=False))
         self.labels_step.scan_typed.connect(c.scan_back)
         self.labels_step.resolve_requested.connect(self._resolve)
         self.labels_step.observed_requested.connect(self._observed)
@@ -286,6 +288,11 @@ class StationPage(QWidget):
         self.labels_step.show_print(outcome)
         if outcome.all_printed:
             self._say(self.tr("Labels printed: label each tube, then scan it back."), Tone.OK)
+        elif outcome.unconfirmed:
+            self._say(
+                self.tr("A label is unconfirmed: check the tube, mark printed or reprint."),
+                Tone.ALARM,
+            )
         else:
             self._say(self.tr("Some labels did not print: see the list."), Tone.ALARM)
 

@@ -47,7 +47,11 @@ from labdesk.services.station_forensic import (
     collect_observed_recollection,
     waive_observed_recollection,
 )
-from labdesk.services.station_labels import print_encounter_labels, scan_back
+from labdesk.services.station_labels import (
+    print_encounter_labels,
+    resolve_unconfirmed_labels,
+    scan_back,
+)
 from labdesk.services.station_orders import cancel_tests, place_order
 from labdesk.services.station_recollection import cancel_recollection
 from ui.context import AppContext
@@ -365,6 +369,22 @@ class StationController(QObject):
 
         def work(_uow: UnitOfWork) -> PrintOutcome:
             return print_encounter_labels(factory, self.context.clock, self.user, setup, eid)
+
+        return self._run(work, self.printed.emit)
+
+    def resolve_unconfirmed(self, *, printed: bool) -> bool:
+        """Record what the MA found on the tubes of unconfirmed labels (reprint if missing)."""
+        if self.print_setup is None:
+            self.failed.emit(
+                self.tr("Printing is not set up on this workstation: ask an administrator.")
+            )
+            return False
+        eid, setup, factory = self._eid(), self.print_setup, self.context.uow
+
+        def work(_uow: UnitOfWork) -> PrintOutcome:
+            return resolve_unconfirmed_labels(
+                factory, self.context.clock, self.user, setup, eid, printed=printed
+            )
 
         return self._run(work, self.printed.emit)
 

@@ -47,6 +47,10 @@ class LabelsStep(QWidget):
     """Print (Ctrl+P), preview, scan-back list with ticks and alarms, finish or abandon."""
 
     print_requested = Signal()
+    mark_printed_requested = Signal()
+    """The MA checked the tubes of unconfirmed labels: the labels are there and good."""
+    reprint_requested = Signal()
+    """The MA checked the tubes of unconfirmed labels: missing or partial, print again."""
     scan_typed = Signal(str)
     """An accession typed by hand (when a label will not scan)."""
     resolve_requested = Signal(int)
@@ -68,6 +72,10 @@ class LabelsStep(QWidget):
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setStyleSheet("background: white; border: 1px solid #aaa;")
         self.print_status = MessageLabel(self)
+        self.mark_printed_button = QPushButton(self.tr("Label is on the tube: &mark printed"), self)
+        self.reprint_button = QPushButton(self.tr("Missing or partial: r&eprint"), self)
+        self.mark_printed_button.hide()
+        self.reprint_button.hide()
         self.scan_status = QLabel(self.tr("Scan each labelled tube now."), self)
         self.scan_status.setWordWrap(True)
         self.manual_edit = QLineEdit(self)
@@ -83,6 +91,8 @@ class LabelsStep(QWidget):
         self.blockers_label = MessageLabel(self)
         self._build_layout()
         self.print_button.clicked.connect(self.print_requested)
+        self.mark_printed_button.clicked.connect(self.mark_printed_requested)
+        self.reprint_button.clicked.connect(self.reprint_requested)
         self.manual_edit.returnPressed.connect(self._typed)
         self.resolve_button.clicked.connect(self._resolve)
         self.observed_button.clicked.connect(self._observed)
@@ -106,6 +116,11 @@ class LabelsStep(QWidget):
         left.addWidget(self.print_button, 0, Qt.AlignmentFlag.AlignLeft)
         left.addWidget(self.preview)
         left.addWidget(self.print_status)
+        unconfirmed = QHBoxLayout()
+        unconfirmed.addWidget(self.mark_printed_button)
+        unconfirmed.addWidget(self.reprint_button)
+        unconfirmed.addStretch(1)
+        left.addLayout(unconfirmed)
         left.addStretch(1)
         right = QVBoxLayout()
         tubes_bar = QHBoxLayout()
@@ -142,6 +157,7 @@ class LabelsStep(QWidget):
         self.preview.setPixmap(QPixmap())
         self.preview.setText(self.tr("The label preview appears here after printing."))
         self.print_status.show_info("")
+        self._show_unconfirmed_actions(False)
         self.scan_status.setText(self.tr("Scan each labelled tube now."))
         self.scan_status.setStyleSheet("")
 
@@ -180,6 +196,8 @@ class LabelsStep(QWidget):
             self.preview.setPixmap(
                 pixmap.scaledToWidth(PREVIEW_WIDTH, Qt.TransformationMode.SmoothTransformation)
             )
+        unconfirmed = outcome.unconfirmed
+        self._show_unconfirmed_actions(bool(unconfirmed))
         if outcome.all_printed:
             self.print_status.show_info(
                 self.tr(
@@ -190,16 +208,30 @@ class LabelsStep(QWidget):
             )
         else:
             lines = [f"{label.accession}: {label.message}" for label in outcome.failures]
-            self.print_status.show_error(
-                self.tr(
-                    "%n label(s) did not print. Fix the printer and press Print again "
-                    "(only the missing labels print).",
-                    "",
-                    len(outcome.failures),
+            head = []
+            if unconfirmed:
+                head.append(
+                    self.tr(
+                        "%n label(s) unconfirmed: check the tube, mark printed or reprint.",
+                        "",
+                        len(unconfirmed),
+                    )
                 )
-                + "\n"
-                + "\n".join(lines)
-            )
+            others = len(outcome.failures) - len(unconfirmed)
+            if others:
+                head.append(
+                    self.tr(
+                        "%n label(s) did not print. Fix the printer and press Print again "
+                        "(only the missing labels print).",
+                        "",
+                        others,
+                    )
+                )
+            self.print_status.show_error("\n".join([*head, *lines]))
+
+    def _show_unconfirmed_actions(self, visible: bool) -> None:
+        self.mark_printed_button.setVisible(visible)
+        self.reprint_button.setVisible(visible)
 
     def show_scan(self, outcome: ScanOutcome) -> None:
         """Colour and text of the latest scan."""

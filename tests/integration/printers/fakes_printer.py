@@ -20,6 +20,15 @@ class ZebraState(StrEnum):
     SILENT = "silent"  # Takes jobs but answers no status query (old firmware, hung).
 
 
+class Behaviour(StrEnum):
+    """Scripted connection behaviours (how the printer takes a job)."""
+
+    NORMAL = "normal"
+    CLOSE_AFTER = "close after N job bytes"  # ``close_after`` bytes, then the socket closes.
+    HANG = "accept, read nothing"  # The connection stays open; nothing is ever read.
+    HANG_AFTER_STATUS = "answer ~HS, then read nothing"
+
+
 def hs_reply(
     *,
     paper_out: bool = False,
@@ -59,6 +68,10 @@ class FakeZebra:
     def __init__(self, port: int = 0) -> None:
         self.state = ZebraState.READY
         self.realistic_faults = False
+        self.behaviour = Behaviour.NORMAL
+        self.close_after = 100
+        # The state the printer falls into once job bytes arrive (paper runs out mid-job).
+        self.state_after_job: ZebraState | None = None
         # Jobs by connection number, so they read back in the order the connections were
         # accepted even though each connection is handled (and closed) on its own thread.
         self._jobs: dict[int, bytes] = {}
@@ -66,6 +79,7 @@ class FakeZebra:
         self.queries: list[bytes] = []
         self._changed = threading.Condition()
         self._stop = threading.Event()
+        self._handlers: list[threading.Thread] = []
         # A fixed ``port`` lets a test bring an "offline" printer back at its old address.
         self._server = socket.create_server(("127.0.0.1", port))
         self._server.settimeout(0.05)
@@ -91,9 +105,11 @@ class FakeZebra:
         return self.jobs
 
     def close(self) -> None:
-        """Stop serving."""
+        """Stop serving; once it returns, ``jobs`` holds every connection's bytes."""
         self._stop.set()
         self._thread.join(timeout=2)
+        for handler in self._handlers:
+            handler.join(timeout=2)
         self._server.close()
 
     def _serve(self) -> None:
@@ -105,23 +121,41 @@ class FakeZebra:
             except OSError:
                 return
             self._accepted += 1
-            threading.Thread(target=self._handle, args=(conn, self._accepted), daemon=True).start()
+            handler = threading.Thread(
+                target=self._handle, args=(conn, self._accepted), daemon=True
+            )
+            self._handlers.append(handler)
+            handler.start()
 
     def _handle(self, conn: socket.socket, number: int) -> None:
         job = b""
         conn.settimeout(0.05)
+        behaviour = self.behaviour
+        answered = 0
         with conn:
             while not self._stop.is_set():
+                if behaviour is Behaviour.HANG or (
+                    behaviour is Behaviour.HANG_AFTER_STATUS and answered
+                ):
+                    self._stop.wait(0.05)
+                    continue
+                # Reading at most up to the cut-off keeps a ~HS behind it unanswered.
+                limit = self.close_after - len(job) if behaviour is Behaviour.CLOSE_AFTER else 65536
                 try:
-                    chunk = conn.recv(65536)
+                    chunk = conn.recv(max(1, limit))
                 except TimeoutError:
                     continue
                 except OSError:
                     break
                 if not chunk:
                     break
-                job += chunk
-                job = self._answer_queries(conn, job)
+                before = len(self.queries)
+                job = self._answer_queries(conn, job + chunk)
+                answered += len(self.queries) - before
+                if job and self.state_after_job is not None:
+                    self.state = self.state_after_job
+                if behaviour is Behaviour.CLOSE_AFTER and len(job) >= self.close_after:
+                    break
         if job:
             with self._changed:
                 self._jobs[number] = job

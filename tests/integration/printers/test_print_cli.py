@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -157,6 +159,27 @@ def test_label_render_writes_the_file(run: Run, world: World, tmp_path: Path, fm
     assert data.startswith(magic)
     if fmt == "png":
         assert decode_png(data) == world.accessions
+
+
+def test_a_label_render_is_owner_only(run: Run, world: World, tmp_path: Path) -> None:
+    # Name, date of birth and MRN: 0600 in a new 0700 folder, an old 0644 file tightened.
+    old = tmp_path / "old.zpl"
+    old.write_bytes(b"")
+    old.chmod(0o644)
+    new = tmp_path / "renders" / "label.zpl"
+    previous = os.umask(0o022)
+    try:
+        for output in (old, new):
+            result = run(
+                "label", "render", "--accession", world.accessions[0], "--format", "zpl",
+                "-o", str(output),
+            )  # fmt: skip
+            assert result.exit_code == 0, result.output
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600
+    assert stat.S_IMODE(new.parent.stat().st_mode) == 0o700
 
 
 def test_render_with_an_unknown_preset_lists_the_known_ones(

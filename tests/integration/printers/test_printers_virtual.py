@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,40 @@ def test_pdf_printer_numbers_documents_in_a_directory(
 def test_pdf_printer_refuses_zpl(tmp_path: Path) -> None:
     with pytest.raises(PrinterRejected, match="PDF"):
         open_printer(_pdf_uri(tmp_path)).send(b"^XA^XZ")
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    previous = os.umask(0o022)  # the usual default: files 0644, folders 0755
+    yield
+    os.umask(previous)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_file_printer_jobs_and_previews_are_owner_only(
+    tmp_path: Path, make_content: Callable[..., LabelContent]
+) -> None:
+    spool = tmp_path / "clinic" / "spool"
+    print_labels(open_printer(spool.as_uri()), [make_content()], get_preset("2x1-203"))
+    assert {p.name: _mode(p) for p in spool.iterdir()} == {"0001.zpl": 0o600, "0001.png": 0o600}
+    assert (_mode(spool), _mode(spool.parent)) == (0o700, 0o700)  # both folders were new
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_pdf_printer_files_are_owner_only_even_when_replacing_one(
+    tmp_path: Path, make_content: Callable[..., LabelContent]
+) -> None:
+    target = tmp_path / "labels" / "out.pdf"
+    target.parent.mkdir()
+    target.write_bytes(b"%PDF-old")
+    target.chmod(0o644)
+    open_printer(_pdf_uri(target)).send(render_pdf([make_content()], get_preset("2x1-203")))
+    assert _mode(target) == 0o600
+    numbered = tmp_path / "pdfs"
+    open_printer(_pdf_uri(numbered)).send(render_pdf([make_content()], get_preset("2x1-203")))
+    assert [_mode(p) for p in numbered.iterdir()] == [0o600]
+    assert _mode(numbered) == 0o700
