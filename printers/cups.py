@@ -34,7 +34,7 @@ _POLL_S = 0.2
 class CupsPrinter:
     """A CUPS queue that passes jobs through unfiltered (``lp -o raw``).
 
-    Raw queues are deprecated since CUPS 2.2.7 (standards.md section 2.4); prefer tcp://.
+    Raw queues are deprecated since CUPS 2.2.7; prefer tcp://.
 
     Args:
         queue: CUPS queue name.

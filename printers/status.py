@@ -15,7 +15,7 @@ NO_ANSWER = "no answer from printer"
 UNREADABLE = "unreadable status reply from printer"
 
 # ~HS string 1 `aaa,b,c,dddd,eee,f,g,h,iii,j,k,l` and string 2 `mmm,n,o,p,q,r,s,t,...`:
-# comma index -> problem when the flag is 1 (standards.md section 2.2).
+# comma index -> problem when the flag is 1 (Zebra ZPL II Programming Guide, ~HS).
 _HS1_PROBLEMS = {
     1: "paper out",
     2: "paused",
@@ -41,7 +41,7 @@ _HQES_ERRORS = {
     0x100: "invalid firmware configuration",
     0x200: "printhead thermistor open",
 }
-# Warning bits come from an open-source emulator (standards.md); verify on hardware.
+# Warning bits come from an open-source emulator; verify on hardware.
 _HQES_WARNINGS = {
     0x1: "media needs calibration",
     0x2: "clean printhead",

@@ -37,7 +37,7 @@ def hs_reply(
     ribbon_out: bool = False,
     buffer_full: bool = False,
 ) -> bytes:
-    """Return a ~HS reply: three STX...ETX CRLF strings (standards.md section 2.2)."""
+    """Return a ~HS reply: three STX...ETX CRLF strings (Zebra ZPL II Programming Guide, ~HS)."""
 
     first = f"030,{int(paper_out)},{int(paused)},1218,000,{int(buffer_full)},0,0,000,0,0,0"
     second = f"001,0,{int(head_open)},{int(ribbon_out)},1,2,6,0,00000000,1,000"
