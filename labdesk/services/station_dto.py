@@ -30,6 +30,8 @@ class EncounterSpecimen:
     collected_at: datetime
     ccf_number: str = ""
     needs_observed_recollection: bool = False
+    label_unconfirmed: bool = False
+    """Its label job went out but the printer never confirmed it: the MA checks the tube."""
 
     @property
     def labelled(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from labdesk.domain.encounter import Encounter, ForensicRecord
+from labdesk.domain.printing import PrintJobStatus
 from labdesk.domain.recollection import RecollectionTask
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.ports import UnitOfWork
@@ -106,6 +107,8 @@ def specimen_row(
         collected_at=specimen.collected_at,
         ccf_number=record.ccf_number if record else "",
         needs_observed_recollection=needs,
+        label_unconfirmed=specimen.status is SpecimenStatus.COLLECTED
+        and uow.print_queue.latest_label_status(specimen.id) is PrintJobStatus.SENT,
     )
 
 

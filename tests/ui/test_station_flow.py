@@ -445,6 +445,9 @@ def test_an_unconfirmed_label_says_check_the_tube_and_both_actions_work(
     assert step.mark_printed_button.isVisible()
     assert step.reprint_button.isVisible()
     wait_view(qtbot, page, lambda v: sum(s.labelled for s in v.specimens) == 2)
+    tubes = step.specimens_model
+    statuses = [tubes.data(tubes.index(r, 4)) for r in range(tubes.rowCount())]
+    assert statuses.count("Label unconfirmed: check the tube") == 1  # the tube's own row says so
     if on_the_tube:
         screenshot(window, "station_5_label_unconfirmed")
 

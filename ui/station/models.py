@@ -205,6 +205,8 @@ def _specimen_status(s: EncounterSpecimen) -> str:
         return tr("Scanned back")
     if s.labelled:
         return tr("Label printed: scan it")
+    if s.label_unconfirmed:
+        return tr("Label unconfirmed: check the tube")
     return tr("Collected: print its label")
 
 
