@@ -12,7 +12,7 @@ from sqlalchemy.orm import defer
 from labdesk.adapters import orm
 from labdesk.adapters.repositories import _Repository
 from labdesk.domain.order import OrderedTest
-from labdesk.domain.printing import ClaimedJob, PrintJob, PrintJobKind, PrintJobStatus
+from labdesk.domain.printing import ClaimedJob, PrintJob, PrintJobStatus
 from labdesk.domain.specimen import Specimen
 
 _jobs = orm.print_jobs
@@ -145,17 +145,6 @@ class PrintQueueRepository(_Repository):
         if station_code is not None:
             stmt = stmt.where(_jobs.c.station_code == station_code)
         return [(row[0], row[1]) for row in self.session.execute(stmt)]
-
-    def latest_label_status(self, specimen_id: int) -> PrintJobStatus | None:
-        """The status of the specimen's newest label job (None: never printed)."""
-        stmt = (
-            select(_jobs.c.status)
-            .where(_jobs.c.specimen_id == specimen_id, _jobs.c.kind == PrintJobKind.LABEL)
-            .order_by(_jobs.c.id.desc())
-            .limit(1)
-        )
-        found = self.session.execute(stmt).scalar()
-        return None if found is None else PrintJobStatus(found)
 
     def by_ids(self, job_ids: Sequence[int]) -> Sequence[tuple[PrintJob, str | None]]:
         """Jobs ``job_ids`` (any order) with their specimen's accession."""

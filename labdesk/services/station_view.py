@@ -108,7 +108,8 @@ def specimen_row(
         ccf_number=record.ccf_number if record else "",
         needs_observed_recollection=needs,
         label_unconfirmed=specimen.status is SpecimenStatus.COLLECTED
-        and uow.print_queue.latest_label_status(specimen.id) is PrintJobStatus.SENT,
+        and uow.station.latest_label_jobs([specimen.id]).get(specimen.id, (0, None))[1]
+        is PrintJobStatus.SENT,
     )
 
 

@@ -144,6 +144,7 @@ REQUIRED: dict[str, Permission | AnyOf | str] = {
     "station_forensic.waive_observed_recollection": P.COLLECT_SPECIMENS,
     "station_labels.print_encounter_labels": P.PRINT_LABELS,
     "station_labels.scan_back": P.COLLECT_SPECIMENS,
+    "station_labels.resolve_unconfirmed_labels": P.PRINT_LABELS,
     "station_orders.cancel_order": P.MANAGE_ORDERS,
     "station_orders.cancel_tests": P.MANAGE_ORDERS,
     "station_orders.place_order": P.MANAGE_ORDERS,
