@@ -5,7 +5,8 @@ labels them; the courier page picks them up (and refuses a tube scanned before t
 starts); the lab receiving page receives one and reports the other lost; the lab (HL7, not a
 screen) sends a critical potassium and later a result for the lost tube; the clinician's
 board raises the alarm, the result worklist dismisses the discrepancy and the station draws
-the lost tube again. At the end the board rows, the overdue counts and the specimen
+the lost tube again. A result naming an accession nobody issued waits on the worklist, counted
+but on no row, and is dismissed. At the end the board rows, the overdue counts and the specimen
 timelines agree for every specimen of the day.
 """
 
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
+from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as Kind
 from labdesk.domain.custody import next_status
@@ -254,7 +256,9 @@ def assert_counts_agree(world: World, page: ResultsPage) -> dict[FlagReason, int
     open_tests, tally = overdue_tally(world.uow(), world.clock, POLICY)
     assert open_tests == sum(1 for r in everything.rows if r.status.is_open)
     raised = {k: v for k, v in tally.items() if v}
-    assert raised == dict(counted), (raised, counted)
+    # Results matching no test are counted without a row: they wait on the worklist.
+    on_rows = {k: v for k, v in raised.items() if k is not FlagReason.UNMATCHED_RESULT}
+    assert on_rows == dict(counted), (raised, counted)
     assert shown_counts(page) == raised
     return raised
 
@@ -410,6 +414,43 @@ def test_a_clinic_day_through_the_screens(
     assert FlagReason.RESULT_DISCREPANCY not in cbc_row.reasons
     assert "Lost, not recollected" in flags
     assert FlagReason.RESULT_DISCREPANCY not in assert_counts_agree(world, board)
+
+    # 5b. A result naming an accession nobody issued (valid check digit) for John's CBC: it
+    #     goes to the worklist unmatched and never lands on a test through the order.
+    ghost = make_accession(2026, 9_999_001)
+    send(
+        ingestor,
+        "DAY3",
+        group("CBC", "F", obx("HGB", "9.9", units="g/dL"), filler=ghost, placer="EHR-DAY"),
+    )
+    with qtbot.waitSignal(worklist.loaded, timeout=WAIT_MS) as shown:
+        worklist.reload()
+    assert shown.args == [1]
+    assert worklist.model.row_at(0).accession == ghost
+    assert worklist.model.index(0, 1).data() != "Discrepancy"
+    reload(qtbot, board)
+    cbc_row, status, _flags = shown_rows(board)["CBC"]
+    assert (cbc_row.accession, status) == (b, "Lost")  # untouched by the ghost result
+    with world.uow() as uow:
+        assert not [r for r in uow.results.for_ordered_test(cbc_row.ordered_test_id)
+                    if r.value == "9.9"]  # fmt: skip
+    counts = assert_counts_agree(world, board)
+    assert FlagReason.RESULT_DISCREPANCY not in counts
+    assert counts[FlagReason.UNMATCHED_RESULT] == 1  # on the strip, pointing to the worklist
+    index = worklist.table.model().mapFromSource(worklist.model.index(0, 0))  # type: ignore[attr-defined]
+    worklist.table.selectionModel().select(
+        index,
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    worklist.dismiss_button.click()  # the lab is asked to resend; dismissed with the reason
+    confirm = worklist.dismiss_dialog
+    assert confirm is not None
+    qtbot.keyClicks(confirm.reason_edit, "accession unknown here; lab asked to correct")
+    with qtbot.waitSignal(worklist.dismissed, timeout=WAIT_MS):
+        confirm.dismiss_button.click()
+    qtbot.waitUntil(lambda: worklist.model.rowCount() == 0, timeout=WAIT_MS)
+    reload(qtbot, board)
+    assert FlagReason.UNMATCHED_RESULT not in assert_counts_agree(world, board)
 
     # 6. The station draws B again from "To recollect": identify, collect, print, scan back.
     clock.advance(timedelta(minutes=15))
