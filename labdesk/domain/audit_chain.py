@@ -85,11 +85,15 @@ class ChainReport:
     problems: tuple[ChainProblem, ...]
     head_id: int | None = None
     head_hash: str = GENESIS
+    guards: tuple[str, ...] = ()
+    """Append-only triggers missing, disabled or defused (filled in by the service)."""
+    anchored: bool = False
+    """True when a head noted outside the database was checked."""
 
     @property
     def ok(self) -> bool:
-        """True when no tampering was found."""
-        return not self.problems
+        """True when no tampering was found and the append-only guards are in place."""
+        return not self.problems and not self.guards
 
     def ids(self, kind: ProblemKind) -> list[int]:
         """Entry ids of one kind of problem."""

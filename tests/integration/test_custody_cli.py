@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from access_world import drop_append_only_guard
 from click.testing import CliRunner
 from custody_world import World
 from sqlalchemy import Engine, text
@@ -34,11 +35,13 @@ def test_verify_exits_zero_when_intact_and_one_naming_tampering(
     assert "3 custody events of 1 specimens" in out
     assert "intact" in out
 
+    drop_append_only_guard(sqlite_engine, "custody_events")
     with sqlite_engine.begin() as conn:
         conn.execute(text("UPDATE custody_events SET note = 'changed' WHERE id = 2"))
     code, out, err = _run(sqlite_url, tmp_path)
     assert code == 1
-    assert "1 problem(s) found" in err
+    assert "3 problem(s) found" in err  # the edit and the two dropped triggers
+    assert "UNGUARDED custody_events" in out
     assert "MODIFIED" in out
     assert "event 2" in out
     assert accession in out
