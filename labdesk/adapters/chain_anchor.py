@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
@@ -65,10 +65,10 @@ def mark_touched(session: Session, chain: str) -> None:
     session.info.setdefault(TOUCHED, set()).add(chain)
 
 
-def read_head(session: Session, chain: str) -> tuple[int, int, str] | None:
+def read_head(conn: Connection, chain: str) -> tuple[int, int, str] | None:
     """(count, newest id, newest hash) of ``chain`` in one statement, None when empty."""
     counter, table, column = _HEADS[chain]
-    row = session.execute(
+    row = conn.execute(
         text(
             f"SELECT (SELECT value FROM counters WHERE name = :n), id, {column} "
             f"FROM {table} ORDER BY id DESC LIMIT 1"
@@ -137,18 +137,24 @@ class AnchorFile:
         if not touched:
             return
         try:
-            for chain in sorted(touched):
-                head = read_head(session, chain)
+            # A connection of its own: a read in the session would open a transaction whose
+            # rollback at the end of the unit of work expires the objects the caller holds.
+            bind = session.get_bind()
+            engine = bind if isinstance(bind, Engine) else bind.engine
+            with engine.connect() as conn:
+                heads = {chain: read_head(conn, chain) for chain in sorted(touched)}
+            for chain, head in heads.items():
                 if head is not None:
                     self._maybe_write(chain, head)
         except Exception:  # never fail a committed transaction over its anchor
             logger.exception("could not write the chain anchor to %s", self.path)
 
-    def write_now(self, session: Session) -> list[Anchor]:
+    def write_now(self, engine: Engine) -> list[Anchor]:
         """Anchor both chains' current heads unconditionally (``labdesk db upgrade``)."""
         written = []
-        for chain in _HEADS:
-            head = read_head(session, chain)
+        with engine.connect() as conn:
+            heads = {chain: read_head(conn, chain) for chain in _HEADS}
+        for chain, head in heads.items():
             if head is not None:
                 written.append(self._write(chain, head))
         return written

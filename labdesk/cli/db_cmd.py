@@ -53,8 +53,7 @@ def _split_roles(engine: Engine, config: Config) -> str:
     """
     setup = grant_app_role(engine, config.app_role)
     anchors = AnchorFile(anchor_path(config), describe(engine.url), config.chain_anchor_every)
-    with SqlAlchemyUnitOfWork(engine) as uow:
-        anchors.write_now(uow.session)
+    anchors.write_now(engine)
     return describe_setup(setup, engine) if setup is not None else ""
 
 
