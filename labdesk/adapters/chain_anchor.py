@@ -91,10 +91,17 @@ class AnchorFile:
         self._last: dict[str, Anchor] | None = None
 
     def latest(self, chain: str) -> Anchor | None:
-        """The newest anchor of ``chain`` for this database (None: never anchored).
+        """The anchor of ``chain`` with the highest count (None: never anchored)."""
+        found = self.recent(chain)
+        return max(found, key=lambda a: a.count) if found else None
 
-        Anchors are appended in time order, so the newest sits near the end: the last
-        ``TAIL_BYTES`` are read first, the whole file only when they hold none.
+    def recent(self, chain: str) -> list[Anchor]:
+        """The recent anchors of ``chain`` for this database, oldest first.
+
+        Anchors are appended in time order, so the newest sit near the end: the last
+        ``TAIL_BYTES`` (some thousands of anchors) are read, the whole file only when they
+        hold none. Every one of them must still match, so a cut tail stays visible after
+        new events have pushed the count past it again.
         """
         try:
             with self.path.open("rb") as handle:
@@ -103,12 +110,12 @@ class AnchorFile:
                 handle.seek(start)
                 tail = handle.read().decode("utf-8", errors="replace")
         except FileNotFoundError:
-            return None
+            return []
         lines = tail.splitlines()[1:] if start else tail.splitlines()
         found = self._parse(lines, chain)
         if not found and start:
             found = self._parse(self.path.read_text(encoding="utf-8").splitlines(), chain)
-        return max(found, key=lambda a: a.count) if found else None
+        return found
 
     def _parse(self, lines: list[str], chain: str) -> list[Anchor]:
         """The anchors of ``chain`` for this database among ``lines`` (bad lines skipped)."""

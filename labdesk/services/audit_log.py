@@ -166,7 +166,8 @@ def verify_audit_log(
     if actor is not None:
         authorize(actor, Permission.VERIFY_CHAINS)
     written = uow.access.audit_written()
-    noted = uow.anchors.latest(AUDIT) if uow.anchors is not None else None
+    recent = uow.anchors.recent(AUDIT) if uow.anchors is not None else []
+    noted = max(recent, key=lambda a: a.count) if recent else None
     lowered: list[ChainProblem] = []
     if noted is not None and written < noted.count:
         lowered.append(
@@ -179,14 +180,17 @@ def verify_audit_log(
             )
         )
         written = noted.count
-    if anchor is None and noted is not None:
-        anchor = (noted.id, noted.hash)
-    report = verify_chain(uow.access.stream_audit(), expected_count=written, anchor=anchor)
+    report = verify_chain(
+        uow.access.stream_audit(),
+        expected_count=written,
+        anchor=anchor,
+        anchors=[(a.id, a.hash) for a in recent],
+    )
     report = dataclasses.replace(
         report,
         problems=tuple(lowered) + report.problems,
         guards=tuple(uow.access.guard_problems()),
-        anchored=anchor is not None,
+        anchored=anchor is not None or bool(recent),
     )
     if record:
         record_audit(

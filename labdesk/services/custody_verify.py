@@ -106,11 +106,10 @@ class _Break:
 class ChainVerifier:
     """Feeds on raw event rows in id order; :meth:`finish` returns the findings."""
 
-    def __init__(self, sqlite: bool, anchor: tuple[int, str] | None = None) -> None:
+    def __init__(self, sqlite: bool, anchors: dict[int, str] | None = None) -> None:
         self.sqlite = sqlite
-        self.anchor = anchor
-        """(id, clinic-chain hash) of the newest anchored head, to be found unchanged."""
-        self.anchor_seen = False
+        self.anchors = dict(anchors or {})
+        """Clinic-chain hash by event id of the anchored heads, each to be found unchanged."""
         self.expected = GENESIS
         self.window: deque[_Seen] = deque(maxlen=WINDOW)
         self.spec: dict[int, tuple[int, str, int]] = {}
@@ -128,18 +127,17 @@ class ChainVerifier:
             _sha256(str(prev_hash).encode() + text).hexdigest() == own_hash
             and _sha256(str(chain_prev).encode() + text).hexdigest() == chain_hash
         )
-        if self.anchor is not None and event_id == self.anchor[0]:
-            self.anchor_seen = True
-            if chain_hash != self.anchor[1]:
-                self._add(
-                    FindingKind.MODIFIED,
-                    "clinic",
-                    f"Event id {event_id} no longer has the clinic-chain hash anchored outside "
-                    "the database: it or an earlier event was rewritten (hashes recomputed).",
-                    event_id,
-                    seq,
-                    specimen_id,
-                )
+        anchored = self.anchors.pop(event_id, None)
+        if anchored is not None and chain_hash != anchored:
+            self._add(
+                FindingKind.MODIFIED,
+                "clinic",
+                f"Event id {event_id} no longer has the clinic-chain hash anchored outside "
+                "the database: it or an earlier event was rewritten (hashes recomputed).",
+                event_id,
+                seq,
+                specimen_id,
+            )
         before = self.expected
         if chain_prev != before:
             self._broken_link(event_id, chain_prev)
@@ -280,13 +278,13 @@ class ChainVerifier:
         if self.pending is not None:
             self._settle(self.pending)
             self.pending = None
-        if self.anchor is not None and not self.anchor_seen:
+        for gone in sorted(self.anchors):
             self._add(
                 FindingKind.DELETED,
                 "clinic",
-                f"Event id {self.anchor[0]}, the chain head anchored outside the database, is "
-                "gone: the end of the chain was cut off or rewritten.",
-                self.anchor[0],
+                f"Event id {gone}, a chain head anchored outside the database, is gone: the "
+                "end of the chain was cut off or rewritten.",
+                gone,
             )
         findings = list(self.found.values())
         if (
@@ -367,10 +365,10 @@ def verify_rows(
     appended: int | None = None,
     total: int = 0,
     progress: Progress | None = None,
-    anchor: tuple[int, str] | None = None,
+    anchors: dict[int, str] | None = None,
 ) -> tuple[list[ChainFinding], int, int]:
     """Verify raw rows; returns (findings, events, specimens). Used by the service and bench."""
-    verifier = ChainVerifier(sqlite, anchor)
+    verifier = ChainVerifier(sqlite, anchors)
     for index, row in enumerate(rows, start=1):
         verifier.feed(row)
         if progress is not None and index % PROGRESS_EVERY == 0:
@@ -400,7 +398,8 @@ def verify_chains(
     guards = tuple(uow.custody_scan.guard_problems())
     total = uow.custody_scan.count_events()
     appended = uow.custody_scan.counter_value(CHAIN_COUNTER)
-    anchored = uow.anchors.latest(CUSTODY) if uow.anchors is not None else None
+    recent = uow.anchors.recent(CUSTODY) if uow.anchors is not None else []
+    anchored = max(recent, key=lambda a: a.count) if recent else None
     lowered: list[ChainFinding] = []
     if anchored is not None and (appended or 0) < anchored.count:
         lowered.append(
@@ -420,7 +419,7 @@ def verify_chains(
         appended=appended,
         total=total,
         progress=progress,
-        anchor=(anchored.id, anchored.hash) if anchored is not None else None,
+        anchors={a.id: a.hash for a in recent},
     )
     findings = lowered + findings
     named = uow.custody_scan.accessions(

@@ -429,3 +429,15 @@ def test_audit_tampering_is_detected(lab: Lab, case: Callable[[Lab], None], mode
     assert any("audit_entries" in g for g in report.guards), report.guards
     if case is not a06_guard_only:
         assert report.problems, f"{case.__name__} went unnoticed"
+
+
+def test_a_cut_tail_stays_visible_after_new_events_pass_the_old_count(lab: Lab) -> None:
+    """Cut two events, lower the counter, then let the clinic add three more: the newest
+    anchor is genuine again, but the older ones still name the events that were cut."""
+    unguard(lab, "custody_events")
+    c07_delete_tail_and_lower_counter(lab)  # 11 -> 9 events, counter 9
+    lab.world.specimen()  # three more events (SQLite reuses ids 10, 11), anchored as usual
+    with lab.world.uow() as uow:
+        report = verify_chains(uow)
+    assert report.findings
+    assert lab.scalar("SELECT value FROM counters WHERE name = 'custody-chain'") == 12
