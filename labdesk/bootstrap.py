@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from labdesk.adapters import migrate
+from labdesk.adapters.chain_anchor import AnchorFile
 from labdesk.adapters.database import check_connection, describe, make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.config import Config
+from labdesk.config import Config, anchor_path
 from labdesk.domain.clock import Clock, SystemClock
 from labdesk.domain.errors import StorageError
 from labdesk.services.catalog import ensure_shipped_catalog
@@ -72,7 +73,8 @@ def bootstrap(
             migrate.upgrade(engine)
         else:
             migrate.require_current(engine)
-        core = Core(config=config, engine=engine, uow=UnitOfWorkFactory(engine))
+        anchors = AnchorFile(anchor_path(config), describe(engine.url), config.chain_anchor_every)
+        core = Core(config=config, engine=engine, uow=UnitOfWorkFactory(engine, anchors))
         if clock is not None:
             core.clock = clock
         if upgrade:

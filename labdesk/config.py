@@ -75,6 +75,13 @@ class Config:
     """``host:port`` of the lab's HL7 interface (outbound collection messages)."""
     hl7_outbound_message: str = "OML^O21"
     """Collection message for the lab: ``OML^O21`` (with SPM) or ``ORM^O01``."""
+    chain_anchor_file: str = ""
+    """Where chain heads are anchored outside the database (empty: the data directory's
+    ``chain-anchors.jsonl``; best on another machine's share or a write-once store)."""
+    chain_anchor_every: int = 1
+    """Write an anchor once this many events were appended since the last (and hourly)."""
+    app_role: str = "labdesk_app"
+    """PostgreSQL role the workstations connect as (``labdesk db upgrade`` grants it rights)."""
     demo: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -123,6 +130,9 @@ _KEYS = {
     "scanner_max_key_interval_ms": int,
     "scanner_min_length": int,
     "date_formats": list,
+    "chain_anchor_file": str,
+    "chain_anchor_every": int,
+    "app_role": str,
 }
 
 
@@ -163,12 +173,14 @@ def load_config(path: Path | None = None) -> Config:
         "LABDESK_TIMEZONE": "clinic_timezone",
         "LABDESK_LABEL_PRESET": "label_preset",
         "LABDESK_DATABASE_PASSWORD_FILE": "database_password_file",
+        "LABDESK_CHAIN_ANCHOR_FILE": "chain_anchor_file",
     }
     for env, key in env_map.items():
         if os.environ.get(env):
             values[key] = os.environ[env]
     _check_label_copies(values, file)
     _check_printers(values, file)
+    _check_anchoring(values, file)
     url = str(values.pop("database_url", "") or sqlite_url(data_dir / "labdesk.sqlite3"))
     return Config(database_url=url, data_dir=data_dir, **values)  # type: ignore[arg-type]
 
@@ -188,6 +200,31 @@ def _check_printers(values: dict[str, object], file: Path) -> None:
             raise ConfigError(
                 f"'{key}' ({env}, or in {file}): {exc.message}", hint=exc.hint
             ) from exc
+
+
+def _check_anchoring(values: dict[str, object], file: Path) -> None:
+    """A positive anchor interval and a plain role name (it is quoted into GRANTs)."""
+    every = values.get("chain_anchor_every", 1)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ConfigError(
+            f"'chain_anchor_every' in {file} must be a whole number of at least 1.",
+            hint="Use 1 to anchor after every commit that appends (the default).",
+        )
+    role = str(values.get("app_role", "labdesk_app"))
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise ConfigError(
+            f"'app_role' in {file} must be a lower-case PostgreSQL role name.",
+            hint="Use letters, digits and underscores, e.g. labdesk_app.",
+        )
+
+
+def anchor_path(config: Config) -> Path:
+    """The anchor file the config names, or the data directory's default."""
+    return (
+        Path(config.chain_anchor_file).expanduser()
+        if config.chain_anchor_file
+        else config.data_dir / "chain-anchors.jsonl"
+    )
 
 
 MAX_LABEL_COPIES = 10

@@ -106,11 +106,12 @@ def build_world(engine: Engine, clock: FixedClock) -> World:
     return World(factory, clock, ids, patient_ids)
 
 
-def drop_append_only_guard(engine: Engine) -> None:
-    """Remove the audit table's triggers, as an attacker with the database owner's rights."""
+def drop_append_only_guard(engine: Engine, table: str = "audit_entries") -> None:
+    """Remove a chained table's triggers, as an attacker with the database owner's rights."""
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text("DROP TRIGGER audit_entries_append_only ON audit_entries"))
+            conn.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
+            conn.execute(text(f"DROP TRIGGER {table}_no_truncate ON {table}"))
         else:
-            conn.execute(text("DROP TRIGGER audit_entries_no_update"))
-            conn.execute(text("DROP TRIGGER audit_entries_no_delete"))
+            conn.execute(text(f"DROP TRIGGER {table}_no_update"))
+            conn.execute(text(f"DROP TRIGGER {table}_no_delete"))

@@ -24,6 +24,7 @@ def app(exit_after_shown: bool) -> None:
 def demo(reset: bool, exit_after_shown: bool) -> None:
     """Open the app on a seeded demo database with a virtual label printer."""
     from labdesk.cli.demo_setup import demo_config, prepare_demo
+    from labdesk.config import anchor_path
     from ui.app import run_app
 
     config = demo_config()
@@ -31,6 +32,8 @@ def demo(reset: bool, exit_after_shown: bool) -> None:
         db_file = config.data_dir / "labdesk-demo.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             db_file.with_name(db_file.name + suffix).unlink(missing_ok=True)
+        # The old demo's chain heads: kept, they would flag the new demo as truncated.
+        anchor_path(config).unlink(missing_ok=True)
     if prepare_demo(config):
         click.echo(f"Created the demo database in {config.data_dir}.")
     click.echo("Sign in as ma, courier, lab, doctor or admin; password 'labdesk-demo'.")

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from labdesk.adapters import orm
+from labdesk.adapters.chain_anchor import AUDIT, CUSTODY, mark_touched
 from labdesk.domain.audit import AuditEntry
 from labdesk.domain.catalog import ContainerType, TestDefinition
 from labdesk.domain.custody import CustodyEvent
@@ -344,6 +345,7 @@ class CustodyRepository(_Repository):
     def lock_chain(self) -> None:
         """Serialise writers of the clinic-wide chain (row lock / SQLite write lock)."""
         CounterRepository(self.session).next_value("custody-chain")
+        mark_touched(self.session, CUSTODY)
 
     def append(self, event: CustodyEvent) -> None:
         """Stage a new event (never updated or deleted afterwards)."""
@@ -401,6 +403,7 @@ class AuditRepository(_Repository):
     def lock_chain(self) -> None:
         """Serialise writers of the audit chain."""
         CounterRepository(self.session).next_value("audit-chain")
+        mark_touched(self.session, AUDIT)
 
     def append(self, entry: AuditEntry) -> None:
         """Stage a new entry (never updated or deleted afterwards)."""

@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from labdesk.adapters import orm
+from labdesk.adapters.append_only import guard_problems
 from labdesk.domain.audit import AuditAction, AuditEntry
 from labdesk.domain.audit_query import MAX_ROWS, AuditQuery, AuditRow
 from labdesk.domain.people import Role, User
@@ -130,6 +131,10 @@ class AccessRepository:
             .values(value=orm.counters.c.value + extra)
         )
         self.session.execute(stmt)
+
+    def guard_problems(self) -> list[str]:
+        """What is wrong with the audit table's append-only triggers (empty: in place)."""
+        return guard_problems(self.session, ("audit_entries",))
 
     def audit_count(self) -> int:
         """How many audit entries are in the table."""

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import column, func, select, update
 
 from labdesk.adapters import orm
+from labdesk.adapters.append_only import guard_problems
 from labdesk.adapters.repositories import _Repository
 from labdesk.adapters.repositories_manifests import (
     ManifestRepository,
@@ -287,6 +288,10 @@ class CustodyScanRepository(_Repository):
                 yield from rows
         finally:
             cursor.close()
+
+    def guard_problems(self) -> list[str]:
+        """What is wrong with the custody table's append-only triggers (empty: in place)."""
+        return guard_problems(self.session, ("custody_events",))
 
     def dialect(self) -> str:
         """Name of the database dialect (``sqlite`` or ``postgresql``)."""

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labdesk.adapters import repositories as repos
 from labdesk.adapters import repositories_custody as custody_repos
+from labdesk.adapters.chain_anchor import AnchorFile
 from labdesk.adapters.database import is_database_error, translate_error
 from labdesk.adapters.orm import start_mappers
 from labdesk.adapters.repositories_access import AccessRepository
@@ -54,9 +55,16 @@ class SqlAlchemyUnitOfWork:
     routes: custody_repos.RouteRepository
     recollections: custody_repos.RecollectionRepository
 
-    def __init__(self, engine: Engine, factory: sessionmaker[Session] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        factory: sessionmaker[Session] | None = None,
+        anchors: AnchorFile | None = None,
+    ) -> None:
         start_mappers()
         self.engine = engine
+        self.anchors = anchors
+        """Where chain heads are written after commits (None: not anchored)."""
         self._factory = factory or sessionmaker(bind=engine, expire_on_commit=False)
         self._session: Session | None = None
 
@@ -117,8 +125,10 @@ class SqlAlchemyUnitOfWork:
             raise translate_error(exc, self.engine.url) from exc
 
     def commit(self) -> None:
-        """Commit the transaction."""
+        """Commit the transaction, then anchor any chain it appended to (outside the DB)."""
         self.session.commit()
+        if self.anchors is not None:
+            self.anchors.after_commit(self.session)
 
     def rollback(self) -> None:
         """Discard the transaction's changes."""
@@ -128,10 +138,11 @@ class SqlAlchemyUnitOfWork:
 class UnitOfWorkFactory:
     """Creates a fresh unit of work per operation (safe to share across threads)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, anchors: AnchorFile | None = None) -> None:
         start_mappers()
         self.engine = engine
+        self.anchors = anchors
         self._factory = sessionmaker(bind=engine, expire_on_commit=False)
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self._factory)
+        return SqlAlchemyUnitOfWork(self.engine, self._factory, self.anchors)

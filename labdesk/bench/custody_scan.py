@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from labdesk.adapters.append_only import SQLITE_TRIGGERS, sqlite_statements
 from labdesk.bench.errors import BenchError
 from labdesk.bench.model import Context, Database, Scenario
 from labdesk.bench.rows import SITE_ID, USER_ID
@@ -214,7 +215,13 @@ def _cleanup(db: Database, manifest_id: int | None, counter: int | None) -> None
         if manifest_id is not None:
             raw.execute("DELETE FROM manifest_items WHERE manifest_id = ?", (manifest_id,))
             raw.execute("DELETE FROM manifests WHERE id = ?", (manifest_id,))
+        # The bench's own synthetic rows: lift the append-only guard for this one
+        # transaction (its own cached database, never a clinic's), then put it back.
+        for name in SQLITE_TRIGGERS["custody_events"]:
+            raw.execute(f"DROP TRIGGER IF EXISTS {name}")
         raw.execute(f"DELETE FROM custody_events WHERE specimen_id IN {mine}", (low, high))
+        for statement in sqlite_statements("custody_events"):
+            raw.execute(statement)
         raw.execute(f"DELETE FROM ordered_tests WHERE specimen_id IN {mine}", (low, high))
         raw.execute("DELETE FROM orders WHERE placer_order_number = 'BENCH-SCAN'")
         raw.execute("DELETE FROM specimens WHERE accession >= ? AND accession < ?", (low, high))

@@ -56,10 +56,13 @@ def verify(anchor: tuple[int, str] | None) -> None:
         )
         return
     click.secho(
-        f"AUDIT LOG TAMPERED: {len(report.problems)} problem(s) in {report.checked} entries.",
+        f"AUDIT LOG TAMPERED: {len(report.problems) + len(report.guards)} problem(s) in "
+        f"{report.checked} entries.",
         fg="red",
         err=True,
     )
+    for guard in report.guards:
+        click.echo(f"  unguarded: {guard}", err=True)
     for kind in ProblemKind:
         ids = report.ids(kind)
         if ids:

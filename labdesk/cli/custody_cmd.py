@@ -51,10 +51,15 @@ def verify(quiet: bool) -> None:
         f"{report.events:,} custody events of {report.specimens:,} specimens checked "
         f"in {report.seconds:.1f} s"
     )
+    if not report.anchored and report.events:
+        summary += " (no anchored head yet: a cut-off end would show only in the counter)"
     if report.ok:
         click.echo(f"{summary}: both chains intact.")
         return
-    click.secho(f"{summary}: {len(report.findings)} problem(s) found.", fg="red", err=True)
+    problems = len(report.findings) + len(report.guards)
+    click.secho(f"{summary}: {problems} problem(s) found.", fg="red", err=True)
+    for guard in report.guards:
+        click.echo(f"UNGUARDED custody_events: {guard}")
     for finding in report.findings:
         where = f"event {finding.event_id}" if finding.event_id is not None else "chain"
         click.echo(f"{finding.kind.value.upper():9} {finding.chain:8} {where}: {finding.message}")

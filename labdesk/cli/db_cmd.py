@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy import Engine
 
 from labdesk.adapters import migrate
+from labdesk.adapters.chain_anchor import AnchorFile
 from labdesk.adapters.database import (
     check_connection,
     check_sqlite_integrity,
     describe,
     make_engine,
 )
+from labdesk.adapters.roles import describe_setup, grant_app_role
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from labdesk.config import load_config
+from labdesk.config import Config, anchor_path, load_config
 from labdesk.services.catalog import ensure_shipped_catalog
 
 
@@ -33,6 +36,7 @@ def upgrade() -> None:
         with uow:
             loaded = ensure_shipped_catalog(uow)
             uow.commit()
+        roles = _split_roles(engine, config)
     finally:
         engine.dispose()
     where = describe(engine.url)
@@ -42,6 +46,20 @@ def upgrade() -> None:
         click.echo(f"{where}: schema upgraded from {before or 'empty'} to {after}.")
     if loaded:
         click.echo("Loaded the shipped test catalog.")
+    if roles:
+        click.echo(roles)
+
+
+def _split_roles(engine: Engine, config: Config) -> str:
+    """Grant the application role its rights and anchor both chain heads (issue 15).
+
+    Returns:
+        What to tell the administrator ("" on SQLite).
+    """
+    setup = grant_app_role(engine, config.app_role)
+    anchors = AnchorFile(anchor_path(config), describe(engine.url), config.chain_anchor_every)
+    anchors.write_now(engine)
+    return describe_setup(setup, engine) if setup is not None else ""
 
 
 @db.command()

@@ -85,11 +85,15 @@ class ChainReport:
     problems: tuple[ChainProblem, ...]
     head_id: int | None = None
     head_hash: str = GENESIS
+    guards: tuple[str, ...] = ()
+    """Append-only triggers missing, disabled or defused (filled in by the service)."""
+    anchored: bool = False
+    """True when a head noted outside the database was checked."""
 
     @property
     def ok(self) -> bool:
-        """True when no tampering was found."""
-        return not self.problems
+        """True when no tampering was found and the append-only guards are in place."""
+        return not self.problems and not self.guards
 
     def ids(self, kind: ProblemKind) -> list[int]:
         """Entry ids of one kind of problem."""
@@ -216,6 +220,7 @@ def verify_chain(
     *,
     expected_count: int | None = None,
     anchor: tuple[int, str] | None = None,
+    anchors: Iterable[tuple[int, str]] = (),
 ) -> ChainReport:
     """Walk ``entries`` in id order and report every modification, deletion and insertion.
 
@@ -223,25 +228,27 @@ def verify_chain(
         entries: the log, oldest first.
         expected_count: how many entries were ever appended (None: unknown).
         anchor: ``(id, hash)`` of an entry noted down earlier.
+        anchors: more such pairs (the heads LabDesk anchored outside the database).
     """
     walk = _Walk()
     tail: deque[int] = deque(maxlen=WINDOW)
     checked = 0
-    anchor_seen = anchor is None
+    pending: dict[int, set[str]] = {}
+    for noted_id, noted_hash in [*anchors, *([anchor] if anchor is not None else [])]:
+        pending.setdefault(noted_id, set()).add(noted_hash)
     for entry in entries:
         row = _row(entry)
         checked += 1
         tail.append(row.id)
-        if anchor is not None and row.id == anchor[0]:
-            anchor_seen = True
-            if row.hash != anchor[1]:
-                walk.problems.append(
-                    ChainProblem(
-                        ProblemKind.MODIFIED,
-                        row.id,
-                        f"entry #{row.id} no longer has the hash noted in the anchor",
-                    )
+        noted = pending.pop(row.id, None)
+        if noted is not None and noted != {row.hash}:
+            walk.problems.append(
+                ChainProblem(
+                    ProblemKind.MODIFIED,
+                    row.id,
+                    f"entry #{row.id} no longer has the hash noted in the anchor",
                 )
+            )
         tip_hash = walk.tip.hash if walk.tip is not None else GENESIS
         if row.prev_hash == tip_hash:
             walk.link(row)
@@ -259,11 +266,9 @@ def verify_chain(
     missing = (expected_count - (checked - slipped_in)) if expected_count is not None else None
     for before, after in walk.gaps:
         walk.problems.append(_gap_problem(before, after, missing))
-    if not anchor_seen and anchor is not None:
+    for gone in sorted(pending):
         walk.problems.append(
-            ChainProblem(
-                ProblemKind.DELETED, anchor[0], f"entry #{anchor[0]} named by the anchor is gone"
-            )
+            ChainProblem(ProblemKind.DELETED, gone, f"entry #{gone} named by the anchor is gone")
         )
     if missing is not None and missing > 0 and not walk.gaps:
         last = walk.tip.id if walk.tip is not None else 0

@@ -12,8 +12,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from labdesk.adapters.chain_anchor import AUDIT
 from labdesk.domain.audit import AuditAction
-from labdesk.domain.audit_chain import ChainReport, verify_chain
+from labdesk.domain.audit_chain import ChainProblem, ChainReport, ProblemKind, verify_chain
 from labdesk.domain.audit_query import AuditQuery, AuditRow
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import ValidationError
@@ -165,7 +166,32 @@ def verify_audit_log(
     if actor is not None:
         authorize(actor, Permission.VERIFY_CHAINS)
     written = uow.access.audit_written()
-    report = verify_chain(uow.access.stream_audit(), expected_count=written, anchor=anchor)
+    recent = uow.anchors.recent(AUDIT) if uow.anchors is not None else []
+    noted = max(recent, key=lambda a: a.count) if recent else None
+    lowered: list[ChainProblem] = []
+    if noted is not None and written < noted.count:
+        lowered.append(
+            ChainProblem(
+                ProblemKind.DELETED,
+                noted.id,
+                f"the entry counter reads {written}, but {noted.count} entries were anchored "
+                f"outside the database at {noted.at:%Y-%m-%d %H:%M} UTC: the counter was "
+                "lowered and entries removed",
+            )
+        )
+        written = noted.count
+    report = verify_chain(
+        uow.access.stream_audit(),
+        expected_count=written,
+        anchor=anchor,
+        anchors=[(a.id, a.hash) for a in recent],
+    )
+    report = dataclasses.replace(
+        report,
+        problems=tuple(lowered) + report.problems,
+        guards=tuple(uow.access.guard_problems()),
+        anchored=anchor is not None or bool(recent),
+    )
     if record:
         record_audit(
             uow,
@@ -174,7 +200,8 @@ def verify_audit_log(
             entity=AUDIT_LOG,
             entity_id="",
             outcome="verified" if report.ok else "tampered",
-            detail=f"chain check of {report.checked} entries: {len(report.problems)} problem(s)",
+            detail=f"chain check of {report.checked} entries: "
+            f"{len(report.problems) + len(report.guards)} problem(s)",
             actor=actor,
             flagged=not report.ok,
         )

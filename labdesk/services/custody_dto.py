@@ -308,11 +308,15 @@ class VerifyReport:
     specimens: int
     findings: tuple[ChainFinding, ...] = field(default=())
     seconds: float = 0.0
+    guards: tuple[str, ...] = field(default=())
+    """Append-only triggers missing, disabled or defused (the chains may still verify)."""
+    anchored: bool = False
+    """True when a head anchored outside the database was checked."""
 
     @property
     def ok(self) -> bool:
-        """True when nothing was modified, deleted or inserted."""
-        return not self.findings
+        """True when nothing was modified, deleted or inserted and the guards are in place."""
+        return not self.findings and not self.guards
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from hashlib import sha256 as _sha256
 from typing import Any, NamedTuple
 
+from labdesk.adapters.chain_anchor import CUSTODY
 from labdesk.domain.hashchain import GENESIS
 from labdesk.domain.permissions import Permission
 from labdesk.ports import UnitOfWork
@@ -105,8 +106,10 @@ class _Break:
 class ChainVerifier:
     """Feeds on raw event rows in id order; :meth:`finish` returns the findings."""
 
-    def __init__(self, sqlite: bool) -> None:
+    def __init__(self, sqlite: bool, anchors: dict[int, str] | None = None) -> None:
         self.sqlite = sqlite
+        self.anchors = dict(anchors or {})
+        """Clinic-chain hash by event id of the anchored heads, each to be found unchanged."""
         self.expected = GENESIS
         self.window: deque[_Seen] = deque(maxlen=WINDOW)
         self.spec: dict[int, tuple[int, str, int]] = {}
@@ -124,6 +127,17 @@ class ChainVerifier:
             _sha256(str(prev_hash).encode() + text).hexdigest() == own_hash
             and _sha256(str(chain_prev).encode() + text).hexdigest() == chain_hash
         )
+        anchored = self.anchors.pop(event_id, None)
+        if anchored is not None and chain_hash != anchored:
+            self._add(
+                FindingKind.MODIFIED,
+                "clinic",
+                f"Event id {event_id} no longer has the clinic-chain hash anchored outside "
+                "the database: it or an earlier event was rewritten (hashes recomputed).",
+                event_id,
+                seq,
+                specimen_id,
+            )
         before = self.expected
         if chain_prev != before:
             self._broken_link(event_id, chain_prev)
@@ -264,6 +278,14 @@ class ChainVerifier:
         if self.pending is not None:
             self._settle(self.pending)
             self.pending = None
+        for gone in sorted(self.anchors):
+            self._add(
+                FindingKind.DELETED,
+                "clinic",
+                f"Event id {gone}, a chain head anchored outside the database, is gone: the "
+                "end of the chain was cut off or rewritten.",
+                gone,
+            )
         findings = list(self.found.values())
         if (
             appended is not None
@@ -286,6 +308,7 @@ class ChainVerifier:
                 (f for f in findings if f.kind is FindingKind.MODIFIED and f.chain == "clinic"),
                 key=lambda f: f.event_id or 0,
             )[-extra:]
+            self._flag_unexplained(findings, extra - len(modified), appended)
             for finding in modified:
                 findings.remove(finding)
                 findings.append(
@@ -301,6 +324,39 @@ class ChainVerifier:
                 )
         return sorted(findings, key=lambda f: (f.event_id or 0, f.chain, f.kind))
 
+    def _flag_unexplained(self, findings: list[ChainFinding], extra: int, appended: int) -> None:
+        """More rows than LabDesk appended, and not all explained: the newest were added.
+
+        A row forged after the last one, copying its hash as the link and computing its own
+        hashes correctly, links like a genuine event; only the writer's count shows it.
+        """
+        inserted = {f.event_id for f in findings if f.kind is FindingKind.INSERTED}
+        extra -= len(inserted)
+        if extra <= 0:
+            return
+        newest = [s for s in reversed(self.window) if s.id not in inserted][:extra]
+        for seen in newest:
+            findings.append(
+                ChainFinding(
+                    FindingKind.INSERTED,
+                    "clinic",
+                    f"Event id {seen.id} was not appended by LabDesk: {self.rows} events are "
+                    f"stored, LabDesk counted {appended}.",
+                    seen.id,
+                    None,
+                    seen.specimen_id,
+                )
+            )
+        if extra > len(newest):
+            findings.append(
+                ChainFinding(
+                    FindingKind.INSERTED,
+                    "clinic",
+                    f"{extra - len(newest)} more event(s) than LabDesk appended are stored.",
+                    None,
+                )
+            )
+
 
 def verify_rows(
     rows: Iterable[Sequence[Any]],
@@ -309,9 +365,10 @@ def verify_rows(
     appended: int | None = None,
     total: int = 0,
     progress: Progress | None = None,
+    anchors: dict[int, str] | None = None,
 ) -> tuple[list[ChainFinding], int, int]:
     """Verify raw rows; returns (findings, events, specimens). Used by the service and bench."""
-    verifier = ChainVerifier(sqlite)
+    verifier = ChainVerifier(sqlite, anchors)
     for index, row in enumerate(rows, start=1):
         verifier.feed(row)
         if progress is not None and index % PROGRESS_EVERY == 0:
@@ -338,15 +395,33 @@ def verify_chains(
     if actor is not None:
         authorize(actor, Permission.VERIFY_CHAINS)
     started = time.perf_counter()
+    guards = tuple(uow.custody_scan.guard_problems())
     total = uow.custody_scan.count_events()
     appended = uow.custody_scan.counter_value(CHAIN_COUNTER)
+    recent = uow.anchors.recent(CUSTODY) if uow.anchors is not None else []
+    anchored = max(recent, key=lambda a: a.count) if recent else None
+    lowered: list[ChainFinding] = []
+    if anchored is not None and (appended or 0) < anchored.count:
+        lowered.append(
+            ChainFinding(
+                FindingKind.DELETED,
+                "clinic",
+                f"LabDesk's event counter reads {appended or 0}, but {anchored.count} events "
+                f"were anchored outside the database at {anchored.at:%Y-%m-%d %H:%M} UTC: the "
+                "counter was lowered and events removed.",
+                anchored.id,
+            )
+        )
+        appended = anchored.count
     findings, events, specimens = verify_rows(
         uow.custody_scan.stream_events(),
         sqlite=uow.custody_scan.dialect() == "sqlite",
         appended=appended,
         total=total,
         progress=progress,
+        anchors={a.id: a.hash for a in recent},
     )
+    findings = lowered + findings
     named = uow.custody_scan.accessions(
         sorted({f.specimen_id for f in findings if f.specimen_id is not None})
     )
@@ -369,4 +444,6 @@ def verify_chains(
         specimens=specimens,
         findings=tuple(findings),
         seconds=time.perf_counter() - started,
+        guards=guards,
+        anchored=anchored is not None,
     )

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from access_world import drop_append_only_guard
 from custody_world import World
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
+from labdesk.adapters.append_only import guard_problems
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEvent
@@ -44,8 +47,16 @@ def rows(engine: Engine) -> list[dict[str, Any]]:
 
 
 def execute(engine: Engine, sql: str, **params: Any) -> None:
+    """Run ``sql`` as an attacker with the owner's rights: the guards go first."""
+    if not _guard_problems(engine):
+        drop_append_only_guard(engine, "custody_events")
     with engine.begin() as conn:
         conn.execute(text(sql), params)
+
+
+def _guard_problems(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return guard_problems(session, ("custody_events",))
 
 
 def kinds(report: VerifyReport) -> set[tuple[FindingKind, int | None]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from access_world import drop_append_only_guard
 from custody_world import World
 from pytestqt.qtbot import QtBot
 from sqlalchemy import text
@@ -40,6 +41,7 @@ def test_integrity_panel_reports_intact_then_tampered_chains(
     assert first.args[0].ok
     assert "both chains intact" in panel.result.text()
 
+    drop_append_only_guard(core.engine, "custody_events")
     with core.engine.begin() as conn:
         conn.execute(text("UPDATE custody_events SET location = 'elsewhere' WHERE seq = 2"))
     with qtbot.waitSignal(panel.verified, timeout=WAIT_MS) as second:

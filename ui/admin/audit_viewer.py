@@ -269,7 +269,7 @@ class AuditViewer(QWidget):
                 self.tr("The audit log is intact: %n entries checked.", "", report.checked)
             )
         else:
-            details = "; ".join(str(p) for p in report.problems[:5])
+            details = "; ".join([*report.guards, *(str(p) for p in report.problems[:5])])
             self.message_label.show_error(
                 self.tr("THE AUDIT LOG WAS TAMPERED WITH: {details}").format(details=details)
             )

@@ -118,11 +118,10 @@ class IntegrityPanel(QGroupBox):
             self.result.setText(self.tr("{summary}: both chains intact.").format(summary=summary))
             self.result.setStyleSheet("color: #1b7f3b; font-weight: bold;")
         else:
-            self.result.setText(
-                self.tr("{summary}: {n} problem(s) found.").format(
-                    summary=summary, n=len(report.findings)
-                )
+            text = self.tr("{summary}: {n} problem(s) found.").format(
+                summary=summary, n=len(report.findings) + len(report.guards)
             )
+            self.result.setText("\n".join([text, *report.guards]))
             self.result.setStyleSheet("color: #b00020; font-weight: bold;")
         self.verified.emit(report)
 
