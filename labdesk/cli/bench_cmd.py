@@ -19,7 +19,7 @@ import click
 )
 def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
     """Measure p50/p95 of key operations and their ratio to a bare-SQL floor."""
-    from labdesk.bench import run  # deferred: the harness is only needed here
+    from bench import run  # deferred: the benchmarks ship beside the product, not in it
 
     code = run(
         quick=quick,

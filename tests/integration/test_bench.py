@@ -15,23 +15,24 @@ import pytest
 from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-import labdesk.bench
-from labdesk.adapters import orm
-from labdesk.adapters.database import make_engine
-from labdesk.adapters.types import UTCDateTime
-from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from labdesk.bench import coldstart, synthetic
-from labdesk.bench.datagen import (
+import bench
+from bench.data import synthetic
+from bench.data.datagen import (
     ACCESSION_COUNTER,
     BenchDb,
     build_database,
     cached_database,
 )
-from labdesk.bench.errors import BenchError
-from labdesk.bench.model import Scenario
-from labdesk.bench.report import to_records, write_json, write_table
-from labdesk.bench.runner import Plan, execute
-from labdesk.bench.scenarios import by_name
+from bench.harness.errors import BenchError
+from bench.harness.model import Scenario
+from bench.harness.report import to_records, write_json, write_table
+from bench.harness.runner import Plan, execute
+from bench.scenarios import by_name
+from bench.ui import coldstart
+from labdesk.adapters import orm
+from labdesk.adapters.database import make_engine
+from labdesk.adapters.types import UTCDateTime
+from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from labdesk.config import sqlite_url
 from labdesk.domain.accession import is_valid_accession, make_accession
 from labdesk.domain.patient import Patient, Sex
@@ -225,11 +226,11 @@ def test_a_failing_scenario_is_reported_not_raised(bench_cache: Path) -> None:
 
 def test_run_writes_json_and_exits_zero(bench_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tiny_plan = Plan(sizes=(300,), iterations=3, warmup=1, process_runs=1, cache_dir=bench_cache)
-    monkeypatch.setattr(labdesk.bench.Plan, "quick", classmethod(lambda cls: tiny_plan))
-    monkeypatch.setattr(labdesk.bench, "all_scenarios", lambda: DB_SCENARIOS)
+    monkeypatch.setattr(bench.Plan, "quick", classmethod(lambda cls: tiny_plan))
+    monkeypatch.setattr(bench, "all_scenarios", lambda: DB_SCENARIOS)
     out = io.StringIO()
 
-    code = labdesk.bench.run(quick=True, as_json=True, out=out)
+    code = bench.run(quick=True, as_json=True, out=out)
 
     assert code == 0
     assert {r["kind"] for r in json.loads(out.getvalue())} == {"machine", "build", "latency"}

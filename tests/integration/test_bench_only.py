@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import labdesk.bench
-from labdesk.bench.runner import Plan
+import bench
+from bench.harness.runner import Plan
 from labdesk.cli import cli
 
 HL7 = ["hl7-ingest", "hl7-ingest-burst"]
@@ -28,10 +28,10 @@ def test_only_the_named_scenarios_are_measured(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tiny = Plan(sizes=(300,), iterations=2, warmup=1, process_runs=1, cache_dir=tmp_path)
-    monkeypatch.setattr(labdesk.bench.Plan, "quick", classmethod(lambda cls: tiny))
+    monkeypatch.setattr(bench.Plan, "quick", classmethod(lambda cls: tiny))
     out = io.StringIO()
 
-    code = labdesk.bench.run(quick=True, as_json=True, out=out, only=[*HL7, "hl7-ingest"])
+    code = bench.run(quick=True, as_json=True, out=out, only=[*HL7, "hl7-ingest"])
 
     assert code == 0
     latency = [r for r in json.loads(out.getvalue()) if r["kind"] == "latency"]

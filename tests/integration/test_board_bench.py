@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from labdesk.bench import board, board_data
-from labdesk.bench.runner import Plan, execute
-from labdesk.bench.scenarios import all_scenarios, by_name
+from bench.core import board, board_data
+from bench.harness.runner import Plan, execute
+from bench.scenarios import all_scenarios, by_name
 from labdesk.domain import order
 
 Status = order.TestStatus  # not imported by name: pytest would try to collect Test*
@@ -47,8 +47,8 @@ def test_board_database_holds_tests_in_every_open_status(small_board: Path) -> N
 
 
 def test_board_scenarios_are_registered() -> None:
+    from bench.ui.board_worker import FILTERS
     from labdesk.services.board_query import BoardQuery
-    from ui.results.bench_worker import FILTERS
 
     assert len(FILTERS) == board.FILTERS
     assert FILTERS[-1] == BoardQuery()  # the reset floor's bare pass

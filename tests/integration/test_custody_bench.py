@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from labdesk.bench.custody_scan import SCENARIO as COURIER_SCAN
-from labdesk.bench.custody_verify_bench import cached_events_database, verify_scenario
-from labdesk.bench.datagen import cached_database
-from labdesk.bench.runner import Plan, execute
+from bench.core.custody_scan import SCENARIO as COURIER_SCAN
+from bench.core.custody_verify import cached_events_database, verify_scenario
+from bench.data.datagen import cached_database
+from bench.harness.runner import Plan, execute
 
 
 def _count(url: str, table: str) -> int:

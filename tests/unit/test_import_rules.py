@@ -1,4 +1,5 @@
-"""Architecture rules: the core (labdesk/) never depends on Qt, the UI or the printers."""
+"""Architecture rules: the core (labdesk/) never depends on Qt, the UI or the printers, and
+no product package holds or imports the benchmarks (they live in the top-level bench/)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import labdesk
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORE_DIR = Path(labdesk.__file__).resolve().parent
 FORBIDDEN = {"PySide6", "shiboken6", "ui", "printers"}
+PRODUCT_DIRS = ("labdesk", "ui", "printers")
+BENCH_DOOR = Path("labdesk/cli/bench_cmd.py")
+"""The one product module that imports ``bench``: the ``labdesk bench`` command."""
 
 
 def _absolute_imports(tree: ast.AST) -> list[tuple[int, str]]:
@@ -61,6 +65,39 @@ def test_core_never_imports_qt_ui_or_printers() -> None:
     assert offenders == [], "the core must stay free of Qt, ui and printers:\n" + "\n".join(
         offenders
     )
+
+
+def test_benchmarks_live_outside_the_product_packages() -> None:
+    """Benchmark scenarios and workers live in bench/, not in labdesk/, ui/ or printers/."""
+    found = [
+        str(path.relative_to(REPO_ROOT))
+        for folder in PRODUCT_DIRS
+        for path in sorted((REPO_ROOT / folder).rglob("*.py"))
+        if "bench" in path.relative_to(REPO_ROOT).as_posix()
+        and path.relative_to(REPO_ROOT) != BENCH_DOOR
+    ]
+    assert found == [], "benchmark code belongs in bench/:\n" + "\n".join(found)
+    assert (REPO_ROOT / "bench" / "scenarios.py").is_file()
+
+
+def test_product_packages_never_import_the_benchmarks() -> None:
+    """Only the ``labdesk bench`` command imports ``bench``, and only inside its function
+    (import-linter sees static imports only; this also catches ``import_module`` strings)."""
+    offenders = []
+    for folder in PRODUCT_DIRS:
+        for path in sorted((REPO_ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            top_level = {id(node) for node in tree.body}
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Import | ast.ImportFrom | ast.Call):
+                    continue
+                for line, module in _absolute_imports(node) + _dynamic_imports(node):
+                    if module.split(".")[0] != "bench":
+                        continue
+                    door = path.relative_to(REPO_ROOT) == BENCH_DOOR
+                    if not door or id(node) in top_level:
+                        offenders.append(f"{path.relative_to(REPO_ROOT)}:{line} imports {module}")
+    assert offenders == [], "product code must not import bench:\n" + "\n".join(offenders)
 
 
 def test_checker_sees_the_forms_it_forbids() -> None:

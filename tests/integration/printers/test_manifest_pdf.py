@@ -10,12 +10,12 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from labdesk.bench.runner import Plan, execute
-from labdesk.bench.scenarios import plugin_scenarios
+from bench.harness.runner import Plan, execute
+from bench.printing.manifest import manifest_scenario
+from bench.scenarios import extra_scenarios
 from labdesk.domain.catalog import TemperatureClass as T
 from labdesk.domain.manifest import ManifestDocument, ManifestLine, make_manifest_number
 from printers.errors import PrinterConfigError
-from printers.manifest_bench import manifest_scenario
 from printers.manifest_pdf import PdfManifestPrinter, render_manifest_pdf
 
 pytestmark = pytest.mark.integration
@@ -110,4 +110,4 @@ def test_manifest_bench_scenario_runs(tmp_path: Path) -> None:
     plan = Plan(sizes=(300,), iterations=1, warmup=0, process_runs=2, cache_dir=tmp_path)
     results = execute(plan, [manifest_scenario(12)])
     assert results.errors == []
-    assert "manifest-pdf-500" in [s.name for s in plugin_scenarios()]
+    assert "manifest-pdf-500" in [s.name for s in extra_scenarios()]

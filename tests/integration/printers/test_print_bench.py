@@ -1,21 +1,21 @@
-"""The printer bench scenarios load through their entry point and run (no timing asserts)."""
+"""The printer bench scenarios are registered and run (no timing asserts)."""
 
 from __future__ import annotations
 
 import pytest
 
-from labdesk.bench.runner import Plan, execute
-from labdesk.bench.scenarios import all_scenarios, by_name, plugin_scenarios
-from printers.bench_scenarios import scenarios
+from bench.harness.runner import Plan, execute
+from bench.printing.labels import scenarios
+from bench.scenarios import all_scenarios, by_name, extra_scenarios
 
 pytestmark = pytest.mark.integration
 
 PRINTER_SCENARIOS = ["zpl-label", "pdf-sheet-30", "print-order-6"]
 
 
-def test_printer_scenarios_are_registered_through_the_entry_point() -> None:
-    plugins = [s.name for s in plugin_scenarios()]
-    assert [name for name in plugins if name in PRINTER_SCENARIOS] == PRINTER_SCENARIOS
+def test_printer_scenarios_are_registered() -> None:
+    extras = [s.name for s in extra_scenarios()]
+    assert [name for name in extras if name in PRINTER_SCENARIOS] == PRINTER_SCENARIOS
     assert set(PRINTER_SCENARIOS) <= {s.name for s in all_scenarios()}
     assert [s.name for s in by_name(["print-order-6"])] == ["print-order-6"]
     for scenario in scenarios():

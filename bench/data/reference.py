@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
+from bench.data import rows
+from bench.harness.errors import BenchError
 from labdesk.adapters import orm
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from labdesk.bench import rows
-from labdesk.bench.errors import BenchError
 from labdesk.domain.catalog import SpecimenCategory, TemperatureClass
 from labdesk.domain.errors import LabdeskError
 from labdesk.domain.people import Role

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.data.rows import SITE_ID, USER_ID
+from bench.harness.errors import BenchError
+from bench.harness.model import Context, Database, Scenario
 from labdesk.adapters.append_only import SQLITE_TRIGGERS, sqlite_statements
-from labdesk.bench.errors import BenchError
-from labdesk.bench.model import Context, Database, Scenario
-from labdesk.bench.rows import SITE_ID, USER_ID
 from labdesk.domain.accession import make_accession
 from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import FixedClock

@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from labdesk.bench.model import Build, Growth, Machine, Measurement, Results
+from bench.harness.model import Build, Growth, Machine, Measurement, Results
 
 _LATENCY_HEADER = (
     "Scenario", "Size", "p50 ms", "p95 ms", "cpu p95", "floor p95", "ratio", "target", "",

@@ -1,9 +1,7 @@
-"""Printer speed scenarios for ``labdesk bench``, contributed through an entry point.
+"""Printer speed scenarios for ``labdesk bench`` (listed in :mod:`bench.scenarios`).
 
-``labdesk`` never imports ``printers``: pyproject.toml registers :func:`scenarios` in the
-``labdesk.bench_scenarios`` entry-point group and the bench loads it at run time, as the
-CLI loads ``labdesk.commands``. Like ``printers/commands.py`` this module is a composition
-root (it opens a database), so the import contract lists it as an exception.
+Like ``printers/commands.py`` this module is a composition root: it opens a database and
+drives ``printers`` through the core's print service.
 
 Scenarios and their floors:
 
@@ -28,11 +26,11 @@ from typing import Any
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen.canvas import Canvas
 
+from bench.harness.errors import BenchError
+from bench.harness.model import Context, Scenario
 from labdesk.adapters import migrate
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkFactory
-from labdesk.bench.errors import BenchError
-from labdesk.bench.model import Context, Scenario
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock, SystemClock
 from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
@@ -74,7 +72,7 @@ ZPL_TEMPLATE = (
 
 
 def scenarios() -> list[Scenario[Any]]:
-    """The printer scenarios (the ``labdesk.bench_scenarios`` entry point)."""
+    """The printer scenarios, in report order."""
     return [
         Scenario(
             name="zpl-label",

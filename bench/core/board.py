@@ -3,9 +3,9 @@
 ``board-load`` runs in process: a board load as the results page makes it (refresh check,
 flag counts, clinicians, the default query's count and first page). Its floor is the same
 count and first-page statements as bare SQL on a ``sqlite3`` connection
-(:mod:`labdesk.bench.board_floor`). The Qt side cannot run here (``labdesk`` never imports
+(:mod:`bench.core.board_floor`). The Qt side cannot run here (``labdesk`` never imports
 Qt), so ``board-refilter`` and ``board-model-reset`` talk to one long-lived worker process
-(``ui.results.bench_worker``) over a pipe: each timed call is one command and its one-line
+(``bench.ui.board_worker``) over a pipe: each timed call is one command and its one-line
 answer, so the wall time is the model's work (service query plus model reset) plus a pipe
 round trip (tens of microseconds). The re-filter floor is the same query's two statements
 as bare SQL in that worker.
@@ -21,12 +21,12 @@ from typing import IO, Any
 
 from sqlalchemy import Engine
 
+from bench.core.board_data import BOARD_NOW, OPEN_TESTS, board_database
+from bench.core.board_floor import floor_count
+from bench.harness.errors import BenchError
+from bench.harness.model import Context, Scenario
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.bench.board_data import BOARD_NOW, OPEN_TESTS, board_database
-from labdesk.bench.board_floor import floor_count
-from labdesk.bench.errors import BenchError
-from labdesk.bench.model import Context, Scenario
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.overdue import OverduePolicy, posix
 from labdesk.domain.people import Role
@@ -36,7 +36,7 @@ from labdesk.services.dto import SignedInUser
 
 LOAD_TARGET_MS = 150.0
 REFILTER_TARGET_MS = 30.0
-WORKER = (sys.executable, "-m", "ui.results.bench_worker")
+WORKER = (sys.executable, "-m", "bench.ui.board_worker")
 BOARD_ITERATIONS = 80
 """Timed calls of each board scenario (ten passes over the worker's eight filters)."""
 FILTERS = 8
@@ -119,7 +119,7 @@ def _worker_setup(_ctx: Context) -> Worker:
     ready = process.stdout.readline()
     if not ready.startswith("ready"):
         process.kill()
-        raise BenchError("The board worker (python -m ui.results.bench_worker) did not start.")
+        raise BenchError("The board worker (python -m bench.ui.board_worker) did not start.")
     return Worker(process, process.stdin, process.stdout)
 
 
@@ -184,4 +184,4 @@ SCENARIOS: list[Scenario[Any]] = [
         teardown=_worker_teardown,
     ),
 ]
-"""Registered in :data:`labdesk.bench.scenarios.SCENARIOS`."""
+"""Registered in :data:`bench.scenarios.SCENARIOS`."""

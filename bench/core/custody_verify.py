@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.data.datagen import default_cache_dir
+from bench.harness.errors import BenchError
+from bench.harness.model import Context, Scenario
 from labdesk.adapters import migrate
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.bench.datagen import default_cache_dir
-from labdesk.bench.errors import BenchError
-from labdesk.bench.model import Context, Scenario
 from labdesk.config import sqlite_url
 from labdesk.domain.hashchain import GENESIS
 from labdesk.services.custody_verify import CHAIN_COUNTER, canonical_row, verify_chains

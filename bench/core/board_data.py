@@ -1,7 +1,7 @@
 """The clinician board's benchmark database: 100,000 open tests on top of a base database.
 
 The base (patients, specimens, mostly closed orders) comes from
-:func:`labdesk.bench.datagen.build_database`; this module adds orders whose tests stand in
+:func:`bench.data.datagen.build_database`; this module adds orders whose tests stand in
 every open status, with results (some abnormal, a few critical, some corrected) and a few
 acknowledgements, all in the two weeks before :data:`BOARD_NOW`. Cached like the base
 databases, by size, seed, schema revision and generator version.
@@ -18,11 +18,11 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.data.datagen import BenchDb, build_database, default_cache_dir
+from bench.data.rows import ACCESSION_YEAR, USER_ID
 from labdesk.adapters import migrate
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.bench.datagen import BenchDb, build_database, default_cache_dir
-from labdesk.bench.rows import ACCESSION_YEAR, USER_ID
 from labdesk.config import sqlite_url
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.order import TestStatus

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from labdesk.bench import synthetic
+from bench.data import synthetic
 from labdesk.domain.accession import make_accession
 from labdesk.domain.order import OrderSource, OrderStatus, Priority, TestStatus
 from labdesk.domain.specimen import SpecimenStatus

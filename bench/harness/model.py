@@ -1,6 +1,6 @@
 """What a scenario declares, what it is given to run, and what a measurement reports.
 
-Adding a scenario is declaring one :class:`Scenario` in :data:`labdesk.bench.scenarios.SCENARIOS`:
+Adding a scenario is declaring one :class:`Scenario` in :data:`bench.scenarios.SCENARIOS`:
 a ``setup`` that prepares state (keys drawn from the database, a subprocess environment), a
 ``run_once`` doing the real service path once, and a ``floor`` doing the same work as bare
 SQL (or a bare process), both called with the iteration number.
@@ -17,9 +17,9 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Engine
 
+from bench.data.datagen import BenchDb
+from bench.harness.errors import BenchError
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.bench.datagen import BenchDb
-from labdesk.bench.errors import BenchError
 
 S = TypeVar("S")
 
@@ -59,7 +59,7 @@ class Context:
 
 @dataclass(frozen=True)
 class Scenario(Generic[S]):
-    """One benchmark scenario, declared once and run by :func:`labdesk.bench.runner.execute`."""
+    """One benchmark scenario, declared once and run by :func:`bench.harness.runner.execute`."""
 
     name: str
     title: str

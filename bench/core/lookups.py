@@ -1,4 +1,4 @@
-"""The benchmark scenarios, declared in :data:`SCENARIOS`.
+"""Lookup scenarios: accession issue and specimen/patient lookups, each against bare SQL.
 
 Each database scenario runs a service path through a unit of work with keys drawn at
 random from the database, and its floor does the same lookup as one bare indexed SQL
@@ -9,35 +9,29 @@ with the permission check and the audit entry it commits.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import entry_points
 from typing import Any
 
 from sqlalchemy import Table
 
+from bench.data.datagen import ACCESSION_COUNTER
+from bench.data.rows import ACCESSION_YEAR, USER_ID
+from bench.harness.errors import BenchError
+from bench.harness.model import Context, Database, Scenario
 from labdesk.adapters import orm
-from labdesk.bench import board, coldstart, custody_scan, custody_verify_bench, hl7_ingest, station
-from labdesk.bench.datagen import ACCESSION_COUNTER
-from labdesk.bench.errors import BenchError
-from labdesk.bench.model import Context, Database, Scenario
-from labdesk.bench.rows import ACCESSION_YEAR, USER_ID
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.people import Role
 from labdesk.services.accession import issue_accession
 from labdesk.services.dto import SignedInUser
 from labdesk.services.patients import find_by_scan, lookup_by_scan, lookup_patients
 
-logger = logging.getLogger(__name__)
-
 LOOKUP_TARGET_MS = 5.0
 """p95 of every lookup, at every size (the issue's target is at a million specimens)."""
 MAX_GROWTH = 1.5
 """p95 at the biggest size over p95 at the smallest."""
-COLD_START_TARGET_MS = 1500.0
 SEARCH_LIMIT = 25
 
 
@@ -283,57 +277,5 @@ SCENARIOS: list[Scenario[Any]] = [
         target_p95_ms=LOOKUP_TARGET_MS,
         max_growth=MAX_GROWTH,
     ),
-    *hl7_ingest.SCENARIOS,
-    custody_scan.SCENARIO,
-    custody_verify_bench.verify_scenario(),
-    *station.SCENARIOS,
-    *board.SCENARIOS,
-    Scenario(
-        name="cold-start",
-        title="Cold start to a usable window",
-        setup=coldstart.setup,
-        run_once=coldstart.start_app,
-        floor=coldstart.start_bare_qt,
-        target_p95_ms=COLD_START_TARGET_MS,
-        per_size=False,
-        in_process=False,
-    ),
 ]
-"""The core's scenarios, in the order they run and are reported (plugins follow)."""
-
-PLUGIN_GROUP = "labdesk.bench_scenarios"
-"""Entry-point group through which other packages (``printers``) contribute scenarios: each
-entry names a callable returning a list of :class:`Scenario`. The core never imports them."""
-
-
-def plugin_scenarios() -> list[Scenario[Any]]:
-    """Scenarios contributed through :data:`PLUGIN_GROUP` (skipped if they cannot load)."""
-    found: list[Scenario[Any]] = []
-    for entry in entry_points(group=PLUGIN_GROUP):
-        try:
-            found.extend(entry.load()())
-        except ImportError as exc:
-            logger.warning("bench scenarios %s unavailable: %s", entry.name, exc)
-    return found
-
-
-def all_scenarios() -> list[Scenario[Any]]:
-    """The core's scenarios followed by the plugins'."""
-    return [*SCENARIOS, *plugin_scenarios()]
-
-
-def by_name(names: list[str] | tuple[str, ...]) -> list[Scenario[Any]]:
-    """The registered scenarios called ``names``, in registry order.
-
-    Raises:
-        BenchError: for a name that is not registered.
-    """
-    registered = all_scenarios()
-    known = {s.name for s in registered}
-    unknown = sorted(set(names) - known)
-    if unknown:
-        raise BenchError(
-            f"No benchmark scenario called {', '.join(unknown)}.",
-            hint=f"Scenarios: {', '.join(sorted(known))}.",
-        )
-    return [s for s in registered if s.name in names]
+"""The lookup scenarios, in the order they run and are reported."""

@@ -1,14 +1,14 @@
 """``labdesk bench`` scenario measured on screen: a wristband scan until the plan is painted.
 
-Contributed through the ``labdesk.bench_scenarios`` entry point (the core never imports Qt).
-The widgets live in a worker subprocess (``python -m ui.bench_station URL SEED CALLS``), so
-the bench process never starts Qt: an offscreen :class:`~ui.pages.station.StationPage` on
-the benchmark database receives the scan the way the scanner router delivers it, and each
-call runs from the scan until the page has shown the encounter (orders and draw plan filled
-in by the background job) and has been repainted: the thread hop, the model resets and the
-painting included, plus a pipe round trip (well under a millisecond). The floor does the
-bare-SQL reads of ``station-scan-plan`` and repaints a plain ``QTableView`` given the same
-number of rows, in the same worker.
+Listed in :mod:`bench.scenarios`. The widgets live in a worker subprocess
+(``python -m bench.ui.station_screen URL SEED CALLS``), so the bench process never starts
+Qt: an offscreen :class:`~ui.pages.station.StationPage` on the benchmark database receives
+the scan the way the scanner router delivers it, and each call runs from the scan until the
+page has shown the encounter (orders and draw plan filled in by the background job) and has
+been repainted: the thread hop, the model resets and the painting included, plus a pipe
+round trip (well under a millisecond). The floor does the bare-SQL reads of
+``station-scan-plan`` and repaints a plain ``QTableView`` given the same number of rows, in
+the same worker.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QTableView
 
-from labdesk.bench import station as core_station
-from labdesk.bench.errors import BenchError
-from labdesk.bench.model import Context, Scenario
+from bench.core import station as core_station
+from bench.harness.errors import BenchError
+from bench.harness.model import Context, Scenario
 from labdesk.config import Config
 from labdesk.domain.clock import FixedClock
 from ui.context import AppContext
@@ -174,7 +174,7 @@ def worker_setup(ctx: Context) -> Worker:
     """Start the worker on this size's database and wait until its page is ready."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     seed = ctx.rng.randrange(1 << 30)
-    command = [sys.executable, "-m", "ui.bench_station", ctx.db().info.url, str(seed)]
+    command = [sys.executable, "-m", "bench.ui.station_screen", ctx.db().info.url, str(seed)]
     process = subprocess.Popen(
         [*command, str(ctx.calls), str(ctx.workdir)],
         stdin=subprocess.PIPE,
@@ -214,8 +214,8 @@ def scenarios() -> list[Scenario[Any]]:
 
 def main(argv: list[str]) -> int:
     """The worker: set up the page, then answer ``run i`` / ``floor i`` / ``quit``."""
-    from labdesk.bench.datagen import BenchDb
-    from labdesk.bench.runner import open_database
+    from bench.data.datagen import BenchDb
+    from bench.harness.runner import open_database
 
     url, seed, calls, workdir = argv[1], int(argv[2]), int(argv[3]), Path(argv[4])
     database = open_database(BenchDb(url, 0, 0, seed, 0.0))

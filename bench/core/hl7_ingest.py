@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from labdesk.bench.errors import BenchError
-from labdesk.bench.model import Context, Database, Scenario
-from labdesk.bench.rows import ACCESSION_YEAR
+from bench.data.rows import ACCESSION_YEAR
+from bench.harness.errors import BenchError
+from bench.harness.model import Context, Database, Scenario
 from labdesk.domain.clock import FixedClock
 from labdesk.hl7.ingest import Ingestor
 

@@ -16,8 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from labdesk.bench.errors import BenchError
-from labdesk.bench.model import Context
+from bench.harness.errors import BenchError
+from bench.harness.model import Context, Scenario
 
 TIMEOUT_S = 60.0
 APP_COMMAND = (sys.executable, "-m", "labdesk", "app", "--exit-after-shown")
@@ -101,3 +101,18 @@ def start_bare_qt(state: ColdStart, _i: int) -> object:
     """
     spawn(state, BARE_QT_COMMAND, "The bare Qt window process")
     return None
+
+
+COLD_START_TARGET_MS = 1500.0
+
+SCENARIO: Scenario[ColdStart] = Scenario(
+    name="cold-start",
+    title="Cold start to a usable window",
+    setup=setup,
+    run_once=start_app,
+    floor=start_bare_qt,
+    target_p95_ms=COLD_START_TARGET_MS,
+    per_size=False,
+    in_process=False,
+)
+"""Registered in :data:`bench.scenarios.SCENARIOS` (last of the core's, before the extras)."""

@@ -15,12 +15,10 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from labdesk.adapters.database import make_engine
-from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.bench.datagen import BenchDb, cached_database, default_cache_dir
-from labdesk.bench.errors import BenchError
-from labdesk.bench.measure import percentile, time_alternating
-from labdesk.bench.model import (
+from bench.data.datagen import BenchDb, cached_database, default_cache_dir
+from bench.harness.errors import BenchError
+from bench.harness.measure import percentile, time_alternating
+from bench.harness.model import (
     Build,
     Context,
     Database,
@@ -30,7 +28,8 @@ from labdesk.bench.model import (
     Results,
     Scenario,
 )
-from labdesk.bench.scenarios import SCENARIOS
+from labdesk.adapters.database import make_engine
+from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.config import sqlite_url
 
 Progress = Callable[[str], None]
@@ -62,7 +61,7 @@ class Plan:
 
 def execute(
     plan: Plan,
-    scenarios: Sequence[Scenario[Any]] = SCENARIOS,
+    scenarios: Sequence[Scenario[Any]],
     progress: Progress | None = None,
 ) -> Results:
     """Run ``scenarios`` under ``plan``; failures are recorded in the results, not raised."""

@@ -1,10 +1,7 @@
-"""``manifest-pdf-500`` for ``labdesk bench``, contributed through an entry point.
+"""``manifest-pdf-500`` for ``labdesk bench`` (listed in :mod:`bench.scenarios`).
 
-``labdesk`` never imports ``printers``, so this scenario is registered in the
-``labdesk.bench_scenarios`` entry-point group (pyproject.toml) and loaded by the bench at
-run time, like ``printers/bench_scenarios.py``; it is a composition root (it opens a
-database), listed as an exception in the import contract. A subprocess would have timed
-Python and reportlab start-up instead of the work.
+It runs in the bench process, like :mod:`bench.printing.labels`: a subprocess would have
+timed Python and reportlab start-up instead of the work.
 
 Setup builds a private synthetic database, walks 500 specimens to verified and scans them
 onto one courier manifest through the real pickup service, then closes the pickup.
@@ -24,12 +21,12 @@ from typing import Any
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen.canvas import Canvas
 
-from labdesk.bench.custody_scan import bench_courier, verified_specimens
-from labdesk.bench.datagen import build_database
-from labdesk.bench.errors import BenchError
-from labdesk.bench.model import Context, Database, Scenario
-from labdesk.bench.rows import SITE_ID
-from labdesk.bench.runner import open_database
+from bench.core.custody_scan import bench_courier, verified_specimens
+from bench.data.datagen import build_database
+from bench.data.rows import SITE_ID
+from bench.harness.errors import BenchError
+from bench.harness.model import Context, Database, Scenario
+from bench.harness.runner import open_database
 from labdesk.config import sqlite_url
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.manifest import ManifestStatus
@@ -129,5 +126,5 @@ def manifest_scenario(count: int = MANIFEST_SPECIMENS) -> Scenario[ManifestState
 
 
 def scenarios() -> list[Scenario[Any]]:
-    """The custody printing scenario (the ``labdesk.bench_scenarios`` entry point)."""
+    """The custody printing scenario."""
     return [manifest_scenario()]

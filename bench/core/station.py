@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from labdesk.bench.errors import BenchError
-from labdesk.bench.model import Context, Database, Scenario
-from labdesk.bench.rows import ACCESSION_YEAR, USER_ID
-from labdesk.bench.synthetic import wristband_for
+from bench.data.rows import ACCESSION_YEAR, USER_ID
+from bench.data.synthetic import wristband_for
+from bench.harness.errors import BenchError
+from bench.harness.model import Context, Database, Scenario
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.people import Role
 from labdesk.services.dto import SignedInUser

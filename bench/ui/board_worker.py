@@ -1,13 +1,13 @@
 """Benchmark worker for the board's Qt side (``labdesk bench`` runs it as a subprocess).
 
-``labdesk`` never imports Qt, so the bench starts ``python -m ui.results.bench_worker URL
+The bench process never starts Qt, so it starts ``python -m bench.ui.board_worker URL
 NOW`` with the offscreen platform. The worker loads the board through the service once,
 then answers one command per line on stdin, each timed by the bench around the round trip:
 
 ``filter I``  set query number ``I`` of :data:`FILTERS` on the lazy model (the re-filter:
               one read of the first page and the count, then a model reset)
 ``floor I``   the same criteria counted by bare SQL, no Qt and no services
-              (``labdesk.bench.board_floor.floor_count``; ``ok -1`` while it is missing)
+              (:func:`bench.core.board_floor.floor_count`)
 ``reset``     hand the loaded board to the model again (a model reset, nothing read)
 ``quit``      exit
 
@@ -16,15 +16,14 @@ Each answer is one line, ``ok <rows>`` (``error <text>`` when a read failed).
 
 from __future__ import annotations
 
-import importlib
 import sys
 import tempfile
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from bench.core.board_floor import floor_count
 from labdesk.bootstrap import bootstrap
 from labdesk.config import Config
 from labdesk.domain.clock import FixedClock
@@ -48,22 +47,6 @@ FILTERS = (
     BoardQuery(),
 )
 """The re-filter scenario's queries, in turn (the last, empty one is the reset floor's)."""
-
-FloorCount = Callable[[str, BoardQuery, float], int]
-
-
-def floor_counter() -> FloorCount | None:
-    """``labdesk.bench.board_floor.floor_count``, imported by name at run time.
-
-    The floor is bare SQL through the storage adapters, which ``ui`` may not import (an
-    import-linter contract); the bench's worker is the one place that needs both.
-    """
-    try:
-        module = importlib.import_module("labdesk.bench.board_floor")
-    except ImportError:
-        return None
-    count: FloorCount | None = getattr(module, "floor_count", None)
-    return count
 
 
 def _filter(model: BoardTableModel, i: int) -> str:
@@ -94,11 +77,9 @@ def main(argv: list[str]) -> int:
             )  # fmt: skip
 
         model = BoardTableModel("America/New_York", fetch)
-        counter = floor_counter()
         for query in FILTERS:  # warms the database's caches once, as a first search does
             model.set_query(query)
-            if counter is not None:  # and compiles the floor's statements outside the timing
-                counter(url, query, board.now_s)
+            floor_count(url, query, board.now_s)  # and compiles the floor's statements
         model.set_board(board)
         print(f"ready {model.rowCount()}", flush=True)  # noqa: T201 - the bench reads stdout
         for line in sys.stdin:
@@ -107,7 +88,7 @@ def main(argv: list[str]) -> int:
                 answer = _filter(model, int(arg))
             elif command == "floor":
                 query = FILTERS[int(arg) % len(FILTERS)]
-                answer = f"ok {-1 if counter is None else counter(url, query, board.now_s)}"
+                answer = f"ok {floor_count(url, query, board.now_s)}"
             elif command == "reset":
                 model.set_board(board)
                 answer = f"ok {model.rowCount()}"

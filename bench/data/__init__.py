@@ -1,0 +1,1 @@
+"""Synthetic benchmark databases: generated rows, reference data, bulk load and cache."""

@@ -1,0 +1,1 @@
+"""The measuring machinery: scenario model, timing, the run plan and the report."""

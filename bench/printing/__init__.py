@@ -1,0 +1,1 @@
+"""Scenarios over the ``printers`` package: label rendering, printing, the courier manifest."""
