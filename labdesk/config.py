@@ -84,6 +84,11 @@ class Config:
     """PostgreSQL role the workstations connect as (``labdesk db upgrade`` grants it rights)."""
     demo: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    overdue: dict[str, object] = field(default_factory=dict)
+    """The raw ``[overdue]`` table, parsed by its owner
+    (:func:`labdesk.services.overdue_settings.overdue_settings`), so the file is read once."""
+    config_file: str = ""
+    """The file the values came from (named in its owners' error messages); empty if none."""
 
     def with_overrides(self, **changes: object) -> Config:
         """Return a copy with some fields changed."""
@@ -165,6 +170,8 @@ def load_config(path: Path | None = None) -> Config:
         _check_security(values, file)
         _check_date_formats(values, file)
         _check_hl7(values, file)
+        values["overdue"] = _section(raw, "overdue", file)
+        values["config_file"] = str(file)
     env_map = {
         "LABDESK_DATABASE_URL": "database_url",
         "LABDESK_STATION": "station_code",
@@ -183,6 +190,17 @@ def load_config(path: Path | None = None) -> Config:
     _check_anchoring(values, file)
     url = str(values.pop("database_url", "") or sqlite_url(data_dir / "labdesk.sqlite3"))
     return Config(database_url=url, data_dir=data_dir, **values)  # type: ignore[arg-type]
+
+
+def _section(raw: dict[str, object], name: str, file: Path) -> dict[str, object]:
+    """A table its owner parses (absent: empty); refuse a plain value under its name."""
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"'{name}' in {file} must be a table ([{name}]).",
+            hint="Correct the value in the config file.",
+        )
+    return dict(table)
 
 
 def _check_printers(values: dict[str, object], file: Path) -> None:

@@ -7,16 +7,11 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 
-from labdesk.adapters.orm import mapper_registry, metadata
+from labdesk.adapters.orm import _pk, mapper_registry, metadata
 from labdesk.adapters.types import StrEnumType, UTCDateTime
 from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.manifest import Manifest, ManifestItem, ManifestStatus, ReceiptOutcome, Route
 from labdesk.domain.recollection import RecollectionStatus, RecollectionTask
-
-
-def _pk() -> Column[int]:
-    return Column("id", Integer, primary_key=True, autoincrement=True)
-
 
 routes = Table(
     "routes",

@@ -14,7 +14,7 @@ from labdesk.services.overdue import (
     escalate_overdue_criticals,
     set_covering_clinician,
 )
-from labdesk.services.overdue_settings import load_overdue_settings
+from labdesk.services.overdue_settings import overdue_settings
 
 
 @click.group()
@@ -31,7 +31,7 @@ def sweep() -> None:
     """
     core = open_core()
     try:
-        settings = load_overdue_settings(core.config.clinic_timezone)
+        settings = overdue_settings(core.config)
         sent = escalate_overdue_criticals(
             core.uow(), core.clock, settings.policy, settings.default_covering
         )
@@ -48,7 +48,7 @@ def counts() -> None:
     """How many open tests are overdue, by reason (read from the clinician board's table)."""
     core = open_core(create=False)
     try:
-        settings = load_overdue_settings(core.config.clinic_timezone)
+        settings = overdue_settings(core.config)
         open_tests, tally = overdue_tally(core.uow(), core.clock, settings.policy)
     finally:
         core.close()
@@ -66,7 +66,7 @@ def rebuild_board_cmd() -> None:
     """
     core = open_core()
     try:
-        settings = load_overdue_settings(core.config.clinic_timezone)
+        settings = overdue_settings(core.config)
         with click.progressbar(length=1, label="Rebuilding the board") as bar:
 
             def progress(done: int, total: int) -> None:

@@ -20,6 +20,7 @@ from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import LabdeskError, NotFound, ValidationError
 from labdesk.domain.hl7 import OutboundMessage, OutboundStatus
+from labdesk.domain.retry import RetryPolicy
 from labdesk.domain.specimen import Specimen
 from labdesk.hl7.outbound_build import (
     MESSAGE_TYPES,
@@ -36,9 +37,13 @@ from labdesk.services.audit import record_audit
 
 logger = logging.getLogger(__name__)
 
-BACKOFF_START = timedelta(seconds=30)
-BACKOFF_MAX = timedelta(minutes=30)
 MAX_ATTEMPTS = 20
+HL7_RETRY = RetryPolicy(
+    base=timedelta(seconds=30), cap=timedelta(minutes=30), max_attempts=MAX_ATTEMPTS
+)
+"""The lab's interface: 30 s doubling, at most 30 minutes; failed for good after 20 attempts."""
+BACKOFF_START = HL7_RETRY.base
+BACKOFF_MAX = HL7_RETRY.cap
 SEND_LEASE = timedelta(minutes=5)
 
 
@@ -212,8 +217,7 @@ class SendReport:
 
 def backoff(attempts: int) -> timedelta:
     """Wait before the next try after ``attempts`` failed ones: 30 s doubling, at most 30 min."""
-    wait: timedelta = BACKOFF_START * (2 ** min(max(0, attempts - 1), 16))
-    return min(wait, BACKOFF_MAX)
+    return HL7_RETRY.delay(attempts)
 
 
 def send_due_messages(
@@ -285,5 +289,5 @@ def _record(
     if message.attempts >= max_attempts:
         message.status = OutboundStatus.FAILED
         return "failed"
-    message.next_attempt_at = now + backoff(message.attempts)
+    message.next_attempt_at = HL7_RETRY.next_attempt_at(message.attempts, now)
     return "retrying"

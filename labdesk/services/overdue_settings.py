@@ -18,18 +18,19 @@ Example (every key optional; defaults in :class:`~labdesk.domain.overdue.Overdue
     critical_ack_min = 60
     default_covering = "doctor"  # user name covering clinicians without their own cover
 
-The time zone is the clinic's (``clinic_timezone`` in ``[labdesk]``).
+The time zone is the clinic's (``clinic_timezone`` in ``[labdesk]``). The file is read once,
+by :func:`labdesk.config.load_config`, which keeps this table raw in ``Config.overdue``; this
+module only parses what it is given.
 """
 
 from __future__ import annotations
 
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, time
-from pathlib import Path
 from typing import Any
 
-from labdesk.config import ConfigError, config_path
+from labdesk.config import Config, ConfigError
 from labdesk.domain.overdue import OverduePolicy
 from labdesk.domain.working_calendar import WorkingCalendar
 
@@ -45,28 +46,19 @@ class OverdueSettings:
     default_covering: str = ""
 
 
-def load_overdue_settings(timezone: str, path: Path | None = None) -> OverdueSettings:
-    """Read ``[overdue]`` from the config file (defaults when the file or section is absent).
+def overdue_settings(config: Config) -> OverdueSettings:
+    """The settings of ``config``'s ``[overdue]`` table (defaults when it is absent).
 
     Raises:
         ConfigError: naming the bad key and what it must be.
     """
-    file = path or config_path()
-    section: dict[str, Any] = {}
-    if file.exists():
-        try:
-            raw = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"Cannot read the config file {file}: {exc}.",
-                hint="Fix the file (it is TOML) or move it away to use the defaults.",
-            ) from exc
-        section = dict(raw.get("overdue", {}))
-    return settings_from_mapping(section, timezone, source=str(file))
+    return settings_from_mapping(
+        config.overdue, config.clinic_timezone, source=config.config_file or "the config file"
+    )
 
 
 def settings_from_mapping(
-    section: dict[str, Any], timezone: str, source: str = "the config file"
+    section: Mapping[str, Any], timezone: str, source: str = "the config file"
 ) -> OverdueSettings:
     """Build settings from an ``[overdue]`` mapping.
 

@@ -28,21 +28,23 @@ from labdesk.domain.printing import (
     PrintJobKind,
     PrintJobStatus,
 )
+from labdesk.domain.retry import RetryPolicy
 from labdesk.ports import PrinterOpener, UnitOfWork, UowFactory
 from labdesk.services.print_dto import PrintJobRow, SpoolReport
 
 logger = logging.getLogger(__name__)
 
-BACKOFF_BASE = timedelta(seconds=5)
-BACKOFF_MAX = timedelta(minutes=5)
+PRINT_RETRY = RetryPolicy(base=timedelta(seconds=5), cap=timedelta(minutes=5))
+"""Offline printers: 5 s, 10 s, 20 s ... at most 5 minutes, for ever (a person sees the queue)."""
+BACKOFF_BASE = PRINT_RETRY.base
+BACKOFF_MAX = PRINT_RETRY.cap
 DUE_BATCH = 50
 UNCONFIRMED_HINT = CHECK_THE_TUBE
 
 
 def backoff(attempts: int) -> timedelta:
     """Wait before attempt ``attempts + 1``: 5 s, 10 s, 20 s … capped at 5 minutes."""
-    doublings = min(max(0, attempts - 1), 16)
-    return min(BACKOFF_BASE * (1 << doublings), BACKOFF_MAX)
+    return PRINT_RETRY.delay(attempts)
 
 
 def error_text(error: BaseException) -> str:
@@ -187,7 +189,7 @@ def _record(
         return PrintJobStatus.DONE
     # A test label is for someone standing at the printer now: report, never retry later.
     if delivery is Delivery.RETRY and job.kind is not PrintJobKind.TEST:
-        until = clock.now() + backoff(job.attempts)
+        until = PRINT_RETRY.next_attempt_at(job.attempts, clock.now())
         queue.finish(job.id, PrintJobStatus.QUEUED, last_error=text, next_attempt_at=until)
         # The printer's other queued jobs wait too, so labels keep their order.
         queue.postpone(job.printer_uri, until, text)

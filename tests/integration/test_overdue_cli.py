@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from pathlib import Path
 
@@ -10,9 +11,9 @@ from argon2 import PasswordHasher
 from click.testing import CliRunner
 
 from labdesk.cli import cli
-from labdesk.config import ConfigError
+from labdesk.config import ConfigError, load_config
 from labdesk.services import credentials
-from labdesk.services.overdue_settings import load_overdue_settings, settings_from_mapping
+from labdesk.services.overdue_settings import overdue_settings, settings_from_mapping
 
 
 @pytest.fixture
@@ -67,6 +68,7 @@ def test_rebuild_board_lists_every_open_test(env: dict[str, str]) -> None:
 def test_settings_from_the_config_file(tmp_path: Path) -> None:
     file = tmp_path / "c.toml"
     file.write_text(
+        '[labdesk]\nclinic_timezone = "America/Chicago"\n'
         "[overdue]\n"
         'holidays = ["2026-12-25", 2026-12-31]\n'
         'workdays = ["Mon", "tue", "wed", "thu", "fri", "sat"]\n'
@@ -75,7 +77,7 @@ def test_settings_from_the_config_file(tmp_path: Path) -> None:
         "pickup_grace_min = 90\n"
         "collect_same_day = false\n"
     )
-    settings = load_overdue_settings("America/Chicago", file)
+    settings = overdue_settings(load_config(file))
     calendar = settings.policy.calendar
     assert calendar.timezone == "America/Chicago"
     assert calendar.holidays == {date(2026, 12, 25), date(2026, 12, 31)}
@@ -83,7 +85,7 @@ def test_settings_from_the_config_file(tmp_path: Path) -> None:
     assert (calendar.day_start, calendar.day_end) == (time(8), time(18))
     assert settings.policy.pickup_grace_min == 90
     assert settings.policy.collect_same_day is False
-    missing = load_overdue_settings("America/New_York", tmp_path / "absent.toml")
+    missing = overdue_settings(load_config(tmp_path / "absent.toml"))
     assert missing.policy.critical_ack_min == 60
     assert missing.policy.calendar.day_end is None
 
@@ -111,4 +113,28 @@ def test_unreadable_config_file(tmp_path: Path) -> None:
     file = tmp_path / "broken.toml"
     file.write_text("[overdue\n")
     with pytest.raises(ConfigError, match="Cannot read"):
-        load_overdue_settings("America/New_York", file)
+        load_config(file)
+
+
+def test_the_file_is_read_once_and_the_section_handed_over(tmp_path: Path) -> None:
+    """Overdue settings parse what load_config read; they never open the file again."""
+    file = tmp_path / "c.toml"
+    file.write_text('[overdue]\npickup_grace_min = 45\ndefault_covering = "Doctor"\n')
+    config = load_config(file)
+    file.unlink()
+    settings = overdue_settings(config)
+    assert (settings.policy.pickup_grace_min, settings.default_covering) == (45, "doctor")
+
+
+def test_bad_overdue_value_names_the_file(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text("[overdue]\nack_normal_h = -3\n")
+    with pytest.raises(ConfigError, match=re.escape(f"'ack_normal_h' in [overdue] of {file}")):
+        overdue_settings(load_config(file))
+
+
+def test_overdue_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text("overdue = 3\n")
+    with pytest.raises(ConfigError, match="must be a table"):
+        load_config(file)

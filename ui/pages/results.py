@@ -41,7 +41,7 @@ from labdesk.services.board_export import (
 from labdesk.services.board_query import PAGE_SIZE, BoardQuery
 from labdesk.services.dto import SignedInUser
 from labdesk.services.overdue import escalate_overdue_criticals, turnaround_stats
-from labdesk.services.overdue_settings import OverdueSettings, load_overdue_settings
+from labdesk.services.overdue_settings import OverdueSettings, overdue_settings
 from ui.context import AppContext
 from ui.errors import error_text
 from ui.message_label import MessageLabel
@@ -85,7 +85,7 @@ class ResultsPage(QWidget):
         self.user = user
         tz = context.config.clinic_timezone
         self.timezone = tz
-        self.settings = settings or load_overdue_settings(tz)
+        self.settings = settings or overdue_settings(context.config)
         self.marker: tuple[Any, ...] | None = None
         self._loaded_at = 0.0
         self._escalated_at = 0.0
