@@ -95,7 +95,7 @@ class TransitPanel(QGroupBox):
         self._context = context
         # Imported here: ui.pages' package imports the pages, which import this module, so a
         # module-level import made ``import ui.custody_widgets`` alone fail (a cycle).
-        from ui.pages.custody_models import TransitFlagModel
+        from ui.custody.models import TransitFlagModel
 
         self.model = TransitFlagModel(context.config.clinic_timezone, self)
         self.table: QTableView = sorting_table_view(self.model, self)

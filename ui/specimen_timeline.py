@@ -19,10 +19,10 @@ from labdesk.domain.timefmt import format_local
 from labdesk.services.custody_dto import SpecimenTimeline, TimelineEntry
 from labdesk.services.custody_timeline import specimen_timeline
 from labdesk.services.dto import SignedInUser
+from ui.catalog_labels import temperature_label
 from ui.context import AppContext
+from ui.custody.models import ERROR_BACKGROUND
 from ui.errors import error_text
-from ui.pages.catalog_table_model import temperature_label
-from ui.pages.custody_models import ERROR_BACKGROUND
 from ui.table_model import Column, ModelIndex, RowTableModel
 from ui.table_view import sorting_table_view
 from ui.tasks import run_in_background

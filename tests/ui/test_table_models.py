@@ -12,7 +12,7 @@ from labdesk.domain.catalog import SpecimenCategory, TemperatureClass
 from labdesk.domain.patient import Sex
 from labdesk.services.dto import CatalogRow, PatientSummary
 from ui.pages.catalog_table_model import CatalogTableModel, format_minutes
-from ui.pages.patient_table_model import PatientTableModel
+from ui.station.patient_table_model import PatientTableModel
 from ui.table_model import SORT_ROLE
 
 

@@ -138,3 +138,20 @@ def test_import_linter_contracts_hold() -> None:
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert " 0 broken" in output, output
+
+
+PAGES_USERS = {Path("ui/main_window.py"), Path("ui/navigation.py")}
+"""The window that assembles the screens, and its page table: the only users of ``ui.pages``."""
+
+
+def test_nothing_below_the_screens_imports_a_page_module() -> None:
+    """Shared widgets and screen parts never import ``ui.pages`` (no upward imports)."""
+    upward = []
+    for path in sorted((REPO_ROOT / "ui").rglob("*.py")):
+        relative = path.relative_to(REPO_ROOT)
+        if relative.parts[:2] == ("ui", "pages") or relative in PAGES_USERS:
+            continue
+        for line, module in _absolute_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if module == "ui.pages" or module.startswith("ui.pages."):
+                upward.append(f"{relative}:{line} imports {module}")
+    assert not upward, upward

@@ -6,20 +6,11 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from labdesk.domain.catalog import Handling, TemperatureClass
 from labdesk.services.dto import CatalogRow
+from ui.catalog_labels import temperature_label
 from ui.table_model import RIGHT, Column, RowTableModel
 
 _CONTEXT = "CatalogTableModel"
 _NO_STAT = 10**9  # sorts tests without a STAT turnaround last
-
-
-def temperature_label(temperature: TemperatureClass) -> str:
-    """Translated transport temperature."""
-    labels = {
-        TemperatureClass.AMBIENT: QCoreApplication.translate(_CONTEXT, "Ambient"),
-        TemperatureClass.REFRIGERATED: QCoreApplication.translate(_CONTEXT, "Refrigerated"),
-        TemperatureClass.FROZEN: QCoreApplication.translate(_CONTEXT, "Frozen"),
-    }
-    return labels[temperature]
 
 
 def format_minutes(minutes: int | None) -> str:

@@ -36,10 +36,10 @@ from labdesk.services.custody_pickup import (
 )
 from labdesk.services.dto import SignedInUser
 from labdesk.services.manifest_print import print_manifest
+from ui.catalog_labels import temperature_label
 from ui.context import AppContext
+from ui.custody.models import ManifestRowModel, ReadyModel
 from ui.custody_widgets import ScanBanner, ScanQueue, TransitPanel, ask_secret
-from ui.pages.catalog_table_model import temperature_label
-from ui.pages.custody_models import ManifestRowModel, ReadyModel
 from ui.pages.page_header import PageHeader
 from ui.scanner import ScanRouter
 from ui.specimen_timeline import open_specimen_timeline

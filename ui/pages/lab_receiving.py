@@ -41,6 +41,7 @@ from labdesk.services.custody_receipt import (
 )
 from labdesk.services.dto import SignedInUser
 from ui.context import AppContext
+from ui.custody.models import ManifestRowModel
 from ui.custody_widgets import (
     ScanBanner,
     ScanQueue,
@@ -49,7 +50,6 @@ from ui.custody_widgets import (
     missing_question,
 )
 from ui.pages.courier import RETRY_HINT
-from ui.pages.custody_models import ManifestRowModel
 from ui.pages.page_header import PageHeader
 from ui.specimen_timeline import open_specimen_timeline
 from ui.table_view import sorting_table_view

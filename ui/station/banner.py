@@ -12,7 +12,7 @@ from labdesk.domain.recollection import RecollectionStatus
 from labdesk.domain.timefmt import format_local
 from labdesk.services.station_dto import EncounterView, RecollectionInfo
 from ui.feedback import BACKGROUNDS, COLOURS, Tone
-from ui.pages.patient_table_model import sex_label
+from ui.station.patient_table_model import sex_label
 
 
 class Step(IntEnum):

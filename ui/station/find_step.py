@@ -23,9 +23,9 @@ from labdesk.services.station_worklist import station_worklist
 from ui.context import AppContext
 from ui.errors import error_text
 from ui.message_label import MessageLabel
-from ui.pages.patient_table_model import PatientTableModel
 from ui.scanner import route_scans_from
 from ui.station.models import PickupModel, RecollectModel, WaitingModel
+from ui.station.patient_table_model import PatientTableModel
 from ui.station.tables import fit_once, station_table
 from ui.tasks import run_in_background
 

@@ -15,7 +15,7 @@ from labdesk.domain.specimen import SpecimenStatus
 from labdesk.domain.timefmt import format_local
 from labdesk.domain.transit import TransitFlag
 from labdesk.services.custody_dto import LabState, ManifestRow, ReadySpecimen, TransitFlagRow
-from ui.pages.catalog_table_model import temperature_label
+from ui.catalog_labels import temperature_label
 from ui.table_model import Column, ModelIndex, RowTableModel
 
 _CONTEXT = "CustodyModels"

@@ -1,0 +1,1 @@
+"""Widgets and table models of the custody screens (courier pickup, lab receiving)."""
