@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from labdesk.domain.encounter import Encounter, ForensicRecord
 from labdesk.domain.printing import PrintJobStatus
 from labdesk.domain.recollection import RecollectionTask
@@ -40,7 +42,9 @@ def build_view(
         plan = plan_for(uow, pending, winged_set=winged_set, also=redraw)
         info = recollection_info(uow, recollection)
     forensic = {f.specimen_id: f for f in uow.station.forensic(encounter.id)}
-    specimens = tuple(specimen_row(uow, s, forensic) for s in uow.station.specimens(encounter.id))
+    drawn = uow.station.specimens(encounter.id)
+    unconfirmed = unconfirmed_labels(uow, drawn)
+    specimens = tuple(specimen_row(uow, s, forensic, unconfirmed) for s in drawn)
     alarms = tuple(
         AlarmRow(
             id=a.id or 0,
@@ -72,14 +76,23 @@ def build_view(
     return EncounterView(**{**view.__dict__, "blockers": blockers(view)})
 
 
+def unconfirmed_labels(uow: UnitOfWork, specimens: Sequence[Specimen]) -> frozenset[int]:
+    """Ids of the unlabelled specimens whose newest label job the printer never confirmed."""
+    waiting = [s.id for s in specimens if s.id is not None and s.status is SpecimenStatus.COLLECTED]
+    jobs = uow.station.latest_label_jobs(waiting)
+    return frozenset(i for i, (_job, status) in jobs.items() if status is PrintJobStatus.SENT)
+
+
 def specimen_row(
     uow: UnitOfWork,
     specimen: Specimen,
     forensic: dict[int, ForensicRecord],
+    unconfirmed: frozenset[int] = frozenset(),
 ) -> EncounterSpecimen:
     """One specimen of the encounter as the scan-back list shows it.
 
-    ``forensic`` holds the encounter's forensic forms by specimen id.
+    ``forensic`` holds the encounter's forensic forms by specimen id; ``unconfirmed`` the
+    ids :func:`unconfirmed_labels` found.
     """
     assert specimen.id is not None
     container = uow.catalog.get_container(specimen.container_code)
@@ -107,9 +120,7 @@ def specimen_row(
         collected_at=specimen.collected_at,
         ccf_number=record.ccf_number if record else "",
         needs_observed_recollection=needs,
-        label_unconfirmed=specimen.status is SpecimenStatus.COLLECTED
-        and uow.station.latest_label_jobs([specimen.id]).get(specimen.id, (0, None))[1]
-        is PrintJobStatus.SENT,
+        label_unconfirmed=specimen.id in unconfirmed,
     )
 
 
