@@ -6,6 +6,14 @@ set -euo pipefail
 PG_VERSION="${PG_VERSION:-15}"
 PG_CLUSTER="${PG_CLUSTER:-main}"
 
+# pg_ctl starts the server with stdin from /dev/null as the postgres user: a /dev/null that
+# is not a world-writable character device (left so by some earlier run as root) stops it.
+if [ ! -c /dev/null ] || [ "$(stat -c %a /dev/null)" != "666" ]; then
+    echo "/dev/null: was $(stat -c '%F %a' /dev/null 2>&1); restoring it"
+    rm -f /dev/null
+    mknod -m 666 /dev/null c 1 3
+fi
+
 echo "postgresql: starting cluster ${PG_VERSION}/${PG_CLUSTER}"
 if ! pg_lsclusters -h 2>/dev/null | awk -v v="$PG_VERSION" -v c="$PG_CLUSTER" \
         '$1 == v && $2 == c { found = 1 } END { exit !found }'; then

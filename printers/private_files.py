@@ -8,6 +8,7 @@ folder that already exists is left as the user made it (it may be meant to be sh
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -39,7 +40,9 @@ def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     """Write ``data`` to ``path`` as a 0600 file (an existing file is tightened to 0600).
 
     ``exclusive`` refuses to replace a file (``FileExistsError``), so two writers picking
-    the same name never overwrite each other.
+    the same name never overwrite each other. Only regular files are tightened: a device,
+    pipe or socket the user names (``/dev/null``, ``/dev/usb/lp0``, a FIFO) is written to
+    as it is, since changing its mode would break it for every other program.
 
     Raises:
         OSError: if the file cannot be written (``FileExistsError`` when ``exclusive``).
@@ -48,7 +51,8 @@ def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
     fd = os.open(path, flags, FILE_MODE)
     try:
-        os.fchmod(fd, FILE_MODE)
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb", closefd=False) as handle:
             handle.write(data)
     finally:

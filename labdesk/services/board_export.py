@@ -216,7 +216,16 @@ def _escape(text: str) -> str:
 
 
 def _write_private(path: Path, payload: bytes) -> None:
-    """Write ``payload`` owner-readable only, replacing ``path`` in one step."""
+    """Write ``payload`` owner-readable only, replacing ``path`` in one step.
+
+    The new file is renamed over ``path``, so ``path`` must be a file name: renaming over
+    a device such as ``/dev/null`` would replace the device itself.
+    """
+    if path.exists() and not path.is_file():
+        raise ValidationError(
+            f"Cannot write the export to {path}: it is not a file.",
+            hint="Choose a file name, for example board.csv in your documents folder.",
+        )
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)

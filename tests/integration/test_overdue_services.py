@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import stat
 from collections import Counter
 from datetime import timedelta
@@ -409,6 +410,24 @@ def test_export_outstanding_list(
         export_outstanding(
             uow(), clock, user(uow, "ma"), board.rows, path, fmt, timezone="America/New_York"
         )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_export_onto_something_that_is_not_a_file_is_refused(
+    uow: UnitOfWorkFactory, clock: FixedClock, tmp_path: Path
+) -> None:
+    # The export is renamed into place; renamed over a device it would replace the device.
+    doctor = user(uow, "doctor")
+    board = load_board(uow(), clock, doctor, POLICY)
+    pipe = tmp_path / "not-a-file"
+    os.mkfifo(pipe)
+    with pytest.raises(ValidationError, match="not a file") as info:
+        export_outstanding(
+            uow(), clock, doctor, board.rows, pipe, ExportFormat.CSV, timezone="UTC"
+        )
+    assert "file name" in info.value.hint
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert not list(tmp_path.glob(".not-a-file*"))  # no partial export left behind
 
 
 def test_turnaround_median_and_p90_per_test(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
