@@ -422,9 +422,7 @@ def test_export_onto_something_that_is_not_a_file_is_refused(
     pipe = tmp_path / "not-a-file"
     os.mkfifo(pipe)
     with pytest.raises(ValidationError, match="not a file") as info:
-        export_outstanding(
-            uow(), clock, doctor, board.rows, pipe, ExportFormat.CSV, timezone="UTC"
-        )
+        export_outstanding(uow(), clock, doctor, board.rows, pipe, ExportFormat.CSV, timezone="UTC")
     assert "file name" in info.value.hint
     assert stat.S_ISFIFO(pipe.stat().st_mode)
     assert not list(tmp_path.glob(".not-a-file*"))  # no partial export left behind

@@ -257,9 +257,10 @@ def test_reprint_needs_a_reason_and_marks_the_label(
 
 
 def test_audit_names_the_command_line(run: Run, env: dict[str, str], world: World) -> None:
-    devnull_mode = os.stat(os.devnull).st_mode
+    devnull = Path(os.devnull)
+    devnull_mode = devnull.stat().st_mode
     run("label", "render", "--accession", world.accessions[0], "--format", "zpl", "-o", os.devnull)
-    assert os.stat(os.devnull).st_mode == devnull_mode  # a device is written, never re-moded
+    assert devnull.stat().st_mode == devnull_mode  # a device is written, never re-moded
     ((detail, user),) = _sql(
         env, "SELECT detail, user_id FROM audit_entries WHERE action = 'export'"
     )

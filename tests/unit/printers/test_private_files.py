@@ -34,7 +34,7 @@ def test_a_pipe_is_written_but_its_mode_is_left_alone(tmp_path: Path) -> None:
     # stands in for any special file the user names: it gets the bytes, keeps its mode.
     pipe = tmp_path / "printer.fifo"
     os.mkfifo(pipe, 0o666)
-    os.chmod(pipe, 0o666)  # mkfifo's mode is masked by the umask
+    pipe.chmod(0o666)  # mkfifo's mode is masked by the umask
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
     reader.start()
