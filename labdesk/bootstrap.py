@@ -11,10 +11,10 @@ from labdesk.adapters import migrate
 from labdesk.adapters.chain_anchor import AnchorFile
 from labdesk.adapters.database import check_connection, describe, make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.config import Config, anchor_path
 from labdesk.domain.clock import Clock, SystemClock
 from labdesk.domain.errors import StorageError
-from labdesk.services.catalog import ensure_shipped_catalog
 
 logger = logging.getLogger(__name__)
 

@@ -86,7 +86,7 @@ class Config:
     extra: dict[str, str] = field(default_factory=dict)
     overdue: dict[str, object] = field(default_factory=dict)
     """The raw ``[overdue]`` table, parsed by its owner
-    (:func:`labdesk.services.overdue_settings.overdue_settings`), so the file is read once."""
+    (:func:`labdesk.results.overdue_settings.overdue_settings`), so the file is read once."""
     config_file: str = ""
     """The file the values came from (named in its owners' error messages); empty if none."""
 

@@ -21,12 +21,12 @@ from labdesk.cli.common import open_core
 from labdesk.domain.errors import LabdeskError
 from labdesk.domain.printing import PrintJobKind, PrintJobStatus
 from labdesk.domain.timefmt import format_local
-from labdesk.services.labels import TEST_ACCESSION
-from labdesk.services.print_dto import PrintJobRow, PrintSetup
-from labdesk.services.print_views import label_for_export, list_print_jobs, printer_status
-from labdesk.services.printing import print_specimen_labels, print_test_label, reprint_job
-from labdesk.services.spooler import process_due_jobs
-from labdesk.services.stations import label_printer_uri
+from labdesk.printing.dto import PrintJobRow, PrintSetup
+from labdesk.printing.jobs import print_specimen_labels, print_test_label, reprint_job
+from labdesk.printing.label_content import TEST_ACCESSION
+from labdesk.printing.spooler import process_due_jobs
+from labdesk.printing.station_printers import label_printer_uri
+from labdesk.printing.views import label_for_export, list_print_jobs, printer_status
 from printers.errors import PrinterError
 from printers.image import render_png
 from printers.layout import layout_label

@@ -159,7 +159,7 @@ def _footer(canvas: Canvas, doc: ManifestDocument, page: int, pages: int) -> Non
 class PdfManifestPrinter:
     """Sends manifests to a document printer given by URI (``pdf://`` writes files).
 
-    Implements ``labdesk.services.manifest_print.ManifestPrinter``.
+    Implements ``labdesk.custody.manifest_print.ManifestPrinter``.
     """
 
     def __init__(self, uri: str) -> None:

@@ -9,14 +9,14 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 
+from labdesk.access import credentials
+from labdesk.access.auth import create_user, session_of
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.audit import AuditEntry
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.patient import Patient, PatientIdentifier, Sex
 from labdesk.domain.people import Role
-from labdesk.services import credentials
-from labdesk.services.auth import create_user, session_of
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 
 PASSWORD = "seven purple giraffes dancing"
 STATION = "DRAW-7"

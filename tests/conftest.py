@@ -39,13 +39,13 @@ from psycopg.errors import InsufficientPrivilege
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import ProgrammingError
 
+from labdesk.access import credentials
 from labdesk.adapters import migrate
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.printing import LabelContent
-from labdesk.services import credentials
 
 PG_URL_ENV = "LABDESK_TEST_PG_URL"
 REQUIRE_PG_ENV = "LABDESK_REQUIRE_PG"

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from labdesk.access.credentials import hash_secret
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.catalog.compendium import ensure_shipped_catalog
+from labdesk.custody.events import Handoff, record_event
 from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
@@ -14,11 +17,8 @@ from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, Test
 from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Role, Site, User
 from labdesk.domain.specimen import Specimen, SpecimenStatus
-from labdesk.services.accession import issue_accession
-from labdesk.services.catalog import ensure_shipped_catalog
-from labdesk.services.credentials import hash_secret
-from labdesk.services.custody import Handoff, record_event
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
+from labdesk.station.accession import issue_accession
 
 PASSWORD = "courier secret phrase"
 ROUTE = "CLINIC-LAB"

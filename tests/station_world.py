@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain.clock import Clock
 from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
 from labdesk.domain.patient import Patient, PatientIdentifier, Sex
 from labdesk.domain.people import Role, Site, Station, User
+from labdesk.kernel.dto import SignedInUser
 from labdesk.ports import UnitOfWork, UowFactory
-from labdesk.services.catalog import ensure_shipped_catalog
-from labdesk.services.dto import SignedInUser
 
 STATION = "DRAW-2"
 SITE = "CLINIC-S"

@@ -18,20 +18,20 @@ from PySide6.QtWidgets import QApplication
 
 import labdesk
 from labdesk.config import Config, ConfigError, default_data_dir, load_config
+from labdesk.kernel.dto import SignedInUser
 from labdesk.log_setup import setup_logging
-from labdesk.services.dto import SignedInUser
 from ui import gc_guard
 from ui.context import AppContext
 from ui.crash_handler import CrashHandler
-from ui.errors import error_text, install_denial_recorder
-from ui.sign_in import Authenticator, SignInWidget
+from ui.session.sign_in import Authenticator, SignInWidget
 from ui.tasks import run_in_background, wait_for_background_jobs
+from ui.widgets.errors import error_text, install_denial_recorder
 
 if TYPE_CHECKING:
     from labdesk.bootstrap import Core
     from ui.main_window import MainWindow
-    from ui.printer_monitor import BackgroundSpooler
-    from ui.session_guard import SessionGuard
+    from ui.printing.printer_monitor import BackgroundSpooler
+    from ui.session.session_guard import SessionGuard
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def connect_core(config: Config) -> Core:
 
 def context_of(core: Core) -> AppContext:
     """The part of the core that screens may use."""
-    from labdesk.services.print_dto import PrintSetup
+    from labdesk.printing.dto import PrintSetup
     from printers.manifest_pdf import PdfManifestPrinter
     from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 
@@ -70,7 +70,7 @@ def context_of(core: Core) -> AppContext:
 
 def authenticator_for(core: Core) -> Authenticator:
     """A credentials check bound to ``core`` (each call opens its own unit of work)."""
-    from labdesk.services.auth import authenticate
+    from labdesk.access.auth import authenticate
 
     def check(username: str, password: str) -> SignedInUser:
         with core.uow() as uow:
@@ -83,7 +83,7 @@ def authenticator_for(core: Core) -> Authenticator:
 
 def badge_authenticator_for(core: Core) -> Authenticator:
     """A badge + PIN check bound to ``core`` (each call opens its own unit of work)."""
-    from labdesk.services.auth import authenticate_badge
+    from labdesk.access.auth import authenticate_badge
 
     def check(badge: str, pin: str) -> SignedInUser:
         with core.uow() as uow:
@@ -94,8 +94,8 @@ def badge_authenticator_for(core: Core) -> Authenticator:
 
 def record_sign_out(core: Core, user: SignedInUser, *, reason: str = "signed out") -> None:
     """Audit the end of ``user``'s session (blocking: run it in the background)."""
-    from labdesk.services.auth import sign_out
-    from labdesk.services.emergency import end_emergency_access
+    from labdesk.access.auth import sign_out
+    from labdesk.access.emergency import end_emergency_access
 
     with core.uow() as uow:
         sign_out(uow, core.clock, user, reason=reason)
@@ -145,26 +145,26 @@ class AppController(QObject):
         )
 
     def _connected(self, core: Core) -> None:
-        from labdesk.services.audit import record_if_denied
+        from labdesk.kernel.audit import record_if_denied
 
         self.core = core
         install_denial_recorder(lambda error: record_if_denied(core.uow, core.clock, error))
         if self.config.demo:
             # Imported now that SQLAlchemy is loaded anyway: the demo module pulls it in.
-            from labdesk.services.demo import DEMO_PASSWORD, DEMO_USERS
+            from labdesk.seed.demo import DEMO_PASSWORD, DEMO_USERS
 
             self.sign_in.show_demo_accounts([name for name, _, _ in DEMO_USERS], DEMO_PASSWORD)
         self.sign_in.set_ready(authenticator_for(core))
         self.sign_in.set_badge_ready(badge_authenticator_for(core))
         # Queued labels print when their printer answers, whoever is signed in (or nobody).
-        from ui.printer_monitor import start_spooler
+        from ui.printing.printer_monitor import start_spooler
 
         self.spooler = start_spooler(context_of(core), self)
         self.core_ready.emit()
 
     def _open_main_window(self, user: SignedInUser) -> None:
         from ui.main_window import MainWindow  # pulls in the services: after bootstrap
-        from ui.session_guard import SessionGuard
+        from ui.session.session_guard import SessionGuard
 
         assert self.core is not None, "signed in without a core"
         context = context_of(self.core)

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from labdesk.config import Config
 
 if TYPE_CHECKING:
+    from labdesk.custody.manifest_print import ManifestPrinter
     from labdesk.domain.clock import Clock
     from labdesk.ports import UowFactory
-    from labdesk.services.manifest_print import ManifestPrinter
-    from labdesk.services.print_dto import PrintSetup
+    from labdesk.printing.dto import PrintSetup
 
 
 @dataclass(frozen=True)

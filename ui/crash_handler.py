@@ -16,7 +16,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from labdesk.domain.errors import LabdeskError
-from ui.errors import error_text
+from ui.widgets.errors import error_text
 
 logger = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
 from ui.navigation import PageId, page_title, pages_for
-from ui.pages import build_page
-from ui.printer_monitor import watch_label_printer
+from ui.printing.printer_monitor import watch_label_printer
 from ui.scan_wiring import install_scanner
+from ui.screens import build_page
 from ui.status_bar import StatusBar
 
 NAVIGATION_WIDTH = 170

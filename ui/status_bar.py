@@ -6,9 +6,9 @@ from PySide6.QtCore import Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from labdesk.services.dto import SignedInUser
-from ui.message_label import ERROR_COLOUR
+from labdesk.kernel.dto import SignedInUser
 from ui.navigation import role_label
+from ui.widgets.message_label import ERROR_COLOUR
 
 
 class StatusBar(QStatusBar):

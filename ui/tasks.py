@@ -25,7 +25,7 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QMetaObject, QObject, QRunnable, Qt, QThreadPool, Slot
 
 from labdesk.domain.errors import LabdeskError
-from ui.errors import audit_denial
+from ui.widgets.errors import audit_denial
 
 logger = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.overdue import OverduePolicy, posix
 from labdesk.domain.people import Role
-from labdesk.services.board import load_board
-from labdesk.services.board_query import BoardQuery
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
+from labdesk.results.board import load_board
+from labdesk.results.board_query import BoardQuery
 
 LOAD_TARGET_MS = 150.0
 REFILTER_TARGET_MS = 30.0

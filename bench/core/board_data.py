@@ -27,7 +27,7 @@ from labdesk.config import sqlite_url
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.order import TestStatus
 from labdesk.domain.overdue import OverduePolicy
-from labdesk.services.board_refresh import refresh_board
+from labdesk.results.board_refresh import refresh_board
 
 BOARD_DATA_VERSION = 4
 OPEN_TESTS = 100_000

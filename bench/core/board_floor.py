@@ -16,10 +16,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql import ClauseElement
 
 from labdesk.adapters.database import make_engine
-from labdesk.adapters.repositories_board import count_statement, page_statement
+from labdesk.adapters.repositories.board import count_statement, page_statement
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.services.board import criteria_for
-from labdesk.services.board_query import PAGE_SIZE, BoardQuery
+from labdesk.results.board import criteria_for
+from labdesk.results.board_query import PAGE_SIZE, BoardQuery
 
 
 def _sql(statement: ClauseElement) -> str:

@@ -23,6 +23,8 @@ from bench.data.rows import SITE_ID, USER_ID
 from bench.harness.errors import BenchError
 from bench.harness.model import Context, Database, Scenario
 from labdesk.adapters.append_only import SQLITE_TRIGGERS, sqlite_statements
+from labdesk.custody.events import Handoff, record_event
+from labdesk.custody.pickup import scan_for_pickup, start_pickup
 from labdesk.domain.accession import make_accession
 from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import FixedClock
@@ -32,9 +34,7 @@ from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
 from labdesk.domain.people import Role, User
 from labdesk.domain.scan_rules import RECORDED
 from labdesk.domain.specimen import Specimen, SpecimenStatus
-from labdesk.services.custody import Handoff, record_event
-from labdesk.services.custody_pickup import scan_for_pickup, start_pickup
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 
 SCAN_TARGET_MS = 30.0
 SCAN_YEAR = 2099

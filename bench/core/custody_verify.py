@@ -6,7 +6,7 @@ schema revision and generator version: 200,000 specimens walked through collecte
 labelled, verified, picked up and received, interleaved as a clinic's day interleaves
 them, with correct hashes on both chains and the writer's counter set.
 
-Run: :func:`labdesk.services.custody_verify.verify_chains` through a unit of work, which
+Run: :func:`labdesk.custody.verify.verify_chains` through a unit of work, which
 must report the chains intact. Floor: the same rows read with a bare ``sqlite3`` cursor and
 hashed twice each (SHA-256 over the previous hash and the row's fields), with no canonical
 form, no link following and no findings.
@@ -29,8 +29,8 @@ from labdesk.adapters import migrate
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.config import sqlite_url
+from labdesk.custody.verify import CHAIN_COUNTER, canonical_row, verify_chains
 from labdesk.domain.hashchain import GENESIS
-from labdesk.services.custody_verify import CHAIN_COUNTER, canonical_row, verify_chains
 
 VERIFY_EVENTS = 1_000_000
 VERIFY_TARGET_MS = 30_000.0

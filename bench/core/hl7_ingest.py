@@ -25,7 +25,7 @@ from bench.data.rows import ACCESSION_YEAR
 from bench.harness.errors import BenchError
 from bench.harness.model import Context, Database, Scenario
 from labdesk.domain.clock import FixedClock
-from labdesk.hl7.ingest import Ingestor
+from labdesk.interface.ingest import Ingestor
 
 INGEST_TARGET_MS = 10.0
 BURST = 100

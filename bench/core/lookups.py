@@ -24,9 +24,9 @@ from bench.harness.model import Context, Database, Scenario
 from labdesk.adapters import orm
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.people import Role
-from labdesk.services.accession import issue_accession
-from labdesk.services.dto import SignedInUser
-from labdesk.services.patients import find_by_scan, lookup_by_scan, lookup_patients
+from labdesk.kernel.dto import SignedInUser
+from labdesk.station.accession import issue_accession
+from labdesk.station.patients import find_by_scan, lookup_by_scan, lookup_patients
 
 LOOKUP_TARGET_MS = 5.0
 """p95 of every lookup, at every size (the issue's target is at a million specimens)."""

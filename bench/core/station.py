@@ -27,9 +27,9 @@ from bench.harness.errors import BenchError
 from bench.harness.model import Context, Database, Scenario
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.people import Role
-from labdesk.services.dto import SignedInUser
-from labdesk.services.patients import search_patients
-from labdesk.services.station_encounter import load_encounter, open_by_wristband
+from labdesk.kernel.dto import SignedInUser
+from labdesk.station.encounter import load_encounter, open_by_wristband
+from labdesk.station.patients import search_patients
 
 SCAN_TARGET_MS = 50.0
 KEYSTROKE_TARGET_MS = 30.0

@@ -14,10 +14,10 @@ from bench.data import rows
 from bench.harness.errors import BenchError
 from labdesk.adapters import orm
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain.catalog import SpecimenCategory, TemperatureClass
 from labdesk.domain.errors import LabdeskError
 from labdesk.domain.people import Role
-from labdesk.services.catalog import ensure_shipped_catalog
 
 
 def load_reference_data(engine: Engine) -> list[rows.TestRef]:

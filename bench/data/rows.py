@@ -17,7 +17,7 @@ from bench.data import synthetic
 from labdesk.domain.accession import make_accession
 from labdesk.domain.order import OrderSource, OrderStatus, Priority, TestStatus
 from labdesk.domain.specimen import SpecimenStatus
-from labdesk.services.patients import WRISTBAND_SYSTEM
+from labdesk.station.patients import WRISTBAND_SYSTEM
 
 Row = tuple[object, ...]
 

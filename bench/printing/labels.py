@@ -31,6 +31,7 @@ from bench.harness.model import Context, Scenario
 from labdesk.adapters import migrate
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkFactory
+from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock, SystemClock
 from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
@@ -38,11 +39,10 @@ from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Role, Site, Station, User
 from labdesk.domain.printing import LabelContent
 from labdesk.domain.specimen import Specimen, SpecimenStatus
-from labdesk.services.accession import issue_accession
-from labdesk.services.catalog import ensure_shipped_catalog
-from labdesk.services.dto import SignedInUser
-from labdesk.services.print_dto import LabelSettings, PrintSetup
-from labdesk.services.printing import print_specimen_labels
+from labdesk.kernel.dto import SignedInUser
+from labdesk.printing.dto import LabelSettings, PrintSetup
+from labdesk.printing.jobs import print_specimen_labels
+from labdesk.station.accession import issue_accession
 from printers.layout import layout_label
 from printers.pdf import render_pdf
 from printers.presets import Preset, get_preset

@@ -28,11 +28,11 @@ from bench.harness.errors import BenchError
 from bench.harness.model import Context, Database, Scenario
 from bench.harness.runner import open_database
 from labdesk.config import sqlite_url
+from labdesk.custody.manifest_print import manifest_document
+from labdesk.custody.pickup import scan_for_pickup, start_pickup
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.manifest import ManifestStatus
-from labdesk.services.custody_pickup import scan_for_pickup, start_pickup
-from labdesk.services.dto import SignedInUser
-from labdesk.services.manifest_print import manifest_document
+from labdesk.kernel.dto import SignedInUser
 from printers.code128 import bar_runs, code128_modules
 from printers.manifest_pdf import PdfManifestPrinter
 

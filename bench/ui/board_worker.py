@@ -30,10 +30,10 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.order import TestStatus
 from labdesk.domain.overdue import FlagReason, OverduePolicy
 from labdesk.domain.people import Role
-from labdesk.services.board import load_board, query_board
-from labdesk.services.board_dto import BoardPage
-from labdesk.services.board_query import ANY_FLAG, BoardQuery
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
+from labdesk.results.board import load_board, query_board
+from labdesk.results.board_dto import BoardPage
+from labdesk.results.board_query import ANY_FLAG, BoardQuery
 from ui.results.board_model import BoardTableModel
 
 FILTERS = (

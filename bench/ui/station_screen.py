@@ -2,7 +2,7 @@
 
 Listed in :mod:`bench.scenarios`. The widgets live in a worker subprocess
 (``python -m bench.ui.station_screen URL SEED CALLS``), so the bench process never starts
-Qt: an offscreen :class:`~ui.pages.station.StationPage` on the benchmark database receives
+Qt: an offscreen :class:`~ui.station.page.StationPage` on the benchmark database receives
 the scan the way the scanner router delivers it, and each call runs from the scan until the
 page has shown the encounter (orders and draw plan filled in by the background job) and has
 been repainted: the thread hop, the model resets and the painting included, plus a pipe
@@ -61,7 +61,7 @@ def _application() -> QApplication:
 
 def setup(ctx: Context) -> OnScreen:
     """An offscreen station page on the benchmark database."""
-    from ui.pages.station import StationPage  # after the QApplication exists
+    from ui.station.page import StationPage  # after the QApplication exists
 
     _application()
     scan = core_station.scan_setup(ctx)

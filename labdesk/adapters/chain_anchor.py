@@ -29,10 +29,10 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
+from labdesk.domain.hashchain import AUDIT, CUSTODY
+
 logger = logging.getLogger(__name__)
 
-CUSTODY = "custody"
-AUDIT = "audit"
 ANCHOR_HOURLY = timedelta(hours=1)
 
 #: How each chain's head is read: counter name, table, hash column.

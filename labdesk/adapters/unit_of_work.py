@@ -9,16 +9,16 @@ from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from labdesk.adapters import repositories as repos
-from labdesk.adapters import repositories_custody as custody_repos
 from labdesk.adapters.chain_anchor import AnchorFile
 from labdesk.adapters.database import is_database_error, translate_error
 from labdesk.adapters.orm import start_mappers
-from labdesk.adapters.repositories_access import AccessRepository
-from labdesk.adapters.repositories_board import BoardTableRepository
-from labdesk.adapters.repositories_hl7 import Hl7Repository
-from labdesk.adapters.repositories_overdue import BoardRepository
-from labdesk.adapters.repositories_printing import PrintQueueRepository
-from labdesk.adapters.repositories_station import StationRepository
+from labdesk.adapters.repositories import custody as custody_repos
+from labdesk.adapters.repositories.access import AccessRepository
+from labdesk.adapters.repositories.board import BoardTableRepository
+from labdesk.adapters.repositories.hl7 import Hl7Repository
+from labdesk.adapters.repositories.overdue import BoardRepository
+from labdesk.adapters.repositories.printing import PrintQueueRepository
+from labdesk.adapters.repositories.station import StationRepository
 
 
 class SqlAlchemyUnitOfWork:

@@ -6,9 +6,9 @@ import re
 
 import click
 
+from labdesk.access.audit_log import verify_audit_log
 from labdesk.cli.common import open_core
 from labdesk.domain.audit_chain import ProblemKind
-from labdesk.services.audit_log import verify_audit_log
 
 _ANCHOR = re.compile(r"^(\d+):([0-9a-f]{64})$")
 EXIT_TAMPERED = 1

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from labdesk.catalog.compendium import import_catalog_file, list_catalog
 from labdesk.cli.common import open_core
-from labdesk.services.catalog import import_catalog_file, list_catalog
 
 
 @click.group()

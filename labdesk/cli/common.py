@@ -7,7 +7,7 @@ import click
 from labdesk.bootstrap import Core, bootstrap
 from labdesk.config import Config, load_config
 from labdesk.domain.errors import LabdeskError
-from labdesk.services.audit import record_if_denied
+from labdesk.kernel.audit import record_if_denied
 
 _CORE = "labdesk.core"
 """Key of the command's core in ``click.Context.meta`` (shared by the whole context chain)."""

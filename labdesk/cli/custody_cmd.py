@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from labdesk.cli.common import open_core
-from labdesk.services.custody_verify import PROGRESS_EVERY, verify_chains
+from labdesk.custody.verify import PROGRESS_EVERY, verify_chains
 
 #: Exit status when the chains show tampering (2 stays "could not run", as for every command).
 TAMPERED = 1

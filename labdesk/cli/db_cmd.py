@@ -15,8 +15,8 @@ from labdesk.adapters.database import (
 )
 from labdesk.adapters.roles import describe_setup, grant_app_role
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.config import Config, anchor_path, load_config
-from labdesk.services.catalog import ensure_shipped_catalog
 
 
 @click.group()

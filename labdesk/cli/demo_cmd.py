@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from labdesk.cli.common import open_core
-from labdesk.services.demo import DEMO_PASSWORD, DEMO_USERS
-from labdesk.services.demo import seed_demo as seed_demo_data
+from labdesk.seed.demo import DEMO_PASSWORD, DEMO_USERS
+from labdesk.seed.demo import seed_demo as seed_demo_data
 
 
 @click.command("seed-demo")

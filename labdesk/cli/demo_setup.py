@@ -6,7 +6,7 @@ from pathlib import Path
 
 from labdesk.bootstrap import bootstrap
 from labdesk.config import Config, default_data_dir, sqlite_url
-from labdesk.services.demo import DEMO_STATION, seed_demo
+from labdesk.seed.demo import DEMO_STATION, seed_demo
 
 DEMO_PATIENTS = 60
 

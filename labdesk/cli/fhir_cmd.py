@@ -9,7 +9,7 @@ import click
 
 from labdesk.cli.common import open_core
 from labdesk.cli.hl7_cmd import PASSWORD_ENV, sign_in
-from labdesk.hl7.fhir_export import export_specimen_fhir
+from labdesk.interface.fhir_export import export_specimen_fhir
 
 
 @click.group()

@@ -8,20 +8,20 @@ from pathlib import Path
 
 import click
 
+from labdesk.access.auth import authenticate
 from labdesk.bootstrap import Core
 from labdesk.cli.common import open_core
 from labdesk.domain.errors import ValidationError
 from labdesk.domain.hl7 import AckCode
 from labdesk.domain.permissions import Permission, allows
 from labdesk.domain.timefmt import format_local
-from labdesk.hl7.ingest import Ingestor
 from labdesk.hl7.message_files import read_frames
 from labdesk.hl7.mllp_client import MllpTransport
-from labdesk.hl7.mllp_server import MAX_GROUP, Hl7Listener
-from labdesk.hl7.outbound import send_due_messages
-from labdesk.hl7.worklist import list_dead_letters, list_unmatched, match_unmatched
-from labdesk.services.auth import authenticate
-from labdesk.services.dto import SignedInUser, authorize
+from labdesk.interface.ingest import Ingestor
+from labdesk.interface.listener import MAX_GROUP, Hl7Listener
+from labdesk.interface.outbound import send_due_messages
+from labdesk.interface.worklist import list_dead_letters, list_unmatched, match_unmatched
+from labdesk.kernel.dto import SignedInUser, authorize
 
 PASSWORD_ENV = "LABDESK_PASSWORD"
 _user_option = click.option(

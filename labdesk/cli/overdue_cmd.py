@@ -8,13 +8,13 @@ from labdesk.cli.common import open_core
 from labdesk.domain.errors import NotFound
 from labdesk.domain.overdue import FlagReason
 from labdesk.ports import UnitOfWork
-from labdesk.services.board import overdue_tally
-from labdesk.services.board_refresh import rebuild_board
-from labdesk.services.overdue import (
+from labdesk.results.board import overdue_tally
+from labdesk.results.board_refresh import rebuild_board
+from labdesk.results.overdue import (
     escalate_overdue_criticals,
     set_covering_clinician,
 )
-from labdesk.services.overdue_settings import overdue_settings
+from labdesk.results.overdue_settings import overdue_settings
 
 
 @click.group()

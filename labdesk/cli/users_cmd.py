@@ -15,11 +15,7 @@ from typing import Any
 
 import click
 
-from labdesk.cli.common import open_core
-from labdesk.domain.errors import NotFound, ValidationError
-from labdesk.domain.people import Role
-from labdesk.ports import UnitOfWork
-from labdesk.services.users_admin import (
+from labdesk.access.users import (
     NewUser,
     add_user,
     list_users,
@@ -27,6 +23,10 @@ from labdesk.services.users_admin import (
     set_active,
     unlock_user,
 )
+from labdesk.cli.common import open_core
+from labdesk.domain.errors import NotFound, ValidationError
+from labdesk.domain.people import Role
+from labdesk.ports import UnitOfWork
 
 ROLES = [r.value for r in Role]
 _NO_ARGUMENT_HINT = (

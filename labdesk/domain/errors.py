@@ -93,3 +93,7 @@ class RowProblem:
 
     def __hash__(self) -> int:
         return hash((self.row, self.field, self.why))
+
+
+class TransportError(LabdeskError):
+    """The lab could not be reached or did not answer in time."""

@@ -14,6 +14,11 @@ from enum import Enum
 
 GENESIS = "0" * 64
 
+CUSTODY = "custody"
+"""Name of the custody chain (its anchors and head counter are kept under this name)."""
+AUDIT = "audit"
+"""Name of the audit chain."""
+
 
 def _default(value: object) -> str:
     if isinstance(value, datetime):

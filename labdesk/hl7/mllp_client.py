@@ -14,7 +14,7 @@ from typing import Any
 
 from hl7.mllp import InvalidBlockError, open_hl7_connection
 
-from labdesk.hl7.outbound import TransportError
+from labdesk.domain.errors import TransportError
 from labdesk.hl7.parse import decode
 
 

@@ -11,15 +11,15 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
 from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Role, Site, User
 from labdesk.domain.specimen import Specimen, SpecimenStatus
-from labdesk.hl7.ingest import Ingestor
-from labdesk.services.catalog import ensure_shipped_catalog
-from labdesk.services.dto import SignedInUser
+from labdesk.interface.ingest import Ingestor
+from labdesk.kernel.dto import SignedInUser
 
 MRN = "M0000001"
 PLACER = "PO100"

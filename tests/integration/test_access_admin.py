@@ -8,13 +8,8 @@ import pytest
 from access_world import PASSWORD, World, build_world, use_cheap_hashing
 from sqlalchemy import Engine
 
-from labdesk.domain.audit import AuditAction
-from labdesk.domain.clock import FixedClock
-from labdesk.domain.errors import AuthenticationError, NotFound, PermissionDenied, ValidationError
-from labdesk.domain.people import Role
-from labdesk.services.auth import authenticate
-from labdesk.services.station_admin import list_stations, save_site, save_station
-from labdesk.services.users_admin import (
+from labdesk.access.auth import authenticate
+from labdesk.access.users import (
     NewUser,
     add_user,
     list_users,
@@ -26,6 +21,11 @@ from labdesk.services.users_admin import (
     set_role,
     update_details,
 )
+from labdesk.access.workstations import list_stations, save_site, save_station
+from labdesk.domain.audit import AuditAction
+from labdesk.domain.clock import FixedClock
+from labdesk.domain.errors import AuthenticationError, NotFound, PermissionDenied, ValidationError
+from labdesk.domain.people import Role
 
 
 @pytest.fixture

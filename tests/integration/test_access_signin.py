@@ -8,21 +8,21 @@ import pytest
 from access_world import BADGES, PASSWORD, PIN, STATION, World, build_world, use_cheap_hashing
 from sqlalchemy import Engine
 
-from labdesk.domain.audit import AuditAction
-from labdesk.domain.clock import FixedClock
-from labdesk.domain.errors import AuthenticationError, PermissionDenied, ValidationError
-from labdesk.domain.permissions import Permission
-from labdesk.domain.signin_policy import FREE_FAILURES, MAX_FAILED_ATTEMPTS
-from labdesk.services.auth import authenticate, authenticate_badge, change_own_password
-from labdesk.services.dto import authorize
-from labdesk.services.emergency import end_emergency_access, start_emergency_access
-from labdesk.services.users_admin import (
+from labdesk.access.auth import authenticate, authenticate_badge, change_own_password
+from labdesk.access.emergency import end_emergency_access, start_emergency_access
+from labdesk.access.users import (
     remove_user,
     set_active,
     set_badge,
     unlock_user,
     update_details,
 )
+from labdesk.domain.audit import AuditAction
+from labdesk.domain.clock import FixedClock
+from labdesk.domain.errors import AuthenticationError, PermissionDenied, ValidationError
+from labdesk.domain.permissions import Permission
+from labdesk.domain.signin_policy import FREE_FAILURES, MAX_FAILED_ATTEMPTS
+from labdesk.kernel.dto import authorize
 
 
 @pytest.fixture

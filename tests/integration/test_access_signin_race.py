@@ -16,14 +16,14 @@ from access_world import PASSWORD, STATION, build_world
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
+from labdesk.access import credentials
+from labdesk.access.auth import authenticate
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import AuthenticationError
 from labdesk.domain.signin_policy import MAX_FAILED_ATTEMPTS
-from labdesk.services import credentials
-from labdesk.services.auth import authenticate
 
 PROCESSES = 8
 TRIES_PER_PROCESS = 3 * MAX_FAILED_ATTEMPTS  # bounds the run if the account never locks

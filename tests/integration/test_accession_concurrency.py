@@ -14,7 +14,7 @@ from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.accession import validate_accession
 from labdesk.domain.clock import FixedClock
-from labdesk.services.accession import issue_accession
+from labdesk.station.accession import issue_accession
 
 THREADS = 8
 PER_THREAD = 50

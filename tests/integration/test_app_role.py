@@ -26,10 +26,10 @@ from labdesk.adapters.database import describe, make_engine
 from labdesk.adapters.roles import grant_app_role
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.cli import cli
+from labdesk.custody.pickup import scan_for_pickup, start_pickup
+from labdesk.custody.verify import verify_chains
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import StorageError
-from labdesk.services.custody_pickup import scan_for_pickup, start_pickup
-from labdesk.services.custody_verify import verify_chains
 
 ROLE = f"labdesk_app_t{os.getpid()}"
 

@@ -14,6 +14,8 @@ from click.testing import CliRunner, Result
 from hl7_world import ACC_LAV, World, build_world, group, obx, order_message, oru
 from sqlalchemy import Engine
 
+from labdesk.access.audit_log import verify_audit_log
+from labdesk.access.auth import create_user
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from labdesk.cli import cli
 from labdesk.domain.audit import AuditAction, AuditEntry
@@ -23,12 +25,10 @@ from labdesk.domain.people import Role
 from labdesk.domain.permissions import Permission
 from labdesk.domain.result import AckMeaning
 from labdesk.domain.timefmt import format_local
-from labdesk.hl7.worklist import match_unmatched
-from labdesk.services.acknowledge import acknowledge_results
-from labdesk.services.audit import DENIED_ENTITY, record_audit, record_if_denied
-from labdesk.services.audit_log import verify_audit_log
-from labdesk.services.auth import create_user
-from labdesk.services.dto import RoleDenied, SignedInUser
+from labdesk.interface.worklist import match_unmatched
+from labdesk.kernel.audit import DENIED_ENTITY, record_audit, record_if_denied
+from labdesk.kernel.dto import RoleDenied, SignedInUser
+from labdesk.results.acknowledge import acknowledge_results
 
 PASSWORD = "tangerine lamp orbit violin"
 CHICAGO = "America/Chicago"
@@ -159,7 +159,7 @@ def test_a_medical_assistant_acknowledging_leaves_a_deny_entry(world: World) -> 
     assert entry.action is AuditAction.DENY
     assert (entry.entity, entry.entity_id) == (DENIED_ENTITY, "acknowledge_results")
     assert entry.user_id == assistant.id
-    assert entry.detail.startswith("labdesk.services.acknowledge.acknowledge_results:")
+    assert entry.detail.startswith("labdesk.results.acknowledge.acknowledge_results:")
     assert not entry.flagged
     assert _chain_ok(world)
 

@@ -18,19 +18,19 @@ from access_world import (
 from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
+from labdesk.access.audit_log import (
+    export_audit_csv,
+    mark_reviewed,
+    search_audit_log,
+    verify_audit_log,
+)
 from labdesk.cli import cli
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.audit_chain import ProblemKind
 from labdesk.domain.audit_query import AuditQuery
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import PermissionDenied, StorageError
-from labdesk.services.audit_log import (
-    export_audit_csv,
-    mark_reviewed,
-    search_audit_log,
-    verify_audit_log,
-)
-from labdesk.services.patients import find_by_scan, get_patient, search_patients
+from labdesk.station.patients import find_by_scan, get_patient, search_patients
 
 INJECTIONS = [
     "'; DROP TABLE audit_entries; --",

@@ -36,7 +36,7 @@ from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from labdesk.config import sqlite_url
 from labdesk.domain.accession import is_valid_accession, make_accession
 from labdesk.domain.patient import Patient, Sex
-from labdesk.services.patients import lookup_by_scan, lookup_patients
+from labdesk.station.patients import lookup_by_scan, lookup_patients
 
 SPECIMENS = 2000
 DB_SCENARIOS = by_name(

@@ -48,7 +48,7 @@ def test_board_database_holds_tests_in_every_open_status(small_board: Path) -> N
 
 def test_board_scenarios_are_registered() -> None:
     from bench.ui.board_worker import FILTERS
-    from labdesk.services.board_query import BoardQuery
+    from labdesk.results.board_query import BoardQuery
 
     assert len(FILTERS) == board.FILTERS
     assert FILTERS[-1] == BoardQuery()  # the reset floor's bare pass

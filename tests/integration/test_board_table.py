@@ -1,7 +1,7 @@
 """The precomputed board table against the overdue engine, on SQLite and PostgreSQL.
 
 The oracle is the engine evaluated from scratch (``evaluate_rows``) filtered and sorted by
-the plain-Python rules of :mod:`labdesk.services.board_query`: after any change, a refreshed
+the plain-Python rules of :mod:`labdesk.results.board_query`: after any change, a refreshed
 board must read exactly what the oracle gives, for every filter and every sort.
 """
 
@@ -14,24 +14,24 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, func, select, text
 
+from labdesk.access import credentials
+from labdesk.access.auth import session_of
 from labdesk.adapters.board_triggers import TRIGGER_NAMES
-from labdesk.adapters.orm_board import board_dirty, board_entries
+from labdesk.adapters.orm.board import board_dirty, board_entries
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain import order
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.overdue import FlagReason, OverduePolicy, from_posix, posix
 from labdesk.domain.result import AckMeaning
-from labdesk.services import credentials
-from labdesk.services.acknowledge import acknowledge_results
-from labdesk.services.auth import session_of
-from labdesk.services.board import load_board, matching_rows, query_board
-from labdesk.services.board_dto import BoardRow
-from labdesk.services.board_query import ANY_FLAG, BoardQuery, SortKey, matches, ordered
-from labdesk.services.board_refresh import KEEP_CLOSED_DAYS, rebuild_board, refresh_board
-from labdesk.services.catalog import ensure_shipped_catalog
-from labdesk.services.demo import STATES, seed_demo
-from labdesk.services.dto import SignedInUser
-from labdesk.services.overdue import evaluate_rows
+from labdesk.kernel.dto import SignedInUser
+from labdesk.results.acknowledge import acknowledge_results
+from labdesk.results.board import load_board, matching_rows, query_board
+from labdesk.results.board_dto import BoardRow
+from labdesk.results.board_query import ANY_FLAG, BoardQuery, SortKey, matches, ordered
+from labdesk.results.board_refresh import KEEP_CLOSED_DAYS, rebuild_board, refresh_board
+from labdesk.results.overdue import evaluate_rows
+from labdesk.seed.demo import STATES, seed_demo
 
 POLICY = OverduePolicy()
 Status = order.TestStatus  # not imported by name: pytest would try to collect Test*

@@ -36,6 +36,15 @@ from hypothesis.stateful import (
 )
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.custody.events import Handoff, record_event
+from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
+from labdesk.custody.receipt import (
+    close_receipt,
+    open_receipt,
+    receive_scan,
+    reject_specimen,
+)
+from labdesk.custody.timeline import specimen_timeline
 from labdesk.domain import lifecycle
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind, next_status
@@ -47,23 +56,14 @@ from labdesk.domain.people import Station
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.result import AbnormalFlag, AckMeaning
 from labdesk.domain.specimen import SpecimenStatus
-from labdesk.hl7.ingest import Ingestor
-from labdesk.services.acknowledge import acknowledge_results, current_results
-from labdesk.services.board import load_board, overdue_tally
-from labdesk.services.board_query import BoardQuery
-from labdesk.services.custody import Handoff, record_event
-from labdesk.services.custody_pickup import finish_pickup, scan_for_pickup, start_pickup
-from labdesk.services.custody_receipt import (
-    close_receipt,
-    open_receipt,
-    receive_scan,
-    reject_specimen,
-)
-from labdesk.services.custody_timeline import specimen_timeline
-from labdesk.services.recollection import open_recollection_tasks
-from labdesk.services.station_collect import collect
-from labdesk.services.station_dto import ContainerCollection
-from labdesk.services.station_encounter import confirm_identity, load_encounter, open_encounter
+from labdesk.interface.ingest import Ingestor
+from labdesk.results.acknowledge import acknowledge_results, current_results
+from labdesk.results.board import load_board, overdue_tally
+from labdesk.results.board_query import BoardQuery
+from labdesk.station.collect import collect
+from labdesk.station.dto import ContainerCollection
+from labdesk.station.encounter import confirm_identity, load_encounter, open_encounter
+from labdesk.station.recollection_tasks import open_recollection_tasks
 from tests.custody_world import PASSWORD, World
 
 STATION = "STATION-1"

@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.overdue import FlagReason, OverduePolicy
 from labdesk.domain.people import Role
-from labdesk.services.board import load_board, overdue_tally
-from labdesk.services.board_query import BoardQuery, SortKey
-from labdesk.services.overdue import escalate_overdue_criticals
+from labdesk.results.board import load_board, overdue_tally
+from labdesk.results.board_query import BoardQuery, SortKey
+from labdesk.results.overdue import escalate_overdue_criticals
 from tests.integration.hl7_world import ACC_LAV, ACC_PST, build_world, group, obx, oru
 
 POLICY = OverduePolicy()

@@ -7,7 +7,20 @@ from datetime import timedelta
 import pytest
 from custody_world import PASSWORD, TRANSIT_MINUTES, World
 
+from labdesk.access.credentials import hash_secret
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.custody.dto import ManifestView, ScanFeedback
+from labdesk.custody.events import pack_specimen, report_lost
+from labdesk.custody.pickup import (
+    deliver_manifest,
+    finish_pickup,
+    open_manifests,
+    pickup_manifest,
+    pickup_sites,
+    scan_for_pickup,
+    start_pickup,
+)
+from labdesk.custody.receipt import open_receipt, receive_scan, reject_specimen
 from labdesk.domain.accession import make_accession
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.catalog import TemperatureClass
@@ -19,19 +32,6 @@ from labdesk.domain.order import TestStatus as OrderedTestState
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import ScanCode, Severity
 from labdesk.domain.specimen import SpecimenStatus as S
-from labdesk.services.credentials import hash_secret
-from labdesk.services.custody import pack_specimen, report_lost
-from labdesk.services.custody_dto import ManifestView, ScanFeedback
-from labdesk.services.custody_pickup import (
-    deliver_manifest,
-    finish_pickup,
-    open_manifests,
-    pickup_manifest,
-    pickup_sites,
-    scan_for_pickup,
-    start_pickup,
-)
-from labdesk.services.custody_receipt import open_receipt, receive_scan, reject_specimen
 
 
 @pytest.fixture

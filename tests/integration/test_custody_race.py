@@ -13,19 +13,19 @@ from custody_world import PASSWORD, World
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
+from labdesk.access.credentials import hash_secret
 from labdesk.adapters.database import make_engine
-from labdesk.adapters.repositories_custody import ManifestRepository
+from labdesk.adapters.repositories.custody import ManifestRepository
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.custody.pickup import scan_for_pickup, start_pickup
+from labdesk.custody.verify import verify_chains
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
 from labdesk.domain.errors import StorageError
 from labdesk.domain.people import Role, User
 from labdesk.domain.scan_rules import ScanCode
 from labdesk.domain.specimen import SpecimenStatus as S
-from labdesk.services.credentials import hash_secret
-from labdesk.services.custody_pickup import scan_for_pickup, start_pickup
-from labdesk.services.custody_verify import verify_chains
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 
 WORKSTATIONS = 4
 ROUNDS = 6

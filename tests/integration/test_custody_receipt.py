@@ -6,6 +6,15 @@ import pytest
 from custody_world import World
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.custody.dto import Reconciliation, ScanFeedback
+from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
+from labdesk.custody.receipt import (
+    close_receipt,
+    open_receipt,
+    receive_scan,
+    reconciliation,
+    reject_specimen,
+)
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
 from labdesk.domain.errors import CustodyError, PermissionDenied, ValidationError
@@ -14,16 +23,7 @@ from labdesk.domain.order import TestStatus as OrderedTestState
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import ScanCode
 from labdesk.domain.specimen import SpecimenStatus as S
-from labdesk.services.custody_dto import Reconciliation, ScanFeedback
-from labdesk.services.custody_pickup import finish_pickup, scan_for_pickup, start_pickup
-from labdesk.services.custody_receipt import (
-    close_receipt,
-    open_receipt,
-    receive_scan,
-    reconciliation,
-    reject_specimen,
-)
-from labdesk.services.recollection import close_recollection_task, open_recollection_tasks
+from labdesk.station.recollection_tasks import close_recollection_task, open_recollection_tasks
 
 PASSWORD = "courier secret phrase"
 

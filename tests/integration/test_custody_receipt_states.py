@@ -14,7 +14,19 @@ from datetime import timedelta
 import pytest
 from custody_world import PASSWORD, World
 
+from labdesk.access.audit_log import verify_audit_log
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.custody.dto import LabState, Reconciliation, ScanFeedback
+from labdesk.custody.events import report_lost
+from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
+from labdesk.custody.receipt import (
+    close_receipt,
+    open_receipt,
+    receive_scan,
+    reconciliation,
+    reject_specimen,
+)
+from labdesk.custody.stability import stability_caveat
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
@@ -24,19 +36,7 @@ from labdesk.domain.overdue import OverduePolicy
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import ScanCode, Severity
 from labdesk.domain.specimen import SpecimenStatus as S
-from labdesk.services.acknowledge import result_detail, signing_preview
-from labdesk.services.audit_log import verify_audit_log
-from labdesk.services.custody import report_lost
-from labdesk.services.custody_dto import LabState, Reconciliation, ScanFeedback
-from labdesk.services.custody_pickup import finish_pickup, scan_for_pickup, start_pickup
-from labdesk.services.custody_receipt import (
-    close_receipt,
-    open_receipt,
-    receive_scan,
-    reconciliation,
-    reject_specimen,
-)
-from labdesk.services.custody_stability import stability_caveat
+from labdesk.results.acknowledge import result_detail, signing_preview
 
 
 @pytest.fixture

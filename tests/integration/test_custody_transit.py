@@ -8,6 +8,12 @@ import pytest
 from custody_world import PASSWORD, World
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.catalog.compendium import ensure_shipped_catalog
+from labdesk.custody.manifest_print import manifest_document, print_manifest
+from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
+from labdesk.custody.timeline import specimen_timeline
+from labdesk.custody.transit import in_transit_flags
+from labdesk.custody.verify import verify_chains
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
@@ -15,13 +21,7 @@ from labdesk.domain.errors import CustodyError
 from labdesk.domain.manifest import ManifestDocument, ManifestStatus
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.domain.transit import TransitFlag
-from labdesk.services.catalog import ensure_shipped_catalog
-from labdesk.services.custody_pickup import finish_pickup, scan_for_pickup, start_pickup
-from labdesk.services.custody_timeline import specimen_timeline
-from labdesk.services.custody_transit import in_transit_flags
-from labdesk.services.custody_verify import verify_chains
-from labdesk.services.demo import STATES, seed_demo
-from labdesk.services.manifest_print import manifest_document, print_manifest
+from labdesk.seed.demo import STATES, seed_demo
 
 
 @pytest.fixture

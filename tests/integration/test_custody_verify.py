@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 
 from labdesk.adapters.append_only import guard_problems
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.custody.dto import FindingKind, VerifyReport
+from labdesk.custody.pickup import scan_for_pickup, start_pickup
+from labdesk.custody.timeline import specimen_timeline
+from labdesk.custody.verify import verify_chains
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEvent
 from labdesk.domain.errors import PermissionDenied
 from labdesk.domain.hashchain import link_hash
-from labdesk.services.custody_dto import FindingKind, VerifyReport
-from labdesk.services.custody_pickup import scan_for_pickup, start_pickup
-from labdesk.services.custody_timeline import specimen_timeline
-from labdesk.services.custody_verify import verify_chains
 
 
 @pytest.fixture

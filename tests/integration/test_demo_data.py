@@ -14,16 +14,16 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
+from labdesk.access import credentials
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEvent, CustodyEventKind
 from labdesk.domain.manifest import Manifest, ManifestItem
 from labdesk.domain.order import Order, OrderedTest
 from labdesk.domain.result import Acknowledgement, Result
 from labdesk.domain.specimen import Specimen
-from labdesk.services import credentials
-from labdesk.services.catalog import ensure_shipped_catalog
-from labdesk.services.demo import STATES, seed_demo
+from labdesk.seed.demo import STATES, seed_demo
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 

@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner, Result
 from hl7_world import ACC_LAV, build_world, group, obx, oru
 
+from labdesk.access.auth import create_user
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.migrate import upgrade
 from labdesk.cli import cli
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.people import Role
-from labdesk.services.auth import create_user
 
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "data/hl7").glob("*.hl7"))
 

@@ -29,8 +29,8 @@ from labdesk.config import ConfigError, load_config
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.hl7 import MessageStatus
 from labdesk.hl7 import prepare, semantics
-from labdesk.hl7.ingest import Ingestor
-from labdesk.hl7.mllp_server import Hl7Listener, ListenerError
+from labdesk.interface.ingest import Ingestor
+from labdesk.interface.listener import Hl7Listener, ListenerError
 
 
 @pytest.fixture

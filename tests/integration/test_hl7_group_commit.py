@@ -18,8 +18,8 @@ from labdesk.domain.hl7 import MessageStatus
 from labdesk.domain.order import TestStatus as Status
 from labdesk.domain.result import ResultStatus
 from labdesk.domain.result_chain import current_results
-from labdesk.hl7.ingest_audit import id_ranges
-from labdesk.hl7.mllp_server import Hl7Listener
+from labdesk.interface.ingest_audit import id_ranges
+from labdesk.interface.listener import Hl7Listener
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from labdesk.domain.order import TestStatus as Status
 from labdesk.domain.people import Role
 from labdesk.domain.result import AbnormalFlag, ResultStatus
 from labdesk.domain.result_chain import current_results, history_of
-from labdesk.hl7.worklist import (
+from labdesk.interface.worklist import (
     dismiss_unmatched,
     list_dead_letters,
     list_unmatched,

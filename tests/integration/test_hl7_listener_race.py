@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from test_hl7_mllp import msa, send
 
 from labdesk.adapters import migrate
-from labdesk.adapters.orm_hl7 import hl7_messages
+from labdesk.adapters.orm.hl7 import hl7_messages
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.hl7 import AckCode, MessageStatus

@@ -22,6 +22,8 @@ import pytest
 from hl7_world import ACC_LAV, ACC_PST, PLACER, World, build_world, group, obx, order_message, oru
 from sqlalchemy import Engine
 
+from labdesk.custody.events import Handoff, record_event, report_lost
+from labdesk.custody.receipt import reject_specimen
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
@@ -35,11 +37,11 @@ from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Role
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.specimen import Specimen, SpecimenStatus
-from labdesk.hl7.apply_results import Match, NoMatch, apply_group, match_group
-from labdesk.hl7.catalog_index import CatalogIndex
-from labdesk.hl7.lookup import Lookup
 from labdesk.hl7.prepare import prepare_message
-from labdesk.hl7.worklist import (
+from labdesk.interface.apply_results import Match, NoMatch, apply_group, match_group
+from labdesk.interface.catalog_index import CatalogIndex
+from labdesk.interface.lookup import Lookup
+from labdesk.interface.worklist import (
     UnmatchedRow,
     dismiss_unmatched,
     list_unmatched,
@@ -47,11 +49,9 @@ from labdesk.hl7.worklist import (
     match_unmatched,
     match_unmatched_by_accession,
 )
-from labdesk.services.board import load_board
-from labdesk.services.board_dto import BoardRow
-from labdesk.services.board_query import BoardQuery
-from labdesk.services.custody import Handoff, record_event, report_lost
-from labdesk.services.custody_receipt import reject_specimen
+from labdesk.results.board import load_board
+from labdesk.results.board_dto import BoardRow
+from labdesk.results.board_query import BoardQuery
 
 POLICY = OverduePolicy()
 UNKNOWN = make_accession(2026, 99)  # well formed, check digit valid, never issued

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.hl7 import MessageStatus
-from labdesk.hl7.mllp_server import Hl7Listener, ListenerError
+from labdesk.interface.listener import Hl7Listener, ListenerError
 
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "data/hl7").glob("*.hl7"))
 

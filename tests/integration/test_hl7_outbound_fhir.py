@@ -15,16 +15,16 @@ from hl7.mllp import start_hl7_server
 from hl7_world import ACC_LAV, ACC_PST, MRN, World, build_world
 from sqlalchemy import Engine
 
+from labdesk.custody.events import Handoff, record_event
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.errors import PermissionDenied, ValidationError
 from labdesk.domain.hl7 import OutboundStatus
 from labdesk.domain.people import Role
-from labdesk.hl7.fhir_export import export_specimen_fhir
 from labdesk.hl7.mllp_client import MllpTransport
-from labdesk.hl7.outbound import backoff, queue_collection_message, send_due_messages
 from labdesk.hl7.outbound_build import ORM_O01
-from labdesk.services.custody import Handoff, record_event
+from labdesk.interface.fhir_export import export_specimen_fhir
+from labdesk.interface.outbound import backoff, queue_collection_message, send_due_messages
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.custody.receipt import close_receipt
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.order import TestStatus as Status
 from labdesk.domain.overdue import FlagReason, OverduePolicy
-from labdesk.services.board import load_board
-from labdesk.services.board_dto import Board
-from labdesk.services.custody_receipt import close_receipt
+from labdesk.results.board import load_board
+from labdesk.results.board_dto import Board
 from tests.custody_world import World
 from tests.integration.test_custody_receipt import open_it, receive, shipped
 

@@ -10,10 +10,10 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 
+from labdesk.access import credentials
 from labdesk.cli import cli
 from labdesk.config import ConfigError, load_config
-from labdesk.services import credentials
-from labdesk.services.overdue_settings import overdue_settings, settings_from_mapping
+from labdesk.results.overdue_settings import overdue_settings, settings_from_mapping
 
 
 @pytest.fixture

@@ -13,29 +13,29 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 
+from labdesk.access import credentials
+from labdesk.access.auth import session_of
 from labdesk.adapters import orm
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain import order
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import NotFound, PermissionDenied, ValidationError
 from labdesk.domain.overdue import FlagReason, OverduePolicy
 from labdesk.domain.result import AbnormalFlag, AckMeaning, Result, ResultStatus
-from labdesk.services import credentials
-from labdesk.services.acknowledge import acknowledge_results, result_detail
-from labdesk.services.auth import session_of
-from labdesk.services.board import board_marker, load_board
-from labdesk.services.board_dto import CRITICAL, NORMAL, BoardRow
-from labdesk.services.board_export import ExportFormat, export_outstanding
-from labdesk.services.board_query import BoardQuery
-from labdesk.services.catalog import ensure_shipped_catalog
-from labdesk.services.demo import STATES, seed_demo
-from labdesk.services.dto import SignedInUser
-from labdesk.services.overdue import (
+from labdesk.kernel.dto import SignedInUser
+from labdesk.results.acknowledge import acknowledge_results, result_detail
+from labdesk.results.board import board_marker, load_board
+from labdesk.results.board_dto import CRITICAL, NORMAL, BoardRow
+from labdesk.results.board_query import BoardQuery
+from labdesk.results.export import ExportFormat, export_outstanding
+from labdesk.results.overdue import (
     escalate_overdue_criticals,
     set_covering_clinician,
     turnaround_stats,
 )
+from labdesk.seed.demo import STATES, seed_demo
 
 Status = order.TestStatus  # not imported by name: pytest would try to collect Test*
 POLICY = OverduePolicy()
@@ -192,8 +192,8 @@ def test_critical_escalates_once_to_the_covering_clinician(
 ) -> None:
     doctor, admin = user(uow, "doctor"), user(uow, "admin")
     with uow() as u:
+        from labdesk.access.auth import create_user
         from labdesk.domain.people import Role
-        from labdesk.services.auth import create_user
 
         cover_id = create_user(
             u, clock, username="cover", display_name="Dr. Kim Cover", role=Role.CLINICIAN,

@@ -21,18 +21,18 @@ from access_world import (
 from custody_world import World as CustodyWorld
 from sqlalchemy import Engine, text
 
+from labdesk.access.auth import authenticate
+from labdesk.access.privacy import ExportPurpose, demographic_fields, minimum_necessary
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
+from labdesk.custody.timeline import specimen_timeline
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import AuthenticationError, LabdeskError
 from labdesk.domain.people import Role
 from labdesk.domain.permissions import Permission, allows
+from labdesk.kernel.dto import PatientSummary
 from labdesk.log_setup import log_to_file
-from labdesk.services.auth import authenticate
-from labdesk.services.custody_pickup import finish_pickup, scan_for_pickup, start_pickup
-from labdesk.services.custody_timeline import specimen_timeline
-from labdesk.services.dto import PatientSummary
-from labdesk.services.patients import find_by_scan, get_patient, search_patients
-from labdesk.services.privacy import ExportPurpose, demographic_fields, minimum_necessary
+from labdesk.station.patients import find_by_scan, get_patient, search_patients
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from test_permission_matrix import FUNCTIONS, HELPER, REQUIRED, SIGNED_IN

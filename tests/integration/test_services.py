@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from labdesk.access.auth import MAX_FAILED_ATTEMPTS, authenticate, create_user
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.catalog.compendium import ensure_shipped_catalog, import_catalog_file, list_catalog
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.errors import AuthenticationError, CatalogImportError, NotFound, ValidationError
 from labdesk.domain.hashchain import GENESIS, link_hash
 from labdesk.domain.patient import Patient, PatientIdentifier, Sex
 from labdesk.domain.people import Role
-from labdesk.services.auth import MAX_FAILED_ATTEMPTS, authenticate, create_user
-from labdesk.services.catalog import ensure_shipped_catalog, import_catalog_file, list_catalog
-from labdesk.services.demo import STATES, seed_demo
-from labdesk.services.patients import lookup_by_scan, lookup_patients
+from labdesk.seed.demo import STATES, seed_demo
+from labdesk.station.patients import lookup_by_scan, lookup_patients
 
 
 @pytest.fixture

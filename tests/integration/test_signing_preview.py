@@ -13,26 +13,26 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 
+from labdesk.access import credentials
+from labdesk.access.auth import session_of
 from labdesk.adapters import orm
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain import order
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import NotFound, PermissionDenied, ValidationError
 from labdesk.domain.order import OrderedTest
 from labdesk.domain.result import AbnormalFlag, AckMeaning, Result, ResultStatus
-from labdesk.services import credentials
-from labdesk.services.ack_dto import AckRefusal
-from labdesk.services.acknowledge import (
+from labdesk.kernel.dto import SignedInUser
+from labdesk.results.ack_dto import AckRefusal
+from labdesk.results.acknowledge import (
     acknowledge_results,
     bulk_refusal,
     refusal,
     signing_preview,
 )
-from labdesk.services.auth import session_of
-from labdesk.services.catalog import ensure_shipped_catalog
-from labdesk.services.demo import STATES, seed_demo
-from labdesk.services.dto import SignedInUser
+from labdesk.seed.demo import STATES, seed_demo
 
 Status = order.TestStatus  # not imported by name: pytest would try to collect Test*
 

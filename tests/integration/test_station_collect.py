@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from station_world import StationWorld, add_order, build_station_world
 
 from labdesk.adapters import orm
-from labdesk.adapters.orm_hl7 import outbound_messages
-from labdesk.adapters.orm_station import collection_details, missed_collections
+from labdesk.adapters.orm.hl7 import outbound_messages
+from labdesk.adapters.orm.station import collection_details, missed_collections
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
@@ -18,10 +18,10 @@ from labdesk.domain.errors import PermissionDenied, ValidationError
 from labdesk.domain.forensic import ForensicForm, UrineMethod
 from labdesk.domain.order import OrderStatus, Priority
 from labdesk.domain.order import TestStatus as Status
-from labdesk.services import station_collect
-from labdesk.services.station_collect import CollectionRefused, collect
-from labdesk.services.station_dto import ContainerCollection, EncounterView
-from labdesk.services.station_encounter import (
+from labdesk.station import collect as station_collect
+from labdesk.station.collect import CollectionRefused, collect
+from labdesk.station.dto import ContainerCollection, EncounterView
+from labdesk.station.encounter import (
     IdentityMismatch,
     abandon_encounter,
     confirm_identity,
@@ -29,11 +29,11 @@ from labdesk.services.station_encounter import (
     load_encounter,
     open_encounter,
 )
-from labdesk.services.station_forensic import (
+from labdesk.station.forensic import (
     collect_observed_recollection,
     waive_observed_recollection,
 )
-from labdesk.services.station_orders import cancel_order, cancel_tests, place_order
+from labdesk.station.orders import cancel_order, cancel_tests, place_order
 
 BORN = date(1984, 3, 5)
 SWAPPED = date(1984, 5, 3)

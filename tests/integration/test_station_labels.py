@@ -20,22 +20,22 @@ from labdesk.domain.errors import ValidationError
 from labdesk.domain.printing import CHECK_THE_TUBE, PrintJobStatus
 from labdesk.domain.recollection import RecollectionTask
 from labdesk.domain.specimen import SpecimenStatus
-from labdesk.services.print_dto import PrintSetup
-from labdesk.services.station_collect import collect
-from labdesk.services.station_dto import ContainerCollection, ScanResult
-from labdesk.services.station_encounter import (
+from labdesk.printing.dto import PrintSetup
+from labdesk.station.collect import collect
+from labdesk.station.dto import ContainerCollection, ScanResult
+from labdesk.station.encounter import (
     complete_encounter,
     confirm_identity,
     load_encounter,
     open_encounter,
     resolve_alarm,
 )
-from labdesk.services.station_labels import (
+from labdesk.station.labels import (
     print_encounter_labels,
     resolve_unconfirmed_labels,
     scan_back,
 )
-from labdesk.services.station_worklist import station_worklist
+from labdesk.station.worklist import station_worklist
 from printers.errors import PrinterOffline, PrinterUnconfirmed
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 from printers.status import PrinterStatus

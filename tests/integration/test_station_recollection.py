@@ -14,6 +14,15 @@ import pytest
 from custody_world import PASSWORD, World
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.custody.events import Handoff, record_event
+from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
+from labdesk.custody.receipt import (
+    close_receipt,
+    open_receipt,
+    receive_scan,
+    reject_specimen,
+)
+from labdesk.custody.timeline import specimen_timeline
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
 from labdesk.domain.errors import ValidationError
@@ -24,23 +33,14 @@ from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Station
 from labdesk.domain.recollection import RecollectionStatus, RejectionReason
 from labdesk.domain.specimen import SpecimenStatus
-from labdesk.services.board import load_board
-from labdesk.services.board_dto import BoardRow
-from labdesk.services.custody import Handoff, record_event
-from labdesk.services.custody_pickup import finish_pickup, scan_for_pickup, start_pickup
-from labdesk.services.custody_receipt import (
-    close_receipt,
-    open_receipt,
-    receive_scan,
-    reject_specimen,
-)
-from labdesk.services.custody_timeline import specimen_timeline
-from labdesk.services.recollection import open_recollection_tasks
-from labdesk.services.station_collect import CollectionRefused, collect
-from labdesk.services.station_dto import CollectResult, ContainerCollection, EncounterView
-from labdesk.services.station_encounter import confirm_identity, load_encounter, open_encounter
-from labdesk.services.station_recollection import cancel_recollection, plan_recollection
-from labdesk.services.station_worklist import station_worklist
+from labdesk.results.board import load_board
+from labdesk.results.board_dto import BoardRow
+from labdesk.station.collect import CollectionRefused, collect
+from labdesk.station.dto import CollectResult, ContainerCollection, EncounterView
+from labdesk.station.encounter import confirm_identity, load_encounter, open_encounter
+from labdesk.station.recollection import cancel_recollection, plan_recollection
+from labdesk.station.recollection_tasks import open_recollection_tasks
+from labdesk.station.worklist import station_worklist
 
 STATION = "STATION-1"
 BORN = date(1970, 1, 1)  # custody_world's patient

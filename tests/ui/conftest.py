@@ -16,13 +16,13 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
+from labdesk.access.auth import create_user, session_of
 from labdesk.bootstrap import Core, bootstrap
 from labdesk.config import Config
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Role
-from labdesk.services.auth import create_user, session_of
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 from ui import gc_guard
 from ui.app import context_of
 from ui.context import AppContext

@@ -18,23 +18,23 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
+from labdesk.access import credentials
+from labdesk.access.auth import session_of
 from labdesk.bootstrap import Core, bootstrap
 from labdesk.config import Config
 from labdesk.domain import order
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.overdue import OverduePolicy
 from labdesk.domain.result import AbnormalFlag, AckMeaning, Result, ResultStatus
-from labdesk.services import credentials
-from labdesk.services.ack_dto import SigningLine, SigningValue
-from labdesk.services.acknowledge import current_results
-from labdesk.services.auth import session_of
-from labdesk.services.board_dto import BoardRow
-from labdesk.services.demo import STATES, seed_demo
-from labdesk.services.overdue_settings import OverdueSettings
+from labdesk.results.ack_dto import SigningLine, SigningValue
+from labdesk.results.acknowledge import current_results
+from labdesk.results.board_dto import BoardRow
+from labdesk.results.overdue_settings import OverdueSettings
+from labdesk.seed.demo import STATES, seed_demo
 from ui.app import context_of
-from ui.pages.results import ResultsPage
 from ui.results import dialogs
 from ui.results.detail_models import CRITICAL_COLOUR
+from ui.results.page import ResultsPage
 
 Status = order.TestStatus  # not imported by name: pytest would try to collect Test*
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
@@ -337,7 +337,7 @@ def test_a_tube_received_beyond_stability_is_flagged_in_detail_and_signature(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The caveat written at receipt reaches the clinician wherever the values are shown."""
-    from labdesk.services import acknowledge
+    from labdesk.results import acknowledge
 
     row = first(page, Status.FINAL)
     with board_core.uow() as uow:

@@ -12,19 +12,19 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from labdesk.access.users import NewUser
 from labdesk.bootstrap import Core
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.people import Role
 from labdesk.domain.permissions import Permission
-from labdesk.services.dto import SignedInUser
-from labdesk.services.patients import search_patients
-from labdesk.services.users_admin import NewUser
+from labdesk.kernel.dto import SignedInUser
+from labdesk.station.patients import search_patients
 from ui.admin.audit_viewer import AuditViewer
+from ui.admin.page import AdminPage
 from ui.admin.roles_panel import YES, RolesPanel
 from ui.admin.stations_panel import StationsPanel
 from ui.admin.users_panel import UsersPanel
 from ui.context import AppContext
-from ui.pages.admin import AdminPage
 
 INJECTIONS = ["'; DROP TABLE users; --", "' OR 1=1 --", "%_%", "scan\x00noise"]
 

@@ -17,13 +17,13 @@ from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
 from labdesk.domain.people import Role
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
+from ui.admin.page import AdminPage
 from ui.admin.role_combo import RoleComboBox
 from ui.admin.user_dialog import NewUserDialog
 from ui.admin.users_panel import UsersPanel
 from ui.context import AppContext
 from ui.navigation import role_label
-from ui.pages.admin import AdminPage
 from ui.tasks import wait_for_background_jobs
 
 WAIT_MS = 10_000

@@ -19,10 +19,10 @@ from pytestqt.qtbot import QtBot
 from labdesk.bootstrap import Core
 from labdesk.config import Config
 from labdesk.domain.audit import AuditAction
+from ui.admin.page import AdminPage
 from ui.app import AppController
 from ui.main_window import MainWindow
 from ui.navigation import PageId
-from ui.pages.admin import AdminPage
 from ui.tasks import wait_for_background_jobs
 
 

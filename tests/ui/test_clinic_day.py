@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
+from labdesk.custody.timeline import specimen_timeline
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as Kind
@@ -41,24 +42,23 @@ from labdesk.domain.overdue import FlagReason, OverduePolicy
 from labdesk.domain.patient import PatientIdentifier
 from labdesk.domain.people import Station
 from labdesk.domain.specimen import SpecimenStatus
-from labdesk.hl7.ingest import Ingestor
-from labdesk.services.board import load_board, overdue_tally
-from labdesk.services.board_dto import BoardRow
-from labdesk.services.board_query import BoardQuery
-from labdesk.services.custody_timeline import specimen_timeline
-from labdesk.services.dto import SignedInUser
-from labdesk.services.overdue_settings import OverdueSettings
+from labdesk.interface.ingest import Ingestor
+from labdesk.kernel.dto import SignedInUser
+from labdesk.results.board import load_board, overdue_tally
+from labdesk.results.board_dto import BoardRow
+from labdesk.results.board_query import BoardQuery
+from labdesk.results.overdue_settings import OverdueSettings
 from printers.manifest_pdf import PdfManifestPrinter
 from tests.integration.hl7_world import group, obx, oru
 from tests.ui.test_station_flow import scan, station_of, wait_view
 from ui.app import context_of
 from ui.context import AppContext
+from ui.custody.courier_page import CourierPage
+from ui.custody.receiving_page import LabReceivingPage
 from ui.main_window import MainWindow
-from ui.pages.courier import CourierPage
-from ui.pages.lab_receiving import LabReceivingPage
-from ui.pages.result_worklist import ResultWorklistPage
-from ui.pages.results import ResultsPage
 from ui.results.board_model import flags_text, reason_label, status_label
+from ui.results.page import ResultsPage
+from ui.results.worklist_page import ResultWorklistPage
 from ui.station.banner import Step
 from ui.tasks import wait_for_background_jobs
 

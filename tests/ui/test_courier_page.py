@@ -22,13 +22,13 @@ from labdesk.domain.errors import StorageError
 from labdesk.domain.manifest import ManifestStatus, parse_bag_id
 from labdesk.domain.scan_rules import Severity
 from labdesk.domain.specimen import SpecimenStatus
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 from printers.manifest_pdf import PdfManifestPrinter
 from ui.context import AppContext
-from ui.feedback import Tone
-from ui.pages.courier import BAG_EXAMPLE, CourierPage
+from ui.custody.courier_page import BAG_EXAMPLE, CourierPage
 from ui.scanner import ScannerInput, ScannerSettings, ScanRouter
-from ui.specimen_timeline import SpecimenTimelineDialog
+from ui.widgets.feedback import Tone
+from ui.widgets.specimen_timeline import SpecimenTimelineDialog
 
 WAIT_MS = 10_000
 
@@ -178,7 +178,7 @@ def test_database_gone_during_a_scan_says_scan_again(
     def gone(*_a: Any, **_k: Any) -> Any:
         raise StorageError("Cannot reach the database server.", hint="Check the network.")
 
-    monkeypatch.setattr("ui.pages.courier.scan_for_pickup", gone)
+    monkeypatch.setattr("ui.custody.courier_page.scan_for_pickup", gone)
     (error,) = scan(qtbot, page, accession)
     assert isinstance(error, StorageError)
     assert "scan it again" in page.banner.text()

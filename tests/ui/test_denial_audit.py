@@ -13,14 +13,14 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from labdesk.access.audit_log import verify_audit_log
+from labdesk.access.users import UserRow
 from labdesk.bootstrap import Core
 from labdesk.domain.audit import AuditAction, AuditEntry
 from labdesk.domain.people import Role
 from labdesk.domain.result import AckMeaning
-from labdesk.services.acknowledge import acknowledge_results
-from labdesk.services.audit_log import verify_audit_log
-from labdesk.services.dto import SignedInUser
-from labdesk.services.users_admin import UserRow
+from labdesk.kernel.dto import SignedInUser
+from labdesk.results.acknowledge import acknowledge_results
 from ui.admin.users_panel import UsersPanel, UsersTableModel
 from ui.app import AppController, context_of
 from ui.tasks import run_in_background

@@ -19,14 +19,14 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import NotFound
 from labdesk.domain.patient import Patient, PatientIdentifier, Sex
 from labdesk.domain.people import Site, Station
-from labdesk.services.dto import SignedInUser
-from labdesk.services.patients import lookup_by_scan
+from labdesk.kernel.dto import SignedInUser
+from labdesk.station.patients import lookup_by_scan
 from ui.app import context_of
-from ui.feedback import Tone
 from ui.main_window import MainWindow
 from ui.navigation import PageId
-from ui.pages.station import StationPage
 from ui.station.banner import Step
+from ui.station.page import StationPage
+from ui.widgets.feedback import Tone
 
 STATION = "DRAW-2"
 BORN = date(1945, 1, 13)

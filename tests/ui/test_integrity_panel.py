@@ -11,12 +11,12 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import text
 
 from labdesk.bootstrap import Core
+from labdesk.custody.dto import FindingKind, VerifyReport
 from labdesk.domain.clock import FixedClock
-from labdesk.services.custody_dto import FindingKind, VerifyReport
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
+from ui.admin.integrity_panel import IntegrityPanel
+from ui.admin.page import AdminPage
 from ui.context import AppContext
-from ui.pages.admin import AdminPage
-from ui.pages.integrity_panel import IntegrityPanel
 
 WAIT_MS = 10_000
 

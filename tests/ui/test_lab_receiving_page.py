@@ -13,21 +13,21 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
+from labdesk.custody.dto import Reconciliation
+from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
+from labdesk.custody.receipt import open_receipt, receive_scan
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.manifest import ManifestStatus
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import Severity
 from labdesk.domain.specimen import SpecimenStatus
-from labdesk.services.custody_dto import Reconciliation
-from labdesk.services.custody_pickup import finish_pickup, scan_for_pickup, start_pickup
-from labdesk.services.custody_receipt import open_receipt, receive_scan
-from labdesk.services.dto import SignedInUser
-from labdesk.services.recollection import open_recollection_tasks
+from labdesk.kernel.dto import SignedInUser
+from labdesk.station.recollection_tasks import open_recollection_tasks
 from ui.context import AppContext
-from ui.custody_widgets import RejectDialog, missing_question
-from ui.feedback import Tone
-from ui.pages.lab_receiving import LabReceivingPage
-from ui.specimen_timeline import SpecimenTimelineDialog
+from ui.custody.receiving_page import LabReceivingPage
+from ui.custody.widgets import RejectDialog, missing_question
+from ui.widgets.feedback import Tone
+from ui.widgets.specimen_timeline import SpecimenTimelineDialog
 
 WAIT_MS = 10_000
 

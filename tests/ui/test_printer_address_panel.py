@@ -12,12 +12,12 @@ from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
 from labdesk.domain.people import Site, Station
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
+from ui.admin.page import AdminPage
 from ui.context import AppContext
-from ui.message_view import MessageView
-from ui.pages.admin import AdminPage
-from ui.pages.printers_panel import PrintersPanel
+from ui.printing.printers_panel import PrintersPanel
 from ui.tasks import wait_for_background_jobs
+from ui.widgets.message_view import MessageView
 
 WAIT_MS = 10_000
 WIDTH, HEIGHT = 1280, 800

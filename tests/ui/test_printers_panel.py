@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-import ui.pages.printers_panel as panel_module
+import ui.printing.printers_panel as panel_module
 from labdesk.bootstrap import Core
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
@@ -22,19 +22,19 @@ from labdesk.domain.order import TestStatus as OrderedTestStatus
 from labdesk.domain.people import Site, Station
 from labdesk.domain.printing import PrintJobStatus
 from labdesk.domain.specimen import Specimen, SpecimenStatus
-from labdesk.services.accession import issue_accession
-from labdesk.services.dto import SignedInUser
-from labdesk.services.print_dto import PrintSetup, SpoolReport
-from labdesk.services.printing import print_specimen_labels
-from labdesk.services.spooler import BACKOFF_BASE
+from labdesk.kernel.dto import SignedInUser
+from labdesk.printing.dto import PrintSetup, SpoolReport
+from labdesk.printing.jobs import print_specimen_labels
+from labdesk.printing.spooler import BACKOFF_BASE
+from labdesk.station.accession import issue_accession
 from printers.errors import PrinterOffline
 from printers.status import PrinterStatus
+from ui.admin.page import AdminPage
 from ui.context import AppContext
-from ui.message_label import ERROR_COLOUR
-from ui.pages.admin import AdminPage
-from ui.pages.printers_panel import PrintersPanel
-from ui.printer_monitor import BackgroundSpooler, LabelPrinterMonitor
+from ui.printing.printer_monitor import BackgroundSpooler, LabelPrinterMonitor
+from ui.printing.printers_panel import PrintersPanel
 from ui.status_bar import StatusBar
+from ui.widgets.message_label import ERROR_COLOUR
 
 WAIT_MS = 10_000
 

@@ -11,6 +11,8 @@ from PySide6.QtCore import QItemSelectionModel
 from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
+from labdesk.custody.events import Handoff, record_event
+from labdesk.custody.receipt import reject_specimen
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
@@ -18,14 +20,12 @@ from labdesk.domain.order import TestStatus as Status
 from labdesk.domain.people import Role
 from labdesk.domain.permissions import Permission, allows
 from labdesk.domain.recollection import RejectionReason
-from labdesk.hl7.ingest import Ingestor
-from labdesk.services.custody import Handoff, record_event
-from labdesk.services.custody_receipt import reject_specimen
-from labdesk.services.dto import SignedInUser
+from labdesk.interface.ingest import Ingestor
+from labdesk.kernel.dto import SignedInUser
 from tests.integration.hl7_world import group, obx, oru
 from ui.context import AppContext
 from ui.navigation import PageId, pages_for
-from ui.pages.result_worklist import ResultWorklistPage
+from ui.results.worklist_page import ResultWorklistPage
 
 WAIT_MS = 10_000
 MRN = "M100001"

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from labdesk.access import credentials
+from labdesk.access.auth import session_of
 from labdesk.bootstrap import Core, bootstrap
 from labdesk.config import Config
 from labdesk.domain import order
@@ -24,20 +26,18 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import StorageError
 from labdesk.domain.overdue import FlagReason, OverduePolicy
 from labdesk.domain.result import AbnormalFlag, AckMeaning, Result, ResultStatus
-from labdesk.services import credentials
-from labdesk.services.auth import session_of
-from labdesk.services.board_dto import NORMAL, BoardPage, BoardRow
-from labdesk.services.board_query import ANY_FLAG, BoardQuery, SortKey, search_words
-from labdesk.services.demo import STATES, seed_demo
-from labdesk.services.dto import SignedInUser
-from labdesk.services.overdue_settings import OverdueSettings
+from labdesk.kernel.dto import SignedInUser
+from labdesk.results.board_dto import NORMAL, BoardPage, BoardRow
+from labdesk.results.board_query import ANY_FLAG, BoardQuery, SortKey, search_words
+from labdesk.results.overdue_settings import OverdueSettings
+from labdesk.seed.demo import STATES, seed_demo
 from ui.app import context_of
-from ui.pages.results import ResultsPage
 from ui.results import dialogs
 from ui.results.board_model import ROW_ROLE
 from ui.results.detail_models import CustodyLineModel, ResultLineModel, SignatureModel
-from ui.table_model import SORT_ROLE
+from ui.results.page import ResultsPage
 from ui.tasks import wait_for_background_jobs
+from ui.widgets.table_model import SORT_ROLE
 
 Status = order.TestStatus  # not imported by name: pytest would try to collect Test*
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
@@ -157,7 +157,7 @@ def test_lazy_model_over_the_database_passes_qt_model_checks(
 def test_detail_models_pass_qt_model_checks(
     qtmodeltester: ModelTester, board_core: Core, page: ResultsPage
 ) -> None:
-    from labdesk.services.acknowledge import result_detail
+    from labdesk.results.acknowledge import result_detail
 
     final = next(r for r in rows_of(page) if r.status is Status.FINAL)
     detail = result_detail(
@@ -334,7 +334,7 @@ def test_include_closed_requeries_without_a_reload(
 def test_a_database_failure_shows_an_error_and_keeps_the_rows(
     paged: ResultsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ui.pages.results as results
+    import ui.results.page as results
 
     before = paged.model.rows_loaded()
     total = paged.model.rowCount()
@@ -403,7 +403,7 @@ def test_open_shows_values_custody_and_signatures(
 def test_detail_opens_the_specimen_timeline(
     page: ResultsPage, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ui.specimen_timeline as timeline
+    import ui.widgets.specimen_timeline as timeline
 
     opened: list[str | None] = []
     monkeypatch.setattr(
@@ -550,7 +550,7 @@ def test_screenshot(
     with qtbot.waitSignal(page.stats_loaded, timeout=10_000):
         page.tabs.setCurrentWidget(page.chart)
     screenshot(page, "results_turnaround")
-    from labdesk.services.acknowledge import result_detail
+    from labdesk.results.acknowledge import result_detail
 
     final = next(r for r in rows_of(page) if r.status is Status.FINAL)
     detail = result_detail(
@@ -562,7 +562,7 @@ def test_screenshot(
     screenshot(dialog, "results_detail")
     dialog.tabs.setCurrentIndex(1)
     screenshot(dialog, "results_detail_custody")
-    from labdesk.services.acknowledge import signing_preview
+    from labdesk.results.acknowledge import signing_preview
 
     preview = signing_preview(
         page._context.uow(), page._context.clock, page.user, [final.ordered_test_id]

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from labdesk.domain import order
 from labdesk.domain.errors import StorageError
 from labdesk.domain.overdue import Deadline, FlagReason
-from labdesk.services.board_dto import (
+from labdesk.results.board_dto import (
     ABNORMAL,
     CRITICAL,
     NO_RESULT,
@@ -21,10 +21,10 @@ from labdesk.services.board_dto import (
     BoardPage,
     BoardRow,
 )
-from labdesk.services.board_query import ANY_FLAG, BoardQuery, SortKey, matches, ordered
+from labdesk.results.board_query import ANY_FLAG, BoardQuery, SortKey, matches, ordered
 from ui.results.board_model import ROW_ROLE, BoardTableModel
 from ui.results.board_pages import PageCache
-from ui.table_model import SORT_ROLE
+from ui.widgets.table_model import SORT_ROLE
 
 Status = order.TestStatus  # not imported by name: pytest would try to collect Test*
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)

@@ -12,7 +12,6 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDateEdit, QLineEdit, QPushButton, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
-from ui.feedback import ScanFeedback, Tone, synthesize_wav
 from ui.scanner import (
     NO_SCAN,
     ScanKind,
@@ -22,8 +21,9 @@ from ui.scanner import (
     classify,
     route_scans_from,
 )
-from ui.sign_in import SignInWidget
+from ui.session.sign_in import SignInWidget
 from ui.station.identify_step import IdentifyStep
+from ui.widgets.feedback import ScanFeedback, Tone, synthesize_wav
 
 
 class Form(QWidget):

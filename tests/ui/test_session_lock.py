@@ -14,11 +14,11 @@ from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
 from labdesk.domain.audit import AuditAction
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 from ui.app import AppController
 from ui.context import AppContext
 from ui.main_window import MainWindow
-from ui.session_guard import SessionGuard
+from ui.session.session_guard import SessionGuard
 from ui.tasks import wait_for_background_jobs
 
 FIVE_MINUTES = 5 * 60
@@ -181,7 +181,7 @@ def test_another_user_switches_only_after_confirming(
 def test_controller_gives_the_new_user_a_fresh_window(
     qtbot: QtBot, core: Core, password: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("ui.session_guard.ask_to_switch", lambda _p, _t: True)
+    monkeypatch.setattr("ui.session.session_guard.ask_to_switch", lambda _p, _t: True)
     controller = AppController(core.config)
     qtbot.addWidget(controller.sign_in)
     controller.start()
@@ -220,9 +220,9 @@ def test_controller_gives_the_new_user_a_fresh_window(
 def test_badge_and_pin_sign_in(
     qtbot: QtBot, core: Core, user_named: Callable[[str], SignedInUser]
 ) -> None:
-    from labdesk.services.users_admin import set_badge, set_pin
+    from labdesk.access.users import set_badge, set_pin
     from ui.app import authenticator_for, badge_authenticator_for
-    from ui.sign_in import SignInWidget
+    from ui.session.sign_in import SignInWidget
 
     admin = user_named("alex")
     maria = user_named("maria")

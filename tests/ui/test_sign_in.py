@@ -11,9 +11,9 @@ from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
 from labdesk.domain.people import Role
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 from ui.app import authenticator_for
-from ui.sign_in import SignInWidget
+from ui.session.sign_in import SignInWidget
 
 
 def _ready_widget(qtbot: QtBot, core: Core) -> SignInWidget:

@@ -28,21 +28,21 @@ from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
 from labdesk.domain.patient import PatientIdentifier
 from labdesk.domain.people import Site, Station
 from labdesk.domain.printing import CHECK_THE_TUBE, PrintJobStatus
-from labdesk.services.dto import SignedInUser
-from labdesk.services.print_dto import PrintSetup
-from labdesk.services.station_dto import EncounterView
+from labdesk.kernel.dto import SignedInUser
+from labdesk.printing.dto import PrintSetup
+from labdesk.station.dto import EncounterView
 from printers.errors import PrinterOffline, PrinterUnconfirmed
 from printers.spool_adapter import LabelRendererAdapter
 from printers.status import PrinterStatus
 from ui.app import context_of
 from ui.context import AppContext
-from ui.feedback import Tone
 from ui.main_window import MainWindow
 from ui.navigation import PageId
-from ui.pages.station import StationPage
 from ui.station.banner import Step
 from ui.station.dialogs import OrderRequest
 from ui.station.models import PlanModel
+from ui.station.page import StationPage
+from ui.widgets.feedback import Tone
 
 STATION = "DRAW-2"  # the ui conftest's station code
 
@@ -495,8 +495,8 @@ def test_abandon_before_collection_saves_nothing(
 def test_models_pass_the_model_tester(
     qtmodeltester: ModelTester, context: AppContext, qtbot: QtBot
 ) -> None:
+    from labdesk.catalog.csv_import import load_shipped_catalog
     from labdesk.domain.draw_plan import PlanRequest, build_draw_plan
-    from labdesk.services.catalog_csv import load_shipped_catalog
 
     containers, tests = load_shipped_catalog()
     plan = build_draw_plan(
@@ -581,7 +581,7 @@ def test_manual_order_cancel_and_forensic_observed_recollection(
 def test_awaiting_pickup_row_opens_the_specimen_timeline(
     qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ui.specimen_timeline as timeline
+    import ui.widgets.specimen_timeline as timeline
 
     opened: list[str | None] = []
     monkeypatch.setattr(

@@ -10,11 +10,11 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
 from ui.main_window import MainWindow
 from ui.navigation import PageId
-from ui.pages.station import StationPage
+from ui.station.page import StationPage
 
 
 def _names(page: StationPage) -> list[str]:

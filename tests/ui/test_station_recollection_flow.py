@@ -23,6 +23,8 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
+from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
+from labdesk.custody.receipt import open_receipt, receive_scan, reject_specimen
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
@@ -31,10 +33,8 @@ from labdesk.domain.overdue import FlagReason, OverduePolicy
 from labdesk.domain.patient import PatientIdentifier
 from labdesk.domain.people import Station
 from labdesk.domain.recollection import RecollectionStatus, RejectionReason
-from labdesk.services.board import load_board
-from labdesk.services.custody_pickup import finish_pickup, scan_for_pickup, start_pickup
-from labdesk.services.custody_receipt import open_receipt, receive_scan, reject_specimen
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
+from labdesk.results.board import load_board
 from tests.ui.test_station_flow import scan, station_of, wait_view
 from ui.app import context_of
 from ui.context import AppContext

@@ -10,10 +10,10 @@ from pytestqt.modeltest import ModelTester
 
 from labdesk.domain.catalog import SpecimenCategory, TemperatureClass
 from labdesk.domain.patient import Sex
-from labdesk.services.dto import CatalogRow, PatientSummary
-from ui.pages.catalog_table_model import CatalogTableModel, format_minutes
+from labdesk.kernel.dto import CatalogRow, PatientSummary
+from ui.admin.catalog_table_model import CatalogTableModel, format_minutes
 from ui.station.patient_table_model import PatientTableModel
-from ui.table_model import SORT_ROLE
+from ui.widgets.table_model import SORT_ROLE
 
 
 def _patient(pid: int, family: str, given: str, born: date) -> PatientSummary:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
+from labdesk.access import credentials
+from labdesk.access.credentials import blocklist, hash_secret, verify_secret
 from labdesk.adapters.database import make_engine, read_password_file
 from labdesk.config import ConfigError, load_config
 from labdesk.domain.errors import StorageError, ValidationError
@@ -29,8 +31,6 @@ from labdesk.domain.signin_policy import (
     wait_text,
 )
 from labdesk.log_setup import RedactingFilter, redact
-from labdesk.services import credentials
-from labdesk.services.credentials import blocklist, hash_secret, verify_secret
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from labdesk.domain import catalog
-from labdesk.domain.catalog import Handling, SpecimenCategory, TemperatureClass
-from labdesk.domain.errors import CatalogImportError
-from labdesk.services.catalog_csv import (
+from labdesk.catalog.csv_import import (
     CONTAINER_COLUMNS,
     TEST_COLUMNS,
     load_shipped_catalog,
     parse_containers,
     parse_tests,
 )
+from labdesk.domain import catalog
+from labdesk.domain.catalog import Handling, SpecimenCategory, TemperatureClass
+from labdesk.domain.errors import CatalogImportError
 
 # ---------------------------------------------------------------- helpers
 

@@ -17,7 +17,7 @@ SCANNED = sorted(
     {
         *ROOT.glob("labdesk/cli/*.py"),
         *ROOT.glob("ui/**/*.py"),
-        ROOT / "labdesk/hl7/worklist.py",
+        ROOT / "labdesk/interface/worklist.py",
         ROOT / "printers/commands.py",
     }
     - {ROOT / "ui/resources_rc.py"}

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from labdesk.custody.verify import canonical_row
 from labdesk.domain.catalog import TemperatureClass as T
 from labdesk.domain.catalog import TestDefinition as Definition
 from labdesk.domain.custody import CustodyEvent, next_status
@@ -34,7 +35,6 @@ from labdesk.domain.scan_rules import (
 )
 from labdesk.domain.specimen import SpecimenStatus as S
 from labdesk.domain.transit import TransitFlag, transit_flags
-from labdesk.services.custody_verify import canonical_row
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 

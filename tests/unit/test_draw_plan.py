@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from labdesk.catalog.csv_import import load_shipped_catalog
 from labdesk.domain.catalog import Handling
 from labdesk.domain.draw_plan import (
     DISCARD_NOTE_IF_WINGED,
@@ -15,7 +16,6 @@ from labdesk.domain.draw_plan import (
     build_draw_plan,
     may_share,
 )
-from labdesk.services.catalog_csv import load_shipped_catalog
 
 CONTAINERS_LIST, TESTS_LIST = load_shipped_catalog()
 CONTAINERS = {c.code: c for c in CONTAINERS_LIST}

@@ -103,7 +103,7 @@ def test_product_packages_never_import_the_benchmarks() -> None:
 def test_checker_sees_the_forms_it_forbids() -> None:
     source = (
         "import PySide6.QtCore\n"
-        "from ui.pages import x\n"
+        "from ui.screens import x\n"
         "def f():\n"
         "    import printers\n"
         "    importlib.import_module('PySide6.QtGui')\n"
@@ -111,7 +111,7 @@ def test_checker_sees_the_forms_it_forbids() -> None:
     )
     tree = ast.parse(source)
     found = [m for _, m in _absolute_imports(tree) + _dynamic_imports(tree)]
-    assert found == ["PySide6.QtCore", "ui.pages", "printers", "PySide6.QtGui"]
+    assert found == ["PySide6.QtCore", "ui.screens", "printers", "PySide6.QtGui"]
 
 
 def _lint_imports_command() -> list[str] | None:
@@ -141,17 +141,17 @@ def test_import_linter_contracts_hold() -> None:
 
 
 PAGES_USERS = {Path("ui/main_window.py"), Path("ui/navigation.py")}
-"""The window that assembles the screens, and its page table: the only users of ``ui.pages``."""
+"""The window that assembles the screens, and its page table: the only users of ``ui.screens``."""
 
 
-def test_nothing_below_the_screens_imports_a_page_module() -> None:
-    """Shared widgets and screen parts never import ``ui.pages`` (no upward imports)."""
+def test_nothing_below_the_window_imports_the_screen_table() -> None:
+    """Shared widgets and screen parts never import ``ui.screens`` (no upward imports)."""
     upward = []
     for path in sorted((REPO_ROOT / "ui").rglob("*.py")):
         relative = path.relative_to(REPO_ROOT)
-        if relative.parts[:2] == ("ui", "pages") or relative in PAGES_USERS:
+        if relative == Path("ui/screens.py") or relative in PAGES_USERS:
             continue
         for line, module in _absolute_imports(ast.parse(path.read_text(encoding="utf-8"))):
-            if module == "ui.pages" or module.startswith("ui.pages."):
+            if module == "ui.screens" or module.startswith("ui.screens."):
                 upward.append(f"{relative}:{line} imports {module}")
     assert not upward, upward

@@ -16,9 +16,9 @@ from labdesk.domain.accession import validate_accession
 from labdesk.domain.errors import ValidationError
 from labdesk.domain.label_snapshot import LabelSnapshot
 from labdesk.domain.printing import Delivery, LabelContent
-from labdesk.services.labels import TEST_ACCESSION, with_aliquots
-from labdesk.services.print_dto import LabelSettings
-from labdesk.services.spooler import BACKOFF_MAX, backoff
+from labdesk.printing.dto import LabelSettings
+from labdesk.printing.label_content import TEST_ACCESSION, with_aliquots
+from labdesk.printing.spooler import BACKOFF_MAX, backoff
 from printers.errors import (
     LabelDoesNotFit,
     PresetError,

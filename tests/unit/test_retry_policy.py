@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from labdesk.domain.retry import RetryPolicy
-from labdesk.hl7.outbound import HL7_RETRY
-from labdesk.services.spooler import PRINT_RETRY
+from labdesk.interface.outbound import HL7_RETRY
+from labdesk.printing.spooler import PRINT_RETRY
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 

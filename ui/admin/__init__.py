@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QTabWidget
 
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 from ui.admin.audit_viewer import AuditViewer
 from ui.admin.roles_panel import RolesPanel
 from ui.admin.stations_panel import StationsPanel

@@ -28,18 +28,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labdesk.access import audit_log
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.audit_chain import ChainReport
 from labdesk.domain.audit_query import AuditQuery, AuditRow
 from labdesk.domain.timefmt import format_local
-from labdesk.services import audit_log
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
-from ui.errors import error_text
-from ui.message_label import MessageLabel
-from ui.table_model import RIGHT, Column, RowTableModel
-from ui.table_view import sorting_table_view
 from ui.tasks import run_in_background
+from ui.widgets.errors import error_text
+from ui.widgets.message_label import MessageLabel
+from ui.widgets.table_model import RIGHT, Column, RowTableModel
+from ui.widgets.table_view import sorting_table_view
 
 _CONTEXT = "AuditTableModel"
 LIMIT = 2000

@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QLabel, QTableView, QVBoxLayout, QWidget
 from labdesk.domain.people import Role
 from labdesk.domain.permissions import EMERGENCY_GRANTS, Permission, allows
 from ui.navigation import role_label
-from ui.table_model import Column, RowTableModel
-from ui.table_view import sorting_table_view
+from ui.widgets.table_model import Column, RowTableModel
+from ui.widgets.table_view import sorting_table_view
 
 _CONTEXT = "RolesTableModel"
 YES = "✓"

@@ -16,14 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labdesk.services import station_admin as stations
-from labdesk.services.dto import SignedInUser
+from labdesk.access import workstations as stations
+from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
-from ui.errors import error_text
-from ui.message_label import MessageLabel
-from ui.table_model import Column, RowTableModel
-from ui.table_view import sorting_table_view
 from ui.tasks import run_in_background
+from ui.widgets.errors import error_text
+from ui.widgets.message_label import MessageLabel
+from ui.widgets.table_model import Column, RowTableModel
+from ui.widgets.table_view import sorting_table_view
 
 _CONTEXT = "StationsTableModel"
 

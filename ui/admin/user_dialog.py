@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labdesk.services.users_admin import NewUser
+from labdesk.access.users import NewUser
 from ui.admin.role_combo import RoleComboBox
 
 

@@ -23,19 +23,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labdesk.access import users as admin
 from labdesk.domain.people import Role
 from labdesk.domain.timefmt import format_local
-from labdesk.services import users_admin as admin
-from labdesk.services.dto import SignedInUser
+from labdesk.kernel.dto import SignedInUser
 from ui.admin.role_combo import RoleComboBox
 from ui.admin.user_dialog import NewUserDialog
 from ui.context import AppContext
-from ui.errors import error_text
-from ui.message_label import MessageLabel
 from ui.navigation import role_label
-from ui.table_model import Column, RowTableModel
-from ui.table_view import sorting_table_view
 from ui.tasks import run_in_background
+from ui.widgets.errors import error_text
+from ui.widgets.message_label import MessageLabel
+from ui.widgets.table_model import Column, RowTableModel
+from ui.widgets.table_view import sorting_table_view
 
 if TYPE_CHECKING:
     from labdesk.ports import UnitOfWork

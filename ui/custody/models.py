@@ -11,17 +11,15 @@ from typing import Any
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
+from labdesk.custody.dto import LabState, ManifestRow, ReadySpecimen, TransitFlagRow
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.domain.timefmt import format_local
 from labdesk.domain.transit import TransitFlag
-from labdesk.services.custody_dto import LabState, ManifestRow, ReadySpecimen, TransitFlagRow
 from ui.catalog_labels import temperature_label
-from ui.table_model import Column, ModelIndex, RowTableModel
+from ui.widgets.colors import ERROR_BACKGROUND, OK_BACKGROUND, WARNING_BACKGROUND
+from ui.widgets.table_model import Column, ModelIndex, RowTableModel
 
 _CONTEXT = "CustodyModels"
-WARNING_BACKGROUND = QColor("#fff1d6")
-ERROR_BACKGROUND = QColor("#ffd7dc")
-OK_BACKGROUND = QColor("#dff3e4")
 _AMBER = (LabState.DAMAGED, LabState.RECEIVED_ELSEWHERE, LabState.UNEXPECTED)
 
 

@@ -36,10 +36,10 @@ from labdesk.domain.errors import LabdeskError
 from labdesk.domain.order import TestStatus
 from labdesk.domain.overdue import FlagReason, Urgency, from_posix
 from labdesk.domain.timefmt import format_local
-from labdesk.services.board_dto import ABNORMAL, CRITICAL, NORMAL, Board, BoardRow
-from labdesk.services.board_query import PAGE_SIZE, BoardQuery, SortKey, sort_value
+from labdesk.results.board_dto import ABNORMAL, CRITICAL, NORMAL, Board, BoardRow
+from labdesk.results.board_query import PAGE_SIZE, BoardQuery, SortKey, sort_value
 from ui.results.board_pages import MAX_PAGES, Fetch, PageCache
-from ui.table_model import SORT_ROLE, Column
+from ui.widgets.table_model import SORT_ROLE, Column
 
 logger = logging.getLogger(__name__)
 

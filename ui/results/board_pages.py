@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
-from labdesk.services.board_dto import BoardPage, BoardRow
-from labdesk.services.board_query import BoardQuery
+from labdesk.results.board_dto import BoardPage, BoardRow
+from labdesk.results.board_query import BoardQuery
 
 Fetch = Callable[[BoardQuery, int, int, bool], BoardPage]
 """Reads rows ``offset`` … ``offset + limit`` of a query's matches: ``(query, offset, limit,
 with_total) -> BoardPage``, with a fresh unit of work per call (see
-:func:`labdesk.services.board.query_board`)."""
+:func:`labdesk.results.board.query_board`)."""
 MAX_PAGES = 50
 """Pages kept by default: 10,000 rows at 200 a page, a few megabytes."""
 

@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from labdesk.services.board_dto import BoardRow
+from labdesk.results.board_dto import BoardRow
 from ui.results.board_model import BoardTableModel
 
 COLUMN_WIDTHS = (220, 130, 160, 80, 190, 90, 70, 65, 150, 120, 120, 100)

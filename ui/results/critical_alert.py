@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from labdesk.domain.overdue import FlagReason, from_posix
 from labdesk.domain.timefmt import format_local
-from labdesk.services.board_dto import BoardRow
-from ui.feedback import BACKGROUNDS, COLOURS, ScanFeedback, Tone
+from labdesk.results.board_dto import BoardRow
+from ui.widgets.feedback import BACKGROUNDS, COLOURS, ScanFeedback, Tone
 
 SHOWN = 3
 """Criticals named in the strip; the rest are counted."""

@@ -9,8 +9,8 @@ from PySide6.QtGui import QColor, QFont
 
 from labdesk.domain.result import AbnormalFlag, AckMeaning, ResultStatus
 from labdesk.domain.timefmt import format_local
-from labdesk.services.board_dto import CustodyLine, ResultLine, Signature
-from ui.table_model import Column, ModelIndex, RowTableModel
+from labdesk.results.board_dto import CustodyLine, ResultLine, Signature
+from ui.widgets.table_model import Column, ModelIndex, RowTableModel
 
 _CONTEXT = "DetailModels"
 ABNORMAL_COLOUR = QColor("#b26a00")

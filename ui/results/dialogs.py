@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 
 from labdesk.domain.result import AckMeaning
 from labdesk.domain.timefmt import format_local
-from labdesk.services.ack_dto import AckRefusal, SigningLine, SigningPreview
-from labdesk.services.acknowledge import NOTE_MAX, refusal
-from labdesk.services.board_dto import BoardRow, TestDetail
+from labdesk.results.ack_dto import AckRefusal, SigningLine, SigningPreview
+from labdesk.results.acknowledge import NOTE_MAX, refusal
+from labdesk.results.board_dto import BoardRow, TestDetail
 from ui.results.board_model import reason_label, severity_label, status_label
 from ui.results.detail_models import (
     CustodyLineModel,
@@ -32,8 +32,8 @@ from ui.results.detail_models import (
     meaning_label,
 )
 from ui.results.signing_model import SigningModel
-from ui.table_model import RowTableModel
-from ui.table_view import sorting_table_view
+from ui.widgets.table_model import RowTableModel
+from ui.widgets.table_view import sorting_table_view
 
 
 def _table(model: RowTableModel[Any], parent: QWidget) -> QTableView:

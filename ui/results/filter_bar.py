@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from labdesk.domain.order import TestStatus
 from labdesk.domain.overdue import FlagReason, Urgency
-from labdesk.services.board_query import ANY_FLAG, BoardQuery
+from labdesk.results.board_query import ANY_FLAG, BoardQuery
 from ui.results.board_model import reason_label, status_label
 
 SEARCH_DEBOUNCE_MS = 150
@@ -49,7 +49,7 @@ class FilterBar(QWidget):
         self._user_id = user_id
         self._base = base or BoardQuery
         self.search = QLineEdit(self)
-        # Words match from their start (see labdesk.services.board_query).
+        # Words match from their start (see labdesk.results.board_query).
         self.search.setPlaceholderText(
             self.tr("Search: start of a name, MRN, test, accession, order…")
         )

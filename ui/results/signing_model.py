@@ -9,10 +9,10 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Qt
 from PySide6.QtGui import QFont
 
 from labdesk.domain.result import AbnormalFlag
-from labdesk.services.ack_dto import SigningLine, SigningValue
+from labdesk.results.ack_dto import SigningLine, SigningValue
 from ui.results.board_model import status_label
 from ui.results.detail_models import ABNORMAL_COLOUR, CRITICAL_COLOUR
-from ui.table_model import Column, ModelIndex, RowTableModel
+from ui.widgets.table_model import Column, ModelIndex, RowTableModel
 
 _CONTEXT = "SigningModel"
 

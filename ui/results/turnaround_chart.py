@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QWidget
 
-from labdesk.services.board_dto import TurnaroundStat
+from labdesk.results.board_dto import TurnaroundStat
 
 MEDIAN_COLOUR = QColor("#3b6fb6")
 P90_COLOUR = QColor("#b26a00")

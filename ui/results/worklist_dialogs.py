@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labdesk.hl7.worklist import MatchCandidate, UnmatchedRow
+from labdesk.interface.worklist import MatchCandidate, UnmatchedRow
 from ui.results.worklist_models import CandidateTableModel
-from ui.table_view import sorting_table_view
+from ui.widgets.table_view import sorting_table_view
 
 REASON_MAX = 200
 

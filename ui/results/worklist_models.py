@@ -10,9 +10,9 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from labdesk.domain.timefmt import format_local
-from labdesk.hl7.worklist import MatchCandidate, UnmatchedRow
+from labdesk.interface.worklist import MatchCandidate, UnmatchedRow
 from ui.results.board_model import status_label
-from ui.table_model import Column, ModelIndex, RowTableModel
+from ui.widgets.table_model import Column, ModelIndex, RowTableModel
 
 _CONTEXT = "WorklistModels"
 DISCREPANCY_BACKGROUND = QColor("#ffd7dc")

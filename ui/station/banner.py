@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from labdesk.domain.encounter import IdMethod
 from labdesk.domain.recollection import RecollectionStatus
 from labdesk.domain.timefmt import format_local
-from labdesk.services.station_dto import EncounterView, RecollectionInfo
-from ui.feedback import BACKGROUNDS, COLOURS, Tone
+from labdesk.station.dto import EncounterView, RecollectionInfo
 from ui.station.patient_table_model import sex_label
+from ui.widgets.feedback import BACKGROUNDS, COLOURS, Tone
 
 
 class Step(IntEnum):

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 from labdesk.domain.catalog import Handling, SpecimenCategory
 from labdesk.domain.draw_plan import PlannedContainer
 from labdesk.domain.forensic import ForensicForm, UrineMethod
-from labdesk.services.station_dto import ContainerCollection
-from ui.message_label import MessageLabel
+from labdesk.station.dto import ContainerCollection
+from ui.widgets.message_label import MessageLabel
 
 FormAsker = Callable[[QWidget], "ForensicForm | None"]
 

@@ -22,18 +22,18 @@ from PySide6.QtCore import QObject, Signal
 from labdesk.domain.errors import LabdeskError
 from labdesk.domain.forensic import ForensicForm
 from labdesk.domain.order import Priority
+from labdesk.kernel.dto import SignedInUser
 from labdesk.ports import UnitOfWork
-from labdesk.services.dto import SignedInUser
-from labdesk.services.print_dto import PrintSetup
-from labdesk.services.station_collect import collect
-from labdesk.services.station_dto import (
+from labdesk.printing.dto import PrintSetup
+from labdesk.station.collect import collect
+from labdesk.station.dto import (
     CollectResult,
     ContainerCollection,
     EncounterView,
     PrintOutcome,
     ScanOutcome,
 )
-from labdesk.services.station_encounter import (
+from labdesk.station.encounter import (
     abandon_encounter,
     complete_encounter,
     confirm_identity,
@@ -43,20 +43,20 @@ from labdesk.services.station_encounter import (
     open_encounter,
     resolve_alarm,
 )
-from labdesk.services.station_forensic import (
+from labdesk.station.forensic import (
     collect_observed_recollection,
     waive_observed_recollection,
 )
-from labdesk.services.station_labels import (
+from labdesk.station.labels import (
     print_encounter_labels,
     resolve_unconfirmed_labels,
     scan_back,
 )
-from labdesk.services.station_orders import cancel_tests, place_order
-from labdesk.services.station_recollection import cancel_recollection
+from labdesk.station.orders import cancel_tests, place_order
+from labdesk.station.recollection import cancel_recollection
 from ui.context import AppContext
-from ui.errors import error_text
 from ui.tasks import run_in_background
+from ui.widgets.errors import error_text
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from labdesk.domain.forensic import ForensicForm
 from labdesk.domain.order import Priority
-from labdesk.services.dto import CatalogRow
+from labdesk.kernel.dto import CatalogRow
 
 
 def ask_reason(parent: QWidget, title: str, prompt: str) -> str | None:

@@ -16,18 +16,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labdesk.services.dto import PatientSummary, SignedInUser
-from labdesk.services.patients import search_date_formats, search_patients
-from labdesk.services.station_dto import RecollectionRow, Worklist
-from labdesk.services.station_worklist import station_worklist
+from labdesk.kernel.dto import PatientSummary, SignedInUser
+from labdesk.station.dto import RecollectionRow, Worklist
+from labdesk.station.patients import search_date_formats, search_patients
+from labdesk.station.worklist import station_worklist
 from ui.context import AppContext
-from ui.errors import error_text
-from ui.message_label import MessageLabel
 from ui.scanner import route_scans_from
 from ui.station.models import PickupModel, RecollectModel, WaitingModel
 from ui.station.patient_table_model import PatientTableModel
 from ui.station.tables import fit_once, station_table
 from ui.tasks import run_in_background
+from ui.widgets.errors import error_text
+from ui.widgets.message_label import MessageLabel
 
 #: Wait this long after the last keystroke before searching (fast typists send one query).
 SEARCH_DEBOUNCE_MS = 150
@@ -251,7 +251,7 @@ class FindStep(QWidget):
         )
 
     def _open_timeline(self, index: QModelIndex) -> None:
-        from ui.specimen_timeline import open_specimen_timeline
+        from ui.widgets.specimen_timeline import open_specimen_timeline
 
         source = self.pickup_table.model().mapToSource(index)  # type: ignore[attr-defined]
         row = self.pickup_model.row_at(source.row())

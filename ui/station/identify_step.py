@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
 
 from labdesk.domain.dates import DEFAULT_DATE_FORMATS, example_date, parse_birth_date
 from labdesk.domain.errors import ValidationError
-from ui.errors import error_text
-from ui.message_label import MessageLabel
 from ui.scanner import NO_SCAN, route_scans_from
+from ui.widgets.errors import error_text
+from ui.widgets.message_label import MessageLabel
 
 
 class IdentifyStep(QWidget):

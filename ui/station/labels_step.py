@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labdesk.services.station_dto import (
+from labdesk.station.dto import (
     AlarmRow,
     EncounterSpecimen,
     EncounterView,
@@ -23,12 +23,12 @@ from labdesk.services.station_dto import (
     ScanOutcome,
     ScanResult,
 )
-from ui.feedback import Tone, flash
-from ui.message_label import MessageLabel
 from ui.scanner import route_scans_from
 from ui.station.models import AlarmsModel, SpecimensModel
 from ui.station.swatch import install_swatch
 from ui.station.tables import station_table
+from ui.widgets.feedback import Tone, flash
+from ui.widgets.message_label import MessageLabel
 
 PREVIEW_WIDTH = 420
 

@@ -17,16 +17,16 @@ from labdesk.domain.draw_plan import PlannedContainer
 from labdesk.domain.order import Priority, TestStatus
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.domain.timefmt import format_local
-from labdesk.services.dto import OrderedTestRow
-from labdesk.services.station_dto import (
+from labdesk.kernel.dto import OrderedTestRow
+from labdesk.station.dto import (
     AlarmRow,
     EncounterSpecimen,
     PickupRow,
     RecollectionRow,
     WaitingPatient,
 )
-from ui.feedback import COLOURS, Tone
-from ui.table_model import RIGHT, Column, ModelIndex, RowTableModel
+from ui.widgets.feedback import COLOURS, Tone
+from ui.widgets.table_model import RIGHT, Column, ModelIndex, RowTableModel
 
 _CONTEXT = "StationModels"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from labdesk.domain.patient import Sex
-from labdesk.services.dto import PatientSummary
-from ui.table_model import Column, RowTableModel
+from labdesk.kernel.dto import PatientSummary
+from ui.widgets.table_model import Column, RowTableModel
 
 _CONTEXT = "PatientTableModel"
 

@@ -20,12 +20,12 @@ from PySide6.QtWidgets import (
 )
 
 from labdesk.domain.order import TestStatus
-from labdesk.services.station_dto import EncounterView
-from ui.feedback import COLOURS, Tone
-from ui.message_label import MessageLabel
+from labdesk.station.dto import EncounterView
 from ui.station.models import OrdersModel, PlanModel
 from ui.station.swatch import install_swatch
 from ui.station.tables import station_table
+from ui.widgets.feedback import COLOURS, Tone
+from ui.widgets.message_label import MessageLabel
 
 
 def _shortcut(widget: QWidget, text: str, keys: str, slot: object) -> QAction:

@@ -6,8 +6,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QHeaderView, QTableView, QWidget
 
-from ui.table_model import RowTableModel
-from ui.table_view import sorting_table_view
+from ui.widgets.table_model import RowTableModel
+from ui.widgets.table_view import sorting_table_view
 
 #: Fitted columns measure this many rows, not all of them: a worklist of hundreds of tubes
 #: would otherwise be measured cell by cell every time the step is shown (~100 ms).

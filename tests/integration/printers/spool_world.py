@@ -9,16 +9,16 @@ from datetime import date, datetime, timedelta
 import zxingcpp
 from PIL import Image
 
+from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain.clock import Clock
 from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
 from labdesk.domain.patient import Patient, Sex
 from labdesk.domain.people import Role, Site, Station, User
 from labdesk.domain.specimen import Specimen, SpecimenStatus
+from labdesk.kernel.dto import SignedInUser
 from labdesk.ports import UnitOfWork, UowFactory
-from labdesk.services.accession import issue_accession
-from labdesk.services.catalog import ensure_shipped_catalog
-from labdesk.services.dto import SignedInUser
-from labdesk.services.print_dto import PrintSetup
+from labdesk.printing.dto import PrintSetup
+from labdesk.station.accession import issue_accession
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 
 STATION = "STATION-T"

@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.printing import CHECK_THE_TUBE, Delivery, PrintJob, PrintJobStatus
-from labdesk.services.printing import print_specimen_labels
-from labdesk.services.spooler import process_due_jobs
+from labdesk.printing.jobs import print_specimen_labels
+from labdesk.printing.spooler import process_due_jobs
 from printers.errors import (
     PrinterError,
     PrinterNotReady,

@@ -14,7 +14,7 @@ from labdesk.domain.errors import PermissionDenied, ValidationError
 from labdesk.domain.label_snapshot import LabelSnapshot
 from labdesk.domain.people import Role
 from labdesk.domain.printing import PrintJobStatus
-from labdesk.services.printing import print_specimen_labels, reprint_job
+from labdesk.printing.jobs import print_specimen_labels, reprint_job
 
 pytestmark = pytest.mark.integration
 

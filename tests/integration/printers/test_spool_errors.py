@@ -15,10 +15,10 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import InvalidAccession, NotFound, PermissionDenied
 from labdesk.domain.people import Role
 from labdesk.domain.printing import PrintJobStatus
-from labdesk.services.print_dto import LabelSettings
-from labdesk.services.print_views import list_print_jobs, printer_status
-from labdesk.services.printing import print_specimen_labels
-from labdesk.services.spooler import process_due_jobs
+from labdesk.printing.dto import LabelSettings
+from labdesk.printing.jobs import print_specimen_labels
+from labdesk.printing.spooler import process_due_jobs
+from labdesk.printing.views import list_print_jobs, printer_status
 from printers.errors import (
     PrinterError,
     PrinterOffline,

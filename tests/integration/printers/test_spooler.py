@@ -18,15 +18,15 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import ValidationError
 from labdesk.domain.label_snapshot import LabelSnapshot
 from labdesk.domain.printing import PrintJobKind, PrintJobStatus
-from labdesk.services.print_dto import PrintSetup
-from labdesk.services.print_views import job_preview, list_print_jobs
-from labdesk.services.printing import (
+from labdesk.printing.dto import PrintSetup
+from labdesk.printing.jobs import (
     print_specimen_labels,
     print_test_label,
     reprint_job,
     resolve_unconfirmed,
 )
-from labdesk.services.spooler import BACKOFF_BASE, process_due_jobs
+from labdesk.printing.spooler import BACKOFF_BASE, process_due_jobs
+from labdesk.printing.views import job_preview, list_print_jobs
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,12 @@ from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import NotFound, PermissionDenied
 from labdesk.domain.people import Role
-from labdesk.services.print_dto import PrintSetup
-from labdesk.services.stations import label_printer_uri, station_printers, update_station_printers
+from labdesk.printing.dto import PrintSetup
+from labdesk.printing.station_printers import (
+    label_printer_uri,
+    station_printers,
+    update_station_printers,
+)
 from printers.errors import PrinterConfigError
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,1 @@
+"""The test catalog: the shipped compendium and a lab's own CSV."""

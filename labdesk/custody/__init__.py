@@ -1,0 +1,1 @@
+"""Chain of custody: courier pickup, transit, lab receipt, timelines and chain verification."""

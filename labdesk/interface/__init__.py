@@ -1,0 +1,1 @@
+"""The lab interface use cases: HL7 v2 ingest, matching, outbound queue, FHIR export."""

@@ -1,0 +1,1 @@
+"""The shared kernel: who is signed in (DTOs), permission checks, audit writing."""

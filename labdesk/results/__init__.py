@@ -1,0 +1,1 @@
+"""Closing the loop: the clinician board, overdue tracking, acknowledgement and export."""

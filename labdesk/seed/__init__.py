@@ -1,0 +1,1 @@
+"""Synthetic data: the demo clinic (never real patients)."""

@@ -1,0 +1,1 @@
+"""Printer screens: the print queue model, printer status monitor, printers panel."""

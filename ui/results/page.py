@@ -1,0 +1,461 @@
+"""Results page: the clinician board of every open ordered test, its flags and sign-off.
+
+The board loads in the background (the services refresh the board table, count the flags
+and read the first page), then polls a cheap change marker every few seconds and reloads
+when results, acknowledgements or statuses changed, and once a minute anyway so flags
+appear as their deadlines pass. Filtering and sorting are queries: the model reads the
+first page and the count at once, and further pages as the view scrolls to them.
+Opening, acknowledging and exporting go through the services off the UI thread.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labdesk.domain.overdue import FlagReason
+from labdesk.domain.permissions import Permission, allows
+from labdesk.domain.timefmt import format_local
+from labdesk.kernel.dto import SignedInUser
+from labdesk.results.ack_dto import SigningPreview
+from labdesk.results.acknowledge import acknowledge_results, result_detail, signing_preview
+from labdesk.results.board import board_marker, load_board, matching_rows, query_board
+from labdesk.results.board_dto import AckOutcome, Board, BoardPage, BoardRow, TestDetail
+from labdesk.results.board_query import PAGE_SIZE, BoardQuery
+from labdesk.results.export import (
+    ExportFormat,
+    ExportSummary,
+    default_file_name,
+    export_outstanding,
+)
+from labdesk.results.overdue import escalate_overdue_criticals, turnaround_stats
+from labdesk.results.overdue_settings import OverdueSettings, overdue_settings
+from ui.context import AppContext
+from ui.results.board_model import BoardTableModel
+from ui.results.board_view import BoardTableView
+from ui.results.critical_alert import CriticalAlert
+from ui.results.detail_models import meaning_label
+from ui.results.dialogs import AcknowledgeDialog, ResultDetailDialog, refusal_text
+from ui.results.filter_bar import CountsStrip, FilterBar
+from ui.results.turnaround_chart import TurnaroundChartView
+from ui.tasks import run_in_background
+from ui.widgets.errors import error_text
+from ui.widgets.message_label import MessageLabel
+from ui.widgets.page_header import PageHeader
+
+POLL_MS = 5_000
+RELOAD_EVERY_S = 60.0
+"""Reload this often even without changes, so flags appear as deadlines pass (a load
+refreshes the board table and reads one page: cheap)."""
+ESCALATE_EVERY_S = 60.0
+
+
+class ResultsPage(QWidget):
+    """What a clinician sees after signing in."""
+
+    board_loaded = Signal(int)
+    acknowledged = Signal(object)
+    exported = Signal(object)
+    detail_loaded = Signal(object)
+    stats_loaded = Signal(int)
+
+    def __init__(
+        self,
+        context: AppContext,
+        user: SignedInUser,
+        parent: QWidget | None = None,
+        *,
+        settings: OverdueSettings | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        super().__init__(parent)
+        self._context = context
+        self.user = user
+        tz = context.config.clinic_timezone
+        self.timezone = tz
+        self.settings = settings or overdue_settings(context.config)
+        self.marker: tuple[Any, ...] | None = None
+        self._loaded_at = 0.0
+        self._escalated_at = 0.0
+        self._loading = False
+        self._reload_again = False
+        self._audit_next = True
+        self._board: Board | None = None
+        self.can_acknowledge = allows(user.role, Permission.ACKNOWLEDGE_RESULTS)
+        self.can_export = allows(user.role, Permission.EXPORT_DATA)
+
+        self.model = BoardTableModel(tz, self._fetch, self, page_size=page_size)
+        self.model.fetch_failed.connect(self._fetch_failed)
+        self.filters = FilterBar(user.id, self, base=lambda: self.model.query)
+        self.filters.filter_changed.connect(self.apply_query)
+        self.counts = CountsStrip(self)
+        self.counts.reason_clicked.connect(self._filter_on_reason)
+        self.critical_alert = CriticalAlert(tz, self)
+        self.critical_alert.show_requested.connect(
+            lambda: self._filter_on_reason(FlagReason.CRITICAL_NOT_ACKNOWLEDGED)
+        )
+        self.table = self._make_table()
+        self.chart = TurnaroundChartView(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.table, self.tr("&Board"))
+        self.tabs.addTab(self.chart, self.tr("&Turnaround"))
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.status_label = MessageLabel(self)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            PageHeader(
+                self.tr("Results"),
+                self.tr(
+                    "Every open ordered test until a clinician signs its result. Flags count "
+                    "from collection; critical results escalate to the covering clinician."
+                ),
+            )
+        )
+        layout.addWidget(self.critical_alert)
+        layout.addWidget(self.filters)
+        layout.addWidget(self.counts)
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(self._make_buttons())
+        layout.addWidget(self.status_label)
+        self.setFocusProxy(self.filters.search)
+        self._make_shortcuts()
+
+        self.poll_timer = QTimer(self)
+        self.poll_timer.setInterval(POLL_MS)
+        self.poll_timer.timeout.connect(self.poll)
+        self.poll_timer.start()
+        self.reload(audit=True)
+
+    # ------------------------------------------------------------ layout
+
+    def _make_table(self) -> BoardTableView:
+        view = BoardTableView(self.model, self)
+        view.activated.connect(lambda _index: self.open_selected())
+        return view
+
+    def _make_buttons(self) -> QHBoxLayout:
+        self.open_button = QPushButton(self.tr("&Open…"), self)
+        self.open_button.clicked.connect(self.open_selected)
+        self.ack_button = QPushButton(self.tr("&Acknowledge…"), self)
+        self.ack_button.clicked.connect(self.acknowledge_selected)
+        self.bulk_button = QPushButton(self.tr("Acknowledge &normals…"), self)
+        self.bulk_button.setToolTip(self.tr("Sign all selected normal final results at once"))
+        self.bulk_button.clicked.connect(self.acknowledge_normals)
+        self.refresh_button = QPushButton(self.tr("&Refresh"), self)
+        self.refresh_button.clicked.connect(lambda: self.reload(audit=True))
+        self.csv_button = QPushButton(self.tr("Export &CSV…"), self)
+        self.csv_button.clicked.connect(lambda: self.export(ExportFormat.CSV))
+        self.pdf_button = QPushButton(self.tr("Export &PDF…"), self)
+        self.pdf_button.clicked.connect(lambda: self.export(ExportFormat.PDF))
+        for button in (self.ack_button, self.bulk_button):
+            button.setEnabled(self.can_acknowledge)
+        for button in (self.csv_button, self.pdf_button):
+            button.setEnabled(self.can_export)
+        row = QHBoxLayout()
+        for button in (self.open_button, self.ack_button, self.bulk_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        for button in (self.refresh_button, self.csv_button, self.pdf_button):
+            row.addWidget(button)
+        return row
+
+    def _make_shortcuts(self) -> None:
+        for keys, slot in (
+            ("Ctrl+F", self.filters.search.setFocus),
+            ("F5", lambda: self.reload(audit=True)),
+            ("Ctrl+K", self.acknowledge_selected),
+            ("Ctrl+Shift+K", self.acknowledge_normals),
+        ):
+            QShortcut(QKeySequence(keys), self, slot)
+
+    # ------------------------------------------------------------ loading
+
+    def reload(self, *, audit: bool = False) -> None:
+        """Load the board in the background (queued when a load is running)."""
+        self._audit_next = self._audit_next or audit
+        if self._loading:
+            self._reload_again = True
+            return
+        self._loading = True
+        audit_this, self._audit_next = self._audit_next, False
+        escalate = time.monotonic() - self._escalated_at >= ESCALATE_EVERY_S
+        context, user, settings = self._context, self.user, self.settings
+        query, page_size = self.model.query, self.model.page_size
+
+        def job() -> Board:
+            if escalate:
+                escalate_overdue_criticals(
+                    context.uow(), context.clock, settings.policy, settings.default_covering
+                )
+            return load_board(
+                context.uow(), context.clock, user, settings.policy, query,
+                audit=audit_this, station=user.station, page_size=page_size,
+            )  # fmt: skip
+
+        if escalate:
+            self._escalated_at = time.monotonic()
+        run_in_background(job, self._show_board, self._load_failed, owner=self)
+
+    def poll(self) -> None:
+        """Reload when the change marker moved (or the board is a minute old)."""
+        if self._loading:
+            return
+        if time.monotonic() - self._loaded_at >= RELOAD_EVERY_S:
+            self.reload()
+            return
+        context = self._context
+        run_in_background(
+            lambda: board_marker(context.uow()), self._marker_read, lambda _e: None, owner=self
+        )
+
+    def _marker_read(self, marker: tuple[Any, ...]) -> None:
+        if marker != self.marker and not self._loading:
+            self.reload()
+
+    def _show_board(self, board: Board) -> None:
+        self._loading = False
+        self._loaded_at = time.monotonic()
+        wanted = self.model.query
+        selected = self.table.remember_selection()
+        self.marker = board.marker
+        self._board = board
+        self.model.set_board(board)
+        if board.query != wanted:  # the filter or order changed while the board loaded
+            self.model.set_query(wanted)
+        self.filters.set_clinicians(board.clinicians)
+        self.counts.set_counts(board.counts)
+        self.critical_alert.update_criticals(board.criticals)
+        self.table.restore_selection(selected)
+        self._show_count()
+        self.board_loaded.emit(self.model.rowCount())
+        if self._reload_again:
+            self._reload_again = False
+            self.reload()
+
+    def _load_failed(self, error: Exception) -> None:
+        self._loading = False
+        self._job_failed(error)
+
+    def _job_failed(self, error: Exception) -> None:
+        self.status_label.show_error(error_text(error))
+
+    def _fetch(self, query: BoardQuery, offset: int, limit: int, with_total: bool) -> BoardPage:
+        """One page of the board as the last load left it (the model's ``fetch``)."""
+        return query_board(
+            self._context.uow(), self.user, query, self.model.now_s,
+            offset=offset, limit=limit, with_total=with_total,
+        )  # fmt: skip
+
+    def _fetch_failed(self, error: Exception) -> None:
+        self.status_label.show_error(
+            self.tr("The board could not be read; it shows what it last read. {error}").format(
+                error=error_text(error)
+            )
+        )
+
+    def apply_query(self, query: BoardQuery) -> None:
+        """Filter or re-sort the board (the first page is read now; an error is shown)."""
+        if self.model.set_query(query):
+            self._show_count()
+
+    def current_query(self) -> BoardQuery:
+        """The filter and order the board shows."""
+        return self.model.query
+
+    def _show_count(self) -> None:
+        shown = self.model.rowCount()
+        total = shown if self._board is None else self._board.whole(self.model.query.include_closed)
+        text = self.tr("Showing {shown} of {total} ordered tests.").format(shown=shown, total=total)
+        self.status_label.show_info(text)
+
+    def _filter_on_reason(self, reason: FlagReason) -> None:
+        if reason is FlagReason.UNMATCHED_RESULT:
+            self.status_label.show_info(
+                self.tr("Unmatched results wait on the Result worklist page for manual matching.")
+            )
+            return
+        self.filters.set_flag(reason)
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.chart:
+            self.load_stats()
+
+    def load_stats(self) -> None:
+        """Compute the turnaround chart's figures in the background."""
+        context, user = self._context, self.user
+        run_in_background(
+            lambda: turnaround_stats(context.uow(), context.clock, user),
+            self._show_stats,
+            self._job_failed,
+            owner=self,
+        )
+
+    def _show_stats(self, stats: list[Any]) -> None:
+        self.chart.set_stats(stats)
+        self.stats_loaded.emit(len(stats))
+
+    # ------------------------------------------------------------ actions
+
+    def selected_rows(self) -> list[BoardRow]:
+        """The board rows selected in the view, top to bottom (pages not cached are read).
+
+        Returns:
+            The rows, or none when a page could not be read (the error is shown): acting
+            on part of a selection would be worse than not acting.
+        """
+        try:
+            return self.table.selected_rows()
+        except Exception as error:  # the database went away: say so, act on nothing
+            self._fetch_failed(error)
+            return []
+
+    def open_selected(self) -> None:
+        """Open the drill-down of the current row."""
+        rows = self.selected_rows()
+        if not rows:
+            self.status_label.show_info(self.tr("Select a test to open it."))
+            return
+        test_id = rows[0].ordered_test_id
+        context, user, policy = self._context, self.user, self.settings.policy
+        run_in_background(
+            lambda: result_detail(context.uow(), context.clock, user, policy, test_id),
+            self._show_detail,
+            self._job_failed,
+            owner=self,
+        )
+
+    def _show_detail(self, detail: TestDetail) -> None:
+        dialog = ResultDetailDialog(
+            detail,
+            self.timezone,
+            can_acknowledge=self.can_acknowledge,
+            open_timeline=self._open_timeline,
+            parent=self,
+        )
+        self.detail_loaded.emit(dialog)
+        if dialog.exec() == ResultDetailDialog.DialogCode.Accepted:
+            self._acknowledge([detail.row])
+
+    def _open_timeline(self, accession: str) -> None:
+        from ui.widgets.specimen_timeline import open_specimen_timeline
+
+        open_specimen_timeline(self, self._context, None, self.user, accession=accession)
+
+    def acknowledge_selected(self) -> None:
+        """Sign the selected result (one at a time: it may be abnormal)."""
+        rows = self.selected_rows()
+        if len(rows) != 1:
+            self.status_label.show_info(
+                self.tr("Select one result, or use Acknowledge normals for several.")
+            )
+            return
+        self._acknowledge(rows)
+
+    def acknowledge_normals(self) -> None:
+        """Sign every selected normal final result at once."""
+        rows = [r for r in self.selected_rows() if r.bulk_acknowledgeable]
+        skipped = len(self.selected_rows()) - len(rows)
+        if not rows:
+            self.status_label.show_info(
+                self.tr("None of the selected results is a normal final result.")
+            )
+            return
+        if skipped:
+            self.status_label.show_info(
+                self.tr("%n abnormal, critical or unfinished result(s) left out.", "", skipped)
+            )
+        self._acknowledge(rows)
+
+    def _acknowledge(self, rows: list[BoardRow]) -> None:
+        if not self.can_acknowledge:
+            return
+        ids = [r.ordered_test_id for r in rows]
+        context, user = self._context, self.user
+        # Read what would be signed first: the dialog shows it, and a test that cannot be
+        # acknowledged (no result yet) is refused before any signature is asked for.
+        run_in_background(
+            lambda: signing_preview(context.uow(), context.clock, user, ids),
+            self._sign,
+            self._job_failed,
+            owner=self,
+        )
+
+    def _sign(self, preview: SigningPreview) -> None:
+        if not preview.can_sign:
+            self.status_label.show_error(refusal_text(preview))
+            return
+        dialog = AcknowledgeDialog(
+            preview.to_sign, self.user.display_name, self, already_closed=preview.already_closed
+        )
+        if dialog.exec() != AcknowledgeDialog.DialogCode.Accepted:
+            return
+        ids = [line.ordered_test_id for line in dialog.lines]
+        meaning, note = dialog.chosen_meaning(), dialog.note_text()
+        context, user = self._context, self.user
+        run_in_background(
+            lambda: acknowledge_results(context.uow(), context.clock, user, ids, meaning, note),
+            self._acknowledged,
+            self._job_failed,
+            owner=self,
+        )
+
+    def _acknowledged(self, outcome: AckOutcome) -> None:
+        when = format_local(outcome.signed_at, self.timezone, "%Y-%m-%d %H:%M %Z")
+        text = self.tr("Signed {n} result(s): {name}, {when}, {meaning}.").format(
+            n=len(outcome.acknowledged),
+            name=outcome.signed_by,
+            when=when,
+            meaning=meaning_label(outcome.meaning),
+        )
+        if outcome.already_closed:
+            text += " " + self.tr("%n were already closed by someone else.", "",
+                                  len(outcome.already_closed))  # fmt: skip
+        self.status_label.show_info(text)
+        self.acknowledged.emit(outcome)
+        self.reload()
+
+    def export(self, fmt: ExportFormat) -> None:
+        """Export the outstanding rows the board's query matches (in its order)."""
+        if not self.can_export:
+            return
+        suggested = default_file_name(fmt, self._context.clock.now(), self.timezone)
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            self.tr("Export outstanding results"),
+            str(Path.home() / suggested),
+            self.tr("CSV files (*.csv)") if fmt is ExportFormat.CSV else self.tr("PDF (*.pdf)"),
+        )
+        if not path:
+            return
+        context, user, tz = self._context, self.user, self.timezone
+        query, now_s = self.model.query, self.model.now_s
+
+        def job() -> ExportSummary:
+            rows = matching_rows(context.uow(), user, query, now_s)
+            outstanding = [r for r in rows if r.status.is_open]
+            return export_outstanding(
+                context.uow(), context.clock, user, outstanding, Path(path), fmt, timezone=tz
+            )
+
+        run_in_background(job, self._exported, self._job_failed, owner=self)
+
+    def _exported(self, summary: ExportSummary) -> None:
+        self.status_label.show_info(
+            self.tr("Exported {n} outstanding tests to {path}.").format(
+                n=summary.rows, path=summary.path
+            )
+        )
+        self.exported.emit(summary)

@@ -1,0 +1,238 @@
+"""Result worklist page: results the HL7 interface could not match, and result discrepancies.
+
+A result that names no ordered test exactly, or a test whose specimen the lab rejected or
+lost (a *result discrepancy*, flagged on the results board), waits here for a clinician:
+"Match to test…" applies it to the test they pick with the rules of the automatic match,
+"Dismiss…" closes it with a reason. Both are audited; either closes a discrepancy, so the
+board's flag clears (a dismissal keeps the rejection, a match applies the result over it).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QTableView, QVBoxLayout, QWidget
+
+from labdesk.interface.worklist import (
+    MatchCandidate,
+    UnmatchedRow,
+    dismiss_unmatched,
+    list_unmatched,
+    match_candidates,
+    match_unmatched,
+    match_unmatched_by_accession,
+)
+from labdesk.kernel.dto import SignedInUser
+from ui.context import AppContext
+from ui.results.worklist_dialogs import DismissDialog, MatchChoice, MatchDialog
+from ui.results.worklist_models import UnmatchedTableModel
+from ui.tasks import run_in_background
+from ui.widgets.errors import error_text
+from ui.widgets.message_label import MessageLabel
+from ui.widgets.page_header import PageHeader
+from ui.widgets.table_view import sorting_table_view
+
+
+class ResultWorklistPage(QWidget):
+    """The open unmatched results and discrepancies, and what a clinician does with them."""
+
+    loaded = Signal(int)
+    matched = Signal(int)
+    """A result was matched: the number of results stored."""
+    dismissed = Signal(int)
+    """A row was dismissed: its id."""
+    failed = Signal(str)
+
+    def __init__(
+        self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._user = user
+        self._timezone = context.config.clinic_timezone
+        self.match_dialog: MatchDialog | None = None
+        self.dismiss_dialog: DismissDialog | None = None
+        self.status_label = MessageLabel(self)
+        self.model = UnmatchedTableModel(self._timezone, self)
+        self.table: QTableView = sorting_table_view(self.model, self)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.doubleClicked.connect(lambda _index: self.match_selected())
+        self.reason_label = MessageLabel(self)
+        self.refresh_button = QPushButton(self.tr("&Refresh"), self)
+        self.refresh_button.clicked.connect(self.reload)
+        self.match_button = QPushButton(self.tr("&Match to test…"), self)
+        self.match_button.clicked.connect(self.match_selected)
+        self.dismiss_button = QPushButton(self.tr("&Dismiss…"), self)
+        self.dismiss_button.clicked.connect(self.dismiss_selected)
+        self._build_layout()
+        self._selection_changed()  # the list is read when the page is shown
+
+    def _build_layout(self) -> None:
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.refresh_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.dismiss_button)
+        buttons.addWidget(self.match_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            PageHeader(
+                self.tr("Result worklist"),
+                self.tr(
+                    "Results from the lab that matched no ordered test, and results for "
+                    "specimens the lab rejected or lost (discrepancies, in red). Match each "
+                    "to its test, or dismiss it with a reason."
+                ),
+            )
+        )
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.reason_label)
+        layout.addLayout(buttons)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Read the list again whenever the page comes forward."""
+        super().showEvent(event)
+        if not event.spontaneous():
+            self.reload()
+
+    # ------------------------------------------------------------ the list
+
+    def reload(self) -> None:
+        """Read the open rows in the background."""
+        context, user = self._context, self._user
+
+        def work() -> list[UnmatchedRow]:
+            with context.uow() as uow:
+                return list_unmatched(uow, context.clock, user)
+
+        run_in_background(work, self._show_rows, self._failed, owner=self)
+
+    def _show_rows(self, rows: list[UnmatchedRow]) -> None:
+        self.model.set_rows(rows)
+        discrepancies = sum(r.is_discrepancy for r in rows)
+        if rows:
+            self.status_label.show_info(
+                self.tr("{n} result(s) wait for a person, {d} of them discrepancies.").format(
+                    n=len(rows), d=discrepancies
+                )
+            )
+        else:
+            self.status_label.show_info(self.tr("Nothing waits: every result was matched."))
+        self._selection_changed()
+        self.loaded.emit(len(rows))
+
+    def selected_row(self) -> UnmatchedRow | None:
+        """The worklist row selected in the table, if any."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        source = self.table.model().mapToSource(rows[0])  # type: ignore[attr-defined]
+        return self.model.row_at(source.row())
+
+    def _selection_changed(self, *_args: object) -> None:
+        row = self.selected_row()
+        self.match_button.setEnabled(row is not None)
+        self.dismiss_button.setEnabled(row is not None)
+        self.reason_label.show_info(
+            self.tr("Why it is here: {reason}").format(reason=row.reason) if row else ""
+        )
+
+    def _failed(self, error: Exception) -> None:
+        text = error_text(error)
+        self.status_label.show_error(text)
+        self.failed.emit(text)
+
+    # ------------------------------------------------------------ match
+
+    def match_selected(self) -> None:
+        """Read the patient's open tests, then ask which one the result belongs to."""
+        row = self.selected_row()
+        if row is None:
+            return
+        context, user = self._context, self._user
+
+        def work() -> list[MatchCandidate]:
+            with context.uow() as uow:
+                return match_candidates(uow, context.clock, user, row.id)
+
+        run_in_background(work, lambda found: self._ask_match(row, found), self._failed, owner=self)
+
+    def _ask_match(self, row: UnmatchedRow, candidates: list[MatchCandidate]) -> None:
+        dialog = MatchDialog(row, candidates, self._timezone, self)
+        self.match_dialog = dialog
+        dialog.finished.connect(lambda code: self._match_answered(dialog, code))
+        dialog.open()
+
+    def _match_answered(self, dialog: MatchDialog, code: int) -> None:
+        self.match_dialog = None
+        dialog.deleteLater()
+        choice = dialog.choice()
+        if code != QDialog.DialogCode.Accepted or choice is None:
+            return
+        self._match(dialog.row, choice)
+
+    def _match(self, row: UnmatchedRow, choice: MatchChoice) -> None:
+        context, user, tz = self._context, self._user, self._timezone
+
+        def work() -> int:
+            with context.uow() as uow:
+                if choice.ordered_test_id is not None:
+                    return match_unmatched(
+                        uow, context.clock, user, row.id, choice.ordered_test_id, timezone=tz
+                    )
+                return match_unmatched_by_accession(
+                    uow,
+                    context.clock,
+                    user,
+                    row.id,
+                    choice.accession,
+                    choice.test_code,
+                    timezone=tz,
+                )
+
+        def done(added: int) -> None:
+            self.status_label.show_info(
+                self.tr("Matched: {n} result(s) stored on the test; it shows on the board.").format(
+                    n=added
+                )
+            )
+            self.matched.emit(added)
+            self.reload()
+
+        run_in_background(work, done, self._failed, owner=self)
+
+    # ------------------------------------------------------------ dismiss
+
+    def dismiss_selected(self) -> None:
+        """Ask why, then close the selected row without a match."""
+        row = self.selected_row()
+        if row is None:
+            return
+        dialog = DismissDialog(row, self)
+        self.dismiss_dialog = dialog
+        dialog.finished.connect(lambda code: self._dismiss_answered(dialog, code))
+        dialog.open()
+
+    def _dismiss_answered(self, dialog: DismissDialog, code: int) -> None:
+        self.dismiss_dialog = None
+        dialog.deleteLater()
+        if code != QDialog.DialogCode.Accepted:
+            return
+        row, reason = dialog.row, dialog.reason()
+        context, user = self._context, self._user
+
+        def work() -> int:
+            with context.uow() as uow:
+                dismiss_unmatched(uow, context.clock, user, row.id, reason)
+            return row.id
+
+        def done(row_id: int) -> None:
+            self.status_label.show_info(
+                self.tr("Dismissed; the lab's rejection stands.")
+                if row.is_discrepancy
+                else self.tr("Dismissed.")
+            )
+            self.dismissed.emit(row_id)
+            self.reload()
+
+        run_in_background(work, done, self._failed, owner=self)

@@ -1,0 +1,34 @@
+"""Role pages of the main window."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QWidget
+
+from labdesk.kernel.dto import SignedInUser
+from ui.admin.page import AdminPage
+from ui.context import AppContext
+from ui.custody.courier_page import CourierPage
+from ui.custody.receiving_page import LabReceivingPage
+from ui.navigation import PageId
+from ui.results.page import ResultsPage
+from ui.results.worklist_page import ResultWorklistPage
+from ui.station.page import StationPage
+
+
+def build_page(
+    page: PageId, context: AppContext, user: SignedInUser, parent: QWidget | None = None
+) -> QWidget:
+    """Create the widget for ``page``, working on behalf of ``user``."""
+    match page:
+        case PageId.STATION:
+            return StationPage(context, user, parent)
+        case PageId.COURIER:
+            return CourierPage(context, user, parent)
+        case PageId.LAB_RECEIVING:
+            return LabReceivingPage(context, user, parent)
+        case PageId.RESULTS:
+            return ResultsPage(context, user, parent)
+        case PageId.RESULT_WORKLIST:
+            return ResultWorklistPage(context, user, parent)
+        case PageId.ADMIN:
+            return AdminPage(context, user, parent)
