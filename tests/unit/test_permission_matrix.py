@@ -1,7 +1,7 @@
 """Every service call a person makes is authorised per the matrix, for every role.
 
-The services are found by introspection: every public function in ``labdesk.services`` and
-``labdesk.hl7`` with an ``actor`` parameter. Each must appear in ``REQUIRED`` below with the
+The services are found by introspection: every public function in the feature packages
+(``PACKAGES``) with an ``actor`` parameter. Each must appear in ``REQUIRED`` below with the
 permission it checks; a new one that is missing fails ``test_every_actor_function_is_listed``
 until its author adds it. Each listed function is then called once per role (and in a
 break-glass session) with placeholder arguments: ``authorize`` is wrapped so that a granted
