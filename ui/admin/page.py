@@ -15,11 +15,11 @@ from ui.printing.printers_panel import PrintersPanel
 from ui.tasks import run_in_background
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
-from ui.widgets.page_header import PageHeader
+from ui.widgets.page import Page
 from ui.widgets.table_view import sorting_table_view
 
 
-class AdminPage(QWidget):
+class AdminPage(Page):
     """Shows the catalog, loaded off the UI thread when the page is built."""
 
     catalog_loaded = Signal(int)
@@ -27,21 +27,17 @@ class AdminPage(QWidget):
     def __init__(
         self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._context = context
+        super().__init__(context, user, parent)
         self.model = CatalogTableModel(self)
         self.table: QTableView = sorting_table_view(self.model, self)
         self.status_label = MessageLabel(self)
         self.status_label.show_info(self.tr("Loading the test catalog…"))
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            PageHeader(
-                self.tr("Admin"),
-                self.tr(
-                    "The test catalog, who may sign in and what each role may do, the "
-                    "workstations, and the audit log."
-                ),
-            )
+        layout = self.page_layout(
+            self.tr("Admin"),
+            self.tr(
+                "The test catalog, who may sign in and what each role may do, the "
+                "workstations, and the audit log."
+            ),
         )
         catalog = QWidget(self)
         catalog_layout = QVBoxLayout(catalog)

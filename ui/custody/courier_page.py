@@ -42,7 +42,7 @@ from ui.custody.models import ManifestRowModel, ReadyModel
 from ui.custody.widgets import ScanBanner, ScanQueue, TransitPanel, ask_secret
 from ui.scanner import ScanRouter
 from ui.tasks import run_in_background
-from ui.widgets.page_header import PageHeader
+from ui.widgets.page import Page
 from ui.widgets.specimen_timeline import open_specimen_timeline
 from ui.widgets.table_view import sorting_table_view
 
@@ -51,7 +51,7 @@ BAG_EXAMPLE = "BAGR0042"
 HINT_COLOUR = "#555555"
 
 
-class CourierPage(QWidget):
+class CourierPage(Page):
     """What a courier sees after signing in."""
 
     scan_handled = Signal(object)
@@ -63,9 +63,7 @@ class CourierPage(QWidget):
     def __init__(
         self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._context = context
-        self._user = user
+        super().__init__(context, user, parent)
         self.manifest: ManifestView | None = None
         self.bag: BagId | None = None
         self._queue = ScanQueue(self._scan)
@@ -134,15 +132,12 @@ class CourierPage(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.print_button)
         buttons.addWidget(self.finish_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            PageHeader(
-                self.tr("Courier pickup"),
-                self.tr(
-                    "Start a pickup at your site, scan every specimen (or its bag), then finish "
-                    "with your PIN: the manifest prints for the lab."
-                ),
-            )
+        layout = self.page_layout(
+            self.tr("Courier pickup"),
+            self.tr(
+                "Start a pickup at your site, scan every specimen (or its bag), then finish "
+                "with your PIN: the manifest prints for the lab."
+            ),
         )
         layout.addLayout(start)
         layout.addWidget(self.manifest_label)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -51,12 +50,12 @@ from ui.custody.widgets import (
     missing_question,
 )
 from ui.tasks import run_in_background
-from ui.widgets.page_header import PageHeader
+from ui.widgets.page import Page
 from ui.widgets.specimen_timeline import open_specimen_timeline
 from ui.widgets.table_view import sorting_table_view
 
 
-class LabReceivingPage(QWidget):
+class LabReceivingPage(Page):
     """What a lab receiver sees after signing in."""
 
     scan_handled = Signal(object)
@@ -66,9 +65,7 @@ class LabReceivingPage(QWidget):
     def __init__(
         self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._context = context
-        self._user = user
+        super().__init__(context, user, parent)
         self.view: Reconciliation | None = None
         self._queue = ScanQueue(self._scan)
         self.scan_edit = QLineEdit(self)
@@ -96,16 +93,13 @@ class LabReceivingPage(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.new_button)
         buttons.addWidget(self.close_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            PageHeader(
-                self.tr("Lab receiving"),
-                self.tr(
-                    "Scan the courier's manifest, then every tube. Missing, damaged and "
-                    "unexpected specimens are listed; reject with a reason to request a "
-                    "recollection."
-                ),
-            )
+        layout = self.page_layout(
+            self.tr("Lab receiving"),
+            self.tr(
+                "Scan the courier's manifest, then every tube. Missing, damaged and "
+                "unexpected specimens are listed; reject with a reason to request a "
+                "recollection."
+            ),
         )
         layout.addWidget(self.scan_edit)
         layout.addWidget(self.damaged_box)

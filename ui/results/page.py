@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QPushButton,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -53,7 +52,7 @@ from ui.results.turnaround_chart import TurnaroundChartView
 from ui.tasks import run_in_background
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
-from ui.widgets.page_header import PageHeader
+from ui.widgets.page import Page
 
 POLL_MS = 5_000
 RELOAD_EVERY_S = 60.0
@@ -62,7 +61,7 @@ refreshes the board table and reads one page: cheap)."""
 ESCALATE_EVERY_S = 60.0
 
 
-class ResultsPage(QWidget):
+class ResultsPage(Page):
     """What a clinician sees after signing in."""
 
     board_loaded = Signal(int)
@@ -80,9 +79,8 @@ class ResultsPage(QWidget):
         settings: OverdueSettings | None = None,
         page_size: int = PAGE_SIZE,
     ) -> None:
-        super().__init__(parent)
-        self._context = context
-        self.user = user
+        super().__init__(context, user, parent)
+        self.user = user  # the board's models read it
         tz = context.config.clinic_timezone
         self.timezone = tz
         self.settings = settings or overdue_settings(context.config)
@@ -114,15 +112,12 @@ class ResultsPage(QWidget):
         self.tabs.currentChanged.connect(self._tab_changed)
         self.status_label = MessageLabel(self)
 
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            PageHeader(
-                self.tr("Results"),
-                self.tr(
-                    "Every open ordered test until a clinician signs its result. Flags count "
-                    "from collection; critical results escalate to the covering clinician."
-                ),
-            )
+        layout = self.page_layout(
+            self.tr("Results"),
+            self.tr(
+                "Every open ordered test until a clinician signs its result. Flags count "
+                "from collection; critical results escalate to the covering clinician."
+            ),
         )
         layout.addWidget(self.critical_alert)
         layout.addWidget(self.filters)

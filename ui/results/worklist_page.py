@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QTableView, QWidget
 
 from labdesk.interface.worklist import (
     MatchCandidate,
@@ -29,11 +29,11 @@ from ui.results.worklist_models import UnmatchedTableModel
 from ui.tasks import run_in_background
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
-from ui.widgets.page_header import PageHeader
+from ui.widgets.page import Page
 from ui.widgets.table_view import sorting_table_view
 
 
-class ResultWorklistPage(QWidget):
+class ResultWorklistPage(Page):
     """The open unmatched results and discrepancies, and what a clinician does with them."""
 
     loaded = Signal(int)
@@ -46,9 +46,7 @@ class ResultWorklistPage(QWidget):
     def __init__(
         self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._context = context
-        self._user = user
+        super().__init__(context, user, parent)
         self._timezone = context.config.clinic_timezone
         self.match_dialog: MatchDialog | None = None
         self.dismiss_dialog: DismissDialog | None = None
@@ -73,16 +71,13 @@ class ResultWorklistPage(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.dismiss_button)
         buttons.addWidget(self.match_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            PageHeader(
-                self.tr("Result worklist"),
-                self.tr(
-                    "Results from the lab that matched no ordered test, and results for "
-                    "specimens the lab rejected or lost (discrepancies, in red). Match each "
-                    "to its test, or dismiss it with a reason."
-                ),
-            )
+        layout = self.page_layout(
+            self.tr("Result worklist"),
+            self.tr(
+                "Results from the lab that matched no ordered test, and results for "
+                "specimens the lab rejected or lost (discrepancies, in red). Match each "
+                "to its test, or dismiss it with a reason."
+            ),
         )
         layout.addWidget(self.status_label)
         layout.addWidget(self.table, 1)

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QWidget
 
 from labdesk.catalog.compendium import list_catalog
 from labdesk.domain.timefmt import local
@@ -38,10 +38,10 @@ from ui.station.labels_step import LabelsStep, tone_of
 from ui.station.plan_step import PlanStep
 from ui.tasks import run_in_background
 from ui.widgets.feedback import ScanFeedback, Tone, flash
-from ui.widgets.page_header import PageHeader
+from ui.widgets.page import Page
 
 
-class StationPage(QWidget):
+class StationPage(Page):
     """The medical assistant's screen, one patient at a time."""
 
     results_shown = Signal(int)
@@ -52,9 +52,7 @@ class StationPage(QWidget):
     def __init__(
         self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._context = context
-        self._user = user
+        super().__init__(context, user, parent)
         tz = context.config.clinic_timezone
         self.feedback = ScanFeedback(self)
         self.controller = StationController(context, user, context.print_setup, self)
@@ -118,15 +116,12 @@ class StationPage(QWidget):
         bar.addWidget(self.steps, 1)
         bar.addWidget(self.new_button)
         bar.addWidget(self.abandon_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            PageHeader(
-                self.tr("Station"),
-                self.tr(
-                    "Scan the wristband or search; confirm two identifiers; collect in "
-                    "order of draw; label at the chair; scan every tube back."
-                ),
-            )
+        layout = self.page_layout(
+            self.tr("Station"),
+            self.tr(
+                "Scan the wristband or search; confirm two identifiers; collect in "
+                "order of draw; label at the chair; scan every tube back."
+            ),
         )
         layout.addLayout(bar)
         layout.addWidget(self.banner)
