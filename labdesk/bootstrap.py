@@ -15,6 +15,7 @@ from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.config import Config, anchor_path
 from labdesk.domain.clock import Clock, SystemClock
 from labdesk.domain.errors import StorageError
+from labdesk.kernel.messagebus import MessageBus
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,11 @@ class Core:
     engine: Engine
     uow: UnitOfWorkFactory
     clock: Clock = field(default_factory=SystemClock)
+
+    @property
+    def bus(self) -> MessageBus:
+        """Runs commands and queries over this core's units of work and clock."""
+        return MessageBus(self.uow, self.clock)
 
     @property
     def database_description(self) -> str:

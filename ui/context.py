@@ -10,6 +10,7 @@ from labdesk.config import Config
 if TYPE_CHECKING:
     from labdesk.custody.manifest_print import ManifestPrinter
     from labdesk.domain.clock import Clock
+    from labdesk.kernel.messagebus import MessageBus
     from labdesk.ports import UowFactory
     from labdesk.printing.dto import PrintSetup
 
@@ -29,3 +30,10 @@ class AppContext:
     """How this workstation prints labels (printer ports from ``printers``); None: no printing."""
     manifest_printer: ManifestPrinter | None = None
     """Prints courier manifests on the station's document printer; None: not set up."""
+
+    @property
+    def bus(self) -> MessageBus:
+        """Where screens send commands and queries (never a unit of work of their own)."""
+        from labdesk.kernel.messagebus import MessageBus
+
+        return MessageBus(self.uow, self.clock)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QMetaObject, QObject, QRunnable, Qt, QThreadPool, Slot
@@ -27,9 +27,15 @@ from PySide6.QtCore import QCoreApplication, QMetaObject, QObject, QRunnable, Qt
 from labdesk.domain.errors import LabdeskError
 from ui.widgets.errors import audit_denial
 
+if TYPE_CHECKING:
+    from labdesk.kernel.dto import SignedInUser
+    from labdesk.kernel.messagebus import Command, MessageBus
+    from labdesk.ports import UnitOfWork
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 ErrorCallback = Callable[[Exception], None]
 
@@ -145,3 +151,46 @@ def wait_for_background_jobs(timeout_ms: int = 30_000) -> bool:
         True if every job finished within ``timeout_ms``.
     """
     return QThreadPool.globalInstance().waitForDone(timeout_ms)
+
+
+class QueryOp(Generic[T]):
+    """A read through the bus, off the UI thread (Anki's ``QueryOp``, on LabDesk's bus).
+
+    Usage::
+
+        QueryOp(bus, pickup_manifest, user, number).run(self._show, self.banner.show_error,
+                                                        owner=self)
+    """
+
+    def __init__(
+        self,
+        bus: MessageBus,
+        fn: Callable[Concatenate[UnitOfWork, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> None:
+        self._work: Callable[[], T] = lambda: bus.query(fn, *args, **kwargs)
+
+    def run(
+        self, on_done: Callable[[T], None], on_error: ErrorCallback, *, owner: QObject | None = None
+    ) -> None:
+        """Start it; ``on_done``/``on_error`` are called on the main thread."""
+        run_in_background(self._work, on_done, on_error, owner=owner)
+
+
+class CommandOp(Generic[T]):
+    """A command through the bus, off the UI thread (Anki's ``CollectionOp``).
+
+    The command carries its idempotency key, so a retry of the same ``CommandOp`` after a
+    lost answer is done once.
+    """
+
+    def __init__(self, bus: MessageBus, command: Command[T], actor: SignedInUser | None) -> None:
+        self._work: Callable[[], T] = lambda: bus.handle(command, actor)
+
+    def run(
+        self, on_done: Callable[[T], None], on_error: ErrorCallback, *, owner: QObject | None = None
+    ) -> None:
+        """Start it; ``on_done``/``on_error`` are called on the main thread."""
+        run_in_background(self._work, on_done, on_error, owner=owner)

@@ -15,6 +15,7 @@ from labdesk.adapters.orm import start_mappers
 from labdesk.adapters.repositories import custody as custody_repos
 from labdesk.adapters.repositories.access import AccessRepository
 from labdesk.adapters.repositories.board import BoardTableRepository
+from labdesk.adapters.repositories.commands import CommandLogRepository
 from labdesk.adapters.repositories.hl7 import Hl7Repository
 from labdesk.adapters.repositories.overdue import BoardRepository
 from labdesk.adapters.repositories.printing import PrintQueueRepository
@@ -54,6 +55,7 @@ class SqlAlchemyUnitOfWork:
     manifests: custody_repos.ManifestRepository
     routes: custody_repos.RouteRepository
     recollections: custody_repos.RecollectionRepository
+    commands: CommandLogRepository
 
     def __init__(
         self,
@@ -100,6 +102,7 @@ class SqlAlchemyUnitOfWork:
         self.manifests = custody_repos.ManifestRepository(session)
         self.routes = custody_repos.RouteRepository(session)
         self.recollections = custody_repos.RecollectionRepository(session)
+        self.commands = CommandLogRepository(session)
         return self
 
     def __exit__(

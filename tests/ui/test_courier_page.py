@@ -178,7 +178,7 @@ def test_database_gone_during_a_scan_says_scan_again(
     def gone(*_a: Any, **_k: Any) -> Any:
         raise StorageError("Cannot reach the database server.", hint="Check the network.")
 
-    monkeypatch.setattr("ui.custody.courier_page.scan_for_pickup", gone)
+    monkeypatch.setattr("labdesk.custody.commands.scan_for_pickup", gone)
     (error,) = scan(qtbot, page, accession)
     assert isinstance(error, StorageError)
     assert "scan it again" in page.banner.text()

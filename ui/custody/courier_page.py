@@ -21,16 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labdesk.custody.commands import FinishPickup, PrintManifest, ScanPickup, StartPickup
 from labdesk.custody.dto import ManifestView, PickupSite, ScanFeedback
-from labdesk.custody.manifest_print import print_manifest
-from labdesk.custody.pickup import (
-    finish_pickup,
-    open_manifests,
-    pickup_manifest,
-    pickup_sites,
-    scan_for_pickup,
-    start_pickup,
-)
+from labdesk.custody.pickup import open_manifests, pickup_manifest, pickup_sites
 from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.errors import LabdeskError, StorageError
 from labdesk.domain.manifest import BagId, ManifestStatus
@@ -41,7 +34,7 @@ from ui.context import AppContext
 from ui.custody.models import ManifestRowModel, ReadyModel
 from ui.custody.widgets import ScanBanner, ScanQueue, TransitPanel, ask_secret
 from ui.scanner import ScanRouter
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp, QueryOp, run_in_background
 from ui.widgets.page import Page
 from ui.widgets.specimen_timeline import open_specimen_timeline
 from ui.widgets.table_view import sorting_table_view
@@ -152,8 +145,10 @@ class CourierPage(Page):
     # ------------------------------------------------------------ loading and starting
 
     def _load(self) -> tuple[list[PickupSite], list[ManifestView]]:
-        with self._context.uow() as uow:
-            return pickup_sites(uow, self._user), open_manifests(uow, self._user)
+        user = self._user
+        return self._context.bus.query(
+            lambda uow: (pickup_sites(uow, user), open_manifests(uow, user))
+        )
 
     def _loaded(self, found: tuple[list[PickupSite], list[ManifestView]]) -> None:
         sites, manifests = found
@@ -184,25 +179,15 @@ class CourierPage(Page):
         route = self.route_box.currentData()
         station = self._context.config.station_code
 
-        def work() -> ManifestView:
-            with self._context.uow() as uow:
-                return start_pickup(
-                    uow,
-                    self._context.clock,
-                    self._user,
-                    site.code,
-                    route_code=route,
-                    station_code=station,
-                )
-
-        run_in_background(work, self._show_manifest, self.banner.show_error, owner=self)
+        command = StartPickup(site_code=site.code, route_code=route, station_code=station)
+        CommandOp(self._context.bus, command, self._user).run(
+            self._show_manifest, self.banner.show_error, owner=self
+        )
 
     def _reload(self, number: str) -> None:
-        def work() -> ManifestView:
-            with self._context.uow() as uow:
-                return pickup_manifest(uow, self._user, number)
-
-        run_in_background(work, self._show_manifest, self.banner.show_error, owner=self)
+        QueryOp(self._context.bus, pickup_manifest, self._user, number).run(
+            self._show_manifest, self.banner.show_error, owner=self
+        )
 
     def _show_manifest(self, view: ManifestView) -> None:
         self.manifest = view
@@ -280,11 +265,10 @@ class CourierPage(Page):
         assert self.manifest is not None
         number, bag = self.manifest.number, self.bag
 
-        def work() -> ScanFeedback:
-            with self._context.uow() as uow:
-                return scan_for_pickup(uow, self._context.clock, self._user, number, text, bag=bag)
-
-        run_in_background(work, self._scan_done, self._scan_failed, owner=self)
+        command = ScanPickup(manifest_number=number, scanned=text, bag=bag)
+        CommandOp(self._context.bus, command, self._user).run(
+            self._scan_done, self._scan_failed, owner=self
+        )
 
     def _scan_done(self, feedback: ScanFeedback) -> None:
         if feedback.bag is not None:
@@ -335,13 +319,10 @@ class CourierPage(Page):
             return
         number = view.number
 
-        def work() -> ManifestView:
-            with self._context.uow() as uow:
-                return finish_pickup(
-                    uow, self._context.clock, self._user, number, secret, leave_behind=leave
-                )
-
-        run_in_background(work, self._finished, self.banner.show_error, owner=self)
+        command = FinishPickup(manifest_number=number, secret=secret, leave_behind=leave)
+        CommandOp(self._context.bus, command, self._user).run(
+            self._finished, self.banner.show_error, owner=self
+        )
 
     def _finished(self, view: ManifestView) -> None:
         self._show_manifest(view)
@@ -370,13 +351,10 @@ class CourierPage(Page):
             return
         number, station = view.number, self._context.config.station_code
 
-        def work() -> str:
-            with self._context.uow() as uow:
-                return print_manifest(
-                    uow, self._context.clock, self._user, number, printer, station_code=station
-                )
-
-        run_in_background(work, self._printed, self._print_failed, owner=self)
+        command = PrintManifest(manifest_number=number, printer=printer, station_code=station)
+        CommandOp(self._context.bus, command, self._user).run(
+            self._printed, self._print_failed, owner=self
+        )
 
     def _printed(self, where: str) -> None:
         self.banner.show_text(
