@@ -19,14 +19,15 @@ import click
 from labdesk.bootstrap import Core
 from labdesk.cli.common import open_core
 from labdesk.domain.errors import LabdeskError
-from labdesk.domain.printing import PrintJobKind, PrintJobStatus
+from labdesk.domain.printing import LabelContent, PrintJobKind, PrintJobStatus
 from labdesk.domain.timefmt import format_local
+from labdesk.printing.commands import ExportLabel
 from labdesk.printing.dto import PrintJobRow, PrintSetup
 from labdesk.printing.jobs import print_specimen_labels, print_test_label, reprint_job
 from labdesk.printing.label_content import TEST_ACCESSION
 from labdesk.printing.spooler import process_due_jobs
 from labdesk.printing.station_printers import label_printer_uri
-from labdesk.printing.views import label_for_export, list_print_jobs, printer_status
+from labdesk.printing.views import list_print_jobs, printer_status
 from printers.errors import PrinterError
 from printers.image import render_png
 from printers.layout import layout_label
@@ -124,8 +125,8 @@ def render(accession: str, fmt: str, output: Path, preset: str | None) -> None:
     """Render a specimen's label to a ZPL, PDF or PNG file (nothing is printed)."""
     with _session() as (core, setup):
         chosen = get_preset(preset or setup.labels.preset)
-        with core.uow() as uow:
-            content = label_for_export(uow, core.clock, None, setup.station_code, accession)
+
+        def write(content: LabelContent) -> None:
             if fmt == "png":
                 data = render_png(layout_label(content, chosen), border=True)
             elif fmt == "pdf":
@@ -133,7 +134,9 @@ def render(accession: str, fmt: str, output: Path, preset: str | None) -> None:
             else:
                 data = render_labels_zpl([content], chosen)
             _write(output, data)
-            uow.commit()
+
+        command = ExportLabel(station_code=setup.station_code, accession=accession, write=write)
+        content = core.bus.handle(command)
     click.echo(f"Wrote the label of {content.accession} ({chosen.name}, {fmt}) to {output}.")
 
 
@@ -179,8 +182,8 @@ def spool(all_stations: bool) -> None:
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 1000))
 def queue(limit: int) -> None:
     """List this station's newest print jobs."""
-    with _session() as (core, setup), core.uow() as uow:
-        rows = list_print_jobs(uow, None, station_code=setup.station_code, limit=limit)
+    with _session() as (core, setup):
+        rows = core.bus.query(list_print_jobs, None, station_code=setup.station_code, limit=limit)
     tz = core.config.clinic_timezone
     click.echo(f"{'JOB':>6}  {'CREATED':<16}  {'ACCESSION':<10}  {'STATUS':<11}  TRIES  ERROR")
     for r in rows:
@@ -192,8 +195,7 @@ def queue(limit: int) -> None:
 
 
 def _station_printer(core: Core, setup: PrintSetup) -> str:
-    with core.uow() as uow:
-        return label_printer_uri(uow, setup)
+    return core.bus.query(label_printer_uri, setup)
 
 
 def _with_preset(setup: PrintSetup, preset: str) -> PrintSetup:

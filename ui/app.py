@@ -69,38 +69,34 @@ def context_of(core: Core) -> AppContext:
 
 
 def authenticator_for(core: Core) -> Authenticator:
-    """A credentials check bound to ``core`` (each call opens its own unit of work)."""
-    from labdesk.access.auth import authenticate
+    """A credentials check bound to ``core``: each call sends a ``SignIn`` command."""
+    from labdesk.access.commands import SignIn
+
+    station = core.config.station_code
 
     def check(username: str, password: str) -> SignedInUser:
-        with core.uow() as uow:
-            return authenticate(
-                uow, core.clock, username, password, station=core.config.station_code
-            )
+        return core.bus.handle(SignIn(username=username, password=password, station=station))
 
     return check
 
 
 def badge_authenticator_for(core: Core) -> Authenticator:
-    """A badge + PIN check bound to ``core`` (each call opens its own unit of work)."""
-    from labdesk.access.auth import authenticate_badge
+    """A badge + PIN check bound to ``core``: each call sends a ``SignInWithBadge`` command."""
+    from labdesk.access.commands import SignInWithBadge
+
+    station = core.config.station_code
 
     def check(badge: str, pin: str) -> SignedInUser:
-        with core.uow() as uow:
-            return authenticate_badge(uow, core.clock, badge, pin, station=core.config.station_code)
+        return core.bus.handle(SignInWithBadge(badge_id=badge, pin=pin, station=station))
 
     return check
 
 
 def record_sign_out(core: Core, user: SignedInUser, *, reason: str = "signed out") -> None:
     """Audit the end of ``user``'s session (blocking: run it in the background)."""
-    from labdesk.access.auth import sign_out
-    from labdesk.access.emergency import end_emergency_access
+    from labdesk.access.commands import SignOut
 
-    with core.uow() as uow:
-        sign_out(uow, core.clock, user, reason=reason)
-        end_emergency_access(uow, core.clock, user)
-        uow.commit()
+    core.bus.handle(SignOut(reason=reason), user)
 
 
 class AppController(QObject):

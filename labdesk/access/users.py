@@ -10,7 +10,7 @@ message. All functions: caller commits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from labdesk.access.auth import USER, create_user
@@ -52,15 +52,15 @@ class UserRow:
 
 @dataclass(frozen=True)
 class NewUser:
-    """What an administrator enters to create a user."""
+    """What an administrator enters to create a user (the secrets never shown in a repr)."""
 
     username: str
     display_name: str
     role: Role
-    password: str
+    password: str = field(repr=False)
     initials: str = ""
     badge_id: str = ""
-    pin: str = ""
+    pin: str = field(default="", repr=False)
     expires_at: datetime | None = None
 
 
@@ -297,6 +297,18 @@ def unlock_user(uow: UnitOfWork, clock: Clock, actor: SignedInUser | None, user_
     _clear_failures(user)
     _audit(uow, clock, actor, AuditAction.UPDATE, user_id, "unlocked after failed sign-ins")
     return _row(user, clock.now())
+
+
+def user_id_by_name(uow: UnitOfWork, username: str) -> int:
+    """The id of the user named ``username`` (as typed on the command line).
+
+    Raises:
+        NotFound: nobody has that user name.
+    """
+    user = uow.people.user_by_username(username.strip().lower()[:64])
+    if user is None or user.id is None:
+        raise NotFound(f"No user is named '{username[:64]}'.", hint="See 'labdesk users list'.")
+    return user.id
 
 
 def _check(actor: SignedInUser | None) -> None:

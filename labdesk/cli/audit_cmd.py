@@ -7,6 +7,7 @@ import re
 import click
 
 from labdesk.access.audit_log import verify_audit_log
+from labdesk.access.commands import VerifyAuditLog
 from labdesk.cli.common import open_core
 from labdesk.domain.audit_chain import ProblemKind
 
@@ -44,9 +45,7 @@ def verify(anchor: tuple[int, str] | None) -> None:
     """
     core = open_core(create=False)
     try:
-        with core.uow() as uow:
-            report = verify_audit_log(uow, core.clock, None, anchor=anchor)
-            uow.commit()
+        report = core.bus.handle(VerifyAuditLog(anchor=anchor))  # the check is recorded
     finally:
         core.close()
     if report.ok:
@@ -82,8 +81,7 @@ def head() -> None:
     """Print the newest entry's ID:HASH; store it elsewhere to anchor a later verify."""
     core = open_core(create=False)
     try:
-        with core.uow() as uow:
-            report = verify_audit_log(uow, core.clock, None, record=False)
+        report = core.bus.query(verify_audit_log, core.clock, None, record=False)
     finally:
         core.close()
     click.echo(f"{report.head_id or 0}:{report.head_hash}")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from labdesk.catalog.compendium import import_catalog_file, list_catalog
+from labdesk.catalog.commands import ImportCatalog
+from labdesk.catalog.compendium import list_catalog
 from labdesk.cli.common import open_core
 
 
@@ -20,8 +21,7 @@ def list_() -> None:
     """Print every test with its container and turnaround."""
     core = open_core(create=False)
     try:
-        with core.uow() as uow:
-            rows = list_catalog(uow)
+        rows = core.bus.query(list_catalog)
     finally:
         core.close()
     header = f"{'CODE':<8} {'LOINC':<9} {'NAME':<44} {'CONTAINER':<7} {'CAP':<12} {'VOL mL':>7} "
@@ -42,9 +42,7 @@ def import_(file: Path) -> None:
     """Import a lab's test compendium CSV: all rows or, if any is bad, none."""
     core = open_core()
     try:
-        with core.uow() as uow:
-            count = import_catalog_file(uow, core.clock, None, file)
-            uow.commit()
+        count = core.bus.handle(ImportCatalog(path=file))
     finally:
         core.close()
     click.echo(f"Imported {count} tests from {file}.")

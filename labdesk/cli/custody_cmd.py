@@ -41,8 +41,7 @@ def verify(quiet: bool) -> None:
                 ).__enter__()
             bar.update(done - bar.pos)
 
-        with core.uow() as uow:
-            report = verify_chains(uow, progress=progress)
+        report = core.bus.query(verify_chains, progress=progress)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)

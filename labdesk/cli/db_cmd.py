@@ -14,9 +14,11 @@ from labdesk.adapters.database import (
     make_engine,
 )
 from labdesk.adapters.roles import describe_setup, grant_app_role
-from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork
-from labdesk.catalog.compendium import ensure_shipped_catalog
+from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.catalog.commands import LoadShippedCatalog
 from labdesk.config import Config, anchor_path, load_config
+from labdesk.domain.clock import SystemClock
+from labdesk.kernel.messagebus import MessageBus
 
 
 @click.group()
@@ -32,10 +34,7 @@ def upgrade() -> None:
     try:
         check_connection(engine)
         before, after = migrate.upgrade(engine)
-        uow = SqlAlchemyUnitOfWork(engine)
-        with uow:
-            loaded = ensure_shipped_catalog(uow)
-            uow.commit()
+        loaded = MessageBus(UnitOfWorkFactory(engine), SystemClock()).handle(LoadShippedCatalog())
         roles = _split_roles(engine, config)
     finally:
         engine.dispose()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from labdesk.cli.common import open_core
+from labdesk.seed.commands import SeedDemo
 from labdesk.seed.demo import DEMO_PASSWORD, DEMO_USERS
-from labdesk.seed.demo import seed_demo as seed_demo_data
 
 
 @click.command("seed-demo")
@@ -16,15 +16,13 @@ def seed_demo(patients: int, seed: int) -> None:
     """Fill the database with synthetic (never real) patients and orders."""
     core = open_core()
     try:
-        with core.uow() as uow, click.progressbar(length=patients, label="Seeding") as bar:
-            summary = seed_demo_data(
-                uow,
-                core.clock,
+        with click.progressbar(length=patients, label="Seeding") as bar:
+            command = SeedDemo(
                 patients=patients,
                 seed=seed,
                 progress=lambda done, _total: bar.update(done - bar.pos),
             )
-            uow.commit()
+            summary = core.bus.handle(command)
     finally:
         core.close()
     states = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.by_state.items())

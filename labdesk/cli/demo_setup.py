@@ -6,7 +6,8 @@ from pathlib import Path
 
 from labdesk.bootstrap import bootstrap
 from labdesk.config import Config, default_data_dir, sqlite_url
-from labdesk.seed.demo import DEMO_STATION, seed_demo
+from labdesk.seed.commands import SeedDemo
+from labdesk.seed.demo import DEMO_STATION
 
 DEMO_PATIENTS = 60
 
@@ -39,9 +40,7 @@ def prepare_demo(config: Config, *, seed: int = 1) -> bool:
     database.unlink(missing_ok=True)
     core = bootstrap(config)
     try:
-        with core.uow() as uow:
-            seed_demo(uow, core.clock, patients=DEMO_PATIENTS, seed=seed)
-            uow.commit()
+        core.bus.handle(SeedDemo(patients=DEMO_PATIENTS, seed=seed))
     finally:
         core.close()
     return True

@@ -9,7 +9,7 @@ import click
 
 from labdesk.cli.common import open_core
 from labdesk.cli.hl7_cmd import PASSWORD_ENV, sign_in
-from labdesk.interface.fhir_export import export_specimen_fhir
+from labdesk.interface.commands import ExportSpecimenFhir
 
 
 @click.group()
@@ -37,8 +37,7 @@ def export(accession: str, output: Path, username: str) -> None:
     core = open_core(create=False)
     try:
         actor = sign_in(core, username)
-        with core.uow() as uow:
-            bundle = export_specimen_fhir(uow, core.clock, actor, accession)
+        bundle = core.bus.handle(ExportSpecimenFhir(accession=accession), actor)
     finally:
         core.close()
     text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"

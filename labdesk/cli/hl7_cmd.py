@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from labdesk.access.auth import authenticate
+from labdesk.access.commands import SignIn
 from labdesk.bootstrap import Core
 from labdesk.cli.common import open_core
 from labdesk.domain.errors import ValidationError
@@ -17,10 +17,11 @@ from labdesk.domain.permissions import Permission, allows
 from labdesk.domain.timefmt import format_local
 from labdesk.hl7.message_files import read_frames
 from labdesk.hl7.mllp_client import MllpTransport
+from labdesk.interface.commands import MatchUnmatched
 from labdesk.interface.ingest import Ingestor
 from labdesk.interface.listener import MAX_GROUP, Hl7Listener
 from labdesk.interface.outbound import send_due_messages
-from labdesk.interface.worklist import list_dead_letters, list_unmatched, match_unmatched
+from labdesk.interface.worklist import list_dead_letters, list_unmatched
 from labdesk.kernel.dto import SignedInUser, authorize
 
 PASSWORD_ENV = "LABDESK_PASSWORD"
@@ -35,8 +36,7 @@ _user_option = click.option(
 def sign_in(core: Core, username: str) -> SignedInUser:
     """Sign a command-line user in (password from the environment or a hidden prompt)."""
     password = os.environ.get(PASSWORD_ENV) or click.prompt("Password", hide_input=True)
-    with core.uow() as uow:
-        return authenticate(uow, core.clock, username, password)
+    return core.bus.handle(SignIn(username=username, password=password))
 
 
 def make_ingestor(core: Core, actor: SignedInUser | None = None) -> Ingestor:
@@ -203,18 +203,16 @@ def worklist(username: str) -> None:
         actor = sign_in(core, username)
         if not allows(actor.role, Permission.IMPORT_MESSAGES):
             authorize(actor, Permission.MATCH_RESULTS)  # neither list: refuse clearly
-        with core.uow() as uow:
-            dead = (
-                list_dead_letters(uow, actor)
-                if allows(actor.role, Permission.IMPORT_MESSAGES)
-                else None
-            )
-        with core.uow() as uow:
-            unmatched = (
-                list_unmatched(uow, core.clock, actor)
-                if allows(actor.role, Permission.MATCH_RESULTS)
-                else []
-            )
+        dead = (
+            core.bus.query(list_dead_letters, actor)
+            if allows(actor.role, Permission.IMPORT_MESSAGES)
+            else None
+        )
+        unmatched = (
+            core.bus.query(list_unmatched, core.clock, actor)
+            if allows(actor.role, Permission.MATCH_RESULTS)
+            else []
+        )
     finally:
         core.close()
     tz = core.config.clinic_timezone
@@ -242,15 +240,12 @@ def match(unmatched_id: int, ordered_test_id: int, username: str) -> None:
     core = open_core(create=False)
     try:
         actor = sign_in(core, username)
-        with core.uow() as uow:
-            added = match_unmatched(
-                uow,
-                core.clock,
-                actor,
-                unmatched_id,
-                ordered_test_id,
-                timezone=core.config.clinic_timezone,
-            )
+        command = MatchUnmatched(
+            unmatched_id=unmatched_id,
+            ordered_test_id=ordered_test_id,
+            timezone=core.config.clinic_timezone,
+        )
+        added = core.bus.handle(command, actor)
     finally:
         core.close()
     click.echo(f"Matched: {added} result(s) stored on ordered test {ordered_test_id}.")

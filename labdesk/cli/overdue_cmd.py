@@ -5,14 +5,12 @@ from __future__ import annotations
 import click
 
 from labdesk.cli.common import open_core
-from labdesk.domain.errors import NotFound
 from labdesk.domain.overdue import FlagReason
-from labdesk.ports import UnitOfWork
-from labdesk.results.board import overdue_tally
-from labdesk.results.board_refresh import rebuild_board
-from labdesk.results.overdue import (
-    escalate_overdue_criticals,
-    set_covering_clinician,
+from labdesk.results.commands import (
+    CountOverdue,
+    EscalateOverdueCriticals,
+    RebuildBoard,
+    SetCoveringClinician,
 )
 from labdesk.results.overdue_settings import overdue_settings
 
@@ -32,9 +30,10 @@ def sweep() -> None:
     core = open_core()
     try:
         settings = overdue_settings(core.config)
-        sent = escalate_overdue_criticals(
-            core.uow(), core.clock, settings.policy, settings.default_covering
+        command = EscalateOverdueCriticals(
+            policy=settings.policy, default_covering=settings.default_covering
         )
+        sent = core.bus.handle(command)
     finally:
         core.close()
     for item in sent:
@@ -49,7 +48,7 @@ def counts() -> None:
     core = open_core(create=False)
     try:
         settings = overdue_settings(core.config)
-        open_tests, tally = overdue_tally(core.uow(), core.clock, settings.policy)
+        open_tests, tally = core.bus.handle(CountOverdue(policy=settings.policy))
     finally:
         core.close()
     click.echo(f"{open_tests:,} open ordered tests")
@@ -73,7 +72,7 @@ def rebuild_board_cmd() -> None:
                 bar.length = max(total, 1)
                 bar.update(done - bar.pos)
 
-            outcome = rebuild_board(core.uow(), core.clock, settings.policy, progress=progress)
+            outcome = core.bus.handle(RebuildBoard(policy=settings.policy, progress=progress))
     finally:
         core.close()
     click.echo(f"{outcome.updated:,} ordered tests on the board (version {outcome.version}).")
@@ -86,16 +85,7 @@ def cover(clinician: str, covering: str) -> None:
     """Make user COVERING the covering clinician of user CLINICIAN (both clinicians)."""
     core = open_core()
     try:
-        with core.uow() as uow:
-            ids = [_user_id(uow, name) for name in (clinician, covering)]
-        set_covering_clinician(core.uow(), core.clock, None, ids[0], ids[1])
+        core.bus.handle(SetCoveringClinician(clinician=clinician, covering=covering))
     finally:
         core.close()
     click.echo(f"{covering} now covers {clinician}'s unacknowledged critical results.")
-
-
-def _user_id(uow: UnitOfWork, username: str) -> int:
-    user = uow.people.user_by_username(username)
-    if user is None or user.id is None:
-        raise NotFound(f"No user is named '{username[:64]}'.", hint="See 'labdesk users list'.")
-    return user.id

@@ -15,18 +15,11 @@ from typing import Any
 
 import click
 
-from labdesk.access.users import (
-    NewUser,
-    add_user,
-    list_users,
-    reset_password,
-    set_active,
-    unlock_user,
-)
+from labdesk.access.commands import AddUser, ResetPassword, SetUserActive, UnlockUser
+from labdesk.access.users import NewUser, list_users
 from labdesk.cli.common import open_core
-from labdesk.domain.errors import NotFound, ValidationError
+from labdesk.domain.errors import ValidationError
 from labdesk.domain.people import Role
-from labdesk.ports import UnitOfWork
 
 ROLES = [r.value for r in Role]
 _NO_ARGUMENT_HINT = (
@@ -98,13 +91,6 @@ def read_password(password_file: Path | None, prompt: str) -> str:
     return password
 
 
-def _user_id(uow: UnitOfWork, username: str) -> int:
-    user = uow.people.user_by_username(username)
-    if user is None or user.id is None:
-        raise NotFound(f"No user is named '{username[:64]}'.", hint="See 'labdesk users list'.")
-    return user.id
-
-
 @click.group()
 def users() -> None:
     """User accounts (for the first administrator and emergencies)."""
@@ -115,8 +101,7 @@ def list_() -> None:
     """Show every account with its role and state."""
     core = open_core(create=False)
     try:
-        with core.uow() as uow:
-            rows = list_users(uow, core.clock, None)
+        rows = core.bus.query(list_users, core.clock, None)
     finally:
         core.close()
     for r in rows:
@@ -138,16 +123,10 @@ def add(username: str, display_name: str, role: str, password_file: Path | None)
     password = read_password(password_file, "Password")
     core = open_core()
     try:
-        with core.uow() as uow:
-            row = add_user(
-                uow,
-                core.clock,
-                None,
-                NewUser(
-                    username=username, display_name=display_name, role=Role(role), password=password
-                ),
-            )
-            uow.commit()
+        new = NewUser(
+            username=username, display_name=display_name, role=Role(role), password=password
+        )
+        row = core.bus.handle(AddUser(new=new))
     finally:
         core.close()
     click.echo(f"Created {row.username} ({row.role.label}); they choose a new password at sign-in.")
@@ -159,9 +138,7 @@ def unlock(username: str) -> None:
     """Lift a lock after failed sign-ins at once."""
     core = open_core(create=False)
     try:
-        with core.uow() as uow:
-            unlock_user(uow, core.clock, None, _user_id(uow, username))
-            uow.commit()
+        core.bus.handle(UnlockUser(user=username))
     finally:
         core.close()
     click.echo(f"{username} can sign in again.")
@@ -175,9 +152,7 @@ def reset_password_(username: str, password_file: Path | None) -> None:
     password = read_password(password_file, "Temporary password")
     core = open_core(create=False)
     try:
-        with core.uow() as uow:
-            reset_password(uow, core.clock, None, _user_id(uow, username), password)
-            uow.commit()
+        core.bus.handle(ResetPassword(user=username, password=password))
     finally:
         core.close()
     click.echo(f"Password of {username} reset; they must choose a new one at sign-in.")
@@ -189,9 +164,7 @@ def enable(username: str) -> None:
     """Re-enable a disabled account."""
     core = open_core(create=False)
     try:
-        with core.uow() as uow:
-            set_active(uow, core.clock, None, _user_id(uow, username), True)
-            uow.commit()
+        core.bus.handle(SetUserActive(user=username, active=True))
     finally:
         core.close()
     click.echo(f"{username} is enabled.")

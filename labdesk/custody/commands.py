@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labdesk.custody.dto import ManifestView, ScanFeedback
+from labdesk.custody.dto import (
+    ManifestView,
+    Reconciliation,
+    RejectionResult,
+    ScanFeedback,
+)
 from labdesk.custody.manifest_print import ManifestPrinter, print_manifest
 from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
+from labdesk.custody.receipt import close_receipt, open_receipt, receive_scan, reject_specimen
 from labdesk.domain.manifest import BagId
+from labdesk.domain.recollection import RejectionReason
 from labdesk.kernel.messagebus import Command, HandlerContext, handler
 
 
@@ -95,4 +102,78 @@ def _print_manifest(command: PrintManifest, ctx: HandlerContext) -> str:
         command.manifest_number,
         command.printer,
         station_code=command.station_code,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenReceipt(Command[Reconciliation]):
+    """Start (or resume) receiving the manifest whose barcode the lab scanned."""
+
+    scanned: str
+
+
+@handler(OpenReceipt)
+def _open_receipt(command: OpenReceipt, ctx: HandlerContext) -> Reconciliation:
+    return open_receipt(ctx.uow, ctx.clock, ctx.user, command.scanned)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveScan(Command[ScanFeedback]):
+    """One lab scan of a specimen against the manifest being received."""
+
+    manifest_number: str
+    scanned: str
+    damaged: bool = False
+
+
+@handler(ReceiveScan)
+def _receive_scan(command: ReceiveScan, ctx: HandlerContext) -> ScanFeedback:
+    return receive_scan(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.manifest_number,
+        command.scanned,
+        damaged=command.damaged,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RejectSpecimen(Command[RejectionResult]):
+    """Reject a specimen with a coded reason, which opens its recollection task."""
+
+    accession: str
+    reason: RejectionReason
+    note: str = ""
+
+
+@handler(RejectSpecimen)
+def _reject_specimen(command: RejectSpecimen, ctx: HandlerContext) -> RejectionResult:
+    return reject_specimen(
+        ctx.uow, ctx.clock, ctx.user, command.accession, command.reason, note=command.note
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseReceipt(Command[Reconciliation]):
+    """Close a manifest's receipt, reporting lost the missing specimens the receiver confirmed.
+
+    ``confirmed_missing`` holds the specimen ids the receiver was asked about; the close is
+    refused if the manifest's missing specimens changed since (received meanwhile).
+    """
+
+    manifest_number: str
+    confirmed_missing: frozenset[int] = frozenset()
+
+
+@handler(CloseReceipt)
+def _close_receipt(command: CloseReceipt, ctx: HandlerContext) -> Reconciliation:
+    confirmed = command.confirmed_missing
+    return close_receipt(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.manifest_number,
+        report_missing_lost=bool(confirmed),
+        confirmed_missing=confirmed,
     )

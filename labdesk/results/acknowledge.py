@@ -57,8 +57,8 @@ def is_abnormal(results: Sequence[Result]) -> bool:
 def refusal(status: TestStatus) -> AckRefusal | None:
     """Why a test in ``status`` cannot be acknowledged, or None when it can (or is closed).
 
-    The one rule both :func:`signing_preview` (before the signature dialog opens) and
-    :func:`acknowledge_results` (when signing) apply. Closed tests are not refused: they
+    The one rule both :func:`signing_preview_in` (before the signature dialog opens) and
+    :func:`acknowledge_results_in` (when signing) apply. Closed tests are not refused: they
     are skipped as already closed.
     """
     if status in _CLOSED or lifecycle.allows(status, TestEvent.ACKNOWLEDGED):
@@ -91,7 +91,24 @@ def acknowledge_results(
     *,
     station: str = "",
 ) -> AckOutcome:
-    """Sign off one result, or several normal final results at once.
+    """:func:`acknowledge_results_in` in ``uow``, which it opens (commits)."""
+    with uow:
+        return acknowledge_results_in(
+            uow, clock, actor, ordered_test_ids, meaning, note, station=station
+        )
+
+
+def acknowledge_results_in(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    ordered_test_ids: Sequence[int],
+    meaning: AckMeaning,
+    note: str = "",
+    *,
+    station: str = "",
+) -> AckOutcome:
+    """Sign off one result, or several normal final results at once (commits).
 
     Tests another clinician closed in the meantime are reported, not signed again.
 
@@ -108,52 +125,51 @@ def acknowledge_results(
     now = clock.now()
     done: list[int] = []
     closed: list[int] = []
-    with uow:
-        tests = {t.id: t for t in uow.board.lock_tests(ids)}
-        missing = [i for i in ids if i not in tests]
-        if missing:
-            raise NotFound(
-                f"No ordered test with id {missing[0]}.", hint="Reload the board and try again."
+    tests = {t.id: t for t in uow.board.lock_tests(ids)}
+    missing = [i for i in ids if i not in tests]
+    if missing:
+        raise NotFound(
+            f"No ordered test with id {missing[0]}.", hint="Reload the board and try again."
+        )
+    if len(ids) > 1:
+        _check_bulk(uow, [tests[i] for i in ids if tests[i].status not in _CLOSED])
+    for test_id in ids:
+        test = tests[test_id]
+        if test.status in _CLOSED:
+            closed.append(test_id)
+            continue
+        if refusal(test.status) is not None:
+            raise ValidationError(
+                f"Test {test.test_code} has no result to acknowledge yet "
+                f"(it is {test.status.value.replace('_', ' ')}).",
+                hint="Acknowledge it once the lab has reported it.",
             )
-        if len(ids) > 1:
-            _check_bulk(uow, [tests[i] for i in ids if tests[i].status not in _CLOSED])
-        for test_id in ids:
-            test = tests[test_id]
-            if test.status in _CLOSED:
-                closed.append(test_id)
-                continue
-            if refusal(test.status) is not None:
-                raise ValidationError(
-                    f"Test {test.test_code} has no result to acknowledge yet "
-                    f"(it is {test.status.value.replace('_', ' ')}).",
-                    hint="Acknowledge it once the lab has reported it.",
-                )
-            uow.results.add_acknowledgement(
-                Acknowledgement(
-                    ordered_test_id=test_id,
-                    user_id=actor.id,
-                    meaning=meaning,
-                    acknowledged_at=now,
-                    note=note,
-                )
+        uow.results.add_acknowledgement(
+            Acknowledgement(
+                ordered_test_id=test_id,
+                user_id=actor.id,
+                meaning=meaning,
+                acknowledged_at=now,
+                note=note,
             )
-            # A reviewed preliminary result stays open: the final one still has to come.
-            after = lifecycle.next_test_status(test.status, TestEvent.ACKNOWLEDGED)
-            if after is not test.status:
-                test.status = after
-                test.status_changed_at = now
-            record_audit(
-                uow,
-                clock,
-                action=AuditAction.CREATE,
-                entity="acknowledgement",
-                entity_id=test_id,
-                actor=actor,
-                station=station,
-                detail=f"meaning={meaning.value}; bulk={len(ids) > 1}",
-            )
-            done.append(test_id)
-        uow.commit()
+        )
+        # A reviewed preliminary result stays open: the final one still has to come.
+        after = lifecycle.next_test_status(test.status, TestEvent.ACKNOWLEDGED)
+        if after is not test.status:
+            test.status = after
+            test.status_changed_at = now
+        record_audit(
+            uow,
+            clock,
+            action=AuditAction.CREATE,
+            entity="acknowledgement",
+            entity_id=test_id,
+            actor=actor,
+            station=station,
+            detail=f"meaning={meaning.value}; bulk={len(ids) > 1}",
+        )
+        done.append(test_id)
+    uow.commit()
     return AckOutcome(
         acknowledged=done,
         already_closed=closed,
@@ -200,12 +216,23 @@ def signing_preview(
     actor: SignedInUser,
     ordered_test_ids: Sequence[int],
 ) -> SigningPreview:
+    """:func:`signing_preview_in` in ``uow``, which it opens (commits)."""
+    with uow:
+        return signing_preview_in(uow, clock, actor, ordered_test_ids)
+
+
+def signing_preview_in(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    ordered_test_ids: Sequence[int],
+) -> SigningPreview:
     """What acknowledging these tests would sign: patient, test and current values of each.
 
     Asked before the signature dialog opens, so the clinician sees what they sign and a test
     that cannot be acknowledged is refused at once, not after signing. Applies the checks
-    of :func:`acknowledge_results` (:func:`refusal`, and :func:`bulk_refusal` for several).
-    Records that the actor saw these patients' results.
+    of :func:`acknowledge_results_in` (:func:`refusal`, and :func:`bulk_refusal` for several).
+    Records that the actor saw these patients' results (commits).
 
     Raises:
         PermissionDenied: without ``ACKNOWLEDGE_RESULTS``.
@@ -216,32 +243,31 @@ def signing_preview(
     ids = list(dict.fromkeys(ordered_test_ids))
     _check_request(ids, "")
     preview = SigningPreview(to_sign=[], refused=[], already_closed=[])
-    with uow:
-        # Tuples in BOARD_COLUMNS order: one joined read of the tests and their patients.
-        rows = {r[0]: r for r in uow.board.board_rows(tuple(TestStatus), None, ids)}
-        missing = [i for i in ids if i not in rows]
-        if missing:
-            raise NotFound(
-                f"No ordered test with id {missing[0]}.", hint="Reload the board and try again."
-            )
-        names: dict[str, str] = {}
-        for test_id in ids:
-            line = _signing_line(uow, rows[test_id], names, several=len(ids) > 1)
-            if line.status in _CLOSED:
-                preview.already_closed.append(line)
-            elif line.refusal is not None:
-                preview.refused.append(line)
-            else:
-                preview.to_sign.append(line)
-        audit_patient_access(
-            uow,
-            clock,
-            actor,
-            AuditAction.VIEW,
-            sorted({r[10] for r in rows.values()}),
-            how="results sign-off",
+    # Tuples in BOARD_COLUMNS order: one joined read of the tests and their patients.
+    rows = {r[0]: r for r in uow.board.board_rows(tuple(TestStatus), None, ids)}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise NotFound(
+            f"No ordered test with id {missing[0]}.", hint="Reload the board and try again."
         )
-        uow.commit()
+    names: dict[str, str] = {}
+    for test_id in ids:
+        line = _signing_line(uow, rows[test_id], names, several=len(ids) > 1)
+        if line.status in _CLOSED:
+            preview.already_closed.append(line)
+        elif line.refusal is not None:
+            preview.refused.append(line)
+        else:
+            preview.to_sign.append(line)
+    audit_patient_access(
+        uow,
+        clock,
+        actor,
+        AuditAction.VIEW,
+        sorted({r[10] for r in rows.values()}),
+        how="results sign-off",
+    )
+    uow.commit()
     return preview
 
 
@@ -297,64 +323,79 @@ def result_detail(
     *,
     station: str = "",
 ) -> TestDetail:
+    """:func:`result_detail_in` in ``uow``, which it opens (commits)."""
+    with uow:
+        return result_detail_in(uow, clock, actor, policy, ordered_test_id, station=station)
+
+
+def result_detail_in(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    policy: OverduePolicy,
+    ordered_test_id: int,
+    *,
+    station: str = "",
+) -> TestDetail:
     """Everything about one ordered test: values, corrections, custody, signatures.
+
+    Records the view in the audit log (commits).
 
     Raises:
         PermissionDenied: without ``VIEW_RESULTS``.
         NotFound: for an unknown ordered test.
     """
     authorize(actor, Permission.VIEW_RESULTS)
-    with uow:
-        rows = evaluate_rows(uow, policy, posix(clock.now()), test_ids=[ordered_test_id])
-        if not rows:
-            raise NotFound(f"No ordered test with id {ordered_test_id}.", hint="Reload the board.")
-        results = uow.results.for_ordered_test(ordered_test_id)
-        replaced = {r.supersedes_id for r in results if r.supersedes_id is not None}
-        lines = [
-            ResultLine(
-                id=r.id or 0,
-                observation_code=r.observation_code,
-                observation_name=r.observation_name,
-                value=r.value,
-                units=r.units,
-                reference_range=r.reference_range,
-                abnormal_flag=r.abnormal_flag,
-                status=r.status,
-                observed_at=r.observed_at,
-                received_at=r.received_at,
-                supersedes_id=r.supersedes_id,
-                superseded=r.id in replaced or r.status is ResultStatus.WRONG,
-            )
-            for r in results
-        ]
-        custody = _custody(uow, ordered_test_id)
-        caveat = _caveat(uow, ordered_test_id)
-        signatures = [
-            Signature(printed_name=name, signed_at=at, meaning=AckMeaning(meaning), note=note)
-            for at, name, meaning, note in uow.board.acknowledgement_rows(ordered_test_id)
-        ]
-        escalations = uow.board.escalations_for(ordered_test_id)
-        names = uow.board.user_names(e.to_user_id for e in escalations if e.to_user_id)
-        escalation_lines = [
-            EscalationLine(
-                reason=e.reason,
-                since_at=e.since_at,
-                escalated_at=e.escalated_at,
-                to_name=names.get(e.to_user_id or 0, ""),
-            )
-            for e in escalations
-        ]
-        record_audit(
-            uow,
-            clock,
-            action=AuditAction.VIEW,
-            entity="ordered_test",
-            entity_id=ordered_test_id,
-            actor=actor,
-            station=station,
-            detail="result detail",
+    rows = evaluate_rows(uow, policy, posix(clock.now()), test_ids=[ordered_test_id])
+    if not rows:
+        raise NotFound(f"No ordered test with id {ordered_test_id}.", hint="Reload the board.")
+    results = uow.results.for_ordered_test(ordered_test_id)
+    replaced = {r.supersedes_id for r in results if r.supersedes_id is not None}
+    lines = [
+        ResultLine(
+            id=r.id or 0,
+            observation_code=r.observation_code,
+            observation_name=r.observation_name,
+            value=r.value,
+            units=r.units,
+            reference_range=r.reference_range,
+            abnormal_flag=r.abnormal_flag,
+            status=r.status,
+            observed_at=r.observed_at,
+            received_at=r.received_at,
+            supersedes_id=r.supersedes_id,
+            superseded=r.id in replaced or r.status is ResultStatus.WRONG,
         )
-        uow.commit()
+        for r in results
+    ]
+    custody = _custody(uow, ordered_test_id)
+    caveat = _caveat(uow, ordered_test_id)
+    signatures = [
+        Signature(printed_name=name, signed_at=at, meaning=AckMeaning(meaning), note=note)
+        for at, name, meaning, note in uow.board.acknowledgement_rows(ordered_test_id)
+    ]
+    escalations = uow.board.escalations_for(ordered_test_id)
+    names = uow.board.user_names(e.to_user_id for e in escalations if e.to_user_id)
+    escalation_lines = [
+        EscalationLine(
+            reason=e.reason,
+            since_at=e.since_at,
+            escalated_at=e.escalated_at,
+            to_name=names.get(e.to_user_id or 0, ""),
+        )
+        for e in escalations
+    ]
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.VIEW,
+        entity="ordered_test",
+        entity_id=ordered_test_id,
+        actor=actor,
+        station=station,
+        detail="result detail",
+    )
+    uow.commit()
     return TestDetail(
         row=rows[0],
         results=lines,

@@ -1,11 +1,12 @@
 """The clinician board: load it, then read the rows a query matches a page at a time.
 
-A load brings the board table up to date (:func:`~labdesk.results.board_refresh.refresh_board`:
-only the tests that changed are re-evaluated), then reads the flag counts and the first page
-of the query's matches. Every later read (:func:`query_board`) is one bounded indexed
-statement, so a clinician re-filters or scrolls 100,000 open tests without the board ever
-holding them all. Flags are computed at the read's ``now_s``: the board's load time, so the
-pages of one load agree with each other and with its counts.
+A load brings the board table up to date
+(:func:`~labdesk.results.board_refresh.refresh_board_in`: only the tests that changed are
+re-evaluated), then reads the flag counts and the first page of the query's matches. Every
+later read (:func:`query_board_in`) is one bounded indexed statement, so a clinician
+re-filters or scrolls 100,000 open tests without the board ever holding them all. Flags are
+computed at the read's ``now_s``: the board's load time, so the pages of one load agree with
+each other and with its counts.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from labdesk.kernel.dto import SignedInUser, authorize
 from labdesk.ports import UnitOfWork
 from labdesk.results.board_dto import Board, BoardPage, BoardRow
 from labdesk.results.board_query import ANY_FLAG, PAGE_SIZE, BoardQuery, SortKey, name_words
-from labdesk.results.board_refresh import KEEP_CLOSED_DAYS, refresh_board
+from labdesk.results.board_refresh import KEEP_CLOSED_DAYS, refresh_board_in
 
 _DEFAULT_QUERY = BoardQuery()
 _CRITICALS = BoardQuery(flag=FlagReason.CRITICAL_NOT_ACKNOWLEDGED, sort=SortKey.DUE)
@@ -38,18 +39,28 @@ _new_tuple = tuple.__new__
 __all__ = [
     "KEEP_CLOSED_DAYS",
     "board_marker",
+    "board_marker_in",
     "criteria_for",
     "load_board",
+    "load_board_in",
     "matching_rows",
+    "matching_rows_in",
     "overdue_tally",
+    "overdue_tally_in",
     "query_board",
+    "query_board_in",
 ]
 
 
 def board_marker(uow: UnitOfWork) -> tuple[Any, ...]:
-    """A cheap value that changes whenever the board's data does (poll it; index probes)."""
+    """:func:`board_marker_in` in ``uow``, which it opens."""
     with uow:
-        return (*uow.board_table.marker(), uow.board.unmatched_count())
+        return board_marker_in(uow)
+
+
+def board_marker_in(uow: UnitOfWork) -> tuple[Any, ...]:
+    """A cheap value that changes whenever the board's data does (poll it; index probes)."""
+    return (*uow.board_table.marker(), uow.board.unmatched_count())
 
 
 def load_board(
@@ -63,10 +74,29 @@ def load_board(
     station: str = "",
     page_size: int = PAGE_SIZE,
 ) -> Board:
+    """:func:`load_board_in` in ``uow``, which it opens (``uow`` unused)."""
+    with uow:
+        return load_board_in(
+            uow, clock, actor, policy, query, audit=audit, station=station, page_size=page_size
+        )
+
+
+def load_board_in(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    policy: OverduePolicy,
+    query: BoardQuery = _DEFAULT_QUERY,
+    *,
+    audit: bool = True,
+    station: str = "",
+    page_size: int = PAGE_SIZE,
+) -> Board:
     """Bring the board up to date, then count the flags and read the query's first page.
 
     Args:
-        uow: an unused unit of work (entered twice: refresh, then read).
+        uow: an open unit of work (the refresh commits when it wrote, the audit entry is
+            committed).
         clock: the source of "now" (the board's flags are as of this load).
         actor: the signed-in user (needs ``VIEW_RESULTS``).
         policy: the clinic's overdue policy.
@@ -81,38 +111,35 @@ def load_board(
     authorize(actor, Permission.VIEW_RESULTS)
     now = clock.now()
     now_s = posix(now)
-    refresh_board(uow, clock, policy)
-    with uow:
-        marker = (*uow.board_table.marker(), uow.board.unmatched_count())
-        unmatched = int(marker[-1])
-        counts: dict[FlagReason, int] = {
-            _REASON[code]: n for code, n in uow.board_table.flag_counts(now_s).items()
-        }
-        clinicians = sorted(uow.board_table.clinicians(), key=str.casefold)
-        criteria = criteria_for(uow, query, now_s, clinicians)
-        total = uow.board_table.count(criteria)
-        rows = [_row(t, now_s) for t in uow.board_table.page(criteria, 0, page_size)]
-        everything = criteria_for(uow, _DEFAULT_QUERY, now_s)
-        criticals: tuple[BoardRow, ...] = ()
-        if allows(actor.role, Permission.ACKNOWLEDGE_RESULTS):
-            alarm = criteria_for(uow, _CRITICALS, now_s)
-            criticals = tuple(
-                _row(t, now_s) for t in uow.board_table.page(alarm, 0, CRITICALS_LISTED)
-            )
-        open_total = uow.board_table.count(everything)
-        listed_total = uow.board_table.count(replace(everything, include_closed=True))
-        if audit:
-            record_audit(
-                uow,
-                clock,
-                action=AuditAction.VIEW,
-                entity="results_board",
-                entity_id="open",
-                actor=actor,
-                station=station,
-                detail=f"{total} ordered tests listed",
-            )
-            uow.commit()
+    refresh_board_in(uow, clock, policy)
+    marker = (*uow.board_table.marker(), uow.board.unmatched_count())
+    unmatched = int(marker[-1])
+    counts: dict[FlagReason, int] = {
+        _REASON[code]: n for code, n in uow.board_table.flag_counts(now_s).items()
+    }
+    clinicians = sorted(uow.board_table.clinicians(), key=str.casefold)
+    criteria = criteria_for(uow, query, now_s, clinicians)
+    total = uow.board_table.count(criteria)
+    rows = [_row(t, now_s) for t in uow.board_table.page(criteria, 0, page_size)]
+    everything = criteria_for(uow, _DEFAULT_QUERY, now_s)
+    criticals: tuple[BoardRow, ...] = ()
+    if allows(actor.role, Permission.ACKNOWLEDGE_RESULTS):
+        alarm = criteria_for(uow, _CRITICALS, now_s)
+        criticals = tuple(_row(t, now_s) for t in uow.board_table.page(alarm, 0, CRITICALS_LISTED))
+    open_total = uow.board_table.count(everything)
+    listed_total = uow.board_table.count(replace(everything, include_closed=True))
+    if audit:
+        record_audit(
+            uow,
+            clock,
+            action=AuditAction.VIEW,
+            entity="results_board",
+            entity_id="open",
+            actor=actor,
+            station=station,
+            detail=f"{total} ordered tests listed",
+        )
+        uow.commit()
     if unmatched:
         counts[FlagReason.UNMATCHED_RESULT] = unmatched
     return Board(
@@ -133,20 +160,45 @@ def load_board(
 def overdue_tally(
     uow: UnitOfWork, clock: Clock, policy: OverduePolicy
 ) -> tuple[int, dict[FlagReason, int]]:
+    """:func:`overdue_tally_in` in ``uow``, which it opens (``uow`` unused)."""
+    with uow:
+        return overdue_tally_in(uow, clock, policy)
+
+
+def overdue_tally_in(
+    uow: UnitOfWork, clock: Clock, policy: OverduePolicy
+) -> tuple[int, dict[FlagReason, int]]:
     """Open tests and raised flags by reason, unmatched results included (for the operator).
 
-    Brings the board table up to date first; prints of it carry no patient data.
+    Brings the board table up to date first (commits when that wrote); prints of it carry
+    no patient data.
     """
-    refresh_board(uow, clock, policy)
+    refresh_board_in(uow, clock, policy)
     now_s = posix(clock.now())
-    with uow:
-        open_tests = uow.board_table.count(criteria_for(uow, _DEFAULT_QUERY, now_s))
-        tally = {_REASON[code]: n for code, n in uow.board_table.flag_counts(now_s).items()}
-        tally[FlagReason.UNMATCHED_RESULT] = uow.board.unmatched_count()
+    open_tests = uow.board_table.count(criteria_for(uow, _DEFAULT_QUERY, now_s))
+    tally = {_REASON[code]: n for code, n in uow.board_table.flag_counts(now_s).items()}
+    tally[FlagReason.UNMATCHED_RESULT] = uow.board.unmatched_count()
     return open_tests, tally
 
 
 def query_board(
+    uow: UnitOfWork,
+    actor: SignedInUser,
+    query: BoardQuery,
+    now_s: float,
+    *,
+    offset: int = 0,
+    limit: int = PAGE_SIZE,
+    with_total: bool = True,
+) -> BoardPage:
+    """:func:`query_board_in` in ``uow``, which it opens."""
+    with uow:
+        return query_board_in(
+            uow, actor, query, now_s, offset=offset, limit=limit, with_total=with_total
+        )
+
+
+def query_board_in(
     uow: UnitOfWork,
     actor: SignedInUser,
     query: BoardQuery,
@@ -165,14 +217,21 @@ def query_board(
         PermissionDenied: without ``VIEW_RESULTS``.
     """
     authorize(actor, Permission.VIEW_RESULTS)
-    with uow:
-        criteria = criteria_for(uow, query, now_s)
-        total = uow.board_table.count(criteria) if with_total else None
-        rows = [_row(t, now_s) for t in uow.board_table.page(criteria, offset, limit)]
+    criteria = criteria_for(uow, query, now_s)
+    total = uow.board_table.count(criteria) if with_total else None
+    rows = [_row(t, now_s) for t in uow.board_table.page(criteria, offset, limit)]
     return BoardPage(offset=offset, rows=rows, total=total)
 
 
 def matching_rows(
+    uow: UnitOfWork, actor: SignedInUser, query: BoardQuery, now_s: float
+) -> list[BoardRow]:
+    """:func:`matching_rows_in` in ``uow``, which it opens."""
+    with uow:
+        return matching_rows_in(uow, actor, query, now_s)
+
+
+def matching_rows_in(
     uow: UnitOfWork, actor: SignedInUser, query: BoardQuery, now_s: float
 ) -> list[BoardRow]:
     """Every row the query matches, in its order (exports and bulk actions).
@@ -183,13 +242,12 @@ def matching_rows(
     authorize(actor, Permission.VIEW_RESULTS)
     rows: list[BoardRow] = []
     step = 5000
-    with uow:
-        criteria = criteria_for(uow, query, now_s)
-        while True:
-            page = uow.board_table.page(criteria, len(rows), step)
-            rows.extend(_row(t, now_s) for t in page)
-            if len(page) < step:
-                return rows
+    criteria = criteria_for(uow, query, now_s)
+    while True:
+        page = uow.board_table.page(criteria, len(rows), step)
+        rows.extend(_row(t, now_s) for t in page)
+        if len(page) < step:
+            return rows
 
 
 def criteria_for(

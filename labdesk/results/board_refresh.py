@@ -86,38 +86,45 @@ def board_fingerprint(uow: UnitOfWork, policy: OverduePolicy) -> str:
 def refresh_board(
     uow: UnitOfWork, clock: Clock, policy: OverduePolicy, *, progress: Progress | None = None
 ) -> RefreshOutcome:
-    """Bring the board table up to date (``uow`` unused; commits when it wrote).
+    """:func:`refresh_board_in` in ``uow``, which it opens (commits when it wrote)."""
+    with uow:
+        return refresh_board_in(uow, clock, policy, progress=progress)
+
+
+def refresh_board_in(
+    uow: UnitOfWork, clock: Clock, policy: OverduePolicy, *, progress: Progress | None = None
+) -> RefreshOutcome:
+    """Bring the board table up to date in an open unit of work (commits when it wrote).
 
     Nothing is written, and nothing locked, when no test changed and the fingerprint
     matches: the usual case costs two small reads.
     """
     now = clock.now()
-    with uow:
-        fingerprint = board_fingerprint(uow, policy)
-        state = uow.board_table.state()
-        if state is not None and state[0] == fingerprint and not uow.board_table.has_dirty():
-            return RefreshOutcome(updated=0, rebuilt=False, version=None)
-        uow.board_table.lock_state()
-        state = uow.board_table.state()
-        keep_since = now - timedelta(days=KEEP_CLOSED_DAYS)
-        dirty = uow.board_table.take_dirty()
-        rebuild = state is None or state[0] != fingerprint or len(dirty) > REBUILD_ABOVE
-        if rebuild:
-            uow.board_table.delete_all()
-            rows = evaluate_rows(uow, policy, math.inf, keep_since)
-            _insert(uow, rows, progress)
-            updated = len(rows)
-        else:
-            keep_since_s = posix(keep_since)
-            for start in range(0, len(dirty), _CHUNK):
-                chunk = dirty[start : start + _CHUNK]
-                rows = evaluate_rows(uow, policy, math.inf, test_ids=chunk)
-                uow.board_table.delete_entries(chunk)
-                _insert(uow, [r for r in rows if _listed(r, keep_since_s)], None)
-            updated = len(dirty)
-        uow.board_table.purge_closed(posix(keep_since))
-        version = uow.board_table.save_state(fingerprint, rebuilt_s=posix(now) if rebuild else None)
-        uow.commit()
+    fingerprint = board_fingerprint(uow, policy)
+    state = uow.board_table.state()
+    if state is not None and state[0] == fingerprint and not uow.board_table.has_dirty():
+        return RefreshOutcome(updated=0, rebuilt=False, version=None)
+    uow.board_table.lock_state()
+    state = uow.board_table.state()
+    keep_since = now - timedelta(days=KEEP_CLOSED_DAYS)
+    dirty = uow.board_table.take_dirty()
+    rebuild = state is None or state[0] != fingerprint or len(dirty) > REBUILD_ABOVE
+    if rebuild:
+        uow.board_table.delete_all()
+        rows = evaluate_rows(uow, policy, math.inf, keep_since)
+        _insert(uow, rows, progress)
+        updated = len(rows)
+    else:
+        keep_since_s = posix(keep_since)
+        for start in range(0, len(dirty), _CHUNK):
+            chunk = dirty[start : start + _CHUNK]
+            rows = evaluate_rows(uow, policy, math.inf, test_ids=chunk)
+            uow.board_table.delete_entries(chunk)
+            _insert(uow, [r for r in rows if _listed(r, keep_since_s)], None)
+        updated = len(dirty)
+    uow.board_table.purge_closed(posix(keep_since))
+    version = uow.board_table.save_state(fingerprint, rebuilt_s=posix(now) if rebuild else None)
+    uow.commit()
     return RefreshOutcome(updated=updated, rebuilt=rebuild, version=version)
 
 
@@ -212,9 +219,20 @@ def entry_of(row: BoardRow) -> dict[str, Any]:
 def rebuild_board(
     uow: UnitOfWork, clock: Clock, policy: OverduePolicy, *, progress: Progress | None = None
 ) -> RefreshOutcome:
-    """Recompute every entry (``labdesk overdue rebuild-board``; commits)."""
+    """:func:`rebuild_board_in` in ``uow``, which it opens (commits)."""
     with uow:
-        uow.board_table.lock_state()
-        uow.board_table.save_state("")
-        uow.commit()
-    return refresh_board(uow, clock, policy, progress=progress)
+        return rebuild_board_in(uow, clock, policy, progress=progress)
+
+
+def rebuild_board_in(
+    uow: UnitOfWork, clock: Clock, policy: OverduePolicy, *, progress: Progress | None = None
+) -> RefreshOutcome:
+    """Recompute every entry (``labdesk overdue rebuild-board``; commits).
+
+    The reset commits before the rebuild starts, so a rebuild cut short is done again by the
+    next refresh.
+    """
+    uow.board_table.lock_state()
+    uow.board_table.save_state("")
+    uow.commit()
+    return refresh_board_in(uow, clock, policy, progress=progress)

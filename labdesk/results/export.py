@@ -37,7 +37,9 @@ from labdesk.domain.timefmt import format_local
 from labdesk.kernel.audit import record_audit
 from labdesk.kernel.dto import SignedInUser, authorize
 from labdesk.ports import UnitOfWork
+from labdesk.results.board import matching_rows_in
 from labdesk.results.board_dto import BoardRow
+from labdesk.results.board_query import BoardQuery
 
 HEADERS = (
     "MRN",
@@ -110,7 +112,25 @@ def export_outstanding(
     timezone: str,
     station: str = "",
 ) -> ExportSummary:
-    """Write the outstanding rows to ``path`` and audit the export.
+    """:func:`export_outstanding_in` in ``uow``, which it opens (commits)."""
+    with uow:
+        return export_outstanding_in(
+            uow, clock, actor, rows, path, fmt, timezone=timezone, station=station
+        )
+
+
+def export_outstanding_in(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    rows: Sequence[BoardRow],
+    path: Path,
+    fmt: ExportFormat,
+    *,
+    timezone: str,
+    station: str = "",
+) -> ExportSummary:
+    """Write the outstanding rows to ``path`` and audit the export (commits).
 
     Raises:
         PermissionDenied: without ``EXPORT_DATA``.
@@ -126,22 +146,48 @@ def export_outstanding(
         payload = _pdf(lines, title)
     _write_private(path, payload)
     ids = ",".join(str(r.ordered_test_id) for r in outstanding(rows))
-    with uow:
-        record_audit(
-            uow,
-            clock,
-            action=AuditAction.EXPORT,
-            entity="results_board",
-            entity_id="outstanding",
-            actor=actor,
-            station=station,
-            detail=(
-                f"format={fmt.value}; rows={len(lines)}; "
-                f"ids_sha256={hashlib.sha256(ids.encode()).hexdigest()}"
-            ),
-        )
-        uow.commit()
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.EXPORT,
+        entity="results_board",
+        entity_id="outstanding",
+        actor=actor,
+        station=station,
+        detail=(
+            f"format={fmt.value}; rows={len(lines)}; "
+            f"ids_sha256={hashlib.sha256(ids.encode()).hexdigest()}"
+        ),
+    )
+    uow.commit()
     return ExportSummary(path=path, rows=len(lines), format=fmt)
+
+
+def export_board(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    query: BoardQuery,
+    now_s: float,
+    path: Path,
+    fmt: ExportFormat,
+    *,
+    timezone: str,
+    station: str = "",
+) -> ExportSummary:
+    """Export the outstanding tests the board's query matches, in its order (commits).
+
+    ``now_s`` is the board's load time, so the file lists the rows (and flags) shown.
+
+    Raises:
+        PermissionDenied: without ``EXPORT_DATA`` or ``VIEW_RESULTS``.
+        ValidationError: when the file cannot be written.
+    """
+    authorize(actor, Permission.EXPORT_DATA)
+    rows = matching_rows_in(uow, actor, query, now_s)
+    return export_outstanding_in(
+        uow, clock, actor, outstanding(rows), path, fmt, timezone=timezone, station=station
+    )
 
 
 def _safe_cell(text: str) -> str:

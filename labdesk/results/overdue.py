@@ -175,6 +175,14 @@ def transit_by_specimen(
 def escalate_overdue_criticals(
     uow: UnitOfWork, clock: Clock, policy: OverduePolicy, default_covering: str = ""
 ) -> list[EscalationSent]:
+    """:func:`escalate_overdue_criticals_in` in ``uow``, which it opens (commits)."""
+    with uow:
+        return escalate_overdue_criticals_in(uow, clock, policy, default_covering)
+
+
+def escalate_overdue_criticals_in(
+    uow: UnitOfWork, clock: Clock, policy: OverduePolicy, default_covering: str = ""
+) -> list[EscalationSent]:
     """Hand every critical result left unacknowledged past policy to a covering clinician.
 
     Idempotent: each flag occurrence (test, reason, critical result time) is escalated once,
@@ -186,42 +194,41 @@ def escalate_overdue_criticals(
     now_s = posix(now)
     engine = OverdueEngine(policy)
     sent: list[EscalationSent] = []
-    with uow:
-        fallback = uow.people.user_by_username(default_covering) if default_covering else None
-        for row in evaluate_rows(uow, policy, now_s, criticals_only=True):
-            for flag in row.flags:
-                if flag.reason is not FlagReason.CRITICAL_NOT_ACKNOWLEDGED:
-                    continue
-                escalate_s = engine.escalation_due_s(flag)
-                if escalate_s > now_s:
-                    continue  # flagged on the board already; not yet the covering's turn
-                since = from_posix(flag.since_s)
-                if uow.board.escalation_exists(row.ordered_test_id, flag.reason.value, since):
-                    continue
-                to_id = _covering_id(uow, row.ordering_provider_id, fallback)
-                uow.board.add_escalation(
-                    Escalation(
-                        ordered_test_id=row.ordered_test_id,
-                        reason=flag.reason,
-                        since_at=since,
-                        due_at=from_posix(escalate_s),
-                        escalated_at=now,
-                        from_user_id=row.ordering_provider_id,
-                        to_user_id=to_id,
-                    )
+    fallback = uow.people.user_by_username(default_covering) if default_covering else None
+    for row in evaluate_rows(uow, policy, now_s, criticals_only=True):
+        for flag in row.flags:
+            if flag.reason is not FlagReason.CRITICAL_NOT_ACKNOWLEDGED:
+                continue
+            escalate_s = engine.escalation_due_s(flag)
+            if escalate_s > now_s:
+                continue  # flagged on the board already; not yet the covering's turn
+            since = from_posix(flag.since_s)
+            if uow.board.escalation_exists(row.ordered_test_id, flag.reason.value, since):
+                continue
+            to_id = _covering_id(uow, row.ordering_provider_id, fallback)
+            uow.board.add_escalation(
+                Escalation(
+                    ordered_test_id=row.ordered_test_id,
+                    reason=flag.reason,
+                    since_at=since,
+                    due_at=from_posix(escalate_s),
+                    escalated_at=now,
+                    from_user_id=row.ordering_provider_id,
+                    to_user_id=to_id,
                 )
-                record_audit(
-                    uow,
-                    clock,
-                    action=AuditAction.CREATE,
-                    entity="escalation",
-                    entity_id=row.ordered_test_id,
-                    user_id=None,
-                    detail=f"critical result not acknowledged; to user {to_id}",
-                )
-                names = uow.board.user_names([to_id] if to_id else [])
-                sent.append(EscalationSent(row.ordered_test_id, to_id, names.get(to_id or 0, "")))
-        uow.commit()
+            )
+            record_audit(
+                uow,
+                clock,
+                action=AuditAction.CREATE,
+                entity="escalation",
+                entity_id=row.ordered_test_id,
+                user_id=None,
+                detail=f"critical result not acknowledged; to user {to_id}",
+            )
+            names = uow.board.user_names([to_id] if to_id else [])
+            sent.append(EscalationSent(row.ordered_test_id, to_id, names.get(to_id or 0, "")))
+    uow.commit()
     return sent
 
 
@@ -242,9 +249,21 @@ def set_covering_clinician(
     clinician_id: int,
     covering_id: int,
 ) -> None:
+    """:func:`set_covering_clinician_in` in ``uow``, which it opens (commits)."""
+    with uow:
+        set_covering_clinician_in(uow, clock, actor, clinician_id, covering_id)
+
+
+def set_covering_clinician_in(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser | None,
+    clinician_id: int,
+    covering_id: int,
+) -> None:
     """Name who covers ``clinician_id``'s critical results (replaces an earlier choice).
 
-    ``actor`` None is the operator on the command line (audited as such).
+    ``actor`` None is the operator on the command line (audited as such). Commits.
 
     Raises:
         PermissionDenied: without ``MANAGE_USERS``.
@@ -257,39 +276,73 @@ def set_covering_clinician(
         raise ValidationError(
             "A clinician cannot cover for themselves.", hint="Choose another clinician."
         )
-    with uow:
-        for user_id in (clinician_id, covering_id):
-            user = uow.people.user(user_id)
-            if user is None:
-                raise NotFound(f"No user with id {user_id}.", hint="Pick a user from the list.")
-            if user.role is not Role.CLINICIAN:
-                raise ValidationError(
-                    f"{user.display_name} is not a clinician.",
-                    hint="Only clinicians receive or cover result escalations.",
-                )
-        existing = uow.board.covering_for(clinician_id)
-        if existing is None:
-            uow.board.set_covering(
-                CoveringClinician(
-                    clinician_id=clinician_id, covering_id=covering_id, updated_at=clock.now()
-                )
+    for user_id in (clinician_id, covering_id):
+        user = uow.people.user(user_id)
+        if user is None:
+            raise NotFound(f"No user with id {user_id}.", hint="Pick a user from the list.")
+        if user.role is not Role.CLINICIAN:
+            raise ValidationError(
+                f"{user.display_name} is not a clinician.",
+                hint="Only clinicians receive or cover result escalations.",
             )
-        else:
-            existing.covering_id = covering_id
-            existing.updated_at = clock.now()
-        record_audit(
-            uow,
-            clock,
-            action=AuditAction.UPDATE,
-            entity="covering_clinician",
-            entity_id=clinician_id,
-            actor=actor,
-            detail=f"covered by user {covering_id}",
+    existing = uow.board.covering_for(clinician_id)
+    if existing is None:
+        uow.board.set_covering(
+            CoveringClinician(
+                clinician_id=clinician_id, covering_id=covering_id, updated_at=clock.now()
+            )
         )
-        uow.commit()
+    else:
+        existing.covering_id = covering_id
+        existing.updated_at = clock.now()
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.UPDATE,
+        entity="covering_clinician",
+        entity_id=clinician_id,
+        actor=actor,
+        detail=f"covered by user {covering_id}",
+    )
+    uow.commit()
+
+
+def set_covering_by_username(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser | None,
+    clinician: str,
+    covering: str,
+) -> None:
+    """:func:`set_covering_clinician_in` for two users named by user name (the command line).
+
+    Raises:
+        PermissionDenied: without ``MANAGE_USERS``.
+        NotFound: when no user has one of the names.
+        ValidationError: as :func:`set_covering_clinician_in`.
+    """
+    if actor is not None:
+        authorize(actor, Permission.MANAGE_USERS)
+    clinician_id, covering_id = (_user_id(uow, name) for name in (clinician, covering))
+    set_covering_clinician_in(uow, clock, actor, clinician_id, covering_id)
+
+
+def _user_id(uow: UnitOfWork, username: str) -> int:
+    user = uow.people.user_by_username(username)
+    if user is None or user.id is None:
+        raise NotFound(f"No user is named '{username[:64]}'.", hint="See 'labdesk users list'.")
+    return user.id
 
 
 def turnaround_stats(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser, days: int = 30
+) -> list[TurnaroundStat]:
+    """:func:`turnaround_stats_in` in ``uow``, which it opens."""
+    with uow:
+        return turnaround_stats_in(uow, clock, actor, days)
+
+
+def turnaround_stats_in(
     uow: UnitOfWork, clock: Clock, actor: SignedInUser, days: int = 30
 ) -> list[TurnaroundStat]:
     """Median and 90th percentile of collection-to-final minutes per test, last ``days``.
@@ -298,9 +351,8 @@ def turnaround_stats(
         PermissionDenied: without ``VIEW_RESULTS``.
     """
     authorize(actor, Permission.VIEW_RESULTS)
-    with uow:
-        samples = uow.board.turnaround_samples(clock.now() - timedelta(days=days))
-        tests = {t.code: (t.name, t.routine_tat_min) for t in uow.catalog.tests()}
+    samples = uow.board.turnaround_samples(clock.now() - timedelta(days=days))
+    tests = {t.code: (t.name, t.routine_tat_min) for t in uow.catalog.tests()}
     by_test: dict[str, list[float]] = {}
     for code, minutes in samples:
         by_test.setdefault(code, []).append(max(0.0, minutes))

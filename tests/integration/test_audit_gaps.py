@@ -159,7 +159,8 @@ def test_a_medical_assistant_acknowledging_leaves_a_deny_entry(world: World) -> 
     assert entry.action is AuditAction.DENY
     assert (entry.entity, entry.entity_id) == (DENIED_ENTITY, "acknowledge_results")
     assert entry.user_id == assistant.id
-    assert entry.detail.startswith("labdesk.results.acknowledge.acknowledge_results:")
+    # names the use case that refused (the wrapper enters the unit of work, then calls it)
+    assert entry.detail.startswith("labdesk.results.acknowledge.acknowledge_results_in:")
     assert not entry.flagged
     assert _chain_ok(world)
 

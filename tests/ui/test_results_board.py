@@ -342,7 +342,7 @@ def test_a_database_failure_shows_an_error_and_keeps_the_rows(
     def gone(*_args: object, **_kwargs: object) -> BoardPage:
         raise StorageError("The database server does not answer.", hint="Check the network.")
 
-    monkeypatch.setattr(results, "query_board", gone)
+    monkeypatch.setattr(results, "query_board_in", gone)
     paged.show()
     qtbot.waitExposed(paged)
     paged.filters.set_flag(ANY_FLAG)  # a re-query

@@ -29,13 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from labdesk.access import audit_log
+from labdesk.access.commands import ExportAuditLog, MarkAuditReviewed, VerifyAuditLog
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.audit_chain import ChainReport
 from labdesk.domain.audit_query import AuditQuery, AuditRow
 from labdesk.domain.timefmt import format_local
 from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp, QueryOp
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
 from ui.widgets.table_model import RIGHT, Column, RowTableModel
@@ -184,13 +185,10 @@ class AuditViewer(QWidget):
 
     def search(self) -> None:
         """Run the query in the background."""
-        context, user, query = self._context, self._user, self.query()
-
-        def fetch() -> list[AuditRow]:
-            with context.uow() as uow:
-                return audit_log.search_audit_log(uow, context.clock, user, query)
-
-        run_in_background(fetch, self._show, self._failed, owner=self)
+        context, user = self._context, self._user
+        QueryOp(context.bus, audit_log.search_audit_log, context.clock, user, self.query()).run(
+            self._show, self._failed, owner=self
+        )
 
     def _show(self, rows: list[AuditRow]) -> None:
         self.model.set_rows(rows)
@@ -207,13 +205,7 @@ class AuditViewer(QWidget):
 
     def export_csv(self, path: Path) -> None:
         """Write the entries matching the filters to ``path`` (audited)."""
-        context, user, query = self._context, self._user, self.query()
-
-        def export() -> int:
-            with context.uow() as uow:
-                count = audit_log.export_audit_csv(uow, context.clock, user, query, path)
-                uow.commit()
-                return count
+        command = ExportAuditLog(query=self.query(), path=path)
 
         def done(count: int) -> None:
             self.message_label.show_info(
@@ -221,7 +213,7 @@ class AuditViewer(QWidget):
             )
             self.exported.emit(count)
 
-        run_in_background(export, done, self._failed, owner=self)
+        CommandOp(self._context.bus, command, self._user).run(done, self._failed, owner=self)
 
     def _export_clicked(self) -> None:
         name, _ = QFileDialog.getSaveFileName(
@@ -241,27 +233,16 @@ class AuditViewer(QWidget):
         if not ids:
             self.message_label.show_error(self.tr("Select flagged entries that need review."))
             return
-        context, user = self._context, self._user
-
-        def review() -> int:
-            with context.uow() as uow:
-                count = audit_log.mark_reviewed(uow, context.clock, user, ids)
-                uow.commit()
-                return count
-
-        run_in_background(review, lambda _n: self.search(), self._failed, owner=self)
+        command = MarkAuditReviewed(entry_ids=tuple(ids))
+        CommandOp(self._context.bus, command, self._user).run(
+            lambda _n: self.search(), self._failed, owner=self
+        )
 
     def verify(self) -> None:
-        """Check the hash chain and say what was found."""
-        context, user = self._context, self._user
-
-        def check() -> ChainReport:
-            with context.uow() as uow:
-                report = audit_log.verify_audit_log(uow, context.clock, user)
-                uow.commit()
-                return report
-
-        run_in_background(check, self._verified, self._failed, owner=self)
+        """Check the hash chain (the check is recorded in the log) and say what was found."""
+        CommandOp(self._context.bus, VerifyAuditLog(), self._user).run(
+            self._verified, self._failed, owner=self
+        )
 
     def _verified(self, report: ChainReport) -> None:
         if report.ok:

@@ -99,8 +99,9 @@ class IntegrityPanel(QGroupBox):
 
     def _verify(self) -> VerifyReport:
         emit = self._progress.advanced.emit
-        with self._context.uow() as uow:
-            return verify_chains(uow, actor=self._user, progress=lambda d, t: emit(d, t))
+        return self._context.bus.query(
+            verify_chains, actor=self._user, progress=lambda d, t: emit(d, t)
+        )
 
     def _advance(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))

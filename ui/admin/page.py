@@ -12,7 +12,7 @@ from ui.admin.catalog_table_model import CatalogTableModel
 from ui.admin.integrity_panel import IntegrityPanel
 from ui.context import AppContext
 from ui.printing.printers_panel import PrintersPanel
-from ui.tasks import run_in_background
+from ui.tasks import QueryOp
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
 from ui.widgets.page import Page
@@ -55,11 +55,7 @@ class AdminPage(Page):
 
     def reload(self) -> None:
         """Fetch the catalog again in the background."""
-        run_in_background(self._fetch, self._show, self._failed, owner=self)
-
-    def _fetch(self) -> list[CatalogRow]:
-        with self._context.uow() as uow:
-            return list_catalog(uow)
+        QueryOp(self._context.bus, list_catalog).run(self._show, self._failed, owner=self)
 
     def _show(self, rows: list[CatalogRow]) -> None:
         self.model.set_rows(rows)

@@ -17,9 +17,10 @@ from PySide6.QtWidgets import (
 )
 
 from labdesk.access import workstations as stations
+from labdesk.access.commands import SaveSite, SaveStation
 from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp, QueryOp
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
 from ui.widgets.table_model import Column, RowTableModel
@@ -100,16 +101,14 @@ class StationsPanel(QWidget):
 
     def reload(self) -> None:
         """Fetch stations and sites in the background."""
-        context, user = self._context, self._user
-
-        def fetch() -> tuple[list[stations.StationRow], list[stations.SiteRow]]:
-            with context.uow() as uow:
-                return (
-                    stations.list_stations(uow, context.clock, user),
-                    stations.list_sites(uow, context.clock, user),
-                )
-
-        run_in_background(fetch, self._show, self._failed, owner=self)
+        clock, user = self._context.clock, self._user
+        QueryOp(
+            self._context.bus,
+            lambda uow: (
+                stations.list_stations(uow, clock, user),
+                stations.list_sites(uow, clock, user),
+            ),
+        ).run(self._show, self._failed, owner=self)
 
     def _show(self, data: tuple[list[stations.StationRow], list[stations.SiteRow]]) -> None:
         rows, sites = data
@@ -126,31 +125,13 @@ class StationsPanel(QWidget):
 
     def save_station(self, code: str, name: str, site_code: str) -> None:
         """Register or update a station in the background."""
-        context, user = self._context, self._user
-
-        def save() -> stations.StationRow:
-            with context.uow() as uow:
-                row = stations.save_station(
-                    uow, context.clock, user, code=code, name=name, site_code=site_code
-                )
-                uow.commit()
-                return row
-
-        run_in_background(save, self._saved, self._failed, owner=self)
+        command = SaveStation(code=code, name=name, site_code=site_code)
+        CommandOp(self._context.bus, command, self._user).run(self._saved, self._failed, owner=self)
 
     def save_site(self, code: str, name: str, timezone: str, is_lab: bool) -> None:
         """Create or update a site in the background."""
-        context, user = self._context, self._user
-
-        def save() -> stations.SiteRow:
-            with context.uow() as uow:
-                row = stations.save_site(
-                    uow, context.clock, user, code=code, name=name, timezone=timezone, is_lab=is_lab
-                )
-                uow.commit()
-                return row
-
-        run_in_background(save, self._saved, self._failed, owner=self)
+        command = SaveSite(code=code, name=name, timezone=timezone, is_lab=is_lab)
+        CommandOp(self._context.bus, command, self._user).run(self._saved, self._failed, owner=self)
 
     def _saved(self, row: stations.StationRow | stations.SiteRow) -> None:
         self.message_label.show_info(self.tr("Saved {code}.").format(code=row.code))

@@ -1,15 +1,15 @@
 """Users tab: list accounts; add, change role, disable, remove, reset password, badge, PIN, unlock.
 
-Every action runs a ``users_admin`` service in the background (which checks the permission,
-refuses losing the last administrator and audits the change) and reloads the list. The
-action methods take their values as arguments; the buttons only collect them in dialogs.
+Every action sends a command (``labdesk.access.commands``) in the background and reloads the
+list; its service in ``labdesk.access.users`` checks the permission, refuses losing the last
+administrator and audits the change. The action methods take their values as arguments; the
+buttons only collect them in dialogs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Signal
 from PySide6.QtWidgets import (
@@ -24,21 +24,29 @@ from PySide6.QtWidgets import (
 )
 
 from labdesk.access import users as admin
+from labdesk.access.commands import (
+    AddUser,
+    RemoveUser,
+    ResetPassword,
+    SetBadge,
+    SetPin,
+    SetRole,
+    SetUserActive,
+    UnlockUser,
+)
 from labdesk.domain.people import Role
 from labdesk.domain.timefmt import format_local
 from labdesk.kernel.dto import SignedInUser
+from labdesk.kernel.messagebus import Command
 from ui.admin.role_combo import RoleComboBox
 from ui.admin.user_dialog import NewUserDialog
 from ui.context import AppContext
 from ui.navigation import role_label
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp, QueryOp
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
 from ui.widgets.table_model import Column, RowTableModel
 from ui.widgets.table_view import sorting_table_view
-
-if TYPE_CHECKING:
-    from labdesk.ports import UnitOfWork
 
 _CONTEXT = "UsersTableModel"
 
@@ -87,7 +95,7 @@ class UsersTableModel(RowTableModel[admin.UserRow]):
 
 
 class UsersPanel(QWidget):
-    """Manages accounts through the ``users_admin`` services."""
+    """Manages accounts through the user administration commands."""
 
     loaded = Signal(int)
     changed = Signal()
@@ -132,13 +140,9 @@ class UsersPanel(QWidget):
 
     def reload(self) -> None:
         """Fetch the list again in the background."""
-        context, user = self._context, self._user
-
-        def fetch() -> list[admin.UserRow]:
-            with context.uow() as uow:
-                return admin.list_users(uow, context.clock, user)
-
-        run_in_background(fetch, self._show, self._failed, owner=self)
+        QueryOp(self._context.bus, admin.list_users, self._context.clock, self._user).run(
+            self._show, self._failed, owner=self
+        )
 
     def _show(self, rows: list[admin.UserRow]) -> None:
         self.model.set_rows(rows)
@@ -174,21 +178,15 @@ class UsersPanel(QWidget):
 
     # ------------------------------------------------------------ actions
 
-    def _run(self, done_text: str, change: Callable[[UnitOfWork, SignedInUser], Any]) -> None:
-        """Run ``change`` on the selected user in the background, commit, reload."""
-        context, actor = self._context, self._user
+    def _run(self, done_text: str, command: Command[admin.UserRow]) -> None:
+        """Send ``command`` in the background, then say ``done_text`` and reload."""
 
-        def work() -> None:
-            with context.uow() as uow:
-                change(uow, actor)
-                uow.commit()
-
-        def done(_: object) -> None:
+        def done(_: admin.UserRow) -> None:
             self.message_label.show_info(done_text)
             self.changed.emit()
             self.reload()
 
-        run_in_background(work, done, self._failed, owner=self)
+        CommandOp(self._context.bus, command, self._user).run(done, self._failed, owner=self)
 
     def _target(self) -> admin.UserRow | None:
         row = self.selected()
@@ -198,76 +196,66 @@ class UsersPanel(QWidget):
 
     def add_user(self, new: admin.NewUser) -> None:
         """Create ``new`` (they choose their own password at the first sign-in)."""
-        clock = self._context.clock
-        self._run(
-            self.tr("Created {name}.").format(name=new.username),
-            lambda uow, actor: admin.add_user(uow, clock, actor, new),
-        )
+        self._run(self.tr("Created {name}.").format(name=new.username), AddUser(new=new))
 
     def set_role(self, role: Role) -> None:
         """Give the selected user ``role``."""
-        row, clock = self._target(), self._context.clock
+        row = self._target()
         if row is not None:
             self._run(
                 self.tr("{name} is now {role}.").format(name=row.username, role=role_label(role)),
-                lambda uow, actor: admin.set_role(uow, clock, actor, row.id, role),
+                SetRole(user=row.id, role=role),
             )
 
     def set_active(self, active: bool) -> None:
         """Enable or disable the selected user."""
-        row, clock = self._target(), self._context.clock
+        row = self._target()
         if row is not None:
             text = self.tr("{name} enabled.") if active else self.tr("{name} disabled.")
-            self._run(
-                text.format(name=row.username),
-                lambda uow, actor: admin.set_active(uow, clock, actor, row.id, active),
-            )
+            self._run(text.format(name=row.username), SetUserActive(user=row.id, active=active))
 
     def unlock(self) -> None:
         """Lift a lock after failed sign-ins."""
-        row, clock = self._target(), self._context.clock
+        row = self._target()
         if row is not None:
             self._run(
                 self.tr("{name} can sign in again.").format(name=row.username),
-                lambda uow, actor: admin.unlock_user(uow, clock, actor, row.id),
+                UnlockUser(user=row.id),
             )
 
     def remove(self) -> None:
         """Remove the selected user for good."""
-        row, clock = self._target(), self._context.clock
+        row = self._target()
         if row is not None:
-            self._run(
-                self.tr("{name} removed.").format(name=row.username),
-                lambda uow, actor: admin.remove_user(uow, clock, actor, row.id),
-            )
+            self._run(self.tr("{name} removed.").format(name=row.username), RemoveUser(user=row.id))
 
     def reset_password(self, password: str) -> None:
         """Set a temporary password the selected user must change."""
-        row, clock = self._target(), self._context.clock
+        row = self._target()
         if row is not None:
             self._run(
                 self.tr("Password of {name} reset; they choose a new one at sign-in.").format(
                     name=row.username
                 ),
-                lambda uow, actor: admin.reset_password(uow, clock, actor, row.id, password),
+                ResetPassword(user=row.id, password=password),
             )
 
     def set_badge(self, badge: str) -> None:
         """Register (or with "" take away) the selected user's badge."""
-        row, clock = self._target(), self._context.clock
+        row = self._target()
         if row is not None:
             self._run(
                 self.tr("Badge of {name} updated.").format(name=row.username),
-                lambda uow, actor: admin.set_badge(uow, clock, actor, row.id, badge),
+                SetBadge(user=row.id, badge_id=badge),
             )
 
     def set_pin(self, pin: str) -> None:
         """Set (or with "" clear) the selected user's PIN."""
-        row, clock = self._target(), self._context.clock
+        row = self._target()
         if row is not None:
             self._run(
                 self.tr("PIN of {name} updated.").format(name=row.username),
-                lambda uow, actor: admin.set_pin(uow, clock, actor, row.id, pin),
+                SetPin(user=row.id, pin=pin),
             )
 
     # ------------------------------------------------------------ dialogs

@@ -21,19 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labdesk.custody.dto import (
-    ManifestRow,
-    Reconciliation,
-    RejectionResult,
-    ScanFeedback,
-)
-from labdesk.custody.receipt import (
-    close_receipt,
-    open_receipt,
-    receive_scan,
-    reconciliation,
-    reject_specimen,
-)
+from labdesk.custody.commands import CloseReceipt, OpenReceipt, ReceiveScan, RejectSpecimen
+from labdesk.custody.dto import ManifestRow, Reconciliation, RejectionResult, ScanFeedback
+from labdesk.custody.receipt import reconciliation
 from labdesk.domain.errors import StorageError
 from labdesk.domain.manifest import ManifestStatus, ReceiptOutcome, is_manifest_number
 from labdesk.domain.recollection import RejectionReason
@@ -49,7 +39,7 @@ from ui.custody.widgets import (
     ask_rejection,
     missing_question,
 )
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp, QueryOp
 from ui.widgets.page import Page
 from ui.widgets.specimen_timeline import open_specimen_timeline
 from ui.widgets.table_view import sorting_table_view
@@ -135,7 +125,7 @@ class LabReceivingPage(Page):
             self._queue.push(text)
 
     def _scan(self, text: str) -> None:
-        ctx, user = self._context, self._user
+        bus, user = self._context.bus, self._user
         view = self.view
         damaged = self.damaged_box.isChecked()
         if view is None or (is_manifest_number(text) and text.strip() != view.number):
@@ -146,20 +136,12 @@ class LabReceivingPage(Page):
                 )
                 self._queue.next()
                 return
-
-            def opening() -> Reconciliation:
-                with ctx.uow() as uow:
-                    return open_receipt(uow, ctx.clock, user, text)
-
-            run_in_background(opening, self._opened, self._scan_failed, owner=self)
+            CommandOp(bus, OpenReceipt(scanned=text), user).run(
+                self._opened, self._scan_failed, owner=self
+            )
             return
-        number = view.number
-
-        def receiving() -> ScanFeedback:
-            with ctx.uow() as uow:
-                return receive_scan(uow, ctx.clock, user, number, text, damaged=damaged)
-
-        run_in_background(receiving, self._received, self._scan_failed, owner=self)
+        command = ReceiveScan(manifest_number=view.number, scanned=text, damaged=damaged)
+        CommandOp(bus, command, user).run(self._received, self._scan_failed, owner=self)
 
     def _opened(self, view: Reconciliation) -> None:
         self._show(view)
@@ -242,13 +224,10 @@ class LabReceivingPage(Page):
         choice = self._ask_rejection(selected)
         if choice is None:
             return
-        ctx, user, accession = self._context, self._user, selected.accession
-
-        def work() -> RejectionResult:
-            with ctx.uow() as uow:
-                return reject_specimen(uow, ctx.clock, user, accession, choice[0], note=choice[1])
-
-        run_in_background(work, self._rejected, self.banner.show_error, owner=self)
+        command = RejectSpecimen(accession=selected.accession, reason=choice[0], note=choice[1])
+        CommandOp(self._context.bus, command, self._user).run(
+            self._rejected, self.banner.show_error, owner=self
+        )
 
     def _rejected(self, result: RejectionResult) -> None:
         self.banner.show_text(result.message, Severity.INFO if result.already else Severity.OK)
@@ -257,18 +236,16 @@ class LabReceivingPage(Page):
     def _refresh(self, then: Callable[[Reconciliation], None] | None = None) -> None:
         if self.view is None:
             return
-        ctx, user, number = self._context, self._user, self.view.number
-
-        def work() -> Reconciliation:
-            with ctx.uow() as uow:
-                return reconciliation(uow, user, number)
+        number = self.view.number
 
         def done(view: Reconciliation) -> None:
             self._show(view)
             if then is not None:
                 then(view)
 
-        run_in_background(work, done, self._load_failed, owner=self)
+        QueryOp(self._context.bus, reconciliation, self._user, number).run(
+            done, self._load_failed, owner=self
+        )
 
     def _load_failed(self, error: Exception) -> None:
         self.banner.show_error(error)
@@ -301,21 +278,13 @@ class LabReceivingPage(Page):
                 sound=False,
             )
             return
-        ctx, user, number = self._context, self._user, view.number
-        confirmed = frozenset(r.specimen_id for r in missing)
-
-        def work() -> Reconciliation:
-            with ctx.uow() as uow:
-                return close_receipt(
-                    uow,
-                    ctx.clock,
-                    user,
-                    number,
-                    report_missing_lost=bool(confirmed),
-                    confirmed_missing=confirmed,
-                )
-
-        run_in_background(work, self._closed, self._close_failed, owner=self)
+        command = CloseReceipt(
+            manifest_number=view.number,
+            confirmed_missing=frozenset(r.specimen_id for r in missing),
+        )
+        CommandOp(self._context.bus, command, self._user).run(
+            self._closed, self._close_failed, owner=self
+        )
 
     def _closed(self, view: Reconciliation) -> None:
         self._show(view)

@@ -26,7 +26,7 @@ from labdesk.custody.transit import in_transit_flags
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import Severity
 from ui.context import AppContext
-from ui.tasks import run_in_background
+from ui.tasks import QueryOp
 from ui.widgets.errors import error_text
 from ui.widgets.feedback import ScanFeedback as Sounds
 from ui.widgets.feedback import Tone
@@ -111,11 +111,9 @@ class TransitPanel(QGroupBox):
 
     def refresh(self) -> None:
         """Reload the flags in the background."""
-        run_in_background(self._fetch, self._show, self._failed, owner=self)
-
-    def _fetch(self) -> list[TransitFlagRow]:
-        with self._context.uow() as uow:
-            return in_transit_flags(uow, self._context.clock)
+        QueryOp(self._context.bus, in_transit_flags, self._context.clock).run(
+            self._show, self._failed, owner=self
+        )
 
     def _show(self, rows: list[TransitFlagRow]) -> None:
         self.model.set_rows(rows)

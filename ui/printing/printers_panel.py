@@ -1,7 +1,10 @@
 """Admin "Printers" tab: this station's printers, a test print, and the print queue.
 
-All printer and database work runs through ``run_in_background``. Tests replace
-:func:`ask_reason` (a module attribute), as they do with ``QMessageBox`` statics.
+All printer and database work runs off the UI thread: reads as bus queries, saving the
+printers as a command; printing (a test label, a reprint) and checking an unconfirmed job go
+to the printing services with the unit-of-work factory, as each job is committed before it
+is sent. Tests replace :func:`ask_reason` (a module attribute), as they do with
+``QMessageBox`` statics.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ from PySide6.QtWidgets import (
 
 from labdesk.domain.printing import PrintJobKind, PrintJobStatus
 from labdesk.kernel.dto import SignedInUser
+from labdesk.printing.commands import UpdateStationPrinters
 from labdesk.printing.dto import PrinterCheck, PrintJobRow, PrintSetup, StationPrinters
 from labdesk.printing.jobs import print_test_label, reprint_job, resolve_unconfirmed
-from labdesk.printing.station_printers import station_printers, update_station_printers
+from labdesk.printing.station_printers import station_printers
 from labdesk.printing.views import list_print_jobs, printer_status
 from ui.context import AppContext
 from ui.printing.queue_model import PrintQueueModel
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp, QueryOp, run_in_background
 from ui.widgets.errors import error_text
 from ui.widgets.message_view import MessageView
 from ui.widgets.table_view import sorting_table_view
@@ -137,20 +141,24 @@ class PrintersPanel(QWidget):
 
     def reload(self) -> None:
         """Load the station's printers and its queue in the background."""
-        run_in_background(self._fetch_printers, self._show_printers, self._failed, owner=self)
+        QueryOp(self._context.bus, station_printers, self.setup).run(
+            self._show_printers, self._failed, owner=self
+        )
         self.reload_queue()
 
     def reload_queue(self) -> None:
         """Load the newest print jobs in the background."""
-        run_in_background(self._fetch_queue, self._show_queue, self._failed, owner=self)
+        QueryOp(
+            self._context.bus,
+            list_print_jobs,
+            self._user,
+            station_code=self.setup.station_code,
+            limit=QUEUE_LIMIT,
+        ).run(self._show_queue, self._failed, owner=self)
 
     def _refresh_if_visible(self) -> None:
         if self.isVisible():
             self.reload_queue()
-
-    def _fetch_printers(self) -> StationPrinters:
-        with self._context.uow() as uow:
-            return station_printers(uow, self.setup)
 
     def _show_printers(self, printers: StationPrinters) -> None:
         self.label_edit.setText(printers.label_printer_uri)
@@ -173,12 +181,6 @@ class PrintersPanel(QWidget):
         )
         self.printers_loaded.emit(printers)
 
-    def _fetch_queue(self) -> list[PrintJobRow]:
-        with self._context.uow() as uow:
-            return list_print_jobs(
-                uow, self._user, station_code=self.setup.station_code, limit=QUEUE_LIMIT
-            )
-
     def _show_queue(self, rows: list[PrintJobRow]) -> None:
         self.model.set_rows(rows)
         self._update_buttons()
@@ -192,20 +194,11 @@ class PrintersPanel(QWidget):
 
     def save(self) -> None:
         """Store the station's printer addresses (checked first; audited)."""
-        label, document = self.label_edit.text(), self.document_edit.text()
-
-        def work() -> StationPrinters:
-            with self._context.uow() as uow:
-                saved = update_station_printers(
-                    uow,
-                    self._context.clock,
-                    self._user,
-                    self.setup,
-                    label_printer_uri=label,
-                    document_printer_uri=document,
-                )
-                uow.commit()
-            return saved
+        command = UpdateStationPrinters(
+            setup=self.setup,
+            label_printer_uri=self.label_edit.text(),
+            document_printer_uri=self.document_edit.text(),
+        )
 
         def done(printers: StationPrinters) -> None:
             self._show_printers(printers)
@@ -213,17 +206,18 @@ class PrintersPanel(QWidget):
                 self.tr("Printers saved for station {code}.").format(code=self.setup.station_code)
             )
 
-        run_in_background(work, done, self._failed, owner=self)
+        CommandOp(self._context.bus, command, self._user).run(done, self._failed, owner=self)
 
     def test_print(self) -> None:
         """Ask the printer for its status, then print a test label on it."""
         typed = self.label_edit.text().strip() or None
+        bus = self._context.bus  # printing commits each job before sending it: the factory
         self.test_button.setEnabled(False)
         self.message.show_info(self.tr("Printing a test label…"))
 
         def work() -> tuple[PrinterCheck, PrintJobRow]:
             row = print_test_label(
-                self._context.uow, self._context.clock, self._user, self.setup, printer_uri=typed
+                bus.uow_factory, bus.clock, self._user, self.setup, printer_uri=typed
             )
             return printer_status(self.setup.opener, row.printer_uri), row
 
@@ -265,7 +259,8 @@ class PrintersPanel(QWidget):
         )
         if reason is None:
             return
-        setup, user, clock, uows = self.setup, self._user, self._context.clock, self._context.uow
+        setup, user, bus = self.setup, self._user, self._context.bus
+        uows, clock = bus.uow_factory, bus.clock
 
         def work() -> PrintJobRow:
             return reprint_job(uows, clock, user, setup, row.id, reason)
@@ -277,7 +272,8 @@ class PrintersPanel(QWidget):
         row = self._selected()
         if row is None or not row.unconfirmed:
             return
-        setup, user, clock, uows = self.setup, self._user, self._context.clock, self._context.uow
+        setup, user, bus = self.setup, self._user, self._context.bus
+        uows, clock = bus.uow_factory, bus.clock
 
         def work() -> PrintJobRow:
             return resolve_unconfirmed(uows, clock, user, setup, row.id, printed=printed)

@@ -5,7 +5,8 @@ and read the first page), then polls a cheap change marker every few seconds and
 when results, acknowledgements or statuses changed, and once a minute anyway so flags
 appear as their deadlines pass. Filtering and sorting are queries: the model reads the
 first page and the count at once, and further pages as the view scrolls to them.
-Opening, acknowledging and exporting go through the services off the UI thread.
+Loading, opening, acknowledging and exporting are commands sent to the bus off the UI
+thread (they write the board table or the audit log).
 """
 
 from __future__ import annotations
@@ -29,17 +30,19 @@ from labdesk.domain.permissions import Permission, allows
 from labdesk.domain.timefmt import format_local
 from labdesk.kernel.dto import SignedInUser
 from labdesk.results.ack_dto import SigningPreview
-from labdesk.results.acknowledge import acknowledge_results, result_detail, signing_preview
-from labdesk.results.board import board_marker, load_board, matching_rows, query_board
+from labdesk.results.board import board_marker_in, query_board_in
 from labdesk.results.board_dto import AckOutcome, Board, BoardPage, BoardRow, TestDetail
 from labdesk.results.board_query import PAGE_SIZE, BoardQuery
-from labdesk.results.export import (
-    ExportFormat,
-    ExportSummary,
-    default_file_name,
-    export_outstanding,
+from labdesk.results.commands import (
+    AcknowledgeResults,
+    EscalateOverdueCriticals,
+    ExportOutstanding,
+    LoadBoard,
+    OpenResultDetail,
+    PreviewSigning,
 )
-from labdesk.results.overdue import escalate_overdue_criticals, turnaround_stats
+from labdesk.results.export import ExportFormat, ExportSummary, default_file_name
+from labdesk.results.overdue import turnaround_stats_in
 from labdesk.results.overdue_settings import OverdueSettings, overdue_settings
 from ui.context import AppContext
 from ui.results.board_model import BoardTableModel
@@ -49,7 +52,7 @@ from ui.results.detail_models import meaning_label
 from ui.results.dialogs import AcknowledgeDialog, ResultDetailDialog, refusal_text
 from ui.results.filter_bar import CountsStrip, FilterBar
 from ui.results.turnaround_chart import TurnaroundChartView
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp, QueryOp, run_in_background
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
 from ui.widgets.page import Page
@@ -187,18 +190,22 @@ class ResultsPage(Page):
         self._loading = True
         audit_this, self._audit_next = self._audit_next, False
         escalate = time.monotonic() - self._escalated_at >= ESCALATE_EVERY_S
-        context, user, settings = self._context, self.user, self.settings
-        query, page_size = self.model.query, self.model.page_size
+        bus, user, settings = self._context.bus, self.user, self.settings
+        load = LoadBoard(
+            policy=settings.policy,
+            query=self.model.query,
+            audit=audit_this,
+            station=user.station,
+            page_size=self.model.page_size,
+        )
+        sweep = EscalateOverdueCriticals(
+            policy=settings.policy, default_covering=settings.default_covering
+        )
 
         def job() -> Board:
             if escalate:
-                escalate_overdue_criticals(
-                    context.uow(), context.clock, settings.policy, settings.default_covering
-                )
-            return load_board(
-                context.uow(), context.clock, user, settings.policy, query,
-                audit=audit_this, station=user.station, page_size=page_size,
-            )  # fmt: skip
+                bus.handle(sweep, user)
+            return bus.handle(load, user)
 
         if escalate:
             self._escalated_at = time.monotonic()
@@ -211,9 +218,8 @@ class ResultsPage(Page):
         if time.monotonic() - self._loaded_at >= RELOAD_EVERY_S:
             self.reload()
             return
-        context = self._context
-        run_in_background(
-            lambda: board_marker(context.uow()), self._marker_read, lambda _e: None, owner=self
+        QueryOp(self._context.bus, board_marker_in).run(
+            self._marker_read, lambda _e: None, owner=self
         )
 
     def _marker_read(self, marker: tuple[Any, ...]) -> None:
@@ -249,8 +255,8 @@ class ResultsPage(Page):
 
     def _fetch(self, query: BoardQuery, offset: int, limit: int, with_total: bool) -> BoardPage:
         """One page of the board as the last load left it (the model's ``fetch``)."""
-        return query_board(
-            self._context.uow(), self.user, query, self.model.now_s,
+        return self._context.bus.query(
+            query_board_in, self.user, query, self.model.now_s,
             offset=offset, limit=limit, with_total=with_total,
         )  # fmt: skip
 
@@ -290,12 +296,9 @@ class ResultsPage(Page):
 
     def load_stats(self) -> None:
         """Compute the turnaround chart's figures in the background."""
-        context, user = self._context, self.user
-        run_in_background(
-            lambda: turnaround_stats(context.uow(), context.clock, user),
-            self._show_stats,
-            self._job_failed,
-            owner=self,
+        context = self._context
+        QueryOp(context.bus, turnaround_stats_in, context.clock, self.user).run(
+            self._show_stats, self._job_failed, owner=self
         )
 
     def _show_stats(self, stats: list[Any]) -> None:
@@ -323,13 +326,11 @@ class ResultsPage(Page):
         if not rows:
             self.status_label.show_info(self.tr("Select a test to open it."))
             return
-        test_id = rows[0].ordered_test_id
-        context, user, policy = self._context, self.user, self.settings.policy
-        run_in_background(
-            lambda: result_detail(context.uow(), context.clock, user, policy, test_id),
-            self._show_detail,
-            self._job_failed,
-            owner=self,
+        command = OpenResultDetail(
+            policy=self.settings.policy, ordered_test_id=rows[0].ordered_test_id
+        )
+        CommandOp(self._context.bus, command, self.user).run(
+            self._show_detail, self._job_failed, owner=self
         )
 
     def _show_detail(self, detail: TestDetail) -> None:
@@ -377,15 +378,11 @@ class ResultsPage(Page):
     def _acknowledge(self, rows: list[BoardRow]) -> None:
         if not self.can_acknowledge:
             return
-        ids = [r.ordered_test_id for r in rows]
-        context, user = self._context, self.user
         # Read what would be signed first: the dialog shows it, and a test that cannot be
         # acknowledged (no result yet) is refused before any signature is asked for.
-        run_in_background(
-            lambda: signing_preview(context.uow(), context.clock, user, ids),
-            self._sign,
-            self._job_failed,
-            owner=self,
+        command = PreviewSigning(ordered_test_ids=tuple(r.ordered_test_id for r in rows))
+        CommandOp(self._context.bus, command, self.user).run(
+            self._sign, self._job_failed, owner=self
         )
 
     def _sign(self, preview: SigningPreview) -> None:
@@ -397,14 +394,13 @@ class ResultsPage(Page):
         )
         if dialog.exec() != AcknowledgeDialog.DialogCode.Accepted:
             return
-        ids = [line.ordered_test_id for line in dialog.lines]
-        meaning, note = dialog.chosen_meaning(), dialog.note_text()
-        context, user = self._context, self.user
-        run_in_background(
-            lambda: acknowledge_results(context.uow(), context.clock, user, ids, meaning, note),
-            self._acknowledged,
-            self._job_failed,
-            owner=self,
+        command = AcknowledgeResults(
+            ordered_test_ids=tuple(line.ordered_test_id for line in dialog.lines),
+            meaning=dialog.chosen_meaning(),
+            note=dialog.note_text(),
+        )
+        CommandOp(self._context.bus, command, self.user).run(
+            self._acknowledged, self._job_failed, owner=self
         )
 
     def _acknowledged(self, outcome: AckOutcome) -> None:
@@ -435,17 +431,16 @@ class ResultsPage(Page):
         )
         if not path:
             return
-        context, user, tz = self._context, self.user, self.timezone
-        query, now_s = self.model.query, self.model.now_s
-
-        def job() -> ExportSummary:
-            rows = matching_rows(context.uow(), user, query, now_s)
-            outstanding = [r for r in rows if r.status.is_open]
-            return export_outstanding(
-                context.uow(), context.clock, user, outstanding, Path(path), fmt, timezone=tz
-            )
-
-        run_in_background(job, self._exported, self._job_failed, owner=self)
+        command = ExportOutstanding(
+            query=self.model.query,
+            now_s=self.model.now_s,
+            path=Path(path),
+            format=fmt,
+            timezone=self.timezone,
+        )
+        CommandOp(self._context.bus, command, self.user).run(
+            self._exported, self._job_failed, owner=self
+        )
 
     def _exported(self, summary: ExportSummary) -> None:
         self.status_label.show_info(

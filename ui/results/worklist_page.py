@@ -13,20 +13,22 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QPushButton, QTableView, QWidget
 
+from labdesk.interface.commands import (
+    DismissUnmatched,
+    MatchUnmatched,
+    MatchUnmatchedByAccession,
+)
 from labdesk.interface.worklist import (
     MatchCandidate,
     UnmatchedRow,
-    dismiss_unmatched,
     list_unmatched,
     match_candidates,
-    match_unmatched,
-    match_unmatched_by_accession,
 )
 from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
 from ui.results.worklist_dialogs import DismissDialog, MatchChoice, MatchDialog
 from ui.results.worklist_models import UnmatchedTableModel
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp, QueryOp
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
 from ui.widgets.page import Page
@@ -94,13 +96,10 @@ class ResultWorklistPage(Page):
 
     def reload(self) -> None:
         """Read the open rows in the background."""
-        context, user = self._context, self._user
-
-        def work() -> list[UnmatchedRow]:
-            with context.uow() as uow:
-                return list_unmatched(uow, context.clock, user)
-
-        run_in_background(work, self._show_rows, self._failed, owner=self)
+        context = self._context
+        QueryOp(context.bus, list_unmatched, context.clock, self._user).run(
+            self._show_rows, self._failed, owner=self
+        )
 
     def _show_rows(self, rows: list[UnmatchedRow]) -> None:
         self.model.set_rows(rows)
@@ -144,13 +143,10 @@ class ResultWorklistPage(Page):
         row = self.selected_row()
         if row is None:
             return
-        context, user = self._context, self._user
-
-        def work() -> list[MatchCandidate]:
-            with context.uow() as uow:
-                return match_candidates(uow, context.clock, user, row.id)
-
-        run_in_background(work, lambda found: self._ask_match(row, found), self._failed, owner=self)
+        context = self._context
+        QueryOp(context.bus, match_candidates, context.clock, self._user, row.id).run(
+            lambda found: self._ask_match(row, found), self._failed, owner=self
+        )
 
     def _ask_match(self, row: UnmatchedRow, candidates: list[MatchCandidate]) -> None:
         dialog = MatchDialog(row, candidates, self._timezone, self)
@@ -167,23 +163,18 @@ class ResultWorklistPage(Page):
         self._match(dialog.row, choice)
 
     def _match(self, row: UnmatchedRow, choice: MatchChoice) -> None:
-        context, user, tz = self._context, self._user, self._timezone
-
-        def work() -> int:
-            with context.uow() as uow:
-                if choice.ordered_test_id is not None:
-                    return match_unmatched(
-                        uow, context.clock, user, row.id, choice.ordered_test_id, timezone=tz
-                    )
-                return match_unmatched_by_accession(
-                    uow,
-                    context.clock,
-                    user,
-                    row.id,
-                    choice.accession,
-                    choice.test_code,
-                    timezone=tz,
-                )
+        command: MatchUnmatched | MatchUnmatchedByAccession
+        if choice.ordered_test_id is not None:
+            command = MatchUnmatched(
+                unmatched_id=row.id, ordered_test_id=choice.ordered_test_id, timezone=self._timezone
+            )
+        else:
+            command = MatchUnmatchedByAccession(
+                unmatched_id=row.id,
+                accession=choice.accession,
+                test_code=choice.test_code,
+                timezone=self._timezone,
+            )
 
         def done(added: int) -> None:
             self.status_label.show_info(
@@ -194,7 +185,7 @@ class ResultWorklistPage(Page):
             self.matched.emit(added)
             self.reload()
 
-        run_in_background(work, done, self._failed, owner=self)
+        CommandOp(self._context.bus, command, self._user).run(done, self._failed, owner=self)
 
     # ------------------------------------------------------------ dismiss
 
@@ -213,21 +204,16 @@ class ResultWorklistPage(Page):
         dialog.deleteLater()
         if code != QDialog.DialogCode.Accepted:
             return
-        row, reason = dialog.row, dialog.reason()
-        context, user = self._context, self._user
+        row = dialog.row
+        command = DismissUnmatched(unmatched_id=row.id, reason=dialog.reason())
 
-        def work() -> int:
-            with context.uow() as uow:
-                dismiss_unmatched(uow, context.clock, user, row.id, reason)
-            return row.id
-
-        def done(row_id: int) -> None:
+        def done(_none: None) -> None:
             self.status_label.show_info(
                 self.tr("Dismissed; the lab's rejection stands.")
                 if row.is_discrepancy
                 else self.tr("Dismissed.")
             )
-            self.dismissed.emit(row_id)
+            self.dismissed.emit(row.id)
             self.reload()
 
-        run_in_background(work, done, self._failed, owner=self)
+        CommandOp(self._context.bus, command, self._user).run(done, self._failed, owner=self)

@@ -14,10 +14,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labdesk.access.emergency import start_emergency_access
+from labdesk.access.commands import StartEmergencyAccess
 from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
 
@@ -64,16 +64,11 @@ class EmergencyAccessDialog(QDialog):
     def submit(self) -> None:
         """Check in the background; stay open with the reason on failure."""
         reason, password = self.reason_edit.toPlainText(), self.password_edit.text()
-        context, user = self._context, self._user
-
-        def start() -> SignedInUser:
-            with context.uow() as uow:
-                return start_emergency_access(
-                    uow, context.clock, user, reason=reason, password=password
-                )
-
+        command = StartEmergencyAccess(reason=reason, password=password)
         self.buttons.setEnabled(False)
-        run_in_background(start, self._granted, self._refused, owner=self)
+        CommandOp(self._context.bus, command, self._user).run(
+            self._granted, self._refused, owner=self
+        )
 
     def _granted(self, user: SignedInUser) -> None:
         self.granted.emit(user)

@@ -14,10 +14,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labdesk.access.auth import change_own_password
+from labdesk.access.commands import ChangeOwnPassword
 from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
 
@@ -87,17 +87,11 @@ class ChangePasswordDialog(QDialog):
         if new != self.repeat_edit.text():
             self.message_label.show_error(self.tr("The two new passwords differ."))
             return
-        current = self.current_edit.text()
-        context, user = self._context, self._user
-
-        def change() -> SignedInUser:
-            with context.uow() as uow:
-                updated = change_own_password(uow, context.clock, user, current, new)
-                uow.commit()
-                return updated
-
+        command = ChangeOwnPassword(current_password=self.current_edit.text(), new_password=new)
         self.buttons.setEnabled(False)
-        run_in_background(change, self._changed, self._refused, owner=self)
+        CommandOp(self._context.bus, command, self._user).run(
+            self._changed, self._refused, owner=self
+        )
 
     def _changed(self, user: SignedInUser) -> None:
         self.changed.emit(user)

@@ -18,16 +18,16 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QWidget
 
-from labdesk.access.auth import authenticate, authenticate_badge, lock_session
-from labdesk.access.emergency import end_emergency_access
+from labdesk.access.commands import LockSession, UnlockSession, UnlockSessionWithBadge
 from labdesk.domain.permissions import Permission, allows
 from labdesk.kernel.dto import SignedInUser
+from labdesk.kernel.messagebus import Command
 from ui.context import AppContext
 from ui.session.emergency_dialog import EmergencyAccessDialog
 from ui.session.inactivity import InactivityMonitor, MonotonicClock
 from ui.session.lock_screen import LockScreen
 from ui.session.password_dialog import ChangePasswordDialog
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import ERROR_COLOUR
 
@@ -180,47 +180,26 @@ class SessionGuard(QObject):
         self.lock(self.window.tr("Locked after %n minute(s) without use.", "", minutes))
 
     def _record_lock(self, reason: str) -> None:
-        user, context = self.user, self._context
-
-        def record() -> SignedInUser:
-            with context.uow() as uow:
-                lock_session(uow, context.clock, user, reason=reason)
-                ended = end_emergency_access(uow, context.clock, user)
-                uow.commit()
-                return ended
-
-        run_in_background(record, lambda _ended: None, self._lock_not_recorded, owner=self)
+        # Locking also ends a break-glass session (audited); unlocking opens a fresh window.
+        CommandOp(self._context.bus, LockSession(reason=reason), self.user).run(
+            lambda _ended: None, self._lock_not_recorded, owner=self
+        )
 
     def _lock_not_recorded(self, error: Exception) -> None:
         self.screen.message_label.show_error(error_text(error))
 
     def _unlock_with_password(self, username: str, password: str) -> None:
-        context = self._context
-        station = context.config.station_code
-
-        def check() -> SignedInUser:
-            with context.uow() as uow:
-                return authenticate(
-                    uow, context.clock, username, password, station=station, unlock=True
-                )
-
-        self._check(check)
+        station = self._context.config.station_code
+        self._check(UnlockSession(username=username, password=password, station=station))
 
     def _unlock_with_badge(self, badge: str, pin: str) -> None:
-        context = self._context
-        station = context.config.station_code
+        station = self._context.config.station_code
+        self._check(UnlockSessionWithBadge(badge_id=badge, pin=pin, station=station))
 
-        def check() -> SignedInUser:
-            with context.uow() as uow:
-                return authenticate_badge(
-                    uow, context.clock, badge, pin, station=station, unlock=True
-                )
-
-        self._check(check)
-
-    def _check(self, check: Callable[[], SignedInUser]) -> None:
+    def _check(self, command: Command[SignedInUser]) -> None:
+        """Send the unlock without an actor: whoever is at the screen is not known yet."""
         self.screen.set_busy(True)
-        run_in_background(check, self._signed_in, self._refused, owner=self)
+        CommandOp(self._context.bus, command, None).run(self._signed_in, self._refused, owner=self)
 
     def _refused(self, error: Exception) -> None:
         self.screen.show_error(error_text(error))

@@ -1,8 +1,9 @@
 """The station's workflow state: one encounter at a time, every service call off the UI thread.
 
-Each action runs a service in the background and, in the same job, reloads the encounter,
-so the screen updates once per action with a consistent view. While a job runs the
-controller is ``busy`` and refuses another action (a double press never collects twice).
+Each action sends a command through the bus (``labdesk.station.commands``) in the background
+and, in the same job, reloads the encounter with a bus query, so the screen updates once per
+action with a consistent view. While a job runs the controller is ``busy`` and refuses
+another action (a double press never collects twice).
 
 A visit opened from a recollection task (:meth:`StationController.open_recollection`)
 stays in recollection mode until it is closed: every reload plans that task's tests, and
@@ -23,9 +24,25 @@ from labdesk.domain.errors import LabdeskError
 from labdesk.domain.forensic import ForensicForm
 from labdesk.domain.order import Priority
 from labdesk.kernel.dto import SignedInUser
+from labdesk.kernel.messagebus import Command
 from labdesk.ports import UnitOfWork
 from labdesk.printing.dto import PrintSetup
-from labdesk.station.collect import collect
+from labdesk.station.commands import (
+    AbandonEncounter,
+    CancelRecollection,
+    CancelTests,
+    CollectObservedRecollection,
+    CollectSpecimens,
+    CompleteEncounter,
+    ConfirmIdentity,
+    ConfirmIdentityByWristband,
+    OpenEncounter,
+    OpenEncounterByWristband,
+    PlaceOrder,
+    ResolveAlarm,
+    ScanBack,
+    WaiveObservedRecollection,
+)
 from labdesk.station.dto import (
     CollectResult,
     ContainerCollection,
@@ -33,27 +50,8 @@ from labdesk.station.dto import (
     PrintOutcome,
     ScanOutcome,
 )
-from labdesk.station.encounter import (
-    abandon_encounter,
-    complete_encounter,
-    confirm_identity,
-    confirm_identity_by_wristband,
-    load_encounter,
-    open_by_wristband,
-    open_encounter,
-    resolve_alarm,
-)
-from labdesk.station.forensic import (
-    collect_observed_recollection,
-    waive_observed_recollection,
-)
-from labdesk.station.labels import (
-    print_encounter_labels,
-    resolve_unconfirmed_labels,
-    scan_back,
-)
-from labdesk.station.orders import cancel_tests, place_order
-from labdesk.station.recollection import cancel_recollection
+from labdesk.station.encounter import load_encounter
+from labdesk.station.labels import print_encounter_labels, resolve_unconfirmed_labels
 from ui.context import AppContext
 from ui.tasks import run_in_background
 from ui.widgets.errors import error_text
@@ -125,34 +123,50 @@ class StationController(QObject):
 
     # ---------------------------------------------------------------- running jobs
 
-    def _run(
+    def _send(
         self,
-        work: Callable[[UnitOfWork], Any],
+        command: Command[Any],
         done: Callable[[Any], None] | None = None,
         *,
-        reload: bool = True,
+        result: Callable[[Any], Any] | None = None,
     ) -> bool:
-        """Run ``work`` in a unit of work off the UI thread, then reload the encounter."""
+        """Send ``command`` through the bus off the UI thread, then reload the encounter.
+
+        ``result`` maps what the handler returned before the reload looks at it.
+        """
+        bus, user = self.context.bus, self.user
+
+        def work() -> Any:
+            answer = bus.handle(command, user)
+            return result(answer) if result is not None else answer
+
+        return self._run(work, done)
+
+    def _run(self, work: Callable[[], Any], done: Callable[[Any], None] | None = None) -> bool:
+        """Run ``work`` off the UI thread, then reload the encounter with a bus query.
+
+        An ``int`` result while no encounter is open is the visit just opened; an
+        :class:`EncounterView` result is shown as it is.
+        """
         if self.busy:
             self.failed.emit(self.tr("Still working on the previous step: try again."))
             return False
         self._set_busy(True)
         encounter_id = self.encounter.id if self.encounter else None
         mode = _Mode(self.winged_set, self.recollection_task_id, self.with_pending)
+        bus = self.context.bus
 
         def job() -> _Outcome:
             try:
-                with self.context.uow() as uow:
-                    result = work(uow)
-                    if not reload or isinstance(result, EncounterView):
-                        view = result if isinstance(result, EncounterView) else None
-                        return _Outcome(result, view)
-                    opened = isinstance(result, int) and encounter_id is None
-                    target = result if opened else encounter_id
-                    if target is None:
-                        return _Outcome(result, None)
-                    # Same session, new transaction: the work has committed.
-                    return _Outcome(result, self._load(uow, target, mode))
+                result = work()
+                if isinstance(result, EncounterView):
+                    return _Outcome(result, result)
+                opened = isinstance(result, int) and encounter_id is None
+                target = result if opened else encounter_id
+                if target is None:
+                    return _Outcome(result, None)
+                # The command has committed: read what is saved now.
+                return _Outcome(result, bus.query(self._load, target, mode))
             except LabdeskError as exc:
                 # Expected refusal: still reload, so the screen shows what is really saved.
                 return _Outcome(None, self._reload(encounter_id, mode), exc)
@@ -175,12 +189,12 @@ class StationController(QObject):
         """The encounter as saved now (runs on the worker thread)."""
         if encounter_id is None:
             return None
-        with self.context.uow() as uow:
-            try:
-                return self._load(uow, encounter_id, mode)
-            except LabdeskError:
-                # E.g. the task is another patient's: show the visit without it.
-                return self._load(uow, encounter_id, _Mode(mode.winged_set, None, False))
+        bus = self.context.bus
+        try:
+            return bus.query(self._load, encounter_id, mode)
+        except LabdeskError:
+            # E.g. the task is another patient's: show the visit without it.
+            return bus.query(self._load, encounter_id, _Mode(mode.winged_set, None, False))
 
     def _done(self, outcome: _Outcome, done: Any) -> None:
         self._set_busy(False)
@@ -212,22 +226,14 @@ class StationController(QObject):
         self.encounter = None
         self.recollection_task_id = None
         self.with_pending = False
-        return self._run(
-            lambda uow: open_encounter(
-                uow, self.context.clock, self.user, patient_id, self.station_code
-            )
-        )
+        return self._send(OpenEncounter(patient_id=patient_id, station_code=self.station_code))
 
     def open_by_scan(self, scanned: str) -> bool:
         """Open the patient whose wristband or ID card was scanned; the scan confirms ID."""
         self.encounter = None
         self.recollection_task_id = None
         self.with_pending = False
-        return self._run(
-            lambda uow: open_by_wristband(
-                uow, self.context.clock, self.user, scanned, self.station_code
-            )
-        )
+        return self._send(OpenEncounterByWristband(scanned=scanned, station_code=self.station_code))
 
     def open_recollection(self, task_id: int, patient_id: int) -> bool:
         """Open (or resume) the patient's visit to draw a recollection task again.
@@ -237,11 +243,7 @@ class StationController(QObject):
         self.encounter = None
         self.recollection_task_id = task_id
         self.with_pending = False
-        return self._run(
-            lambda uow: open_encounter(
-                uow, self.context.clock, self.user, patient_id, self.station_code
-            )
-        )
+        return self._send(OpenEncounter(patient_id=patient_id, station_code=self.station_code))
 
     def refresh(self) -> bool:
         """Reload the open encounter (e.g. after the winged-set choice changed)."""
@@ -249,60 +251,44 @@ class StationController(QObject):
             return False
         encounter_id = self.encounter.id
         mode = _Mode(self.winged_set, self.recollection_task_id, self.with_pending)
-        return self._run(lambda uow: self._load(uow, encounter_id, mode))
+        bus = self.context.bus
+        return self._run(lambda: bus.query(self._load, encounter_id, mode))
 
     def cancel_recollection(self, task_id: int, reason: str, cancel_tests: bool) -> bool:
         """Close a recollection task as cancelled, with the reason (and its tests, if asked)."""
-
-        def work(uow: UnitOfWork) -> tuple[int, int]:
+        command = CancelRecollection(
+            task_id=task_id,
+            reason=reason,
+            cancel_tests=cancel_tests,
+            station_code=self.station_code,
+        )
+        return self._send(
+            command,
+            lambda done: self.recollection_cancelled.emit(done[0]),
             # A pair, not an int: an int result would be taken for a newly opened visit.
-            cancelled = cancel_recollection(
-                uow,
-                self.context.clock,
-                self.user,
-                task_id,
-                reason,
-                cancel_tests=cancel_tests,
-                station_code=self.station_code,
-            )
-            return task_id, cancelled
-
-        return self._run(work, lambda done: self.recollection_cancelled.emit(done[0]))
+            result=lambda cancelled: (task_id, cancelled),
+        )
 
     def confirm_identity(self, born: date | None, name_confirmed: bool) -> bool:
         """Check the stated date of birth and name against the record."""
         eid = self._eid()
-        return self._run(
-            lambda uow: confirm_identity(
-                uow,
-                self.context.clock,
-                self.user,
-                eid,
-                birth_date=born,
-                name_confirmed=name_confirmed,
-            )
+        return self._send(
+            ConfirmIdentity(encounter_id=eid, birth_date=born, name_confirmed=name_confirmed)
         )
 
     def confirm_wristband(self, scanned: str) -> bool:
         """Confirm the identifiers with this patient's scanned wristband."""
         eid = self._eid()
-        return self._run(
-            lambda uow: confirm_identity_by_wristband(
-                uow, self.context.clock, self.user, eid, scanned
-            )
-        )
+        return self._send(ConfirmIdentityByWristband(encounter_id=eid, scanned=scanned))
 
     def place_order(self, codes: Sequence[str], provider: str, priority: Priority) -> bool:
         """Enter a manual order for the patient in the chair."""
         assert self.encounter is not None
         patient_id = self.encounter.patient.id
-        return self._run(
-            lambda uow: place_order(
-                uow,
-                self.context.clock,
-                self.user,
+        return self._send(
+            PlaceOrder(
                 patient_id=patient_id,
-                test_codes=codes,
+                test_codes=tuple(codes),
                 ordering_provider=provider,
                 priority=priority,
                 station_code=self.station_code,
@@ -311,13 +297,10 @@ class StationController(QObject):
 
     def cancel_tests(self, ordered_test_ids: Sequence[int], reason: str) -> bool:
         """Cancel pending tests with a reason."""
-        return self._run(
-            lambda uow: cancel_tests(
-                uow,
-                self.context.clock,
-                self.user,
-                ordered_test_ids,
-                reason,
+        return self._send(
+            CancelTests(
+                ordered_test_ids=tuple(ordered_test_ids),
+                reason=reason,
                 station_code=self.station_code,
             )
         )
@@ -325,17 +308,10 @@ class StationController(QObject):
     def collect(self, containers: Sequence[ContainerCollection]) -> bool:
         """Record the collection (all containers in one transaction)."""
         eid, task_id = self._eid(), self.recollection_task_id
-        return self._run(
-            lambda uow: collect(
-                uow,
-                self.context.clock,
-                self.user,
-                eid,
-                containers,
-                recollection_task_id=task_id,
-            ),
-            self._collected,
+        command = CollectSpecimens(
+            encounter_id=eid, containers=tuple(containers), recollection_task_id=task_id
         )
+        return self._send(command, self._collected)
 
     def _collected(self, result: CollectResult) -> None:
         self.collected.emit(result)
@@ -343,20 +319,14 @@ class StationController(QObject):
     def collect_observed(self, original_specimen_id: int, form: ForensicForm) -> bool:
         """Record the observed forensic recollection."""
         eid = self._eid()
-        return self._run(
-            lambda uow: collect_observed_recollection(
-                uow, self.context.clock, self.user, eid, original_specimen_id, form
-            ),
-            self._collected,
+        command = CollectObservedRecollection(
+            encounter_id=eid, original_specimen_id=original_specimen_id, form=form
         )
+        return self._send(command, self._collected)
 
     def waive_observed(self, specimen_id: int, reason: str) -> bool:
         """Record why the observed recollection did not happen."""
-        return self._run(
-            lambda uow: waive_observed_recollection(
-                uow, self.context.clock, self.user, specimen_id, reason
-            )
-        )
+        return self._send(WaiveObservedRecollection(specimen_id=specimen_id, reason=reason))
 
     def print_labels(self) -> bool:
         """Print this patient's labels that have not printed yet."""
@@ -365,10 +335,11 @@ class StationController(QObject):
                 self.tr("Printing is not set up on this workstation: ask an administrator.")
             )
             return False
-        eid, setup, factory = self._eid(), self.print_setup, self.context.uow
+        eid, setup, bus = self._eid(), self.print_setup, self.context.bus
 
-        def work(_uow: UnitOfWork) -> PrintOutcome:
-            return print_encounter_labels(factory, self.context.clock, self.user, setup, eid)
+        def work() -> PrintOutcome:
+            # Not a command: each label job commits before it is sent (the factory).
+            return print_encounter_labels(bus.uow_factory, bus.clock, self.user, setup, eid)
 
         return self._run(work, self.printed.emit)
 
@@ -379,11 +350,11 @@ class StationController(QObject):
                 self.tr("Printing is not set up on this workstation: ask an administrator.")
             )
             return False
-        eid, setup, factory = self._eid(), self.print_setup, self.context.uow
+        eid, setup, bus = self._eid(), self.print_setup, self.context.bus
 
-        def work(_uow: UnitOfWork) -> PrintOutcome:
+        def work() -> PrintOutcome:
             return resolve_unconfirmed_labels(
-                factory, self.context.clock, self.user, setup, eid, printed=printed
+                bus.uow_factory, bus.clock, self.user, setup, eid, printed=printed
             )
 
         return self._run(work, self.printed.emit)
@@ -405,33 +376,28 @@ class StationController(QObject):
             return
         scanned = self._scans.pop(0)
         eid = self._eid()
-        self._run(
-            lambda uow: scan_back(uow, self.context.clock, self.user, eid, scanned),
-            self._scanned,
-        )
+        self._send(ScanBack(encounter_id=eid, scanned=scanned), self._scanned)
 
     def _scanned(self, outcome: ScanOutcome) -> None:
         self.scanned.emit(outcome)
 
     def resolve_alarm(self, alarm_id: int, resolution: str) -> bool:
         """Record how an alarm was resolved."""
-        return self._run(
-            lambda uow: resolve_alarm(uow, self.context.clock, self.user, alarm_id, resolution)
-        )
+        return self._send(ResolveAlarm(alarm_id=alarm_id, resolution=resolution))
 
     def complete(self) -> bool:
         """Finish the visit."""
         eid = self._eid()
-        return self._run(
-            lambda uow: complete_encounter(uow, self.context.clock, self.user, eid),
+        return self._send(
+            CompleteEncounter(encounter_id=eid),
             lambda _view: self.finished.emit(self.tr("Visit finished.")),
         )
 
     def abandon(self, reason: str) -> bool:
         """Abandon the visit (a reason is needed once something was collected)."""
         eid = self._eid()
-        return self._run(
-            lambda uow: abandon_encounter(uow, self.context.clock, self.user, eid, reason),
+        return self._send(
+            AbandonEncounter(encounter_id=eid, reason=reason),
             lambda _view: self.finished.emit(self.tr("Visit abandoned.")),
         )
 

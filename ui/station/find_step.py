@@ -17,15 +17,16 @@ from PySide6.QtWidgets import (
 )
 
 from labdesk.kernel.dto import PatientSummary, SignedInUser
+from labdesk.station.commands import SearchPatients
 from labdesk.station.dto import RecollectionRow, Worklist
-from labdesk.station.patients import search_date_formats, search_patients
+from labdesk.station.patients import search_date_formats
 from labdesk.station.worklist import station_worklist
 from ui.context import AppContext
 from ui.scanner import route_scans_from
 from ui.station.models import PickupModel, RecollectModel, WaitingModel
 from ui.station.patient_table_model import PatientTableModel
 from ui.station.tables import fit_once, station_table
-from ui.tasks import run_in_background
+from ui.tasks import CommandOp, QueryOp
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
 
@@ -182,23 +183,16 @@ class FindStep(QWidget):
             self.model.set_rows([])
             self.status_label.show_info("")
             return
-        run_in_background(
-            lambda: self._find(query),
+        command = SearchPatients(
+            query=query,
+            limit=SEARCH_LIMIT,
+            date_formats=search_date_formats(self._context.config.date_formats),
+        )
+        CommandOp(self._context.bus, command, self._user).run(
             lambda rows: self._show(serial, rows),
             lambda error: self._failed(serial, error),
             owner=self,
         )
-
-    def _find(self, query: str) -> list[PatientSummary]:
-        with self._context.uow() as uow:
-            return search_patients(
-                uow,
-                self._context.clock,
-                self._user,
-                query,
-                limit=SEARCH_LIMIT,
-                date_formats=search_date_formats(self._context.config.date_formats),
-            )
 
     def _show(self, serial: int, rows: list[PatientSummary]) -> None:
         if serial != self._query_serial:
@@ -265,16 +259,11 @@ class FindStep(QWidget):
 
     def reload_worklist(self) -> None:
         """Fetch today's worklist in the background."""
-        config = self._context.config
-        clock, user = self._context.clock, self._user
-
-        def fetch() -> Worklist:
-            with self._context.uow() as uow:
-                return station_worklist(
-                    uow, clock, user, config.station_code, config.clinic_timezone
-                )
-
-        run_in_background(fetch, self._show_worklist, self._worklist_failed, owner=self)
+        config, bus = self._context.config, self._context.bus
+        station, zone = config.station_code, config.clinic_timezone
+        QueryOp(bus, station_worklist, bus.clock, self._user, station, zone).run(
+            self._show_worklist, self._worklist_failed, owner=self
+        )
 
     def _show_worklist(self, worklist: Worklist) -> None:
         self.waiting_model.set_rows(worklist.waiting)

@@ -36,7 +36,7 @@ from ui.station.find_step import FindStep
 from ui.station.identify_step import IdentifyStep
 from ui.station.labels_step import LabelsStep, tone_of
 from ui.station.plan_step import PlanStep
-from ui.tasks import run_in_background
+from ui.tasks import QueryOp
 from ui.widgets.feedback import ScanFeedback, Tone, flash
 from ui.widgets.page import Page
 
@@ -318,11 +318,9 @@ class StationPage(Page):
     # ---------------------------------------------------------------- dialogs
 
     def _add_order(self) -> None:
-        def fetch() -> list[CatalogRow]:
-            with self._context.uow() as uow:
-                return [row for row in list_catalog(uow)]
-
-        run_in_background(fetch, self._order_dialog, self.controller.failed.emit, owner=self)
+        QueryOp(self._context.bus, list_catalog).run(
+            self._order_dialog, self.controller.failed.emit, owner=self
+        )
 
     def _order_dialog(self, catalog: list[CatalogRow]) -> None:
         request = dialogs.ask_order(self, catalog)

@@ -21,7 +21,7 @@ from labdesk.domain.timefmt import format_local
 from labdesk.kernel.dto import SignedInUser
 from ui.catalog_labels import temperature_label
 from ui.context import AppContext
-from ui.tasks import run_in_background
+from ui.tasks import QueryOp
 from ui.widgets.colors import ERROR_BACKGROUND
 from ui.widgets.errors import error_text
 from ui.widgets.table_model import Column, ModelIndex, RowTableModel
@@ -125,15 +125,9 @@ class SpecimenTimelineDialog(QDialog):
         layout.addWidget(self.verdict)
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
-        run_in_background(
-            lambda: self._fetch(user, specimen_id, accession), self._show, self._failed, owner=self
+        QueryOp(context.bus, specimen_timeline, user, specimen_id, accession=accession).run(
+            self._show, self._failed, owner=self
         )
-
-    def _fetch(
-        self, user: SignedInUser, specimen_id: int | None, accession: str | None
-    ) -> SpecimenTimeline:
-        with self._context.uow() as uow:
-            return specimen_timeline(uow, user, specimen_id, accession=accession)
 
     def _show(self, timeline: SpecimenTimeline) -> None:
         self.setWindowTitle(self.tr("Timeline of {a}").format(a=timeline.accession))

@@ -1,0 +1,319 @@
+"""Station commands: each state-changing phlebotomy-station use case as a command and handler.
+
+Handlers adapt the use cases in this package to the bus (``labdesk.kernel.messagebus``):
+the bus opens the unit of work, claims the idempotency key and commits; the use case checks
+permission, does the work and writes audit (most of them commit themselves, with the key
+already in the transaction).
+
+Printing a visit's labels (:func:`~labdesk.station.labels.print_encounter_labels`,
+:func:`~labdesk.station.labels.resolve_unconfirmed_labels`) is not a command: each print job
+is committed in its own transaction before a byte goes to the printer, so those services are
+handed the unit-of-work factory and open their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from labdesk.domain.forensic import ForensicForm
+from labdesk.domain.order import Priority
+from labdesk.kernel.dto import PatientSummary
+from labdesk.kernel.messagebus import Command, HandlerContext, handler
+from labdesk.station.collect import collect
+from labdesk.station.dto import CollectResult, ContainerCollection, EncounterView, ScanOutcome
+from labdesk.station.encounter import (
+    abandon_encounter,
+    complete_encounter,
+    confirm_identity,
+    confirm_identity_by_wristband,
+    open_by_wristband,
+    open_encounter,
+    resolve_alarm,
+)
+from labdesk.station.forensic import collect_observed_recollection, waive_observed_recollection
+from labdesk.station.labels import scan_back
+from labdesk.station.orders import cancel_tests, place_order
+from labdesk.station.patients import SEARCH_DATE_FORMATS, search_patients
+from labdesk.station.recollection import cancel_recollection
+
+# ---------------------------------------------------------------- finding the patient
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchPatients(Command[list[PatientSummary]]):
+    """Search patients by MRN, date of birth or name; every patient found is audited as seen.
+
+    A command, not a query: the search writes the audit of who saw which patients.
+    """
+
+    query: str
+    limit: int = 25
+    date_formats: tuple[str, ...] = SEARCH_DATE_FORMATS
+
+    def __repr__(self) -> str:  # the typed text may be a name or a date of birth
+        return f"SearchPatients(limit={self.limit}, query=***)"
+
+
+@handler(SearchPatients)
+def _search_patients(command: SearchPatients, ctx: HandlerContext) -> list[PatientSummary]:
+    return search_patients(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.query,
+        command.limit,
+        date_formats=command.date_formats,
+    )
+
+
+# ---------------------------------------------------------------- the visit
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenEncounter(Command[int]):
+    """Open (or resume) the patient's visit at the station; returns the encounter id."""
+
+    patient_id: int
+    station_code: str
+
+
+@handler(OpenEncounter)
+def _open_encounter(command: OpenEncounter, ctx: HandlerContext) -> int:
+    return open_encounter(ctx.uow, ctx.clock, ctx.user, command.patient_id, command.station_code)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenEncounterByWristband(Command[int]):
+    """Open the visit of the patient whose wristband or ID card was scanned (confirms ID)."""
+
+    scanned: str
+    station_code: str
+
+
+@handler(OpenEncounterByWristband)
+def _open_by_wristband(command: OpenEncounterByWristband, ctx: HandlerContext) -> int:
+    return open_by_wristband(ctx.uow, ctx.clock, ctx.user, command.scanned, command.station_code)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmIdentity(Command[None]):
+    """Check the stated date of birth and name against the record."""
+
+    encounter_id: int
+    birth_date: date | None
+    name_confirmed: bool
+    stated_family_name: str = ""
+
+
+@handler(ConfirmIdentity)
+def _confirm_identity(command: ConfirmIdentity, ctx: HandlerContext) -> None:
+    confirm_identity(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.encounter_id,
+        birth_date=command.birth_date,
+        name_confirmed=command.name_confirmed,
+        stated_family_name=command.stated_family_name,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmIdentityByWristband(Command[PatientSummary]):
+    """Confirm the visit's patient with their scanned wristband."""
+
+    encounter_id: int
+    scanned: str
+
+
+@handler(ConfirmIdentityByWristband)
+def _confirm_identity_by_wristband(
+    command: ConfirmIdentityByWristband, ctx: HandlerContext
+) -> PatientSummary:
+    return confirm_identity_by_wristband(
+        ctx.uow, ctx.clock, ctx.user, command.encounter_id, command.scanned
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteEncounter(Command[EncounterView]):
+    """Finish the visit."""
+
+    encounter_id: int
+
+
+@handler(CompleteEncounter)
+def _complete_encounter(command: CompleteEncounter, ctx: HandlerContext) -> EncounterView:
+    return complete_encounter(ctx.uow, ctx.clock, ctx.user, command.encounter_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AbandonEncounter(Command[EncounterView]):
+    """Abandon the visit (a reason is needed once something was collected)."""
+
+    encounter_id: int
+    reason: str = ""
+
+
+@handler(AbandonEncounter)
+def _abandon_encounter(command: AbandonEncounter, ctx: HandlerContext) -> EncounterView:
+    return abandon_encounter(ctx.uow, ctx.clock, ctx.user, command.encounter_id, command.reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolveAlarm(Command[None]):
+    """Record how a station alarm (wrong tube, unknown scan...) was resolved."""
+
+    alarm_id: int
+    resolution: str
+
+
+@handler(ResolveAlarm)
+def _resolve_alarm(command: ResolveAlarm, ctx: HandlerContext) -> None:
+    resolve_alarm(ctx.uow, ctx.clock, ctx.user, command.alarm_id, command.resolution)
+
+
+# ---------------------------------------------------------------- orders
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaceOrder(Command[int]):
+    """Enter a manual order from the catalog for the patient; returns the order id."""
+
+    patient_id: int
+    test_codes: tuple[str, ...]
+    ordering_provider: str
+    priority: Priority = Priority.ROUTINE
+    station_code: str = ""
+
+
+@handler(PlaceOrder)
+def _place_order(command: PlaceOrder, ctx: HandlerContext) -> int:
+    return place_order(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        patient_id=command.patient_id,
+        test_codes=command.test_codes,
+        ordering_provider=command.ordering_provider,
+        priority=command.priority,
+        station_code=command.station_code,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelTests(Command[int]):
+    """Cancel pending tests with a reason; returns how many were cancelled."""
+
+    ordered_test_ids: tuple[int, ...]
+    reason: str
+    station_code: str = ""
+
+
+@handler(CancelTests)
+def _cancel_tests(command: CancelTests, ctx: HandlerContext) -> int:
+    return cancel_tests(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.ordered_test_ids,
+        command.reason,
+        station_code=command.station_code,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelRecollection(Command[int]):
+    """Close a recollection task as cancelled (and its tests, if asked); returns how many."""
+
+    task_id: int
+    reason: str
+    cancel_tests: bool = False
+    station_code: str = ""
+
+
+@handler(CancelRecollection)
+def _cancel_recollection(command: CancelRecollection, ctx: HandlerContext) -> int:
+    return cancel_recollection(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.task_id,
+        command.reason,
+        cancel_tests=command.cancel_tests,
+        station_code=command.station_code,
+    )
+
+
+# ---------------------------------------------------------------- collection and labels
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectSpecimens(Command[CollectResult]):
+    """Record the collection of the visit's containers (all in one transaction)."""
+
+    encounter_id: int
+    containers: tuple[ContainerCollection, ...]
+    recollection_task_id: int | None = None
+
+
+@handler(CollectSpecimens)
+def _collect_specimens(command: CollectSpecimens, ctx: HandlerContext) -> CollectResult:
+    return collect(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.encounter_id,
+        command.containers,
+        recollection_task_id=command.recollection_task_id,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectObservedRecollection(Command[CollectResult]):
+    """Record the directly observed forensic recollection of a specimen."""
+
+    encounter_id: int
+    original_specimen_id: int
+    form: ForensicForm
+
+
+@handler(CollectObservedRecollection)
+def _collect_observed_recollection(
+    command: CollectObservedRecollection, ctx: HandlerContext
+) -> CollectResult:
+    return collect_observed_recollection(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.encounter_id,
+        command.original_specimen_id,
+        command.form,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaiveObservedRecollection(Command[None]):
+    """Record why the observed recollection of a specimen did not happen."""
+
+    specimen_id: int
+    reason: str
+
+
+@handler(WaiveObservedRecollection)
+def _waive_observed_recollection(command: WaiveObservedRecollection, ctx: HandlerContext) -> None:
+    waive_observed_recollection(ctx.uow, ctx.clock, ctx.user, command.specimen_id, command.reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanBack(Command[ScanOutcome]):
+    """Tick off a labelled tube of the visit by its scanned label (or raise an alarm)."""
+
+    encounter_id: int
+    scanned: str
+
+
+@handler(ScanBack)
+def _scan_back(command: ScanBack, ctx: HandlerContext) -> ScanOutcome:
+    return scan_back(ctx.uow, ctx.clock, ctx.user, command.encounter_id, command.scanned)
