@@ -13,6 +13,14 @@ ch. 10, ``service_layer/messagebus.py``): every state-changing use case is a fro
 A handler may commit earlier itself (a denial or a refusal that must be recorded even though
 the use case fails); the key is already in the transaction, so it commits with that work.
 
+Work that must not hold a transaction open (sending a label to a printer over the network)
+goes in an **after-commit step** registered with the handler (``@handler(C, then=step)``):
+the handler queues the work in the transaction and returns what the step needs; after the
+commit the bus calls ``step(command, queued, AfterCommit(...))``, which opens units of work of
+its own, and returns the step's result. If the process dies between the two, the queued work
+is still there for its background worker (the print spooler); a replay of the command is
+refused by its key and queues nothing twice.
+
 Queries stay plain functions over a unit of work returning DTOs; :meth:`MessageBus.query`
 runs one in a unit of work that is rolled back. The front ends (``ui/``, ``labdesk/cli/``,
 ``printers/``) build commands and hand them to a bus; they never open a unit of work or
@@ -71,24 +79,46 @@ class HandlerContext:
         return self.actor
 
 
-Handler = Callable[[Any, HandlerContext], Any]
+@dataclass(frozen=True)
+class AfterCommit:
+    """What an after-commit step gets: no open unit of work, a factory to open its own."""
 
-_HANDLERS: dict[type[Command[Any]], Handler] = {}
+    uows: UowFactory
+    clock: Clock
+    actor: SignedInUser | None
+
+    @property
+    def user(self) -> SignedInUser:
+        """The signed-in actor; a command sent without one is a programming error."""
+        if self.actor is None:
+            raise TypeError("this command needs a signed-in user")
+        return self.actor
+
+
+Handler = Callable[[Any, HandlerContext], Any]
+Step = Callable[[Any, Any, AfterCommit], Any]
+
+_HANDLERS: dict[type[Command[Any]], tuple[Handler, Step | None]] = {}
 
 
 def handler(
-    command_type: type[C],
+    command_type: type[C], *, then: Callable[[C, Any, AfterCommit], Any] | None = None
 ) -> Callable[[Callable[[C, HandlerContext], R]], Callable[[C, HandlerContext], R]]:
     """Register the decorated function as the one handler of ``command_type``.
 
     Commands and their handlers live side by side in each feature's ``commands`` module, so
     a command that exists has its handler registered.
+
+    Args:
+        command_type: the command class.
+        then: an after-commit step; when given, what the bus returns is the step's result
+            (the command's ``R``), and the handler's result is only handed to the step.
     """
 
     def register(fn: Callable[[C, HandlerContext], R]) -> Callable[[C, HandlerContext], R]:
         if command_type in _HANDLERS:
             raise TypeError(f"{command_type.__name__} already has a handler")
-        _HANDLERS[command_type] = fn
+        _HANDLERS[command_type] = (fn, then)
         return fn
 
     return register
@@ -142,7 +172,7 @@ class MessageBus:
                 handler itself committed a record of the refusal.
         """
         try:
-            fn = _HANDLERS[type(command)]
+            fn, then = _HANDLERS[type(command)]
         except KeyError:
             raise TypeError(f"no handler for {type(command).__name__}") from None
         with self._uow() as uow:
@@ -152,6 +182,8 @@ class MessageBus:
                 raise AlreadyHandled(command)
             result = fn(command, HandlerContext(uow, self._clock, actor))
             uow.commit()
+        if then is not None:
+            result = then(command, result, AfterCommit(self._uow, self._clock, actor))
         return cast(R, result)
 
     def query(

@@ -12,7 +12,14 @@ from labdesk.adapters.orm.commands import handled_commands
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import ValidationError
-from labdesk.kernel.messagebus import AlreadyHandled, Command, HandlerContext, MessageBus, handler
+from labdesk.kernel.messagebus import (
+    AfterCommit,
+    AlreadyHandled,
+    Command,
+    HandlerContext,
+    MessageBus,
+    handler,
+)
 from labdesk.ports import UnitOfWork
 from labdesk.station.accession import issue_accession
 
@@ -88,3 +95,29 @@ def test_racing_senders_of_one_key_do_it_once(engine: Engine, clock: FixedClock)
     assert sorted(outcomes).count("duplicate") == 5
     assert _handled(engine) == 1
     assert int(bus.handle(IssueTestAccession())[2:9]) == 2, "a duplicate issued a serial"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueThenLookUp(Command[tuple[str, int]]):
+    """Test-only: issue an accession, then (after the commit) read the command log."""
+
+
+def _look_up(command: IssueThenLookUp, accession: str, after: AfterCommit) -> tuple[str, int]:
+    with after.uows() as uow:  # a unit of work of its own: the handler's has committed
+        seen = uow.commands.handled_at(command.idempotency_key)
+    return accession, 0 if seen is None else 1
+
+
+@handler(IssueThenLookUp, then=_look_up)
+def _issue_then(command: IssueThenLookUp, ctx: HandlerContext) -> str:
+    return issue_accession(ctx.uow, ctx.clock)
+
+
+def test_an_after_commit_step_sees_the_committed_work(engine: Engine, clock: FixedClock) -> None:
+    bus = MessageBus(UnitOfWorkFactory(engine), clock)
+    command = IssueThenLookUp()
+    accession, logged = bus.handle(command)
+    assert logged == 1, "the step ran before the handler's transaction committed"
+    assert int(accession[2:9]) == 1
+    with pytest.raises(AlreadyHandled):
+        bus.handle(command)
