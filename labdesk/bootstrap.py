@@ -50,6 +50,7 @@ def bootstrap(
     clock: Clock | None = None,
     auto_upgrade: bool | None = None,
     create: bool = True,
+    interactive: bool = False,
 ) -> Core:
     """Connect to the configured database and check its schema.
 
@@ -60,6 +61,9 @@ def bootstrap(
     than report on an empty database it made. A zero-length file is always refused (a
     truncated database must not be given a fresh schema).
 
+    ``interactive`` (the app's screens) bounds every statement and lock wait by
+    ``config.interactive_timeout_ms``, so a busy table never freezes a window.
+
     Raises:
         StorageError: database unreachable, locked, read-only, missing, empty, or bad URL.
         SchemaError: schema behind (PostgreSQL) or newer than this program.
@@ -69,6 +73,7 @@ def bootstrap(
         password_file=config.database_password_file,
         create=create,
         empty_ok=False,
+        timeout_ms=config.interactive_timeout_ms if interactive else 0,
     )
     try:
         check_connection(engine)

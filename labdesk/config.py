@@ -82,6 +82,10 @@ class Config:
     """Write an anchor once this many events were appended since the last (and hourly)."""
     app_role: str = "labdesk_app"
     """PostgreSQL role the workstations connect as (``labdesk db upgrade`` grants it rights)."""
+    interactive_timeout_ms: int = 8000
+    """Longest a statement of the app's screens may run or wait on a lock (PostgreSQL;
+    0: no limit). A table another station or a maintenance job holds then gives a clear
+    "took too long" message instead of a frozen window. Command-line jobs have no limit."""
     demo: bool = False
     extra: dict[str, str] = field(default_factory=dict)
     overdue: dict[str, object] = field(default_factory=dict)
@@ -138,6 +142,7 @@ _KEYS = {
     "chain_anchor_file": str,
     "chain_anchor_every": int,
     "app_role": str,
+    "interactive_timeout_ms": int,
 }
 
 
@@ -227,6 +232,12 @@ def _check_anchoring(values: dict[str, object], file: Path) -> None:
         raise ConfigError(
             f"'chain_anchor_every' in {file} must be a whole number of at least 1.",
             hint="Use 1 to anchor after every commit that appends (the default).",
+        )
+    timeout = values.get("interactive_timeout_ms", 8000)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+        raise ConfigError(
+            f"'interactive_timeout_ms' in {file} must be a whole number of milliseconds.",
+            hint="Use 8000 (the default), or 0 for no limit.",
         )
     role = str(values.get("app_role", "labdesk_app"))
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):

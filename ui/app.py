@@ -49,7 +49,7 @@ def connect_core(config: Config) -> Core:
     # path to the first painted window.
     from labdesk.bootstrap import bootstrap
 
-    return bootstrap(config)
+    return bootstrap(config, interactive=True)
 
 
 def context_of(core: Core) -> AppContext:

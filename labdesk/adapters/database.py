@@ -216,6 +216,7 @@ def make_engine(
     password_file: str = "",
     create: bool = True,
     empty_ok: bool = True,
+    timeout_ms: int = 0,
 ) -> Engine:
     """Create an engine for ``raw_url`` with LabDesk's connection settings.
 
@@ -228,6 +229,8 @@ def make_engine(
             commands that only read, which refuse a missing file instead.
         empty_ok: accept an existing zero-length SQLite file (``labdesk db upgrade`` gives
             it a schema on purpose); a read-only command or the app refuse it.
+        timeout_ms: PostgreSQL ``statement_timeout`` and ``lock_timeout`` of every
+            connection (0: none). SQLite waits at most 5 s for a lock in any case.
 
     Raises:
         StorageError: for a bad URL, a missing driver, an uncreatable, missing or empty
@@ -247,6 +250,10 @@ def make_engine(
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["connect_args"] = {"connect_timeout": 5}
+        if timeout_ms > 0:
+            kwargs["connect_args"]["options"] = (
+                f"-c statement_timeout={int(timeout_ms)} -c lock_timeout={int(timeout_ms)}"
+            )
     try:
         engine = create_engine(url, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:
@@ -319,6 +326,13 @@ def translate_error(exc: BaseException, url: URL) -> StorageError:
         return StorageError(
             f"The database {where} is locked by another program.",
             hint="Close the other program using it, or wait a moment and retry.",
+        )
+    if "canceling statement due to" in low:  # statement_timeout / lock_timeout
+        return StorageError(
+            f"The database {where} took too long to answer: another station or a "
+            "maintenance job is holding what this screen needs.",
+            hint="Nothing was changed. Try again in a moment; if it keeps happening, ask the "
+            "administrator to look for a long-running job.",
         )
     if "password authentication failed" in low or ("role" in low and "does not exist" in low):
         return StorageError(
