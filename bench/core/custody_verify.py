@@ -6,8 +6,9 @@ schema revision and generator version: 200,000 specimens walked through collecte
 labelled, verified, picked up and received, interleaved as a clinic's day interleaves
 them, with correct hashes on both chains and the writer's counter set.
 
-Run: :func:`labdesk.custody.verify.verify_chains` through a unit of work, which
-must report the chains intact. Floor: the same rows read with a bare ``sqlite3`` cursor and
+Run: :func:`labdesk.custody.verify.verify_chains` through a unit of work (the repository's
+event stream with canonical content, the shared walk of ``labdesk.domain.chain_verify``),
+which must report the chains intact. Floor: the same rows read with a bare ``sqlite3`` cursor and
 hashed twice each (SHA-256 over the previous hash and the row's fields), with no canonical
 form, no link following and no findings.
 """
@@ -27,9 +28,10 @@ from bench.harness.errors import BenchError
 from bench.harness.model import Context, Scenario
 from labdesk.adapters import migrate
 from labdesk.adapters.database import make_engine
+from labdesk.adapters.repositories.custody import canonical_row
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.config import sqlite_url
-from labdesk.custody.verify import CHAIN_COUNTER, canonical_row, verify_chains
+from labdesk.custody.verify import CHAIN_COUNTER, verify_chains
 from labdesk.domain.hashchain import GENESIS
 
 VERIFY_EVENTS = 1_000_000

@@ -159,7 +159,8 @@ def verify_audit_log(
     anchor: tuple[int, str] | None = None,
     record: bool = True,
 ) -> ChainReport:
-    """Check the whole chain (see :mod:`labdesk.domain.audit_chain`).
+    """Check the whole chain (see :mod:`labdesk.domain.chain_verify`): the stored rows with
+    their canonical content from the repository, the writer's counter and the anchors.
 
     With ``record`` the check and its outcome are appended to the log (caller commits).
     """

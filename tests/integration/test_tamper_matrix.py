@@ -24,10 +24,10 @@ from sqlalchemy import Engine, text
 from labdesk.access.audit_log import verify_audit_log
 from labdesk.adapters.chain_anchor import AnchorFile
 from labdesk.adapters.database import describe
-from labdesk.adapters.repositories.custody import EVENT_STREAM_COLUMNS
+from labdesk.adapters.repositories.custody import EVENT_STREAM_COLUMNS, canonical_row
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.custody.pickup import scan_for_pickup, start_pickup
-from labdesk.custody.verify import canonical_row, verify_chains
+from labdesk.custody.verify import verify_chains
 from labdesk.domain.audit import AuditAction, AuditEntry
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.hashchain import GENESIS, link_hash

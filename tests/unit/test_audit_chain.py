@@ -1,18 +1,35 @@
-"""The audit chain check on in-memory entries: each kind of tampering is named."""
+"""The audit chain check on in-memory entries: each kind of tampering is named.
+
+The entries are handed over as the repository streams them: links plus canonical content.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labdesk.domain.audit import AuditAction, AuditEntry
-from labdesk.domain.audit_chain import ProblemKind, verify_chain
-from labdesk.domain.hashchain import GENESIS, link_hash
+from labdesk.domain.audit_chain import ChainReport, ProblemKind
+from labdesk.domain.audit_chain import verify_chain as verify_rows
+from labdesk.domain.chain_verify import ChainedRow
+from labdesk.domain.hashchain import GENESIS, canonical, link_hash
 
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+
+
+def verify_chain(
+    entries: Iterable[AuditEntry],
+    *,
+    expected_count: int | None = None,
+    anchor: tuple[int, str] | None = None,
+) -> ChainReport:
+    """The check over ``entries`` as stored rows (what ``stream_audit`` yields)."""
+    rows = (ChainedRow(e.id or 0, e.prev_hash, e.hash, canonical(e.content())) for e in entries)
+    return verify_rows(rows, expected_count=expected_count, anchor=anchor)
 
 
 def _chain(n: int, step: int = 1) -> list[AuditEntry]:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labdesk.custody.verify import canonical_row
+from labdesk.adapters.repositories.custody import canonical_row
 from labdesk.domain.catalog import TemperatureClass as T
 from labdesk.domain.catalog import TestDefinition as Definition
 from labdesk.domain.custody import CustodyEvent, next_status

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -17,6 +17,8 @@ from labdesk.adapters import orm
 from labdesk.adapters.append_only import guard_problems
 from labdesk.domain.audit import AuditAction, AuditEntry
 from labdesk.domain.audit_query import MAX_ROWS, AuditQuery, AuditRow
+from labdesk.domain.chain_verify import ChainedRow
+from labdesk.domain.hashchain import canonical
 from labdesk.domain.people import Role, User
 
 AUDIT_COUNTER = "audit-chain"
@@ -59,7 +61,9 @@ class StoredAuditEntry:
     detail: str
     flagged: bool
 
-    content = AuditEntry.content
+    def content(self) -> dict[str, object]:
+        """The hashed fields, built by ``AuditEntry.content`` (it reads only these attributes)."""
+        return AuditEntry.content(cast(AuditEntry, self))
 
     def __init__(self, row: Mapping[Any, Any]) -> None:
         for name in self.__slots__:
@@ -140,8 +144,12 @@ class AccessRepository:
         """How many audit entries are in the table."""
         return int(self.session.scalar(select(func.count()).select_from(orm.audit_entries)) or 0)
 
-    def stream_audit(self, batch: int = 5000) -> Iterator[StoredAuditEntry]:
-        """Every entry, oldest first, read in batches (bounded memory)."""
+    def stream_audit(self, batch: int = 5000) -> Iterator[ChainedRow]:
+        """Every entry for the chain check, oldest first, read in batches (bounded memory).
+
+        Each comes with its links and the canonical text of its hashed content, built from
+        the stored values as the writer built it from the entry.
+        """
         a = orm.audit_entries.c
         last = 0
         while True:
@@ -150,7 +158,10 @@ class AccessRepository:
             if not rows:
                 return
             for row in rows:
-                yield StoredAuditEntry(row)
+                entry = StoredAuditEntry(row)
+                yield ChainedRow(
+                    int(row["id"]), entry.prev_hash, entry.hash, canonical(entry.content())
+                )
             last = int(rows[-1]["id"])
 
     def search_audit(self, query: AuditQuery) -> list[AuditRow]:
