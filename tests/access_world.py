@@ -10,13 +10,16 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 
 from labdesk.access import credentials
-from labdesk.access.auth import create_user, session_of
+from labdesk.access.auth import session_of
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.audit import AuditEntry
 from labdesk.domain.clock import FixedClock
-from labdesk.domain.patient import Patient, PatientIdentifier, Sex
+from labdesk.domain.patient import Sex
 from labdesk.domain.people import Role
 from labdesk.kernel.dto import SignedInUser
+from labdesk.seed.builder import ClinicBuilder
+from labdesk.seed.names import SyntheticPerson
+from labdesk.seed.reference import StaffSpec
 
 PASSWORD = "seven purple giraffes dancing"
 STATION = "DRAW-7"
@@ -75,33 +78,22 @@ def build_world(engine: Engine, clock: FixedClock) -> World:
     ids: dict[str, int] = {}
     patient_ids: list[int] = []
     with factory() as uow:
+        build = ClinicBuilder(uow, clock)
         for username, (name, role) in PEOPLE.items():
-            ids[username] = create_user(
-                uow,
-                clock,
-                username=username,
-                display_name=name,
-                role=role,
-                password=PASSWORD,
+            user = build.user(
+                StaffSpec(username, name, role),
+                password=PASSWORD,  # each hashed on its own, the policy checked
                 badge_id=BADGES.get(username),
                 pin=PIN if username in BADGES else None,
             )
+            assert user.id is not None
+            ids[username] = user.id
         for mrn, family, given, born in PATIENT_NAMES:
-            patient = Patient(
-                mrn=mrn,
-                family_name=family,
-                given_name=given,
-                birth_date=born,
-                sex=Sex.FEMALE,
-                created_at=clock.now(),
+            patient = build.patient(
+                SyntheticPerson.named(mrn, family, given, born, Sex.FEMALE), wristband=f"WB-{mrn}"
             )
-            uow.patients.add(patient)
-            uow.patients.flush()
             assert patient.id is not None
             patient_ids.append(patient.id)
-            uow.patients.add_identifier(
-                PatientIdentifier(system="wristband", value=f"WB-{mrn}", patient_id=patient.id)
-            )
         uow.commit()
     return World(factory, clock, ids, patient_ids)
 

@@ -13,6 +13,11 @@ Isolation
     recreated before each test from a template migrated once per session. ``empty_engine``
     gives an empty database instead (the ``public`` schema dropped and recreated).
 
+Worlds
+    ``station_world``, ``custody_world``, ``access_world``, ``hl7_world`` and ``spool_world``
+    give a small synthetic clinic on the migrated ``engine`` (each backend), built by the
+    world modules over the shared seed builder (``labdesk/seed/builder.py``).
+
 Marks added at collection
     Tests under ``tests/integration`` get ``integration``, tests under ``tests/ui`` get
     ``ui``, and any test that uses ``pg_url`` (directly or through another fixture) gets
@@ -21,6 +26,7 @@ Marks added at collection
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sys
@@ -31,6 +37,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pytest
 from argon2 import PasswordHasher
@@ -46,6 +54,13 @@ from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.printing import LabelContent
+
+if TYPE_CHECKING:  # the world modules are imported by name, as the tests import them
+    from access_world import World as AccessWorld
+    from custody_world import World as CustodyWorld
+    from hl7_world import World as Hl7World
+    from spool_world import World as SpoolWorld
+    from station_world import StationWorld
 
 PG_URL_ENV = "LABDESK_TEST_PG_URL"
 REQUIRE_PG_ENV = "LABDESK_REQUIRE_PG"
@@ -297,6 +312,65 @@ def pg_engine(pg_url: str, pg_session: PgSession) -> Iterator[Engine]:
 def uow_factory(engine: Engine) -> UnitOfWorkFactory:
     """Units of work on the migrated ``engine`` (each backend)."""
     return UnitOfWorkFactory(engine)
+
+
+# ---------------------------------------------------------------- synthetic worlds
+
+_WORLD_FOLDERS = {
+    "station_world": TESTS_DIR,
+    "custody_world": TESTS_DIR,
+    "access_world": TESTS_DIR,
+    "hl7_world": TESTS_DIR / "integration",
+    "spool_world": TESTS_DIR / "integration" / "printers",
+}
+"""Where each world builder lives (all of them build over ``labdesk.seed.builder``)."""
+
+
+def world_module(name: str) -> ModuleType:
+    """A world builder module, imported by its plain name as the test files import it.
+
+    Its folder is appended to ``sys.path`` when missing, so a test anywhere can ask for any
+    world and gets the same module (and classes) the world's own tests use.
+    """
+    folder = str(_WORLD_FOLDERS[name])
+    if folder not in sys.path:
+        sys.path.append(folder)
+    return importlib.import_module(name)
+
+
+@pytest.fixture
+def station_world(uow_factory: UnitOfWorkFactory, clock: FixedClock) -> StationWorld:
+    """Catalog, station ``DRAW-2``, one user per role, three patients (``station_world``)."""
+    world: StationWorld = world_module("station_world").build_station_world(uow_factory, clock)
+    return world
+
+
+@pytest.fixture
+def custody_world(uow_factory: UnitOfWorkFactory, clock: FixedClock) -> CustodyWorld:
+    """Two clinics, a lab, the route, couriers and staff; specimens on demand."""
+    world: CustodyWorld = world_module("custody_world").World.build(uow_factory, clock)
+    return world
+
+
+@pytest.fixture
+def access_world(engine: Engine, clock: FixedClock) -> AccessWorld:
+    """Users of every role with real (session-cheap) password hashes, badges, PINs, patients."""
+    world: AccessWorld = world_module("access_world").build_world(engine, clock)
+    return world
+
+
+@pytest.fixture
+def hl7_world(engine: Engine, clock: FixedClock) -> Hl7World:
+    """One patient, one order, two tubes at the lab, and an ingestor (``hl7_world``)."""
+    world: Hl7World = world_module("hl7_world").build_world(engine, clock)
+    return world
+
+
+@pytest.fixture
+def spool_world(uow_factory: UnitOfWorkFactory, clock: FixedClock) -> SpoolWorld:
+    """One patient with an SST and a LAV collected at station ``STATION-T``."""
+    world: SpoolWorld = world_module("spool_world").build_world(uow_factory, clock)
+    return world
 
 
 # ---------------------------------------------------------------- label content

@@ -5,20 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from labdesk.access.credentials import hash_secret
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.catalog.compendium import ensure_shipped_catalog
-from labdesk.custody.events import Handoff, record_event
+from labdesk.custody.events import Handoff
 from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind
-from labdesk.domain.manifest import Route
-from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
-from labdesk.domain.patient import Patient, Sex
-from labdesk.domain.people import Role, Site, User
-from labdesk.domain.specimen import Specimen, SpecimenStatus
+from labdesk.domain.order import OrderSource, Priority, TestStatus
+from labdesk.domain.patient import Sex
+from labdesk.domain.people import Role
+from labdesk.domain.specimen import SpecimenStatus
 from labdesk.kernel.dto import SignedInUser
-from labdesk.station.accession import issue_accession
+from labdesk.seed.builder import ClinicBuilder, Passwords
+from labdesk.seed.names import SyntheticPerson
+from labdesk.seed.reference import DEMO_PROVIDER, RouteSpec, SiteSpec, StaffSpec
 
 PASSWORD = "courier secret phrase"
 ROUTE = "CLINIC-LAB"
@@ -31,12 +30,6 @@ STAFF = {
     "maria": ("Maria Alvarez", Role.MEDICAL_ASSISTANT),
     "alex": ("Alex Admin", Role.ADMIN),
     "sam": ("Dr. Sam Patel", Role.CLINICIAN),
-}
-
-_STEPS = {
-    SpecimenStatus.COLLECTED: (),
-    SpecimenStatus.LABELLED: (CustodyEventKind.LABELLED,),
-    SpecimenStatus.VERIFIED: (CustodyEventKind.LABELLED, CustodyEventKind.VERIFIED),
 }
 
 
@@ -55,32 +48,14 @@ class World:
         """Sites CLINIC, CLINIC2 (no route) and LAB, route CLINIC-LAB 90 min, ``STAFF``."""
         world = cls(uow, clock)
         world._places()
-        password_hash = hash_secret(PASSWORD)
+        staff = [StaffSpec(name, display, role) for name, (display, role) in STAFF.items()]
         with uow() as u:
-            for username, (name, role) in STAFF.items():
-                user = User(
-                    username=username,
-                    display_name=name,
-                    role=role,
-                    password_hash=password_hash,
-                    created_at=clock.now(),
-                )
-                u.people.add(user)
-                u.people.flush()
-                assert user.id is not None
-                world.users[username] = SignedInUser(
-                    id=user.id, username=username, display_name=name, role=role, initials=""
-                )
-            patient = Patient(
-                mrn="M0000001",
-                family_name="Testperson",
-                given_name="Pat",
-                birth_date=date(1970, 1, 1),
-                sex=Sex.FEMALE,
-                created_at=clock.now(),
+            build = ClinicBuilder(u, clock)
+            users = build.staff(staff, passwords=Passwords.SHARED, password=PASSWORD)
+            world.users = {name: build.actor(user) for name, user in users.items()}
+            patient = build.patient(
+                SyntheticPerson.named("M0000001", "Testperson", "Pat", date(1970, 1, 1), Sex.FEMALE)
             )
-            u.patients.add(patient)
-            u.patients.flush()
             assert patient.id is not None
             world.patient_id = patient.id
             u.commit()
@@ -101,22 +76,13 @@ class World:
 
     def _places(self) -> None:
         with self.uow() as u:
-            ensure_shipped_catalog(u)
+            build = ClinicBuilder(u, self.clock)
+            build.catalog()
             for code, is_lab in (("CLINIC", False), ("CLINIC2", False), ("LAB", True)):
-                site = Site(code=code, name=f"{code.title()} site", is_lab=is_lab)
-                u.people.add(site)
-                u.people.flush()
+                site = build.site(SiteSpec(code, f"{code.title()} site", is_lab=is_lab))
                 assert site.id is not None
                 self.sites[code] = site.id
-            u.routes.add(
-                Route(
-                    code=ROUTE,
-                    name="Clinic to lab",
-                    from_site_id=self.sites["CLINIC"],
-                    to_site_id=self.sites["LAB"],
-                    transit_minutes=TRANSIT_MINUTES,
-                )
-            )
+            build.route(RouteSpec(ROUTE, "CLINIC", "LAB", TRANSIT_MINUTES, name="Clinic to lab"))
             u.commit()
 
     def specimen(
@@ -133,48 +99,28 @@ class World:
         collected = self.clock.now() - collected_ago
         ma = self.users["maria"].id
         with self.uow() as u:
-            order = Order(
-                placer_order_number=f"PO{u.counters.next_value('test-order'):06d}",
-                patient_id=self.patient_id,
-                ordering_provider="Dr. Sam Patel",
+            build = ClinicBuilder(u, self.clock)
+            order, _ = build.order(
+                self.patient_id,
+                placer=build.number("test-order", "PO", 6),
+                provider=DEMO_PROVIDER,
                 priority=Priority.ROUTINE,
                 source=OrderSource.MANUAL,
                 ordered_at=collected,
-                created_at=collected,
             )
-            u.orders.add(order)
-            u.orders.flush()
-            specimen = Specimen(
-                accession=issue_accession(u, self.clock),
-                patient_id=self.patient_id,
-                container_code=container,
+            specimen = build.specimen(
+                self.patient_id,
+                container,
                 site_id=self.sites[site],
-                status=SpecimenStatus.COLLECTED,
-                collected_at=collected,
                 collected_by_id=ma,
+                collected_at=collected,
                 created_at=collected,
-                temperature_class=temperature,
+                temperature=temperature,
             )
-            u.specimens.add(specimen)
-            u.specimens.flush()
-            assert order.id is not None
-            for code in tests:
-                u.orders.add_test(
-                    OrderedTest(
-                        order_id=order.id,
-                        test_code=code,
-                        specimen_id=specimen.id,
-                        status=TestStatus.COLLECTED,
-                    )
-                )
-            for kind in (CustodyEventKind.COLLECTED, *_STEPS[status]):
-                record_event(
-                    u,
-                    self.clock,
-                    specimen,
-                    kind,
-                    Handoff(actor_id=ma, location="CLINIC / STATION-1", occurred_at=collected),
-                )
+            build.add_tests(order, tests, status=TestStatus.COLLECTED, specimen=specimen)
+            handoff = Handoff(actor_id=ma, location="CLINIC / STATION-1", occurred_at=collected)
+            build.walk(specimen, [(CustodyEventKind.COLLECTED, handoff)])
+            build.advance(specimen, status, handoff)
             u.commit()
             return specimen.accession
 

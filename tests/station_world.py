@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain.clock import Clock
-from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
-from labdesk.domain.patient import Patient, PatientIdentifier, Sex
-from labdesk.domain.people import Role, Site, Station, User
+from labdesk.domain.order import OrderSource, Priority
+from labdesk.domain.patient import Sex
+from labdesk.domain.people import Role
 from labdesk.kernel.dto import SignedInUser
-from labdesk.ports import UnitOfWork, UowFactory
+from labdesk.ports import UowFactory
+from labdesk.seed.builder import ClinicBuilder
+from labdesk.seed.names import SyntheticPerson
+from labdesk.seed.reference import DEMO_PROVIDER, SiteSpec, StaffSpec, StationSpec
 
 STATION = "DRAW-2"
 SITE = "CLINIC-S"
@@ -44,22 +46,9 @@ class StationWorld:
         return self.users[Role.COURIER]
 
 
-def _user(uow: UnitOfWork, clock: Clock, role: Role) -> SignedInUser:
-    name = f"st-{role.value}"
-    existing = uow.people.user_by_username(name)
-    if existing is None:
-        existing = User(
-            username=name,
-            display_name=f"Station {role.label}",
-            role=role,
-            password_hash="!",  # nobody signs in as this user
-            created_at=clock.now(),
-            initials=role.value[:2].upper(),
-        )
-        uow.people.add(existing)
-        uow.people.flush()
-    assert existing.id is not None
-    return SignedInUser(existing.id, name, existing.display_name, role, existing.initials)
+def _staff(role: Role) -> StaffSpec:
+    """One station test user per role (nobody signs in as them)."""
+    return StaffSpec(f"st-{role.value}", f"Station {role.label}", role, role.value[:2].upper())
 
 
 def build_station_world(
@@ -67,36 +56,18 @@ def build_station_world(
 ) -> StationWorld:
     """Catalog, a clinic site with station ``DRAW-2``, one user per role and three patients."""
     with uows() as uow:
-        ensure_shipped_catalog(uow)
-        site = Site(code=SITE, name="Station test clinic", timezone=SITE_TZ)
-        uow.people.add(site)
-        uow.people.flush()
+        build = ClinicBuilder(uow, clock)
+        build.catalog()
+        site = build.site(SiteSpec(SITE, "Station test clinic", timezone=SITE_TZ))
+        build.station(StationSpec(STATION, "Chair 2", SITE, label_printer_uri=label_printer_uri))
         assert site.id is not None
-        uow.people.add(
-            Station(
-                code=STATION,
-                name="Chair 2",
-                site_id=site.id,
-                label_printer_uri=label_printer_uri,
-            )
-        )
         world = StationWorld(station_code=STATION, site_id=site.id)
-        world.users = {role: _user(uow, clock, role) for role in Role}
+        world.users = {role: build.actor(build.user(_staff(role))) for role in Role}
         for key, (mrn, family, given, born, band) in PATIENTS.items():
-            patient = Patient(
-                mrn=mrn,
-                family_name=family,
-                given_name=given,
-                birth_date=born,
-                sex=Sex.UNKNOWN,
-                created_at=clock.now(),
+            patient = build.patient(
+                SyntheticPerson.named(mrn, family, given, born, Sex.UNKNOWN), wristband=band
             )
-            uow.patients.add(patient)
-            uow.patients.flush()
             assert patient.id is not None
-            uow.patients.add_identifier(
-                PatientIdentifier(patient_id=patient.id, system="wristband", value=band)
-            )
             world.patients[key] = patient.id
         uow.commit()
     return world
@@ -115,23 +86,17 @@ def add_order(
     """An EHR-style order for ``codes``; returns the ordered test ids."""
     at = clock.now() - timedelta(minutes=minutes_ago)
     with uows() as uow:
-        serial = uow.counters.next_value("test-order")
-        order = Order(
-            placer_order_number=number or f"EHR{serial:05d}",
-            patient_id=patient_id,
-            ordering_provider="Dr. Sam Patel",
+        build = ClinicBuilder(uow, clock)
+        placer = build.number("test-order", "EHR", 5)
+        _, tests = build.order(
+            patient_id,
+            codes,
+            placer=number or placer,
+            provider=DEMO_PROVIDER,
             priority=priority,
             source=OrderSource.HL7,
             ordered_at=at,
-            created_at=at,
         )
-        uow.orders.add(order)
-        uow.orders.flush()
-        assert order.id is not None
-        tests = [OrderedTest(order_id=order.id, test_code=c, status_changed_at=at) for c in codes]
-        for ot in tests:
-            uow.orders.add_test(ot)
-        uow.orders.flush()
         ids = [ot.id for ot in tests if ot.id is not None]
         uow.commit()
     return ids

@@ -1,5 +1,9 @@
 """Row generators for benchmark databases: plain tuples, encoded for the database driver.
 
+The fast path for a million rows: what a synthetic patient and order look like (names,
+MRNs, wristbands, providers, numbering) comes from :mod:`labdesk.seed`, like everything the
+demo and the test worlds build; only writing the rows as tuples is done here.
+
 Values are encoded here exactly as the column types store them (``UTCDateTime`` and
 SQLAlchemy's SQLite ``DATETIME``/``DATE``: naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``), so the
 driver's ``executemany`` can take them without per-value bind processing; the integration
@@ -13,10 +17,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from bench.data import synthetic
 from labdesk.domain.accession import make_accession
 from labdesk.domain.order import OrderSource, OrderStatus, Priority, TestStatus
 from labdesk.domain.specimen import SpecimenStatus
+from labdesk.seed.names import NamePool, wristband_for
+from labdesk.seed.reference import (
+    BULK_PROVIDER,
+    BULK_STAT_SHARE,
+    bulk_placer_number,
+    bulk_requisition,
+)
 from labdesk.station.patients import WRISTBAND_SYSTEM
 
 Row = tuple[object, ...]
@@ -79,7 +89,7 @@ PATIENT_COLUMNS = (
 
 def patient_rows(rng: random.Random, enc: Encoder, count: int) -> Iterator[Row]:
     """Patients ``1..count`` with made-up names."""
-    names = synthetic.NamePool()
+    names = NamePool()
     for pid in range(1, count + 1):
         p = names.person(rng, pid)
         yield (pid, p.mrn, p.family_name, p.given_name, p.name_key, enc.day(p.birth_date),
@@ -92,7 +102,7 @@ IDENTIFIER_COLUMNS = ("id", "patient_id", "system", "value")
 def identifier_rows(count: int) -> Iterator[Row]:
     """One wristband identifier per patient."""
     for pid in range(1, count + 1):
-        yield (pid, pid, WRISTBAND_SYSTEM, synthetic.wristband_for(pid))
+        yield (pid, pid, WRISTBAND_SYSTEM, wristband_for(pid))
 
 
 SPECIMEN_COLUMNS = (
@@ -162,7 +172,7 @@ def order_rows(
     latest = _SPECIMENS_FROM + _SPECIMENS_SPAN
     for oid in range(1, count // SPECIMENS_PER_ORDER + 1):
         serial = (oid - 1) * SPECIMENS_PER_ORDER + 1 + rng.randrange(SPECIMENS_PER_ORDER)
-        priority = Priority.STAT if rng.random() < 0.05 else Priority.ROUTINE
+        priority = Priority.STAT if rng.random() < BULK_STAT_SHARE else Priority.ROUTINE
         if oid % 5 == 0:
             patient = rng.randrange(n_patients) + 1
             at = latest - 60 * rng.randrange(60 * 24 * 14)
@@ -176,7 +186,7 @@ def order_rows(
             status = OrderStatus.COMPLETED
             ordered.append((len(ordered) + 1, oid, test_of(serial, tests).code,
                             TestStatus.ACKNOWLEDGED.value, serial, enc.ts(at + _DAY)))  # fmt: skip
-        orders.append((oid, f"PO{oid:08d}", f"RQ{oid:08d}", patient, "Dr Bench Provider", None,
-                       priority.value, OrderSource.HL7.value, status.value, "", enc.ts(at),
-                       enc.ts(at)))  # fmt: skip
+        orders.append((oid, bulk_placer_number(oid), bulk_requisition(oid), patient,
+                       BULK_PROVIDER, None, priority.value, OrderSource.HL7.value, status.value,
+                       "", enc.ts(at), enc.ts(at)))  # fmt: skip
     return orders, ordered

@@ -6,39 +6,30 @@ walked their custody events, so the courier and lab pages have something to show
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from labdesk.domain.clock import Clock
 from labdesk.domain.custody import CustodyEventKind
-from labdesk.domain.manifest import (
-    Manifest,
-    ManifestItem,
-    ManifestStatus,
-    Route,
-    make_manifest_number,
-)
+from labdesk.domain.errors import NotFound
+from labdesk.domain.manifest import Manifest, ManifestItem, ManifestStatus, make_manifest_number
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.ports import UnitOfWork
+from labdesk.seed.builder import ClinicBuilder
+from labdesk.seed.reference import DEMO_CLINIC
 
-DEMO_ROUTE = "CLINIC-LAB"
-DEMO_TRANSIT_MINUTES = 90
+_ROUTE = DEMO_CLINIC.routes[0]
+DEMO_ROUTE = _ROUTE.code
+DEMO_TRANSIT_MINUTES = _ROUTE.transit_minutes
 
 
-def ensure_demo_route(uow: UnitOfWork, clinic_code: str, lab_code: str) -> int | None:
-    """The clinic-to-lab route (90 min), created when missing; its id."""
-    existing = uow.routes.by_code(DEMO_ROUTE)
-    if existing is not None:
-        return existing.id
-    clinic, lab = uow.people.site_by_code(clinic_code), uow.people.site_by_code(lab_code)
-    if clinic is None or lab is None or clinic.id is None or lab.id is None:
+def ensure_demo_route(uow: UnitOfWork, clock: Clock, clinic_code: str, lab_code: str) -> int | None:
+    """The clinic-to-lab route (90 min), created when missing; its id (None: no such sites)."""
+    try:
+        route = ClinicBuilder(uow, clock).route(
+            replace(_ROUTE, from_site=clinic_code, to_site=lab_code)
+        )
+    except NotFound:
         return None
-    route = Route(
-        code=DEMO_ROUTE,
-        name=f"{clinic.name} to {lab.name}",
-        from_site_id=clinic.id,
-        to_site_id=lab.id,
-        transit_minutes=DEMO_TRANSIT_MINUTES,
-    )
-    uow.routes.add(route)
-    uow.routes.flush()
     return route.id
 
 
@@ -46,7 +37,7 @@ def seed_custody_demo(
     uow: UnitOfWork, clock: Clock, users: dict[str, int], clinic_code: str, lab_code: str
 ) -> None:
     """The route, and a finished manifest carrying the demo specimens in transit."""
-    route_id = ensure_demo_route(uow, clinic_code, lab_code)
+    route_id = ensure_demo_route(uow, clock, clinic_code, lab_code)
     clinic = uow.people.site_by_code(clinic_code)
     if clinic is None or clinic.id is None:
         return

@@ -9,97 +9,27 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from labdesk.access.auth import create_user
-from labdesk.custody.events import Handoff, record_event
+from labdesk.custody.events import Handoff
 from labdesk.domain import lifecycle
-from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import Clock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.lifecycle import TestEvent
-from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
-from labdesk.domain.patient import Patient, PatientIdentifier, Sex
-from labdesk.domain.people import Role, Site, Station
+from labdesk.domain.order import OrderedTest, OrderSource, Priority
 from labdesk.domain.result import AbnormalFlag, AckMeaning, Acknowledgement, Result, ResultStatus
-from labdesk.domain.specimen import Specimen, SpecimenStatus
+from labdesk.domain.specimen import Specimen
 from labdesk.ports import UnitOfWork
+from labdesk.seed.builder import ClinicBuilder, Passwords
 from labdesk.seed.custody import seed_custody_demo
-from labdesk.station.accession import issue_accession
-from labdesk.station.patients import WRISTBAND_SYSTEM
+from labdesk.seed.names import everyday_person, wristband_of
+from labdesk.seed.reference import DEMO_CLINIC, DEMO_PROVIDER, PANELS, STAT_SHARE
 
 DEMO_PASSWORD = "labdesk-demo"
-DEMO_USERS = (
-    ("ma", "Maria Alvarez", Role.MEDICAL_ASSISTANT),
-    ("courier", "Chris Okafor", Role.COURIER),
-    ("lab", "Lena Brandt", Role.LAB_RECEIVER),
-    ("doctor", "Dr. Sam Patel", Role.CLINICIAN),
-    ("admin", "Alex Admin", Role.ADMIN),
-)
-CLINIC_SITE = "CLINIC"
-LAB_SITE = "LAB"
-DEMO_STATION = "STATION-1"
-
-_FAMILY = (
-    "Smith",
-    "Johnson",
-    "García",
-    "Nguyen",
-    "O'Brien",
-    "Müller",
-    "Kowalski",
-    "Rossi",
-    "Okafor",
-    "Haddad",
-    "Andersson",
-    "Dubois",
-    "Ivanova",
-    "Tanaka",
-    "Silva",
-    "Cohen",
-    "Brown",
-    "Martínez",
-    "Lee",
-    "Walker",
-    "Hernández",
-    "Fischer",
-    "Novak",
-    "Papadopoulos",
-)
-_GIVEN = (
-    "Ana",
-    "John",
-    "Mei",
-    "José",
-    "Amara",
-    "Liam",
-    "Zoë",
-    "Omar",
-    "Sofia",
-    "Noah",
-    "Chloé",
-    "Ravi",
-    "Fatima",
-    "Lukas",
-    "Yuki",
-    "Grace",
-    "Mateo",
-    "Ingrid",
-    "Kofi",
-    "Elena",
-)
-# Panels ordered together at a typical outpatient visit.
-_PANELS = (
-    ("CBC", "CMP"),
-    ("CBC", "BMP", "LIPID", "A1C"),
-    ("TSH", "FT4"),
-    ("PTINR",),
-    ("UA", "UACUL"),
-    ("CBC", "PTINR", "CMP", "TSH"),
-    ("LIPID", "A1C"),
-    ("UDS",),
-    ("GLUF", "A1C"),
-)
+DEMO_USERS = tuple((s.username, s.display_name, s.role) for s in DEMO_CLINIC.staff)
+CLINIC_SITE = DEMO_CLINIC.sites[0].code
+LAB_SITE = DEMO_CLINIC.sites[1].code
+DEMO_STATION = DEMO_CLINIC.stations[0].code
 STATES = (
     "pending",
     "collected",
@@ -126,32 +56,15 @@ class DemoSummary:
 
 def ensure_demo_people(uow: UnitOfWork, clock: Clock) -> dict[str, int]:
     """Create the demo sites, station and users when missing; return user ids by name."""
-    clinic = uow.people.site_by_code(CLINIC_SITE)
-    if clinic is None:
-        clinic = Site(code=CLINIC_SITE, name="Riverside Family Clinic")
-        uow.people.add(clinic)
-        uow.people.add(Site(code=LAB_SITE, name="Central Reference Lab", is_lab=True))
-        uow.people.flush()
-    if uow.people.station_by_code(DEMO_STATION) is None:
-        assert clinic.id is not None
-        uow.people.add(Station(code=DEMO_STATION, name="Phlebotomy chair 1", site_id=clinic.id))
-    ids = {}
-    for username, name, role in DEMO_USERS:
-        user = uow.people.user_by_username(username)
-        if user is None:
-            ids[username] = create_user(
-                uow,
-                clock,
-                username=username,
-                display_name=name,
-                role=role,
-                password=DEMO_PASSWORD,
-                enforce_policy=False,  # the demo's published password; synthetic data only
-            )
-        else:
-            assert user.id is not None
-            ids[username] = user.id
-    return ids
+    build = ClinicBuilder(uow, clock)
+    build.reference(DEMO_CLINIC, routes=False)  # the route comes with the custody data
+    users = build.staff(
+        DEMO_CLINIC.staff,
+        passwords=Passwords.EACH,
+        password=DEMO_PASSWORD,
+        enforce_policy=False,  # the demo's published password; synthetic data only
+    )
+    return {name: user.id for name, user in users.items() if user.id is not None}
 
 
 def seed_demo(
@@ -169,6 +82,7 @@ def seed_demo(
     rng = random.Random(seed)
     now = clock.now()
     users = ensure_demo_people(uow, clock)
+    build = ClinicBuilder(uow, clock)
     clinic = uow.people.site_by_code(CLINIC_SITE)
     assert clinic is not None
     assert clinic.id is not None
@@ -176,40 +90,21 @@ def seed_demo(
     n_orders = n_specimens = 0
     base_mrn = 100000 + uow.patients.count()
     for index in range(patients):
-        patient = _make_patient(rng, base_mrn + index, now)
-        uow.patients.add(patient)
-        uow.patients.flush()
+        person = everyday_person(rng, base_mrn + index)
+        patient = build.patient(person, wristband=wristband_of(person.mrn), created_at=now)
         assert patient.id is not None
-        uow.patients.add_identifier(
-            PatientIdentifier(
-                patient_id=patient.id, system=WRISTBAND_SYSTEM, value=f"WB{patient.mrn}"
-            )
-        )
         state = STATES[index % len(STATES)]
         counts[state] += 1
         n_orders += 1
-        n_specimens += _seed_visit(uow, clock, rng, patient.id, state, users, clinic.id, now)
+        n_specimens += _seed_visit(build, rng, patient.id, state, users, clinic.id, now)
         if progress is not None:
             progress(index + 1, patients)
     seed_custody_demo(uow, clock, users, CLINIC_SITE, LAB_SITE)
     return DemoSummary(patients=patients, orders=n_orders, specimens=n_specimens, by_state=counts)
 
 
-def _make_patient(rng: random.Random, number: int, now: datetime) -> Patient:
-    born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 80))
-    return Patient(
-        mrn=f"M{number:07d}",
-        family_name=rng.choice(_FAMILY),
-        given_name=rng.choice(_GIVEN),
-        birth_date=born,
-        sex=rng.choice((Sex.FEMALE, Sex.MALE)),
-        created_at=now,
-    )
-
-
 def _seed_visit(
-    uow: UnitOfWork,
-    clock: Clock,
+    build: ClinicBuilder,
     rng: random.Random,
     patient_id: int,
     state: str,
@@ -218,86 +113,53 @@ def _seed_visit(
     now: datetime,
 ) -> int:
     """Create one order for the patient, driven to ``state``; return specimens made."""
-    age = {
-        "overdue_pickup": timedelta(hours=30),
-        "overdue_result": timedelta(days=4),
-        "overdue_transit": timedelta(hours=6),  # picked up, never arrived, not reported lost
-        "missing": timedelta(days=2),
-    }.get(state, timedelta(minutes=rng.randrange(20, 300)))
+    usual = timedelta(minutes=rng.randrange(20, 300))  # drawn for every state: same sequence
+    age = _AGES.get(state, usual)
     ordered_at = now - age - timedelta(minutes=30)
     # The visit's last moment (a pickup, a result, a signature) lies in the past: an order
     # placed 20 minutes ago cannot carry a result reported three hours after its collection.
     late = ordered_at + _COLLECTED_AFTER_ORDER + _last_moment(state) - (now - _SETTLED)
     if late > timedelta(0):
         ordered_at -= late
-    stat = rng.random() < 0.15
-    order = Order(
-        placer_order_number=f"ORD{uow.counters.next_value('demo-order'):06d}",
-        patient_id=patient_id,
-        ordering_provider="Dr. Sam Patel",
-        ordering_provider_id=users["doctor"],
+    stat = rng.random() < STAT_SHARE
+    placer = build.number("demo-order", "ORD", 6)
+    requisition = f"REQ{rng.randrange(10**6):06d}"
+    _, tests = build.order(
+        patient_id,
+        rng.choice(PANELS),
+        placer=placer,
+        provider=DEMO_PROVIDER,
+        provider_id=users["doctor"],
         priority=Priority.STAT if stat else Priority.ROUTINE,
         source=OrderSource.MANUAL,
         ordered_at=ordered_at,
-        created_at=ordered_at,
-        requisition=f"REQ{rng.randrange(10**6):06d}",
+        requisition=requisition,
     )
-    uow.orders.add(order)
-    uow.orders.flush()
-    assert order.id is not None
-    tests = []
-    for code in rng.choice(_PANELS):
-        ot = OrderedTest(order_id=order.id, test_code=code, status_changed_at=ordered_at)
-        uow.orders.add_test(ot)
-        tests.append(ot)
-    uow.orders.flush()
     if state == "pending":
         return 0
-    return _collect(
-        uow, clock, rng, tests, state, users, site_id, ordered_at + _COLLECTED_AFTER_ORDER
-    )
-
-
-def _collect(
-    uow: UnitOfWork,
-    clock: Clock,
-    rng: random.Random,
-    tests: list[OrderedTest],
-    state: str,
-    users: dict[str, int],
-    site_id: int,
-    collected_at: datetime,
-) -> int:
-    by_container: dict[str, list[OrderedTest]] = {}
-    temperature: dict[str, TemperatureClass] = {}
-    for ot in tests:
-        definition = uow.catalog.get_test(ot.test_code)
-        assert definition is not None, ot.test_code
-        by_container.setdefault(definition.container_code, []).append(ot)
-        temperature[definition.container_code] = definition.transport_temperature
-    order = uow.orders.get(tests[0].order_id)
-    assert order is not None
-    for container, carried in by_container.items():
-        specimen = Specimen(
-            accession=issue_accession(uow, clock),
-            patient_id=order.patient_id,
-            container_code=container,
+    collected_at = ordered_at + _COLLECTED_AFTER_ORDER
+    collector, where = _STEP_PLACES["collected"]
+    groups = build.by_container(tests)
+    for carried in groups.values():
+        specimen = build.draw(
+            carried,
             site_id=site_id,
-            status=SpecimenStatus.COLLECTED,
-            collected_at=collected_at,
-            collected_by_id=users["ma"],
-            created_at=collected_at,
-            temperature_class=temperature[container],
+            collector_id=users[collector],
+            at=collected_at,
+            location=where,
+            seal_intact=True,
         )
-        uow.specimens.add(specimen)
-        uow.specimens.flush()
-        assert specimen.id is not None
-        for ot in carried:
-            ot.specimen_id = specimen.id
-        _walk(uow, clock, rng, specimen, carried, state, users, collected_at)
-    return len(by_container)
+        _walk(build, rng, specimen, carried, state, users, collected_at)
+    return len(groups)
 
 
+_AGES = {
+    "overdue_pickup": timedelta(hours=30),
+    "overdue_result": timedelta(days=4),
+    "overdue_transit": timedelta(hours=6),  # picked up, never arrived, not reported lost
+    "missing": timedelta(days=2),
+}
+"""How long ago the overdue and missing visits were ordered (others: 20 to 300 minutes)."""
 _PATH = {
     "collected": ("labelled", "verified"),
     "overdue_pickup": ("labelled", "verified"),
@@ -352,8 +214,7 @@ def _last_moment(state: str) -> timedelta:
 
 
 def _walk(
-    uow: UnitOfWork,
-    clock: Clock,
+    build: ClinicBuilder,
     rng: random.Random,
     specimen: Specimen,
     carried: list[OrderedTest],
@@ -361,36 +222,19 @@ def _walk(
     users: dict[str, int],
     at: datetime,
 ) -> None:
-    """Record the custody events that bring ``specimen`` to ``state`` (``at``: collection)."""
-    for ot in carried:
-        ot.status = lifecycle.next_test_status(ot.status, TestEvent.COLLECTED)
-        ot.status_changed_at = at
-    for name in ("collected", *_PATH[state]):
-        actor, where = _STEP_PLACES[name]
-        record_event(
-            uow,
-            clock,
-            specimen,
-            CustodyEventKind(name),
-            Handoff(
-                actor_id=users[actor],
-                location=where,
-                occurred_at=at + _AFTER_COLLECTION[name],
-                temperature_class=specimen.temperature_class,
-                seal_intact=True,
-                reason="Bag not delivered with route 2" if name == "lost" else "",
-            ),
-        )
+    """Walk a drawn tube on to ``state``, then the lab's and clinician's steps (``at``: drawn)."""
+    steps = [(CustodyEventKind(n), _handoff(specimen, n, users, at)) for n in _PATH[state]]
+    build.walk(specimen, steps)
     for event, moment in _AFTER_PATH.get(state, ()):
         for ot in carried:
             ot.status = lifecycle.next_test_status(ot.status, event)
             ot.status_changed_at = at + _AFTER_COLLECTION[moment]
     if state in _AFTER_PATH:
         for ot in carried:
-            _result(uow, rng, ot, specimen, at)
+            _result(build.uow, rng, ot, specimen, at)
             if state == "acknowledged":
                 assert ot.id is not None
-                uow.results.add_acknowledgement(
+                build.uow.results.add_acknowledgement(
                     Acknowledgement(
                         ordered_test_id=ot.id,
                         user_id=users["doctor"],
@@ -398,6 +242,19 @@ def _walk(
                         acknowledged_at=at + _AFTER_COLLECTION["signed"],
                     )
                 )
+
+
+def _handoff(specimen: Specimen, name: str, users: dict[str, int], at: datetime) -> Handoff:
+    """Who records custody step ``name`` of a visit, where and when."""
+    actor, where = _STEP_PLACES[name]
+    return Handoff(
+        actor_id=users[actor],
+        location=where,
+        occurred_at=at + _AFTER_COLLECTION[name],
+        temperature_class=specimen.temperature_class,
+        seal_intact=True,
+        reason="Bag not delivered with route 2" if name == "lost" else "",
+    )
 
 
 def _result(

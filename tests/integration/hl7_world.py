@@ -11,15 +11,17 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock
-from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
-from labdesk.domain.patient import Patient, Sex
-from labdesk.domain.people import Role, Site, User
-from labdesk.domain.specimen import Specimen, SpecimenStatus
+from labdesk.domain.order import OrderSource, Priority, TestStatus
+from labdesk.domain.patient import Sex
+from labdesk.domain.people import Role
+from labdesk.domain.specimen import SpecimenStatus
 from labdesk.interface.ingest import Ingestor
 from labdesk.kernel.dto import SignedInUser
+from labdesk.seed.builder import ClinicBuilder
+from labdesk.seed.names import SyntheticPerson
+from labdesk.seed.reference import SiteSpec, StaffSpec
 
 MRN = "M0000001"
 PLACER = "PO100"
@@ -48,88 +50,67 @@ class World:
         return fields[1], fields[3] if len(fields) > 3 else ""
 
 
+STAFF = tuple(
+    StaffSpec(role.value, role.label, role, role.value[:2].upper())
+    for role in (Role.MEDICAL_ASSISTANT, Role.CLINICIAN, Role.ADMIN)
+)
+"""Who the HL7 tests act as (nobody signs in)."""
+# The tubes already at the lab, and the tests each carries.
+TUBES = ((ACC_PST, "PST", ("K",)), (ACC_LAV, "LAV", ("HGB", "CBC")))
+
+
 def build_world(engine: Engine, clock: FixedClock) -> World:
-    """Populate a migrated database."""
+    """Populate a migrated database: one order whose two tubes the lab has received.
+
+    The tubes are placed as received without their custody history (what the HL7 tests
+    match results against is the accession, the patient and the tests' states).
+    """
     factory = UnitOfWorkFactory(engine)
     now = clock.now()
     with factory() as uow:
-        ensure_shipped_catalog(uow)
-        site = Site(code="CLINIC", name="Test clinic")
-        uow.people.add(site)
-        users = {}
-        for role in (Role.MEDICAL_ASSISTANT, Role.CLINICIAN, Role.ADMIN):
-            user = User(
-                username=role.value,
-                display_name=role.label,
-                role=role,
-                password_hash="!",
-                created_at=now,
-                initials=role.value[:2].upper(),
-            )
-            uow.people.add(user)
-            users[role] = user
-        patient = Patient(
-            mrn=MRN,
-            family_name="Testpatient",
-            given_name="Alpha",
-            birth_date=date(1980, 1, 2),
-            sex=Sex.FEMALE,
-            created_at=now,
+        build = ClinicBuilder(uow, clock)
+        build.catalog()
+        site = build.site(SiteSpec("CLINIC", "Test clinic"))
+        users = {spec.role: build.user(spec) for spec in STAFF}
+        patient = build.patient(
+            SyntheticPerson.named(MRN, "Testpatient", "Alpha", date(1980, 1, 2), Sex.FEMALE)
         )
-        uow.patients.add(patient)
-        uow.people.flush()
-        uow.patients.flush()
-        order = Order(
-            placer_order_number=PLACER,
-            patient_id=patient.id,
-            ordering_provider="Dr Test",
+        assert site.id is not None
+        assert patient.id is not None
+        assert users[Role.MEDICAL_ASSISTANT].id is not None
+        order, _ = build.order(
+            patient.id,
+            placer=PLACER,
+            provider="Dr Test",
             priority=Priority.ROUTINE,
             source=OrderSource.MANUAL,
             ordered_at=now - timedelta(hours=3),
             created_at=now,
             requisition="RQ1",
         )
-        uow.orders.add(order)
-        uow.orders.flush()
-        specimens = {}
-        for acc, container in ((ACC_PST, "PST"), (ACC_LAV, "LAV")):
-            s = Specimen(
-                accession=acc,
-                patient_id=patient.id,
-                container_code=container,
+        specimens: dict[str, int] = {}
+        tests: dict[str, int] = {}
+        for accession, container, codes in TUBES:
+            specimen = build.specimen(
+                patient.id,
+                container,
                 site_id=site.id,
-                status=SpecimenStatus.RECEIVED,
-                collected_at=now - timedelta(hours=2),
                 collected_by_id=users[Role.MEDICAL_ASSISTANT].id,
+                collected_at=now - timedelta(hours=2),
+                status=SpecimenStatus.RECEIVED,
+                accession=accession,
                 created_at=now,
                 volume_ml=4.0,
             )
-            uow.specimens.add(s)
-            uow.specimens.flush()
-            specimens[acc] = s.id
-        tests = {}
-        for code, acc in (("K", ACC_PST), ("HGB", ACC_LAV), ("CBC", ACC_LAV)):
-            ot = OrderedTest(
-                order_id=order.id,
-                test_code=code,
-                status=TestStatus.RECEIVED,
-                specimen_id=specimens[acc],
-                status_changed_at=now,
+            assert specimen.id is not None
+            specimens[accession] = specimen.id
+            received = build.add_tests(
+                order, codes, status=TestStatus.RECEIVED, specimen=specimen, changed_at=now
             )
-            uow.orders.add_test(ot)
-            uow.orders.flush()
-            tests[code] = ot.id
+            tests.update({ot.test_code: ot.id for ot in received if ot.id is not None})
         uow.commit()
-        signed = {
-            role: SignedInUser(
-                id=u.id,
-                username=u.username,
-                display_name=u.display_name,
-                role=role,
-                initials=u.initials,
-            )
-            for role, u in users.items()
-        }
+        signed = {role: build.actor(user) for role, user in users.items()}
+        assert order.id is not None
         world = World(
             factory,
             clock,

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import zxingcpp
 from PIL import Image
 
-from labdesk.catalog.compendium import ensure_shipped_catalog
 from labdesk.domain.clock import Clock
-from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
-from labdesk.domain.patient import Patient, Sex
-from labdesk.domain.people import Role, Site, Station, User
-from labdesk.domain.specimen import Specimen, SpecimenStatus
+from labdesk.domain.order import OrderSource, Priority, TestStatus
+from labdesk.domain.patient import Sex
+from labdesk.domain.people import Role
 from labdesk.kernel.dto import SignedInUser
-from labdesk.ports import UnitOfWork, UowFactory
+from labdesk.ports import UowFactory
 from labdesk.printing.dto import PrintSetup
-from labdesk.station.accession import issue_accession
+from labdesk.seed.builder import ClinicBuilder
+from labdesk.seed.names import SyntheticPerson
+from labdesk.seed.reference import SiteSpec, StaffSpec, StationSpec
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 
 STATION = "STATION-T"
@@ -57,88 +57,58 @@ def build_world(
     family_name: str = "O'Brien",
     mrn: str = "M0000042",
 ) -> World:
-    """One patient with one order and a collected specimen per container."""
+    """One patient with one order and a collected specimen per container.
+
+    The tubes are placed as collected without custody events (the spooler reads the
+    specimens, their tests and the station; nothing here walks the chain).
+    """
     now = clock.now()
     with uows() as uow:
-        ensure_shipped_catalog(uow)
-        site = Site(code="CLINIC-T", name="Test clinic", timezone=SITE_TZ)
-        uow.people.add(site)
-        uow.people.flush()
+        build = ClinicBuilder(uow, clock)
+        build.catalog()
+        site = build.site(SiteSpec("CLINIC-T", "Test clinic", timezone=SITE_TZ))
+        build.station(
+            StationSpec(STATION, "Chair T", "CLINIC-T", label_printer_uri=station_printer)
+        )
+        users = {role: build.actor(build.user(_staff(role))) for role in Role}
+        patient = build.patient(
+            SyntheticPerson.named(mrn, family_name, "Siobhán", date(1984, 3, 5), Sex.FEMALE)
+        )
         assert site.id is not None
-        uow.people.add(
-            Station(
-                code=STATION, name="Chair T", site_id=site.id, label_printer_uri=station_printer
-            )
-        )
-        users = {role: _user(uow, role, now) for role in Role}
-        patient = Patient(
-            mrn=mrn,
-            family_name=family_name,
-            given_name="Siobhán",
-            birth_date=date(1984, 3, 5),
-            sex=Sex.FEMALE,
-            created_at=now,
-        )
-        uow.patients.add(patient)
-        uow.patients.flush()
         assert patient.id is not None
-        order = Order(
-            placer_order_number="ORD-T-1",
-            patient_id=patient.id,
-            ordering_provider="Dr. Test",
+        order, _ = build.order(
+            patient.id,
+            placer="ORD-T-1",
+            provider="Dr. Test",
             priority=Priority.STAT if stat else Priority.ROUTINE,
             source=OrderSource.MANUAL,
             ordered_at=now - timedelta(hours=1),
-            created_at=now - timedelta(hours=1),
         )
-        uow.orders.add(order)
-        uow.orders.flush()
-        assert order.id is not None
         accessions = []
         for container in containers:
-            specimen = Specimen(
-                accession=issue_accession(uow, clock),
-                patient_id=patient.id,
-                container_code=container,
+            specimen = build.specimen(
+                patient.id,
+                container,
                 site_id=site.id,
-                status=SpecimenStatus.COLLECTED,
-                collected_at=now - timedelta(minutes=10),
                 collected_by_id=users[Role.MEDICAL_ASSISTANT].id,
+                collected_at=now - timedelta(minutes=10),
                 created_at=now,
             )
-            uow.specimens.add(specimen)
-            uow.specimens.flush()
-            for code in PANELS.get(container, ("CBC",)):
-                uow.orders.add_test(
-                    OrderedTest(
-                        order_id=order.id,
-                        test_code=code,
-                        status=TestStatus.COLLECTED,
-                        specimen_id=specimen.id,
-                    )
-                )
+            build.add_tests(
+                order,
+                PANELS.get(container, ("CBC",)),
+                status=TestStatus.COLLECTED,
+                specimen=specimen,
+            )
             accessions.append(specimen.accession)
         uow.commit()
     return World(patient_id=patient.id, accessions=accessions, users=users)
 
 
-def _user(uow: UnitOfWork, role: Role, now: datetime) -> SignedInUser:
+def _staff(role: Role) -> StaffSpec:
+    """One user per role, named after it (nobody signs in as them)."""
     name = role.value.replace("_", " ").title()
-    initials = "".join(word[0] for word in name.split())
-    user = User(
-        username=role.value,
-        display_name=name,
-        role=role,
-        password_hash="not-a-real-hash",
-        created_at=now,
-        initials=initials,
-    )
-    uow.people.add(user)
-    uow.people.flush()
-    assert user.id is not None
-    return SignedInUser(
-        id=user.id, username=user.username, display_name=name, role=role, initials=initials
-    )
+    return StaffSpec(role.value, name, role, "".join(word[0] for word in name.split()))
 
 
 def make_setup(**changes: object) -> PrintSetup:
