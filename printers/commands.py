@@ -21,9 +21,8 @@ from labdesk.cli.common import open_core
 from labdesk.domain.errors import LabdeskError
 from labdesk.domain.printing import LabelContent, PrintJobKind, PrintJobStatus
 from labdesk.domain.timefmt import format_local
-from labdesk.printing.commands import ExportLabel
+from labdesk.printing.commands import ExportLabel, PrintSpecimenLabels, PrintTestLabel, ReprintJob
 from labdesk.printing.dto import PrintJobRow, PrintSetup
-from labdesk.printing.jobs import print_specimen_labels, print_test_label, reprint_job
 from labdesk.printing.label_content import TEST_ACCESSION
 from labdesk.printing.spooler import process_due_jobs
 from labdesk.printing.station_printers import label_printer_uri
@@ -104,7 +103,7 @@ def print_test(printer_uri: str | None, preset: str | None) -> None:
         uri = printer_uri or _station_printer(core, setup)
         state = printer_status(setup.opener, uri)
         click.echo(f"Printer {uri or '(none)'}: {state.summary}")
-        row = print_test_label(core.uow, core.clock, None, setup, printer_uri=uri)
+        row = core.bus.handle(PrintTestLabel(setup=setup, printer_uri=uri))
         if row.printed:
             click.echo(f"Test label printed (job {row.id}); scan it: it reads {TEST_ACCESSION}.")
             return
@@ -146,10 +145,8 @@ def render(accession: str, fmt: str, output: Path, preset: str | None) -> None:
 def print_(accessions: tuple[str, ...], printer_uri: str | None) -> None:
     """Print specimens' labels (primary and aliquot labels) as spooled jobs."""
     with _session() as (core, setup):
-        rows = print_specimen_labels(
-            core.uow, core.clock, None, setup, accessions, printer_uri=printer_uri
-        )
-        _report(core, rows)
+        command = PrintSpecimenLabels(setup=setup, accessions=accessions, printer_uri=printer_uri)
+        _report(core, core.bus.handle(command))
 
 
 @label.command("reprint")
@@ -159,10 +156,8 @@ def print_(accessions: tuple[str, ...], printer_uri: str | None) -> None:
 def reprint(job_id: int, reason: str, printer_uri: str | None) -> None:
     """Reprint a label job exactly as first printed, marked REPRINT n."""
     with _session() as (core, setup):
-        row = reprint_job(
-            core.uow, core.clock, None, setup, job_id, reason, printer_uri=printer_uri
-        )
-        _report(core, [row])
+        command = ReprintJob(setup=setup, job_id=job_id, reason=reason, printer_uri=printer_uri)
+        _report(core, [core.bus.handle(command)])
 
 
 @label.command("spool")

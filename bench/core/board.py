@@ -71,7 +71,8 @@ def _load_setup(_ctx: Context) -> BoardLoad:
 
 
 def _load(state: BoardLoad, _i: int) -> object:
-    board = load_board(state.uow(), state.clock, state.actor, state.policy, audit=False)
+    with state.uow() as uow:
+        board = load_board(uow, state.clock, state.actor, state.policy, audit=False)
     if board.total < OPEN_TESTS:
         raise BenchError(f"The board listed {board.total} tests, expected {OPEN_TESTS}.")
     return board

@@ -84,7 +84,8 @@ def build_board(url: str) -> None:
     """Fill the board table as the first board load would (default policy, bench clock)."""
     engine = make_engine(url)
     try:
-        refresh_board(UnitOfWorkFactory(engine)(), FixedClock(BOARD_NOW), OverduePolicy())
+        with UnitOfWorkFactory(engine)() as uow:
+            refresh_board(uow, FixedClock(BOARD_NOW), OverduePolicy())
     finally:
         engine.dispose()
 

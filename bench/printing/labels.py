@@ -30,19 +30,20 @@ from bench.harness.errors import BenchError
 from bench.harness.model import Context, Scenario
 from labdesk.adapters import migrate
 from labdesk.adapters.database import make_engine
-from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkFactory
-from labdesk.catalog.compendium import ensure_shipped_catalog
+from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import FixedClock, SystemClock
-from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority, TestStatus
-from labdesk.domain.patient import Patient, Sex
-from labdesk.domain.people import Role, Site, Station, User
+from labdesk.domain.errors import NotFound
+from labdesk.domain.order import TestStatus
+from labdesk.domain.patient import Sex
 from labdesk.domain.printing import LabelContent
-from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.kernel.dto import SignedInUser
-from labdesk.printing.dto import LabelSettings, PrintSetup
-from labdesk.printing.jobs import print_specimen_labels
-from labdesk.station.accession import issue_accession
+from labdesk.kernel.messagebus import MessageBus
+from labdesk.printing.commands import PrintSpecimenLabels
+from labdesk.printing.dto import LabelSettings, PrintJobRow, PrintSetup
+from labdesk.seed.builder import ClinicBuilder
+from labdesk.seed.names import SyntheticPerson
+from labdesk.seed.reference import PRINT_BENCH_CLINIC, PRINT_BENCH_CONTAINERS
 from printers.layout import layout_label
 from printers.pdf import render_pdf
 from printers.presets import Preset, get_preset
@@ -282,13 +283,13 @@ def _order_setup(ctx: Context) -> OrderRun:
     actor, accessions = _seed_order(uows)
     printer = LoopbackPrinter()
     setup = PrintSetup(
-        station_code="BENCH-PRINT",
+        station_code=PRINT_BENCH_CLINIC.stations[0].code,
         opener=open_spool_printer,
         renderer=LabelRendererAdapter(),
         labels=LabelSettings(),
         label_printer_override=printer.uri,
     )
-    rows = print_specimen_labels(uows, SystemClock(), actor, setup, accessions)
+    rows = _print(uows, setup, actor, accessions)
     with uows() as uow:
         payload = b"".join(uow.print_queue.get(r.id).payload for r in rows)  # type: ignore[union-attr]
     run = OrderRun(uows, setup, actor, accessions, printer, payload, sent=len(payload))
@@ -296,10 +297,16 @@ def _order_setup(ctx: Context) -> OrderRun:
     return run
 
 
+def _print(
+    uows: UnitOfWorkFactory, setup: PrintSetup, actor: SignedInUser, accessions: tuple[str, ...]
+) -> list[PrintJobRow]:
+    """What the station's Print button sends: the command through the bus."""
+    command = PrintSpecimenLabels(setup=setup, accessions=accessions)
+    return MessageBus(uows, SystemClock()).handle(command, actor)
+
+
 def _print_order(state: OrderRun, _i: int) -> object:
-    rows = print_specimen_labels(
-        state.uows, SystemClock(), state.actor, state.setup, state.accessions
-    )
+    rows = _print(state.uows, state.setup, state.actor, state.accessions)
     if not all(row.printed for row in rows):
         raise BenchError(f"A bench label did not print: {rows[0].last_error}")
     state.sent += len(state.payload)  # the same labels, so the same number of bytes
@@ -323,81 +330,38 @@ def _order_teardown(state: OrderRun) -> None:
 
 
 def _seed_order(uows: UnitOfWorkFactory) -> tuple[SignedInUser, tuple[str, ...]]:
-    """One patient, one order and six collected containers (synthetic)."""
+    """One patient, one order and six collected containers (synthetic, the seed builder)."""
     now = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-    clock = FixedClock(now)
-    containers = ("BCX", "LBLU", "SST", "PST", "LAV", "GRAY")
     with uows() as uow:
-        ensure_shipped_catalog(uow)
-        site = Site(code="BENCH-P", name="Bench print clinic")
-        uow.people.add(site)
-        uow.people.flush()
+        build = ClinicBuilder(uow, FixedClock(now))
+        build.catalog()
+        site = build.reference(PRINT_BENCH_CLINIC)[PRINT_BENCH_CLINIC.sites[0].code]
+        (user,) = build.staff(PRINT_BENCH_CLINIC.staff).values()
+        family, given = _NAMES[0]
+        patient = build.patient(
+            SyntheticPerson.named("M9000001", family, given, date(1984, 3, 5), Sex.MALE)
+        )
         assert site.id is not None
-        uow.people.add(Station(code="BENCH-PRINT", name="Bench chair", site_id=site.id))
-        user = User(
-            username="bench-ma",
-            display_name="Bench MA",
-            role=Role.MEDICAL_ASSISTANT,
-            password_hash="-",
-            created_at=now,
-            initials="BM",
-        )
-        patient = Patient(
-            mrn="M9000001",
-            family_name="García-Márquez",
-            given_name="José",
-            birth_date=date(1984, 3, 5),
-            sex=Sex.MALE,
-            created_at=now,
-        )
-        uow.people.add(user)
-        uow.patients.add(patient)
-        uow.people.flush()
         assert user.id is not None
         assert patient.id is not None
-        order = Order(
-            placer_order_number="BENCH-ORDER-1",
-            patient_id=patient.id,
-            ordering_provider="Dr. Bench",
-            priority=Priority.ROUTINE,
-            source=OrderSource.MANUAL,
-            ordered_at=now,
-            created_at=now,
+        order, _ = build.order(
+            patient.id, placer="BENCH-ORDER-1", provider="Dr. Bench", ordered_at=now
         )
-        uow.orders.add(order)
-        uow.orders.flush()
         accessions = []
-        for code in containers:
-            specimen = Specimen(
-                accession=issue_accession(uow, clock),
-                patient_id=patient.id,
-                container_code=code,
-                site_id=site.id,
-                status=SpecimenStatus.COLLECTED,
-                collected_at=now,
-                collected_by_id=user.id,
-                created_at=now,
-            )
-            uow.specimens.add(specimen)
-            uow.specimens.flush()
-            assert order.id is not None
-            uow.orders.add_test(
-                OrderedTest(
-                    order_id=order.id,
-                    test_code=_test_for(uow, code),
-                    status=TestStatus.COLLECTED,
-                    specimen_id=specimen.id,
+        try:
+            for code in PRINT_BENCH_CONTAINERS:
+                specimen = build.specimen(
+                    patient.id, code, site_id=site.id, collected_by_id=user.id, collected_at=now
                 )
-            )
-            accessions.append(specimen.accession)
+                build.add_tests(
+                    order,
+                    (build.test_for_container(code),),
+                    status=TestStatus.COLLECTED,
+                    specimen=specimen,
+                )
+                accessions.append(specimen.accession)
+        except NotFound as exc:
+            raise BenchError(f"The shipped catalog cannot fill the bench order: {exc}") from exc
         uow.commit()
-    actor = SignedInUser(user.id, user.username, user.display_name, user.role, user.initials)
+        actor = build.actor(user)
     return actor, tuple(accessions)
-
-
-def _test_for(uow: SqlAlchemyUnitOfWork, container_code: str) -> str:
-    """A catalog test drawn into ``container_code``."""
-    for test in uow.catalog.tests(active_only=True):
-        if test.container_code == container_code:
-            return test.code
-    raise BenchError(f"The shipped catalog has no test for container {container_code}.")

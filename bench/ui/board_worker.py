@@ -68,11 +68,12 @@ def main(argv: list[str]) -> int:
         auto_upgrade=False,
     )
     try:
-        board = load_board(core.uow(), clock, actor, OverduePolicy(), audit=False)
+        bus = core.bus  # as the results page reads the board: queries through the bus
+        board = bus.query(load_board, clock, actor, OverduePolicy(), audit=False)
 
         def fetch(query: BoardQuery, offset: int, limit: int, with_total: bool) -> BoardPage:
-            return query_board(
-                core.uow(), actor, query, board.now_s,
+            return bus.query(
+                query_board, actor, query, board.now_s,
                 offset=offset, limit=limit, with_total=with_total,
             )  # fmt: skip
 

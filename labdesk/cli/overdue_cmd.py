@@ -6,12 +6,8 @@ import click
 
 from labdesk.cli.common import open_core
 from labdesk.domain.overdue import FlagReason
-from labdesk.results.commands import (
-    CountOverdue,
-    EscalateOverdueCriticals,
-    RebuildBoard,
-    SetCoveringClinician,
-)
+from labdesk.results.board import overdue_tally
+from labdesk.results.commands import EscalateOverdueCriticals, RebuildBoard, SetCoveringClinician
 from labdesk.results.overdue_settings import overdue_settings
 
 
@@ -48,7 +44,8 @@ def counts() -> None:
     core = open_core(create=False)
     try:
         settings = overdue_settings(core.config)
-        open_tests, tally = core.bus.handle(CountOverdue(policy=settings.policy))
+        # A query: the refresh of the board table it starts with commits itself.
+        open_tests, tally = core.bus.query(overdue_tally, core.clock, settings.policy)
     finally:
         core.close()
     click.echo(f"{open_tests:,} open ordered tests")

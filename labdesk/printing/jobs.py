@@ -1,8 +1,18 @@
-"""Printing specimen labels: persist a job per container, then hand it to the spooler.
+"""Printing specimen labels: queue a job per container in a transaction, send it after.
 
 Every print is a :class:`~labdesk.domain.printing.PrintJob` holding the exact bytes for
-the printer and a JSON snapshot of the label content, created in one transaction with its
-audit entry, then sent by :mod:`labdesk.printing.spooler`. Problems with the printer do
+the printer and a JSON snapshot of the label content. A print is a command
+(:mod:`labdesk.printing.commands`) in two halves, because nothing may go over the network
+while a transaction is open:
+
+* the handler's half (``queue_*``, :func:`resolve_unconfirmed`) runs in the bus's unit of
+  work: it checks permission, creates the ``queued`` jobs and writes their audit, and the
+  bus commits them with the command's idempotency key;
+* the after-commit half (:func:`send_queued_labels`, the spooler's ``send_job``) sends them.
+
+If the process dies between the two, the jobs stay queued and the spooler
+(:func:`~labdesk.printing.spooler.process_due_jobs`) sends them on its next pass; a replay
+of the command is refused by its key and queues nothing twice. Problems with the printer do
 not raise: the job is kept (queued for retry, or failed with the reason) and the returned
 row says so. Only errors where no job can exist raise (no permission, bad or unknown
 accession, a reprint without a reason).
@@ -14,6 +24,7 @@ a LabDesk sign-in: no permission check, and audit entries name no user.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from labdesk.domain.audit import AuditAction
@@ -34,7 +45,7 @@ from labdesk.printing.label_content import (
     printer_test_content,
     with_aliquots,
 )
-from labdesk.printing.spooler import error_text, job_row, send_job, send_jobs
+from labdesk.printing.spooler import error_text, send_jobs
 from labdesk.printing.station_printers import label_printer_uri
 from labdesk.printing.views import check, render_snapshot, with_preview
 
@@ -47,22 +58,30 @@ class NoPrinterConfigured(ValidationError):
     """This station has no label printer."""
 
 
-def print_specimen_labels(
-    uows: UowFactory,
+@dataclass(frozen=True)
+class QueuedLabels:
+    """The label jobs one print queued in its transaction, for the send after the commit."""
+
+    job_ids: tuple[int, ...] = ()
+    """One job per container, in the order the labels were asked for."""
+    first: LabelSnapshot | None = None
+    """The first job's labels: the screen's preview is rendered from them once sent."""
+
+
+def queue_specimen_labels(
+    uow: UnitOfWork,
     clock: Clock,
     actor: SignedInUser | None,
     setup: PrintSetup,
     accessions: Sequence[str],
     *,
     printer_uri: str | None = None,
-) -> list[PrintJobRow]:
-    """Print the labels of one or more specimens (one job per container) and send them.
+) -> QueuedLabels:
+    """Queue the labels of one or more specimens, one job per container (the caller commits).
 
     Each container gets ``setup.labels.copies_for(container)`` labels: its primary label
-    and aliquot labels. All accessions are checked before any job is created.
-
-    Returns:
-        One row per job, in the order of ``accessions``, with its preview.
+    and aliquot labels. All accessions are checked before any job is created. A job that
+    cannot print (no printer, a label that does not fit) is created failed, saying why.
 
     Raises:
         PermissionDenied: if ``actor`` may not print labels.
@@ -70,30 +89,41 @@ def print_specimen_labels(
         NotFound: for an accession with no specimen.
     """
     check(actor, Permission.PRINT_LABELS)
-    with uows() as uow:
-        specimens = find_specimens(uow, accessions)
-        uri = printer_uri.strip() if printer_uri else label_printer_uri(uow, setup)
-        tests = uow.print_queue.label_tests([s.id for s in specimens if s.id is not None])
-        loaded = _preload(uow, specimens, tests)  # noqa: F841 - kept alive for the identity map
-        queued = [
-            _specimen_job(uow, clock, actor, setup, s, uri, tests.get(s.id or 0, []))
-            for s in specimens
-        ]
-        for job, _ in queued:
-            uow.print_queue.add(job)
-        uow.print_queue.flush()
-        _audit_prints(uow, clock, actor, setup, specimens, queued)
-        uow.commit()
-    rows = send_jobs(uows, clock, setup.opener, [job.id for job, _ in queued if job.id])
+    specimens = find_specimens(uow, accessions)
+    uri = printer_uri.strip() if printer_uri else label_printer_uri(uow, setup)
+    tests = uow.print_queue.label_tests([s.id for s in specimens if s.id is not None])
+    loaded = _preload(uow, specimens, tests)  # noqa: F841 - kept alive for the identity map
+    queued = [
+        _specimen_job(uow, clock, actor, setup, s, uri, tests.get(s.id or 0, [])) for s in specimens
+    ]
+    for job, _ in queued:
+        uow.print_queue.add(job)
+    uow.print_queue.flush()
+    _audit_prints(uow, clock, actor, setup, specimens, queued)
+    return QueuedLabels(
+        job_ids=tuple(_id(job) for job, _ in queued),
+        first=queued[0][1] if queued else None,
+    )
+
+
+def send_queued_labels(
+    uows: UowFactory, clock: Clock, setup: PrintSetup, queued: QueuedLabels
+) -> list[PrintJobRow]:
+    """Send the committed jobs of one print in order; their rows, the first with its preview.
+
+    Runs after the commit, each job claimed and recorded in a transaction of its own
+    (:func:`~labdesk.printing.spooler.send_jobs`).
+    """
+    rows = send_jobs(uows, clock, setup.opener, queued.job_ids)
     # The screen shows the first label: render its preview once the bytes are out (not
     # stored; job_preview renders any job's on demand).
-    if rows and rows[0].preview_png is None:
-        rows[0] = with_preview(uows, setup, rows[0], queued[0][1], store=False)
+    if rows and rows[0].preview_png is None and queued.first is not None:
+        rows[0] = with_preview(uows, setup, rows[0], queued.first, store=False)
     return rows
 
 
-def reprint_job(
-    uows: UowFactory,
+def queue_reprint(
+    uow: UnitOfWork,
     clock: Clock,
     actor: SignedInUser | None,
     setup: PrintSetup,
@@ -101,11 +131,15 @@ def reprint_job(
     reason: str,
     *,
     printer_uri: str | None = None,
-) -> PrintJobRow:
-    """Reprint a label job from its stored snapshot, marked ``REPRINT n``, and send it.
+) -> int:
+    """Queue a reprint of a label job from its stored snapshot, marked ``REPRINT n``.
 
     The labels say exactly what the original said, even if the patient record changed
-    since; they are laid out on this station's current label stock.
+    since; they are laid out on this station's current label stock. The caller commits,
+    then sends the returned job.
+
+    Returns:
+        The new job's id.
 
     Raises:
         PermissionDenied: if ``actor`` may not reprint labels.
@@ -119,73 +153,67 @@ def reprint_job(
             "A reprint needs a reason.",
             hint="Say why the label is printed again (e.g. label damaged, tube relabelled).",
         )
-    with uows() as uow:
-        root = _reprintable(uow, job_id)
-        assert root.id is not None
-        count = uow.print_queue.reprints_of(root.id) + 1
-        original = LabelSnapshot.from_json(root.content_json)
-        snapshot = LabelSnapshot(
-            labels=original.as_reprint(count).labels, preset=setup.labels.preset
-        )
-        job = _new_job(clock, actor, setup, snapshot, PrintJobKind.LABEL, printer_uri, uow)
-        job.specimen_id = root.specimen_id
-        job.reprint_of_id = root.id
-        job.reprint_reason = reason[:200]
-        uow.print_queue.add(job)
-        uow.print_queue.flush()
-        _audit(
-            uow,
-            clock,
-            actor,
-            setup,
-            job,
-            f"reprint {count} of label job {root.id} as job {job.id}; reason: {reason}",
-        )
-        uow.commit()
-        assert job.id is not None
-        new_id = job.id
-    return send_job(uows, clock, setup.opener, new_id)
+    root = _reprintable(uow, job_id)
+    assert root.id is not None
+    count = uow.print_queue.reprints_of(root.id) + 1
+    original = LabelSnapshot.from_json(root.content_json)
+    snapshot = LabelSnapshot(labels=original.as_reprint(count).labels, preset=setup.labels.preset)
+    job = _new_job(clock, actor, setup, snapshot, PrintJobKind.LABEL, printer_uri, uow)
+    job.specimen_id = root.specimen_id
+    job.reprint_of_id = root.id
+    job.reprint_reason = reason[:200]
+    uow.print_queue.add(job)
+    uow.print_queue.flush()
+    _audit(
+        uow,
+        clock,
+        actor,
+        setup,
+        job,
+        f"reprint {count} of label job {root.id} as job {job.id}; reason: {reason}",
+    )
+    return _id(job)
 
 
-def print_test_label(
-    uows: UowFactory,
+def queue_test_label(
+    uow: UnitOfWork,
     clock: Clock,
     actor: SignedInUser | None,
     setup: PrintSetup,
     *,
     printer_uri: str | None = None,
-) -> PrintJobRow:
-    """Print a test label (a fake accession that scans, no patient) and send it now.
+) -> int:
+    """Queue a test label (a fake accession that scans, no patient); the caller commits.
 
-    A test job that finds the printer offline fails at once instead of waiting to print
-    hours later.
+    Sent right after the commit; a test job that finds the printer offline fails at once
+    instead of waiting to print hours later (the spooler never retries one).
+
+    Returns:
+        The new job's id.
     """
     check(actor, Permission.PRINT_LABELS)
     content = printer_test_content(clock.now(), setup.timezone)
     snapshot = LabelSnapshot(labels=(content,), preset=setup.labels.preset)
-    with uows() as uow:
-        job = _new_job(clock, actor, setup, snapshot, PrintJobKind.TEST, printer_uri, uow)
-        uow.print_queue.add(job)
-        uow.print_queue.flush()
-        _audit(uow, clock, actor, setup, job, f"test label job {job.id}")
-        uow.commit()
-        assert job.id is not None
-        new_id = job.id
-    return send_job(uows, clock, setup.opener, new_id)
+    job = _new_job(clock, actor, setup, snapshot, PrintJobKind.TEST, printer_uri, uow)
+    uow.print_queue.add(job)
+    uow.print_queue.flush()
+    _audit(uow, clock, actor, setup, job, f"test label job {job.id}")
+    return _id(job)
 
 
 def resolve_unconfirmed(
-    uows: UowFactory,
+    uow: UnitOfWork,
     clock: Clock,
     actor: SignedInUser | None,
     setup: PrintSetup,
     job_id: int,
     *,
     printed: bool,
-) -> PrintJobRow:
+) -> None:
     """Record what a person found for an unconfirmed job: it printed (done) or not (failed).
 
-    A label that did not print is then printed again with Reprint, which needs a reason.
+    A label that did not print is then printed again with a reprint, which needs a reason.
+    The caller commits; nothing is sent.
 
     Raises:
         PermissionDenied: if ``actor`` may not print labels.
@@ -193,39 +221,42 @@ def resolve_unconfirmed(
         NotFound: if there is no such job.
     """
     check(actor, Permission.PRINT_LABELS)
-    with uows() as uow:
-        job = uow.print_queue.get(job_id)
-        if job is None:
-            raise NotFound(f"There is no print job {job_id}.", hint="Check the job number.")
-        if job.status is not PrintJobStatus.SENT:
-            raise ValidationError(
-                f"Print job {job_id} is {job.status.value}, not unconfirmed.",
-                hint="Only a job whose printing could not be confirmed needs checking.",
-            )
-        in_flight = job.sent_at is not None and clock.now() - job.sent_at < IN_FLIGHT
-        if in_flight and not job.last_error:
-            raise ValidationError(
-                f"Print job {job_id} is being sent right now.",
-                hint="Wait a minute and refresh the queue.",
-            )
-        status = PrintJobStatus.DONE if printed else PrintJobStatus.FAILED
-        note = "checked: printed" if printed else "checked: did not print"
-        uow.print_queue.finish(job_id, status, last_error=f"{note.capitalize()}. {job.last_error}")
-        record_audit(
-            uow,
-            clock,
-            action=AuditAction.UPDATE,
-            entity="print_job",
-            entity_id=job_id,
-            user_id=actor.id if actor is not None else None,
-            station=setup.station_code,
-            detail=f"unconfirmed job {note}",
+    job = uow.print_queue.get(job_id)
+    if job is None:
+        raise NotFound(f"There is no print job {job_id}.", hint="Check the job number.")
+    if job.status is not PrintJobStatus.SENT:
+        raise ValidationError(
+            f"Print job {job_id} is {job.status.value}, not unconfirmed.",
+            hint="Only a job whose printing could not be confirmed needs checking.",
         )
-        uow.commit()
-    return job_row(uows, job_id)
+    in_flight = job.sent_at is not None and clock.now() - job.sent_at < IN_FLIGHT
+    if in_flight and not job.last_error:
+        raise ValidationError(
+            f"Print job {job_id} is being sent right now.",
+            hint="Wait a minute and refresh the queue.",
+        )
+    status = PrintJobStatus.DONE if printed else PrintJobStatus.FAILED
+    note = "checked: printed" if printed else "checked: did not print"
+    uow.print_queue.finish(job_id, status, last_error=f"{note.capitalize()}. {job.last_error}")
+    record_audit(
+        uow,
+        clock,
+        action=AuditAction.UPDATE,
+        entity="print_job",
+        entity_id=job_id,
+        user_id=actor.id if actor is not None else None,
+        station=setup.station_code,
+        detail=f"unconfirmed job {note}",
+    )
 
 
 # ---------------------------------------------------------------- internals
+
+
+def _id(job: PrintJob) -> int:
+    """A flushed job's id."""
+    assert job.id is not None
+    return job.id
 
 
 def _preload(

@@ -1,7 +1,12 @@
 """Closing the loop: the clinician board, overdue tracking, acknowledgement and export.
 
-Use cases run in a unit of work that is already open: the command bus's
-(:mod:`labdesk.results.commands`) or a query's (``MessageBus.query``). Those that existed
-before the bus come twice: ``name_in(uow, ...)`` works in the open unit of work, and
-``name(uow, ...)`` is handed an unopened one and enters it itself (benchmarks and tests).
+One function per use case, ``name(uow, ...)``, taking a unit of work that is already open,
+as in every feature package. What changes state or writes a file (acknowledging,
+escalating, naming a covering clinician, rebuilding the board, exporting) is sent as a
+command (:mod:`labdesk.results.commands`), in the bus's transaction with its idempotency
+key. Reads are queries (``MessageBus.query``, rolled back at the end): loading the board
+and counting overdue tests commit their own refresh of the board table first, and the
+board load, a result's drill-down and the signing preview commit their own view audit
+entry. Tests and benchmarks open the unit of work themselves:
+``with uows() as uow: fn(uow, ...)``.
 """

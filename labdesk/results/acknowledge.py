@@ -57,8 +57,8 @@ def is_abnormal(results: Sequence[Result]) -> bool:
 def refusal(status: TestStatus) -> AckRefusal | None:
     """Why a test in ``status`` cannot be acknowledged, or None when it can (or is closed).
 
-    The one rule both :func:`signing_preview_in` (before the signature dialog opens) and
-    :func:`acknowledge_results_in` (when signing) apply. Closed tests are not refused: they
+    The one rule both :func:`signing_preview` (before the signature dialog opens) and
+    :func:`acknowledge_results` (when signing) apply. Closed tests are not refused: they
     are skipped as already closed.
     """
     if status in _CLOSED or lifecycle.allows(status, TestEvent.ACKNOWLEDGED):
@@ -82,23 +82,6 @@ def bulk_refusal(status: TestStatus, results: Sequence[Result]) -> AckRefusal | 
 
 
 def acknowledge_results(
-    uow: UnitOfWork,
-    clock: Clock,
-    actor: SignedInUser,
-    ordered_test_ids: Sequence[int],
-    meaning: AckMeaning,
-    note: str = "",
-    *,
-    station: str = "",
-) -> AckOutcome:
-    """:func:`acknowledge_results_in` in ``uow``, which it opens (commits)."""
-    with uow:
-        return acknowledge_results_in(
-            uow, clock, actor, ordered_test_ids, meaning, note, station=station
-        )
-
-
-def acknowledge_results_in(
     uow: UnitOfWork,
     clock: Clock,
     actor: SignedInUser,
@@ -216,22 +199,11 @@ def signing_preview(
     actor: SignedInUser,
     ordered_test_ids: Sequence[int],
 ) -> SigningPreview:
-    """:func:`signing_preview_in` in ``uow``, which it opens (commits)."""
-    with uow:
-        return signing_preview_in(uow, clock, actor, ordered_test_ids)
-
-
-def signing_preview_in(
-    uow: UnitOfWork,
-    clock: Clock,
-    actor: SignedInUser,
-    ordered_test_ids: Sequence[int],
-) -> SigningPreview:
     """What acknowledging these tests would sign: patient, test and current values of each.
 
     Asked before the signature dialog opens, so the clinician sees what they sign and a test
     that cannot be acknowledged is refused at once, not after signing. Applies the checks
-    of :func:`acknowledge_results_in` (:func:`refusal`, and :func:`bulk_refusal` for several).
+    of :func:`acknowledge_results` (:func:`refusal`, and :func:`bulk_refusal` for several).
     Records that the actor saw these patients' results (commits).
 
     Raises:
@@ -315,20 +287,6 @@ def _caveat(uow: UnitOfWork, ordered_test_id: int) -> str | None:
 
 
 def result_detail(
-    uow: UnitOfWork,
-    clock: Clock,
-    actor: SignedInUser,
-    policy: OverduePolicy,
-    ordered_test_id: int,
-    *,
-    station: str = "",
-) -> TestDetail:
-    """:func:`result_detail_in` in ``uow``, which it opens (commits)."""
-    with uow:
-        return result_detail_in(uow, clock, actor, policy, ordered_test_id, station=station)
-
-
-def result_detail_in(
     uow: UnitOfWork,
     clock: Clock,
     actor: SignedInUser,

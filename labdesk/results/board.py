@@ -1,9 +1,9 @@
 """The clinician board: load it, then read the rows a query matches a page at a time.
 
 A load brings the board table up to date
-(:func:`~labdesk.results.board_refresh.refresh_board_in`: only the tests that changed are
+(:func:`~labdesk.results.board_refresh.refresh_board`: only the tests that changed are
 re-evaluated), then reads the flag counts and the first page of the query's matches. Every
-later read (:func:`query_board_in`) is one bounded indexed statement, so a clinician
+later read (:func:`query_board`) is one bounded indexed statement, so a clinician
 re-filters or scrolls 100,000 open tests without the board ever holding them all. Flags are
 computed at the read's ``now_s``: the board's load time, so the pages of one load agree with
 each other and with its counts.
@@ -26,7 +26,7 @@ from labdesk.kernel.dto import SignedInUser, authorize
 from labdesk.ports import UnitOfWork
 from labdesk.results.board_dto import Board, BoardPage, BoardRow
 from labdesk.results.board_query import ANY_FLAG, PAGE_SIZE, BoardQuery, SortKey, name_words
-from labdesk.results.board_refresh import KEEP_CLOSED_DAYS, refresh_board_in
+from labdesk.results.board_refresh import KEEP_CLOSED_DAYS, refresh_board
 
 _DEFAULT_QUERY = BoardQuery()
 _CRITICALS = BoardQuery(flag=FlagReason.CRITICAL_NOT_ACKNOWLEDGED, sort=SortKey.DUE)
@@ -39,49 +39,20 @@ _new_tuple = tuple.__new__
 __all__ = [
     "KEEP_CLOSED_DAYS",
     "board_marker",
-    "board_marker_in",
     "criteria_for",
     "load_board",
-    "load_board_in",
     "matching_rows",
-    "matching_rows_in",
     "overdue_tally",
-    "overdue_tally_in",
     "query_board",
-    "query_board_in",
 ]
 
 
 def board_marker(uow: UnitOfWork) -> tuple[Any, ...]:
-    """:func:`board_marker_in` in ``uow``, which it opens."""
-    with uow:
-        return board_marker_in(uow)
-
-
-def board_marker_in(uow: UnitOfWork) -> tuple[Any, ...]:
     """A cheap value that changes whenever the board's data does (poll it; index probes)."""
     return (*uow.board_table.marker(), uow.board.unmatched_count())
 
 
 def load_board(
-    uow: UnitOfWork,
-    clock: Clock,
-    actor: SignedInUser,
-    policy: OverduePolicy,
-    query: BoardQuery = _DEFAULT_QUERY,
-    *,
-    audit: bool = True,
-    station: str = "",
-    page_size: int = PAGE_SIZE,
-) -> Board:
-    """:func:`load_board_in` in ``uow``, which it opens (``uow`` unused)."""
-    with uow:
-        return load_board_in(
-            uow, clock, actor, policy, query, audit=audit, station=station, page_size=page_size
-        )
-
-
-def load_board_in(
     uow: UnitOfWork,
     clock: Clock,
     actor: SignedInUser,
@@ -111,7 +82,7 @@ def load_board_in(
     authorize(actor, Permission.VIEW_RESULTS)
     now = clock.now()
     now_s = posix(now)
-    refresh_board_in(uow, clock, policy)
+    refresh_board(uow, clock, policy)
     marker = (*uow.board_table.marker(), uow.board.unmatched_count())
     unmatched = int(marker[-1])
     counts: dict[FlagReason, int] = {
@@ -160,20 +131,12 @@ def load_board_in(
 def overdue_tally(
     uow: UnitOfWork, clock: Clock, policy: OverduePolicy
 ) -> tuple[int, dict[FlagReason, int]]:
-    """:func:`overdue_tally_in` in ``uow``, which it opens (``uow`` unused)."""
-    with uow:
-        return overdue_tally_in(uow, clock, policy)
-
-
-def overdue_tally_in(
-    uow: UnitOfWork, clock: Clock, policy: OverduePolicy
-) -> tuple[int, dict[FlagReason, int]]:
     """Open tests and raised flags by reason, unmatched results included (for the operator).
 
     Brings the board table up to date first (commits when that wrote); prints of it carry
     no patient data.
     """
-    refresh_board_in(uow, clock, policy)
+    refresh_board(uow, clock, policy)
     now_s = posix(clock.now())
     open_tests = uow.board_table.count(criteria_for(uow, _DEFAULT_QUERY, now_s))
     tally = {_REASON[code]: n for code, n in uow.board_table.flag_counts(now_s).items()}
@@ -182,23 +145,6 @@ def overdue_tally_in(
 
 
 def query_board(
-    uow: UnitOfWork,
-    actor: SignedInUser,
-    query: BoardQuery,
-    now_s: float,
-    *,
-    offset: int = 0,
-    limit: int = PAGE_SIZE,
-    with_total: bool = True,
-) -> BoardPage:
-    """:func:`query_board_in` in ``uow``, which it opens."""
-    with uow:
-        return query_board_in(
-            uow, actor, query, now_s, offset=offset, limit=limit, with_total=with_total
-        )
-
-
-def query_board_in(
     uow: UnitOfWork,
     actor: SignedInUser,
     query: BoardQuery,
@@ -224,14 +170,6 @@ def query_board_in(
 
 
 def matching_rows(
-    uow: UnitOfWork, actor: SignedInUser, query: BoardQuery, now_s: float
-) -> list[BoardRow]:
-    """:func:`matching_rows_in` in ``uow``, which it opens."""
-    with uow:
-        return matching_rows_in(uow, actor, query, now_s)
-
-
-def matching_rows_in(
     uow: UnitOfWork, actor: SignedInUser, query: BoardQuery, now_s: float
 ) -> list[BoardRow]:
     """Every row the query matches, in its order (exports and bulk actions).

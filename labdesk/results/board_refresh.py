@@ -86,14 +86,6 @@ def board_fingerprint(uow: UnitOfWork, policy: OverduePolicy) -> str:
 def refresh_board(
     uow: UnitOfWork, clock: Clock, policy: OverduePolicy, *, progress: Progress | None = None
 ) -> RefreshOutcome:
-    """:func:`refresh_board_in` in ``uow``, which it opens (commits when it wrote)."""
-    with uow:
-        return refresh_board_in(uow, clock, policy, progress=progress)
-
-
-def refresh_board_in(
-    uow: UnitOfWork, clock: Clock, policy: OverduePolicy, *, progress: Progress | None = None
-) -> RefreshOutcome:
     """Bring the board table up to date in an open unit of work (commits when it wrote).
 
     Nothing is written, and nothing locked, when no test changed and the fingerprint
@@ -219,14 +211,6 @@ def entry_of(row: BoardRow) -> dict[str, Any]:
 def rebuild_board(
     uow: UnitOfWork, clock: Clock, policy: OverduePolicy, *, progress: Progress | None = None
 ) -> RefreshOutcome:
-    """:func:`rebuild_board_in` in ``uow``, which it opens (commits)."""
-    with uow:
-        return rebuild_board_in(uow, clock, policy, progress=progress)
-
-
-def rebuild_board_in(
-    uow: UnitOfWork, clock: Clock, policy: OverduePolicy, *, progress: Progress | None = None
-) -> RefreshOutcome:
     """Recompute every entry (``labdesk overdue rebuild-board``; commits).
 
     The reset commits before the rebuild starts, so a rebuild cut short is done again by the
@@ -235,4 +219,4 @@ def rebuild_board_in(
     uow.board_table.lock_state()
     uow.board_table.save_state("")
     uow.commit()
-    return refresh_board_in(uow, clock, policy, progress=progress)
+    return refresh_board(uow, clock, policy, progress=progress)

@@ -37,7 +37,7 @@ from labdesk.domain.timefmt import format_local
 from labdesk.kernel.audit import record_audit
 from labdesk.kernel.dto import SignedInUser, authorize
 from labdesk.ports import UnitOfWork
-from labdesk.results.board import matching_rows_in
+from labdesk.results.board import matching_rows
 from labdesk.results.board_dto import BoardRow
 from labdesk.results.board_query import BoardQuery
 
@@ -112,24 +112,6 @@ def export_outstanding(
     timezone: str,
     station: str = "",
 ) -> ExportSummary:
-    """:func:`export_outstanding_in` in ``uow``, which it opens (commits)."""
-    with uow:
-        return export_outstanding_in(
-            uow, clock, actor, rows, path, fmt, timezone=timezone, station=station
-        )
-
-
-def export_outstanding_in(
-    uow: UnitOfWork,
-    clock: Clock,
-    actor: SignedInUser,
-    rows: Sequence[BoardRow],
-    path: Path,
-    fmt: ExportFormat,
-    *,
-    timezone: str,
-    station: str = "",
-) -> ExportSummary:
     """Write the outstanding rows to ``path`` and audit the export (commits).
 
     Raises:
@@ -184,8 +166,8 @@ def export_board(
         ValidationError: when the file cannot be written.
     """
     authorize(actor, Permission.EXPORT_DATA)
-    rows = matching_rows_in(uow, actor, query, now_s)
-    return export_outstanding_in(
+    rows = matching_rows(uow, actor, query, now_s)
+    return export_outstanding(
         uow, clock, actor, outstanding(rows), path, fmt, timezone=timezone, station=station
     )
 

@@ -175,14 +175,6 @@ def transit_by_specimen(
 def escalate_overdue_criticals(
     uow: UnitOfWork, clock: Clock, policy: OverduePolicy, default_covering: str = ""
 ) -> list[EscalationSent]:
-    """:func:`escalate_overdue_criticals_in` in ``uow``, which it opens (commits)."""
-    with uow:
-        return escalate_overdue_criticals_in(uow, clock, policy, default_covering)
-
-
-def escalate_overdue_criticals_in(
-    uow: UnitOfWork, clock: Clock, policy: OverduePolicy, default_covering: str = ""
-) -> list[EscalationSent]:
     """Hand every critical result left unacknowledged past policy to a covering clinician.
 
     Idempotent: each flag occurrence (test, reason, critical result time) is escalated once,
@@ -249,18 +241,6 @@ def set_covering_clinician(
     clinician_id: int,
     covering_id: int,
 ) -> None:
-    """:func:`set_covering_clinician_in` in ``uow``, which it opens (commits)."""
-    with uow:
-        set_covering_clinician_in(uow, clock, actor, clinician_id, covering_id)
-
-
-def set_covering_clinician_in(
-    uow: UnitOfWork,
-    clock: Clock,
-    actor: SignedInUser | None,
-    clinician_id: int,
-    covering_id: int,
-) -> None:
     """Name who covers ``clinician_id``'s critical results (replaces an earlier choice).
 
     ``actor`` None is the operator on the command line (audited as such). Commits.
@@ -314,17 +294,17 @@ def set_covering_by_username(
     clinician: str,
     covering: str,
 ) -> None:
-    """:func:`set_covering_clinician_in` for two users named by user name (the command line).
+    """:func:`set_covering_clinician` for two users named by user name (the command line).
 
     Raises:
         PermissionDenied: without ``MANAGE_USERS``.
         NotFound: when no user has one of the names.
-        ValidationError: as :func:`set_covering_clinician_in`.
+        ValidationError: as :func:`set_covering_clinician`.
     """
     if actor is not None:
         authorize(actor, Permission.MANAGE_USERS)
     clinician_id, covering_id = (_user_id(uow, name) for name in (clinician, covering))
-    set_covering_clinician_in(uow, clock, actor, clinician_id, covering_id)
+    set_covering_clinician(uow, clock, actor, clinician_id, covering_id)
 
 
 def _user_id(uow: UnitOfWork, username: str) -> int:
@@ -335,14 +315,6 @@ def _user_id(uow: UnitOfWork, username: str) -> int:
 
 
 def turnaround_stats(
-    uow: UnitOfWork, clock: Clock, actor: SignedInUser, days: int = 30
-) -> list[TurnaroundStat]:
-    """:func:`turnaround_stats_in` in ``uow``, which it opens."""
-    with uow:
-        return turnaround_stats_in(uow, clock, actor, days)
-
-
-def turnaround_stats_in(
     uow: UnitOfWork, clock: Clock, actor: SignedInUser, days: int = 30
 ) -> list[TurnaroundStat]:
     """Median and 90th percentile of collection-to-final minutes per test, last ``days``.

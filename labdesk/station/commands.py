@@ -5,10 +5,10 @@ the bus opens the unit of work, claims the idempotency key and commits; the use 
 permission, does the work and writes audit (most of them commit themselves, with the key
 already in the transaction).
 
-Printing a visit's labels (:func:`~labdesk.station.labels.print_encounter_labels`,
-:func:`~labdesk.station.labels.resolve_unconfirmed_labels`) is not a command: each print job
-is committed in its own transaction before a byte goes to the printer, so those services are
-handed the unit-of-work factory and open their own.
+Printing a visit's labels (:class:`PrintEncounterLabels`, :class:`ResolveUnconfirmedLabels`)
+must not send while a transaction is open: the handler plans the labels and queues the jobs
+in the bus's transaction, and an after-commit step sends them and records the printed tubes
+as labelled (:func:`~labdesk.station.labels.send_encounter_labels`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,15 @@ from datetime import date
 from labdesk.domain.forensic import ForensicForm
 from labdesk.domain.order import Priority
 from labdesk.kernel.dto import PatientSummary
-from labdesk.kernel.messagebus import Command, HandlerContext, handler
+from labdesk.kernel.messagebus import AfterCommit, Command, HandlerContext, handler
 from labdesk.station.collect import collect
-from labdesk.station.dto import CollectResult, ContainerCollection, EncounterView, ScanOutcome
+from labdesk.station.dto import (
+    CollectResult,
+    ContainerCollection,
+    EncounterView,
+    PrintOutcome,
+    ScanOutcome,
+)
 from labdesk.station.encounter import (
     abandon_encounter,
     complete_encounter,
@@ -32,7 +38,14 @@ from labdesk.station.encounter import (
     resolve_alarm,
 )
 from labdesk.station.forensic import collect_observed_recollection, waive_observed_recollection
-from labdesk.station.labels import scan_back
+from labdesk.station.labels import (
+    EncounterLabels,
+    PrintSetup,
+    queue_encounter_labels,
+    resolve_unconfirmed_labels,
+    scan_back,
+    send_encounter_labels,
+)
 from labdesk.station.orders import cancel_tests, place_order
 from labdesk.station.patients import SEARCH_DATE_FORMATS, search_patients
 from labdesk.station.recollection import cancel_recollection
@@ -317,3 +330,53 @@ class ScanBack(Command[ScanOutcome]):
 @handler(ScanBack)
 def _scan_back(command: ScanBack, ctx: HandlerContext) -> ScanOutcome:
     return scan_back(ctx.uow, ctx.clock, ctx.user, command.encounter_id, command.scanned)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrintEncounterLabels(Command[PrintOutcome]):
+    """Print the labels of the visit's collected tubes that have not printed yet.
+
+    ``specimen_ids`` limits it to some of the visit's tubes (None: all of them).
+    """
+
+    setup: PrintSetup
+    encounter_id: int
+    specimen_ids: tuple[int, ...] | None = None
+
+
+def _send_labels(
+    command: PrintEncounterLabels | ResolveUnconfirmedLabels,
+    labels: EncounterLabels,
+    after: AfterCommit,
+) -> PrintOutcome:
+    """After the commit: send the jobs the handler queued, record the tubes labelled."""
+    return send_encounter_labels(after.uows, after.clock, after.user, command.setup, labels)
+
+
+@handler(PrintEncounterLabels, then=_send_labels)
+def _print_encounter_labels(command: PrintEncounterLabels, ctx: HandlerContext) -> EncounterLabels:
+    return queue_encounter_labels(
+        ctx.uow, ctx.clock, ctx.user, command.setup, command.encounter_id, command.specimen_ids
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolveUnconfirmedLabels(Command[PrintOutcome]):
+    """Record what the MA found on the tubes of unconfirmed labels; reprint the missing ones.
+
+    ``printed=True``: the labels are on the tubes. ``printed=False``: they are missing or
+    partial, so they are reprinted (which needs the reprint permission).
+    """
+
+    setup: PrintSetup
+    encounter_id: int
+    printed: bool
+
+
+@handler(ResolveUnconfirmedLabels, then=_send_labels)
+def _resolve_unconfirmed_labels(
+    command: ResolveUnconfirmedLabels, ctx: HandlerContext
+) -> EncounterLabels:
+    return resolve_unconfirmed_labels(
+        ctx.uow, ctx.clock, ctx.user, command.setup, command.encounter_id, printed=command.printed
+    )

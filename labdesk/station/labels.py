@@ -1,15 +1,23 @@
 """Labels at the chair and scan-back: one patient's tubes only, each ticked off by its scan.
 
-Printing goes through the spooler (:mod:`labdesk.printing.jobs`), one job per
-container, for the specimens of this encounter only: never a multi-patient batch. A label
-is recorded as LABELLED once its job printed. Printing is idempotent: pressing Print again
-sends only what has not printed (a job waiting for an offline printer is retried, a failed
-one is printed anew, an unconfirmed one is left for the MA to check).
+Printing goes through the print queue (:mod:`labdesk.printing.jobs`), one job per
+container, for the specimens of this encounter only: never a multi-patient batch. It is a
+command in two halves (:mod:`labdesk.station.commands`): in the bus's transaction the
+labels are planned and the jobs queued (:func:`queue_encounter_labels`,
+:func:`resolve_unconfirmed_labels`); after the commit :func:`send_encounter_labels` sends
+them and records each tube whose job printed as LABELLED. If the process dies in between,
+the spooler sends the queued jobs, and the next Print records the tubes labelled without
+printing them again.
+
+Printing is idempotent: pressing Print again sends only what has not printed (a job
+waiting for an offline printer is retried, a failed one is printed anew, an unconfirmed one
+is left for the MA to check).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from labdesk.custody.events import Handoff, record_event
 from labdesk.domain.accession import validate_accession
@@ -24,9 +32,16 @@ from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.kernel.audit import record_audit
 from labdesk.kernel.dto import SignedInUser, authorize
 from labdesk.ports import UnitOfWork, UowFactory
-from labdesk.printing.dto import PrintJobRow, PrintSetup
-from labdesk.printing.jobs import print_specimen_labels, reprint_job, resolve_unconfirmed
-from labdesk.printing.spooler import job_row, send_job
+from labdesk.printing.dto import PrintJobRow
+from labdesk.printing.dto import PrintSetup as PrintSetup  # the station's print commands take it
+from labdesk.printing.jobs import (
+    QueuedLabels,
+    queue_reprint,
+    queue_specimen_labels,
+    resolve_unconfirmed,
+    send_queued_labels,
+)
+from labdesk.printing.spooler import job_rows, send_job
 from labdesk.station.dto import (
     AlarmRow,
     PrintedLabel,
@@ -41,15 +56,37 @@ _MAYBE_PRINTED = (PrintJobStatus.DONE, PrintJobStatus.SENT)
 UNCONFIRMED_REPRINT_REASON = "unconfirmed print: label missing or partial on the tube"
 
 
-def print_encounter_labels(
-    uows: UowFactory,
+@dataclass(frozen=True)
+class EncounterLabels:
+    """What a print at the chair committed, for :func:`send_encounter_labels` after it.
+
+    Every tube of the action is in ``labels`` with its latest job; the jobs to send are in
+    ``fresh`` (created now, sent first, the screen's preview from the first) and ``queued``
+    (waiting for the printer, or reprints, each sent next); the others are only read.
+    """
+
+    encounter_id: int
+    labels: tuple[tuple[int, str, int], ...]
+    """(specimen id, accession, job id) of each tube, in the order shown."""
+    fresh: QueuedLabels = field(default_factory=QueuedLabels)
+    queued: tuple[int, ...] = ()
+    with_preview: bool = True
+    """Whether the jobs only read are read with their stored previews."""
+
+
+def queue_encounter_labels(
+    uow: UnitOfWork,
     clock: Clock,
     actor: SignedInUser,
     setup: PrintSetup,
     encounter_id: int,
     specimen_ids: Sequence[int] | None = None,
-) -> PrintOutcome:
-    """Print the labels of this encounter's collected containers that have not printed.
+) -> EncounterLabels:
+    """Queue the labels of this encounter's collected containers that have not printed.
+
+    Runs in the command's transaction: a container with no job, or only a failed one, gets
+    a new job; one waiting for the printer is sent again after the commit; one that printed
+    or is unconfirmed is shown as it stands.
 
     Raises:
         PermissionDenied: if the actor may not print labels.
@@ -57,43 +94,44 @@ def print_encounter_labels(
             not part of this patient's collection.
     """
     authorize(actor, Permission.PRINT_LABELS)
-    with uows() as uow:
-        encounter = encounter_of(uow, encounter_id)
-        require_identified(encounter)
-        targets = _targets(uow, encounter, specimen_ids)
-        jobs = uow.station.latest_label_jobs([s.id for s in targets if s.id is not None])
-        plan = [(s.id, s.accession, jobs.get(s.id or 0)) for s in targets]
-    rows: dict[int, PrintJobRow] = {}
+    encounter = encounter_of(uow, encounter_id)
+    require_identified(encounter)
+    targets = _targets(uow, encounter, specimen_ids)
+    jobs = uow.station.latest_label_jobs([s.id for s in targets if s.id is not None])
+    plan = [(s.id or 0, s.accession, jobs.get(s.id or 0)) for s in targets]
     fresh = [acc for _, acc, job in plan if job is None or job[1] is PrintJobStatus.FAILED]
-    printed = print_specimen_labels(uows, clock, actor, setup, fresh) if fresh else []
-    by_accession = {row.accession: row for row in printed}
+    queued = queue_specimen_labels(uow, clock, actor, setup, fresh) if fresh else QueuedLabels()
+    new_jobs = dict(zip(fresh, queued.job_ids, strict=True))
+    labels: list[tuple[int, str, int]] = []
+    waiting: list[int] = []
     for specimen_id, accession, job in plan:
-        assert specimen_id is not None
-        if accession in by_accession:
-            rows[specimen_id] = by_accession[accession]
-        elif job is not None and job[1] is PrintJobStatus.QUEUED:
-            rows[specimen_id] = send_job(uows, clock, setup.opener, job[0])
-        elif job is not None:
-            rows[specimen_id] = job_row(uows, job[0], with_preview=True)
-    _record_labelled(uows, clock, actor, encounter_id, [i for i, r in rows.items() if r.printed])
-    return _outcome([(sid, acc) for sid, acc, _ in plan], rows)
+        if accession in new_jobs:
+            labels.append((specimen_id, accession, new_jobs[accession]))
+            continue
+        assert job is not None  # a tube without a job is in ``fresh``
+        labels.append((specimen_id, accession, job[0]))
+        if job[1] is PrintJobStatus.QUEUED:
+            waiting.append(job[0])
+    return EncounterLabels(encounter_id, tuple(labels), fresh=queued, queued=tuple(waiting))
 
 
 def resolve_unconfirmed_labels(
-    uows: UowFactory,
+    uow: UnitOfWork,
     clock: Clock,
     actor: SignedInUser,
     setup: PrintSetup,
     encounter_id: int,
     *,
     printed: bool,
-) -> PrintOutcome:
+) -> EncounterLabels:
     """Record what the MA found on the tubes whose labels are unconfirmed.
 
-    ``printed=True``: the label is on the tube and good, so the job is marked printed and
-    the tube labelled. ``printed=False``: it is missing or partial, so the job is closed as
-    not printed and reprinted (marked ``REPRINT n``, as any label that may exist twice).
-    A tube already scanned back is not touched: its label was proven by the scan.
+    ``printed=True``: the label is on the tube and good, so the job is marked printed (the
+    tube is recorded labelled after the commit). ``printed=False``: it is missing or
+    partial, so the job is closed as not printed and a reprint queued (marked
+    ``REPRINT n``, as any label that may exist twice), sent after the commit. A tube already
+    scanned back is not touched: its label was proven by the scan. All of the visit's
+    unconfirmed jobs are resolved in the command's one transaction, or none.
 
     Raises:
         PermissionDenied: if the actor may not print (or, to reprint, reprint) labels.
@@ -102,35 +140,59 @@ def resolve_unconfirmed_labels(
     authorize(actor, Permission.PRINT_LABELS)
     if not printed:
         authorize(actor, Permission.REPRINT_LABELS)
-    with uows() as uow:
-        encounter = encounter_of(uow, encounter_id)
-        require_identified(encounter)
-        assert encounter.id is not None
-        own = [
-            s
-            for s in uow.station.specimens(encounter.id)
-            if s.patient_id == encounter.patient_id and s.status is SpecimenStatus.COLLECTED
-        ]
-        jobs = uow.station.latest_label_jobs([s.id for s in own if s.id is not None])
-        plan = [
-            (s.id, s.accession, jobs[s.id or 0][0])
-            for s in own
-            if jobs.get(s.id or 0, (0, None))[1] is PrintJobStatus.SENT
-        ]
+    encounter = encounter_of(uow, encounter_id)
+    require_identified(encounter)
+    assert encounter.id is not None
+    own = [
+        s
+        for s in uow.station.specimens(encounter.id)
+        if s.patient_id == encounter.patient_id and s.status is SpecimenStatus.COLLECTED
+    ]
+    jobs = uow.station.latest_label_jobs([s.id for s in own if s.id is not None])
+    plan = [
+        (s.id or 0, s.accession, jobs[s.id or 0][0])
+        for s in own
+        if jobs.get(s.id or 0, (0, None))[1] is PrintJobStatus.SENT
+    ]
     if not plan:
         raise ValidationError(
             "No label of this visit is waiting to be checked.",
             hint="Press Print for labels that have not printed.",
         )
+    for _, _, job_id in plan:
+        resolve_unconfirmed(uow, clock, actor, setup, job_id, printed=printed)
+    if printed:
+        return EncounterLabels(encounter_id, tuple(plan), with_preview=False)
+    reprints = tuple(
+        (sid, acc, queue_reprint(uow, clock, actor, setup, job_id, UNCONFIRMED_REPRINT_REASON))
+        for sid, acc, job_id in plan
+    )
+    return EncounterLabels(encounter_id, reprints, queued=tuple(j for _, _, j in reprints))
+
+
+def send_encounter_labels(
+    uows: UowFactory,
+    clock: Clock,
+    actor: SignedInUser,
+    setup: PrintSetup,
+    labels: EncounterLabels,
+) -> PrintOutcome:
+    """After the commit: send the queued jobs, record the printed tubes LABELLED, report.
+
+    Each job is claimed and its outcome recorded in a transaction of its own (the spooler);
+    the LABELLED custody steps are committed together once the jobs are out.
+    """
     rows: dict[int, PrintJobRow] = {}
-    for specimen_id, _, job_id in plan:
-        assert specimen_id is not None
-        row = resolve_unconfirmed(uows, clock, actor, setup, job_id, printed=printed)
-        if not printed:
-            row = reprint_job(uows, clock, actor, setup, job_id, UNCONFIRMED_REPRINT_REASON)
-        rows[specimen_id] = row
-    _record_labelled(uows, clock, actor, encounter_id, [i for i, r in rows.items() if r.printed])
-    return _outcome([(sid, acc) for sid, acc, _ in plan], rows)
+    if labels.fresh.job_ids:
+        rows.update((row.id, row) for row in send_queued_labels(uows, clock, setup, labels.fresh))
+    for job_id in labels.queued:
+        rows[job_id] = send_job(uows, clock, setup.opener, job_id)
+    others = [job_id for _, _, job_id in labels.labels if job_id not in rows]
+    rows.update((row.id, row) for row in job_rows(uows, others, with_preview=labels.with_preview))
+    by_specimen = {specimen_id: rows[job_id] for specimen_id, _, job_id in labels.labels}
+    done = [specimen_id for specimen_id, row in by_specimen.items() if row.printed]
+    _record_labelled(uows, clock, actor, labels.encounter_id, done)
+    return _outcome([(sid, acc) for sid, acc, _ in labels.labels], by_specimen)
 
 
 def _outcome(plan: Sequence[tuple[int | None, str]], rows: dict[int, PrintJobRow]) -> PrintOutcome:
@@ -190,6 +252,11 @@ def _record_labelled(
     encounter_id: int,
     specimen_ids: Sequence[int],
 ) -> None:
+    """Record the tubes whose label printed as LABELLED, in a transaction of their own.
+
+    A tube no longer merely collected (labelled by a racing Print, or scanned back) is
+    skipped, so the step is safe to repeat.
+    """
     if not specimen_ids:
         return
     with uows() as uow:

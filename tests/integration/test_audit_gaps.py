@@ -149,18 +149,18 @@ def test_a_denied_command_is_audited_after_its_rollback(
 
 def test_a_medical_assistant_acknowledging_leaves_a_deny_entry(world: World) -> None:
     assistant = world.users[Role.MEDICAL_ASSISTANT]
-    with pytest.raises(PermissionDenied, match="may not acknowledge results") as caught:
-        acknowledge_results(
-            world.uow(), world.clock, assistant, [world.tests["HGB"]], AckMeaning.REVIEWED
-        )
+    with (
+        pytest.raises(PermissionDenied, match="may not acknowledge results") as caught,
+        world.uow() as uow,
+    ):
+        acknowledge_results(uow, world.clock, assistant, [world.tests["HGB"]], AckMeaning.REVIEWED)
     assert record_if_denied(world.uow, world.clock, caught.value)
     assert not record_if_denied(world.uow, world.clock, caught.value)  # once per attempt
     [entry] = _audit(world)
     assert entry.action is AuditAction.DENY
     assert (entry.entity, entry.entity_id) == (DENIED_ENTITY, "acknowledge_results")
     assert entry.user_id == assistant.id
-    # names the use case that refused (the wrapper enters the unit of work, then calls it)
-    assert entry.detail.startswith("labdesk.results.acknowledge.acknowledge_results_in:")
+    assert entry.detail.startswith("labdesk.results.acknowledge.acknowledge_results:")
     assert not entry.flagged
     assert _chain_ok(world)
 
@@ -186,10 +186,8 @@ def test_the_denial_outlives_the_transaction_it_ended(world: World) -> None:
 
 def test_a_denial_in_a_break_glass_session_is_flagged(world: World) -> None:
     session = replace(world.users[Role.MEDICAL_ASSISTANT], emergency=True)  # as break-glass gives
-    with pytest.raises(RoleDenied) as caught:
-        acknowledge_results(
-            world.uow(), world.clock, session, [world.tests["HGB"]], AckMeaning.REVIEWED
-        )
+    with pytest.raises(RoleDenied) as caught, world.uow() as uow:
+        acknowledge_results(uow, world.clock, session, [world.tests["HGB"]], AckMeaning.REVIEWED)
     record_if_denied(world.uow, world.clock, caught.value)
     entry = _audit(world)[-1]
     assert entry.action is AuditAction.DENY
@@ -202,10 +200,8 @@ def test_only_denials_are_recorded_and_a_storage_failure_is_not_raised(
 ) -> None:
     assert not record_if_denied(world.uow, world.clock, NotFound("No such test."))
     assert _audit(world) == []
-    with pytest.raises(RoleDenied) as caught:
-        acknowledge_results(
-            world.uow(), world.clock, world.users[Role.ADMIN], [1], AckMeaning.REVIEWED
-        )
+    with pytest.raises(RoleDenied) as caught, world.uow() as uow:
+        acknowledge_results(uow, world.clock, world.users[Role.ADMIN], [1], AckMeaning.REVIEWED)
 
     def broken() -> SqlAlchemyUnitOfWork:
         raise StorageError("The database cannot be reached.")

@@ -70,7 +70,8 @@ def oracle(uow: UnitOfWorkFactory, query: BoardQuery, now_s: float) -> list[Boar
 
 
 def read(uow: UnitOfWorkFactory, query: BoardQuery, now_s: float) -> list[BoardRow]:
-    return matching_rows(uow(), doctor(uow), query, now_s)
+    with uow() as u:
+        return matching_rows(u, doctor(uow), query, now_s)
 
 
 def same(a: list[BoardRow], b: list[BoardRow]) -> None:
@@ -107,12 +108,14 @@ def queries(uow: UnitOfWorkFactory) -> list[BoardQuery]:
 
 
 def test_every_query_reads_what_the_engine_says(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
-    board = load_board(uow(), clock, doctor(uow), POLICY, audit=False)
+    with uow() as u:
+        board = load_board(u, clock, doctor(uow), POLICY, audit=False)
     now_s = board.now_s
     for query in queries(uow):
         expected = oracle(uow, query, now_s)
         same(read(uow, query, now_s), expected)
-        page = query_board(uow(), doctor(uow), query, now_s, offset=3, limit=5)
+        with uow() as u:
+            page = query_board(u, doctor(uow), query, now_s, offset=3, limit=5)
         assert page.total == len(expected), query
         assert [r.ordered_test_id for r in page.rows] == [
             r.ordered_test_id for r in expected[3:8]
@@ -120,7 +123,8 @@ def test_every_query_reads_what_the_engine_says(uow: UnitOfWorkFactory, clock: F
 
 
 def test_counts_and_first_page_match_the_engine(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
-    board = load_board(uow(), clock, doctor(uow), POLICY, BoardQuery(sort=SortKey.URGENCY))
+    with uow() as u:
+        board = load_board(u, clock, doctor(uow), POLICY, BoardQuery(sort=SortKey.URGENCY))
     expected = oracle(uow, BoardQuery(sort=SortKey.URGENCY), board.now_s)
     same(board.rows, expected[: len(board.rows)])
     assert board.total == len(expected)
@@ -137,13 +141,17 @@ def test_counts_and_first_page_match_the_engine(uow: UnitOfWorkFactory, clock: F
 def test_flags_rise_as_time_passes_without_any_write(
     uow: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
-    load_board(uow(), clock, doctor(uow), POLICY, audit=False)
+    with uow() as u:
+        load_board(u, clock, doctor(uow), POLICY, audit=False)
     later = FixedClock(clock.now() + timedelta(days=2))
-    outcome = refresh_board(uow(), later, POLICY)
+    with uow() as u:
+        outcome = refresh_board(u, later, POLICY)
     assert outcome.version is None  # nothing changed: nothing written
-    board = load_board(uow(), later, doctor(uow), POLICY, BoardQuery(flag=ANY_FLAG), audit=False)
+    with uow() as u:
+        board = load_board(u, later, doctor(uow), POLICY, BoardQuery(flag=ANY_FLAG), audit=False)
     expected = oracle(uow, BoardQuery(flag=ANY_FLAG), board.now_s)
-    same(matching_rows(uow(), doctor(uow), BoardQuery(flag=ANY_FLAG), board.now_s), expected)
+    with uow() as u:
+        same(matching_rows(u, doctor(uow), BoardQuery(flag=ANY_FLAG), board.now_s), expected)
     before = oracle(uow, BoardQuery(flag=ANY_FLAG), posix(clock.now()))
     assert len(expected) > len(before)
 
@@ -151,11 +159,13 @@ def test_flags_rise_as_time_passes_without_any_write(
 def test_changes_through_services_and_sql_reach_the_board(
     uow: UnitOfWorkFactory, clock: FixedClock, engine: Engine
 ) -> None:
-    board = load_board(uow(), clock, doctor(uow), POLICY, audit=False)
+    with uow() as u:
+        board = load_board(u, clock, doctor(uow), POLICY, audit=False)
     finals = [r for r in read(uow, BoardQuery(status=Status.FINAL), board.now_s)]
-    acknowledge_results(
-        uow(), clock, doctor(uow), [finals[0].ordered_test_id], AckMeaning.REVIEWED, ""
-    )
+    with uow() as u:
+        acknowledge_results(
+            u, clock, doctor(uow), [finals[0].ordered_test_id], AckMeaning.REVIEWED, ""
+        )
     collected = read(uow, BoardQuery(status=Status.COLLECTED), board.now_s)[0]
     with engine.begin() as conn:  # writes no service makes: the triggers still see them
         conn.execute(
@@ -167,7 +177,8 @@ def test_changes_through_services_and_sql_reach_the_board(
         )
     with uow() as u:
         assert u.board_table.has_dirty()
-    outcome = refresh_board(uow(), clock, POLICY)
+    with uow() as u:
+        outcome = refresh_board(u, clock, POLICY)
     assert outcome.updated >= 2
     assert not outcome.rebuilt
     for query in (BoardQuery(), BoardQuery(include_closed=True), BoardQuery(text="renamed")):
@@ -188,18 +199,22 @@ def test_every_trigger_is_installed(engine: Engine) -> None:
 
 
 def test_a_new_policy_rebuilds_every_entry(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
-    load_board(uow(), clock, doctor(uow), POLICY, audit=False)
+    with uow() as u:
+        load_board(u, clock, doctor(uow), POLICY, audit=False)
     stricter = OverduePolicy(pickup_grace_min=5, ack_normal_h=1)
-    outcome = refresh_board(uow(), clock, stricter)
+    with uow() as u:
+        outcome = refresh_board(u, clock, stricter)
     assert outcome.rebuilt
     now_s = posix(clock.now())
     with uow() as u:
         rows = evaluate_rows(u, stricter, now_s)
-    board = matching_rows(uow(), doctor(uow), BoardQuery(flag=ANY_FLAG), now_s)
+    with uow() as u:
+        board = matching_rows(u, doctor(uow), BoardQuery(flag=ANY_FLAG), now_s)
     assert sorted(r.ordered_test_id for r in board) == sorted(
         r.ordered_test_id for r in rows if r.flags
     )
-    again = rebuild_board(uow(), clock, stricter)
+    with uow() as u:
+        again = rebuild_board(u, clock, stricter)
     assert again.rebuilt
     assert again.updated == outcome.updated
 
@@ -207,14 +222,16 @@ def test_a_new_policy_rebuilds_every_entry(uow: UnitOfWorkFactory, clock: FixedC
 def test_concurrent_refreshes_write_each_entry_once(
     uow: UnitOfWorkFactory, clock: FixedClock, engine: Engine
 ) -> None:
-    load_board(uow(), clock, doctor(uow), POLICY, audit=False)
+    with uow() as u:
+        load_board(u, clock, doctor(uow), POLICY, audit=False)
     with engine.begin() as conn:
         conn.execute(text("UPDATE ordered_tests SET status_changed_at = status_changed_at"))
     errors: list[BaseException] = []
 
     def refresh() -> None:
         try:
-            refresh_board(uow(), clock, POLICY)
+            with uow() as u:
+                refresh_board(u, clock, POLICY)
         except BaseException as exc:
             errors.append(exc)
 
@@ -235,7 +252,8 @@ def test_concurrent_refreshes_write_each_entry_once(
 def test_acknowledged_tests_leave_the_board_after_the_keep_period(
     uow: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
-    board = load_board(uow(), clock, doctor(uow), POLICY, BoardQuery(include_closed=True))
+    with uow() as u:
+        board = load_board(u, clock, doctor(uow), POLICY, BoardQuery(include_closed=True))
     closed = [r for r in board.rows if not r.status.is_open]
     assert closed, "the demo has acknowledged tests"
     much_later = FixedClock(clock.now() + timedelta(days=KEEP_CLOSED_DAYS + 30))

@@ -363,20 +363,22 @@ class ClinicLoop(RuleBasedStateMachine):
         test_id = self.test_of[tube]
         before = self.expected[test_id]
         if not before.is_open:  # signed (or cancelled) already: reported, not signed again
-            outcome = acknowledge_results(
-                self.world.uow(), self.world.clock, self.world.users["sam"], [test_id],
-                AckMeaning.REVIEWED,
-            )  # fmt: skip
+            with self.world.uow() as uow:
+                outcome = acknowledge_results(
+                    uow, self.world.clock, self.world.users["sam"], [test_id],
+                    AckMeaning.REVIEWED,
+                )  # fmt: skip
             assert outcome.already_closed == [test_id]
             return
         try:
-            acknowledge_results(  # opens its own unit of work
-                self.world.uow(),
-                self.world.clock,
-                self.world.users["sam"],
-                [test_id],
-                AckMeaning.REVIEWED,
-            )
+            with self.world.uow() as uow:
+                acknowledge_results(
+                    uow,
+                    self.world.clock,
+                    self.world.users["sam"],
+                    [test_id],
+                    AckMeaning.REVIEWED,
+                )
         except LabdeskError:
             assert not lifecycle.allows(before, Event.ACKNOWLEDGED), before
             return
@@ -396,10 +398,11 @@ class ClinicLoop(RuleBasedStateMachine):
             return
         world = self.world
         sam = world.users["sam"]
-        board = load_board(
-            world.uow(), world.clock, sam, POLICY, BoardQuery(include_closed=True),
-            audit=False, page_size=100_000,
-        )  # fmt: skip
+        with world.uow() as uow:
+            board = load_board(
+                uow, world.clock, sam, POLICY, BoardQuery(include_closed=True),
+                audit=False, page_size=100_000,
+            )  # fmt: skip
         rows = {r.ordered_test_id: r for r in board.rows}
         with world.uow() as uow:
             for test_id, expected in self.expected.items():
@@ -436,7 +439,8 @@ class ClinicLoop(RuleBasedStateMachine):
         counted: Counter[FlagReason] = Counter(
             f.reason for r in board.rows if r.status.is_open for f in r.flags
         )
-        _open, tally = overdue_tally(world.uow(), world.clock, POLICY)
+        with world.uow() as uow:
+            _open, tally = overdue_tally(uow, world.clock, POLICY)
         assert {k: v for k, v in tally.items() if v and k is not FlagReason.UNMATCHED_RESULT} == {
             k: v for k, v in counted.items() if k is not FlagReason.UNMATCHED_RESULT
         }

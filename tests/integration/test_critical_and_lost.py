@@ -28,9 +28,10 @@ def world(engine: Engine, clock: FixedClock):  # type: ignore[no-untyped-def]
 
 
 def _board(world, role: Role = Role.CLINICIAN, query: BoardQuery | None = None):  # type: ignore[no-untyped-def]
-    return load_board(
-        world.uow(), world.clock, world.users[role], POLICY, query or BoardQuery(), audit=False
-    )
+    with world.uow() as uow:
+        return load_board(
+            uow, world.clock, world.users[role], POLICY, query or BoardQuery(), audit=False
+        )
 
 
 def _row(board, test_id: int):  # type: ignore[no-untyped-def]
@@ -53,7 +54,8 @@ def test_a_critical_result_is_flagged_the_moment_it_is_stored(world) -> None:  #
     filtered = _board(world, query=BoardQuery(flag=FlagReason.CRITICAL_NOT_ACKNOWLEDGED))
     assert [r.ordered_test_id for r in filtered.rows] == [world.tests["K"]]
     assert [r.ordered_test_id for r in board.criticals] == [world.tests["K"]]
-    _open, tally = overdue_tally(world.uow(), world.clock, POLICY)
+    with world.uow() as uow:
+        _open, tally = overdue_tally(uow, world.clock, POLICY)
     assert tally.get(FlagReason.CRITICAL_NOT_ACKNOWLEDGED) == 1
     # A final normal result awaiting acknowledgement shows as such before it is overdue.
     assert _row(board, world.tests["HGB"]).waiting is FlagReason.NOT_ACKNOWLEDGED
@@ -62,11 +64,14 @@ def test_a_critical_result_is_flagged_the_moment_it_is_stored(world) -> None:  #
 def test_a_critical_escalates_at_its_deadline_not_before(world) -> None:  # type: ignore[no-untyped-def]
     world.ingest(oru("C2", group("K", "F", obx("K", "7.1", flag="HH"), filler=ACC_PST)))
     world.clock.advance(timedelta(minutes=59))
-    assert escalate_overdue_criticals(world.uow(), world.clock, POLICY) == []
+    with world.uow() as uow:
+        assert escalate_overdue_criticals(uow, world.clock, POLICY) == []
     world.clock.advance(timedelta(minutes=1))
-    sent = escalate_overdue_criticals(world.uow(), world.clock, POLICY)
+    with world.uow() as uow:
+        sent = escalate_overdue_criticals(uow, world.clock, POLICY)
     assert [s.ordered_test_id for s in sent] == [world.tests["K"]]
-    assert escalate_overdue_criticals(world.uow(), world.clock, POLICY) == []  # once
+    with world.uow() as uow:
+        assert escalate_overdue_criticals(uow, world.clock, POLICY) == []  # once
 
 
 def test_the_board_alarm_lists_criticals_only_for_who_may_sign(world) -> None:  # type: ignore[no-untyped-def]

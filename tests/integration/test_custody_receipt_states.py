@@ -224,11 +224,14 @@ def test_a_tube_beyond_stability_is_flagged_at_receipt_and_its_results_carry_a_c
         test_ids = [t.id or 0 for i in (old_id, fresh_id) for t in uow.orders.tests_for_specimen(i)]
     assert len(test_ids) == 2
     clinician = world.users["sam"]
-    detail = result_detail(world.uow(), world.clock, clinician, OverduePolicy(), test_ids[0])
+    with world.uow() as uow:
+        detail = result_detail(uow, world.clock, clinician, OverduePolicy(), test_ids[0])
     assert detail.caveat == caveat
-    fresh_detail = result_detail(world.uow(), world.clock, clinician, OverduePolicy(), test_ids[1])
+    with world.uow() as uow:
+        fresh_detail = result_detail(uow, world.clock, clinician, OverduePolicy(), test_ids[1])
     assert fresh_detail.caveat is None
-    preview = signing_preview(world.uow(), world.clock, clinician, test_ids)
+    with world.uow() as uow:
+        preview = signing_preview(uow, world.clock, clinician, test_ids)
     lines = {line.ordered_test_id: line for line in [*preview.to_sign, *preview.refused]}
     assert lines[test_ids[0]].caveat == caveat
     assert lines[test_ids[1]].caveat is None

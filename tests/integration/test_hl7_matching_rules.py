@@ -220,14 +220,15 @@ def _lose(world: World, accession: str) -> None:
 
 
 def _board_row(world: World, test_id: int) -> BoardRow:
-    board = load_board(
-        world.uow(),
-        world.clock,
-        world.users[Role.CLINICIAN],
-        POLICY,
-        BoardQuery(include_closed=True),
-        audit=False,
-    )
+    with world.uow() as uow:
+        board = load_board(
+            uow,
+            world.clock,
+            world.users[Role.CLINICIAN],
+            POLICY,
+            BoardQuery(include_closed=True),
+            audit=False,
+        )
     return next(r for r in board.rows if r.ordered_test_id == test_id)
 
 

@@ -27,7 +27,8 @@ def world(uow_factory: UnitOfWorkFactory, clock: FixedClock) -> World:
 
 
 def _board(world: World) -> Board:
-    return load_board(world.uow(), world.clock, world.users["sam"], OverduePolicy(), audit=False)
+    with world.uow() as uow:
+        return load_board(uow, world.clock, world.users["sam"], OverduePolicy(), audit=False)
 
 
 def test_missing_tubes_reported_lost_leave_transit_for_good(world: World) -> None:

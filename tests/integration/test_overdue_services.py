@@ -111,7 +111,8 @@ def add_result(
 def test_board_lists_every_open_test_with_its_flags(
     uow: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
-    board = load_board(uow(), clock, user(uow, "doctor"), POLICY)
+    with uow() as u:
+        board = load_board(u, clock, user(uow, "doctor"), POLICY)
 
     assert Counter(r.status for r in board.rows) == open_statuses(uow)
     assert Status.ACKNOWLEDGED not in {r.status for r in board.rows}
@@ -134,7 +135,8 @@ def test_board_view_is_audited_and_needs_view_results(
     uow: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
     doctor = user(uow, "doctor")
-    load_board(uow(), clock, doctor, POLICY)
+    with uow() as u:
+        load_board(u, clock, doctor, POLICY)
     with uow() as u:
         last = u.audit.last()
         assert last is not None
@@ -143,19 +145,23 @@ def test_board_view_is_audited_and_needs_view_results(
             "results_board",
             doctor.id,
         )
-    with pytest.raises(PermissionDenied):
-        load_board(uow(), clock, user(uow, "ma"), POLICY)
+    with pytest.raises(PermissionDenied), uow() as u:
+        load_board(u, clock, user(uow, "ma"), POLICY)
 
 
 def test_board_can_include_recently_acknowledged(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
     doctor = user(uow, "doctor")
-    target = row_with(load_board(uow(), clock, doctor, POLICY).rows, Status.FINAL)
-    acknowledge_results(uow(), clock, doctor, [target.ordered_test_id], AckMeaning.REVIEWED)
-    open_only = load_board(uow(), clock, doctor, POLICY, audit=False)
+    with uow() as u:
+        target = row_with(load_board(u, clock, doctor, POLICY).rows, Status.FINAL)
+    with uow() as u:
+        acknowledge_results(u, clock, doctor, [target.ordered_test_id], AckMeaning.REVIEWED)
+    with uow() as u:
+        open_only = load_board(u, clock, doctor, POLICY, audit=False)
     assert target.ordered_test_id not in {r.ordered_test_id for r in open_only.rows}
-    with_closed = load_board(
-        uow(), clock, doctor, POLICY, BoardQuery(include_closed=True), audit=False
-    )
+    with uow() as u:
+        with_closed = load_board(
+            u, clock, doctor, POLICY, BoardQuery(include_closed=True), audit=False
+        )
     closed = next(r for r in with_closed.rows if r.ordered_test_id == target.ordered_test_id)
     assert closed.status is Status.ACKNOWLEDGED
     assert closed.flags == ()
@@ -163,9 +169,11 @@ def test_board_can_include_recently_acknowledged(uow: UnitOfWorkFactory, clock: 
 
 def test_flags_appear_as_time_passes(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
     doctor = user(uow, "doctor")
-    before = load_board(uow(), clock, doctor, POLICY, audit=False)
+    with uow() as u:
+        before = load_board(u, clock, doctor, POLICY, audit=False)
     clock.advance(timedelta(days=10))
-    after = load_board(uow(), clock, doctor, POLICY, audit=False)
+    with uow() as u:
+        after = load_board(u, clock, doctor, POLICY, audit=False)
     assert sum(after.counts.values()) > sum(before.counts.values())
     assert all(row.flags for row in after.rows)
 
@@ -174,14 +182,20 @@ def test_change_marker_moves_with_results_and_acknowledgements(
     uow: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
     doctor = user(uow, "doctor")
-    marker = board_marker(uow())
-    assert board_marker(uow()) == marker
-    target = row_with(load_board(uow(), clock, doctor, POLICY).rows, Status.RECEIVED)
+    with uow() as u:
+        marker = board_marker(u)
+    with uow() as u:
+        assert board_marker(u) == marker
+    with uow() as u:
+        target = row_with(load_board(u, clock, doctor, POLICY).rows, Status.RECEIVED)
     add_result(uow, target.ordered_test_id, AbnormalFlag.NORMAL, clock.now())
-    after_result = board_marker(uow())
+    with uow() as u:
+        after_result = board_marker(u)
     assert after_result != marker
-    acknowledge_results(uow(), clock, doctor, [target.ordered_test_id], AckMeaning.REVIEWED)
-    assert board_marker(uow()) != after_result
+    with uow() as u:
+        acknowledge_results(u, clock, doctor, [target.ordered_test_id], AckMeaning.REVIEWED)
+    with uow() as u:
+        assert board_marker(u) != after_result
 
 
 # ---------------------------------------------------------------- criticals and escalation
@@ -200,27 +214,34 @@ def test_critical_escalates_once_to_the_covering_clinician(
             password="violet anchor lantern quietly",
         )  # fmt: skip
         u.commit()
-    set_covering_clinician(uow(), clock, admin, doctor.id, cover_id)
-    target = row_with(load_board(uow(), clock, doctor, POLICY).rows, Status.RECEIVED)
+    with uow() as u:
+        set_covering_clinician(u, clock, admin, doctor.id, cover_id)
+    with uow() as u:
+        target = row_with(load_board(u, clock, doctor, POLICY).rows, Status.RECEIVED)
     add_result(uow, target.ordered_test_id, AbnormalFlag.CRITICAL_HIGH, clock.now())
 
-    assert escalate_overdue_criticals(uow(), clock, POLICY) == []  # not yet due
+    with uow() as u:
+        assert escalate_overdue_criticals(u, clock, POLICY) == []  # not yet due
     clock.advance(timedelta(minutes=61))
-    board = load_board(uow(), clock, doctor, POLICY, audit=False)
+    with uow() as u:
+        board = load_board(u, clock, doctor, POLICY, audit=False)
     row = next(r for r in board.rows if r.ordered_test_id == target.ordered_test_id)
     assert row.severity == CRITICAL
     assert row.reasons == (R.CRITICAL_NOT_ACKNOWLEDGED,)
 
-    sent = escalate_overdue_criticals(uow(), clock, POLICY)
+    with uow() as u:
+        sent = escalate_overdue_criticals(u, clock, POLICY)
     assert [(s.ordered_test_id, s.to_user_id, s.to_name) for s in sent] == [
         (target.ordered_test_id, cover_id, "Dr. Kim Cover")
     ]
-    assert escalate_overdue_criticals(uow(), clock, POLICY) == []  # idempotent
-    row = next(
-        r
-        for r in load_board(uow(), clock, doctor, POLICY, audit=False).rows
-        if r.ordered_test_id == target.ordered_test_id
-    )
+    with uow() as u:
+        assert escalate_overdue_criticals(u, clock, POLICY) == []  # idempotent
+    with uow() as u:
+        row = next(
+            r
+            for r in load_board(u, clock, doctor, POLICY, audit=False).rows
+            if r.ordered_test_id == target.ordered_test_id
+        )
     assert (row.escalated_to_id, row.escalated_to) == (cover_id, "Dr. Kim Cover")
 
 
@@ -228,28 +249,31 @@ def test_escalation_without_cover_goes_to_the_default_or_nobody(
     uow: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
     doctor = user(uow, "doctor")
-    rows = load_board(uow(), clock, doctor, POLICY).rows
+    with uow() as u:
+        rows = load_board(u, clock, doctor, POLICY).rows
     first, second = [r for r in rows if r.status is Status.RECEIVED][:2]
     add_result(uow, first.ordered_test_id, AbnormalFlag.CRITICAL_LOW, clock.now())
     clock.advance(timedelta(hours=2))
-    [sent] = escalate_overdue_criticals(uow(), clock, POLICY)
+    with uow() as u:
+        [sent] = escalate_overdue_criticals(u, clock, POLICY)
     assert sent.to_user_id is None  # recorded all the same: the board shows nobody got it
     add_result(uow, second.ordered_test_id, AbnormalFlag.CRITICAL, clock.now())
     clock.advance(timedelta(hours=2))
-    [sent] = escalate_overdue_criticals(uow(), clock, POLICY, default_covering="admin")
+    with uow() as u:
+        [sent] = escalate_overdue_criticals(u, clock, POLICY, default_covering="admin")
     assert sent.to_name == "Alex Admin"
 
 
 def test_covering_clinician_rules(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
     doctor, admin, ma = user(uow, "doctor"), user(uow, "admin"), user(uow, "ma")
-    with pytest.raises(PermissionDenied):
-        set_covering_clinician(uow(), clock, doctor, doctor.id, admin.id)
-    with pytest.raises(ValidationError, match="themselves"):
-        set_covering_clinician(uow(), clock, admin, doctor.id, doctor.id)
-    with pytest.raises(ValidationError, match="not a clinician"):
-        set_covering_clinician(uow(), clock, admin, doctor.id, ma.id)
-    with pytest.raises(NotFound):
-        set_covering_clinician(uow(), clock, admin, doctor.id, 99_999)
+    with pytest.raises(PermissionDenied), uow() as u:
+        set_covering_clinician(u, clock, doctor, doctor.id, admin.id)
+    with pytest.raises(ValidationError, match="themselves"), uow() as u:
+        set_covering_clinician(u, clock, admin, doctor.id, doctor.id)
+    with pytest.raises(ValidationError, match="not a clinician"), uow() as u:
+        set_covering_clinician(u, clock, admin, doctor.id, ma.id)
+    with pytest.raises(NotFound), uow() as u:
+        set_covering_clinician(u, clock, admin, doctor.id, 99_999)
 
 
 # ---------------------------------------------------------------- acknowledgement
@@ -259,17 +283,20 @@ def test_acknowledge_one_result_signs_and_closes_it(
     uow: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
     doctor = user(uow, "doctor")
-    target = row_with(load_board(uow(), clock, doctor, POLICY).rows, Status.FINAL)
-    outcome = acknowledge_results(
-        uow(), clock, doctor, [target.ordered_test_id], AckMeaning.PATIENT_NOTIFIED, " Called. "
-    )
+    with uow() as u:
+        target = row_with(load_board(u, clock, doctor, POLICY).rows, Status.FINAL)
+    with uow() as u:
+        outcome = acknowledge_results(
+            u, clock, doctor, [target.ordered_test_id], AckMeaning.PATIENT_NOTIFIED, " Called. "
+        )
     assert outcome.acknowledged == [target.ordered_test_id]
     assert (outcome.signed_by, outcome.signed_at, outcome.meaning) == (
         "Dr. Sam Patel",
         clock.now(),
         AckMeaning.PATIENT_NOTIFIED,
     )
-    detail = result_detail(uow(), clock, doctor, POLICY, target.ordered_test_id)
+    with uow() as u:
+        detail = result_detail(u, clock, doctor, POLICY, target.ordered_test_id)
     assert detail.row.status is Status.ACKNOWLEDGED
     [signature] = detail.signatures
     assert (signature.printed_name, signature.meaning, signature.note) == (
@@ -277,7 +304,8 @@ def test_acknowledge_one_result_signs_and_closes_it(
         AckMeaning.PATIENT_NOTIFIED,
         "Called.",
     )
-    again = acknowledge_results(uow(), clock, doctor, [target.ordered_test_id], AckMeaning.REVIEWED)
+    with uow() as u:
+        again = acknowledge_results(u, clock, doctor, [target.ordered_test_id], AckMeaning.REVIEWED)
     assert (again.acknowledged, again.already_closed) == ([], [target.ordered_test_id])
     with uow() as u:
         entries = [e.entity_id for e in u.audit.all_in_order() if e.entity == "acknowledgement"]
@@ -288,19 +316,20 @@ def test_bulk_acknowledges_normals_and_refuses_abnormals(
     uow: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
     doctor = user(uow, "doctor")
-    rows = load_board(uow(), clock, doctor, POLICY).rows
+    with uow() as u:
+        rows = load_board(u, clock, doctor, POLICY).rows
     normals = [r for r in rows if r.status is Status.FINAL and r.severity == NORMAL]
     assert len(normals) >= 2
     assert all(r.bulk_acknowledgeable for r in normals)
     received = [r for r in rows if r.status is Status.RECEIVED]
     add_result(uow, received[0].ordered_test_id, AbnormalFlag.HIGH, clock.now())
     batch = [normals[0].ordered_test_id, received[0].ordered_test_id]
-    with pytest.raises(ValidationError, match="abnormal, critical or not final"):
-        acknowledge_results(uow(), clock, doctor, batch, AckMeaning.REVIEWED)
+    with pytest.raises(ValidationError, match="abnormal, critical or not final"), uow() as u:
+        acknowledge_results(u, clock, doctor, batch, AckMeaning.REVIEWED)
     add_result(uow, received[1].ordered_test_id, AbnormalFlag.CRITICAL_HIGH, clock.now())
-    with pytest.raises(ValidationError, match="abnormal"):  # a critical is refused too
+    with pytest.raises(ValidationError, match="abnormal"), uow() as u:  # a critical is refused too
         acknowledge_results(
-            uow(),
+            u,
             clock,
             doctor,
             [normals[0].ordered_test_id, received[1].ordered_test_id],
@@ -308,27 +337,29 @@ def test_bulk_acknowledges_normals_and_refuses_abnormals(
         )
     assert open_statuses(uow)[Status.FINAL] >= len(normals)  # nothing was signed
     ids = [r.ordered_test_id for r in normals]
-    outcome = acknowledge_results(uow(), clock, doctor, ids, AckMeaning.REVIEWED)
+    with uow() as u:
+        outcome = acknowledge_results(u, clock, doctor, ids, AckMeaning.REVIEWED)
     assert sorted(outcome.acknowledged) == sorted(ids)
 
 
 def test_acknowledge_refuses_what_has_no_result(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
     doctor = user(uow, "doctor")
-    rows = load_board(uow(), clock, doctor, POLICY).rows
+    with uow() as u:
+        rows = load_board(u, clock, doctor, POLICY).rows
     received = row_with(rows, Status.RECEIVED)
-    with pytest.raises(ValidationError, match="no result to acknowledge"):
-        acknowledge_results(uow(), clock, doctor, [received.ordered_test_id], AckMeaning.REVIEWED)
-    with pytest.raises(ValidationError, match="No result is selected"):
-        acknowledge_results(uow(), clock, doctor, [], AckMeaning.REVIEWED)
-    with pytest.raises(ValidationError, match="characters"):
+    with pytest.raises(ValidationError, match="no result to acknowledge"), uow() as u:
+        acknowledge_results(u, clock, doctor, [received.ordered_test_id], AckMeaning.REVIEWED)
+    with pytest.raises(ValidationError, match="No result is selected"), uow() as u:
+        acknowledge_results(u, clock, doctor, [], AckMeaning.REVIEWED)
+    with pytest.raises(ValidationError, match="characters"), uow() as u:
         acknowledge_results(
-            uow(), clock, doctor, [received.ordered_test_id], AckMeaning.REVIEWED, "x" * 401
+            u, clock, doctor, [received.ordered_test_id], AckMeaning.REVIEWED, "x" * 401
         )
-    with pytest.raises(NotFound):
-        acknowledge_results(uow(), clock, doctor, [99_999], AckMeaning.REVIEWED)
-    with pytest.raises(PermissionDenied):  # administrators do not sign results
+    with pytest.raises(NotFound), uow() as u:
+        acknowledge_results(u, clock, doctor, [99_999], AckMeaning.REVIEWED)
+    with pytest.raises(PermissionDenied), uow() as u:  # administrators do not sign results
         acknowledge_results(
-            uow(), clock, user(uow, "admin"), [received.ordered_test_id], AckMeaning.REVIEWED
+            u, clock, user(uow, "admin"), [received.ordered_test_id], AckMeaning.REVIEWED
         )
 
 
@@ -336,7 +367,8 @@ def test_reviewing_a_critical_preliminary_clears_the_critical_flag_only(
     uow: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
     doctor = user(uow, "doctor")
-    target = row_with(load_board(uow(), clock, doctor, POLICY).rows, Status.RECEIVED)
+    with uow() as u:
+        target = row_with(load_board(u, clock, doctor, POLICY).rows, Status.RECEIVED)
     add_result(uow, target.ordered_test_id, AbnormalFlag.CRITICAL_HIGH, clock.now(),
                status=ResultStatus.PRELIMINARY)  # fmt: skip
     with uow() as u:
@@ -345,10 +377,12 @@ def test_reviewing_a_critical_preliminary_clears_the_critical_flag_only(
         test.status = Status.PRELIMINARY
         u.commit()
     clock.advance(timedelta(hours=2))
-    acknowledge_results(
-        uow(), clock, doctor, [target.ordered_test_id], AckMeaning.ACTION_TAKEN, "Sent to ED."
-    )
-    row = result_detail(uow(), clock, doctor, POLICY, target.ordered_test_id).row
+    with uow() as u:
+        acknowledge_results(
+            u, clock, doctor, [target.ordered_test_id], AckMeaning.ACTION_TAKEN, "Sent to ED."
+        )
+    with uow() as u:
+        row = result_detail(u, clock, doctor, POLICY, target.ordered_test_id).row
     assert row.status is Status.PRELIMINARY  # still waits for the final result
     assert R.CRITICAL_NOT_ACKNOWLEDGED not in row.reasons
 
@@ -357,11 +391,13 @@ def test_detail_shows_values_corrections_and_custody(
     uow: UnitOfWorkFactory, clock: FixedClock
 ) -> None:
     doctor = user(uow, "doctor")
-    target = row_with(load_board(uow(), clock, doctor, POLICY).rows, Status.RECEIVED)
+    with uow() as u:
+        target = row_with(load_board(u, clock, doctor, POLICY).rows, Status.RECEIVED)
     first = add_result(uow, target.ordered_test_id, AbnormalFlag.HIGH, clock.now())
     add_result(uow, target.ordered_test_id, AbnormalFlag.NORMAL, clock.now(), value="4.4",
                status=ResultStatus.CORRECTED, supersedes_id=first)  # fmt: skip
-    detail = result_detail(uow(), clock, doctor, POLICY, target.ordered_test_id)
+    with uow() as u:
+        detail = result_detail(u, clock, doctor, POLICY, target.ordered_test_id)
     assert [(r.value, r.superseded, r.units) for r in detail.results] == [
         ("7.1", True, "mmol/L"),
         ("4.4", False, "mmol/L"),
@@ -373,8 +409,8 @@ def test_detail_shows_values_corrections_and_custody(
         last = u.audit.last()
         assert last is not None
         assert (last.action, last.entity) == (AuditAction.VIEW, "ordered_test")
-    with pytest.raises(NotFound):
-        result_detail(uow(), clock, doctor, POLICY, 99_999)
+    with pytest.raises(NotFound), uow() as u:
+        result_detail(u, clock, doctor, POLICY, 99_999)
 
 
 # ---------------------------------------------------------------- export and figures
@@ -385,11 +421,13 @@ def test_export_outstanding_list(
     uow: UnitOfWorkFactory, clock: FixedClock, tmp_path: Path, fmt: ExportFormat
 ) -> None:
     doctor = user(uow, "doctor")
-    board = load_board(uow(), clock, doctor, POLICY)
+    with uow() as u:
+        board = load_board(u, clock, doctor, POLICY)
     path = tmp_path / f"out.{fmt.value}"
-    summary = export_outstanding(
-        uow(), clock, doctor, board.rows, path, fmt, timezone="America/New_York"
-    )
+    with uow() as u:
+        summary = export_outstanding(
+            u, clock, doctor, board.rows, path, fmt, timezone="America/New_York"
+        )
     assert summary.rows == len(board.rows)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     if fmt is ExportFormat.CSV:
@@ -406,9 +444,9 @@ def test_export_outstanding_list(
         assert last is not None
         assert last.action is AuditAction.EXPORT
         assert f"rows={summary.rows}" in last.detail
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied), uow() as u:
         export_outstanding(
-            uow(), clock, user(uow, "ma"), board.rows, path, fmt, timezone="America/New_York"
+            u, clock, user(uow, "ma"), board.rows, path, fmt, timezone="America/New_York"
         )
 
 
@@ -418,18 +456,20 @@ def test_export_onto_something_that_is_not_a_file_is_refused(
 ) -> None:
     # The export is renamed into place; renamed over a device it would replace the device.
     doctor = user(uow, "doctor")
-    board = load_board(uow(), clock, doctor, POLICY)
+    with uow() as u:
+        board = load_board(u, clock, doctor, POLICY)
     pipe = tmp_path / "not-a-file"
     os.mkfifo(pipe)
-    with pytest.raises(ValidationError, match="not a file") as info:
-        export_outstanding(uow(), clock, doctor, board.rows, pipe, ExportFormat.CSV, timezone="UTC")
+    with pytest.raises(ValidationError, match="not a file") as info, uow() as u:
+        export_outstanding(u, clock, doctor, board.rows, pipe, ExportFormat.CSV, timezone="UTC")
     assert "file name" in info.value.hint
     assert stat.S_ISFIFO(pipe.stat().st_mode)
     assert not list(tmp_path.glob(".not-a-file*"))  # no partial export left behind
 
 
 def test_turnaround_median_and_p90_per_test(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
-    stats = turnaround_stats(uow(), clock, user(uow, "doctor"))
+    with uow() as u:
+        stats = turnaround_stats(u, clock, user(uow, "doctor"))
     assert stats
     for item in stats:
         assert item.samples >= 1
@@ -454,6 +494,7 @@ def test_unmatched_results_are_counted(uow: UnitOfWorkFactory, clock: FixedClock
             select(orm.results.c.id).where(orm.results.c.ordered_test_id.is_(None))
         ).all()
     assert len(unmatched_rows) == 1
-    board = load_board(uow(), clock, user(uow, "doctor"), POLICY)
+    with uow() as u:
+        board = load_board(u, clock, user(uow, "doctor"), POLICY)
     assert board.unmatched_results >= 1
     assert board.counts[R.UNMATCHED_RESULT] == board.unmatched_results

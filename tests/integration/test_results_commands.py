@@ -1,10 +1,12 @@
-"""The clinician board's commands through the bus, on SQLite and PostgreSQL.
+"""The clinician board's commands and queries through the bus, on SQLite and PostgreSQL.
 
 The use cases themselves are tested in ``test_overdue_services.py`` and
 ``test_board_table.py``; here: each command does its use case once per idempotency key in
-the bus's one transaction, and the use cases the commands added (the export of what the
-board's query matches, covering by user name) do what the screen and the command line did
-in several steps before.
+the bus's one transaction, the reads (board load, drill-down, signing preview, overdue
+counts) are queries that leave no ``handled_commands`` row while what they commit
+themselves (the board table's refresh, the view audit) stays, and the use cases the
+commands added (the export of what the board's query matches, covering by user name) do
+what the screen and the command line did in several steps before.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import Engine, func, select
 
 from labdesk.access import credentials
 from labdesk.access.auth import create_user, session_of
-from labdesk.adapters.orm.board import board_entries
+from labdesk.adapters.orm.board import board_dirty, board_entries
 from labdesk.adapters.orm.commands import handled_commands
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.catalog.compendium import ensure_shipped_catalog
@@ -32,16 +34,13 @@ from labdesk.domain.people import Role
 from labdesk.domain.result import AbnormalFlag, AckMeaning, Result, ResultStatus
 from labdesk.kernel.dto import SignedInUser
 from labdesk.kernel.messagebus import AlreadyHandled, MessageBus
-from labdesk.results.board import matching_rows
+from labdesk.results.acknowledge import result_detail, signing_preview
+from labdesk.results.board import load_board, matching_rows, overdue_tally
 from labdesk.results.board_query import ANY_FLAG, BoardQuery, SortKey
 from labdesk.results.commands import (
     AcknowledgeResults,
-    CountOverdue,
     EscalateOverdueCriticals,
     ExportOutstanding,
-    LoadBoard,
-    OpenResultDetail,
-    PreviewSigning,
     RebuildBoard,
     SetCoveringClinician,
 )
@@ -82,23 +81,24 @@ def user(uow: UnitOfWorkFactory, username: str) -> SignedInUser:
         return session_of(found, "STATION-1")
 
 
-def handled(engine: Engine, name: str) -> int:
+def handled(engine: Engine, name: str | None = None) -> int:
+    """``handled_commands`` rows of the command ``name`` (of every command without one)."""
+    query = select(func.count()).select_from(handled_commands)
+    if name is not None:
+        query = query.where(handled_commands.c.command == name)
     with engine.connect() as conn:
-        query = select(func.count()).select_from(handled_commands)
-        return int(conn.execute(query.where(handled_commands.c.command == name)).scalar_one())
+        return int(conn.execute(query).scalar_one())
 
 
 def test_board_load_detail_preview_and_sign_off(
     bus: MessageBus, uow: UnitOfWorkFactory, engine: Engine
 ) -> None:
     doctor = user(uow, "doctor")
-    board = bus.handle(LoadBoard(policy=POLICY, station="STATION-1"), doctor)
+    board = bus.query(load_board, bus.clock, doctor, POLICY, station="STATION-1")
     target = next(r for r in board.rows if r.status is Status.FINAL)
-    detail = bus.handle(
-        OpenResultDetail(policy=POLICY, ordered_test_id=target.ordered_test_id), doctor
-    )
+    detail = bus.query(result_detail, bus.clock, doctor, POLICY, target.ordered_test_id)
     assert detail.row.ordered_test_id == target.ordered_test_id
-    preview = bus.handle(PreviewSigning(ordered_test_ids=(target.ordered_test_id,)), doctor)
+    preview = bus.query(signing_preview, bus.clock, doctor, (target.ordered_test_id,))
     assert [line.ordered_test_id for line in preview.to_sign] == [target.ordered_test_id]
 
     sign = AcknowledgeResults(
@@ -110,10 +110,10 @@ def test_board_load_detail_preview_and_sign_off(
         bus.handle(sign, doctor)  # a retry after a lost answer signs nothing more
     with uow() as u:
         assert len(u.board.acknowledgement_rows(target.ordered_test_id)) == 1
-    again = bus.handle(LoadBoard(policy=POLICY, audit=False), doctor)
+    again = bus.query(load_board, bus.clock, doctor, POLICY, audit=False)
     assert target.ordered_test_id not in {r.ordered_test_id for r in again.rows}
-    assert handled(engine, "LoadBoard") == 2
     assert handled(engine, "AcknowledgeResults") == 1
+    assert handled(engine) == 1  # the reads are queries: no command record
 
 
 def test_a_refused_command_leaves_no_key(
@@ -121,10 +121,10 @@ def test_a_refused_command_leaves_no_key(
 ) -> None:
     ma = user(uow, "ma")
     with pytest.raises(PermissionDenied):
-        bus.handle(LoadBoard(policy=POLICY), ma)
+        bus.query(load_board, bus.clock, ma, POLICY)
     with pytest.raises(PermissionDenied):
         bus.handle(AcknowledgeResults(ordered_test_ids=(1,), meaning=AckMeaning.REVIEWED), ma)
-    assert handled(engine, "LoadBoard") == handled(engine, "AcknowledgeResults") == 0
+    assert handled(engine, "AcknowledgeResults") == handled(engine) == 0
 
 
 @pytest.mark.parametrize("fmt", list(ExportFormat))
@@ -132,10 +132,10 @@ def test_export_writes_the_outstanding_tests_the_query_matches(
     bus: MessageBus, uow: UnitOfWorkFactory, tmp_path: Path, fmt: ExportFormat
 ) -> None:
     doctor = user(uow, "doctor")
-    board = bus.handle(LoadBoard(policy=POLICY), doctor)
+    board = bus.query(load_board, bus.clock, doctor, POLICY)
     query = BoardQuery(flag=ANY_FLAG, sort=SortKey.DUE, include_closed=True)
     now_s = board.now_s
-    expected = [r for r in matching_rows(uow(), doctor, query, now_s) if r.status.is_open]
+    expected = [r for r in bus.query(matching_rows, doctor, query, now_s) if r.status.is_open]
     assert expected
     path = tmp_path / f"board.{fmt.value}"
     command = ExportOutstanding(
@@ -186,7 +186,7 @@ def test_covering_by_user_name_and_the_sweep(
         assert (last.entity, last.user_id) == ("covering_clinician", None)
 
     doctor = user(uow, "doctor")
-    board = bus.handle(LoadBoard(policy=POLICY, audit=False), doctor)
+    board = bus.query(load_board, bus.clock, doctor, POLICY, audit=False)
     target = next(r for r in board.rows if r.status is Status.RECEIVED)
     with uow() as u:
         test = u.board.ordered_test(target.ordered_test_id)
@@ -215,7 +215,7 @@ def test_covering_by_user_name_and_the_sweep(
 
 
 def test_counts_and_rebuild_report_the_board(bus: MessageBus, engine: Engine) -> None:
-    open_tests, tally = bus.handle(CountOverdue(policy=POLICY))
+    open_tests, tally = bus.query(overdue_tally, bus.clock, POLICY)
     assert open_tests > 0
     assert set(tally) >= {FlagReason.UNMATCHED_RESULT}
     calls: list[tuple[int, int]] = []
@@ -228,3 +228,31 @@ def test_counts_and_rebuild_report_the_board(bus: MessageBus, engine: Engine) ->
     with engine.connect() as conn:
         entries = conn.execute(select(func.count()).select_from(board_entries))
         assert int(entries.scalar_one()) == outcome.updated
+
+
+def test_loading_the_board_through_the_bus_writes_no_command_record(
+    bus: MessageBus, uow: UnitOfWorkFactory, engine: Engine
+) -> None:
+    doctor = user(uow, "doctor")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(board_entries)).scalar_one() == 0
+    board = bus.query(load_board, bus.clock, doctor, POLICY, station="STATION-1")
+    assert board.rows
+    assert handled(engine) == 0
+    # What the load commits itself outlives the query's rollback: the board table's
+    # refresh (entries written, the dirty queue drained) and the audit entry of the view.
+    with engine.connect() as conn:
+        entries = conn.execute(select(func.count()).select_from(board_entries)).scalar_one()
+        assert entries >= len(board.rows)
+        assert conn.execute(select(func.count()).select_from(board_dirty)).scalar_one() == 0
+    with uow() as u:
+        last = u.audit.last()
+        assert last is not None
+        assert (last.action, last.entity, last.user_id) == (
+            AuditAction.VIEW,
+            "results_board",
+            doctor.id,
+        )
+    again = bus.query(load_board, bus.clock, doctor, POLICY, station="STATION-1")
+    assert again.total == board.total  # a second read is read again, not refused
+    assert handled(engine) == 0

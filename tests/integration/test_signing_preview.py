@@ -122,7 +122,8 @@ def test_preview_lists_patient_test_and_current_values(
         definition = u.catalog.get_test(test.test_code)
         assert definition is not None
         u.commit()
-    preview = signing_preview(uow(), clock, doctor, [target])
+    with uow() as u:
+        preview = signing_preview(u, clock, doctor, [target])
     assert preview.can_sign
     assert (preview.refused, preview.already_closed) == ([], [])
     [line] = preview.to_sign
@@ -151,25 +152,29 @@ def test_no_result_is_refused_by_the_preview_and_by_signing(
     doctor = user(uow, "doctor")
     [waiting, *_] = ids_in(uow, Status.RECEIVED)
     [final, *_] = ids_in(uow, Status.FINAL)
-    preview = signing_preview(uow(), clock, doctor, [waiting])
+    with uow() as u:
+        preview = signing_preview(u, clock, doctor, [waiting])
     assert not preview.can_sign
     assert [(line.ordered_test_id, line.refusal) for line in preview.refused] == [
         (waiting, AckRefusal.NO_RESULT)
     ]
-    mixed = signing_preview(uow(), clock, doctor, [final, waiting])
+    with uow() as u:
+        mixed = signing_preview(u, clock, doctor, [final, waiting])
     assert not mixed.can_sign
     assert [line.ordered_test_id for line in mixed.to_sign] == [final]
     assert [line.ordered_test_id for line in mixed.refused] == [waiting]
-    with pytest.raises(ValidationError, match="no result to acknowledge"):
-        acknowledge_results(uow(), clock, doctor, [waiting], AckMeaning.REVIEWED)
+    with pytest.raises(ValidationError, match="no result to acknowledge"), uow() as u:
+        acknowledge_results(u, clock, doctor, [waiting], AckMeaning.REVIEWED)
 
 
 def test_closed_tests_are_skipped_not_refused(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
     doctor = user(uow, "doctor")
     finals = ids_in(uow, Status.FINAL)
     assert len(finals) >= 2
-    acknowledge_results(uow(), clock, doctor, finals[:1], AckMeaning.REVIEWED)
-    preview = signing_preview(uow(), clock, doctor, finals[:2])
+    with uow() as u:
+        acknowledge_results(u, clock, doctor, finals[:1], AckMeaning.REVIEWED)
+    with uow() as u:
+        preview = signing_preview(u, clock, doctor, finals[:2])
     assert preview.can_sign
     assert [line.ordered_test_id for line in preview.already_closed] == finals[:1]
     assert [line.ordered_test_id for line in preview.to_sign] == finals[1:2]
@@ -180,15 +185,17 @@ def test_several_at_once_only_normal_finals(uow: UnitOfWorkFactory, clock: Fixed
     finals = ids_in(uow, Status.FINAL)
     [received, *_] = ids_in(uow, Status.RECEIVED)
     add_result(uow, clock, received, "7.4", AbnormalFlag.CRITICAL_HIGH)
-    alone = signing_preview(uow(), clock, doctor, [received])
+    with uow() as u:
+        alone = signing_preview(u, clock, doctor, [received])
     assert alone.can_sign  # a critical result is signed on its own
     assert alone.to_sign[0].values[0].critical
-    together = signing_preview(uow(), clock, doctor, [*finals, received])
+    with uow() as u:
+        together = signing_preview(u, clock, doctor, [*finals, received])
     assert [(line.ordered_test_id, line.refusal) for line in together.refused] == [
         (received, AckRefusal.NOT_NORMAL_FINAL)
     ]
-    with pytest.raises(ValidationError, match="abnormal, critical or not final"):
-        acknowledge_results(uow(), clock, doctor, [*finals, received], AckMeaning.REVIEWED)
+    with pytest.raises(ValidationError, match="abnormal, critical or not final"), uow() as u:
+        acknowledge_results(u, clock, doctor, [*finals, received], AckMeaning.REVIEWED)
 
 
 @pytest.mark.parametrize(
@@ -215,9 +222,9 @@ def test_refusal_rule(status: Status, alone: AckRefusal | None, several: AckRefu
 
 def test_preview_checks_permission_and_ids(uow: UnitOfWorkFactory, clock: FixedClock) -> None:
     doctor = user(uow, "doctor")
-    with pytest.raises(PermissionDenied):
-        signing_preview(uow(), clock, user(uow, "admin"), [1])
-    with pytest.raises(ValidationError, match="No result is selected"):
-        signing_preview(uow(), clock, doctor, [])
-    with pytest.raises(NotFound):
-        signing_preview(uow(), clock, doctor, [99_999])
+    with pytest.raises(PermissionDenied), uow() as u:
+        signing_preview(u, clock, user(uow, "admin"), [1])
+    with pytest.raises(ValidationError, match="No result is selected"), uow() as u:
+        signing_preview(u, clock, doctor, [])
+    with pytest.raises(NotFound), uow() as u:
+        signing_preview(u, clock, doctor, [99_999])

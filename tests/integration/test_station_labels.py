@@ -20,9 +20,20 @@ from labdesk.domain.errors import ValidationError
 from labdesk.domain.printing import CHECK_THE_TUBE, PrintJobStatus
 from labdesk.domain.recollection import RecollectionTask
 from labdesk.domain.specimen import SpecimenStatus
-from labdesk.printing.dto import PrintSetup
+from labdesk.kernel.messagebus import (
+    AfterCommit,
+    AlreadyHandled,
+    Command,
+    HandlerContext,
+    MessageBus,
+    handler,
+)
+from labdesk.printing.dto import PrintJobRow, PrintSetup
+from labdesk.printing.spooler import process_due_jobs
+from labdesk.printing.views import list_print_jobs
 from labdesk.station.collect import collect
-from labdesk.station.dto import ContainerCollection, ScanResult
+from labdesk.station.commands import PrintEncounterLabels, ResolveUnconfirmedLabels
+from labdesk.station.dto import ContainerCollection, PrintOutcome, ScanResult
 from labdesk.station.encounter import (
     complete_encounter,
     confirm_identity,
@@ -30,11 +41,7 @@ from labdesk.station.encounter import (
     open_encounter,
     resolve_alarm,
 )
-from labdesk.station.labels import (
-    print_encounter_labels,
-    resolve_unconfirmed_labels,
-    scan_back,
-)
+from labdesk.station.labels import EncounterLabels, queue_encounter_labels, scan_back
 from labdesk.station.worklist import station_worklist
 from printers.errors import PrinterOffline, PrinterUnconfirmed
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
@@ -73,6 +80,33 @@ def setup() -> PrintSetup:
     return PrintSetup(
         station_code="DRAW-2", opener=open_spool_printer, renderer=LabelRendererAdapter()
     )
+
+
+def print_labels(
+    uows: UnitOfWorkFactory,
+    clock: FixedClock,
+    world: StationWorld,
+    setup: PrintSetup,
+    eid: int,
+    specimen_ids: tuple[int, ...] | None = None,
+) -> PrintOutcome:
+    """Press Print at the chair: the command through the bus."""
+    command = PrintEncounterLabels(setup=setup, encounter_id=eid, specimen_ids=specimen_ids)
+    return MessageBus(uows, clock).handle(command, world.ma)
+
+
+def check_unconfirmed(
+    uows: UnitOfWorkFactory,
+    clock: FixedClock,
+    world: StationWorld,
+    setup: PrintSetup,
+    eid: int,
+    *,
+    printed: bool,
+) -> PrintOutcome:
+    """Say what is on the tubes of the unconfirmed labels: the command through the bus."""
+    command = ResolveUnconfirmedLabels(setup=setup, encounter_id=eid, printed=printed)
+    return MessageBus(uows, clock).handle(command, world.ma)
 
 
 def _collected_encounter(
@@ -118,7 +152,7 @@ def test_print_labels_only_this_patients_containers_and_preview_decodes(
     add_order(uow_factory, clock, world.patients["ben"], ("CBC",))  # another patient, pending
     eid, ids = _collected_encounter(uow_factory, clock, world, ("CBC", "CMP"))
 
-    outcome = print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+    outcome = print_labels(uow_factory, clock, world, setup, eid)
 
     assert outcome.all_printed
     assert {label.specimen_id for label in outcome.labels} == set(ids)
@@ -132,9 +166,9 @@ def test_print_labels_only_this_patients_containers_and_preview_decodes(
             CustodyEventKind.LABELLED,
         ]
     with pytest.raises(ValidationError, match="already printed"):
-        print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+        print_labels(uow_factory, clock, world, setup, eid)
     with pytest.raises(ValidationError, match="not part of this patient"):
-        print_encounter_labels(uow_factory, clock, world.ma, setup, eid, [999])
+        print_labels(uow_factory, clock, world, setup, eid, (999,))
 
 
 def test_printer_failing_mid_order_then_retry_prints_only_the_missing_label(
@@ -149,7 +183,7 @@ def test_printer_failing_mid_order_then_retry_prints_only_the_missing_label(
     )
     eid, _ = _collected_encounter(uow_factory, clock, world, ("CBC", "CMP"))
 
-    first = print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+    first = print_labels(uow_factory, clock, world, setup, eid)
 
     assert not first.all_printed
     assert len(first.failures) == 1
@@ -159,7 +193,7 @@ def test_printer_failing_mid_order_then_retry_prints_only_the_missing_label(
     assert "1 label(s) not printed" in view.blockers
     clock.advance(timedelta(seconds=30))  # past the spooler's back-off
 
-    second = print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+    second = print_labels(uow_factory, clock, world, setup, eid)
 
     assert second.all_printed
     assert len(second.labels) == 1
@@ -189,11 +223,11 @@ def test_scan_back_ticks_alarms_and_blocks_completion_until_resolved(
             other_eid,
             [ContainerCollection("LAV", plan.containers[0].ordered_test_ids)],
         )
-    print_encounter_labels(uow_factory, clock, world.ma, setup, other_eid)
+    print_labels(uow_factory, clock, world, setup, other_eid)
     other_tube = _accessions(uow_factory, world, other_eid)[0]
 
     eid, ids = _collected_encounter(uow_factory, clock, world, ("CBC", "CMP"))
-    print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+    print_labels(uow_factory, clock, world, setup, eid)
     mine = _accessions(uow_factory, world, eid)
 
     def scan(text: str) -> ScanResult:
@@ -316,21 +350,19 @@ def test_an_unconfirmed_label_is_checked_at_the_chair_never_left_as_done(
     )
     eid, _ = _collected_encounter(uow_factory, clock, world, ("CBC", "CMP"))
     with pytest.raises(ValidationError, match="waiting to be checked"):
-        resolve_unconfirmed_labels(uow_factory, clock, world.ma, setup, eid, printed=True)
+        check_unconfirmed(uow_factory, clock, world, setup, eid, printed=True)
 
-    outcome = print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+    outcome = print_labels(uow_factory, clock, world, setup, eid)
     (unsure,) = outcome.unconfirmed
     assert not unsure.printed
     assert CHECK_THE_TUBE in unsure.message
     assert _kinds(uow_factory, unsure.specimen_id) == [CustodyEventKind.COLLECTED]
     # Print again does not send it twice: it waits for the MA's check.
-    again = print_encounter_labels(uow_factory, clock, world.ma, setup, eid)
+    again = print_labels(uow_factory, clock, world, setup, eid)
     assert [label.unconfirmed for label in again.labels] == [True]
     assert len(printer.jobs) == 2
 
-    checked = resolve_unconfirmed_labels(
-        uow_factory, clock, world.ma, setup, eid, printed=on_the_tube
-    )
+    checked = check_unconfirmed(uow_factory, clock, world, setup, eid, printed=on_the_tube)
     assert checked.all_printed
     assert [label.specimen_id for label in checked.labels] == [unsure.specimen_id]
     assert _kinds(uow_factory, unsure.specimen_id) == [
@@ -345,4 +377,112 @@ def test_an_unconfirmed_label_is_checked_at_the_chair_never_left_as_done(
     if not on_the_tube:
         assert b"REPRINT 1" in printer.jobs[2]
     with pytest.raises(ValidationError, match="waiting to be checked"):
-        resolve_unconfirmed_labels(uow_factory, clock, world.ma, setup, eid, printed=True)
+        check_unconfirmed(uow_factory, clock, world, setup, eid, printed=True)
+
+
+def _jobs(uows: UnitOfWorkFactory, world: StationWorld) -> list[PrintJobRow]:
+    with uows() as uow:
+        return list_print_jobs(uow, world.ma)
+
+
+def _recording_setup(printer: FlakyPrinter | UnconfirmingPrinter) -> PrintSetup:
+    return PrintSetup(
+        station_code="DRAW-2",
+        opener=lambda _uri: printer,
+        renderer=LabelRendererAdapter(),
+        label_printer_override="tcp://printer.invalid:9100",
+    )
+
+
+def test_print_replayed_with_its_key_queues_and_sends_nothing_twice(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    printer = FlakyPrinter()
+    setup = _recording_setup(printer)
+    eid, ids = _collected_encounter(uow_factory, clock, world, ("CBC", "CMP"))
+    bus = MessageBus(uow_factory, clock)
+    command = PrintEncounterLabels(setup=setup, encounter_id=eid)
+
+    assert bus.handle(command, world.ma).all_printed
+    with pytest.raises(AlreadyHandled, match="Print encounter labels was already recorded"):
+        bus.handle(command, world.ma)  # a retry after a lost answer
+
+    assert len(printer.jobs) == 2
+    assert len(_jobs(uow_factory, world)) == 2
+    for specimen_id in ids:
+        assert _kinds(uow_factory, specimen_id) == [
+            CustodyEventKind.COLLECTED,
+            CustodyEventKind.LABELLED,
+        ]
+
+
+def test_a_reprint_at_the_chair_replayed_with_its_key_is_not_printed_twice(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    printer = UnconfirmingPrinter(unconfirmed={1})
+    setup = _recording_setup(printer)
+    eid, _ = _collected_encounter(uow_factory, clock, world, ("CBC",))
+    bus = MessageBus(uow_factory, clock)
+    assert bus.handle(PrintEncounterLabels(setup=setup, encounter_id=eid), world.ma).unconfirmed
+    command = ResolveUnconfirmedLabels(setup=setup, encounter_id=eid, printed=False)
+
+    assert bus.handle(command, world.ma).all_printed
+    with pytest.raises(AlreadyHandled):
+        bus.handle(command, world.ma)
+
+    assert len(printer.jobs) == 2
+    assert b"REPRINT 1" in printer.jobs[1]
+    assert len(_jobs(uow_factory, world)) == 2
+
+
+class ProcessDied(Exception):
+    """The process stopped between the commit and the after-commit step."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrintThenDie(Command[PrintOutcome]):
+    """Test-only: Print's transactional half, then the process dies before sending."""
+
+    setup: PrintSetup
+    encounter_id: int
+
+
+def _die(command: PrintThenDie, labels: EncounterLabels, after: AfterCommit) -> PrintOutcome:
+    raise ProcessDied
+
+
+@handler(PrintThenDie, then=_die)
+def _queue_then_die(command: PrintThenDie, ctx: HandlerContext) -> EncounterLabels:
+    return queue_encounter_labels(ctx.uow, ctx.clock, ctx.user, command.setup, command.encounter_id)
+
+
+def test_labels_committed_by_a_process_that_died_are_sent_by_the_spooler(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    printer = FlakyPrinter()
+    setup = _recording_setup(printer)
+    eid, ids = _collected_encounter(uow_factory, clock, world, ("CBC", "CMP"))
+    bus = MessageBus(uow_factory, clock)
+
+    with pytest.raises(ProcessDied):
+        bus.handle(PrintThenDie(setup=setup, encounter_id=eid), world.ma)
+
+    queued = _jobs(uow_factory, world)
+    assert [job.status for job in queued] == [PrintJobStatus.QUEUED] * 2
+    assert printer.jobs == []
+    report = process_due_jobs(uow_factory, clock, setup.opener)  # the spooler's next pass
+    assert sorted(report.done) == sorted(job.id for job in queued)
+    assert len(printer.jobs) == 2
+    for specimen_id in ids:  # the step that records the tubes labelled never ran
+        assert _kinds(uow_factory, specimen_id) == [CustodyEventKind.COLLECTED]
+
+    # The MA presses Print again: nothing prints twice, and the tubes are recorded labelled.
+    again = bus.handle(PrintEncounterLabels(setup=setup, encounter_id=eid), world.ma)
+    assert again.all_printed
+    assert len(printer.jobs) == 2
+    assert len(_jobs(uow_factory, world)) == 2
+    for specimen_id in ids:
+        assert _kinds(uow_factory, specimen_id) == [
+            CustodyEventKind.COLLECTED,
+            CustodyEventKind.LABELLED,
+        ]

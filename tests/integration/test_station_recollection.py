@@ -163,7 +163,8 @@ def carried(world: World, accession: str) -> dict[str, Status]:
 
 
 def board(world: World) -> dict[int, BoardRow]:
-    rows = load_board(world.uow(), world.clock, world.users["sam"], OverduePolicy(), audit=False)
+    with world.uow() as uow:
+        rows = load_board(uow, world.clock, world.users["sam"], OverduePolicy(), audit=False)
     return {r.ordered_test_id: r for r in rows.rows}
 
 

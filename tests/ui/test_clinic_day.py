@@ -248,12 +248,14 @@ def shown_counts(page: ResultsPage) -> dict[FlagReason, int]:
 
 def assert_counts_agree(world: World, page: ResultsPage) -> dict[FlagReason, int]:
     """The counts strip, :func:`overdue_tally` and the flags on the board's rows agree."""
-    everything = load_board(
-        world.uow(), world.clock, world.users["sam"], POLICY, BoardQuery(include_closed=True),
-        audit=False, page_size=100_000,
-    )  # fmt: skip
+    with world.uow() as uow:
+        everything = load_board(
+            uow, world.clock, world.users["sam"], POLICY, BoardQuery(include_closed=True),
+            audit=False, page_size=100_000,
+        )  # fmt: skip
     counted = Counter(f.reason for r in everything.rows if r.status.is_open for f in r.flags)
-    open_tests, tally = overdue_tally(world.uow(), world.clock, POLICY)
+    with world.uow() as uow:
+        open_tests, tally = overdue_tally(uow, world.clock, POLICY)
     assert open_tests == sum(1 for r in everything.rows if r.status.is_open)
     raised = {k: v for k, v in tally.items() if v}
     # Results matching no test are counted without a row: they wait on the worklist.
@@ -491,10 +493,11 @@ def test_a_clinic_day_through_the_screens(
     clock.advance(timedelta(hours=2, minutes=5))  # the new tube waits past its pickup grace
     reload(qtbot, board)
     displayed = shown_rows(board)
-    everything = load_board(
-        world.uow(), clock, world.users["sam"], POLICY, BoardQuery(include_closed=True),
-        audit=False, page_size=100_000,
-    )  # fmt: skip
+    with world.uow() as uow:
+        everything = load_board(
+            uow, clock, world.users["sam"], POLICY, BoardQuery(include_closed=True),
+            audit=False, page_size=100_000,
+        )  # fmt: skip
     assert {r.test_code: r for r in everything.rows} == {
         code: row for code, (row, _status, _flags) in displayed.items()
     }

@@ -21,6 +21,7 @@ from labdesk.domain.people import Role
 from labdesk.domain.result import AckMeaning
 from labdesk.kernel.dto import SignedInUser
 from labdesk.results.acknowledge import acknowledge_results
+from labdesk.results.board_dto import AckOutcome
 from ui.admin.users_panel import UsersPanel, UsersTableModel
 from ui.app import AppController, context_of
 from ui.tasks import run_in_background
@@ -49,11 +50,12 @@ def _denials(core: Core) -> list[AuditEntry]:
 
 def _acknowledge_in_background(qtbot: QtBot, core: Core, user: SignedInUser) -> Exception:
     failures: list[Exception] = []
-    run_in_background(
-        lambda: acknowledge_results(core.uow(), core.clock, user, [1], AckMeaning.REVIEWED),
-        lambda _outcome: None,
-        failures.append,
-    )
+
+    def acknowledge() -> AckOutcome:
+        with core.uow() as uow:
+            return acknowledge_results(uow, core.clock, user, [1], AckMeaning.REVIEWED)
+
+    run_in_background(acknowledge, lambda _outcome: None, failures.append)
     qtbot.waitUntil(lambda: bool(failures))
     return failures[0]
 

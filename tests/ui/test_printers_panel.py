@@ -23,8 +23,8 @@ from labdesk.domain.people import Site, Station
 from labdesk.domain.printing import PrintJobStatus
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.kernel.dto import SignedInUser
-from labdesk.printing.dto import PrintSetup, SpoolReport
-from labdesk.printing.jobs import print_specimen_labels
+from labdesk.printing.commands import PrintSpecimenLabels
+from labdesk.printing.dto import PrintJobRow, PrintSetup, SpoolReport
 from labdesk.printing.spooler import BACKOFF_BASE
 from labdesk.station.accession import issue_accession
 from printers.errors import PrinterOffline
@@ -130,6 +130,21 @@ def panel(
     return widget
 
 
+def _print(
+    core: Core,
+    actor: SignedInUser,
+    setup: PrintSetup,
+    accessions: list[str],
+    *,
+    printer_uri: str | None = None,
+) -> list[PrintJobRow]:
+    """Print labels as a screen does: the command through the core's bus."""
+    command = PrintSpecimenLabels(
+        setup=setup, accessions=tuple(accessions), printer_uri=printer_uri
+    )
+    return core.bus.handle(command, actor)
+
+
 def _queue_rows(qtbot: QtBot, widget: PrintersPanel, count: int) -> None:
     widget.reload_queue()
     qtbot.waitUntil(lambda: widget.model.rowCount() == count, timeout=WAIT_MS)
@@ -208,13 +223,9 @@ def test_queue_shows_waiting_and_reprint_asks_for_a_reason(
     setup = app_context.print_setup
     assert setup is not None
     ma = admin
-    printed, waiting = (
-        print_specimen_labels(core.uow, core.clock, ma, setup, [accessions[0]])[0],
-        print_specimen_labels(
-            core.uow, core.clock, ma, setup, [accessions[1]],
-            printer_uri=f"tcp://127.0.0.1:{closed_port}",
-        )[0],
-    )  # fmt: skip
+    offline = f"tcp://127.0.0.1:{closed_port}"
+    (printed,) = _print(core, ma, setup, accessions[:1])
+    (waiting,) = _print(core, ma, setup, accessions[1:2], printer_uri=offline)
     assert (printed.status, waiting.status) == (PrintJobStatus.DONE, PrintJobStatus.QUEUED)
     _queue_rows(qtbot, panel, 2)
     qtmodeltester.check(panel.model)
@@ -255,10 +266,9 @@ def test_unconfirmed_jobs_are_red_and_can_be_checked(
     closed_port: int,
 ) -> None:
     setup = panel.setup
-    (row,) = print_specimen_labels(
-        core.uow, core.clock, admin, setup, [accessions[0]],
-        printer_uri=f"tcp://127.0.0.1:{closed_port}",
-    )  # fmt: skip
+    (row,) = _print(
+        core, admin, setup, accessions[:1], printer_uri=f"tcp://127.0.0.1:{closed_port}"
+    )
     assert isinstance(core.clock, FixedClock)
     core.clock.advance(timedelta(minutes=1))
     with core.uow() as uow:  # claimed by a worker that died before sending
@@ -369,7 +379,7 @@ def test_background_spooler_sends_queued_jobs_when_the_printer_returns(
     printer = _Recovering()
     assert app_context.print_setup is not None
     setup: PrintSetup = replace(app_context.print_setup, opener=lambda _uri: printer)
-    rows = print_specimen_labels(core.uow, core.clock, admin, setup, accessions)
+    rows = _print(core, admin, setup, accessions)
     assert {r.status for r in rows} == {PrintJobStatus.QUEUED}
     spooler = BackgroundSpooler(core.uow, core.clock, setup, interval_ms=60_000)
     printer.online = True

@@ -160,9 +160,10 @@ def test_detail_models_pass_qt_model_checks(
     from labdesk.results.acknowledge import result_detail
 
     final = next(r for r in rows_of(page) if r.status is Status.FINAL)
-    detail = result_detail(
-        board_core.uow(), board_core.clock, page.user, SETTINGS.policy, final.ordered_test_id
-    )
+    with board_core.uow() as uow:
+        detail = result_detail(
+            uow, board_core.clock, page.user, SETTINGS.policy, final.ordered_test_id
+        )
     for model_type, lines in (
         (ResultLineModel, detail.results),
         (CustodyLineModel, detail.custody),
@@ -342,7 +343,7 @@ def test_a_database_failure_shows_an_error_and_keeps_the_rows(
     def gone(*_args: object, **_kwargs: object) -> BoardPage:
         raise StorageError("The database server does not answer.", hint="Check the network.")
 
-    monkeypatch.setattr(results, "query_board_in", gone)
+    monkeypatch.setattr(results, "query_board", gone)
     paged.show()
     qtbot.waitExposed(paged)
     paged.filters.set_flag(ANY_FLAG)  # a re-query
@@ -553,9 +554,10 @@ def test_screenshot(
     from labdesk.results.acknowledge import result_detail
 
     final = next(r for r in rows_of(page) if r.status is Status.FINAL)
-    detail = result_detail(
-        page._context.uow(), page._context.clock, page.user, SETTINGS.policy, final.ordered_test_id
-    )
+    with page._context.uow() as uow:
+        detail = result_detail(
+            uow, page._context.clock, page.user, SETTINGS.policy, final.ordered_test_id
+        )
     dialog = dialogs.ResultDetailDialog(detail, "America/New_York", can_acknowledge=True)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -564,9 +566,8 @@ def test_screenshot(
     screenshot(dialog, "results_detail_custody")
     from labdesk.results.acknowledge import signing_preview
 
-    preview = signing_preview(
-        page._context.uow(), page._context.clock, page.user, [final.ordered_test_id]
-    )
+    with page._context.uow() as uow:
+        preview = signing_preview(uow, page._context.clock, page.user, [final.ordered_test_id])
     ack = dialogs.AcknowledgeDialog(preview.to_sign, page.user.display_name)
     qtbot.addWidget(ack)
     ack.show()

@@ -230,7 +230,8 @@ def test_recollection_from_the_worklist_to_scan_back(
         CustodyEventKind.LABELLED,
         CustodyEventKind.VERIFIED,
     ]
-    board = load_board(world.uow(), world.clock, world.users["sam"], OverduePolicy(), audit=False)
+    with world.uow() as uow:
+        board = load_board(uow, world.clock, world.users["sam"], OverduePolicy(), audit=False)
     (cbc,) = [r for r in board.rows if r.test_code == "CBC"]
     assert (cbc.status, cbc.accession) == (Status.COLLECTED, new)
     assert FlagReason.NO_RECOLLECTION not in {f.reason for f in cbc.flags}

@@ -1,10 +1,9 @@
 """Admin "Printers" tab: this station's printers, a test print, and the print queue.
 
-All printer and database work runs off the UI thread: reads as bus queries, saving the
-printers as a command; printing (a test label, a reprint) and checking an unconfirmed job go
-to the printing services with the unit-of-work factory, as each job is committed before it
-is sent. Tests replace :func:`ask_reason` (a module attribute), as they do with
-``QMessageBox`` statics.
+All printer and database work runs off the UI thread: reads as bus queries; saving the
+printers, printing (a test label, a reprint) and checking an unconfirmed job as commands
+(a print job is committed by the command, then sent by its after-commit step). Tests
+replace :func:`ask_reason` (a module attribute), as they do with ``QMessageBox`` statics.
 """
 
 from __future__ import annotations
@@ -24,9 +23,13 @@ from PySide6.QtWidgets import (
 
 from labdesk.domain.printing import PrintJobKind, PrintJobStatus
 from labdesk.kernel.dto import SignedInUser
-from labdesk.printing.commands import UpdateStationPrinters
+from labdesk.printing.commands import (
+    PrintTestLabel,
+    ReprintJob,
+    ResolveUnconfirmedJob,
+    UpdateStationPrinters,
+)
 from labdesk.printing.dto import PrinterCheck, PrintJobRow, PrintSetup, StationPrinters
-from labdesk.printing.jobs import print_test_label, reprint_job, resolve_unconfirmed
 from labdesk.printing.station_printers import station_printers
 from labdesk.printing.views import list_print_jobs, printer_status
 from ui.context import AppContext
@@ -211,15 +214,14 @@ class PrintersPanel(QWidget):
     def test_print(self) -> None:
         """Ask the printer for its status, then print a test label on it."""
         typed = self.label_edit.text().strip() or None
-        bus = self._context.bus  # printing commits each job before sending it: the factory
+        bus, user, setup = self._context.bus, self._user, self.setup
+        command = PrintTestLabel(setup=setup, printer_uri=typed)
         self.test_button.setEnabled(False)
         self.message.show_info(self.tr("Printing a test label…"))
 
         def work() -> tuple[PrinterCheck, PrintJobRow]:
-            row = print_test_label(
-                bus.uow_factory, bus.clock, self._user, self.setup, printer_uri=typed
-            )
-            return printer_status(self.setup.opener, row.printer_uri), row
+            row = bus.handle(command, user)
+            return printer_status(setup.opener, row.printer_uri), row
 
         run_in_background(work, self._tested, self._test_failed, owner=self)
 
@@ -259,26 +261,20 @@ class PrintersPanel(QWidget):
         )
         if reason is None:
             return
-        setup, user, bus = self.setup, self._user, self._context.bus
-        uows, clock = bus.uow_factory, bus.clock
-
-        def work() -> PrintJobRow:
-            return reprint_job(uows, clock, user, setup, row.id, reason)
-
-        run_in_background(work, self._reprinted, self._failed, owner=self)
+        command = ReprintJob(setup=self.setup, job_id=row.id, reason=reason)
+        CommandOp(self._context.bus, command, self._user).run(
+            self._reprinted, self._failed, owner=self
+        )
 
     def resolve_selected(self, *, printed: bool) -> None:
         """Record whether the selected unconfirmed job's label is on the tube."""
         row = self._selected()
         if row is None or not row.unconfirmed:
             return
-        setup, user, bus = self.setup, self._user, self._context.bus
-        uows, clock = bus.uow_factory, bus.clock
-
-        def work() -> PrintJobRow:
-            return resolve_unconfirmed(uows, clock, user, setup, row.id, printed=printed)
-
-        run_in_background(work, self._resolved, self._failed, owner=self)
+        command = ResolveUnconfirmedJob(setup=self.setup, job_id=row.id, printed=printed)
+        CommandOp(self._context.bus, command, self._user).run(
+            self._resolved, self._failed, owner=self
+        )
 
     def _reprinted(self, row: PrintJobRow) -> None:
         self.reload_queue()

@@ -14,8 +14,8 @@ from labdesk.results.board_query import BoardQuery
 
 Fetch = Callable[[BoardQuery, int, int, bool], BoardPage]
 """Reads rows ``offset`` … ``offset + limit`` of a query's matches: ``(query, offset, limit,
-with_total) -> BoardPage``, with a fresh unit of work per call (see
-:func:`labdesk.results.board.query_board`)."""
+with_total) -> BoardPage``, in a fresh unit of work per call (the results page sends
+:func:`labdesk.results.board.query_board` through ``MessageBus.query``)."""
 MAX_PAGES = 50
 """Pages kept by default: 10,000 rows at 200 a page, a few megabytes."""
 

@@ -5,8 +5,10 @@ and read the first page), then polls a cheap change marker every few seconds and
 when results, acknowledgements or statuses changed, and once a minute anyway so flags
 appear as their deadlines pass. Filtering and sorting are queries: the model reads the
 first page and the count at once, and further pages as the view scrolls to them.
-Loading, opening, acknowledging and exporting are commands sent to the bus off the UI
-thread (they write the board table or the audit log).
+Everything goes through the bus off the UI thread. Loading the board, opening a result
+and the signing preview are queries (``bus.query``/``QueryOp``): they commit their own
+refresh of the board table and view audit, and leave no command record. Escalating,
+acknowledging and exporting are commands (``CommandOp``), done once per idempotency key.
 """
 
 from __future__ import annotations
@@ -30,19 +32,13 @@ from labdesk.domain.permissions import Permission, allows
 from labdesk.domain.timefmt import format_local
 from labdesk.kernel.dto import SignedInUser
 from labdesk.results.ack_dto import SigningPreview
-from labdesk.results.board import board_marker_in, query_board_in
+from labdesk.results.acknowledge import result_detail, signing_preview
+from labdesk.results.board import board_marker, load_board, query_board
 from labdesk.results.board_dto import AckOutcome, Board, BoardPage, BoardRow, TestDetail
 from labdesk.results.board_query import PAGE_SIZE, BoardQuery
-from labdesk.results.commands import (
-    AcknowledgeResults,
-    EscalateOverdueCriticals,
-    ExportOutstanding,
-    LoadBoard,
-    OpenResultDetail,
-    PreviewSigning,
-)
+from labdesk.results.commands import AcknowledgeResults, EscalateOverdueCriticals, ExportOutstanding
 from labdesk.results.export import ExportFormat, ExportSummary, default_file_name
-from labdesk.results.overdue import turnaround_stats_in
+from labdesk.results.overdue import turnaround_stats
 from labdesk.results.overdue_settings import OverdueSettings, overdue_settings
 from ui.context import AppContext
 from ui.results.board_model import BoardTableModel
@@ -191,13 +187,7 @@ class ResultsPage(Page):
         audit_this, self._audit_next = self._audit_next, False
         escalate = time.monotonic() - self._escalated_at >= ESCALATE_EVERY_S
         bus, user, settings = self._context.bus, self.user, self.settings
-        load = LoadBoard(
-            policy=settings.policy,
-            query=self.model.query,
-            audit=audit_this,
-            station=user.station,
-            page_size=self.model.page_size,
-        )
+        query, page_size = self.model.query, self.model.page_size
         sweep = EscalateOverdueCriticals(
             policy=settings.policy, default_covering=settings.default_covering
         )
@@ -205,7 +195,10 @@ class ResultsPage(Page):
         def job() -> Board:
             if escalate:
                 bus.handle(sweep, user)
-            return bus.handle(load, user)
+            return bus.query(
+                load_board, bus.clock, user, settings.policy, query,
+                audit=audit_this, station=user.station, page_size=page_size,
+            )  # fmt: skip
 
         if escalate:
             self._escalated_at = time.monotonic()
@@ -218,9 +211,7 @@ class ResultsPage(Page):
         if time.monotonic() - self._loaded_at >= RELOAD_EVERY_S:
             self.reload()
             return
-        QueryOp(self._context.bus, board_marker_in).run(
-            self._marker_read, lambda _e: None, owner=self
-        )
+        QueryOp(self._context.bus, board_marker).run(self._marker_read, lambda _e: None, owner=self)
 
     def _marker_read(self, marker: tuple[Any, ...]) -> None:
         if marker != self.marker and not self._loading:
@@ -256,7 +247,7 @@ class ResultsPage(Page):
     def _fetch(self, query: BoardQuery, offset: int, limit: int, with_total: bool) -> BoardPage:
         """One page of the board as the last load left it (the model's ``fetch``)."""
         return self._context.bus.query(
-            query_board_in, self.user, query, self.model.now_s,
+            query_board, self.user, query, self.model.now_s,
             offset=offset, limit=limit, with_total=with_total,
         )  # fmt: skip
 
@@ -297,7 +288,7 @@ class ResultsPage(Page):
     def load_stats(self) -> None:
         """Compute the turnaround chart's figures in the background."""
         context = self._context
-        QueryOp(context.bus, turnaround_stats_in, context.clock, self.user).run(
+        QueryOp(context.bus, turnaround_stats, context.clock, self.user).run(
             self._show_stats, self._job_failed, owner=self
         )
 
@@ -326,10 +317,9 @@ class ResultsPage(Page):
         if not rows:
             self.status_label.show_info(self.tr("Select a test to open it."))
             return
-        command = OpenResultDetail(
-            policy=self.settings.policy, ordered_test_id=rows[0].ordered_test_id
-        )
-        CommandOp(self._context.bus, command, self.user).run(
+        bus = self._context.bus
+        test_id = rows[0].ordered_test_id
+        QueryOp(bus, result_detail, bus.clock, self.user, self.settings.policy, test_id).run(
             self._show_detail, self._job_failed, owner=self
         )
 
@@ -380,8 +370,9 @@ class ResultsPage(Page):
             return
         # Read what would be signed first: the dialog shows it, and a test that cannot be
         # acknowledged (no result yet) is refused before any signature is asked for.
-        command = PreviewSigning(ordered_test_ids=tuple(r.ordered_test_id for r in rows))
-        CommandOp(self._context.bus, command, self.user).run(
+        bus = self._context.bus
+        ids = tuple(r.ordered_test_id for r in rows)
+        QueryOp(bus, signing_preview, bus.clock, self.user, ids).run(
             self._sign, self._job_failed, owner=self
         )
 

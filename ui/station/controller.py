@@ -39,7 +39,9 @@ from labdesk.station.commands import (
     OpenEncounter,
     OpenEncounterByWristband,
     PlaceOrder,
+    PrintEncounterLabels,
     ResolveAlarm,
+    ResolveUnconfirmedLabels,
     ScanBack,
     WaiveObservedRecollection,
 )
@@ -47,11 +49,9 @@ from labdesk.station.dto import (
     CollectResult,
     ContainerCollection,
     EncounterView,
-    PrintOutcome,
     ScanOutcome,
 )
 from labdesk.station.encounter import load_encounter
-from labdesk.station.labels import print_encounter_labels, resolve_unconfirmed_labels
 from ui.context import AppContext
 from ui.tasks import run_in_background
 from ui.widgets.errors import error_text
@@ -335,13 +335,8 @@ class StationController(QObject):
                 self.tr("Printing is not set up on this workstation: ask an administrator.")
             )
             return False
-        eid, setup, bus = self._eid(), self.print_setup, self.context.bus
-
-        def work() -> PrintOutcome:
-            # Not a command: each label job commits before it is sent (the factory).
-            return print_encounter_labels(bus.uow_factory, bus.clock, self.user, setup, eid)
-
-        return self._run(work, self.printed.emit)
+        command = PrintEncounterLabels(setup=self.print_setup, encounter_id=self._eid())
+        return self._send(command, self.printed.emit)  # the jobs are sent after the commit
 
     def resolve_unconfirmed(self, *, printed: bool) -> bool:
         """Record what the MA found on the tubes of unconfirmed labels (reprint if missing)."""
@@ -350,14 +345,10 @@ class StationController(QObject):
                 self.tr("Printing is not set up on this workstation: ask an administrator.")
             )
             return False
-        eid, setup, bus = self._eid(), self.print_setup, self.context.bus
-
-        def work() -> PrintOutcome:
-            return resolve_unconfirmed_labels(
-                bus.uow_factory, bus.clock, self.user, setup, eid, printed=printed
-            )
-
-        return self._run(work, self.printed.emit)
+        command = ResolveUnconfirmedLabels(
+            setup=self.print_setup, encounter_id=self._eid(), printed=printed
+        )
+        return self._send(command, self.printed.emit)
 
     def scan_back(self, scanned: str) -> bool:
         """Tick off a tube by its scanned label (or raise an alarm).

@@ -12,13 +12,13 @@ from datetime import timedelta
 
 import pytest
 from fakes_printer import Behaviour, FakeZebra, ZebraState
+from print_commands import print_labels
 from spool_world import World, build_world, make_setup
 from sqlalchemy import Engine
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.printing import CHECK_THE_TUBE, Delivery, PrintJob, PrintJobStatus
-from labdesk.printing.jobs import print_specimen_labels
 from labdesk.printing.spooler import process_due_jobs
 from printers.errors import (
     PrinterError,
@@ -179,9 +179,7 @@ def test_the_stored_state_of_each_job_matches_what_the_printer_did(
 ) -> None:
     fault.apply(fake_zebra)
     uri = f"{fake_zebra.uri}?timeout={TIMEOUT}"
-    rows = print_specimen_labels(
-        uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri
-    )
+    rows = print_labels(uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri)
     ids = [r.id for r in rows]
     stored = _stored(uows, ids)
     statuses = [status for status, _, _ in stored]
@@ -225,9 +223,7 @@ def test_jobs_held_for_a_not_ready_printer_print_once_when_it_is_fixed(
 ) -> None:
     fault.apply(fake_zebra)
     uri = f"{fake_zebra.uri}?timeout={TIMEOUT}"
-    rows = print_specimen_labels(
-        uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri
-    )
+    rows = print_labels(uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri)
     Fault("healthy").apply(fake_zebra)  # paper loaded, head closed, printer answering
     clock.advance(timedelta(minutes=1))
     opener = open_spool_printer
@@ -255,9 +251,7 @@ def test_one_pass_sends_every_due_job_not_just_the_first_batch(
     world = build_world(uows, clock, containers=("SST", "LAV", "SST"))
     fake_zebra.state = ZebraState.PAPER_OUT  # all three wait: the first tried, two behind it
     uri = f"{fake_zebra.uri}?timeout={TIMEOUT}"
-    rows = print_specimen_labels(
-        uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri
-    )
+    rows = print_labels(uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri)
     assert len(_queued_untried(uows)) == 2
     fake_zebra.state = ZebraState.READY
     clock.advance(timedelta(minutes=1))
@@ -271,9 +265,7 @@ def test_a_job_queued_while_a_pass_runs_is_sent_by_that_pass(
 ) -> None:
     uri = f"{fake_zebra.uri}?timeout={TIMEOUT}"
     fake_zebra.state = ZebraState.PAPER_OUT
-    first, _ = print_specimen_labels(
-        uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri
-    )
+    first, _ = print_labels(uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri)
     fake_zebra.state = ZebraState.READY
     clock.advance(timedelta(minutes=1))
     late: list[int] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fakes_printer import FakeZebra
+from print_commands import print_labels, reprint
 from spool_world import World, build_world, decode_png, make_setup
 from sqlalchemy import Engine
 
@@ -14,7 +15,6 @@ from labdesk.domain.errors import PermissionDenied, ValidationError
 from labdesk.domain.label_snapshot import LabelSnapshot
 from labdesk.domain.people import Role
 from labdesk.domain.printing import PrintJobStatus
-from labdesk.printing.jobs import print_specimen_labels, reprint_job
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ def test_reprint_reproduces_the_original_after_the_patient_was_renamed(
     uows: UnitOfWorkFactory, clock: FixedClock, world: World, fake_zebra: FakeZebra
 ) -> None:
     setup = make_setup()
-    (original,) = print_specimen_labels(
+    (original,) = print_labels(
         uows, clock, world.ma, setup, world.accessions, printer_uri=fake_zebra.uri
     )
     with uows() as uow:  # the name is corrected after the label printed
@@ -49,10 +49,10 @@ def test_reprint_reproduces_the_original_after_the_patient_was_renamed(
         patient.family_name = "Renamed"
         uow.commit()
 
-    first = reprint_job(
+    first = reprint(
         uows, clock, world.ma, setup, original.id, "label smudged", printer_uri=fake_zebra.uri
     )
-    second = reprint_job(
+    second = reprint(
         uows, clock, world.ma, setup, first.id, "  tube   relabelled ", printer_uri=fake_zebra.uri
     )
 
@@ -93,11 +93,11 @@ def test_reprint_needs_a_reason(
     reason: str,
 ) -> None:
     setup = make_setup()
-    (original,) = print_specimen_labels(
+    (original,) = print_labels(
         uows, clock, world.ma, setup, world.accessions, printer_uri=fake_zebra.uri
     )
     with pytest.raises(ValidationError, match="needs a reason"):
-        reprint_job(uows, clock, world.ma, setup, original.id, reason, printer_uri=fake_zebra.uri)
+        reprint(uows, clock, world.ma, setup, original.id, reason, printer_uri=fake_zebra.uri)
     with uows() as uow:
         assert uow.print_queue.reprints_of(original.id) == 0
 
@@ -106,11 +106,9 @@ def test_a_job_still_waiting_for_the_printer_cannot_be_reprinted(
     uows: UnitOfWorkFactory, clock: FixedClock, world: World, closed_port: int
 ) -> None:
     uri = f"tcp://127.0.0.1:{closed_port}"
-    (queued,) = print_specimen_labels(
-        uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri
-    )
+    (queued,) = print_labels(uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri)
     with pytest.raises(ValidationError, match="has not printed yet"):
-        reprint_job(uows, clock, world.ma, make_setup(), queued.id, "lost", printer_uri=uri)
+        reprint(uows, clock, world.ma, make_setup(), queued.id, "lost", printer_uri=uri)
 
 
 @pytest.mark.parametrize(
@@ -132,16 +130,14 @@ def test_reprint_permission_follows_the_matrix(
     allowed: bool,
 ) -> None:
     setup = make_setup()
-    (original,) = print_specimen_labels(
+    (original,) = print_labels(
         uows, clock, world.ma, setup, world.accessions, printer_uri=fake_zebra.uri
     )
     actor = world.users[role]
     if allowed:
-        assert reprint_job(
+        assert reprint(
             uows, clock, actor, setup, original.id, "damaged", printer_uri=fake_zebra.uri
         ).printed
     else:
         with pytest.raises(PermissionDenied):
-            reprint_job(
-                uows, clock, actor, setup, original.id, "damaged", printer_uri=fake_zebra.uri
-            )
+            reprint(uows, clock, actor, setup, original.id, "damaged", printer_uri=fake_zebra.uri)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from fakes_printer import FakeZebra
+from print_commands import print_labels
 from spool_world import World, build_world, make_setup
 from sqlalchemy import Engine
 
@@ -16,7 +17,6 @@ from labdesk.domain.errors import InvalidAccession, NotFound, PermissionDenied
 from labdesk.domain.people import Role
 from labdesk.domain.printing import PrintJobStatus
 from labdesk.printing.dto import LabelSettings
-from labdesk.printing.jobs import print_specimen_labels
 from labdesk.printing.spooler import process_due_jobs
 from labdesk.printing.views import list_print_jobs, printer_status
 from printers.errors import (
@@ -81,9 +81,7 @@ def test_a_failed_send_keeps_the_job_with_what_it_means(
     setup = replace(make_setup(), opener=lambda _uri: printer)
 
     world = build_world(uows, clock, containers=("SST", "LAV"))
-    rows = print_specimen_labels(
-        uows, clock, world.ma, setup, world.accessions, printer_uri="tcp://printer"
-    )
+    rows = print_labels(uows, clock, world.ma, setup, world.accessions, printer_uri="tcp://printer")
 
     offline = status is PrintJobStatus.QUEUED
     # An offline printer is not tried again for the order's second label: it waits.
@@ -122,9 +120,7 @@ def test_a_job_that_cannot_print_is_kept_as_failed_with_the_reason(
     world = build_world(uows, clock, containers=("SST",), mrn=mrn)
     setup = replace(make_setup(), labels=LabelSettings(preset=preset))
     printer_uri = fake_zebra.uri if uri is None else uri or None  # "": the station's (none)
-    (row,) = print_specimen_labels(
-        uows, clock, world.ma, setup, world.accessions, printer_uri=printer_uri
-    )
+    (row,) = print_labels(uows, clock, world.ma, setup, world.accessions, printer_uri=printer_uri)
     assert row.status is PrintJobStatus.FAILED
     assert text in row.last_error
     assert fake_zebra.wait_for_jobs(1, timeout=0.2) == []
@@ -135,11 +131,11 @@ def test_unknown_or_malformed_accessions_create_no_job(
 ) -> None:
     setup = make_setup()
     with pytest.raises(InvalidAccession, match="check digit"):
-        print_specimen_labels(uows, clock, world.ma, setup, ["2600000015"])
+        print_labels(uows, clock, world.ma, setup, ["2600000015"])
     with pytest.raises(NotFound, match="No specimen has accession ID 2500000012"):
-        print_specimen_labels(uows, clock, world.ma, setup, ["2500000012"])
+        print_labels(uows, clock, world.ma, setup, ["2500000012"])
     with pytest.raises(NotFound):  # all checked before any job is created
-        print_specimen_labels(uows, clock, world.ma, setup, [world.accessions[0], "2500000012"])
+        print_labels(uows, clock, world.ma, setup, [world.accessions[0], "2500000012"])
     with uows() as uow:
         assert list_print_jobs(uow, world.ma) == []
 
@@ -149,18 +145,18 @@ def test_roles_without_label_printing_are_refused(
     uows: UnitOfWorkFactory, clock: FixedClock, world: World, role: Role
 ) -> None:
     with pytest.raises(PermissionDenied, match="print specimen labels"):
-        print_specimen_labels(uows, clock, world.users[role], make_setup(), world.accessions)
+        print_labels(uows, clock, world.users[role], make_setup(), world.accessions)
 
 
 def test_station_printer_is_used_unless_this_workstation_overrides_it(
     uows: UnitOfWorkFactory, clock: FixedClock, fake_zebra: FakeZebra, closed_port: int
 ) -> None:
     world = build_world(uows, clock, containers=("SST",), station_printer=fake_zebra.uri)
-    (row,) = print_specimen_labels(uows, clock, world.ma, make_setup(), world.accessions)
+    (row,) = print_labels(uows, clock, world.ma, make_setup(), world.accessions)
     assert (row.printer_uri, row.status) == (fake_zebra.uri, PrintJobStatus.DONE)
     offline = f"tcp://127.0.0.1:{closed_port}"
     setup = make_setup(label_printer_override=offline)
-    (row,) = print_specimen_labels(uows, clock, world.ma, setup, world.accessions)
+    (row,) = print_labels(uows, clock, world.ma, setup, world.accessions)
     assert (row.printer_uri, row.status) == (offline, PrintJobStatus.QUEUED)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fakes_printer import FakeZebra
+from print_commands import print_labels, print_test, reprint, resolve
 from spool_world import STATION, World, build_world, decode_png, make_setup
 from sqlalchemy import Engine
 
@@ -19,12 +20,6 @@ from labdesk.domain.errors import ValidationError
 from labdesk.domain.label_snapshot import LabelSnapshot
 from labdesk.domain.printing import PrintJobKind, PrintJobStatus
 from labdesk.printing.dto import PrintSetup
-from labdesk.printing.jobs import (
-    print_specimen_labels,
-    print_test_label,
-    reprint_job,
-    resolve_unconfirmed,
-)
 from labdesk.printing.spooler import BACKOFF_BASE, process_due_jobs
 from labdesk.printing.views import job_preview, list_print_jobs
 from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
@@ -52,7 +47,7 @@ def world(uows: UnitOfWorkFactory, clock: FixedClock) -> World:
 def test_print_sends_each_job_once_and_its_preview_scans(
     uows: UnitOfWorkFactory, clock: FixedClock, world: World, fake_zebra: FakeZebra
 ) -> None:
-    rows = print_specimen_labels(
+    rows = print_labels(
         uows, clock, world.ma, make_setup(), world.accessions, printer_uri=fake_zebra.uri
     )
 
@@ -73,9 +68,7 @@ def test_offline_printer_keeps_jobs_and_prints_once_when_back(
     uows: UnitOfWorkFactory, clock: FixedClock, world: World, closed_port: int
 ) -> None:
     uri = f"tcp://127.0.0.1:{closed_port}"
-    rows = print_specimen_labels(
-        uows, clock, world.ma, make_setup(), world.accessions[:1], printer_uri=uri
-    )
+    rows = print_labels(uows, clock, world.ma, make_setup(), world.accessions[:1], printer_uri=uri)
     row = rows[0]
     assert row.status is PrintJobStatus.QUEUED
     assert "Cannot connect" in row.last_error
@@ -110,9 +103,7 @@ def test_restart_with_queued_jobs_loses_none(
     uows = UnitOfWorkFactory(engine)
     world = build_world(uows, clock, containers=("SST", "LAV", "SST"))
     uri = f"tcp://127.0.0.1:{closed_port}"
-    rows = print_specimen_labels(
-        uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri
-    )
+    rows = print_labels(uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri)
     assert {r.status for r in rows} == {PrintJobStatus.QUEUED}
     engine.dispose()  # the app stops
 
@@ -138,9 +129,7 @@ def test_concurrent_workers_never_send_a_job_twice(
 ) -> None:
     world = build_world(uows, clock, containers=("SST", "LAV") * 4)
     uri = f"tcp://127.0.0.1:{closed_port}"
-    rows = print_specimen_labels(
-        uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri
-    )
+    rows = print_labels(uows, clock, world.ma, make_setup(), world.accessions, printer_uri=uri)
     clock.advance(timedelta(minutes=10))
     printer = FakeZebra(port=closed_port)
     barrier = threading.Barrier(4)
@@ -170,7 +159,7 @@ def test_claim_is_won_by_exactly_one_caller(
     uows: UnitOfWorkFactory, clock: FixedClock, world: World, closed_port: int
 ) -> None:
     uri = f"tcp://127.0.0.1:{closed_port}"
-    (row,) = print_specimen_labels(
+    (row,) = print_labels(
         uows, clock, world.ma, make_setup(), world.accessions[:1], printer_uri=uri
     )
     clock.advance(timedelta(minutes=1))
@@ -186,7 +175,7 @@ def test_job_left_sent_by_a_crash_is_unconfirmed_and_never_resent(
     uows: UnitOfWorkFactory, clock: FixedClock, world: World, closed_port: int
 ) -> None:
     uri = f"tcp://127.0.0.1:{closed_port}"
-    (row,) = print_specimen_labels(
+    (row,) = print_labels(
         uows, clock, world.ma, make_setup(), world.accessions[:1], printer_uri=uri
     )
     clock.advance(timedelta(minutes=1))
@@ -194,7 +183,7 @@ def test_job_left_sent_by_a_crash_is_unconfirmed_and_never_resent(
         assert uow.print_queue.claim(row.id, clock.now())
         uow.commit()
     with pytest.raises(ValidationError, match="being sent right now"):
-        resolve_unconfirmed(uows, clock, world.ma, make_setup(), row.id, printed=True)
+        resolve(uows, clock, world.ma, make_setup(), row.id, printed=True)
     printer = FakeZebra(port=closed_port)
     try:
         clock.advance(timedelta(hours=1))
@@ -207,14 +196,14 @@ def test_job_left_sent_by_a_crash_is_unconfirmed_and_never_resent(
     assert listed.unconfirmed
 
     # The MA checks the tube: no label. The job is closed as not printed, then reprinted.
-    checked = resolve_unconfirmed(uows, clock, world.ma, make_setup(), row.id, printed=False)
+    checked = resolve(uows, clock, world.ma, make_setup(), row.id, printed=False)
     assert checked.status is PrintJobStatus.FAILED
     assert checked.last_error.startswith("Checked: did not print.")
     with pytest.raises(ValidationError, match="not unconfirmed"):
-        resolve_unconfirmed(uows, clock, world.ma, make_setup(), row.id, printed=True)
+        resolve(uows, clock, world.ma, make_setup(), row.id, printed=True)
     printer = FakeZebra(port=closed_port)
     try:
-        again = reprint_job(
+        again = reprint(
             uows, clock, world.ma, make_setup(), row.id, "no label on the tube", printer_uri=uri
         )
         assert again.printed
@@ -228,9 +217,7 @@ def test_offline_printer_holds_its_other_jobs_so_labels_keep_their_order(
 ) -> None:
     uri = f"tcp://127.0.0.1:{closed_port}"
     setup = make_setup()
-    first, second = print_specimen_labels(
-        uows, clock, world.ma, setup, world.accessions, printer_uri=uri
-    )
+    first, second = print_labels(uows, clock, world.ma, setup, world.accessions, printer_uri=uri)
     assert first.next_attempt_at == second.next_attempt_at == clock.now() + BACKOFF_BASE
 
 
@@ -238,7 +225,7 @@ def test_stat_flag_fields_and_collection_time_in_the_clinic_zone(
     uows: UnitOfWorkFactory, clock: FixedClock, fake_zebra: FakeZebra
 ) -> None:
     world = build_world(uows, clock, containers=("SST",), stat=True)
-    (row,) = print_specimen_labels(
+    (row,) = print_labels(
         uows, clock, world.ma, make_setup(), world.accessions, printer_uri=fake_zebra.uri
     )
     with uows() as uow:
@@ -271,7 +258,7 @@ def test_extra_labels_per_container_are_aliquot_labels(
         renderer=LabelRendererAdapter(),
         labels=type(setup.labels)(copies=1, copies_by_container={"SST": 3}),
     )
-    sst, lav = print_specimen_labels(
+    sst, lav = print_labels(
         uows, clock, world.ma, setup, world.accessions, printer_uri=fake_zebra.uri
     )
     with uows() as uow:
@@ -293,11 +280,11 @@ def test_test_label_scans_and_is_never_queued_for_later(
     fake_zebra: FakeZebra,
     closed_port: int,
 ) -> None:
-    row = print_test_label(uows, clock, world.admin, make_setup(), printer_uri=fake_zebra.uri)
+    row = print_test(uows, clock, world.admin, make_setup(), printer_uri=fake_zebra.uri)
     assert row.status is PrintJobStatus.DONE
     assert row.kind is PrintJobKind.TEST
     assert decode_png(row.preview_png) == ["0000000013"]
-    offline = print_test_label(
+    offline = print_test(
         uows, clock, world.admin, make_setup(), printer_uri=f"tcp://127.0.0.1:{closed_port}"
     )
     assert offline.status is PrintJobStatus.FAILED
@@ -307,7 +294,7 @@ def test_test_label_scans_and_is_never_queued_for_later(
 def test_file_printer_writes_the_job_and_its_preview(
     uows: UnitOfWorkFactory, clock: FixedClock, world: World, tmp_path: Path
 ) -> None:
-    (row,) = print_specimen_labels(
+    (row,) = print_labels(
         uows,
         clock,
         world.ma,
