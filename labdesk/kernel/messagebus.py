@@ -63,6 +63,12 @@ class Command(Generic[R_co]):
     idempotency_key: str = field(default_factory=new_idempotency_key)
 
 
+def _signed_in(actor: SignedInUser | None) -> SignedInUser:
+    if actor is None:
+        raise TypeError("this command needs a signed-in user")
+    return actor
+
+
 @dataclass(frozen=True)
 class HandlerContext:
     """What a handler gets besides its command: the open unit of work, the clock, the actor."""
@@ -74,9 +80,7 @@ class HandlerContext:
     @property
     def user(self) -> SignedInUser:
         """The signed-in actor; a command sent without one is a programming error."""
-        if self.actor is None:
-            raise TypeError("this command needs a signed-in user")
-        return self.actor
+        return _signed_in(self.actor)
 
 
 @dataclass(frozen=True)
@@ -90,9 +94,7 @@ class AfterCommit:
     @property
     def user(self) -> SignedInUser:
         """The signed-in actor; a command sent without one is a programming error."""
-        if self.actor is None:
-            raise TypeError("this command needs a signed-in user")
-        return self.actor
+        return _signed_in(self.actor)
 
 
 Handler = Callable[[Any, HandlerContext], Any]
@@ -157,11 +159,6 @@ class MessageBus:
     def clock(self) -> Clock:
         """The clock handlers see."""
         return self._clock
-
-    @property
-    def uow_factory(self) -> UowFactory:
-        """For core services that open units of work of their own (batch jobs, the board)."""
-        return self._uow
 
     def handle(self, command: Command[R], actor: SignedInUser | None = None) -> R:
         """Run ``command``'s handler in one transaction with its idempotency key.

@@ -20,6 +20,7 @@ from labdesk.domain.forensic import ForensicForm
 from labdesk.domain.order import Priority
 from labdesk.kernel.dto import PatientSummary
 from labdesk.kernel.messagebus import AfterCommit, Command, HandlerContext, handler
+from labdesk.printing.dto import PrintSetup
 from labdesk.station.collect import collect
 from labdesk.station.dto import (
     CollectResult,
@@ -40,7 +41,6 @@ from labdesk.station.encounter import (
 from labdesk.station.forensic import collect_observed_recollection, waive_observed_recollection
 from labdesk.station.labels import (
     EncounterLabels,
-    PrintSetup,
     queue_encounter_labels,
     resolve_unconfirmed_labels,
     scan_back,

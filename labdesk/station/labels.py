@@ -32,8 +32,7 @@ from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.kernel.audit import record_audit
 from labdesk.kernel.dto import SignedInUser, authorize
 from labdesk.ports import UnitOfWork, UowFactory
-from labdesk.printing.dto import PrintJobRow
-from labdesk.printing.dto import PrintSetup as PrintSetup  # the station's print commands take it
+from labdesk.printing.dto import PrintJobRow, PrintSetup
 from labdesk.printing.jobs import (
     QueuedLabels,
     queue_reprint,
