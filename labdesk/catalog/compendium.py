@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labdesk.catalog.csv_import import load_shipped_catalog, parse_tests
+from labdesk.catalog.kinds import kind_for, kinds
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.catalog import ContainerType, TestDefinition
 from labdesk.domain.clock import Clock
@@ -18,14 +19,20 @@ from labdesk.ports import UnitOfWork
 def ensure_shipped_catalog(uow: UnitOfWork) -> bool:
     """Load the shipped containers and tests into an empty catalog (caller commits).
 
+    Each other compendium kind (:mod:`labdesk.catalog.kinds`) loads its shipped file when
+    the database has none of it, so an existing database gains a new kind on upgrade.
+
     Returns:
-        True when the catalog was loaded, False when one was already there.
+        True when anything was loaded, False when all of it was already there.
     """
-    if uow.catalog.count_tests() > 0:
-        return False
-    containers, tests = load_shipped_catalog()
-    _store(uow, containers, tests)
-    return True
+    loaded = False
+    if uow.catalog.count_tests() == 0:
+        containers, tests = load_shipped_catalog()
+        _store(uow, containers, tests)
+        loaded = True
+    for kind in kinds():
+        loaded = kind.ensure_shipped(uow) or loaded
+    return loaded
 
 
 def _store(uow: UnitOfWork, containers: list[ContainerType], tests: list[TestDefinition]) -> None:
@@ -72,7 +79,7 @@ def import_catalog_file(
     ``actor=None`` is the command line (an operator with the OS rights to the database).
 
     Returns:
-        The number of tests imported.
+        The number of rows imported (tests, or rows of another compendium kind).
 
     Raises:
         CatalogImportError: listing every bad row (row number, field, why).
@@ -87,16 +94,21 @@ def import_catalog_file(
         raise ValidationError(
             f"Cannot read {path}: {exc}.", hint="Give the path of a UTF-8 CSV file."
         ) from exc
-    known = {c.code for c in uow.catalog.containers()}
-    tests = parse_tests(text, known)
-    _store(uow, [], tests)
+    kind = kind_for(text)
+    if kind is None:
+        known = {c.code for c in uow.catalog.containers()}
+        tests = parse_tests(text, known)
+        _store(uow, [], tests)
+        name, count = "tests", len(tests)
+    else:
+        name, count = kind.name, kind.import_text(uow, text)
     record_audit(
         uow,
         clock,
         action=AuditAction.UPDATE,
         entity="catalog",
-        entity_id="tests",
-        detail=f"imported {len(tests)} tests from {path.name}",
+        entity_id=name,
+        detail=f"imported {count} {name} rows from {path.name}",
         actor=actor,
     )
-    return len(tests)
+    return count
