@@ -17,6 +17,8 @@ order a run goes:
 * :mod:`bench.core`: scenarios over the Qt-free core (lookups, HL7, custody, station, board).
 * :mod:`bench.printing`: label rendering, printing and the courier manifest.
 * :mod:`bench.ui`: cold start, and the Qt workers the bench starts as subprocesses.
+* :mod:`bench.postgres`: the same scenarios on PostgreSQL (``--database-url``), with the
+  loader :mod:`bench.data.pg_copy` and the worlds' cache :mod:`bench.harness.pg`.
 
 It ships in the wheel (pyproject.toml lists it) so ``labdesk bench`` works from a normal
 install; import-linter holds that no product module imports it (only the ``labdesk bench``
@@ -26,6 +28,7 @@ command, inside its function) and that :mod:`bench.core` never imports Qt.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from bench.harness.model import Results, Scenario
@@ -42,6 +45,8 @@ def run(
     out: TextIO,
     progress: Callable[[str], None] | None = None,
     only: Sequence[str] = (),
+    database_url: str | None = None,
+    compare: Path | None = None,
 ) -> int:
     """Run every scenario (or those named in ``only``) and write the report to ``out``.
 
@@ -52,6 +57,9 @@ def run(
         progress: Called with a line of text as databases are built and scenarios run.
         only: Scenario names; when given, only these are set up and measured (and only
             the databases they need are built).
+        database_url: A PostgreSQL database: measure there instead of SQLite files
+            (:mod:`bench.postgres`; ``only`` may then name ``network-load``).
+        compare: With ``database_url``: a ``--json`` SQLite report for the target lines.
 
     Returns:
         0 when every scenario ran (whether or not it met its target); 1 when a database
@@ -61,6 +69,11 @@ def run(
         BenchError: when ``only`` names a scenario that does not exist (the message lists
             the valid names); nothing is measured then.
     """
+    if database_url is not None:
+        from bench import postgres
+
+        return postgres.run(database_url, quick=quick, as_json=as_json, out=out,
+                            progress=progress, only=only, compare=compare)  # fmt: skip
     scenarios = by_name(tuple(only)) if only else all_scenarios()
     plan = Plan.quick() if quick else Plan.full()
     results = execute(plan, scenarios, progress)

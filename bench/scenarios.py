@@ -51,10 +51,17 @@ def _station_screen() -> list[Scenario[Any]]:
     return station_screen.scenarios()
 
 
+def _live_update() -> list[Scenario[Any]]:
+    from bench.ui import idle
+
+    return idle.scenarios()
+
+
 EXTRAS: tuple[tuple[str, Callable[[], list[Scenario[Any]]]], ...] = (
     ("custody", _manifest),
     ("printers", _labels),
     ("station-screen", _station_screen),
+    ("live-update", _live_update),
 )
 """Scenarios that need reportlab, the printers package or Qt, by group, in report order."""
 

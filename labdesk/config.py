@@ -20,11 +20,17 @@ from urllib.parse import parse_qsl, unquote
 
 from platformdirs import user_config_dir, user_data_dir
 
+from labdesk.domain.blood_volume import VolumePolicy, policy_from
 from labdesk.domain.dates import DEFAULT_DATE_FORMATS, check_date_formats
 from labdesk.domain.errors import LabdeskError
 from labdesk.domain.printer_address import InvalidPrinterAddress, parse_printer_address
 
 APP_NAME = "labdesk"
+
+BLOOD_VOLUME_ML_PER_KG = {"neonate": 85.0, "infant": 80.0, "child": 75.0, "adult": 70.0}
+"""Estimated total blood volume per kg of weight by age band (``[blood_volume] ml_per_kg``)."""
+BLOOD_VOLUME_POLICY = policy_from(BLOOD_VOLUME_ML_PER_KG, 5.0, 10.0)
+"""Default: at most 5 % of the total blood volume in 24 h and 10 % in 30 days."""
 
 
 class ConfigError(LabdeskError):
@@ -91,6 +97,9 @@ class Config:
     overdue: dict[str, object] = field(default_factory=dict)
     """The raw ``[overdue]`` table, parsed by its owner
     (:func:`labdesk.results.overdue_settings.overdue_settings`), so the file is read once."""
+    blood_volume: VolumePolicy = BLOOD_VOLUME_POLICY
+    """Blood-volume limits at the chair (``[blood_volume]``: ml_per_kg, limit_24h_percent,
+    limit_30d_percent), validated at start-up."""
     config_file: str = ""
     """The file the values came from (named in its owners' error messages); empty if none."""
 
@@ -176,6 +185,7 @@ def load_config(path: Path | None = None) -> Config:
         _check_date_formats(values, file)
         _check_hl7(values, file)
         values["overdue"] = _section(raw, "overdue", file)
+        values["blood_volume"] = _blood_volume(_section(raw, "blood_volume", file), file)
         values["config_file"] = str(file)
     env_map = {
         "LABDESK_DATABASE_URL": "database_url",
@@ -206,6 +216,27 @@ def _section(raw: dict[str, object], name: str, file: Path) -> dict[str, object]
             hint="Correct the value in the config file.",
         )
     return dict(table)
+
+
+def _blood_volume(table: dict[str, object], file: Path) -> VolumePolicy:
+    """The ``[blood_volume]`` policy over the defaults; a bad value refuses to start."""
+    per_kg = table.get("ml_per_kg", {})
+    day = table.get("limit_24h_percent", BLOOD_VOLUME_POLICY.limit_24h_percent)
+    month = table.get("limit_30d_percent", BLOOD_VOLUME_POLICY.limit_30d_percent)
+    numbers = [day, month, *(per_kg.values() if isinstance(per_kg, dict) else [])]
+    if not isinstance(per_kg, dict) or any(
+        isinstance(n, bool) or not isinstance(n, int | float) for n in numbers
+    ):
+        raise ConfigError(
+            f"[blood_volume] in {file} must hold numbers: ml_per_kg = {{ child = 75, ... }}, "
+            "limit_24h_percent, limit_30d_percent.",
+            hint="Correct the values in the config file, or remove them for the defaults.",
+        )
+    merged = {**BLOOD_VOLUME_ML_PER_KG, **{str(k): float(v) for k, v in per_kg.items()}}
+    try:
+        return policy_from(merged, float(day), float(month))  # type: ignore[arg-type]
+    except LabdeskError as exc:
+        raise ConfigError(f"{exc.message} ({file})", hint=exc.hint) from exc
 
 
 def _check_printers(values: dict[str, object], file: Path) -> None:

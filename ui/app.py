@@ -2,7 +2,9 @@
 
 Start-up order matters for the cold start: the sign-in window is shown and painted before
 any database work, and even before SQLAlchemy is imported (about half a second); the core
-is then bootstrapped on a pool thread while the user types.
+is then bootstrapped on a pool thread while the user types. Once the core is ready the
+app's one change feed starts (``ui/live.py``: changes made at other stations reach the open
+screens); it stops at exit, before the database is released.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ui.widgets.errors import error_text, install_denial_recorder
 
 if TYPE_CHECKING:
     from labdesk.bootstrap import Core
+    from ui.live import LiveUpdates
     from ui.main_window import MainWindow
     from ui.printing.printer_monitor import BackgroundSpooler
     from ui.session.session_guard import SessionGuard
@@ -52,8 +55,8 @@ def connect_core(config: Config) -> Core:
     return bootstrap(config, interactive=True)
 
 
-def context_of(core: Core) -> AppContext:
-    """The part of the core that screens may use."""
+def context_of(core: Core, live: LiveUpdates | None = None) -> AppContext:
+    """The part of the core that screens may use (``live``: the app's change feed)."""
     from labdesk.printing.dto import PrintSetup
     from printers.manifest_pdf import PdfManifestPrinter
     from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
@@ -65,7 +68,24 @@ def context_of(core: Core) -> AppContext:
         database_description=core.database_description,
         print_setup=PrintSetup.from_config(core.config, open_spool_printer, LabelRendererAdapter()),
         manifest_printer=PdfManifestPrinter(core.config.document_printer_uri),
+        live=live,
     )
+
+
+def start_live_updates(core: Core, parent: QObject) -> LiveUpdates | None:
+    """Open and start the change feed of ``core``'s database (None: it cannot be opened,
+    the screens poll as before; the reason is logged)."""
+    from labdesk.domain.errors import LabdeskError
+    from labdesk.live_feed import open_feed
+    from ui.live import LiveUpdates
+
+    try:
+        live = LiveUpdates(open_feed(core.config), parent)
+        live.start()
+    except (LabdeskError, ImportError) as exc:
+        logger.warning("live updates unavailable, screens poll instead: %s", exc)
+        return None
+    return live
 
 
 def authenticator_for(core: Core) -> Authenticator:
@@ -112,6 +132,7 @@ class AppController(QObject):
         self.main_window: MainWindow | None = None
         self.session_guard: SessionGuard | None = None
         self.spooler: BackgroundSpooler | None = None
+        self.live: LiveUpdates | None = None
         self.sign_in = SignInWidget(config.station_code)
         self.sign_in.signed_in.connect(self._open_main_window)
         self.sign_in.retry_requested.connect(self.connect_database)
@@ -152,10 +173,12 @@ class AppController(QObject):
             self.sign_in.show_demo_accounts([name for name, _, _ in DEMO_USERS], DEMO_PASSWORD)
         self.sign_in.set_ready(authenticator_for(core))
         self.sign_in.set_badge_ready(badge_authenticator_for(core))
+        # Changes made at other stations reach the screens from now on.
+        self.live = start_live_updates(core, self)
         # Queued labels print when their printer answers, whoever is signed in (or nobody).
         from ui.printing.printer_monitor import start_spooler
 
-        self.spooler = start_spooler(context_of(core), self)
+        self.spooler = start_spooler(context_of(core, self.live), self)
         self.core_ready.emit()
 
     def _open_main_window(self, user: SignedInUser) -> None:
@@ -163,9 +186,12 @@ class AppController(QObject):
         from ui.session.session_guard import SessionGuard
 
         assert self.core is not None, "signed in without a core"
-        context = context_of(self.core)
+        context = context_of(self.core, self.live)
         window = MainWindow(context, user)
         window.sign_out_requested.connect(self.sign_out)
+        if self.live is not None:
+            self.live.state_changed.connect(window.status_bar.set_feed_state)
+            window.status_bar.set_feed_state(self.live.state)
         # Auto-lock, lock/switch user, emergency access, required password change.
         self.session_guard = SessionGuard(window, context, user)
         self.session_guard.switched.connect(self._switch_user)
@@ -227,6 +253,8 @@ class AppController(QObject):
         """Wait for background jobs, then release the database."""
         if self.spooler is not None:
             self.spooler.stop()
+        if self.live is not None:
+            self.live.stop()  # before the database goes: the feed holds a connection
         wait_for_background_jobs()
         install_denial_recorder(None)
         if self.core is not None:

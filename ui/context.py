@@ -1,4 +1,4 @@
-"""What the screens get from the composition root: config, units of work, clock."""
+"""What the screens get from the composition root: config, units of work, clock, live feed."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from labdesk.kernel.messagebus import MessageBus
     from labdesk.ports import UowFactory
     from labdesk.printing.dto import PrintSetup
+    from ui.live import LiveUpdates
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class AppContext:
     """How this workstation prints labels (printer ports from ``printers``); None: no printing."""
     manifest_printer: ManifestPrinter | None = None
     """Prints courier manifests on the station's document printer; None: not set up."""
+    live: LiveUpdates | None = None
+    """The app's change feed on the UI thread (``ui/live.py``); None: screens poll instead."""
 
     @property
     def bus(self) -> MessageBus:

@@ -1,4 +1,4 @@
-"""Status bar: who is signed in, at which station, on which database, printer state."""
+"""Status bar: who is signed in, at which station, on which database, live updates, printer."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from PySide6.QtCore import Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from labdesk.kernel.changes import FeedState
 from labdesk.kernel.dto import SignedInUser
 from ui.navigation import role_label
 from ui.widgets.message_label import ERROR_COLOUR
@@ -29,9 +30,18 @@ class StatusBar(QStatusBar):
         self.station_label = QLabel(self.tr("Station {code}").format(code=station_code))
         self.database_label = QLabel(database_description)
         self.database_label.setToolTip(self.tr("Database"))
+        self.live_label = QLabel()
+        self.live_label.setToolTip(self.tr("Whether changes made at other stations show here"))
+        self.live_label.hide()  # shown once the app's change feed reports a state
         self.printer_label = QLabel()
         self._printer_palette = self.printer_label.palette()
-        for label in (self.user_label, self.station_label, self.database_label, self.printer_label):
+        for label in (
+            self.user_label,
+            self.station_label,
+            self.database_label,
+            self.live_label,
+            self.printer_label,
+        ):
             label.setContentsMargins(8, 2, 8, 2)
             self.addPermanentWidget(label)
         self.set_printer_state(
@@ -49,3 +59,18 @@ class StatusBar(QStatusBar):
             palette.setColor(QPalette.ColorRole.WindowText, ERROR_COLOUR)
         self.printer_label.setPalette(palette)
         self.printer_label.setText(text)
+
+    @Slot(object)
+    def set_feed_state(self, state: FeedState) -> None:
+        """Show whether live updates arrive: "Live", or "Reconnecting…" in red."""
+        palette = QPalette(self._printer_palette)
+        if state is FeedState.LIVE:
+            text = self.tr("Live")
+        elif state is FeedState.RECONNECTING:
+            text = self.tr("Reconnecting…")
+            palette.setColor(QPalette.ColorRole.WindowText, ERROR_COLOUR)
+        else:
+            text = self.tr("Live updates off")
+        self.live_label.setPalette(palette)
+        self.live_label.setText(text)
+        self.live_label.show()

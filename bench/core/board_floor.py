@@ -2,7 +2,8 @@
 
 A board load or re-filter ends in two statements over the board table: the count of the
 query's matches and its first page. The floor runs exactly those statements (compiled once
-with their values inlined) on a plain ``sqlite3`` connection, so the ratio shows what the
+for the database's dialect with their values inlined) on a plain ``sqlite3`` connection, or
+a bare psycopg connection on PostgreSQL, so the ratio shows what the
 services, the unit of work and the Qt model add on top of the database's own work.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 from functools import cache
+from typing import Any
 
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.sql import ClauseElement
 
 from labdesk.adapters.database import make_engine
@@ -22,8 +23,8 @@ from labdesk.results.board import criteria_for
 from labdesk.results.board_query import PAGE_SIZE, BoardQuery
 
 
-def _sql(statement: ClauseElement) -> str:
-    compiled = statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
+def _sql(statement: ClauseElement, dialect: Dialect) -> str:
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
     return str(compiled)
 
 
@@ -34,15 +35,39 @@ def floor_statements(url: str, query: BoardQuery, now_s: float) -> tuple[str, st
     try:
         with UnitOfWorkFactory(engine)() as uow:
             criteria = criteria_for(uow, query, now_s)
+        dialect = engine.dialect
     finally:
         engine.dispose()
-    return _sql(count_statement(criteria)), _sql(page_statement(criteria, 0, PAGE_SIZE))
+    return (
+        _sql(count_statement(criteria), dialect),
+        _sql(page_statement(criteria, 0, PAGE_SIZE), dialect),
+    )
 
 
 @cache
-def _connection(url: str) -> sqlite3.Connection:
+def _connection(url: str) -> Any:
+    """An autocommit driver connection: ``sqlite3``, or psycopg on PostgreSQL (connected the
+    way the app connects, so a password from PGPASSFILE or ``~/.pgpass`` works)."""
+    if make_url(url).get_backend_name() == "postgresql":
+        pooled = make_engine(url).raw_connection()
+        conn = pooled.driver_connection
+        conn.autocommit = True  # type: ignore[union-attr]
+        _KEEP.append(pooled)  # the pool entry stays checked out with its connection
+        return conn
     path = make_url(url).database or ""
     return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+
+_KEEP: list[Any] = []
+
+
+def forget() -> None:
+    """Close the floors' cached connections and statements (a database is going away)."""
+    for pooled in _KEEP:
+        pooled.close()
+    _KEEP.clear()
+    _connection.cache_clear()
+    floor_statements.cache_clear()
 
 
 def floor_count(url: str, query: BoardQuery, now_s: float) -> int:

@@ -189,7 +189,7 @@ def floor(state: ScanState, i: int) -> object:
         )
         raw.execute(
             "INSERT INTO manifest_items (manifest_id, specimen_id, temperature_class, bag_id, "
-            "expected, scanned_at, scanned_by_id) VALUES (?, ?, ?, '', 1, ?, ?)",
+            "expected, scanned_at, scanned_by_id) VALUES (?, ?, ?, '', TRUE, ?, ?)",
             (state.manifest_id, sid, specimen[3], now, state.courier.id),
         )
     except BaseException:
@@ -216,12 +216,18 @@ def _cleanup(db: Database, manifest_id: int | None, counter: int | None) -> None
             raw.execute("DELETE FROM manifest_items WHERE manifest_id = ?", (manifest_id,))
             raw.execute("DELETE FROM manifests WHERE id = ?", (manifest_id,))
         # The bench's own synthetic rows: lift the append-only guard for this one
-        # transaction (its own cached database, never a clinic's), then put it back.
-        for name in SQLITE_TRIGGERS["custody_events"]:
-            raw.execute(f"DROP TRIGGER IF EXISTS {name}")
+        # transaction (its own cached database, never a clinic's), then put it back. On
+        # PostgreSQL (the bench role is a superuser there) row triggers are switched off
+        # for this transaction instead.
+        if db.postgres:
+            raw.execute("SET LOCAL session_replication_role = replica")
+        else:
+            for name in SQLITE_TRIGGERS["custody_events"]:
+                raw.execute(f"DROP TRIGGER IF EXISTS {name}")
         raw.execute(f"DELETE FROM custody_events WHERE specimen_id IN {mine}", (low, high))
-        for statement in sqlite_statements("custody_events"):
-            raw.execute(statement)
+        if not db.postgres:
+            for statement in sqlite_statements("custody_events"):
+                raw.execute(statement)
         raw.execute(f"DELETE FROM ordered_tests WHERE specimen_id IN {mine}", (low, high))
         raw.execute("DELETE FROM orders WHERE placer_order_number = 'BENCH-SCAN'")
         raw.execute("DELETE FROM specimens WHERE accession >= ? AND accession < ?", (low, high))

@@ -208,7 +208,7 @@ def _name_prefixes(ctx: Context) -> Lookup:
         if prefix not in pages:
             count = raw.execute(
                 "SELECT count(*) FROM (SELECT 1 FROM patients WHERE name_key >= ? "
-                "AND name_key < ? LIMIT ?)",
+                "AND name_key < ? LIMIT ?) AS page",
                 (prefix, prefix + "\uffff", SEARCH_LIMIT),
             ).fetchone()[0]
             pages[prefix] = prefix.isalpha() and count == SEARCH_LIMIT

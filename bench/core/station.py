@@ -133,7 +133,7 @@ def scan_floor(state: ScanState, i: int) -> list[Any]:
     tests = raw.execute(_FLOOR_TESTS_SQL.format(",".join("?" * len(ids))), ids).fetchall()
     for sql in _FLOOR_CATALOG_SQL:
         raw.execute(sql).fetchall()
-    return tests
+    return list(tests)
 
 
 def _commit(raw: sqlite3.Connection) -> None:

@@ -9,15 +9,15 @@ SQL (or a bare process), both called with the iteration number.
 from __future__ import annotations
 
 import random
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
 
 from bench.data.datagen import BenchDb
+from bench.data.pg_copy import PgWorld
 from bench.harness.errors import BenchError
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 
@@ -31,8 +31,17 @@ class Database:
     info: BenchDb
     engine: Engine
     uow: UnitOfWorkFactory
-    raw: sqlite3.Connection
-    """Autocommit ``sqlite3`` connection with the app's pragmas, for floors."""
+    raw: Any
+    """Autocommit ``sqlite3.Connection`` with the app's pragmas, for floors (on PostgreSQL a
+    bare psycopg connection taking the same SQL, :class:`bench.harness.pg.PgRaw`): typed
+    ``Any`` because the scenarios call ``execute(...).fetchone()`` on either."""
+    world: PgWorld | None = None
+    """What the PostgreSQL loader built (None on SQLite)."""
+
+    @property
+    def postgres(self) -> bool:
+        """True on a PostgreSQL benchmark database."""
+        return self.world is not None
 
 
 @dataclass
@@ -166,6 +175,8 @@ class Machine:
     sqlite: str
     load_start: float | None
     load_end: float | None = None
+    postgres: str = ""
+    """The PostgreSQL server's version when the run measured PostgreSQL, else empty."""
 
 
 @dataclass
@@ -177,6 +188,8 @@ class Results:
     builds: list[Build] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
     growth: list[Growth] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """Scenarios not run on this database, with the reason."""
 
     @property
     def errors(self) -> list[str]:

@@ -17,7 +17,8 @@ _GROWTH_HEADER = ("Scenario", "Sizes", "p95 small", "p95 big", "growth", "target
 
 def write_table(results: Results, out: TextIO) -> None:
     """Write the human-readable report."""
-    out.write(f"LabDesk bench (SQLite)  {_machine_line(results.machine)}\n\n")
+    engine = f"PostgreSQL {results.machine.postgres}" if results.machine.postgres else "SQLite"
+    out.write(f"LabDesk bench ({engine})  {_machine_line(results.machine)}\n\n")
     for build in results.builds:
         out.write(_build_line(build) + "\n")
     if results.builds:
@@ -31,10 +32,16 @@ def write_table(results: Results, out: TextIO) -> None:
         out.write("\nErrors\n")
         for line in results.errors:
             out.write(f"  {line}\n")
-    out.write(
-        "\nratio = p95 / floor p95; the floor does the same work as bare indexed SQL on a "
-        "sqlite3\nconnection (cold start: a process showing a bare Qt window).\n"
-    )
+    if results.machine.postgres:
+        out.write(
+            "\nratio = p95 / floor p95; the floor does the same work as bare indexed SQL on a "
+            "psycopg\nconnection to the same PostgreSQL server.\n"
+        )
+    else:
+        out.write(
+            "\nratio = p95 / floor p95; the floor does the same work as bare indexed SQL on a "
+            "sqlite3\nconnection (cold start: a process showing a bare Qt window).\n"
+        )
     if any(m.waited for m in results.measurements):
         out.write(
             "* p95 is over twice its CPU time: the calls were waiting, most likely for other "

@@ -8,6 +8,7 @@ import random
 import shutil
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bench.data.datagen import BenchDb, cached_database, default_cache_dir
+from bench.harness import pg
 from bench.harness.errors import BenchError
 from bench.harness.measure import percentile, time_alternating
 from bench.harness.model import (
@@ -47,6 +49,9 @@ class Plan:
     """Timed runs of scenarios that start a process (cold start)."""
     cache_dir: Path | None = None
     seed: int = 1
+    database_url: str | None = None
+    """A PostgreSQL database naming the server to measure (see :mod:`bench.harness.pg`);
+    None measures SQLite files."""
 
     @classmethod
     def full(cls) -> Plan:
@@ -58,6 +63,15 @@ class Plan:
         """A plan for a quick look: 10k and 100k specimens (seconds once they are cached)."""
         return cls(sizes=(10_000, 100_000), iterations=200, warmup=10, process_runs=3)
 
+    @classmethod
+    def postgres(cls, database_url: str, *, quick: bool) -> Plan:
+        """The PostgreSQL plan: 10k and 1M specimens (``quick``: 1k and 20k)."""
+        if quick:
+            return cls(sizes=(1_000, 20_000), iterations=100, warmup=10, process_runs=3,
+                       database_url=database_url)  # fmt: skip
+        return cls(sizes=(10_000, 1_000_000), iterations=500, warmup=30, process_runs=5,
+                   database_url=database_url)  # fmt: skip
+
 
 def execute(
     plan: Plan,
@@ -66,7 +80,7 @@ def execute(
 ) -> Results:
     """Run ``scenarios`` under ``plan``; failures are recorded in the results, not raised."""
     say = progress or (lambda _message: None)
-    results = Results(sizes=plan.sizes, machine=_machine())
+    results = Results(sizes=plan.sizes, machine=_machine(plan))
     with tempfile.TemporaryDirectory(prefix="labdesk-bench-") as tmp:
         workdir = Path(tmp)
         sized = [s for s in scenarios if s.per_size]
@@ -83,7 +97,7 @@ def execute(
                     results.measurements.append(_measure(scenario, ctx, size, runs, plan.warmup))
             finally:
                 if database is not None:
-                    _close(database)
+                    _close(database, plan)
         for scenario in (s for s in scenarios if not s.per_size):
             runs, warmup = _runs(plan, scenario)
             say(f"Measuring {scenario.name} ({runs} runs)")
@@ -108,12 +122,19 @@ def _load() -> float | None:
         return None
 
 
-def _machine() -> Machine:
+def _machine(plan: Plan) -> Machine:
+    server = ""
+    if plan.database_url is not None:
+        try:
+            server = pg.Server.parse(plan.database_url).version()
+        except Exception:  # the build reports why the server cannot be reached
+            server = "unreachable"
     return Machine(
         cpus=os.cpu_count() or 0,
         python=platform.python_version(),
         sqlite=sqlite3.sqlite_version,
         load_start=_load(),
+        postgres=server,
     )
 
 
@@ -124,6 +145,8 @@ def _context(plan: Plan, workdir: Path, calls: int, database: Database | None) -
 def _open_size(
     plan: Plan, size: int, workdir: Path, results: Results, say: Progress
 ) -> Database | None:
+    if plan.database_url is not None:
+        return _open_pg_size(plan, plan.database_url, size, results, say)
     folder = plan.cache_dir or default_cache_dir()
     say(f"Database of {size:,} specimens (built on first use, cached in {folder})")
     try:
@@ -136,6 +159,27 @@ def _open_size(
     verb = "Reused" if info.cached else "Built"
     say(f"{verb} {size:,} specimens / {info.patients:,} patients ({info.build_seconds:.1f} s)")
     return database
+
+
+def _open_pg_size(
+    plan: Plan, url: str, size: int, results: Results, say: Progress
+) -> Database | None:
+    started = time.perf_counter()
+    try:
+        server = pg.Server.parse(url)
+        say(f"PostgreSQL world of {size:,} specimens on {server.shown}")
+        world, cached = pg.cached_world(server, size, plan.seed, say)
+        copy = pg.private_copy(server, world, size)
+    except Exception as exc:  # reported, not raised: the other sizes still run
+        results.builds.append(Build(size, 0, 0.0, cached=False, error=_describe(exc)))
+        return None
+    seconds = world.build_seconds if cached else time.perf_counter() - started
+    results.builds.append(Build(size, world.patients, seconds, cached))
+    verb = "Reused" if cached else "Built"
+    say(f"{verb} {size:,} specimens / {world.patients:,} patients ({seconds:.1f} s)")
+    engine, uow, raw = pg.open_engine(copy)
+    info = pg.bench_db(world, copy, cached)
+    return Database(info=info, engine=engine, uow=uow, raw=raw, world=replace(world, url=copy))
 
 
 def _private_copy(info: BenchDb, workdir: Path) -> BenchDb:
@@ -169,9 +213,15 @@ def open_database(info: BenchDb) -> Database:
     return Database(info=info, engine=engine, uow=UnitOfWorkFactory(engine), raw=raw)
 
 
-def _close(database: Database) -> None:
+def _close(database: Database, plan: Plan) -> None:
     database.raw.close()
     database.engine.dispose()
+    if database.world is not None and plan.database_url is not None:
+        from bench.core.board_floor import forget  # floors' cached connections to the copy
+
+        forget()
+        pg.drop(pg.Server.parse(plan.database_url), database.info.url)
+        return
     path = Path(make_url(database.info.url).database or "")
     for suffix in ("", "-wal", "-shm"):  # the private copy: free the disk space now
         Path(f"{path}{suffix}").unlink(missing_ok=True)

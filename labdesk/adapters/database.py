@@ -18,6 +18,13 @@ from labdesk.log_setup import private_folder
 logger = logging.getLogger(__name__)
 
 MAX_PORT = 65535
+PG_TCP_KEEPALIVES: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+}
+"""libpq TCP keep-alive settings of every PostgreSQL connection of the pool."""
 URL_EXAMPLES = (
     "sqlite:////path/to/labdesk.sqlite3 or "
     "postgresql+psycopg://user:password@host:5432/labdesk?sslmode=verify-full"
@@ -248,8 +255,10 @@ def make_engine(
         _prepare_sqlite_file(url)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 5}
     else:
+        # pre-ping replaces a pooled connection the server dropped (restart, cut link);
+        # TCP keepalives make a silently vanished peer fail within seconds, not hours.
         kwargs["pool_pre_ping"] = True
-        kwargs["connect_args"] = {"connect_timeout": 5}
+        kwargs["connect_args"] = {"connect_timeout": 5, **PG_TCP_KEEPALIVES}
         if timeout_ms > 0:
             kwargs["connect_args"]["options"] = (
                 f"-c statement_timeout={int(timeout_ms)} -c lock_timeout={int(timeout_ms)}"

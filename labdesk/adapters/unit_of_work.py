@@ -14,12 +14,15 @@ from labdesk.adapters.database import is_database_error, translate_error
 from labdesk.adapters.orm import start_mappers
 from labdesk.adapters.repositories import custody as custody_repos
 from labdesk.adapters.repositories.access import AccessRepository
+from labdesk.adapters.repositories.add_on import AddOnRepository
 from labdesk.adapters.repositories.board import BoardTableRepository
 from labdesk.adapters.repositories.commands import CommandLogRepository
 from labdesk.adapters.repositories.hl7 import Hl7Repository
 from labdesk.adapters.repositories.overdue import BoardRepository
+from labdesk.adapters.repositories.preparation import PreparationRepository
 from labdesk.adapters.repositories.printing import PrintQueueRepository
 from labdesk.adapters.repositories.station import StationRepository
+from labdesk.adapters.repositories.timed_draws import TimedDrawRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -56,6 +59,9 @@ class SqlAlchemyUnitOfWork:
     routes: custody_repos.RouteRepository
     recollections: custody_repos.RecollectionRepository
     commands: CommandLogRepository
+    timed_draws: TimedDrawRepository
+    add_ons: AddOnRepository
+    preparation: PreparationRepository
 
     def __init__(
         self,
@@ -103,6 +109,9 @@ class SqlAlchemyUnitOfWork:
         self.routes = custody_repos.RouteRepository(session)
         self.recollections = custody_repos.RecollectionRepository(session)
         self.commands = CommandLogRepository(session)
+        self.timed_draws = TimedDrawRepository(session)
+        self.add_ons = AddOnRepository(session)
+        self.preparation = PreparationRepository(session)
         return self
 
     def __exit__(

@@ -36,7 +36,11 @@ class CatalogKind:
     """Load the shipped file when the database has none of this kind; True if it did."""
 
 
-KIND_MODULES: tuple[str, ...] = ()
+KIND_MODULES: tuple[str, ...] = (
+    "labdesk.catalog.series",
+    "labdesk.catalog.preparation",
+    "labdesk.catalog.pediatric",
+)
 """Modules that register a kind besides the tests file (imported by :func:`kinds`)."""
 
 _KINDS: dict[str, CatalogKind] = {}

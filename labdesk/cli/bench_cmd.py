@@ -1,8 +1,9 @@
-"""``labdesk bench``: speed figures against their floors."""
+"""``labdesk bench``: speed figures against their floors (SQLite, or PostgreSQL by URL)."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -17,8 +18,31 @@ import click
     metavar="NAME",
     help="Build and measure only this scenario (repeatable), e.g. --only hl7-ingest.",
 )
-def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
+@click.option(
+    "--database-url",
+    "database_url",
+    metavar="URL",
+    default=None,
+    help="Measure on PostgreSQL: postgresql+psycopg://USER@HOST:PORT/DB (the password may "
+    "come from PGPASSFILE or ~/.pgpass). Worlds are built next to DB as DB_w<size>.",
+)
+@click.option(
+    "--compare",
+    "compare",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With --database-url: a 'labdesk bench --json' SQLite report to compare against.",
+)
+def bench(
+    quick: bool,
+    as_json: bool,
+    only: tuple[str, ...],
+    database_url: str | None,
+    compare: Path | None,
+) -> None:
     """Measure p50/p95 of key operations and their ratio to a bare-SQL floor."""
+    if compare is not None and database_url is None:
+        raise click.UsageError("--compare goes with --database-url.")
     from bench import run  # deferred: the benchmarks ship beside the product, not in it
 
     code = run(
@@ -27,5 +51,7 @@ def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
         out=sys.stdout,
         progress=lambda msg: click.echo(msg, err=True),
         only=only,
+        database_url=database_url,
+        compare=compare,
     )
     sys.exit(code)

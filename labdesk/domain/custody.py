@@ -24,6 +24,10 @@ class CustodyEventKind(StrEnum):
     REJECTED = "rejected"
     RECOLLECTION_REQUESTED = "recollection_requested"
     LOST = "lost"
+    ADDED_ON = "added_on"
+    """A test was added to the drawn specimen (the note names it); the status stays."""
+    RECOLLECTED = "recollected"
+    """The rejected or lost specimen was drawn again (the note names the new one)."""
 
 
 S = SpecimenStatus
@@ -44,13 +48,24 @@ TRANSITIONS: dict[CustodyEventKind, tuple[frozenset[SpecimenStatus | None], Spec
         frozenset({S.COLLECTED, S.LABELLED, S.VERIFIED, S.PACKED, S.IN_TRANSIT, S.DELIVERED}),
         S.LOST,
     ),
+    K.ADDED_ON: (
+        frozenset(
+            {S.COLLECTED, S.LABELLED, S.VERIFIED, S.PACKED, S.IN_TRANSIT, S.DELIVERED, S.RECEIVED}
+        ),
+        S.RECEIVED,  # unused: KEEPS_STATUS
+    ),
+    K.RECOLLECTED: (frozenset({S.REJECTED, S.LOST}), S.REJECTED),  # unused: KEEPS_STATUS
 }
+
+KEEPS_STATUS = frozenset({K.ADDED_ON, K.RECOLLECTED})
+"""Events recorded on the specimen's chain that leave its status as it is."""
 
 
 def next_status(current: SpecimenStatus | None, kind: CustodyEventKind) -> SpecimenStatus:
     """Return the status ``kind`` leads to from ``current``.
 
-    ``RECOLLECTION_REQUESTED`` keeps a lost specimen lost.
+    ``RECOLLECTION_REQUESTED`` keeps a lost specimen lost; :data:`KEEPS_STATUS` events keep
+    any status they are allowed from.
 
     Raises:
         CustodyError: if the event is not allowed in the current status.
@@ -64,6 +79,8 @@ def next_status(current: SpecimenStatus | None, kind: CustodyEventKind) -> Speci
         )
     if kind is K.RECOLLECTION_REQUESTED and current is S.LOST:
         return S.LOST
+    if kind in KEEPS_STATUS and current is not None:
+        return current
     return target
 
 
@@ -74,6 +91,8 @@ _HINTS = {
     K.REJECTED: "Only a specimen on its way to, or at, the lab can be rejected.",
     K.DELIVERED: "Only a specimen a courier picked up can be delivered.",
     K.PACKED: "Pack a specimen once it is labelled and scanned back.",
+    K.ADDED_ON: "A rejected or lost specimen takes no add-on: collect a new one.",
+    K.RECOLLECTED: "Only a rejected or lost specimen is recollected.",
 }
 
 

@@ -32,6 +32,9 @@ from labdesk.hl7.outbound_build import (
     build_collection_message,
 )
 from labdesk.hl7.parse import Hl7Error, get, parse_message, segment_id
+from labdesk.interface.order_notes import specimen_notes, with_notes
+from labdesk.interface.preparation_aoe import with_preparation
+from labdesk.interface.timed_notes import timed_draw_notes
 from labdesk.kernel.audit import record_audit
 from labdesk.ports import UnitOfWork, UowFactory
 
@@ -63,6 +66,8 @@ def queue_collection_message(
     message_type: str = OML_O21,
     user_id: int | None = None,
     force: bool = False,
+    only_tests: Sequence[int] = (),
+    note: str = "",
 ) -> int:
     """Queue the collection details of ``specimen_ids`` for the lab; returns the queue id.
 
@@ -79,6 +84,10 @@ def queue_collection_message(
         message_type: ``OML^O21`` (default, with SPM) or ``ORM^O01``.
         user_id: Who collected, for the audit log.
         force: Queue a new message even if one exists for these specimens.
+        only_tests: Send only these ordered tests (an add-on: the test joining a specimen
+            already announced); the message is keyed by the tests too.
+        note: An NTE after each test's OBR (why this message: an add-on); a recollection's
+            note naming the original is added by itself (:mod:`labdesk.interface.order_notes`).
 
     Raises:
         NotFound: for an unknown specimen id.
@@ -98,19 +107,33 @@ def queue_collection_message(
             "The specimens belong to several patients.",
             hint="Queue one message per patient.",
         )
-    key = ",".join(sorted(s.accession for s in specimens))[:400]
+    key = ",".join(sorted(s.accession for s in specimens))
+    if only_tests:
+        key += "+" + ",".join(str(t) for t in sorted(only_tests))
+    key = key[:400]
     existing = uow.hl7.outbound_for_specimens(key)
     if existing is not None and not force:
         assert existing.id is not None
         return existing.id
     now = clock.now()
     control_id = f"LDO{uow.counters.next_value('hl7-outbound'):09d}"
-    snapshot = _snapshot(uow, specimens, control_id, now)
+    snapshot = _snapshot(uow, specimens, control_id, now, only_tests)
+    notes = specimen_notes(uow, specimens)
+    for accession, timed in timed_draw_notes(uow, specimens).items():
+        notes.setdefault(accession, []).extend(timed)
+    if note:
+        for specimen in specimens:
+            notes.setdefault(specimen.accession, []).append(note)
     message = OutboundMessage(
         control_id=control_id,
         message_type=message_type,
         specimen_key=key,
-        payload=build_collection_message(snapshot, message_type),
+        payload=with_preparation(
+            uow,
+            with_notes(build_collection_message(snapshot, message_type), snapshot, notes),
+            snapshot,
+            specimens,
+        ),
         status=OutboundStatus.PENDING,
         created_at=now,
         next_attempt_at=now,
@@ -139,7 +162,11 @@ def _specimen(uow: UnitOfWork, specimen_id: int) -> Specimen:
 
 
 def _snapshot(
-    uow: UnitOfWork, specimens: list[Specimen], control_id: str, now: datetime
+    uow: UnitOfWork,
+    specimens: list[Specimen],
+    control_id: str,
+    now: datetime,
+    only_tests: Sequence[int] = (),
 ) -> CollectionSnapshot:
     patient = uow.patients.get(specimens[0].patient_id)
     assert patient is not None
@@ -149,6 +176,8 @@ def _snapshot(
         collector = uow.people.user(specimen.collected_by_id)
         assert specimen.id is not None
         carried = uow.orders.tests_for_specimen(specimen.id)
+        if only_tests:
+            carried = [t for t in carried if t.id in only_tests]
         if not carried:
             raise ValidationError(
                 f"Specimen {specimen.accession} carries no ordered test.",

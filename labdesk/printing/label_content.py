@@ -99,10 +99,26 @@ def label_content(
         collector_initials=collector.initials if collector is not None else "",
         container=f"{container.code} {container.nominal_volume_ml:g} mL",
         cap_colour=container.cap_colour,
-        tests=tuple(dict.fromkeys(t.test_code for t in tests)),
+        tests=_time_points(uow, specimen.id)
+        + _marked_add_ons(uow, specimen.id, tuple(dict.fromkeys(t.test_code for t in tests))),
         specimen_type="/".join(specimen_types) or container.category.value,
         stat=stat,
     )
+
+
+def _marked_add_ons(uow: UnitOfWork, specimen_id: int, codes: tuple[str, ...]) -> tuple[str, ...]:
+    """The label's tests, those added on after the draw first and marked ``ADD-ON``."""
+    added = {r.test_code for r in uow.add_ons.added_on([specimen_id]).get(specimen_id, [])}
+    if not added.intersection(codes):
+        return codes
+    return tuple(f"ADD-ON {c}" for c in codes if c in added) + tuple(
+        c for c in codes if c not in added
+    )
+
+
+def _time_points(uow: UnitOfWork, specimen_id: int) -> tuple[str, ...]:
+    """The timed-draw time points the tube is (``OGTT 2H``), printed before its tests."""
+    return tuple(dict.fromkeys(d.time_point for d in uow.timed_draws.for_specimens([specimen_id])))
 
 
 def with_aliquots(content: LabelContent, count: int) -> list[LabelContent]:

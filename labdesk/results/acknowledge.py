@@ -27,6 +27,7 @@ from labdesk.ports import UnitOfWork
 from labdesk.results.ack_dto import AckRefusal, SigningLine, SigningPreview, SigningValue
 from labdesk.results.board_dto import (
     AckOutcome,
+    BoardRow,
     CustodyLine,
     EscalationLine,
     ResultLine,
@@ -286,6 +287,17 @@ def _caveat(uow: UnitOfWork, ordered_test_id: int) -> str | None:
     return stability_caveat(uow, test.specimen_id)
 
 
+def _pending_note(uow: UnitOfWork, row: BoardRow) -> str:
+    """Why a test still waiting for collection was not drawn ("" once collected)."""
+    if row.status is not TestStatus.ORDERED:
+        return ""
+    found = uow.preparation.missed_note(row.ordered_test_id)
+    if found is None:
+        return ""
+    reason, at, by = found
+    return f"{reason} (at the chair, {by}, {at:%Y-%m-%d %H:%M} UTC)"
+
+
 def result_detail(
     uow: UnitOfWork,
     clock: Clock,
@@ -328,6 +340,7 @@ def result_detail(
     ]
     custody = _custody(uow, ordered_test_id)
     caveat = _caveat(uow, ordered_test_id)
+    pending_note = _pending_note(uow, rows[0])
     signatures = [
         Signature(printed_name=name, signed_at=at, meaning=AckMeaning(meaning), note=note)
         for at, name, meaning, note in uow.board.acknowledgement_rows(ordered_test_id)
@@ -361,6 +374,7 @@ def result_detail(
         signatures=signatures,
         escalations=escalation_lines,
         caveat=caveat,
+        pending_note=pending_note,
     )
 
 

@@ -187,6 +187,8 @@ class TestDetail:
     escalations: list[EscalationLine]
     caveat: str | None = None
     """Why the results need care, e.g. the tube was received beyond its stability."""
+    pending_note: str = ""
+    """Why a test still waiting for collection was not drawn at the chair (rescheduled)."""
 
 
 @dataclass(frozen=True)

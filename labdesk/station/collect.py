@@ -40,6 +40,9 @@ from labdesk.kernel.audit import record_audit
 from labdesk.kernel.dto import SignedInUser, authorize
 from labdesk.ports import UnitOfWork
 from labdesk.station.accession import issue_accession
+from labdesk.station.at_chair import AtChair, Drawn, record_after, record_before, resolve_people
+from labdesk.station.at_chair import check as check_at_chair
+from labdesk.station.blood_volume import pediatric_allowed
 from labdesk.station.dto import CollectResult, ContainerCollection
 from labdesk.station.encounter import encounter_of, require_identified
 from labdesk.station.recollection import (
@@ -49,7 +52,9 @@ from labdesk.station.recollection import (
     task_of,
     tests_to_recollect,
 )
+from labdesk.station.series import TimedDrawCheck, check_timed_draws, record_timed_draws
 from labdesk.station.view import specimen_row
+from labdesk.station.volume import reserve_drawn
 
 #: Collection times older than this need a reason (the MA records right after the draw).
 BACKDATE_GRACE = timedelta(minutes=10)
@@ -103,6 +108,7 @@ def collect(
     containers: Sequence[ContainerCollection],
     *,
     recollection_task_id: int | None = None,
+    at_chair: AtChair | None = None,
 ) -> CollectResult:
     """Record the collection of ``containers`` for the encounter's patient and commit.
 
@@ -114,6 +120,8 @@ def collect(
         containers: what was drawn (or not) for each planned container.
         recollection_task_id: the visit draws this recollection: its rejected or lost tests
             may be drawn again, and the task is closed once none is left.
+        at_chair: preparation answers, a prioritisation over the blood-volume limit, the
+            collector's and observer's badges (:mod:`labdesk.station.at_chair`).
 
     Raises:
         PermissionDenied: if the actor may not collect specimens.
@@ -124,7 +132,13 @@ def collect(
             missing reasons, an incomplete forensic form…); nothing is saved.
     """
     result = record_collection(
-        uow, clock, actor, encounter_id, containers, recollection_task_id=recollection_task_id
+        uow,
+        clock,
+        actor,
+        encounter_id,
+        containers,
+        recollection_task_id=recollection_task_id,
+        at_chair=at_chair,
     )
     uow.commit()
     return result
@@ -138,6 +152,7 @@ def record_collection(
     containers: Sequence[ContainerCollection],
     *,
     recollection_task_id: int | None = None,
+    at_chair: AtChair | None = None,
 ) -> CollectResult:
     """:func:`collect` without the commit (the caller commits or rolls back)."""
     authorize(actor, Permission.COLLECT_SPECIMENS)
@@ -149,11 +164,26 @@ def record_collection(
     if not containers:
         raise CollectionRefused(["no container was recorded"])
     problems: list[str] = []
+    chair_input = at_chair or AtChair()
+    people, containers = resolve_people(uow, chair_input, containers, problems)
     redraw = recollection.test_ids if recollection else frozenset()
     checked = _check_all(uow, clock, actor, encounter, containers, redraw, problems)
+    timed = check_timed_draws(uow, clock, encounter, containers, problems)
+    drawn = [_drawn(c) for c in checked if c.request.collected]
+    chair = check_at_chair(uow, clock, encounter.patient_id, chair_input, people, drawn, problems)
     if problems:
         raise CollectionRefused(problems)
-    return _write(uow, clock, actor, encounter, checked, recollection)
+    assert encounter.id is not None
+    record_before(uow, clock, actor, encounter.id, chair)
+    result = _write(uow, clock, actor, encounter, checked, recollection, timed)
+    record_after(uow, clock, actor, encounter.id, chair, result)
+    return result
+
+
+def _drawn(item: _Checked) -> Drawn:
+    """A checked container as the chair's rules see it."""
+    tests = tuple((t.id, t.test_code) for t in item.tests if t.id is not None)
+    return Drawn(item.container, item.request.volume_ml, tests, item.forensic is not None)
 
 
 def _recollection(uow: UnitOfWork, encounter: Encounter, task_id: int) -> _Recollection:
@@ -274,7 +304,10 @@ def _check_tests(
                 problems.append(f"{where}: {ot.test_code} was already collected")
             continue
         definition = uow.catalog.get_test(ot.test_code)
-        if definition is None or definition.container_code != request.container_code:
+        if definition is None or (
+            definition.container_code != request.container_code
+            and not pediatric_allowed(uow, ot.test_code, request.container_code)
+        ):
             problems.append(f"{where}: {ot.test_code} does not go in this container")
             continue
         tests.append(ot)
@@ -319,6 +352,7 @@ def _write(
     encounter: Encounter,
     checked: list[_Checked],
     recollection: _Recollection | None,
+    timed: TimedDrawCheck | None = None,
 ) -> CollectResult:
     assert encounter.id is not None
     site = uow.people.site(encounter.site_id)
@@ -352,10 +386,13 @@ def _write(
     closed = ""
     if recollection is not None:
         drawn = [s for s in created if s.recollection_of_id == recollection.old.id]
+        _mark_recollected(uow, clock, actor, recollection.old, drawn, location)
         if close_if_recollected(
             uow, clock, actor, recollection.task, drawn, station_code=encounter.station_code
         ):
             closed = f"; recollection task {recollection.task.id} done"
+    if timed is not None:  # before the lab's message: it carries time points and reasons
+        record_timed_draws(uow, clock, actor, timed)
     if created:
         # The lab hears of the collection in the same transaction (an outbox).
         queue_collection_message(uow, clock, [s.id for s in created if s.id], user_id=actor.id)
@@ -373,6 +410,45 @@ def _write(
     forensic = {f.specimen_id: f for f in uow.station.forensic(encounter.id)}
     rows = tuple(specimen_row(uow, s, forensic) for s in created)
     return CollectResult(encounter.id, rows, tuple(missed), tuple(recollect))
+
+
+def _mark_recollected(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    old: Specimen,
+    drawn: Sequence[Specimen],
+    location: str,
+) -> None:
+    """Mark the replaced specimen 'recollected by ACCESSION' on its own timeline."""
+    if drawn:
+        note = "recollected by " + ", ".join(s.accession for s in drawn)
+        handoff = Handoff(actor_id=actor.id, location=location, note=note)
+        record_event(uow, clock, old, CustodyEventKind.RECOLLECTED, handoff)
+
+
+def announce_add_on(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    specimen: Specimen,
+    ordered_test_id: int,
+    *,
+    note: str,
+    location: str,
+) -> int:
+    """The custody event and the lab's OML^O21 of a test added to a drawn specimen.
+
+    Called by :func:`labdesk.station.add_on.add_test_to_specimen` in its transaction (this
+    module is the station's one door to custody events and the outbound queue). Returns
+    the outbound message's id.
+    """
+    assert specimen.id is not None
+    handoff = Handoff(actor_id=actor.id, location=location, note=note)
+    record_event(uow, clock, specimen, CustodyEventKind.ADDED_ON, handoff)
+    return queue_collection_message(
+        uow, clock, [specimen.id], user_id=actor.id, only_tests=[ordered_test_id], note=note
+    )
 
 
 def _write_specimen(
@@ -408,6 +484,9 @@ def _write_specimen(
         ot.status = next_test_status(ot.status, event)
         ot.specimen_id = specimen.id
         ot.status_changed_at = item.collected_at
+    reserve_drawn(
+        uow, specimen.id, item.tests, item.definitions, at=clock.now(), by_id=item.collector_id
+    )
     notes = []
     if replaces is not None:
         notes.append(recollection_note(replaces.old, replaces.task))

@@ -13,14 +13,19 @@ as labelled (:func:`~labdesk.station.labels.send_encounter_labels`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
+from labdesk.domain.blood_volume import VolumePolicy
 from labdesk.domain.forensic import ForensicForm
 from labdesk.domain.order import Priority
+from labdesk.domain.preparation import PreparationAnswers
 from labdesk.kernel.dto import PatientSummary
 from labdesk.kernel.messagebus import AfterCommit, Command, HandlerContext, handler
 from labdesk.printing.dto import PrintSetup
+from labdesk.station.add_on import AddOnResult, add_test_to_specimen
+from labdesk.station.at_chair import AtChair
+from labdesk.station.blood_volume import Prioritisation, record_weight
 from labdesk.station.collect import collect
 from labdesk.station.dto import (
     CollectResult,
@@ -48,6 +53,7 @@ from labdesk.station.labels import (
 )
 from labdesk.station.orders import cancel_tests, place_order
 from labdesk.station.patients import SEARCH_DATE_FORMATS, search_patients
+from labdesk.station.preparation import reschedule_tests
 from labdesk.station.recollection import cancel_recollection
 
 # ---------------------------------------------------------------- finding the patient
@@ -269,6 +275,22 @@ class CollectSpecimens(Command[CollectResult]):
     encounter_id: int
     containers: tuple[ContainerCollection, ...]
     recollection_task_id: int | None = None
+    preparation: PreparationAnswers = field(default_factory=PreparationAnswers)
+    """The patient's preparation answers ('collect anyway' comment included)."""
+    prioritisation: Prioritisation | None = None
+    """A clinician's decision to draw over the blood-volume limit."""
+    volume_policy: VolumePolicy | None = None
+    """The clinic's blood-volume policy (``Config.blood_volume``; None: the default)."""
+    collector_badge: str = ""
+    """The collector's badge when the collector is not the signed-in user."""
+    observer: str = ""
+    """The badge of who observed a forensic collection."""
+
+    def __repr__(self) -> str:  # badges are a sign-in factor
+        return (
+            f"CollectSpecimens(encounter_id={self.encounter_id}, "
+            f"containers={len(self.containers)}, collector_badge=***, observer=***)"
+        )
 
 
 @handler(CollectSpecimens)
@@ -280,6 +302,13 @@ def _collect_specimens(command: CollectSpecimens, ctx: HandlerContext) -> Collec
         command.encounter_id,
         command.containers,
         recollection_task_id=command.recollection_task_id,
+        at_chair=AtChair(
+            preparation=command.preparation,
+            prioritisation=command.prioritisation,
+            volume_policy=command.volume_policy,
+            collector_badge=command.collector_badge,
+            observer_badge=command.observer,
+        ),
     )
 
 
@@ -290,6 +319,14 @@ class CollectObservedRecollection(Command[CollectResult]):
     encounter_id: int
     original_specimen_id: int
     form: ForensicForm
+    observer: str = ""
+    """The badge of who observed the recollection."""
+
+    def __repr__(self) -> str:  # the observer's badge is a sign-in factor
+        return (
+            f"CollectObservedRecollection(encounter_id={self.encounter_id}, "
+            f"original_specimen_id={self.original_specimen_id}, observer=***)"
+        )
 
 
 @handler(CollectObservedRecollection)
@@ -303,6 +340,7 @@ def _collect_observed_recollection(
         command.encounter_id,
         command.original_specimen_id,
         command.form,
+        observer=command.observer,
     )
 
 
@@ -379,4 +417,70 @@ def _resolve_unconfirmed_labels(
 ) -> EncounterLabels:
     return resolve_unconfirmed_labels(
         ctx.uow, ctx.clock, ctx.user, command.setup, command.encounter_id, printed=command.printed
+    )
+
+
+# ---------------------------------------------------------------- add-on tests
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddTestToSpecimen(Command[AddOnResult]):
+    """Add a catalog test to a specimen already drawn, if the catalog says it fits."""
+
+    accession: str
+    test_code: str
+    requested_by: str
+    ordered_test_id: int | None = None
+    station_code: str = ""
+
+
+@handler(AddTestToSpecimen)
+def _add_test_to_specimen(command: AddTestToSpecimen, ctx: HandlerContext) -> AddOnResult:
+    return add_test_to_specimen(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.accession,
+        command.test_code,
+        requested_by=command.requested_by,
+        ordered_test_id=command.ordered_test_id,
+        station_code=command.station_code,
+    )
+
+
+# ---------------------------------------------------------------- preparation and blood volume
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordPatientWeight(Command[float]):
+    """Record the patient's weight entered at the chair (who and when); returns it in kg."""
+
+    encounter_id: int
+    weight_kg: float
+
+
+@handler(RecordPatientWeight)
+def _record_patient_weight(command: RecordPatientWeight, ctx: HandlerContext) -> float:
+    return record_weight(ctx.uow, ctx.clock, ctx.user, command.encounter_id, command.weight_kg)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RescheduleTests(Command[int]):
+    """Draw nothing for these tests now (preparation not met): they stay pending with the
+    reason, which the clinician board shows; returns how many were rescheduled."""
+
+    encounter_id: int
+    ordered_test_ids: tuple[int, ...]
+    reason: str
+
+
+@handler(RescheduleTests)
+def _reschedule_tests(command: RescheduleTests, ctx: HandlerContext) -> int:
+    return reschedule_tests(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.encounter_id,
+        command.ordered_test_ids,
+        command.reason,
     )

@@ -11,6 +11,7 @@ from labdesk.domain.encounter import AlarmKind, EncounterStatus, IdMethod
 from labdesk.domain.forensic import ForensicForm, UrineMethod
 from labdesk.domain.printing import PrintJobStatus
 from labdesk.domain.recollection import RecollectionStatus
+from labdesk.domain.series import SeriesStep, Window
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.kernel.dto import OrderedTestRow, PatientSummary
 
@@ -83,6 +84,17 @@ class RecollectionInfo:
 
 
 @dataclass(frozen=True)
+class TimedStepInfo:
+    """A planned test that is a step of a timed series (the collect step judges its time)."""
+
+    ordered_test_id: int
+    step: SeriesStep
+    window: Window | None
+    """The stored window of a scheduled step; None for a series' first step (its window
+    follows from the draw time: always on time, a clock window, or the dose time)."""
+
+
+@dataclass(frozen=True)
 class EncounterView:
     """Everything the station shows about the patient in the chair."""
 
@@ -102,6 +114,8 @@ class EncounterView:
     blockers: tuple[str, ...] = field(default=())
     recollection: RecollectionInfo | None = None
     """Set when the visit draws a recollection: the plan then holds its tests."""
+    timed_steps: tuple[TimedStepInfo, ...] = ()
+    """The planned tests that are steps of a timed series, with their windows."""
 
     @property
     def open_alarms(self) -> tuple[AlarmRow, ...]:
@@ -136,6 +150,10 @@ class ContainerCollection:
     fasting: bool | None = None
     urine_method: UrineMethod | None = None
     forensic: ForensicForm | None = None
+    timing_reason: str = ""
+    """Why a timed draw (series step) is drawn outside its window; goes to the lab."""
+    dose_at: datetime | None = None
+    """The dose a dose-timed draw (a trough) is timed from."""
 
 
 @dataclass(frozen=True)
@@ -246,9 +264,24 @@ class RecollectionRow:
 
 
 @dataclass(frozen=True)
+class TimedDrawRow:
+    """The next step of a patient's timed series, with its window (the worklist counts down)."""
+
+    patient: PatientSummary
+    time_point: str
+    """``OGTT 1H``."""
+    test_code: str
+    due_at: datetime
+    opens_at: datetime
+    closes_at: datetime
+
+
+@dataclass(frozen=True)
 class Worklist:
     """The station worklist."""
 
     waiting: tuple[WaitingPatient, ...]
     awaiting_pickup: tuple[PickupRow, ...]
     recollections: tuple[RecollectionRow, ...] = ()
+    timed_draws: tuple[TimedDrawRow, ...] = ()
+    """Next steps of timed series (OGTT 1H, 2H...), soonest first."""

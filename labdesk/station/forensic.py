@@ -20,6 +20,7 @@ from labdesk.domain.permissions import Permission
 from labdesk.kernel.audit import record_audit
 from labdesk.kernel.dto import SignedInUser, authorize
 from labdesk.ports import UnitOfWork
+from labdesk.station.at_chair import AtChair
 from labdesk.station.collect import CollectionRefused, record_collection
 from labdesk.station.dto import CollectResult, ContainerCollection
 from labdesk.station.encounter import encounter_of, require_identified
@@ -36,8 +37,11 @@ def collect_observed_recollection(
     form: ForensicForm,
     *,
     collected_at: datetime | None = None,
+    observer: str = "",
 ) -> CollectResult:
     """Record the directly observed recollection of ``original_specimen_id`` and commit.
+
+    ``observer`` is the badge of who observed it (recorded with the specimen).
 
     The recollection is a new test on the same order (the lab tests both specimens),
     linked to the first one on its forensic form.
@@ -74,6 +78,7 @@ def collect_observed_recollection(
                 forensic=form,
             )
         ],
+        at_chair=AtChair(observer_badge=observer),
     )
     new_record = uow.station.forensic_of(result.specimens[0].id)
     assert new_record is not None

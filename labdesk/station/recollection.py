@@ -31,6 +31,9 @@ from labdesk.station.dto import RecollectionInfo
 from labdesk.station.orders import close_if_all_cancelled, plan_requests
 
 MIN_REASON = 3
+CANCEL_PERMISSION = Permission.ACKNOWLEDGE_RESULTS
+"""Who may cancel a recollection: a clinician (the role that signs results off), as the
+decision not to redraw a rejected or lost test is a clinical one."""
 
 
 def task_of(uow: UnitOfWork, task_id: int) -> RecollectionTask:
@@ -181,6 +184,10 @@ def cancel_recollection(
 ) -> int:
     """Close a recollection task as cancelled, with a reason, audited, and commit.
 
+    Only a clinician decides that a rejected or lost specimen is not drawn again (the
+    clinician's permission to sign results off, :data:`CANCEL_PERMISSION`); the medical
+    assistant is told to ask one.
+
     Without ``cancel_tests`` the tests stay rejected or lost, so the clinician board keeps
     showing them until a clinician acknowledges them. With it (the clinician cancelled the
     tests) each test moves to cancelled through the state model, and an order left with
@@ -190,12 +197,12 @@ def cancel_recollection(
         How many tests were cancelled.
 
     Raises:
-        PermissionDenied: if the actor may not collect specimens (or, with
-            ``cancel_tests``, may not manage orders).
+        PermissionDenied: if the actor is not a clinician (or, with ``cancel_tests``, may
+            not manage orders).
         ValidationError: no reason, or the task is already closed.
         NotFound: no such task.
     """
-    authorize(actor, Permission.COLLECT_SPECIMENS)
+    authorize(actor, CANCEL_PERMISSION)
     if cancel_tests:
         authorize(actor, Permission.MANAGE_ORDERS)
     reason = " ".join(reason.split())
@@ -240,3 +247,27 @@ def cancel_recollection(
     )
     uow.commit()
     return len(cancelled)
+
+
+def open_recollection_of(uow: UnitOfWork, actor: SignedInUser, accession: str) -> RecollectionInfo:
+    """The open recollection task of a rejected or lost specimen (from a board row).
+
+    The clinician's way to a task: the board shows the rejected or lost test with its
+    specimen's accession; cancelling the recollection needs the task.
+
+    Raises:
+        PermissionDenied: if the actor may not view custody.
+        NotFound: no such specimen.
+        ValidationError: the specimen has no open recollection task.
+    """
+    authorize(actor, Permission.VIEW_CUSTODY)
+    specimen = uow.specimens.by_accession(accession.strip())
+    if specimen is None or specimen.id is None:
+        raise NotFound(f"No specimen has accession ID {accession}.", hint="Refresh the board.")
+    task = uow.recollections.for_specimen(specimen.id)
+    if task is None or task.status is not RecollectionStatus.OPEN:
+        raise ValidationError(
+            f"{specimen.accession} has no open recollection.",
+            hint="Select a rejected or lost test that is still to be drawn again.",
+        )
+    return recollection_info(uow, task)

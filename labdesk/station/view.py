@@ -13,6 +13,7 @@ from labdesk.ports import UnitOfWork
 from labdesk.station.dto import AlarmRow, EncounterSpecimen, EncounterView
 from labdesk.station.orders import patient_orders, plan_for
 from labdesk.station.recollection import recollection_info, recollection_requests
+from labdesk.station.series import plannable, timed_steps
 
 
 def build_view(
@@ -34,11 +35,11 @@ def build_view(
     assert patient is not None
     orders = patient_orders(uow, encounter.patient_id)
     if recollection is None:
-        plan = plan_for(uow, orders, winged_set=winged_set)
+        plan = plan_for(uow, plannable(uow, orders, encounter.id), winged_set=winged_set)
         info = None
     else:
         redraw = recollection_requests(uow, recollection)
-        pending = orders if with_pending else ()
+        pending = plannable(uow, orders, encounter.id) if with_pending else ()
         plan = plan_for(uow, pending, winged_set=winged_set, also=redraw)
         info = recollection_info(uow, recollection)
     forensic = {f.specimen_id: f for f in uow.station.forensic(encounter.id)}
@@ -72,6 +73,7 @@ def build_view(
         alarms=alarms,
         missed_test_ids=tuple(m.ordered_test_id for m in uow.station.missed(encounter.id)),
         recollection=info,
+        timed_steps=timed_steps(uow, plan),
     )
     return EncounterView(**{**view.__dict__, "blockers": blockers(view)})
 

@@ -13,6 +13,7 @@ from labdesk.ports import UnitOfWork
 from labdesk.station.dto import PickupRow, RecollectionRow, WaitingPatient, Worklist
 from labdesk.station.encounter import station_of
 from labdesk.station.recollection_tasks import open_recollection_tasks
+from labdesk.station.series import waiting_timed_draws
 
 
 def start_of_day(now: datetime, timezone: str) -> datetime:
@@ -73,7 +74,12 @@ def station_worklist(
         )
         for task in open_recollection_tasks(uow, site_code=site.code if site else None)
     )
-    return Worklist(waiting=waiting, awaiting_pickup=pickup, recollections=recollect)
+    return Worklist(
+        waiting=waiting,
+        awaiting_pickup=pickup,
+        recollections=recollect,
+        timed_draws=waiting_timed_draws(uow, patients),
+    )
 
 
 def _redraw_codes(uow: UnitOfWork, specimen_id: int) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from labdesk.custody.receipt import (
 from labdesk.custody.timeline import specimen_timeline
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
-from labdesk.domain.errors import ValidationError
+from labdesk.domain.errors import PermissionDenied, ValidationError
 from labdesk.domain.order import Order, OrderedTest, OrderSource, OrderStatus, Priority
 from labdesk.domain.order import TestStatus as Status
 from labdesk.domain.overdue import FlagReason, OverduePolicy
@@ -238,7 +238,12 @@ def test_rejected_tube_is_recollected_and_its_task_closed(world: World) -> None:
     assert timeline.entries[0].kind is K.COLLECTED
     assert timeline.entries[0].note == f"recollection of {old} (haemolysed)"
     assert all(e.verified for e in timeline.entries)
-    assert [e.kind for e in old_timeline.entries][-2:] == [K.REJECTED, K.RECOLLECTION_REQUESTED]
+    assert [e.kind for e in old_timeline.entries][-3:] == [
+        K.REJECTED,
+        K.RECOLLECTION_REQUESTED,
+        K.RECOLLECTED,  # issue 13: the original is marked 'recollected by ACCESSION'
+    ]
+    assert old_timeline.entries[-1].note == f"recollected by {new[0]}, {new[1]}"
     assert old_timeline.status is SpecimenStatus.REJECTED
     assert listed.recollections == ()
     assert other_status is Status.ORDERED  # the normal visit still has it to draw
@@ -387,21 +392,24 @@ def test_cancelled_recollection_is_audited_and_leaves_nothing_to_draw(world: Wor
     dropped = world.specimen(tests=("A1C",))
     keep_task = reject(world, kept, RejectionReason.CLOTTED)
     drop_task = reject(world, dropped, RejectionReason.LEAKING)
-    ma = world.users["maria"]
+    ma, dr = world.users["maria"], world.users["sam"]
     dropped_id = specimen_id(world, dropped)
+    # Only a clinician decides a rejected or lost test is not drawn again (issue 13).
+    with world.uow() as uow, pytest.raises(PermissionDenied, match="Medical assistant"):
+        cancel_recollection(uow, world.clock, ma, keep_task, "patient declined")
     with world.uow() as uow, pytest.raises(ValidationError, match="needs a reason"):
-        cancel_recollection(uow, world.clock, ma, keep_task, " ")
+        cancel_recollection(uow, world.clock, dr, keep_task, " ")
 
     with world.uow() as uow:
         cancel_recollection(
-            uow, world.clock, ma, keep_task, "patient declined", station_code=STATION
+            uow, world.clock, dr, keep_task, "patient declined", station_code=STATION
         )
     with world.uow() as uow:
         cancel_recollection(
-            uow, world.clock, ma, drop_task, "clinician cancelled the test", cancel_tests=True
+            uow, world.clock, dr, drop_task, "clinician cancelled the test", cancel_tests=True
         )
     with world.uow() as uow, pytest.raises(ValidationError, match="already cancelled"):
-        cancel_recollection(uow, world.clock, ma, drop_task, "again")
+        cancel_recollection(uow, world.clock, dr, drop_task, "again")
 
     assert carried(world, kept) == {"CBC": Status.REJECTED}  # left for the clinician
     assert carried(world, dropped) == {"A1C": Status.CANCELLED}

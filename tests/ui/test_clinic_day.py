@@ -512,7 +512,10 @@ def test_a_clinic_day_through_the_screens(
     drawn = (Kind.COLLECTED, Kind.LABELLED, Kind.VERIFIED)
     expected = {
         a: (SpecimenStatus.RECEIVED, (*drawn, Kind.PICKED_UP, Kind.RECEIVED)),
-        b: (SpecimenStatus.LOST, (*drawn, Kind.PICKED_UP, Kind.LOST, Kind.RECOLLECTION_REQUESTED)),
+        b: (
+            SpecimenStatus.LOST,
+            (*drawn, Kind.PICKED_UP, Kind.LOST, Kind.RECOLLECTION_REQUESTED, Kind.RECOLLECTED),
+        ),  # issue 13: the original is marked "recollected by" its replacement
         b2: (SpecimenStatus.VERIFIED, drawn),
     }
     by_accession = {r.accession: r for r in everything.rows}

@@ -40,7 +40,6 @@ from ui.app import context_of
 from ui.context import AppContext
 from ui.main_window import MainWindow
 from ui.station.banner import Step
-from ui.station.dialogs import RecollectionCancel
 from ui.tasks import wait_for_background_jobs
 
 STATION = "DRAW-2"  # the ui conftest's station code
@@ -237,48 +236,27 @@ def test_recollection_from_the_worklist_to_scan_back(
     assert FlagReason.NO_RECOLLECTION not in {f.reason for f in cbc.flags}
 
 
-def test_cancelling_a_recollection_with_a_reason(
+def test_the_assistant_cannot_cancel_a_recollection(
     qtbot: QtBot,
     window: MainWindow,
     world: World,
     password: str,
-    monkeypatch: pytest.MonkeyPatch,
     screenshot: Callable[[QWidget, str], Path],
 ) -> None:
-    old = rejected_tube(world, password)
+    """Issue 13: only a clinician cancels a recollection (from the results board, see
+    tests/ui/test_recollection_flow.py); the station offers no cancel button to the MA."""
+    rejected_tube(world, password)
     page = station_of(window)
     find = page.find_step
     find.reload_worklist()
     qtbot.waitUntil(lambda: find.recollect_model.rowCount() == 1, timeout=WAIT_MS)
     find.worklist_tabs.setCurrentWidget(find.recollect_table)
-    assert find.cancel_recollection_button.isVisibleTo(find)
+    assert not find.cancel_recollection_button.isVisibleTo(find)
     find.worklist_tabs.setCurrentWidget(find.waiting_table)
     assert not find.cancel_recollection_button.isVisibleTo(find)
     find.worklist_tabs.setCurrentWidget(find.recollect_table)
     screenshot(window, "station_1_to_recollect")
-    asked: list[str] = []
-
-    def answer(_parent: QWidget, what: str) -> RecollectionCancel:
-        asked.append(what)
-        return RecollectionCancel("clinician cancelled the test", cancel_tests=True)
-
-    monkeypatch.setattr("ui.station.dialogs.ask_recollection_cancel", answer)
-    find.cancel_recollection_button.click()
-    assert "Select the task" in find.worklist_label.text()  # nothing selected yet
-    find.recollect_table.selectRow(0)
-    find.cancel_recollection_button.click()
-    qtbot.waitUntil(lambda: find.recollect_model.rowCount() == 0, timeout=WAIT_MS)
-    assert "Recollection cancelled" in page.message.text()
-    assert old in asked[0]
-
-    with world.uow() as uow:
-        replaced = uow.specimens.by_accession(old)
-        assert replaced is not None
-        task = uow.recollections.for_specimen(replaced.id or 0)
-        assert task is not None
-        closed = (task.status, task.close_note)
-        statuses = [t.status for t in uow.orders.tests_for_specimen(replaced.id or 0)]
-        audited = [e.detail for e in uow.audit.all_in_order() if e.entity == "recollection_task"]
-    assert closed == (RecollectionStatus.CANCELLED, "clinician cancelled the test")
-    assert statuses == [Status.CANCELLED]
-    assert audited[0].startswith("cancelled: clinician cancelled the test")
+    assert not page.plan_step.may_cancel_recollection
+    _open_task(qtbot, window)
+    qtbot.waitUntil(lambda: page.step is Step.IDENTIFY, timeout=WAIT_MS)
+    assert not page.plan_step.cancel_recollection_button.isVisibleTo(page.plan_step)

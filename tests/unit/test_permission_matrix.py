@@ -142,8 +142,20 @@ REQUIRED: dict[str, Permission | AnyOf | str] = {
     "printing.station_printers.update_station_printers": P.MANAGE_STATIONS,
     # phlebotomy station (issue 4)
     "station.recollection.plan_recollection": P.COLLECT_SPECIMENS,
-    "station.recollection.cancel_recollection": P.COLLECT_SPECIMENS,
+    "station.recollection.cancel_recollection": P.ACKNOWLEDGE_RESULTS,  # a clinician (issue 13)
+    "station.recollection.open_recollection_of": P.VIEW_CUSTODY,
+    # add-on tests (issue 13)
+    "station.add_on.preview_add_on": P.MANAGE_ORDERS,
+    "station.add_on.add_test_to_specimen": P.MANAGE_ORDERS,
+    "station.collect.announce_add_on": HELPER,  # inside add_test_to_specimen, which authorised
     "station.recollection.close_if_recollected": HELPER,  # inside collect(), which authorised
+    "station.series.record_timed_draws": HELPER,  # inside collect(), which authorised
+    "station.at_chair.record_before": HELPER,  # inside collect(), which authorised
+    "station.at_chair.record_after": HELPER,  # inside collect(), which authorised
+    "station.preparation.record_answers": HELPER,  # inside collect(), which authorised
+    "station.blood_volume.record_prioritisation": HELPER,  # inside collect(), which authorised
+    "station.blood_volume.record_weight": Permission.COLLECT_SPECIMENS,
+    "station.preparation.reschedule_tests": Permission.COLLECT_SPECIMENS,
     "station.collect.collect": P.COLLECT_SPECIMENS,
     "station.collect.record_collection": P.COLLECT_SPECIMENS,
     "station.encounter.abandon_encounter": P.COLLECT_SPECIMENS,

@@ -3,9 +3,15 @@
 Scanner-first: the scan field keeps focus; every scan is answered at once with a colour and
 a sound (ok, already there, warning, refused). Minimum necessary: the page shows specimen
 ID, container, temperature class and site, never a patient name or date of birth.
+
+Live updates (``ui/live.py``): the open manifest and the list still waiting at the site
+reload when manifests, custody or specimens change at any station (a tube collected at
+the site, a scan from a second courier device, the lab's receipt).
 """
 
 from __future__ import annotations
+
+import logging
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -28,6 +34,7 @@ from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.errors import LabdeskError, StorageError
 from labdesk.domain.manifest import BagId, ManifestStatus
 from labdesk.domain.scan_rules import Severity
+from labdesk.kernel.changes import Topic
 from labdesk.kernel.dto import SignedInUser
 from ui.catalog_labels import temperature_label
 from ui.context import AppContext
@@ -39,9 +46,13 @@ from ui.widgets.page import Page
 from ui.widgets.specimen_timeline import open_specimen_timeline
 from ui.widgets.table_view import sorting_table_view
 
+logger = logging.getLogger(__name__)
+
 RETRY_HINT = "Nothing was recorded for this scan: scan it again when the connection is back."
 BAG_EXAMPLE = "BAGR0042"
 HINT_COLOUR = "#555555"
+LIVE_TOPICS = (Topic.MANIFESTS, Topic.CUSTODY, Topic.SPECIMENS)
+"""What the manifest and the waiting list show."""
 
 
 class CourierPage(Page):
@@ -101,6 +112,9 @@ class CourierPage(Page):
         self.print_button.setEnabled(False)
         self._build_layout()
         self.setFocusProxy(self.scan_edit)
+        self.live_view = self.watch_changes(
+            LIVE_TOPICS, self._reload_live, finished=self.manifest_loaded
+        )
         run_in_background(self._load, self._loaded, self.banner.show_error, owner=self)
 
     def _build_layout(self) -> None:
@@ -188,6 +202,26 @@ class CourierPage(Page):
         QueryOp(self._context.bus, pickup_manifest, self._user, number).run(
             self._show_manifest, self.banner.show_error, owner=self
         )
+
+    def _reload_live(self) -> None:
+        """Re-read the open manifest after a change elsewhere (nothing open: nothing to do)."""
+        if self.manifest is None:
+            self._live_finished()
+            return
+
+        def failed(error: Exception) -> None:
+            # The banner answers scans: a background re-read that failed (the server is
+            # away; the strip says so) keeps what it shows, and the next change retries.
+            logger.warning("manifest not re-read after a change: %s", error)
+            self._live_finished()
+
+        QueryOp(self._context.bus, pickup_manifest, self._user, self.manifest.number).run(
+            self._show_manifest, failed, owner=self
+        )
+
+    def _live_finished(self) -> None:
+        if self.live_view is not None:
+            self.live_view.load_finished()
 
     def _show_manifest(self, view: ManifestView) -> None:
         self.manifest = view

@@ -3,10 +3,15 @@
 The first scan must be the manifest barcode (scanning it again resumes it); each specimen
 scan is answered with a colour and a sound. The table is the reconciliation: expected,
 received, damaged, rejected, missing and unexpected specimens.
+
+Live updates (``ui/live.py``): the open manifest's reconciliation reloads when manifests or
+custody change at any station (a second receiver's scans, a tube received on another
+manifest, the courier finishing the pickup).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Signal
@@ -28,6 +33,7 @@ from labdesk.domain.errors import StorageError
 from labdesk.domain.manifest import ManifestStatus, ReceiptOutcome, is_manifest_number
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import Severity
+from labdesk.kernel.changes import Topic
 from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
 from ui.custody.courier_page import RETRY_HINT
@@ -44,6 +50,11 @@ from ui.widgets.page import Page
 from ui.widgets.specimen_timeline import open_specimen_timeline
 from ui.widgets.table_view import sorting_table_view
 
+logger = logging.getLogger(__name__)
+
+LIVE_TOPICS = (Topic.MANIFESTS, Topic.CUSTODY)
+"""What the reconciliation shows."""
+
 
 class LabReceivingPage(Page):
     """What a lab receiver sees after signing in."""
@@ -57,6 +68,8 @@ class LabReceivingPage(Page):
     ) -> None:
         super().__init__(context, user, parent)
         self.view: Reconciliation | None = None
+        self._live_loading = False
+        self._live_again = False
         self._queue = ScanQueue(self._scan)
         self.scan_edit = QLineEdit(self)
         self.scan_edit.setPlaceholderText(self.tr("Scan the manifest barcode, then each tube"))
@@ -101,6 +114,7 @@ class LabReceivingPage(Page):
         layout.addLayout(buttons)
         self.setFocusProxy(self.scan_edit)
         self._enable()
+        self.live_view = self.watch_changes(LIVE_TOPICS, self._reload_live)
 
     def _enable(self) -> None:
         receiving = self.view is not None and self.view.status is ManifestStatus.RECEIVING
@@ -246,6 +260,32 @@ class LabReceivingPage(Page):
         QueryOp(self._context.bus, reconciliation, self._user, number).run(
             done, self._load_failed, owner=self
         )
+
+    def _reload_live(self) -> None:
+        """Re-read the open manifest after a change elsewhere, one read at a time."""
+        if self.view is None or self._live_loading:
+            self._live_again = self.view is not None
+            return
+        self._live_loading = True
+        number = self.view.number
+
+        def done(view: Reconciliation) -> None:
+            if self.view is not None and self.view.number == view.number:
+                self._show(view)  # unless the receiver moved on to the next manifest
+            self._live_finished()
+
+        def failed(error: Exception) -> None:
+            # The banner answers scans: keep it; the strip says when the server is away.
+            logger.warning("reconciliation not re-read after a change: %s", error)
+            self._live_finished()
+
+        QueryOp(self._context.bus, reconciliation, self._user, number).run(done, failed, owner=self)
+
+    def _live_finished(self) -> None:
+        self._live_loading = False
+        if self._live_again:
+            self._live_again = False
+            self._reload_live()
 
     def _load_failed(self, error: Exception) -> None:
         self.banner.show_error(error)

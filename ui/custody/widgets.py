@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -25,6 +26,7 @@ from labdesk.custody.dto import ScanFeedback, TransitFlagRow
 from labdesk.custody.transit import in_transit_flags
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import Severity
+from labdesk.kernel.changes import Topic
 from ui.context import AppContext
 from ui.tasks import QueryOp
 from ui.widgets.errors import error_text
@@ -32,6 +34,9 @@ from ui.widgets.feedback import ScanFeedback as Sounds
 from ui.widgets.feedback import Tone
 from ui.widgets.message_label import elide_long_runs
 from ui.widgets.table_view import sorting_table_view
+
+if TYPE_CHECKING:
+    from ui.live import LiveView
 
 #: (text colour, background) per severity.
 STYLES = {
@@ -47,6 +52,8 @@ TONES = {
     Severity.ERROR: Tone.ALARM,
 }
 TRANSIT_REFRESH_MS = 60_000
+TRANSIT_TOPICS = (Topic.CUSTODY, Topic.MANIFESTS, Topic.SPECIMENS)
+"""What the in-transit flags depend on (besides time passing)."""
 
 
 class ScanBanner(QLabel):
@@ -85,7 +92,11 @@ class ScanBanner(QLabel):
 
 
 class TransitPanel(QGroupBox):
-    """Specimens overdue in transit or past stability, refreshed every minute."""
+    """Specimens overdue in transit or past stability.
+
+    Refreshed when custody, manifests or specimens change (with the app's change feed) and
+    every minute as time passes; a hidden panel reads nothing and catches up when shown.
+    """
 
     loaded = Signal(int)
 
@@ -103,11 +114,21 @@ class TransitPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(self.table)
+        self.live_view: LiveView | None = None
+        live = context.live
+        if live is not None:
+            self.live_view = live.watch(self, TRANSIT_TOPICS, self.refresh, finished=self.loaded)
         self._timer = QTimer(self)
         self._timer.setInterval(TRANSIT_REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._minute_passed)
         self._timer.start()
         self.refresh()
+
+    def _minute_passed(self) -> None:
+        if self.live_view is not None:
+            self.live_view.request()  # hidden: stale until shown; never over a running load
+        else:
+            self.refresh()
 
     def refresh(self) -> None:
         """Reload the flags in the background."""
@@ -126,6 +147,8 @@ class TransitPanel(QGroupBox):
 
     def _failed(self, error: Exception) -> None:
         self.status.setText(error_text(error))
+        if self.live_view is not None:
+            self.live_view.load_finished()
 
 
 def ask_secret(parent: QWidget, title: str, prompt: str) -> str | None:

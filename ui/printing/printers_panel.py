@@ -4,9 +4,15 @@ All printer and database work runs off the UI thread: reads as bus queries; savi
 printers, printing (a test label, a reprint) and checking an unconfirmed job as commands
 (a print job is committed by the command, then sent by its after-commit step). Tests
 replace :func:`ask_reason` (a module attribute), as they do with ``QMessageBox`` statics.
+
+The queue reloads when print jobs change at any station (``ui/live.py``; while the panel is
+shown, else once it is shown again); without a change feed it is re-read every 15 s while
+shown.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -22,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from labdesk.domain.printing import PrintJobKind, PrintJobStatus
+from labdesk.kernel.changes import Topic
 from labdesk.kernel.dto import SignedInUser
 from labdesk.printing.commands import (
     PrintTestLabel,
@@ -38,6 +45,9 @@ from ui.tasks import CommandOp, QueryOp, run_in_background
 from ui.widgets.errors import error_text
 from ui.widgets.message_view import MessageView
 from ui.widgets.table_view import sorting_table_view
+
+if TYPE_CHECKING:
+    from ui.live import LiveView
 
 QUEUE_REFRESH_MS = 15_000
 QUEUE_LIMIT = 200
@@ -100,11 +110,18 @@ class PrintersPanel(QWidget):
         self._timer.setInterval(QUEUE_REFRESH_MS)
         self._timer.timeout.connect(self._refresh_if_visible)
         self._update_buttons()
+        self.live_view: LiveView | None = None
         if context.print_setup is None:
             self.setEnabled(False)
             self.message.show_error(self.tr("Printing is not set up in this app."))
             return
-        self._timer.start()
+        live = context.live
+        if live is None:
+            self._timer.start()  # no change feed: poll while shown
+        else:
+            self.live_view = live.watch(
+                self, (Topic.PRINT_JOBS,), self.reload_queue, finished=self.queue_loaded
+            )
         self.reload()
 
     @property

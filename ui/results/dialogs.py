@@ -129,6 +129,9 @@ class ResultDetailDialog(QDialog):
                     due=format_local(flag.due_at, timezone),
                 )
             )
+        if self.detail.pending_note:
+            lines.append(self.tr("Not collected yet: {note}").format(
+                note=self.detail.pending_note))  # fmt: skip
         if self.detail.caveat:
             lines.append(self.tr("Caution: {caveat}. Interpret the results with care.").format(
                 caveat=self.detail.caveat))  # fmt: skip

@@ -1,9 +1,11 @@
 """Results page: the clinician board of every open ordered test, its flags and sign-off.
 
 The board loads in the background (the services refresh the board table, count the flags
-and read the first page), then polls a cheap change marker every few seconds and reloads
-when results, acknowledgements or statuses changed, and once a minute anyway so flags
-appear as their deadlines pass. Filtering and sorting are queries: the model reads the
+and read the first page), then reloads when the app's change feed says results,
+acknowledgements, orders, specimens or custody changed (``ui/live.py``; only while the
+page is shown, else once it is shown again), and a minute after the last load anyway so
+flags appear as their deadlines pass. Without a feed it polls a cheap change marker every
+few seconds instead. Filtering and sorting are queries: the model reads the
 first page and the count at once, and further pages as the view scrolls to them.
 Everything goes through the bus off the UI thread. Loading the board, opening a result
 and the signing preview are queries (``bus.query``/``QueryOp``): they commit their own
@@ -27,9 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labdesk.domain.lifecycle import NEEDS_RECOLLECTION
 from labdesk.domain.overdue import FlagReason
 from labdesk.domain.permissions import Permission, allows
 from labdesk.domain.timefmt import format_local
+from labdesk.kernel.changes import Topic
 from labdesk.kernel.dto import SignedInUser
 from labdesk.results.ack_dto import SigningPreview
 from labdesk.results.acknowledge import result_detail, signing_preview
@@ -40,6 +44,9 @@ from labdesk.results.commands import AcknowledgeResults, EscalateOverdueCritical
 from labdesk.results.export import ExportFormat, ExportSummary, default_file_name
 from labdesk.results.overdue import turnaround_stats
 from labdesk.results.overdue_settings import OverdueSettings, overdue_settings
+from labdesk.station.commands import CancelRecollection
+from labdesk.station.dto import RecollectionInfo
+from labdesk.station.recollection import CANCEL_PERMISSION, open_recollection_of
 from ui.context import AppContext
 from ui.results.board_model import BoardTableModel
 from ui.results.board_view import BoardTableView
@@ -49,14 +56,21 @@ from ui.results.dialogs import AcknowledgeDialog, ResultDetailDialog, refusal_te
 from ui.results.filter_bar import CountsStrip, FilterBar
 from ui.results.turnaround_chart import TurnaroundChartView
 from ui.tasks import CommandOp, QueryOp, run_in_background
+from ui.widgets import recollection_cancel
+from ui.widgets.add_on_dialog import AddOnDialog
 from ui.widgets.errors import error_text
 from ui.widgets.message_label import MessageLabel
 from ui.widgets.page import Page
 
 POLL_MS = 5_000
+"""Without a change feed: how often the change marker is read."""
 RELOAD_EVERY_S = 60.0
 """Reload this often even without changes, so flags appear as deadlines pass (a load
 refreshes the board table and reads one page: cheap)."""
+LIVE_TOPICS = (Topic.RESULTS, Topic.ACKS, Topic.ORDERS, Topic.SPECIMENS, Topic.CUSTODY)
+"""What the board shows: a change to one of these reloads it."""
+_TIMER_SLACK_S = 1.0
+"""Qt's coarse timers may fire a little early: a load this close to a minute old is due."""
 ESCALATE_EVERY_S = 60.0
 
 
@@ -128,8 +142,12 @@ class ResultsPage(Page):
         self._make_shortcuts()
 
         self.poll_timer = QTimer(self)
-        self.poll_timer.setInterval(POLL_MS)
         self.poll_timer.timeout.connect(self.poll)
+        # Live: changes reload the board; the timer only marks time passing (restarted
+        # after each load, it fires a minute after the last one). Else: the marker poll.
+        self.live_view = self.watch_changes(LIVE_TOPICS, self.reload)
+        live = self.live_view is not None
+        self.poll_timer.setInterval(int(RELOAD_EVERY_S * 1000) if live else POLL_MS)
         self.poll_timer.start()
         self.reload(audit=True)
 
@@ -154,12 +172,28 @@ class ResultsPage(Page):
         self.csv_button.clicked.connect(lambda: self.export(ExportFormat.CSV))
         self.pdf_button = QPushButton(self.tr("Export &PDF…"), self)
         self.pdf_button.clicked.connect(lambda: self.export(ExportFormat.PDF))
+        self.add_on_button = QPushButton(self.tr("A&dd-on test…"), self)
+        self.add_on_button.setToolTip(self.tr("Add a test to the selected row's specimen"))
+        self.add_on_button.clicked.connect(self.add_on_selected)
+        self.add_on_button.setEnabled(allows(self.user.role, Permission.MANAGE_ORDERS))
+        self.cancel_recollection_button = QPushButton(self.tr("Cancel reco&llection…"), self)
+        self.cancel_recollection_button.setToolTip(
+            self.tr("Decide that the selected rejected or lost test is not drawn again")
+        )
+        self.cancel_recollection_button.clicked.connect(self.cancel_recollection_selected)
+        self.cancel_recollection_button.setEnabled(allows(self.user.role, CANCEL_PERMISSION))
         for button in (self.ack_button, self.bulk_button):
             button.setEnabled(self.can_acknowledge)
         for button in (self.csv_button, self.pdf_button):
             button.setEnabled(self.can_export)
         row = QHBoxLayout()
-        for button in (self.open_button, self.ack_button, self.bulk_button):
+        for button in (
+            self.open_button,
+            self.ack_button,
+            self.bulk_button,
+            self.add_on_button,
+            self.cancel_recollection_button,
+        ):
             row.addWidget(button)
         row.addStretch(1)
         for button in (self.refresh_button, self.csv_button, self.pdf_button):
@@ -185,7 +219,9 @@ class ResultsPage(Page):
             return
         self._loading = True
         audit_this, self._audit_next = self._audit_next, False
-        escalate = time.monotonic() - self._escalated_at >= ESCALATE_EVERY_S
+        escalate = (
+            time.monotonic() - self._escalated_at >= ESCALATE_EVERY_S and self._may_escalate()
+        )
         bus, user, settings = self._context.bus, self.user, self.settings
         query, page_size = self.model.query, self.model.page_size
         sweep = EscalateOverdueCriticals(
@@ -204,11 +240,21 @@ class ResultsPage(Page):
             self._escalated_at = time.monotonic()
         run_in_background(job, self._show_board, self._load_failed, owner=self)
 
+    def _may_escalate(self) -> bool:
+        """Whether the sweep could find work: no unacknowledged critical, nothing to hand on.
+
+        The last load lists every unacknowledged critical for a user who may sign them; a
+        new one arrives as a change, and the loads after it sweep again (its escalation is
+        due minutes later, not at once).
+        """
+        board = self._board
+        return board is None or not self.can_acknowledge or bool(board.criticals)
+
     def poll(self) -> None:
         """Reload when the change marker moved (or the board is a minute old)."""
         if self._loading:
             return
-        if time.monotonic() - self._loaded_at >= RELOAD_EVERY_S:
+        if time.monotonic() - self._loaded_at >= RELOAD_EVERY_S - _TIMER_SLACK_S:
             self.reload()
             return
         QueryOp(self._context.bus, board_marker).run(self._marker_read, lambda _e: None, owner=self)
@@ -220,6 +266,8 @@ class ResultsPage(Page):
     def _show_board(self, board: Board) -> None:
         self._loading = False
         self._loaded_at = time.monotonic()
+        if self.live_view is not None and self.poll_timer.isActive():
+            self.poll_timer.start()  # the next time-passing reload: a minute from now
         wanted = self.model.query
         selected = self.table.remember_selection()
         self.marker = board.marker
@@ -310,6 +358,53 @@ class ResultsPage(Page):
         except Exception as error:  # the database went away: say so, act on nothing
             self._fetch_failed(error)
             return []
+
+    def add_on_selected(self) -> None:
+        """Add a test to the specimen of the selected row (the add-on dialog checks first)."""
+        rows = self.selected_rows()
+        if not rows or not rows[0].accession:
+            self.status_label.show_info(self.tr("Select a test whose specimen is drawn."))
+            return
+        self.add_on_dialog = AddOnDialog(
+            self._context, self.user, accession=rows[0].accession, parent=self
+        )
+        self.add_on_dialog.requester_edit.setText(self.user.display_name)
+        self.add_on_dialog.show()
+
+    def cancel_recollection_selected(self) -> None:
+        """Cancel the recollection of the selected rejected or lost test (a reason needed)."""
+        rows = self.selected_rows()
+        if not rows or rows[0].status not in NEEDS_RECOLLECTION or not rows[0].accession:
+            self.status_label.show_info(self.tr("Select a rejected or lost test."))
+            return
+        QueryOp(self._context.bus, open_recollection_of, self.user, rows[0].accession).run(
+            self._ask_cancel_recollection, self._action_failed, owner=self
+        )
+
+    def _ask_cancel_recollection(self, info: RecollectionInfo) -> None:
+        what = f"{info.accession}: {info.reason_label} — {', '.join(info.test_codes)}"
+        answer = recollection_cancel.ask_cancel(self, what)
+        if answer is None:
+            return
+        command = CancelRecollection(
+            task_id=info.task_id,
+            reason=answer.reason,
+            cancel_tests=answer.cancel_tests,
+            station_code=self.user.station,
+        )
+
+        def done(cancelled: int) -> None:
+            self.status_label.show_info(
+                self.tr("Recollection of {accession} cancelled ({count} tests cancelled).")
+                .replace("{accession}", info.accession)
+                .replace("{count}", str(cancelled))
+            )
+            self.reload(audit=False)
+
+        CommandOp(self._context.bus, command, self.user).run(done, self._action_failed, owner=self)
+
+    def _action_failed(self, error: Exception) -> None:
+        self.status_label.show_error(error_text(error))
 
     def open_selected(self) -> None:
         """Open the drill-down of the current row."""

@@ -27,7 +27,11 @@ from PySide6.QtWidgets import (
 from labdesk.domain.catalog import Handling, SpecimenCategory
 from labdesk.domain.draw_plan import PlannedContainer
 from labdesk.domain.forensic import ForensicForm, UrineMethod
-from labdesk.station.dto import ContainerCollection
+from labdesk.domain.series import Anchor, Window, first_step_window
+from labdesk.domain.timefmt import format_local
+from labdesk.station.dto import ContainerCollection, TimedStepInfo
+from ui.station.witness_fields import WitnessFields
+from ui.widgets.feedback import Tone, flash
 from ui.widgets.message_label import MessageLabel
 
 FormAsker = Callable[[QWidget], "ForensicForm | None"]
@@ -37,10 +41,19 @@ class ContainerRow(QFrame):
     """What the MA records for one container."""
 
     def __init__(
-        self, container: PlannedContainer, ask_form: FormAsker, parent: QWidget | None = None
+        self,
+        container: PlannedContainer,
+        ask_form: FormAsker,
+        parent: QWidget | None = None,
+        timed: TimedStepInfo | None = None,
     ) -> None:
         super().__init__(parent)
         self.container = container
+        self.timed = timed
+        """The series step this tube is (OGTT 1H...), judged against its window on save."""
+        self.timing_reason: QLineEdit | None = None
+        self.dose_edit: QDateTimeEdit | None = None
+        self._zone = ZoneInfo("UTC")
         self._ask_form = ask_form
         self.forensic: ForensicForm | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -86,7 +99,66 @@ class ContainerRow(QFrame):
             grid.addWidget(extra, 2, 3)
         grid.addWidget(self.reason, 2, 4)
         grid.setColumnStretch(4, 1)
+        if timed is not None:
+            self._add_timing(grid, timed)
         self.collected.toggled.connect(self._toggled)
+
+    def _add_timing(self, grid: QGridLayout, timed: TimedStepInfo) -> None:
+        """The time point, its window, the reason for an out-of-window time (and a dose)."""
+        step = timed.step
+        self.timing_label = QLabel(self)
+        self.timing_label.setObjectName("timing")
+        grid.addWidget(self.timing_label, 3, 1, 1, 2)
+        self.timing_reason = QLineEdit(self)
+        self.timing_reason.setPlaceholderText(
+            self.tr("Reason for the time, if outside the window (goes to the lab)")
+        )
+        self.timing_reason.setAccessibleName(self.tr("Reason for the time"))
+        grid.addWidget(self.timing_reason, 3, 3, 1, 2)
+        if step.anchor is Anchor.DOSE:
+            self.dose_edit = QDateTimeEdit(self)
+            self.dose_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+            self.dose_edit.setAccessibleName(self.tr("Time of the dose"))
+            grid.addWidget(QLabel(self.tr("Dose at"), self), 4, 1)
+            grid.addWidget(self.dose_edit, 4, 2)
+
+    def timing_window(self, at: datetime, timezone: str) -> Window | None:
+        """The window this tube's draw at ``at`` is judged against (None: not timed)."""
+        if self.timed is None:
+            return None
+        if self.timed.window is not None:
+            return self.timed.window
+        try:
+            return first_step_window(self.timed.step, at, timezone, dose_at=self.dose_at())
+        except ValueError:
+            return None
+
+    def set_zone(self, zone: ZoneInfo) -> None:
+        """The clinic's zone, in which the dose time is typed."""
+        self._zone = zone
+
+    def dose_at(self) -> datetime | None:
+        """The dose time typed (clinic zone), for a dose-timed step."""
+        if self.dose_edit is None:
+            return None
+        local = self.dose_edit.dateTime().toPython()
+        assert isinstance(local, datetime)
+        return local.replace(tzinfo=self._zone)
+
+    def show_timing(self, at: datetime, timezone: str) -> None:
+        """Say the time point and where a draw at ``at`` stands in its window."""
+        if self.timed is None:
+            return
+        window = self.timing_window(at, timezone)
+        text = f"<b>{self.timed.step.time_point}</b>"
+        if window is not None:
+            span = f"{format_local(window.opens_at, timezone)[-5:]}-"
+            span += format_local(window.closes_at, timezone)[-5:]
+            outside = window.deviation(at)
+            text += " · " + self.tr("window {span}").format(span=span)
+            if outside:
+                text += " · " + self.tr("now {outside}: give the reason").format(outside=outside)
+        self.timing_label.setText(text)
 
     def _extra_field(self) -> QWidget | None:
         c = self.container
@@ -137,6 +209,8 @@ class ContainerRow(QFrame):
             fasting=self.fasting.currentData() if self.fasting is not None else None,
             urine_method=self.urine.currentData() if self.urine is not None else None,
             forensic=self.forensic,
+            timing_reason=self.timing_reason.text() if self.timing_reason is not None else "",
+            dose_at=self.dose_at(),
         )
 
 
@@ -182,6 +256,8 @@ class CollectStep(QWidget):
         top.addWidget(self.when_edit)
         top.addWidget(self.backdate_reason, 1)
         top.addWidget(self.collector_label)
+        self.witness = WitnessFields(self)
+        top.addWidget(self.witness)
         bottom = QHBoxLayout()
         bottom.addWidget(self.message, 1)
         bottom.addWidget(self.back_button)
@@ -207,11 +283,35 @@ class CollectStep(QWidget):
         self.collector_id = user_id
         self.collector_label.setText(self.tr("Collector: {name}").format(name=name))
 
-    def load(self, containers: tuple[PlannedContainer, ...]) -> None:
-        """One row per container of the plan; time defaults to now."""
+    def load(
+        self, containers: tuple[PlannedContainer, ...], timed: tuple[TimedStepInfo, ...] = ()
+    ) -> None:
+        """One row per container of the plan; time defaults to now.
+
+        ``timed`` are the plan's timed-draw steps: their rows show the window and take a
+        reason for a time outside it.
+        """
         for row in self.rows:
+            row.hide()  # at once: the deferred delete waits for the event loop
             row.deleteLater()
-        self.rows = [ContainerRow(c, self._ask_form, self.rows_box) for c in containers]
+        steps = {t.ordered_test_id: t for t in timed}
+        self.witness.clear()
+        self.witness.set_forensic(any(c.chain_of_custody for c in containers))
+        self.rows = [
+            ContainerRow(
+                c,
+                self._ask_form,
+                self.rows_box,
+                next((steps[i] for i in c.ordered_test_ids if i in steps), None),
+            )
+            for c in containers
+        ]
+        for row in self.rows:
+            row.set_zone(self._zone)
+            if row.dose_edit is not None:
+                dose = self._now().astimezone(self._zone).replace(tzinfo=None)
+                row.dose_edit.setDateTime(QDateTime(dose))
+            row.show_timing(self._now(), self._zone.key)
         for row in self.rows:
             self.rows_layout.addWidget(row)
         self.rows_layout.addStretch(1)
@@ -238,6 +338,28 @@ class CollectStep(QWidget):
             assert isinstance(local, datetime)
             when = local.replace(tzinfo=self._zone)  # typed in the clinic's zone
             reason = self.backdate_reason.text()
+        if not self._timing_ok(when or self._now()):
+            return
         self.save_requested.emit(
             [row.request(when, reason, self.collector_id) for row in self.rows]
         )
+
+    def _timing_ok(self, at: datetime) -> bool:
+        """Ask for the reason of a timed draw outside its window before saving."""
+        for row in self.rows:
+            window = row.timing_window(at, self._zone.key)
+            row.show_timing(at, self._zone.key)
+            if window is None or row.timed is None or row.timing_reason is None:
+                continue
+            needs = row.timed.step.reason_required and row.collected.isChecked()
+            if needs and not window.contains(at) and len(row.timing_reason.text().strip()) < 3:
+                self.message.show_error(
+                    self.tr(
+                        "{point} is outside its window ({outside}): type the reason for the "
+                        "time; it goes to the lab with the specimen."
+                    ).format(point=row.timed.step.time_point, outside=window.deviation(at))
+                )
+                flash(row.timing_reason, Tone.ALARM)
+                row.timing_reason.setFocus()
+                return False
+        return True

@@ -23,10 +23,12 @@ from PySide6.QtCore import QObject, Signal
 from labdesk.domain.errors import LabdeskError
 from labdesk.domain.forensic import ForensicForm
 from labdesk.domain.order import Priority
+from labdesk.domain.preparation import PreparationAnswers
 from labdesk.kernel.dto import SignedInUser
 from labdesk.kernel.messagebus import Command
 from labdesk.ports import UnitOfWork
 from labdesk.printing.dto import PrintSetup
+from labdesk.station.blood_volume import Prioritisation
 from labdesk.station.commands import (
     AbandonEncounter,
     CancelRecollection,
@@ -40,6 +42,8 @@ from labdesk.station.commands import (
     OpenEncounterByWristband,
     PlaceOrder,
     PrintEncounterLabels,
+    RecordPatientWeight,
+    RescheduleTests,
     ResolveAlarm,
     ResolveUnconfirmedLabels,
     ScanBack,
@@ -305,13 +309,40 @@ class StationController(QObject):
             )
         )
 
-    def collect(self, containers: Sequence[ContainerCollection]) -> bool:
-        """Record the collection (all containers in one transaction)."""
+    def collect(
+        self,
+        containers: Sequence[ContainerCollection],
+        *,
+        preparation: PreparationAnswers | None = None,
+        prioritisation: Prioritisation | None = None,
+        collector_badge: str = "",
+        observer: str = "",
+    ) -> bool:
+        """Record the collection (all containers in one transaction), with what the chair
+        adds: preparation answers, an over-limit prioritisation, collector and observer."""
         eid, task_id = self._eid(), self.recollection_task_id
         command = CollectSpecimens(
-            encounter_id=eid, containers=tuple(containers), recollection_task_id=task_id
+            encounter_id=eid,
+            containers=tuple(containers),
+            recollection_task_id=task_id,
+            preparation=preparation or PreparationAnswers(),
+            prioritisation=prioritisation,
+            volume_policy=self.context.config.blood_volume,
+            collector_badge=collector_badge,
+            observer=observer,
         )
         return self._send(command, self._collected)
+
+    def record_weight(self, weight_kg: float) -> bool:
+        """Record the patient's weight entered at the chair (then the plan is re-checked)."""
+        return self._send(RecordPatientWeight(encounter_id=self._eid(), weight_kg=weight_kg))
+
+    def reschedule(self, ordered_test_ids: Sequence[int], reason: str) -> bool:
+        """Draw nothing for these tests now: they stay pending with the reason."""
+        command = RescheduleTests(
+            encounter_id=self._eid(), ordered_test_ids=tuple(ordered_test_ids), reason=reason
+        )
+        return self._send(command)
 
     def _collected(self, result: CollectResult) -> None:
         self.collected.emit(result)

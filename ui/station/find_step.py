@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -16,18 +16,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labdesk.domain.permissions import allows
 from labdesk.kernel.dto import PatientSummary, SignedInUser
 from labdesk.station.commands import SearchPatients
 from labdesk.station.dto import RecollectionRow, Worklist
 from labdesk.station.patients import search_date_formats
+from labdesk.station.recollection import CANCEL_PERMISSION
 from labdesk.station.worklist import station_worklist
 from ui.context import AppContext
 from ui.scanner import route_scans_from
 from ui.station.models import PickupModel, RecollectModel, WaitingModel
 from ui.station.patient_table_model import PatientTableModel
 from ui.station.tables import fit_once, station_table
+from ui.station.timed_panel import TimedDrawPanel
 from ui.tasks import CommandOp, QueryOp
 from ui.widgets.errors import error_text
+from ui.widgets.feedback import COLOURS, Tone
 from ui.widgets.message_label import MessageLabel
 
 #: Wait this long after the last keystroke before searching (fast typists send one query).
@@ -90,6 +94,10 @@ class FindStep(QWidget):
         self.worklist_tabs.addTab(self.waiting_table, self.tr("Waiting for collection"))
         self.worklist_tabs.addTab(self.pickup_table, self.tr("Awaiting courier pickup"))
         self.worklist_tabs.addTab(self.recollect_table, self.tr("To recollect"))
+        self.timed_panel = TimedDrawPanel(tz, context.clock.now, self)
+        self.timed_panel.patient_chosen.connect(self.patient_chosen)
+        self.timed_panel.alarm_raised.connect(self._timed_alarm)
+        self.worklist_tabs.addTab(self.timed_panel, self.tr("Timed draws"))
         self.worklist_label = MessageLabel(self)
         self.worklist_tabs.currentChanged.connect(self._tab_changed)
         self._debounce = QTimer(self)
@@ -241,7 +249,8 @@ class FindStep(QWidget):
 
     def _tab_changed(self, index: int) -> None:
         self.cancel_recollection_button.setVisible(
-            self.worklist_tabs.widget(index) is self.recollect_table
+            allows(self._user.role, CANCEL_PERMISSION)  # a clinician's decision
+            and self.worklist_tabs.widget(index) is self.recollect_table
         )
 
     def _open_timeline(self, index: QModelIndex) -> None:
@@ -281,7 +290,20 @@ class FindStep(QWidget):
             2, self.tr("To recollect (%n)", "", len(worklist.recollections))
         )
         self.worklist_label.show_info("")
+        self._show_timed(worklist)
         self.worklist_shown.emit(len(worklist.waiting))
+
+    def _show_timed(self, worklist: Worklist) -> None:
+        """The timed-draws tab: its count, and an alarm line while a step is due."""
+        self.timed_panel.set_rows(worklist.timed_draws)
+        due = len(self.timed_panel.alarming())
+        text = self.tr("Timed draws (%n)", "", len(worklist.timed_draws))
+        self.worklist_tabs.setTabText(3, text + (self.tr(" - %n due", "", due) if due else ""))
+
+    def _timed_alarm(self, text: str) -> None:
+        self.worklist_label.show_error(text)
+        index = self.worklist_tabs.indexOf(self.timed_panel)
+        self.worklist_tabs.tabBar().setTabTextColor(index, QColor(COLOURS[Tone.ALARM]))
 
     def _worklist_failed(self, error: Exception) -> None:
         self.worklist_label.show_error(error_text(error))

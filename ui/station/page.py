@@ -6,26 +6,46 @@ replaced and why, and the plan holds only the tests to draw again. Every action 
 shortcut; scans arrive from the application-wide scanner (see :mod:`ui.scanner`) through
 :meth:`StationPage.attach_scanner`. All service calls run in the background through
 :class:`~ui.station.controller.StationController`.
+
+Live updates (``ui/live.py``): today's worklist reloads when orders, specimens, patients,
+recollections, custody or print jobs change at any station, and the open visit's plan
+reloads when its orders could have changed (on the plan step only, between actions: the
+later steps hold what the assistant is doing).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QWidget,
+)
 
 from labdesk.catalog.compendium import list_catalog
+from labdesk.domain.draw_plan import DrawPlan
+from labdesk.domain.permissions import allows
 from labdesk.domain.timefmt import local
+from labdesk.kernel.changes import Topic
 from labdesk.kernel.dto import CatalogRow, SignedInUser
+from labdesk.station.at_chair import ChairChecks, chair_checks
+from labdesk.station.blood_volume import pediatric_plan
 from labdesk.station.dto import (
     CollectResult,
+    ContainerCollection,
     EncounterView,
     PrintOutcome,
     RecollectionRow,
     ScanOutcome,
 )
+from labdesk.station.recollection import CANCEL_PERMISSION
 from ui.context import AppContext
 from ui.scanner import ScanRouter
 from ui.station import dialogs
@@ -37,8 +57,22 @@ from ui.station.identify_step import IdentifyStep
 from ui.station.labels_step import LabelsStep, tone_of
 from ui.station.plan_step import PlanStep
 from ui.tasks import QueryOp
+from ui.widgets.add_on_dialog import AddOnDialog
+from ui.widgets.errors import error_text
 from ui.widgets.feedback import ScanFeedback, Tone, flash
 from ui.widgets.page import Page
+
+WORKLIST_TOPICS = (
+    Topic.ORDERS,
+    Topic.SPECIMENS,
+    Topic.PATIENTS,
+    Topic.RECOLLECTIONS,
+    Topic.CUSTODY,
+    Topic.PRINT_JOBS,
+)
+"""What today's worklist shows (waiting patients, tubes awaiting pickup, recollections)."""
+ENCOUNTER_TOPICS = (Topic.ORDERS, Topic.PATIENTS, Topic.RECOLLECTIONS)
+"""What can change an open visit's plan from elsewhere (an order from the EHR, say)."""
 
 
 class StationPage(Page):
@@ -63,6 +97,10 @@ class StationPage(Page):
             today=lambda: local(context.clock.now(), tz).date(),
         )
         self.plan_step = PlanStep(tz, self)
+        self.plan_step.may_cancel_recollection = allows(user.role, CANCEL_PERMISSION)
+        self.plan_step.preparation.set_clock(context.clock.now)
+        self.pediatric = False
+        """The plan uses the compendium's minimum-volume tubes (chosen on the plan step)."""
         self.collect_step = CollectStep(
             lambda parent: dialogs.ask_forensic(parent), tz, context.clock.now, self
         )
@@ -83,11 +121,20 @@ class StationPage(Page):
         self.message.setWordWrap(True)
         self.abandon_button = QPushButton(self.tr("A&bandon visit (Ctrl+Shift+X)"), self)
         self.new_button = QPushButton(self.tr("&New patient (F2)"), self)
+        self.add_on_button = QPushButton(self.tr("A&dd-on test (Ctrl+Shift+D)"), self)
+        self.add_on_dialog: AddOnDialog | None = None
         self.step = Step.FIND
         self._build_layout()
         self._connect()
         self._show_step(Step.FIND)
         self.setFocusProxy(self.find_step)
+        self.worklist_live = self.watch_changes(
+            WORKLIST_TOPICS,
+            self.find_step.reload_worklist,
+            widget=self.find_step,
+            finished=self.find_step.worklist_shown,
+        )
+        self.encounter_live = self.watch_changes(ENCOUNTER_TOPICS, self._refresh_encounter)
         self.find_step.reload_worklist()
 
     # Kept for the shell's tests and the main window: the search box and its results.
@@ -115,6 +162,7 @@ class StationPage(Page):
         bar = QHBoxLayout()
         bar.addWidget(self.steps, 1)
         bar.addWidget(self.new_button)
+        bar.addWidget(self.add_on_button)
         bar.addWidget(self.abandon_button)
         layout = self.page_layout(
             self.tr("Station"),
@@ -149,7 +197,10 @@ class StationPage(Page):
         self.plan_step.cancel_requested.connect(self._cancel_tests)
         self.plan_step.collect_requested.connect(self._to_collect)
         self.plan_step.winged_set_changed.connect(self._winged)
-        self.collect_step.save_requested.connect(c.collect)
+        self.collect_step.save_requested.connect(self._save_collection)
+        self.plan_step.volume.weight_entered.connect(c.record_weight)
+        self.plan_step.volume.pediatric_toggled.connect(self._pediatric_tubes)
+        self.plan_step.preparation.reschedule_requested.connect(self._reschedule)
         self.collect_step.back_requested.connect(lambda: self._show_step(Step.PLAN))
         self.labels_step.print_requested.connect(c.print_labels)
         self.labels_step.mark_printed_requested.connect(lambda: c.resolve_unconfirmed(printed=True))
@@ -161,7 +212,12 @@ class StationPage(Page):
         self.labels_step.finish_requested.connect(c.complete)
         self.abandon_button.clicked.connect(self._abandon)
         self.new_button.clicked.connect(self._new_patient)
-        for keys, slot in (("Ctrl+Shift+X", self._abandon), ("F2", self._new_patient)):
+        self.add_on_button.clicked.connect(self.open_add_on)
+        for keys, slot in (
+            ("Ctrl+Shift+X", self._abandon),
+            ("F2", self._new_patient),
+            ("Ctrl+Shift+D", self.open_add_on),
+        ):
             action = QAction(self)
             action.setShortcut(QKeySequence(keys))
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -185,6 +241,8 @@ class StationPage(Page):
             self.controller.open_by_scan(text)
         elif not view.identified:
             self.controller.confirm_wristband(text)
+        elif self.step is Step.COLLECT:
+            self.collect_step.witness.take_scan(text)  # a collector's or observer's badge
         else:
             self._say(
                 self.tr("A patient is open. Finish or abandon this visit before the next one."),
@@ -222,6 +280,7 @@ class StationPage(Page):
             return
         self.banner.show_encounter(view)
         self.plan_step.show_encounter(view)
+        self._check_chair(view)
         if not view.identified:
             if self.step is not Step.IDENTIFY:
                 self.identify_step.reset()
@@ -237,6 +296,11 @@ class StationPage(Page):
             self.labels_step.show_encounter(view)  # otherwise when step 5 is shown
         self.view_shown.emit(view)
 
+    def _refresh_encounter(self) -> None:
+        """A change elsewhere may touch the open visit: re-read it on the plan step."""
+        if self.step is Step.PLAN and not self.controller.busy:
+            self.controller.refresh()
+
     @staticmethod
     def _labels_pending(view: EncounterView) -> bool:
         return any(not s.verified for s in view.specimens) and not view.plan.containers
@@ -244,22 +308,86 @@ class StationPage(Page):
     def _open_patient(self, patient_id: int) -> None:
         self.message.clear()
         self.plan_step.reset()
+        self._reset_chair()
         self.controller.open_patient(patient_id)
 
     def _open_recollection(self, task_id: int, patient_id: int) -> None:
         self.message.clear()
         self.plan_step.reset()
+        self._reset_chair()
         self.controller.open_recollection(task_id, patient_id)
 
     def _with_pending(self, with_pending: bool) -> None:
         self.controller.with_pending = with_pending
         self.controller.refresh()
 
+    # ---------------------------------------------------------------- preparation and volume
+
+    def _reset_chair(self) -> None:
+        self.pediatric = False
+        self.plan_step.volume.reset()
+
+    def _check_chair(self, view: EncounterView) -> None:
+        """Ask the plan's preparation questions and check its blood (pediatric tubes first)."""
+        ctx = self._context
+        if self.pediatric and view.plan.blood:
+            QueryOp(ctx.bus, pediatric_plan, view.plan).run(
+                lambda plan: self._show_pediatric(view, plan), self._failed_error, owner=self
+            )
+            return
+        QueryOp(ctx.bus, chair_checks, ctx.clock, view.id, view.plan, ctx.config.blood_volume).run(
+            lambda checks: self._chair_shown(view, checks), self._failed_error, owner=self
+        )
+
+    def _show_pediatric(self, view: EncounterView, plan: DrawPlan) -> None:
+        current = self.controller.encounter
+        if current is None or current.id != view.id:
+            return
+        small = replace(view, plan=plan)
+        self.controller.encounter = small
+        self.plan_step.show_encounter(small)
+        ctx = self._context
+        QueryOp(ctx.bus, chair_checks, ctx.clock, view.id, plan, ctx.config.blood_volume).run(
+            lambda checks: self._chair_shown(small, checks), self._failed_error, owner=self
+        )
+
+    def _chair_shown(self, view: EncounterView, checks: ChairChecks) -> None:
+        current = self.controller.encounter
+        if current is not None and current.id == view.id:
+            self.plan_step.show_chair(checks, view.plan)
+
+    def _failed_error(self, error: BaseException) -> None:
+        self._failed(error_text(error))
+
+    def _pediatric_tubes(self, on: bool) -> None:
+        self.pediatric = on
+        self.controller.refresh()
+
+    def _reschedule(self, ordered_test_ids: list[int], suggested: str) -> None:
+        reason, ok = QInputDialog.getText(
+            self,
+            self.tr("Reschedule"),
+            self.tr("The tests stay pending and the board shows why. Reason:"),
+            text=suggested,
+        )
+        if ok:
+            self.controller.reschedule(ordered_test_ids, reason)
+
+    def _save_collection(self, containers: list[ContainerCollection]) -> None:
+        witness = self.collect_step.witness
+        self.controller.collect(
+            containers,
+            preparation=self.plan_step.preparation.answers(),
+            prioritisation=self.plan_step.volume.prioritisation(),
+            collector_badge=witness.collector_badge,
+            observer=witness.observer_badge,
+        )
+
     def _to_collect(self) -> None:
         view = self.controller.encounter
         if view is None or not view.plan.containers:
             return
-        self.collect_step.load(view.plan.containers)
+        self.collect_step.load(view.plan.containers, view.timed_steps)
         self._show_step(Step.COLLECT)
 
     def _winged(self, winged: bool) -> None:
@@ -316,6 +444,13 @@ class StationPage(Page):
         self._finished("")
 
     # ---------------------------------------------------------------- dialogs
+
+    def open_add_on(self) -> None:
+        """Add a test to a specimen already drawn (scan or type its accession)."""
+        self.add_on_dialog = AddOnDialog(
+            self._context, self._user, station_code=self.controller.station_code, parent=self
+        )
+        self.add_on_dialog.show()
 
     def _add_order(self) -> None:
         QueryOp(self._context.bus, list_catalog).run(

@@ -6,6 +6,8 @@ pending tests join when the assistant ticks "also draw the pending tests".
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -19,11 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labdesk.domain.draw_plan import DrawPlan
 from labdesk.domain.order import TestStatus
+from labdesk.station.at_chair import ChairChecks
 from labdesk.station.dto import EncounterView
 from ui.station.models import OrdersModel, PlanModel
+from ui.station.preparation_panel import PreparationPanel
 from ui.station.swatch import install_swatch
 from ui.station.tables import station_table
+from ui.station.volume_panel import VolumePanel
 from ui.widgets.feedback import COLOURS, Tone
 from ui.widgets.message_label import MessageLabel
 
@@ -65,6 +71,8 @@ class PlanStep(QWidget):
         self.pending_check.hide()
         self.cancel_recollection_button = QPushButton(self.tr("Cancel recollection…"), self)
         self.cancel_recollection_button.hide()
+        self.may_cancel_recollection = True
+        """False hides the cancel button (only a clinician may cancel a recollection)."""
         self.plan_heading = QLabel(self)
         self.collect_button = QPushButton(self.tr("Co&llect… (Ctrl+K)"), self)
         self.collect_button.setDefault(True)
@@ -72,6 +80,11 @@ class PlanStep(QWidget):
         self.notes_label = MessageLabel(self)
         self.problems_label = MessageLabel(self)
         self.message = MessageLabel(self)
+        self.preparation = PreparationPanel(timezone, lambda: datetime.now(UTC), self)
+        self.volume = VolumePanel(self)
+        self._has_containers = False
+        self.preparation.changed.connect(self._gate_collect)
+        self.volume.changed.connect(self._gate_collect)
         self._build_layout()
         self.add_button.clicked.connect(self.add_order_requested)
         self.cancel_button.clicked.connect(self._cancel_selected)
@@ -80,7 +93,7 @@ class PlanStep(QWidget):
         self.pending_check.toggled.connect(self.with_pending_changed)
         self.cancel_recollection_button.clicked.connect(self.cancel_recollection_requested)
         _shortcut(self, self.tr("Add order"), "Ctrl+N", self.add_order_requested.emit)
-        _shortcut(self, self.tr("Collect"), "Ctrl+K", self.collect_requested.emit)
+        _shortcut(self, self.tr("Collect"), "Ctrl+K", self.collect_button.click)
         cancel = QAction(self.tr("Cancel tests"), self.orders_table)
         cancel.setShortcut(QKeySequence(Qt.Key.Key_Delete))
         cancel.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -109,6 +122,8 @@ class PlanStep(QWidget):
         layout.addWidget(self.problems_label)
         layout.addWidget(self.plan_table, 3)
         layout.addWidget(self.notes_label)
+        layout.addWidget(self.preparation)
+        layout.addWidget(self.volume)
         layout.addWidget(self.message)
         self.setTabOrder(self.orders_table, self.add_button)
         self.setTabOrder(self.add_button, self.cancel_button)
@@ -142,7 +157,8 @@ class PlanStep(QWidget):
             )
         else:
             self.problems_label.show_info("")
-        self.collect_button.setEnabled(bool(plan.containers))
+        self._has_containers = bool(plan.containers)
+        self._gate_collect()
         self._show_mode(view)
         self.summary_label.setStyleSheet(f"color: {COLOURS[Tone.OK]};" if blood else "")
 
@@ -152,7 +168,9 @@ class PlanStep(QWidget):
         pending = sum(r.status is TestStatus.ORDERED for r in view.orders)
         self.pending_check.setVisible(info is not None and (pending > 0 or self.with_pending))
         self.pending_check.setText(self.tr("Also draw the &pending tests (%n)", "", pending))
-        self.cancel_recollection_button.setVisible(info is not None and info.open)
+        self.cancel_recollection_button.setVisible(
+            info is not None and info.open and self.may_cancel_recollection
+        )
         if info is None:
             self.plan_heading.setText(self.tr("<b>Draw plan</b> (CLSI order of draw)"))
             if not pending:
@@ -181,6 +199,23 @@ class PlanStep(QWidget):
             )
         else:
             self.message.show_info(self.tr("This recollection was cancelled."))
+
+    def show_chair(self, checks: ChairChecks, plan: DrawPlan) -> None:
+        """The preparation questions and the blood-volume check of the plan shown."""
+        self.preparation.set_requirements(checks.requirements, plan)
+        self.volume.show_check(checks.volume)
+        self._gate_collect()
+
+    def _gate_collect(self) -> None:
+        """Collect needs containers, every preparation answer, and blood within the limit."""
+        ready = self.preparation.ready() and self.volume.ready()
+        self.collect_button.setEnabled(self._has_containers and ready)
+        if self._has_containers and not ready:
+            self.collect_button.setToolTip(
+                self.tr("Answer the preparation questions and settle the blood volume first.")
+            )
+        else:
+            self.collect_button.setToolTip("")
 
     @property
     def with_pending(self) -> bool:

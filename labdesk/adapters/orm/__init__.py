@@ -351,6 +351,7 @@ def start_mappers() -> None:
 
 # Registers the overdue tables on ``metadata`` at import (the migration tests compare it).
 from labdesk.adapters.orm import board as _orm_board  # noqa: E402, F401
+from labdesk.adapters.orm import changes as _orm_changes  # noqa: E402, F401
 from labdesk.adapters.orm import commands as _orm_commands  # noqa: E402, F401
 from labdesk.adapters.orm import custody as _orm_custody  # noqa: E402
 from labdesk.adapters.orm import hl7 as _orm_hl7  # noqa: E402
