@@ -1,9 +1,9 @@
-"""Small dialogs of the station: a reason, a manual order, a forensic custody form, and
-the cancellation of a recollection.
+"""Small dialogs of the station: a reason, a manual order, a forensic custody form.
 
-Tests replace :func:`ask_reason`, :func:`ask_order`, :func:`ask_forensic` and
-:func:`ask_recollection_cancel` (module attributes), as they do with ``QMessageBox``
-statics.
+Cancelling a recollection uses the clinician board's dialog
+(:mod:`ui.widgets.recollection_cancel`). Tests replace :func:`ask_reason`,
+:func:`ask_order` and :func:`ask_forensic` (module attributes), as they do with
+``QMessageBox`` statics.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QListView,
     QVBoxLayout,
@@ -172,55 +171,3 @@ def ask_forensic(parent: QWidget, *, observed: bool = False) -> ForensicForm | N
     """Run the custody form dialog; None when cancelled."""
     dialog = ForensicDialog(observed, parent)
     return dialog.form() if dialog.exec() == QDialog.DialogCode.Accepted else None
-
-
-@dataclass(frozen=True)
-class RecollectionCancel:
-    """Why a recollection task is cancelled, and whether its tests are cancelled too."""
-
-    reason: str
-    cancel_tests: bool
-
-
-class CancelRecollectionDialog(QDialog):
-    """The reason a recollection is not drawn, and whether the clinician cancelled the tests."""
-
-    def __init__(self, what: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(self.tr("Cancel recollection"))
-        self.reason_edit = QLineEdit(self)
-        self.reason_edit.setPlaceholderText(
-            self.tr("e.g. clinician cancelled the test, patient declined")
-        )
-        self.tests_check = QCheckBox(
-            self.tr("The clinician &cancelled these tests (mark them cancelled)"), self
-        )
-        self.tests_check.setToolTip(
-            self.tr(
-                "Unticked, the tests stay rejected or lost on the clinician board until a "
-                "clinician acknowledges them."
-            )
-        )
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form = QFormLayout()
-        form.addRow(self.tr("Task"), QLabel(what, self))
-        form.addRow(self.tr("&Why"), self.reason_edit)
-        form.addRow("", self.tests_check)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
-        self.resize(520, 160)
-
-    def answer(self) -> RecollectionCancel:
-        """What was entered."""
-        return RecollectionCancel(self.reason_edit.text().strip(), self.tests_check.isChecked())
-
-
-def ask_recollection_cancel(parent: QWidget, what: str) -> RecollectionCancel | None:
-    """Run the cancel-recollection dialog for the task described by ``what``; None to keep it."""
-    dialog = CancelRecollectionDialog(what, parent)
-    return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -57,6 +57,7 @@ from ui.station.identify_step import IdentifyStep
 from ui.station.labels_step import LabelsStep, tone_of
 from ui.station.plan_step import PlanStep
 from ui.tasks import QueryOp
+from ui.widgets import recollection_cancel
 from ui.widgets.add_on_dialog import AddOnDialog
 from ui.widgets.errors import error_text
 from ui.widgets.feedback import ScanFeedback, Tone, flash
@@ -486,7 +487,7 @@ class StationPage(Page):
         self._cancel_recollection(info.task_id, what)
 
     def _cancel_recollection(self, task_id: int, what: str) -> None:
-        answer = dialogs.ask_recollection_cancel(self, what)
+        answer = recollection_cancel.ask_cancel(self, what)
         if answer is not None:
             self.controller.cancel_recollection(task_id, answer.reason, answer.cancel_tests)
 
