@@ -145,7 +145,7 @@ def run_network_load(
     if fault is not None and fault not in FAULTS:
         raise BenchError(f"Unknown fault '{fault}'.", hint=f"Faults: {', '.join(FAULTS)}.")
     actions = actions_per_station or (QUICK_ACTIONS if quick else FULL_ACTIONS)
-    wanted = QUICK_SPECIMENS if quick and specimens is None else (specimens or FULL_SPECIMENS)
+    wanted = specimens if specimens is not None else (QUICK_SPECIMENS if quick else FULL_SPECIMENS)
     clinicians = 5 if stations >= 10 else 1
     chairs = stations - clinicians
     messages = hl7_messages if hl7_messages is not None else 2 * stations * actions

@@ -145,7 +145,7 @@ def _craft_anomalies(engine: Engine) -> None:
             )
 
 
-def test_each_crafted_anomaly_is_counted_once(
+def test_each_crafted_anomaly_is_counted_once_and_fails_the_run(
     pg_engine: Engine, pg_url: str
 ) -> None:
     world.build_world(
@@ -166,3 +166,13 @@ def test_each_crafted_anomaly_is_counted_once(
     assert counts == correctness.Counts(1, 1, 1, 1)
     assert not counts.clean
     assert correctness.count(pg_engine, printer_duplicates=2).jobs_sent_twice == 3
+    code, report = _run(pg_url, stations=2, actions_per_station=2, specimens=0, hl7_messages=10)
+    assert code == 1, report
+    assert (
+        report.rstrip("\n")
+        .splitlines()[-1]
+        .endswith(
+            "correctness: 1 duplicate accessions, 1 double pickups, 1 jobs sent twice, "
+            "1 results stored twice"
+        )
+    )

@@ -22,6 +22,8 @@ from labdesk.kernel.changes import ChangeBatch, FeedState, OnChanges, OnState, T
 from labdesk.kernel.dto import SignedInUser
 from labdesk.live_feed import open_feed
 from labdesk.results.overdue_settings import overdue_settings
+from labdesk.seed.builder import ClinicBuilder
+from labdesk.seed.reference import StationSpec
 from ui.app import context_of
 from ui.context import AppContext
 from ui.custody.courier_page import CourierPage
@@ -136,16 +138,28 @@ def _show(qtbot: QtBot, widget: QWidget) -> None:
 
 @pytest.fixture
 def screens(
-    qtbot: QtBot, live_context: AppContext, user_named: Callable[[str], SignedInUser]
+    qtbot: QtBot,
+    core: Core,
+    clock: FixedClock,
+    live_context: AppContext,
+    user_named: Callable[[str], SignedInUser],
 ) -> Screens:
+    World.on_existing(core.uow, clock, {})  # the sites, for the station and the courier
+    with core.uow() as uow:
+        ClinicBuilder(uow, clock).station(StationSpec("DRAW-2", "Draw 2", "CLINIC"))
+        uow.commit()
     results = ResultsPage(
         live_context, user_named("sam"), settings=overdue_settings(live_context.config)
     )
     with qtbot.waitSignal(results.board_loaded, timeout=WAIT_MS):
         _show(qtbot, results)
     station = StationPage(live_context, user_named("maria"))
-    with qtbot.waitSignal(station.find_step.worklist_shown, timeout=WAIT_MS):
-        _show(qtbot, station)
+    outcome: list[object] = []
+    station.find_step.worklist_shown.connect(outcome.append)
+    station.find_step.worklist_failed.connect(outcome.append)
+    _show(qtbot, station)
+    qtbot.waitUntil(lambda: bool(outcome), timeout=WAIT_MS)
+    assert isinstance(outcome[0], int), f"the worklist did not load: {outcome[0]}"
     courier = CourierPage(live_context, user_named("chris"))
     receiving = LabReceivingPage(live_context, user_named("lena"))
     printers = PrintersPanel(live_context, user_named("alex"))

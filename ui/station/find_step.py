@@ -44,6 +44,8 @@ class FindStep(QWidget):
 
     results_shown = Signal(int)
     worklist_shown = Signal(int)
+    worklist_failed = Signal(str)
+    """The worklist could not be loaded: the message shown above it."""
     patient_chosen = Signal(int)
     recollection_chosen = Signal(int, int)
     """A recollection task to draw: its id and the patient's."""
@@ -306,4 +308,6 @@ class FindStep(QWidget):
         self.worklist_tabs.tabBar().setTabTextColor(index, QColor(COLOURS[Tone.ALARM]))
 
     def _worklist_failed(self, error: Exception) -> None:
-        self.worklist_label.show_error(error_text(error))
+        text = error_text(error)
+        self.worklist_label.show_error(text)
+        self.worklist_failed.emit(text)

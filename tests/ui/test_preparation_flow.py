@@ -1,0 +1,258 @@
+"""Preparation and blood volume through the station screen (pytest-qt), labels decoded.
+
+A fasting glucose whose patient ate six hours ago: the plan step asks when they last ate,
+Collect stays disabled until the answer and then a 'collect anyway' comment are given, and
+the answer reaches the specimen and the lab's message. A 4 kg child whose plan is over the
+24 h blood-volume limit: the weight is typed at the chair, the plan says by how much, and
+the pediatric tubes bring it within the limit; every label decodes to its tube.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLineEdit, QWidget
+from pytestqt.qtbot import QtBot
+
+from labdesk.bootstrap import Core
+from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
+from labdesk.domain.patient import Patient, PatientIdentifier, Sex
+from labdesk.domain.people import Site, Station
+from labdesk.domain.preparation import PreparationKind
+from labdesk.kernel.dto import SignedInUser
+from tests.ui.test_station_flow import scan, station_of, wait_view
+from ui.app import context_of
+from ui.context import AppContext
+from ui.main_window import MainWindow
+from ui.station.banner import Step
+from ui.station.page import StationPage
+from ui.tasks import wait_for_background_jobs
+
+STATION = "DRAW-2"
+WAIT_MS = 10_000
+CHILD_MRN = "M100099"
+
+
+@pytest.fixture
+def labels_dir(tmp_path: Path) -> Path:
+    return tmp_path / "labels"
+
+
+def _order(core: Core, patient_id: int, codes: tuple[str, ...], number: str) -> None:
+    now = core.clock.now()
+    with core.uow() as uow:
+        order = Order(
+            placer_order_number=number,
+            patient_id=patient_id,
+            ordering_provider="Dr. Sam Patel",
+            priority=Priority.ROUTINE,
+            source=OrderSource.HL7,
+            ordered_at=now - timedelta(minutes=20),
+            created_at=now - timedelta(minutes=20),
+        )
+        uow.orders.add(order)
+        uow.orders.flush()
+        assert order.id is not None
+        for code in codes:
+            uow.orders.add_test(OrderedTest(order_id=order.id, test_code=code))
+        uow.commit()
+
+
+@pytest.fixture
+def chair_core(core: Core, labels_dir: Path) -> Core:
+    """The station, Jane's fasting glucose and a 4-year-old's four blood tests."""
+    with core.uow() as uow:
+        site = Site(code="CLINIC", name="Riverside", timezone="America/New_York")
+        uow.people.add(site)
+        uow.people.flush()
+        assert site.id is not None
+        uow.people.add(
+            Station(
+                code=STATION, name="Chair 2", site_id=site.id,
+                label_printer_uri=f"file://{labels_dir}",
+            )
+        )  # fmt: skip
+        jane = uow.patients.by_mrn("M100002")
+        child = Patient(
+            mrn=CHILD_MRN,
+            family_name="Okafor",
+            given_name="Tobi",
+            birth_date=date(2022, 1, 10),
+            sex=Sex.MALE,
+            created_at=core.clock.now(),
+        )
+        uow.patients.add(child)
+        uow.patients.flush()
+        assert jane is not None
+        assert jane.id is not None
+        assert child.id is not None
+        for patient_id, mrn in ((jane.id, "M100002"), (child.id, CHILD_MRN)):
+            uow.patients.add_identifier(
+                PatientIdentifier(patient_id=patient_id, system="wristband", value=f"WB{mrn}")
+            )
+        uow.commit()
+        ids = (jane.id, child.id)
+    _order(core, ids[0], ("GLUF",), "EHR-FAST")
+    _order(core, ids[1], ("CMP", "K", "CBC", "PTINR"), "EHR-CHILD")
+    return core
+
+
+@pytest.fixture
+def context(chair_core: Core) -> AppContext:
+    return context_of(chair_core)
+
+
+@pytest.fixture
+def window(
+    qtbot: QtBot, context: AppContext, user_named: Callable[[str], SignedInUser]
+) -> Iterator[MainWindow]:
+    window = MainWindow(context, user_named("maria"))
+    qtbot.addWidget(window)
+    window.resize(1280, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    station_of(window).feedback.audible = False
+    yield window
+    wait_for_background_jobs()
+
+
+def _open(qtbot: QtBot, page: StationPage, mrn: str) -> None:
+    qtbot.waitUntil(lambda: page.find_step.waiting_model.rowCount() == 2, timeout=WAIT_MS)
+    page.search_edit.setFocus()
+    scan(qtbot, f"WB{mrn}")
+    wait_view(qtbot, page, lambda v: v.identified)
+    assert page.step is Step.PLAN
+
+
+def _collect_and_decode(qtbot: QtBot, page: StationPage, labels_dir: Path) -> dict[str, str]:
+    """Ctrl+K, Ctrl+S, then print the labels: each new label PNG, decoded, by container."""
+    QTest.keyClick(page.plan_step, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert page.step is Step.COLLECT
+    QTest.keyClick(page.collect_step, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: page.step is Step.LABELS, timeout=WAIT_MS)
+    wait_view(qtbot, page, lambda v: bool(v.specimens))
+    printed: list[Any] = []
+    page.controller.printed.connect(printed.append)
+    QTest.keyClick(page.labels_step, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: bool(printed), timeout=WAIT_MS)
+    assert printed[0].all_printed
+    wait_view(qtbot, page, lambda v: all(s.labelled for s in v.specimens))
+    decoded = [
+        d.text for png in sorted(labels_dir.glob("*.png"))
+        for d in zxingcpp.read_barcodes(Image.open(png))
+    ]  # fmt: skip
+    preview = zxingcpp.read_barcodes(Image.open(io.BytesIO(printed[0].preview_png)))
+    assert preview[0].text in decoded
+    view = page.controller.encounter
+    assert view is not None
+    by_accession = {s.accession: s.container_code for s in view.specimens}
+    assert sorted(decoded) == sorted(by_accession)  # one label per tube, each its own
+    return {by_accession[a]: a for a in decoded}
+
+
+def test_fasting_not_met_is_collected_anyway_with_a_comment(
+    qtbot: QtBot,
+    window: MainWindow,
+    chair_core: Core,
+    labels_dir: Path,
+    screenshot: Callable[[QWidget, str], Path],
+) -> None:
+    page = station_of(window)
+    _open(qtbot, page, "M100002")
+    panel = page.plan_step.preparation
+    qtbot.waitUntil(lambda: panel.isVisible(), timeout=WAIT_MS)
+    assert [r.kind for r in panel.requirements] == [PreparationKind.FASTING]
+    assert not page.plan_step.collect_button.isEnabled()
+    QTest.keyClick(page.plan_step, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert page.step is Step.PLAN  # Ctrl+K does nothing before the question is answered
+
+    # 14:00 UTC is 09:00 in New York: breakfast at 03:00 is 6 h, not the 8 h asked for.
+    field = panel.question_field(PreparationKind.FASTING)
+    assert isinstance(field, QLineEdit)
+    field.setFocus()
+    qtbot.keyClicks(field, "03:00")
+    assert not page.plan_step.collect_button.isEnabled()
+    assert panel.comment.isVisibleTo(panel)
+    assert panel.reschedule_button.isVisibleTo(panel)
+    screenshot(window, "preparation_not_met")
+    qtbot.keyClicks(panel.comment, "ate at 03:00 before a night shift; Dr. Patel: draw now")
+    assert page.plan_step.collect_button.isEnabled()
+    screenshot(page.plan_step, "preparation_collect_anyway")
+
+    decoded = _collect_and_decode(qtbot, page, labels_dir)
+    assert set(decoded) == {"GRAY"}
+    with chair_core.uow() as uow:
+        specimen = uow.specimens.by_accession(decoded["GRAY"])
+        assert specimen is not None
+        assert specimen.id is not None
+        (answer,) = uow.preparation.answers_for_specimen(specimen.id)
+        (message,) = [uow.hl7.outbound(i) for i in uow.hl7.due_outbound(chair_core.clock.now(), 10)]
+        assert message is not None
+        payload = message.payload
+    assert not answer.met
+    assert "6 h 00 min before" in answer.answer
+    assert answer.comment.startswith("ate at 03:00 before a night shift")
+    assert "OBX|1|ST|PREP-FASTING^" in payload
+    assert "NTE|1|L|Preparation not met, collected anyway: ate at 03:00" in payload
+
+
+def test_a_child_over_the_24h_limit_is_switched_to_pediatric_tubes(
+    qtbot: QtBot,
+    window: MainWindow,
+    chair_core: Core,
+    labels_dir: Path,
+    screenshot: Callable[[QWidget, str], Path],
+) -> None:
+    page = station_of(window)
+    _open(qtbot, page, CHILD_MRN)
+    plan, volume = page.plan_step.plan_model, page.plan_step.volume
+    codes = [plan.row_at(i).container_code for i in range(plan.rowCount())]
+    assert codes == ["LBLU", "SST", "PST", "LAV"]
+    qtbot.waitUntil(lambda: volume.isVisible(), timeout=WAIT_MS)
+    assert "Enter the weight" in volume.summary.text()
+
+    volume.weight_edit.setFocus()
+    qtbot.keyClicks(volume.weight_edit, "0")
+    QTest.keyClick(volume.weight_edit, Qt.Key.Key_Return)
+    assert "not possible" in volume.message.text()  # refused before anything is sent
+    volume.weight_edit.clear()
+    qtbot.keyClicks(volume.weight_edit, "4")
+    QTest.keyClick(volume.weight_edit, Qt.Key.Key_Return)
+    # 4 kg x 75 mL/kg = 300 mL; 5 % is 15 mL a day; the plan is 16.2 mL.
+    qtbot.waitUntil(lambda: volume.check is not None and volume.check.over, timeout=WAIT_MS)
+    assert "Over the limit by 1.2 mL" in volume.summary.text()
+    assert not page.plan_step.collect_button.isEnabled()
+    assert volume.pediatric_check.isVisibleTo(volume)
+    screenshot(page.plan_step, "volume_over_limit")
+
+    volume.pediatric_check.setFocus()
+    QTest.keyClick(volume.pediatric_check, Qt.Key.Key_Space)
+    qtbot.waitUntil(
+        lambda: (
+            [plan.row_at(i).container_code for i in range(plan.rowCount())]
+            == ["LBLUP", "SSTM", "PSTM", "LAVM"]
+        ),
+        timeout=WAIT_MS,
+    )
+    qtbot.waitUntil(lambda: volume.check is not None and not volume.check.over, timeout=WAIT_MS)
+    assert page.plan_step.collect_button.isEnabled()
+    screenshot(page.plan_step, "volume_pediatric_tubes")
+
+    decoded = _collect_and_decode(qtbot, page, labels_dir)
+    assert set(decoded) == {"LBLUP", "SSTM", "PSTM", "LAVM"}
+    with chair_core.uow() as uow:
+        weight = uow.preparation.latest_weight(
+            page.controller.encounter.patient.id,  # type: ignore[union-attr]
+            chair_core.clock.now() - timedelta(days=1),
+        )
+    assert weight is not None
+    assert weight.weight_kg == 4
