@@ -27,9 +27,9 @@ command, inside its function) and that :mod:`bench.core` never imports Qt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bench.harness.model import Results, Scenario
 from bench.harness.report import write_json, write_table
@@ -47,6 +47,7 @@ def run(
     only: Sequence[str] = (),
     database_url: str | None = None,
     compare: Path | None = None,
+    network: Mapping[str, Any] | None = None,
 ) -> int:
     """Run every scenario (or those named in ``only``) and write the report to ``out``.
 
@@ -60,6 +61,9 @@ def run(
         database_url: A PostgreSQL database: measure there instead of SQLite files
             (:mod:`bench.postgres`; ``only`` may then name ``network-load``).
         compare: With ``database_url``: a ``--json`` SQLite report for the target lines.
+        network: With ``only=("network-load",)``: keyword arguments of
+            :func:`bench.network.run_network_load` (stations, actions_per_station,
+            specimens, fault, restart_command).
 
     Returns:
         0 when every scenario ran (whether or not it met its target); 1 when a database
@@ -73,7 +77,8 @@ def run(
         from bench import postgres
 
         return postgres.run(database_url, quick=quick, as_json=as_json, out=out,
-                            progress=progress, only=only, compare=compare)  # fmt: skip
+                            progress=progress, only=only, compare=compare,
+                            network=network)  # fmt: skip
     scenarios = by_name(tuple(only)) if only else all_scenarios()
     plan = Plan.quick() if quick else Plan.full()
     results = execute(plan, scenarios, progress)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -88,8 +88,12 @@ def run(
     progress: Progress | None = None,
     only: Sequence[str] = (),
     compare: Path | None = None,
+    network: Mapping[str, Any] | None = None,
 ) -> int:
     """Measure on PostgreSQL and write the report (see the module); returns the exit code.
+
+    ``network`` holds the keyword arguments of :func:`bench.network.run_network_load`
+    (stations, actions, specimens, fault) for ``only=("network-load",)``.
 
     Raises:
         BenchError: for an unknown or skipped scenario in ``only``, an unreadable
@@ -100,7 +104,10 @@ def run(
     if NETWORK_LOAD in only:
         if len(only) > 1:
             raise BenchError(f"--only {NETWORK_LOAD} runs on its own.")
-        return _network_load(database_url, quick=quick, out=out, progress=say)
+        return _network_load(database_url, quick=quick, out=out, progress=say,
+                             options=network or {})  # fmt: skip
+    if network:
+        raise BenchError(f"{', '.join(sorted(network))}: only with --only {NETWORK_LOAD}.")
     sqlite = _sqlite_figures(compare) if compare is not None else None
     chosen = _chosen(only)
     results = execute(Plan.postgres(database_url, quick=quick), chosen, say)
@@ -148,7 +155,9 @@ def _chosen(only: Sequence[str]) -> list[Scenario[Any]]:
     return [s for s in available if s.name in only]
 
 
-def _network_load(url: str, *, quick: bool, out: TextIO, progress: Progress) -> int:
+def _network_load(
+    url: str, *, quick: bool, out: TextIO, progress: Progress, options: Mapping[str, Any]
+) -> int:
     try:
         from bench.network import run_network_load
     except ImportError as exc:
@@ -156,7 +165,7 @@ def _network_load(url: str, *, quick: bool, out: TextIO, progress: Progress) -> 
             f"The network-load bench is not available ({exc}).",
             hint="It lives in bench/network/ (run_network_load); install or update LabDesk.",
         ) from exc
-    code: int = run_network_load(url, quick=quick, out=out, progress=progress)
+    code: int = run_network_load(url, quick=quick, out=out, progress=progress, **options)
     return code
 
 

@@ -92,6 +92,11 @@ class Config:
     """Longest a statement of the app's screens may run or wait on a lock (PostgreSQL;
     0: no limit). A table another station or a maintenance job holds then gives a clear
     "took too long" message instead of a frozen window. Command-line jobs have no limit."""
+    accession_block_size: int = 200
+    """Accession serials the server reserves for this station at a time, for offline work
+    (issue 12); ``labdesk sync run`` reserves another block when fewer than
+    ``accession_block_top_up_below`` are left."""
+    accession_block_top_up_below: int = 50
     demo: bool = False
     extra: dict[str, str] = field(default_factory=dict)
     overdue: dict[str, object] = field(default_factory=dict)
@@ -152,6 +157,8 @@ _KEYS = {
     "chain_anchor_every": int,
     "app_role": str,
     "interactive_timeout_ms": int,
+    "accession_block_size": int,
+    "accession_block_top_up_below": int,
 }
 
 

@@ -138,7 +138,7 @@ class TcpPrinter:
     def _connect(self, timeout: float | None = None) -> socket.socket:
         limit = self.connect_timeout if timeout is None else timeout
         try:
-            return socket.create_connection((self.host, self.port), timeout=limit)
+            sock = socket.create_connection((self.host, self.port), timeout=limit)
         except TimeoutError as exc:
             raise PrinterOffline(
                 f"No answer from the printer at {self.address} within {limit:g} s.",
@@ -149,6 +149,11 @@ class TcpPrinter:
                 f"Cannot connect to the printer at {self.address}: {exc.strerror or exc}.",
                 hint="Check that the printer is on and that the address in settings is right.",
             ) from exc
+        # Without it, Nagle holds the small ~HS sent right behind a job until the printer
+        # acknowledges the job's last segment, which a delayed ACK puts off by up to 40 ms
+        # (about 300 ms for six labels). Each query is one write, so no tiny segments result.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
     def _query(
         self, sock: socket.socket, command: bytes, done: Callable[[bytes], bool], timeout: float

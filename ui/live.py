@@ -8,7 +8,8 @@ A screen subscribes with :meth:`LiveUpdates.watch` (or ``Page.watch_changes``): 
 :class:`LiveView` reloads the screen when a batch touches one of its topics and the screen
 is visible; a hidden screen is only marked stale and reloads when it is shown again. A
 resync (after a reconnect: anything may have changed) reloads every screen the same way.
-Loads never overlap: while one runs (until the screen's ``finished`` signal), further
+Loads never overlap: while one runs (until the screen's ``finished`` signal, or its
+``failed`` one: a screen whose load failed keeps what it showed and says why), further
 batches are folded into one reload after it. The feed coalesces changes (0.2 s), so a
 burst of 100 HL7 results gives a handful of batches and as many reloads at most.
 """
@@ -89,6 +90,7 @@ class LiveUpdates(QObject):
         reload: Callable[[], Any],
         *,
         finished: SignalInstance | None = None,
+        failed: SignalInstance | None = None,
     ) -> LiveView:
         """Reload ``widget`` (by calling ``reload``) when one of ``topics`` changes.
 
@@ -98,8 +100,11 @@ class LiveUpdates(QObject):
             reload: starts a load (a background query); it should not block.
             finished: a signal the widget emits when a load has been shown; given, loads
                 never overlap (without it ``reload`` must queue by itself).
+            failed: a signal the widget emits when a load failed (it keeps its rows and
+                shows the error); the next change then reloads at once instead of waiting
+                for :data:`LOAD_TIMEOUT_S`.
         """
-        return LiveView(self, widget, topics, reload, finished=finished)
+        return LiveView(self, widget, topics, reload, finished=finished, failed=failed)
 
     # ------------------------------------------------------------ feed thread
 
@@ -146,6 +151,7 @@ class LiveView(QObject):
         reload: Callable[[], Any],
         *,
         finished: SignalInstance | None = None,
+        failed: SignalInstance | None = None,
     ) -> None:
         super().__init__(widget)
         self._widget = widget
@@ -159,8 +165,12 @@ class LiveView(QObject):
         self._started_at = 0.0
         self.reloads = 0
         """Reloads this view started (tests and benchmarks count them)."""
+        self.failures = 0
+        """Reloads the screen said failed."""
         if finished is not None:
             finished.connect(self.load_finished)
+        if failed is not None:
+            failed.connect(self.load_failed)
         live.changes.connect(self._changed)
         widget.installEventFilter(self)
 
@@ -194,6 +204,12 @@ class LiveView(QObject):
         if self._again:
             self._again = False
             self.request()
+
+    @Slot()
+    def load_failed(self, *_args: object) -> None:
+        """The screen's load failed (it shows the error): the next change may reload."""
+        self.failures += 1
+        self.load_finished()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """A stale screen reloads as it is shown."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -137,20 +138,27 @@ def _worker_setup(_ctx: Context) -> Worker:
 def start_worker(url: str) -> Worker:
     """Start the Qt board worker on the database at ``url`` and wait until it is ready."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    process = subprocess.Popen(
-        [*WORKER, url, BOARD_NOW.isoformat()],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    assert process.stdin is not None
-    assert process.stdout is not None
-    ready = process.stdout.readline()
-    if not ready.startswith("ready"):
-        process.kill()
-        raise BenchError("The board worker (python -m bench.ui.board_worker) did not start.")
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as errors:  # why it failed
+        process = subprocess.Popen(
+            [*WORKER, url, BOARD_NOW.isoformat()],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env=env,
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        ready = process.stdout.readline()
+        if not ready.startswith("ready"):
+            process.kill()
+            process.wait()
+            errors.seek(0)
+            last = [line.strip() for line in errors.read().splitlines() if line.strip()][-1:]
+            raise BenchError(
+                "The board worker (python -m bench.ui.board_worker) did not start"
+                + (f": {last[0]}" if last else ".")
+            )
     return Worker(process, process.stdin, process.stdout)
 
 

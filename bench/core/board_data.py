@@ -4,7 +4,8 @@ The base (patients, specimens, mostly closed orders) comes from
 :func:`bench.data.datagen.build_database`; this module adds orders whose tests stand in
 every open status, with results (some abnormal, a few critical, some corrected) and a few
 acknowledgements, all in the two weeks before :data:`BOARD_NOW`. Cached like the base
-databases, by size, seed, schema revision and generator version.
+databases, by size, seed, schema (head revision and migration scripts) and generator
+version.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.data import open_tests
-from bench.data.datagen import BenchDb, build_database, default_cache_dir
+from bench.data.datagen import BenchDb, build_database, default_cache_dir, migrations_digest
 from labdesk.adapters import migrate
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
@@ -41,12 +42,16 @@ def board_database(
 ) -> BenchDb:
     """Return the cached board database, building it on first use (about a minute)."""
     folder = directory or default_cache_dir()
-    stem = f"board-t{open_tests}-seed{seed}-rev{migrate.head_revision()}-v{BOARD_DATA_VERSION}"
+    family = f"board-t{open_tests}-seed{seed}"
+    schema = f"rev{migrate.head_revision()}-m{migrations_digest()[:8]}"
+    stem = f"{family}-{schema}-v{BOARD_DATA_VERSION}"
     path, meta = folder / f"{stem}.sqlite3", folder / f"{stem}.json"
     if path.exists() and meta.exists():
         info = json.loads(meta.read_text(encoding="utf-8"))
         return BenchDb(**{**info, "url": sqlite_url(path), "cached": True})
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(f"{family}-*"):  # another schema or generator: never used again
+        stale.unlink(missing_ok=True)
     partial = folder / f".{stem}.{os.getpid()}.partial"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{partial}{suffix}").unlink(missing_ok=True)

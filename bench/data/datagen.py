@@ -133,15 +133,17 @@ def cached_database(
 
 
 def _domain_fingerprint() -> str:
-    """Short hash of what the rows take from the domain and the shared seed vocabulary.
+    """Short hash of the schema's migration scripts, the domain rules and seed vocabulary.
 
-    A change there (say, a new name-key separator, another name pool or bench clinic in
-    :mod:`labdesk.seed`) rebuilds cached databases even when the schema revision and
-    ``DATAGEN_VERSION`` stay the same.
+    A change there (say, an index added to or edited in a migration, a new name-key
+    separator, another name pool or bench clinic in :mod:`labdesk.seed`) rebuilds cached
+    databases even when the schema head revision and ``DATAGEN_VERSION`` stay the same. The
+    PostgreSQL worlds (:mod:`bench.harness.pg`) carry the same fingerprint.
     """
     pool = NamePool()
     sample = "|".join(
         (
+            migrations_digest(),
             name_key("O’Brien-Zoë", "Ann Marie"),
             make_accession(2026, 1234567),
             ",".join(pool.families[:50] + pool.givens[:50]),
@@ -152,6 +154,22 @@ def _domain_fingerprint() -> str:
         )
     )
     return hashlib.sha256(sample.encode()).hexdigest()[:8]
+
+
+def migrations_digest(folder: Path | None = None) -> str:
+    """SHA-256 of every migration script's name and text, in name order.
+
+    The head revision alone misses an index edited into an unreleased migration, and a
+    cached database built before it would be measured without it.
+    """
+    versions = folder or migrate.MIGRATIONS_DIR / "versions"
+    digest = hashlib.sha256()
+    for script in sorted(versions.glob("*.py")):
+        digest.update(script.name.encode())
+        digest.update(b"\0")
+        digest.update(script.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def _remove_sqlite_files(path: Path) -> None:

@@ -2,7 +2,7 @@
 
 :func:`live_main` holds one connection LISTENing on :data:`labdesk.kernel.changes.CHANNEL`
 (as every workstation does) and notes when each payload arrives (wall clock, the same
-machine as the stations). The stations note the wall time right after each commit whose
+machine as the stations). The stations note the wall time they got the answer of each command whose
 change the feed must announce (``"specimens:<id>"`` after a collection); :func:`delays`
 pairs each commit with the first arrival of its payload. After a lost connection the
 listener reconnects, as the product's feed does.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections import defaultdict
 from collections.abc import Iterable
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
@@ -22,9 +21,6 @@ import psycopg
 from sqlalchemy import make_url
 
 from labdesk.kernel.changes import CHANNEL, decode
-
-EARLY_S = 0.5
-"""A notification may arrive a little before the station noted its commit time."""
 
 
 def plain_url(url: str) -> str:
@@ -57,19 +53,23 @@ def live_main(url: str, stop: Event, out: Queue[Any]) -> None:
 def delays(
     marks: Iterable[tuple[str, float]], heard: Iterable[tuple[str, float]]
 ) -> tuple[list[float], int]:
-    """Milliseconds from each commit to its notification; and how many were never heard."""
-    arrivals: dict[str, list[float]] = defaultdict(list)
+    """Milliseconds from each mark to its payload's first arrival; and how many never came.
+
+    A mark names a row the marked command created (``specimens:<id>`` of a new tube), so
+    the first arrival of that payload is the notification of that commit (later ones are
+    later changes of the same row). It may arrive before the station noted its answer (the
+    commit notifies before the command's after-commit work): that delay counts as 0.
+    """
+    first: dict[str, float] = {}
     for payload, at in heard:
-        if decode(payload) is not None:
-            arrivals[payload].append(at)
-    for times in arrivals.values():
-        times.sort()
+        if decode(payload) is not None and (payload not in first or at < first[payload]):
+            first[payload] = at
     found: list[float] = []
     missing = 0
-    for payload, committed in marks:
-        first = next((t for t in arrivals.get(payload, ()) if t >= committed - EARLY_S), None)
-        if first is None:
+    for payload, answered in marks:
+        arrived = first.get(payload)
+        if arrived is None:
             missing += 1
         else:
-            found.append(max(0.0, first - committed) * 1e3)
+            found.append(max(0.0, arrived - answered) * 1e3)
     return found, missing

@@ -72,6 +72,9 @@ class Figures:
     rescans_refused: int = 0
     deadlocks: int = 0
     live_ms: list[float] = field(default_factory=list)
+    """From the acting station's answer to the other station hearing it (the figure)."""
+    live_upper_ms: list[float] = field(default_factory=list)
+    """From the start of the acting request (includes the command's own time)."""
     live_missing: int = 0
     live_reconnects: int = 0
     live_triggers: bool = False
@@ -309,6 +312,8 @@ def _run(
         _merge(figures, reports.values())
         marks = [m for r in reports.values() for m in r.marks]
         figures.live_ms, figures.live_missing = live.delays(marks, heard)
+        starts = [m for r in reports.values() for m in r.starts]
+        figures.live_upper_ms, _ = live.delays(starts, heard)
     finally:
         go.set()
         stop_hl7.set()
@@ -430,7 +435,9 @@ def write_report(figures: Figures, net: world.NetWorld, out: TextIO) -> None:
     else:
         ok = live_p95 is not None and live_p95 <= LIVE_TARGET_MS
         w(f"live updates: {len(figures.live_ms)} changes heard, {figures.live_missing} never "
-          f"heard, delay p95 {_ms(live_p95)} ms (target <= {LIVE_TARGET_MS:.0f}: {_met(ok)}), "
+          f"heard, delay p95 {_ms(live_p95)} ms from the acting station's answer (target <= "
+          f"{LIVE_TARGET_MS:.0f}: {_met(ok)}; from the request's start p95 "
+          f"{_ms(percentile(figures.live_upper_ms, 95) if figures.live_upper_ms else None)} ms), "
           f"{figures.live_reconnects} reconnects\n")  # fmt: skip
     for error in figures.errors[:20]:
         w(f"ERROR {error}\n")

@@ -109,6 +109,8 @@ class StationReport:
     replays_refused: int = 0
     rescans_refused: int = 0
     marks: list[tuple[str, float]] = field(default_factory=list)
+    starts: list[tuple[str, float]] = field(default_factory=list)
+    """The same changes timed from the start of the committing request (an upper bound)."""
     """``(topic:id, wall time)`` of changes this station committed, for the live delay."""
     errors: list[str] = field(default_factory=list)
 
@@ -138,6 +140,8 @@ def connection_lost(exc: BaseException) -> bool:
         words in text
         for words in (
             "server closed the connection",
+            "connection failed",  # a new connection during the restart
+            "the database system is",  # ... shutting down / starting up / in recovery mode
             "connection refused",
             "consuming input failed",
             "connection is closed",
@@ -162,6 +166,8 @@ class Station:
         self.report = StationReport(plan.name)
         self.rng = random.Random(plan.seed)
         self._progress = progress
+        self._tried: set[str] = set()
+        """Idempotency keys of the commands already sent at least once."""
 
     # ---------------------------------------------------------------- timing and retries
 
@@ -202,28 +208,39 @@ class Station:
     def send(self, command: Command[T], actor: SignedInUser) -> T | None:
         """``bus.handle`` retried with the same key; None when a retry found it handled.
 
-        A first attempt refused as already handled is a real double send and is raised.
+        The keys sent are remembered across calls, so a retry from an outer
+        :meth:`retrying` (the action's read failed after its command committed) is known as
+        one. A *first* attempt refused as already handled is a real double send: raised.
         """
-        tries = [0]
+        key = command.idempotency_key
 
         def once() -> T | None:
-            tries[0] += 1
+            first = key not in self._tried
+            self._tried.add(key)
             try:
                 return self.bus.handle(command, actor)
             except AlreadyHandled:
-                if tries[0] == 1:
+                if first:
                     raise
                 return None
 
-        return once()
+        return self.retrying(once)
 
     def run(self) -> None:
         """Do the station's actions (each kind of station says how)."""
         raise NotImplementedError
 
-    def mark(self, topic: Topic, row_id: int) -> None:
-        """Note that this station just committed a change the live feed should announce."""
-        self.report.marks.append((encode(topic, row_id), time.time()))
+    def mark(self, topic: Topic, row_id: int, answered_at: float, started_at: float) -> None:
+        """Note a committed change the live feed should announce, from ``answered_at``.
+
+        ``answered_at`` is the wall time this station got the command's answer (its own
+        screen shows the change): the delay is how much later another station hears it.
+        Taken inside the timed call, before the station's think time (a mark taken after it
+        made every delay 0). ``started_at``, when the request was sent, gives the upper
+        bound (it includes the command's own time, lock waits and retries).
+        """
+        self.report.marks.append((encode(topic, row_id), answered_at))
+        self.report.starts.append((encode(topic, row_id), started_at))
 
 
 def _actor(user_id: int, name: str, role: Role, station: str) -> SignedInUser:
@@ -293,8 +310,12 @@ class ChairRun(Station):
         )
         collect = CollectSpecimens(encounter_id=view.id, containers=containers)
 
+        answered_at = [0.0]
+        started_at = time.time()
+
         def collect_tubes() -> list[tuple[int, str]]:
             result = self.send(collect, self.ma)
+            answered_at[0] = time.time()
             if result is not None:
                 return [(s.id, s.accession) for s in result.specimens]
             again = self.bus.query(load_encounter, self.ma, view.id)
@@ -302,7 +323,7 @@ class ChairRun(Station):
 
         tubes = self.timed("collection", collect_tubes)
         for specimen_id, _ in tubes:
-            self.mark(Topic.SPECIMENS, specimen_id)
+            self.mark(Topic.SPECIMENS, specimen_id, answered_at[0], started_at)
         printing = PrintEncounterLabels(setup=self.setup, encounter_id=view.id)
         outcome = self.timed("label print", lambda: self.send(printing, self.ma))
         if outcome is not None and not outcome.all_printed:
@@ -318,7 +339,7 @@ class ChairRun(Station):
         for _, accession in tubes:
             check = ScanBack(encounter_id=view.id, scanned=accession)
             self.timed("scan-back", lambda c=check: self.send(c, self.ma))  # type: ignore[misc]
-        self.retrying(lambda: self.send(CompleteEncounter(encounter_id=view.id), self.ma))
+        self.send(CompleteEncounter(encounter_id=view.id), self.ma)  # one key for every retry
         return [acc for _, acc in tubes]
 
     def _spool_if_waiting(self, encounter_id: int) -> None:
@@ -360,7 +381,8 @@ class ChairRun(Station):
                     self.report.rescans_refused += 1
         finish = FinishPickup(manifest_number=number, secret=PASSWORD, leave_behind=True)
         self.timed("pickup finish (password)", lambda: self.send(finish, self.courier))
-        self.timed("receipt open", lambda: self.send(OpenReceipt(scanned=number), self.receiver))
+        receipt = OpenReceipt(scanned=number)
+        self.timed("receipt open", lambda: self.send(receipt, self.receiver))
         for accession in accessions:
             receive = ReceiveScan(manifest_number=number, scanned=accession)
             self.timed("lab receipt", lambda r=receive: self.send(r, self.receiver))  # type: ignore[misc]

@@ -5,24 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from labdesk.catalog.compendium import ensure_shipped_catalog, import_catalog_file
+from labdesk.catalog.compendium import ensure_shipped_catalog, import_compendium_file
+from labdesk.catalog.kinds import CatalogImported
 from labdesk.kernel.messagebus import Command, HandlerContext, handler
 
 
 @dataclass(frozen=True, kw_only=True)
-class ImportCatalog(Command[int]):
-    """Validate a lab's test compendium CSV and upsert all of it, or none of it (audited).
+class ImportCatalog(Command[CatalogImported]):
+    """Validate a lab's compendium CSV and upsert all of it, or none of it (audited).
 
-    Returns the number of tests imported. Sent without a signed-in user by ``labdesk
-    catalog import`` (an operator with the OS rights to the database).
+    Returns the kind of file and the number of its rows imported. Sent without a signed-in
+    user by ``labdesk catalog import`` (an operator with the OS rights to the database).
     """
 
     path: Path
 
 
 @handler(ImportCatalog)
-def _import_catalog(command: ImportCatalog, ctx: HandlerContext) -> int:
-    return import_catalog_file(ctx.uow, ctx.clock, ctx.actor, command.path)
+def _import_catalog(command: ImportCatalog, ctx: HandlerContext) -> CatalogImported:
+    return import_compendium_file(ctx.uow, ctx.clock, ctx.actor, command.path)
 
 
 @dataclass(frozen=True, kw_only=True)

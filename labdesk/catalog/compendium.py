@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labdesk.catalog.csv_import import load_shipped_catalog, parse_tests
-from labdesk.catalog.kinds import kind_for, kinds
+from labdesk.catalog.kinds import TESTS_KIND_NAME, CatalogImported, kind_for, kinds
 from labdesk.domain.audit import AuditAction
 from labdesk.domain.catalog import ContainerType, TestDefinition
 from labdesk.domain.clock import Clock
@@ -74,12 +74,21 @@ def list_catalog(uow: UnitOfWork) -> list[CatalogRow]:
 def import_catalog_file(
     uow: UnitOfWork, clock: Clock, actor: SignedInUser | None, path: Path
 ) -> int:
-    """Validate a lab's test compendium CSV and upsert all of it, or none of it (audited).
+    """:func:`import_compendium_file`, returning only the number of rows imported."""
+    return import_compendium_file(uow, clock, actor, path).rows
 
-    ``actor=None`` is the command line (an operator with the OS rights to the database).
+
+def import_compendium_file(
+    uow: UnitOfWork, clock: Clock, actor: SignedInUser | None, path: Path
+) -> CatalogImported:
+    """Validate a lab's compendium CSV and upsert all of it, or none of it (audited).
+
+    The file's header says which kind it is (tests, timed-draw series, patient
+    preparation, pediatric tubes: :mod:`labdesk.catalog.kinds`). ``actor=None`` is the
+    command line (an operator with the OS rights to the database).
 
     Returns:
-        The number of rows imported (tests, or rows of another compendium kind).
+        The kind of file and the number of its rows imported.
 
     Raises:
         CatalogImportError: listing every bad row (row number, field, why).
@@ -99,9 +108,9 @@ def import_catalog_file(
         known = {c.code for c in uow.catalog.containers()}
         tests = parse_tests(text, known)
         _store(uow, [], tests)
-        name, count = "tests", len(tests)
+        name, noun, count = TESTS_KIND_NAME, "test", len(tests)
     else:
-        name, count = kind.name, kind.import_text(uow, text)
+        name, noun, count = kind.name, kind.noun, kind.import_text(uow, text)
     record_audit(
         uow,
         clock,
@@ -111,4 +120,4 @@ def import_catalog_file(
         detail=f"imported {count} {name} rows from {path.name}",
         actor=actor,
     )
-    return count
+    return CatalogImported(kind=name, rows=count, row_noun=noun)

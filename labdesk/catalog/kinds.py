@@ -34,6 +34,34 @@ class CatalogKind:
     """Validate all of the text, then store it (raises CatalogImportError); rows stored."""
     ensure_shipped: Callable[[UnitOfWork], bool]
     """Load the shipped file when the database has none of this kind; True if it did."""
+    row_noun: str = ""
+    """What one stored row is, for the operator: "timed-draw series step" (default: the
+    kind's name and "row")."""
+
+    @property
+    def noun(self) -> str:
+        """The singular noun for one stored row."""
+        return self.row_noun or f"{self.name} row"
+
+
+TESTS_KIND_NAME = "tests"
+"""The tests file: the kind without a key column of its own (header ``loinc``)."""
+
+
+@dataclass(frozen=True)
+class CatalogImported:
+    """What ``labdesk catalog import`` stored: the kind of file and how many of its rows."""
+
+    kind: str
+    """The kind's name ("tests", "timed-draw series", ...)."""
+    rows: int
+    row_noun: str
+    """One row, in words ("test", "timed-draw series step", ...)."""
+
+    def summary(self, source: str) -> str:
+        """``Imported 3 timed-draw series steps from series.csv.``"""
+        noun = self.row_noun if self.rows == 1 else f"{self.row_noun}s"
+        return f"Imported {self.rows} {noun} from {source}."
 
 
 KIND_MODULES: tuple[str, ...] = (

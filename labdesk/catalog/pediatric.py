@@ -132,5 +132,6 @@ KIND = register(
         key_column="pediatric_container_code",
         import_text=import_pediatric_text,
         ensure_shipped=ensure_shipped_pediatric,
+        row_noun="pediatric tube rule",
     )
 )

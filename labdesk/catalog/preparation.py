@@ -140,5 +140,6 @@ KIND = register(
         key_column="first_morning_urine",
         import_text=import_preparation_text,
         ensure_shipped=ensure_shipped_preparation,
+        row_noun="patient preparation rule",
     )
 )

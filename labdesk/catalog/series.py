@@ -234,5 +234,6 @@ KIND = register(
         key_column="series_code",
         import_text=import_series_text,
         ensure_shipped=ensure_shipped_series,
+        row_noun="timed-draw series step",
     )
 )

@@ -35,6 +35,7 @@ CORE_COMMANDS = {
     "hl7": "labdesk.cli.hl7_cmd:hl7",
     "overdue": "labdesk.cli.overdue_cmd:overdue",
     "seed-demo": "labdesk.cli.demo_cmd:seed_demo",
+    "sync": "labdesk.cli.sync_cmd:sync",
     "users": "labdesk.cli.users_cmd:users",
 }
 

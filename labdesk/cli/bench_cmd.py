@@ -33,16 +33,67 @@ import click
     default=None,
     help="With --database-url: a 'labdesk bench --json' SQLite report to compare against.",
 )
+@click.option(
+    "--stations",
+    type=click.IntRange(min=2),
+    default=None,
+    help="network-load: simulated stations (default 25).",
+)
+@click.option(
+    "--actions",
+    type=click.IntRange(min=1),
+    default=None,
+    help="network-load: actions per station (default 200; --quick 20).",
+)
+@click.option(
+    "--specimens",
+    type=click.IntRange(min=0),
+    default=None,
+    help="network-load: specimens the database holds at least (default 10M).",
+)
+@click.option(
+    "--fault",
+    type=click.Choice(["restart"]),
+    default=None,
+    help="network-load: PostgreSQL restarted halfway (every connection dropped through a "
+    "proxy, refused for a second; with --restart-command, that command is run instead).",
+)
+@click.option(
+    "--restart-command",
+    default=None,
+    metavar="CMD",
+    help="With --fault restart: restart YOUR OWN server, e.g. 'pg_ctl -D /tmp/pg restart'.",
+)
 def bench(
     quick: bool,
     as_json: bool,
     only: tuple[str, ...],
     database_url: str | None,
     compare: Path | None,
+    stations: int | None,
+    actions: int | None,
+    specimens: int | None,
+    fault: str | None,
+    restart_command: str | None,
 ) -> None:
     """Measure p50/p95 of key operations and their ratio to a bare-SQL floor."""
     if compare is not None and database_url is None:
         raise click.UsageError("--compare goes with --database-url.")
+    network = {
+        "stations": stations,
+        "actions_per_station": actions,
+        "specimens": specimens,
+        "fault": fault,
+        "restart_command": restart_command,
+    }
+    given = {k: v for k, v in network.items() if v is not None}
+    if given and "network-load" not in only:
+        raise click.UsageError(
+            "--stations, --actions, --specimens, --fault and --restart-command go with "
+            "--only network-load."
+        )
+    if restart_command is not None and fault is None:
+        raise click.UsageError("--restart-command goes with --fault restart.")
     from bench import run  # deferred: the benchmarks ship beside the product, not in it
 
     code = run(
@@ -53,5 +104,6 @@ def bench(
         only=only,
         database_url=database_url,
         compare=compare,
+        network=given,
     )
     sys.exit(code)

@@ -39,10 +39,11 @@ def list_() -> None:
 @catalog.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 def import_(file: Path) -> None:
-    """Import a lab's test compendium CSV: all rows or, if any is bad, none."""
+    """Import a compendium CSV (tests, timed-draw series, patient preparation, pediatric
+    tubes: recognised by its header): all rows or, if any is bad, none."""
     core = open_core()
     try:
-        count = core.bus.handle(ImportCatalog(path=file))
+        imported = core.bus.handle(ImportCatalog(path=file))
     finally:
         core.close()
-    click.echo(f"Imported {count} tests from {file}.")
+    click.echo(imported.summary(str(file)))

@@ -1,4 +1,4 @@
-"""``labdesk custody``: verify the tamper-evident custody chains."""
+"""``labdesk custody``: verify the tamper-evident custody chains; report a specimen lost."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any
 import click
 
 from labdesk.cli.common import open_core
+from labdesk.cli.hl7_cmd import PASSWORD_ENV, sign_in
+from labdesk.custody.commands import ReportLost
 from labdesk.custody.verify import PROGRESS_EVERY, verify_chains
+from labdesk.domain.loss import LossReason, checked_loss
 
 #: Exit status when the chains show tampering (2 stays "could not run", as for every command).
 TAMPERED = 1
@@ -63,3 +66,36 @@ def verify(quiet: bool) -> None:
         where = f"event {finding.event_id}" if finding.event_id is not None else "chain"
         click.echo(f"{finding.kind.value.upper():9} {finding.chain:8} {where}: {finding.message}")
     sys.exit(TAMPERED)
+
+
+@custody.command("report-lost")
+@click.argument("accession")
+@click.option(
+    "--reason",
+    required=True,
+    type=click.Choice([r.value for r in LossReason], case_sensitive=False),
+    help="Coded loss reason: " + "; ".join(f"{r.value} = {r.label}" for r in LossReason) + ".",
+)
+@click.option("--note", default="", help="What happened (required with --reason other).")
+@click.option("--location", required=True, help="Where the loss was noticed, e.g. 'Route 2'.")
+@click.option(
+    "--user",
+    "username",
+    required=True,
+    help=f"Your user name (password: prompt or ${PASSWORD_ENV}).",
+)
+def report_lost(accession: str, reason: str, note: str, location: str, username: str) -> None:
+    """Report specimen ACCESSION lost and request its recollection."""
+    code, note = checked_loss(reason, note)  # refused before the password prompt
+    core = open_core(create=False)
+    try:
+        actor = sign_in(core, username)
+        task_id = core.bus.handle(
+            ReportLost(accession=accession, reason=code, note=note, location=location), actor
+        )
+    finally:
+        core.close()
+    click.echo(
+        f"{accession.strip()} reported lost ({code.label.lower()}); "
+        f"recollection task {task_id} is on the station worklist."
+    )

@@ -15,9 +15,11 @@ from labdesk.custody.dto import (
     RejectionResult,
     ScanFeedback,
 )
+from labdesk.custody.events import report_lost
 from labdesk.custody.manifest_print import ManifestPrinter, print_manifest
 from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
 from labdesk.custody.receipt import close_receipt, open_receipt, receive_scan, reject_specimen
+from labdesk.domain.loss import LossReason
 from labdesk.domain.manifest import BagId
 from labdesk.domain.recollection import RejectionReason
 from labdesk.kernel.messagebus import Command, HandlerContext, handler
@@ -176,4 +178,28 @@ def _close_receipt(command: CloseReceipt, ctx: HandlerContext) -> Reconciliation
         command.manifest_number,
         report_missing_lost=bool(confirmed),
         confirmed_missing=confirmed,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportLost(Command[int]):
+    """Report a specimen lost with a coded reason (a note required for OTHER); opens its
+    recollection task, whose id is returned."""
+
+    accession: str
+    reason: LossReason
+    note: str = ""
+    location: str
+
+
+@handler(ReportLost)
+def _report_lost(command: ReportLost, ctx: HandlerContext) -> int:
+    return report_lost(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.accession,
+        command.reason,
+        note=command.note,
+        location=command.location,
     )

@@ -18,6 +18,7 @@ from labdesk.domain.custody import CustodyEvent, CustodyEventKind, next_status
 from labdesk.domain.errors import CustodyError, NotFound, PermissionDenied, ValidationError
 from labdesk.domain.hashchain import GENESIS, link_hash
 from labdesk.domain.lifecycle import SPECIMEN_EVENTS
+from labdesk.domain.loss import LossReason, checked_loss
 from labdesk.domain.manifest import parse_bag_id
 from labdesk.domain.order import TestStatus
 from labdesk.domain.permissions import Permission
@@ -174,9 +175,19 @@ def find_specimen(uow: UnitOfWork, accession: str) -> Specimen:
 
 
 def open_recollection(
-    uow: UnitOfWork, clock: Clock, actor: SignedInUser, specimen: Specimen, reason: str, note: str
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    specimen: Specimen,
+    reason: str,
+    note: str,
+    *,
+    loss_reason: LossReason | None = None,
 ) -> int:
-    """Record ``recollection requested`` and open the station task (once per specimen)."""
+    """Record ``recollection requested`` and open the station task (once per specimen).
+
+    ``reason`` is the rejection code or ``"lost"``; a loss also passes its ``loss_reason``.
+    """
     assert specimen.id is not None
     existing = uow.recollections.for_specimen(specimen.id)
     if existing is not None:
@@ -195,6 +206,7 @@ def open_recollection(
         site_id=specimen.site_id,
         reason=reason,
         note=note[:400],
+        loss_reason=loss_reason,
         opened_at=clock.now(),
         opened_by_id=actor.id,
     )
@@ -261,17 +273,32 @@ def report_lost(
     clock: Clock,
     actor: SignedInUser,
     accession: str,
-    reason: str,
+    reason: LossReason | str,
     *,
+    note: str = "",
     location: str,
 ) -> int:
-    """Record a lost specimen with its reason and open a recollection task (commits).
+    """Record a lost specimen with its coded reason and open a recollection task (commits).
+
+    The code goes on the lost custody event (its ``reason``, the note beside it) and on the
+    task (``loss_reason``); the station worklist, the timeline and the lab's message show its
+    label.
+
+    Args:
+        uow: the unit of work.
+        clock: the clock.
+        actor: a courier, lab receiver or medical assistant.
+        accession: the lost specimen's accession ID.
+        reason: a :class:`LossReason` (or its code, as typed on the command line).
+        note: what happened, in words; required for :attr:`LossReason.OTHER`.
+        location: where the loss was noticed.
 
     Returns:
         The recollection task's id (the existing one when reported twice).
 
     Raises:
-        ValidationError: without a reason.
+        ValidationError: an unknown code, or OTHER without a note.
+        NotFound: no specimen has that accession ID.
         CustodyError: if the specimen already reached the lab or was rejected.
     """
     require_any(
@@ -280,10 +307,7 @@ def report_lost(
         Permission.RECEIVE_SPECIMENS,
         Permission.COLLECT_SPECIMENS,
     )
-    if not reason.strip():
-        raise ValidationError(
-            "Say why the specimen is lost.", hint="E.g. 'bag not delivered with route 2'."
-        )
+    code, note = checked_loss(reason, note)
     specimen = find_specimen(uow, accession)
     reported = specimen.status is not SpecimenStatus.LOST
     if reported:
@@ -292,9 +316,11 @@ def report_lost(
             clock,
             specimen,
             K.LOST,
-            Handoff(actor_id=actor.id, location=location, reason=reason.strip()),
+            Handoff(actor_id=actor.id, location=location, reason=code.value, note=note),
         )
-    task_id = open_recollection(uow, clock, actor, specimen, LOST_REASON_CODE, reason.strip())
+    task_id = open_recollection(
+        uow, clock, actor, specimen, LOST_REASON_CODE, note, loss_reason=code
+    )
     if reported:
         record_audit(
             uow,
@@ -303,8 +329,9 @@ def report_lost(
             entity="specimen",
             entity_id=specimen.id or 0,
             actor=actor,
-            # The typed reason stays in the custody event: free text is kept out of the log.
-            detail=f"reported {specimen.accession} lost at {location}; recollection task {task_id}",
+            # The code is logged; the typed note stays in the custody event, out of the log.
+            detail=f"reported {specimen.accession} lost at {location}: {code.value}; "
+            f"recollection task {task_id}",
         )
     uow.commit()
     return task_id

@@ -26,6 +26,7 @@ from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.errors import CustodyError, InvalidAccession, NotFound, ValidationError
+from labdesk.domain.loss import LossReason
 from labdesk.domain.manifest import (
     Manifest,
     ManifestItem,
@@ -414,14 +415,18 @@ def _report_missing(
             hint="Check the refreshed list, then close the receipt again.",
         )
     reason = f"Missing from manifest {manifest.number} at lab receipt"
+    location = _lab_location(uow, manifest)
+    code = LossReason.NOT_IN_BAG.value
     record_event(
         uow,
         clock,
         specimen,
         K.LOST,
-        Handoff(actor_id=actor.id, location=_lab_location(uow, manifest), reason=reason),
+        Handoff(actor_id=actor.id, location=location, reason=code, note=reason),
     )
-    task_id = open_recollection(uow, clock, actor, specimen, LOST_REASON_CODE, reason)
+    task_id = open_recollection(
+        uow, clock, actor, specimen, LOST_REASON_CODE, reason, loss_reason=LossReason.NOT_IN_BAG
+    )
     record_audit(
         uow,
         clock,

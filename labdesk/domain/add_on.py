@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from labdesk.domain.catalog import TemperatureClass, TestDefinition
 from labdesk.domain.order import TestStatus
+from labdesk.domain.preparation import PreparationRule
 from labdesk.domain.specimen import SpecimenStatus
 
 RESERVATION_BASIS = "minimum"
@@ -69,6 +70,20 @@ class CarriedTest:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProvenPreparation:
+    """What the preparation answers recorded on a specimen prove (judged by their own rules).
+
+    An answer proves only what its own test's rule asked: a glucose's "fasted 8 h, met"
+    proves 8 h, not the 12 h a lipid panel needs, whatever the patient actually said.
+    """
+
+    fasted_hours: float | None = None
+    """The longest fasting a met answer on the specimen proves; None: no fasting was met."""
+    first_morning_urine: bool = False
+    """A met "first morning urine" answer is on the specimen."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class SpecimenFacts:
     """What the rule needs to know about the specimen."""
 
@@ -80,6 +95,7 @@ class SpecimenFacts:
     usable_ml: float
     """The collected volume when the station recorded one, else the container's nominal."""
     carried: tuple[CarriedTest, ...] = ()
+    proven: ProvenPreparation = ProvenPreparation()
 
     @property
     def specimen_types(self) -> tuple[str, ...]:
@@ -126,13 +142,20 @@ class AddOnDecision:
         return f"{self.test_code} cannot be added to {self.accession}: " + "; ".join(self.reasons)
 
 
-def decide_add_on(specimen: SpecimenFacts, test: TestDefinition, now: datetime) -> AddOnDecision:
+def decide_add_on(
+    specimen: SpecimenFacts,
+    test: TestDefinition,
+    now: datetime,
+    preparation: PreparationRule | None = None,
+) -> AddOnDecision:
     """May ``test`` be added to ``specimen`` at ``now``? Every failed condition is listed.
 
     Conditions, all from the catalog: the test is active; the specimen is not rejected or
     lost; the specimen does not already carry the test (resulted, cancelled or pending);
     same specimen type and container; ``now`` is before the collection time plus the test's
-    stability at the specimen's temperature; what is left covers the test's reservation.
+    stability at the specimen's temperature; what is left covers the test's reservation;
+    and the test's own ``preparation`` rule is proven by what was recorded at the draw
+    (:func:`preparation_reasons`).
     """
     reasons: list[str] = []
     if not test.active:
@@ -164,6 +187,7 @@ def decide_add_on(specimen: SpecimenFacts, test: TestDefinition, now: datetime) 
     if left + _EPSILON_ML < needed:
         material = test.specimen_type or "material"
         reasons.append(f"not enough {material} left: {_ml(left)} of {needed:g} mL")
+    reasons.extend(preparation_reasons(test.code, preparation, specimen.proven))
     return AddOnDecision(
         test_code=test.code,
         accession=specimen.accession,
@@ -172,6 +196,37 @@ def decide_add_on(specimen: SpecimenFacts, test: TestDefinition, now: datetime) 
         needed_ml=needed,
         stable_until=stable_until,
     )
+
+
+def preparation_reasons(
+    code: str, rule: PreparationRule | None, proven: ProvenPreparation
+) -> list[str]:
+    """Why the specimen cannot carry ``code``'s preparation rule (empty: it can, or none).
+
+    Nobody can answer a preparation question for a tube already drawn: a fasting test needs
+    a met fasting answer at least as long as its own, a first-morning-urine test a met
+    first-morning answer, and a drug level the last dose's time, which is asked only of the
+    test it is for.
+    """
+    if rule is None:
+        return []
+    reasons = []
+    hours = rule.fasting_hours
+    if hours is not None and (proven.fasted_hours is None or proven.fasted_hours < hours):
+        shown = f"{hours:g} h"
+        if proven.fasted_hours is None:
+            reasons.append(
+                f"{code} needs {shown} fasting and no fasting was confirmed when it was drawn"
+            )
+        else:
+            reasons.append(
+                f"{code} needs {shown} fasting; the draw confirmed only {proven.fasted_hours:g} h"
+            )
+    if rule.last_dose_hours is not None:
+        reasons.append(f"{code} needs the last dose's time, which was not asked at the draw")
+    if rule.first_morning_urine and not proven.first_morning_urine:
+        reasons.append(f"{code} needs a first morning urine; this one was not confirmed as one")
+    return reasons
 
 
 def _already_carried(carried: Sequence[CarriedTest], code: str) -> list[str]:

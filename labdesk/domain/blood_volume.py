@@ -11,10 +11,11 @@ how much. Pure (stdlib only).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from labdesk.domain.catalog import TestDefinition
 from labdesk.domain.errors import ValidationError
 
 MIN_WEIGHT_KG = 0.3
@@ -236,3 +237,16 @@ class PediatricTube:
     test_code: str
     container_code: str
     volume_ml: float
+
+    def applied_to(self, test: TestDefinition) -> TestDefinition:
+        """``test`` as drawn in this tube: its container, needing the tube's volume.
+
+        The volume is both the preferred and the minimum (a microtainer is filled once), so
+        what the test reserves on the specimen is what this tube needs, not the full tube's.
+        """
+        return replace(
+            test,
+            container_code=self.container_code,
+            preferred_volume_ml=self.volume_ml,
+            minimum_volume_ml=self.volume_ml,
+        )

@@ -169,6 +169,9 @@ class OrderedTestState(NamedTuple):
     """Expected transit of the specimen's courier route (None: the policy's default)."""
     picked_up_s: float | None = None
     discrepancy_s: float | None = None
+    collect_by_s: float | None = None
+    """A timed draw's window close (a series step scheduled at the chair): it must be drawn
+    by then, neither flagged before its window nor left until the day's end after it."""
 
     @property
     def turnaround_min(self) -> int:
@@ -308,6 +311,8 @@ class OverdueEngine:
 
     def _collect_due(self, state: OrderedTestState) -> float:
         p = self.policy
+        if state.collect_by_s is not None:
+            return state.collect_by_s
         if state.stat:
             return state.ordered_s + 60 * p.collect_grace_stat_min
         due = state.ordered_s + 60 * p.collect_grace_min

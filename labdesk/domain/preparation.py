@@ -196,6 +196,34 @@ def evaluate(
     return tuple(findings)
 
 
+def fasted(
+    rules: Iterable[PreparationRule], answers: PreparationAnswers, now: datetime
+) -> bool | None:
+    """Whether the patient fasted as long as the tests of ``rules`` need.
+
+    None when none of them asks fasting, the question was not answered, or the answer is
+    not a usable time (:func:`evaluate` says why at the collection).
+    """
+    needed = [r for r in requirements(rules) if r.kind is PreparationKind.FASTING]
+    if not needed or answers.last_meal_at is None:
+        return None
+    try:
+        (finding,) = evaluate(needed, answers, now)
+    except ValidationError:
+        return None
+    return finding.met
+
+
+def dose_finding(requirement: Requirement, dose_at: datetime) -> Finding:
+    """A last-dose requirement answered by the dose time a timed draw is based on.
+
+    A trough is scheduled from a dose entered with the draw (the series' question); the
+    lab gets that time as the preparation answer instead of a second question at the chair.
+    """
+    answer = f"dose the timed draw is based on: {dose_at.isoformat(timespec='minutes')}"
+    return Finding(requirement, True, True, answer)
+
+
 def unanswered(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     """Findings whose question was not answered."""
     return tuple(f for f in findings if not f.answered)

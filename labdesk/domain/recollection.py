@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from labdesk.domain.loss import LossReason, loss_label, short_label
+
 
 class RejectionReason(StrEnum):
     """Why the lab refused a specimen (the usual reasons of lab specimen-rejection policies)."""
@@ -38,6 +40,9 @@ _LABELS = {
     RejectionReason.LEAKING: "Leaking or unsafe",
 }
 
+OTHER_NOTE_SHOWN = 80
+"""How much of an OTHER loss's note its label carries (worklist column, lab message)."""
+
 LOST_REASON_CODE = "lost"
 """``reason`` of a recollection task opened because the specimen was lost."""
 
@@ -54,7 +59,9 @@ class RecollectionStatus(StrEnum):
 class RecollectionTask:
     """A specimen that must be drawn again, shown on the station worklist.
 
-    ``reason`` is a :class:`RejectionReason` value, or ``"lost"``.
+    ``reason`` is a :class:`RejectionReason` value, or ``"lost"``; a lost specimen's task
+    carries its :class:`LossReason` in ``loss_reason`` (None for a rejection). Tasks opened
+    before loss reasons were coded were migrated to OTHER with their text in ``note``.
     """
 
     specimen_id: int
@@ -64,6 +71,7 @@ class RecollectionTask:
     opened_at: datetime
     opened_by_id: int
     note: str = ""
+    loss_reason: LossReason | None = None
     status: RecollectionStatus = RecollectionStatus.OPEN
     closed_at: datetime | None = None
     closed_by_id: int | None = None
@@ -74,10 +82,26 @@ class RecollectionTask:
 
 
 def reason_label(code: str) -> str:
-    """Human text for a task or event reason code (free text passes through)."""
+    """Human text for a task or event reason code (free text passes through).
+
+    Covers rejection codes, loss codes (the reason of a lost custody event) and the task's
+    bare ``"lost"`` (see :func:`task_reason_label` for the task's full text).
+    """
     if code == LOST_REASON_CODE:
         return "Lost in transit"
     try:
         return RejectionReason(code).label
     except ValueError:
-        return code
+        return loss_label(code)
+
+
+def task_reason_label(task: RecollectionTask) -> str:
+    """Why the task was opened, as staff read it: "Haemolysed", "Lost: not in the bag at
+    receipt"."""
+    if task.reason == LOST_REASON_CODE and task.loss_reason is not None:
+        loss = LossReason(task.loss_reason)
+        if loss.needs_note and task.note.strip():
+            # "other" alone says nothing: the note (required for it) is the reason.
+            return f"Lost (other): {' '.join(task.note.split())[:OTHER_NOTE_SHOWN]}"
+        return f"Lost: {short_label(loss)}"
+    return reason_label(task.reason)

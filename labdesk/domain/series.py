@@ -31,6 +31,20 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+MIN_TIMING_REASON = 3
+"""Fewest characters of a reason for a draw outside its window."""
+
+TIMING_REASONS: tuple[str, ...] = (
+    "Patient had to leave early",
+    "Patient came back late",
+    "Patient was at another appointment",
+    "Difficult venous access, drawn after another attempt",
+    "Clinician asked for the draw at this time",
+    "Patient felt unwell; drawn when recovered",
+)
+"""Reasons the station offers for a draw outside its window (any other may be typed).
+They go to the lab as written, so they stay in the lab's language."""
+
 
 class Anchor(StrEnum):
     """What a step's due time is measured from."""

@@ -32,3 +32,22 @@ def transit_flags(
     if stability_deadline is not None and now >= stability_deadline:
         flags.append(TransitFlag.BEYOND_STABILITY)
     return tuple(flags)
+
+
+def next_flag_change(
+    *,
+    now: datetime,
+    picked_up_at: datetime,
+    transit_minutes: int,
+    stability_deadline: datetime | None,
+) -> datetime | None:
+    """When :func:`transit_flags` of this specimen next changes after ``now`` (None: never).
+
+    A screen listing the flags reloads then instead of polling. Overdue is raised just after
+    ``picked_up_at + transit_minutes``, beyond stability at the deadline.
+    """
+    overdue_at = picked_up_at + timedelta(minutes=transit_minutes)
+    moments = [overdue_at] if overdue_at >= now else []
+    if stability_deadline is not None and stability_deadline > now:
+        moments.append(stability_deadline)
+    return min(moments, default=None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from labdesk.domain.recollection import reason_label
+from labdesk.domain.recollection import task_reason_label
 from labdesk.domain.specimen import Specimen
 from labdesk.hl7.ack import escape
 from labdesk.hl7.outbound_build import CollectionSnapshot
@@ -31,7 +31,7 @@ def specimen_notes(uow: UnitOfWork, specimens: Sequence[Specimen]) -> dict[str, 
         old = uow.specimens.get(specimen.recollection_of_id)
         original = old.accession if old is not None else str(specimen.recollection_of_id)
         task = uow.recollections.for_specimen(specimen.recollection_of_id)
-        why = f" ({reason_label(task.reason).lower()})" if task is not None else ""
+        why = f" ({task_reason_label(task).lower()})" if task is not None else ""
         notes.setdefault(specimen.accession, []).append(f"{RECOLLECTION_PREFIX} {original}{why}")
     return notes
 

@@ -11,7 +11,6 @@ each other and with its counts.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -40,6 +39,7 @@ __all__ = [
     "KEEP_CLOSED_DAYS",
     "board_marker",
     "criteria_for",
+    "due_windows",
     "load_board",
     "matching_rows",
     "overdue_tally",
@@ -97,8 +97,9 @@ def load_board(
     if allows(actor.role, Permission.ACKNOWLEDGE_RESULTS):
         alarm = criteria_for(uow, _CRITICALS, now_s)
         criticals = tuple(_row(t, now_s) for t in uow.board_table.page(alarm, 0, CRITICALS_LISTED))
-    open_total = uow.board_table.count(everything)
-    listed_total = uow.board_table.count(replace(everything, include_closed=True))
+    # The default query's count is the open count: not counted twice.
+    open_total = total if criteria == everything else uow.board_table.count(everything)
+    listed_total = open_total + uow.board_table.closed_count(everything.closed_since_s)
     if audit:
         record_audit(
             uow,
@@ -113,7 +114,9 @@ def load_board(
         uow.commit()
     if unmatched:
         counts[FlagReason.UNMATCHED_RESULT] = unmatched
+    next_due_s = uow.board_table.earliest_due(due_windows(now_s, policy))
     return Board(
+        next_due_s=next_due_s,
         criticals=criticals,
         rows=rows,
         counts=counts,
@@ -126,6 +129,19 @@ def load_board(
         open_total=open_total,
         listed_total=listed_total,
     )
+
+
+def due_windows(now_s: float, policy: OverduePolicy) -> list[tuple[str, float, float]]:
+    """What makes the board change by time alone after ``now_s`` (see ``earliest_due``).
+
+    A waited-for deadline passing raises its flag; a critical result (flagged at once)
+    goes to the covering clinician ``critical_ack_min`` after it arrived, which the next
+    board load sweeps for. Flags raised at once have nothing left to wait for.
+    """
+    escalate_s = 60.0 * policy.critical_ack_min
+    windows = [(r.value, now_s, 0.0) for r in FlagReason if not r.at_once]
+    windows.append((FlagReason.CRITICAL_NOT_ACKNOWLEDGED.value, now_s - escalate_s, escalate_s))
+    return windows
 
 
 def overdue_tally(

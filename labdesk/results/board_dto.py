@@ -103,6 +103,9 @@ class Board:
     """Open tests plus the recently acknowledged ones kept on the board."""
     criticals: tuple[BoardRow, ...] = ()
     """Unacknowledged critical results, whatever the query (for a user who may sign them)."""
+    next_due_s: float | None = None
+    """When the board next changes by time alone (a deadline passes, a critical escalates),
+    POSIX seconds; None: nothing pending. A screen reloads then instead of polling."""
 
     def whole(self, include_closed: bool) -> int:
         """Rows of the unfiltered board (with the kept closed tests when asked)."""

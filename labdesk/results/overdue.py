@@ -85,6 +85,7 @@ def evaluate_rows(
     acks = uow.board.last_acknowledgements(ids)
     discrepancies = {} if criticals_only else uow.board.open_discrepancies(ids)
     escalated = {r[0]: r for r in uow.board.open_escalations(ids)}  # latest wins
+    windows = {} if criticals_only else uow.timed_draws.open_windows(ids)
     statuses = tuple(TestStatus) if test_ids is not None else OPEN_STATUSES
     raw = uow.board.board_rows(statuses, closed_since, only)
     transit: dict[int, tuple[int, float]] = {}
@@ -115,7 +116,7 @@ def evaluate_rows(
                 (status, stat, routine_tat, stat_tat, working, ordered, collected, changed,
                  spec_changed if spec_status == _LOST else None, summary[1], summary[2],
                  summary[4], summary[3] >= 1, acks.get(test_id), route[0], route[1],
-                 discrepancies.get(test_id)),
+                 discrepancies.get(test_id), windows.get(test_id)),
             )
         )  # fmt: skip
         flags: tuple[Deadline, ...]

@@ -16,6 +16,7 @@ from labdesk.domain import lifecycle
 from labdesk.domain.clock import Clock
 from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.lifecycle import TestEvent
+from labdesk.domain.loss import LossReason
 from labdesk.domain.order import OrderedTest, OrderSource, Priority
 from labdesk.domain.result import AbnormalFlag, AckMeaning, Acknowledgement, Result, ResultStatus
 from labdesk.domain.specimen import Specimen
@@ -253,7 +254,8 @@ def _handoff(specimen: Specimen, name: str, users: dict[str, int], at: datetime)
         occurred_at=at + _AFTER_COLLECTION[name],
         temperature_class=specimen.temperature_class,
         seal_intact=True,
-        reason="Bag not delivered with route 2" if name == "lost" else "",
+        reason=LossReason.NOT_IN_BAG.value if name == "lost" else "",
+        note="Bag not delivered with route 2" if name == "lost" else "",
     )
 
 

@@ -25,6 +25,7 @@ marks the added tests), sent by the screen with the printing commands.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +34,7 @@ from labdesk.domain.add_on import (
     RESULTED,
     AddOnDecision,
     CarriedTest,
+    ProvenPreparation,
     SpecimenFacts,
     VolumeReservation,
     decide_add_on,
@@ -52,11 +54,13 @@ from labdesk.domain.order import (
     TestStatus,
 )
 from labdesk.domain.permissions import Permission
+from labdesk.domain.preparation import PreparationKind, PreparationRule
 from labdesk.domain.specimen import Specimen, SpecimenStatus
 from labdesk.domain.timefmt import format_local
 from labdesk.kernel.audit import record_audit
 from labdesk.kernel.dto import SignedInUser, authorize
 from labdesk.ports import UnitOfWork
+from labdesk.station.blood_volume import as_drawn_in
 from labdesk.station.collect import announce_add_on
 
 MIN_REQUESTER = 3
@@ -154,10 +158,16 @@ def specimen_facts(uow: UnitOfWork, specimen: Specimen) -> SpecimenFacts:
     assert specimen.id is not None
     reserved = uow.add_ons.for_specimen(specimen.id)
     carried = []
-    for ot in uow.orders.tests_for_specimen(specimen.id):
+    tests = list(uow.orders.tests_for_specimen(specimen.id))
+    for ot in tests:
         definition = uow.catalog.get_test(ot.test_code)
         found = reserved.get(ot.id or 0)
-        volume = found.volume_ml if found else (reserved_volume(definition) if definition else 0)
+        if found is not None:
+            volume = found.volume_ml
+        elif definition is not None:  # in a pediatric tube: what that tube needs
+            volume = reserved_volume(as_drawn_in(uow, definition, specimen.container_code))
+        else:
+            volume = 0
         carried.append(
             CarriedTest(
                 code=ot.test_code,
@@ -168,6 +178,7 @@ def specimen_facts(uow: UnitOfWork, specimen: Specimen) -> SpecimenFacts:
         )
     container = uow.catalog.get_container(specimen.container_code)
     nominal = container.nominal_volume_ml if container else 0.0
+    codes = {ot.id: ot.test_code for ot in tests}
     return SpecimenFacts(
         accession=specimen.accession,
         status=specimen.status,
@@ -176,7 +187,72 @@ def specimen_facts(uow: UnitOfWork, specimen: Specimen) -> SpecimenFacts:
         temperature=specimen.temperature_class,
         usable_ml=specimen.volume_ml if specimen.volume_ml else nominal,
         carried=tuple(carried),
+        proven=_proven_preparation(uow, specimen.id, codes),
     )
+
+
+def _proven_preparation(
+    uow: UnitOfWork, specimen_id: int, codes: Mapping[int | None, str]
+) -> ProvenPreparation:
+    """What the met answers on the specimen prove, each by its own test's rule."""
+    met = [a for a in uow.preparation.answers_for_specimen(specimen_id) if a.met]
+    rules = uow.preparation.rules_for(codes.values())
+    fasted = [
+        hours
+        for a in met
+        if a.kind == PreparationKind.FASTING.value
+        for hours in [_fasting_hours(rules.get(codes.get(a.ordered_test_id, "")))]
+        if hours is not None
+    ]
+    return ProvenPreparation(
+        fasted_hours=max(fasted) if fasted else None,
+        first_morning_urine=any(a.kind == PreparationKind.FIRST_MORNING_URINE.value for a in met),
+    )
+
+
+def _fasting_hours(rule: PreparationRule | None) -> float | None:
+    return rule.fasting_hours if rule is not None else None
+
+
+def _rule(uow: UnitOfWork, code: str) -> PreparationRule | None:
+    return uow.preparation.rules_for([code]).get(code)
+
+
+def _carry_answers(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    specimen: Specimen,
+    ordered_test_id: int,
+    test_code: str,
+) -> None:
+    """Give the added test the specimen's met answers its own rule needs (sent to the lab)."""
+    assert specimen.id is not None
+    rule = _rule(uow, test_code)
+    if rule is None:
+        return
+    kinds = set()
+    if rule.fasting_hours is not None:
+        kinds.add(PreparationKind.FASTING.value)
+    if rule.first_morning_urine:
+        kinds.add(PreparationKind.FIRST_MORNING_URINE.value)
+    seen = set()
+    for answer in uow.preparation.answers_for_specimen(specimen.id):
+        if answer.met and answer.kind in kinds and answer.kind not in seen:
+            seen.add(answer.kind)
+            uow.preparation.add_answer(
+                encounter_id=answer.encounter_id,
+                ordered_test_id=ordered_test_id,
+                kind=answer.kind,
+                question=answer.question,
+                answer=answer.answer,
+                met=True,
+                comment="",
+                recorded_at=clock.now(),
+                recorded_by_id=actor.id,
+            )
+    uow.preparation.flush()
+    uow.preparation.link_answers({ordered_test_id: specimen.id})
 
 
 def _preview(specimen: Specimen, test: TestDefinition, decision: AddOnDecision) -> AddOnPreview:
@@ -212,8 +288,10 @@ def preview_add_on(
     """
     authorize(actor, Permission.MANAGE_ORDERS)
     specimen = find_specimen(uow, accession)
-    test = _test(uow, test_code)
-    decision = decide_add_on(specimen_facts(uow, specimen), test, clock.now())
+    test = as_drawn_in(uow, _test(uow, test_code), specimen.container_code)
+    decision = decide_add_on(
+        specimen_facts(uow, specimen), test, clock.now(), _rule(uow, test.code)
+    )
     return _preview(specimen, test, decision)
 
 
@@ -261,9 +339,11 @@ def add_test_to_specimen(
     assert found.id is not None
     # Two people adding to the same tube: the second waits here, then sees the first's test.
     specimen = uow.custody_scan.lock_specimen(found.id) or found
-    test = _test(uow, test_code)
+    test = as_drawn_in(uow, _test(uow, test_code), specimen.container_code)
     pending = _pending_test(uow, specimen, test.code, ordered_test_id)
-    decision = decide_add_on(specimen_facts(uow, specimen), test, clock.now())
+    decision = decide_add_on(
+        specimen_facts(uow, specimen), test, clock.now(), _rule(uow, test.code)
+    )
     if not decision.allowed:
         raise AddOnRefused(test.code, specimen.accession, decision.reasons)
     new_order = pending is None
@@ -294,6 +374,7 @@ def add_test_to_specimen(
             f"{test.code} was just added to {specimen.accession} by someone else.",
             hint="Nothing more to do: reload the specimen to see it.",
         )
+    _carry_answers(uow, clock, actor, specimen, ot.id, test.code)
     site = uow.people.site(specimen.site_id)
     collected = format_local(specimen.collected_at, site.timezone if site else "UTC")
     where = f"{site.code if site else specimen.site_id} / {station_code or 'add-on'}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from labdesk.domain.blood_volume import VolumePolicy
 from labdesk.domain.catalog import ContainerType
@@ -52,6 +53,8 @@ class Drawn:
     tests: tuple[tuple[int, str], ...]
     """(ordered test id, test code)."""
     forensic: bool
+    dose_at: datetime | None = None
+    """The dose a dose-timed draw (a trough) is timed from, as entered with the draw."""
 
 
 @dataclass(frozen=True)
@@ -71,33 +74,63 @@ class Checked:
     volume: CheckedVolume
 
 
+OBSERVER_REQUIRED = (
+    "a forensic (chain-of-custody) collection records who observed it: scan the observer's "
+    "badge (your own if you observed it yourself)"
+)
+
+
 def resolve_people(
     uow: UnitOfWork,
+    clock: Clock,
     chair: AtChair,
     containers: Sequence[ContainerCollection],
     problems: list[str],
 ) -> tuple[People, list[ContainerCollection]]:
-    """The collector and observer from their badges; containers drawn by the collector.
+    """The collector and observer from their badges; the containers as the chair filled them.
 
-    The collector's badge sets the collector of every container that names none.
+    The collector's badge sets the collector of every container that names none. A
+    forensic collection needs the observer's badge. A container whose tests the
+    preparation question asks about fasting gets its 'fasted' flag from that answer (the
+    patient is asked once).
     """
     collector = _badge_user(uow, chair.collector_badge, "collector", problems)
     observer = _badge_user(uow, chair.observer_badge, "observer", problems)
     if collector is not None and Permission.COLLECT_SPECIMENS not in permissions_of(collector.role):
         problems.append(f"{collector.display_name} ({collector.role.label}) may not collect")
-    if observer is not None and not any(c.forensic is not None for c in containers):
+    forensic = any(c.forensic is not None and c.collected for c in containers)
+    if observer is not None and not forensic:
         problems.append("an observer is recorded only for a forensic (observed) collection")
+    elif forensic and not chair.observer_badge.strip():
+        problems.append(OBSERVER_REQUIRED)
     people = People(
         collector.id if collector is not None else None,
         observer.id if observer is not None else None,
     )
-    if people.collector_id is None:
-        return people, list(containers)
-    drawn = [
-        c if c.collector_id is not None else replace(c, collector_id=people.collector_id)
-        for c in containers
-    ]
+    drawn = [_filled(uow, clock, chair, c, people.collector_id) for c in containers]
     return people, drawn
+
+
+def _filled(
+    uow: UnitOfWork,
+    clock: Clock,
+    chair: AtChair,
+    container: ContainerCollection,
+    collector_id: int | None,
+) -> ContainerCollection:
+    """``container`` with the badge's collector and the preparation's 'fasted' answer."""
+    if container.collector_id is None and collector_id is not None:
+        container = replace(container, collector_id=collector_id)
+    if container.fasting is None and container.collected:
+        codes = [
+            ot.test_code
+            for ot in (uow.station.ordered_test(i) for i in container.ordered_test_ids)
+            if ot is not None
+        ]
+        answer = preparation.fasted_for(uow, clock, codes, chair.preparation)
+        if answer is not None:
+            container = replace(container, fasting=answer)
+    return container
 
 
 def _badge_user(uow: UnitOfWork, badge: str, who: str, problems: list[str]) -> User | None:
@@ -125,7 +158,8 @@ def check(
 ) -> Checked:
     """Preparation and blood-volume rules over what is drawn now; adds refusals."""
     tests = [t for d in drawn for t in d.tests]
-    prepared = preparation.check_collection(uow, clock, tests, chair.preparation, problems)
+    doses = {i: d.dose_at for d in drawn if d.dose_at is not None for i, _ in d.tests}
+    prepared = preparation.check_collection(uow, clock, tests, chair.preparation, problems, doses)
     volume = blood_volume.check_collection(
         uow,
         clock,

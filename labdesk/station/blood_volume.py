@@ -12,7 +12,7 @@ Over a limit the station offers the compendium's minimum-volume tubes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from labdesk.config import BLOOD_VOLUME_POLICY
@@ -27,7 +27,7 @@ from labdesk.domain.blood_volume import (
     check_weight,
     drawn_in,
 )
-from labdesk.domain.catalog import ContainerType, SpecimenCategory
+from labdesk.domain.catalog import ContainerType, SpecimenCategory, TestDefinition
 from labdesk.domain.clock import Clock
 from labdesk.domain.draw_plan import DrawPlan, PlanRequest, build_draw_plan
 from labdesk.domain.errors import ValidationError
@@ -167,12 +167,7 @@ def pediatric_plan(uow: UnitOfWork, plan: DrawPlan, *, winged_set: bool = False)
     tests = definitions_of(uow, {r.test_code for r in requests})
     tubes = uow.preparation.pediatric_for(t.test_code for c in plan.blood for t in c.tests)
     for code, tube in tubes.items():
-        tests[code] = replace(
-            tests[code],
-            container_code=tube.container_code,
-            preferred_volume_ml=tube.volume_ml,
-            minimum_volume_ml=tube.volume_ml,
-        )
+        tests[code] = tube.applied_to(tests[code])
     containers: dict[str, ContainerType] = {}
     for code in {t.container_code for t in tests.values()}:
         container = uow.catalog.get_container(code)
@@ -185,6 +180,20 @@ def pediatric_allowed(uow: UnitOfWork, test_code: str, container_code: str) -> b
     """True when ``container_code`` is the compendium's minimum-volume tube for the test."""
     tube = uow.preparation.pediatric_for([test_code]).get(test_code)
     return tube is not None and tube.container_code == container_code
+
+
+def as_drawn_in(uow: UnitOfWork, test: TestDefinition, container_code: str) -> TestDefinition:
+    """``test`` as the compendium defines it in ``container_code``.
+
+    In the test's minimum-volume (pediatric) tube it needs that tube's volume (what its
+    reservation and an add-on's check count); in any other container it is unchanged.
+    """
+    if test.container_code == container_code:
+        return test
+    tube = uow.preparation.pediatric_for([test.code]).get(test.code)
+    if tube is None or tube.container_code != container_code:
+        return test
+    return tube.applied_to(test)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from labdesk.station.at_chair import check as check_at_chair
 from labdesk.station.blood_volume import pediatric_allowed
 from labdesk.station.dto import CollectResult, ContainerCollection
 from labdesk.station.encounter import encounter_of, require_identified
+from labdesk.station.preparation import asks_fasted_flag
 from labdesk.station.recollection import (
     close_if_recollected,
     recollection_note,
@@ -165,7 +166,7 @@ def record_collection(
         raise CollectionRefused(["no container was recorded"])
     problems: list[str] = []
     chair_input = at_chair or AtChair()
-    people, containers = resolve_people(uow, chair_input, containers, problems)
+    people, containers = resolve_people(uow, clock, chair_input, containers, problems)
     redraw = recollection.test_ids if recollection else frozenset()
     checked = _check_all(uow, clock, actor, encounter, containers, redraw, problems)
     timed = check_timed_draws(uow, clock, encounter, containers, problems)
@@ -183,7 +184,8 @@ def record_collection(
 def _drawn(item: _Checked) -> Drawn:
     """A checked container as the chair's rules see it."""
     tests = tuple((t.id, t.test_code) for t in item.tests if t.id is not None)
-    return Drawn(item.container, item.request.volume_ml, tests, item.forensic is not None)
+    forensic = item.forensic is not None
+    return Drawn(item.container, item.request.volume_ml, tests, forensic, item.request.dose_at)
 
 
 def _recollection(uow: UnitOfWork, encounter: Encounter, task_id: int) -> _Recollection:
@@ -261,7 +263,7 @@ def _check_one(
     ):
         problems.append(f"{where}: volume {request.volume_ml:g} mL is not plausible")
     handling = {h for d in definitions for h in d.handling_flags}
-    if Handling.FASTING in handling and request.fasting is None:
+    if request.fasting is None and asks_fasted_flag(uow, definitions):
         problems.append(f"{where}: record whether the patient fasted")
     forensic = None
     if Handling.CHAIN_OF_CUSTODY in handling:

@@ -8,14 +8,21 @@ the answers are stored on each collected test and its specimen and go to the lab
 OBX segments (:mod:`labdesk.interface.preparation_aoe`). :func:`reschedule_tests` is the
 other way out: nothing is drawn, the tests stay pending and the reason is what the board
 shows for them.
+
+Each question is asked once: one fasting question for the plan (its longest hours), each
+test's answer then judged by its own rule; the fasting answer also fills the collection's
+'fasted' flag (:func:`fasted_for`); a trough's last dose is the dose time its timed draw
+asks at the collect step (:mod:`labdesk.station.series`), not a second question here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from labdesk.domain.audit import AuditAction
+from labdesk.domain.catalog import Handling, TestDefinition
 from labdesk.domain.clock import Clock
 from labdesk.domain.encounter import MissedCollection
 from labdesk.domain.errors import ValidationError
@@ -25,11 +32,16 @@ from labdesk.domain.permissions import Permission
 from labdesk.domain.preparation import (
     Finding,
     PreparationAnswers,
+    PreparationKind,
+    PreparationRule,
     Requirement,
+    dose_finding,
     evaluate,
+    fasted,
     problems_for_collection,
     requirements,
 )
+from labdesk.domain.series import Anchor
 from labdesk.kernel.audit import record_audit
 from labdesk.kernel.dto import SignedInUser, authorize
 from labdesk.ports import UnitOfWork
@@ -41,8 +53,49 @@ RESCHEDULE_PREFIX = "Rescheduled"
 
 
 def plan_requirements(uow: UnitOfWork, test_codes: Iterable[str]) -> tuple[Requirement, ...]:
-    """The preparation questions for a plan holding ``test_codes`` (a query)."""
-    return requirements(uow.preparation.rules_for(test_codes).values())
+    """The preparation questions for a plan holding ``test_codes`` (a query).
+
+    A last-dose question is left out for a test drawn as a dose-timed series step (a
+    trough): the collect step asks its dose time once, for the schedule, and that time is
+    the test's preparation answer (:func:`check_collection`).
+    """
+    codes = list(test_codes)
+    return _asked(uow.preparation.rules_for(codes).values(), _dose_timed(uow, codes))
+
+
+def _asked(rules: Iterable[PreparationRule], dose_timed: set[str]) -> tuple[Requirement, ...]:
+    """The questions of ``rules``, without the last dose of a dose-timed draw."""
+    return tuple(
+        r
+        for r in requirements(rules)
+        if not (r.kind is PreparationKind.LAST_DOSE and r.test_codes[0] in dose_timed)
+    )
+
+
+def _dose_timed(uow: UnitOfWork, test_codes: Iterable[str]) -> set[str]:
+    """The tests among ``test_codes`` that are series steps timed from a dose."""
+    steps = uow.timed_draws.steps_for_tests(test_codes)
+    return {code for code, step in steps.items() if step.anchor is Anchor.DOSE}
+
+
+def asks_fasted_flag(uow: UnitOfWork, definitions: Iterable[TestDefinition]) -> bool:
+    """True when a test flagged 'fasting' has no fasting rule in the preparation file.
+
+    Only such a test needs the collect step's own 'Fasted?' answer; a test with a rule is
+    asked once, by the preparation question (its answer fills the collection's flag).
+    """
+    flagged = [d.code for d in definitions if Handling.FASTING in d.handling_flags]
+    if not flagged:
+        return False
+    rules = uow.preparation.rules_for(flagged)
+    return any(rules.get(code) is None or rules[code].fasting_hours is None for code in flagged)
+
+
+def fasted_for(
+    uow: UnitOfWork, clock: Clock, test_codes: Iterable[str], answers: PreparationAnswers
+) -> bool | None:
+    """Whether the answers say the patient fasted as these tests need (None: not asked)."""
+    return fasted(uow.preparation.rules_for(test_codes).values(), answers, clock.now())
 
 
 @dataclass(frozen=True)
@@ -50,13 +103,16 @@ class CheckedPreparation:
     """What a collection's answers say, ready to be recorded after the checks."""
 
     findings: tuple[Finding, ...]
+    """The plan's questions with their answers (one fasting question at the longest hours)."""
     comment: str
     tests: tuple[tuple[int, str], ...]
     """(ordered test id, test code) of every collected test."""
+    by_test: tuple[tuple[str, tuple[Finding, ...]], ...] = ()
+    """Each test's answers judged by its own rule (a glucose's 8 h, not the lipids' 12 h)."""
 
     def findings_for(self, test_code: str) -> tuple[Finding, ...]:
-        """The findings whose requirement a test asks."""
-        return tuple(f for f in self.findings if test_code in f.requirement.test_codes)
+        """What is recorded and sent for a test: its answers judged by its own rule."""
+        return dict(self.by_test).get(test_code, ())
 
 
 def check_collection(
@@ -65,6 +121,7 @@ def check_collection(
     tests: Sequence[tuple[int, str]],
     answers: PreparationAnswers,
     problems: list[str],
+    doses: Mapping[int, datetime] | None = None,
 ) -> CheckedPreparation:
     """Check the answers for the collected ``tests``; adds what stops the collection.
 
@@ -72,8 +129,14 @@ def check_collection(
         tests: (ordered test id, test code) of the tests drawn now.
         answers: what the patient said.
         problems: the collection's list of refusals, extended here.
+        doses: the dose time entered with a dose-timed draw, by ordered test id (the
+            last-dose answer of a trough, asked once by the collect step).
     """
-    needed = plan_requirements(uow, (code for _, code in tests))
+    doses = doses or {}
+    codes = [code for _, code in tests]
+    rules = uow.preparation.rules_for(codes)
+    dose_timed = _dose_timed(uow, codes)
+    needed = _asked(rules.values(), dose_timed)
     comment = " ".join(answers.comment.split())
     try:
         findings = evaluate(needed, answers, clock.now())
@@ -81,7 +144,37 @@ def check_collection(
         problems.append(exc.message.rstrip("."))
         return CheckedPreparation((), comment, tuple(tests))
     problems.extend(problems_for_collection(findings, comment))
-    return CheckedPreparation(findings, comment, tuple(tests))
+    dosed = _dose_findings([rules[c] for c in dose_timed if c in rules], tests, doses)
+    by_test = []
+    for code in dict.fromkeys(codes):
+        own = (
+            evaluate(_asked([rules[code]], dose_timed), answers, clock.now())
+            if code in rules
+            else ()
+        )
+        by_test.append((code, own + tuple(f for f in dosed if code in f.requirement.test_codes)))
+    return CheckedPreparation(findings + dosed, comment, tuple(tests), tuple(by_test))
+
+
+def _dose_findings(
+    rules: Sequence[PreparationRule],
+    tests: Sequence[tuple[int, str]],
+    doses: Mapping[int, datetime],
+) -> tuple[Finding, ...]:
+    """The last-dose answers of dose-timed draws (``rules``): the dose time given with the draw.
+
+    A dose-timed draw without its dose time is refused by the series check, which asks it.
+    """
+    asked = requirements(rules)
+    found = []
+    for requirement in asked:
+        if requirement.kind is not PreparationKind.LAST_DOSE:
+            continue
+        code = requirement.test_codes[0]
+        dose_at = next((doses[i] for i, c in tests if c == code and i in doses), None)
+        if dose_at is not None:
+            found.append(dose_finding(requirement, dose_at))
+    return tuple(found)
 
 
 def record_answers(

@@ -18,14 +18,18 @@ from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import Clock
 from labdesk.domain.draw_plan import DrawPlan, PlanRequest
 from labdesk.domain.encounter import Encounter
-from labdesk.domain.errors import NotFound, ValidationError
+from labdesk.domain.errors import NotFound, PermissionDenied, ValidationError
 from labdesk.domain.lifecycle import NEEDS_RECOLLECTION, TestEvent, next_test_status
 from labdesk.domain.order import OrderedTest, Priority
 from labdesk.domain.permissions import Permission
-from labdesk.domain.recollection import RecollectionStatus, RecollectionTask, reason_label
+from labdesk.domain.recollection import (
+    RecollectionStatus,
+    RecollectionTask,
+    task_reason_label,
+)
 from labdesk.domain.specimen import Specimen
 from labdesk.kernel.audit import record_audit
-from labdesk.kernel.dto import SignedInUser, authorize
+from labdesk.kernel.dto import RoleDenied, SignedInUser, authorize
 from labdesk.ports import UnitOfWork
 from labdesk.station.dto import RecollectionInfo
 from labdesk.station.orders import close_if_all_cancelled, plan_requests
@@ -114,7 +118,7 @@ def recollection_info(uow: UnitOfWork, task: RecollectionTask) -> RecollectionIn
         specimen_id=task.specimen_id,
         accession=old.accession if old else str(task.specimen_id),
         reason=task.reason,
-        reason_label=reason_label(task.reason),
+        reason_label=task_reason_label(task),
         note=task.note,
         status=task.status,
         test_codes=tuple(t.test_code for t in tests_to_recollect(uow, task)),
@@ -125,7 +129,7 @@ def recollection_info(uow: UnitOfWork, task: RecollectionTask) -> RecollectionIn
 
 def recollection_note(old: Specimen, task: RecollectionTask) -> str:
     """The note of the new specimen's ``collected`` event: what it replaces, and why."""
-    return f"recollection of {old.accession} ({reason_label(task.reason).lower()})"
+    return f"recollection of {old.accession} ({task_reason_label(task).lower()})"
 
 
 def close_if_recollected(
@@ -172,6 +176,19 @@ def close_if_recollected(
     return True
 
 
+def _clinician_only(refused: RoleDenied, actor: SignedInUser) -> RoleDenied:
+    """The denial of a cancel, saying who may do it (audited like every denial).
+
+    The matrix's own message names "acknowledge results", which reads as unrelated here.
+    """
+    clear = PermissionDenied(
+        f"Only a clinician can cancel a recollection; you are signed in as {actor.role.label}.",
+        hint="Ask a clinician to cancel it, with the reason; until then it stays on the "
+        "worklist to be drawn.",
+    )
+    return RoleDenied(clear, actor, refused.permission, refused.attempted)
+
+
 def cancel_recollection(
     uow: UnitOfWork,
     clock: Clock,
@@ -202,7 +219,10 @@ def cancel_recollection(
         ValidationError: no reason, or the task is already closed.
         NotFound: no such task.
     """
-    authorize(actor, CANCEL_PERMISSION)
+    try:
+        authorize(actor, CANCEL_PERMISSION)
+    except RoleDenied as refused:
+        raise _clinician_only(refused, actor) from None
     if cancel_tests:
         authorize(actor, Permission.MANAGE_ORDERS)
     reason = " ".join(reason.split())

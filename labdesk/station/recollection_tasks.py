@@ -1,14 +1,14 @@
-"""Recollection tasks: what the station must draw again after a rejection or a loss."""
+"""Recollection tasks: what the station must draw again after a rejection or a loss.
+
+A task closes only by the collection that draws it again
+(:func:`labdesk.station.recollection.close_if_recollected`) or by a clinician's cancel with
+a reason (:func:`labdesk.station.recollection.cancel_recollection`).
+"""
 
 from __future__ import annotations
 
 from labdesk.custody.dto import RecollectionTaskRow
-from labdesk.custody.events import require_any
-from labdesk.domain.clock import Clock
-from labdesk.domain.errors import NotFound
-from labdesk.domain.permissions import Permission
-from labdesk.domain.recollection import RecollectionStatus, reason_label
-from labdesk.kernel.dto import SignedInUser
+from labdesk.domain.recollection import task_reason_label
 from labdesk.ports import UnitOfWork
 
 
@@ -39,37 +39,10 @@ def open_recollection_tasks(
                 patient_id=task.patient_id,
                 site_code=code,
                 reason=task.reason,
-                reason_label=reason_label(task.reason),
+                reason_label=task_reason_label(task),
                 note=task.note,
                 opened_at=task.opened_at,
                 opened_by=opener,
             )
         )
     return rows
-
-
-def close_recollection_task(
-    uow: UnitOfWork,
-    clock: Clock,
-    actor: SignedInUser,
-    task_id: int,
-    *,
-    note: str = "",
-    cancelled: bool = False,
-) -> None:
-    """Mark a task done (recollected) or cancelled (commits; closing twice is harmless).
-
-    Raises:
-        NotFound: unknown task.
-    """
-    require_any(actor, Permission.COLLECT_SPECIMENS, Permission.MANAGE_ORDERS)
-    task = uow.recollections.get(task_id)
-    if task is None:
-        raise NotFound(f"No recollection task {task_id}.")
-    if task.status is not RecollectionStatus.OPEN:
-        return
-    task.status = RecollectionStatus.CANCELLED if cancelled else RecollectionStatus.DONE
-    task.closed_at = clock.now()
-    task.closed_by_id = actor.id
-    task.close_note = note[:400]
-    uow.commit()

@@ -22,14 +22,19 @@ from labdesk.domain.clock import Clock
 from labdesk.domain.draw_plan import DrawPlan
 from labdesk.domain.encounter import Encounter
 from labdesk.domain.order import OrderedTest, TestStatus
-from labdesk.domain.series import SeriesStep, TimedDraw, Window, first_step_window, schedule
+from labdesk.domain.series import (
+    MIN_TIMING_REASON,
+    SeriesStep,
+    TimedDraw,
+    Window,
+    first_step_window,
+    schedule,
+)
 from labdesk.domain.timefmt import format_local
 from labdesk.kernel.audit import record_audit
 from labdesk.kernel.dto import OrderedTestRow, PatientSummary, SignedInUser
 from labdesk.ports import UnitOfWork
 from labdesk.station.dto import ContainerCollection, TimedDrawRow, TimedStepInfo
-
-MIN_REASON = 3
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,7 @@ def _check_step(
         if not earlier:
             later = tuple((t, s) for t, s in pairs if s.step_no > step.step_no)
     reason = " ".join(request.timing_reason.split())
-    if not window.contains(at) and step.reason_required and len(reason) < MIN_REASON:
+    if not window.contains(at) and step.reason_required and len(reason) < MIN_TIMING_REASON:
         return (
             f"{where}: {step.time_point} is drawn outside its window "
             f"{_hhmm(window.opens_at, timezone)}-{_hhmm(window.closes_at, timezone)} "

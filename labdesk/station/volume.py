@@ -14,6 +14,7 @@ from labdesk.domain.add_on import VolumeReservation, reserved_volume
 from labdesk.domain.catalog import TestDefinition
 from labdesk.domain.order import OrderedTest
 from labdesk.ports import UnitOfWork
+from labdesk.station.blood_volume import as_drawn_in
 
 
 def reserve_drawn(
@@ -25,7 +26,13 @@ def reserve_drawn(
     at: datetime,
     by_id: int,
 ) -> None:
-    """Record what the tests drawn into ``specimen_id`` reserve (caller commits)."""
+    """Record what the tests drawn into ``specimen_id`` reserve (caller commits).
+
+    A test drawn in its minimum-volume (pediatric) tube reserves what that tube needs
+    (:func:`labdesk.station.blood_volume.as_drawn_in`), not the ordinary tube's minimum.
+    """
+    specimen = uow.specimens.get(specimen_id)
+    assert specimen is not None
     ids = [t.id for t in tests if t.id is not None]
     uow.add_ons.move(ids)
     uow.add_ons.reserve_all(
@@ -34,7 +41,7 @@ def reserve_drawn(
                 ordered_test_id=test_id,
                 specimen_id=specimen_id,
                 test_code=definition.code,
-                volume_ml=reserved_volume(definition),
+                volume_ml=reserved_volume(as_drawn_in(uow, definition, specimen.container_code)),
                 reserved_at=at,
                 reserved_by_id=by_id,
             )

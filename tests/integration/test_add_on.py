@@ -161,11 +161,11 @@ def test_allowed_add_on_joins_the_specimen_with_audit_outbound_and_board(world: 
 
 def test_pending_order_of_the_test_is_the_one_added(world: World) -> None:
     accession = world.specimen(tests=("CMP",), container="SST")
-    ordered = pending(world, "LIPID")
-    result = add(world, accession, "LIPID")
+    ordered = pending(world, "TSH")  # no preparation rule (a fasting test: test_add_on_preparation)
+    result = add(world, accession, "TSH")
     assert result.ordered_test_id == ordered  # type: ignore[attr-defined]
     assert not result.new_order  # type: ignore[attr-defined]
-    assert carried(world, accession) == {"CMP": Status.COLLECTED, "LIPID": Status.COLLECTED}
+    assert carried(world, accession) == {"CMP": Status.COLLECTED, "TSH": Status.COLLECTED}
 
 
 def test_refusals_name_the_reason_and_save_nothing(world: World) -> None:

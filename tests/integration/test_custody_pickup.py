@@ -27,6 +27,7 @@ from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
 from labdesk.domain.errors import AuthenticationError, CustodyError, PermissionDenied
+from labdesk.domain.loss import LossReason
 from labdesk.domain.manifest import BagId, ManifestStatus, is_manifest_number, parse_bag_id
 from labdesk.domain.order import TestStatus as OrderedTestState
 from labdesk.domain.recollection import RejectionReason
@@ -207,7 +208,15 @@ def test_rejected_lost_and_received_specimens_are_refused(world: World) -> None:
     with world.uow() as uow:
         reject_specimen(uow, world.clock, lab, rejected, RejectionReason.HAEMOLYSED)
     with world.uow() as uow:
-        report_lost(uow, world.clock, world.users["maria"], lost, "dropped", location="CLINIC")
+        report_lost(
+            uow,
+            world.clock,
+            world.users["maria"],
+            lost,
+            LossReason.DAMAGED_IN_TRANSIT,
+            note="dropped",
+            location="CLINIC",
+        )
 
     second = start(world).number
     codes = {a: scan(world, second, a) for a in (lost, rejected, received)}

@@ -23,7 +23,8 @@ from labdesk.domain.order import TestStatus as OrderedTestState
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import ScanCode
 from labdesk.domain.specimen import SpecimenStatus as S
-from labdesk.station.recollection_tasks import close_recollection_task, open_recollection_tasks
+from labdesk.station.recollection import cancel_recollection
+from labdesk.station.recollection_tasks import open_recollection_tasks
 
 PASSWORD = "courier secret phrase"
 
@@ -144,9 +145,7 @@ def test_rejection_opens_one_recollection_task(world: World) -> None:
     assert [r.lab_outcome for r in view.rows] == [ReceiptOutcome.REJECTED]
 
     with world.uow() as uow:
-        close_recollection_task(
-            uow, world.clock, world.users["maria"], task.task_id, note="redrawn"
-        )
+        cancel_recollection(uow, world.clock, world.users["sam"], task.task_id, "not needed")
     with world.uow() as uow:
         assert open_recollection_tasks(uow) == []
 
@@ -177,7 +176,7 @@ def test_close_needs_missing_confirmed_and_then_reports_them_lost(world: World) 
     assert twice.status is ManifestStatus.RECEIVED
     assert world.status(missing) is S.LOST
     assert [t.accession for t in tasks] == [missing]
-    assert tasks[0].reason_label == "Lost in transit"
+    assert tasks[0].reason_label == "Lost: not in the bag at receipt"
     with pytest.raises(CustodyError, match="received"):
         receive(world, number, came)
     reopened = open_it(world, number)

@@ -31,6 +31,7 @@ from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
 from labdesk.domain.errors import CustodyError
+from labdesk.domain.loss import LossReason
 from labdesk.domain.manifest import ManifestStatus
 from labdesk.domain.overdue import OverduePolicy
 from labdesk.domain.recollection import RejectionReason
@@ -247,7 +248,15 @@ def test_rejections_losses_and_closes_are_audited_with_the_work(world: World) ->
     with world.uow() as uow:
         rejected = reject_specimen(uow, world.clock, lab, bad, RejectionReason.HAEMOLYSED)
     with world.uow() as uow:
-        report_lost(uow, world.clock, world.users["maria"], dropped, "dropped", location="CLINIC")
+        report_lost(
+            uow,
+            world.clock,
+            world.users["maria"],
+            dropped,
+            LossReason.OTHER,
+            note="dropped",
+            location="CLINIC",
+        )
     refused = {specimen_id(world, came)}
     with pytest.raises(CustodyError):
         close(world, number, report_missing_lost=True, confirmed_missing=refused)
@@ -264,7 +273,7 @@ def test_rejections_losses_and_closes_are_audited_with_the_work(world: World) ->
     assert specimen_entries[0].detail == (
         f"rejected {bad} at Lab receiving: haemolysed; recollection task {rejected.task_id}"
     )
-    assert specimen_entries[1].detail.startswith(f"reported {dropped} lost at CLINIC;")
+    assert specimen_entries[1].detail.startswith(f"reported {dropped} lost at CLINIC: other;")
     assert "dropped" not in specimen_entries[1].detail  # typed text stays out of the log
     assert specimen_entries[2].detail.startswith(
         f"reported {gone} lost: missing from manifest {number} at lab receipt;"

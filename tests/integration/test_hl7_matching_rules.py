@@ -30,6 +30,7 @@ from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.errors import ValidationError
 from labdesk.domain.hl7 import UnmatchedStatus
 from labdesk.domain.lifecycle import IllegalTransition
+from labdesk.domain.loss import LossReason
 from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
 from labdesk.domain.order import TestStatus as Status
 from labdesk.domain.overdue import FlagReason, OverduePolicy
@@ -214,7 +215,8 @@ def _lose(world: World, accession: str) -> None:
             world.clock,
             world.users[Role.ADMIN],
             accession,
-            "bag not delivered",
+            LossReason.NOT_IN_BAG,
+            note="bag not delivered",
             location="Route 2",
         )
 
@@ -339,7 +341,7 @@ def test_without_an_accession_of_ours_the_placer_order_matches(
     ("fate", "status", "flag", "words"),
     [
         (_reject, Status.REJECTED, FlagReason.NO_RECOLLECTION, "the lab rejected (haemolysed)"),
-        (_lose, Status.LOST, FlagReason.LOST, "was reported lost (bag not delivered)"),
+        (_lose, Status.LOST, FlagReason.LOST, "was reported lost (not in the bag at receipt)"),
     ],
     ids=["rejected", "lost"],
 )  # fmt: skip

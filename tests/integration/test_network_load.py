@@ -7,9 +7,11 @@ import io
 import re
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
-from bench.network import correctness, run_network_load, world
+from bench.network import correctness, live, run_network_load, world
+from labdesk.cli import cli
 from labdesk.domain.clock import SystemClock
 
 pytestmark = pytest.mark.integration
@@ -176,3 +178,81 @@ def test_each_crafted_anomaly_is_counted_once_and_fails_the_run(
             "1 results stored twice"
         )
     )
+
+
+def test_a_database_restart_halfway_is_survived_with_zero_counts(
+    pg_engine: Engine, pg_url: str
+) -> None:
+    """``--fault restart``: every connection dropped (and refused for a second) halfway."""
+    runner = CliRunner()
+    args = ["bench", "--database-url", pg_url, "--only", "network-load", "--quick", "--stations",
+            "3", "--actions", "8", "--specimens", "0", "--fault", "restart"]  # fmt: skip
+    result = runner.invoke(cli, args)
+    report = result.stdout
+    assert result.exit_code == 0, report + result.stderr
+    assert "database connections cut" in result.stderr
+    cut = re.search(r"\((\d+) connections cut\)", report)
+    assert cut is not None, report
+    assert int(cut[1]) > 0
+    live = re.search(
+        r"live updates: (\d+) changes heard, (\d+) never heard.*, (\d+) reconnects", report
+    )
+    assert live is not None, report
+    assert int(live[3]) >= 1  # the listening workstation lost its connection and came back
+    assert int(live[2]) == 0
+    assert "ERROR" not in report
+    match = FINAL.match(report.rstrip("\n").splitlines()[-1])
+    assert match is not None, report
+    assert [int(n) for n in match.groups()[4:]] == [0, 0, 0, 0]
+    with pg_engine.connect() as conn:  # the run went on after the cut: every visit finished
+        open_visits = conn.scalar(
+            text(
+                "SELECT count(*) FROM encounters"
+                " WHERE ended_at IS NULL AND station_code LIKE 'NET%'"
+            )
+        )
+    assert open_visits == 0
+
+
+def test_network_options_need_the_network_load_scenario() -> None:
+    result = CliRunner().invoke(cli, ["bench", "--stations", "3"])
+    assert result.exit_code != 0
+    assert "--only network-load" in result.output
+
+
+def test_filler_rows_bring_a_database_up_to_the_wanted_size(pg_engine: Engine) -> None:
+    """The 10M-specimen background: server-side batches, every row tied to a patient."""
+    world.build_world(
+        str(pg_engine.url.render_as_string(hide_password=False)), pg_engine, SystemClock(),
+        chairs=1, clinicians=1, visits_per_chair=1, hl7_pool=2, specimens=0, seed=4,
+        progress=lambda _line: None,
+    )  # fmt: skip
+    with pg_engine.connect() as conn:
+        before = int(conn.scalar(text("SELECT count(*) FROM specimens")) or 0)
+    added = world.ensure_specimens(pg_engine, before + 2_500, lambda _line: None)
+    assert added == 2_500
+    assert world.ensure_specimens(pg_engine, before + 2_500, lambda _line: None) == 0
+    with pg_engine.connect() as conn:
+        total, patients, orphans, accessions = conn.execute(
+            text(
+                "SELECT count(*), count(DISTINCT s.patient_id), count(*) FILTER (WHERE p.id IS"
+                " NULL), count(DISTINCT s.accession) FROM specimens s LEFT JOIN patients p"
+                " ON p.id = s.patient_id WHERE s.accession LIKE '9%'"
+            )
+        ).one()
+    assert (total, orphans, accessions) == (2_500, 0, 2_500)
+    assert 600 <= patients <= 630  # four specimens a filler patient
+    assert correctness.count(pg_engine).clean
+
+
+def test_the_live_delay_runs_from_the_answer_to_the_first_arrival() -> None:
+    marks = [("specimens:1", 100.0), ("specimens:2", 100.0), ("specimens:3", 100.0)]
+    heard = [
+        ("specimens:1", 100.25),
+        ("specimens:1", 109.0),  # a later change of the same tube
+        ("specimens:2", 99.9),  # notified at commit, before the station had its answer
+        ("not ours", 100.1),
+    ]
+    found, missing = live.delays(marks, heard)
+    assert [round(ms) for ms in found] == [250, 0]
+    assert missing == 1

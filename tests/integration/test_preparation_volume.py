@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from station_world import StationWorld, add_order, build_station_world
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.catalog.compendium import import_catalog_file
+from labdesk.domain.catalog import Handling
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import CatalogImportError, ValidationError
 from labdesk.domain.forensic import ForensicForm
@@ -18,12 +20,13 @@ from labdesk.domain.overdue import OverduePolicy
 from labdesk.domain.patient import Sex
 from labdesk.domain.people import Role
 from labdesk.domain.preparation import PreparationAnswers, PreparationKind
-from labdesk.hl7.parse import parse_message
+from labdesk.hl7.parse import get, parse_message
 from labdesk.kernel.messagebus import MessageBus
 from labdesk.results.acknowledge import result_detail
 from labdesk.seed.builder import ClinicBuilder
 from labdesk.seed.names import SyntheticPerson
 from labdesk.seed.reference import StaffSpec
+from labdesk.station.add_on import AddOnRefused, add_test_to_specimen, preview_add_on
 from labdesk.station.at_chair import AtChair
 from labdesk.station.blood_volume import (
     Prioritisation,
@@ -35,6 +38,7 @@ from labdesk.station.collect import CollectionRefused, collect
 from labdesk.station.commands import CollectSpecimens, RecordPatientWeight, RescheduleTests
 from labdesk.station.dto import ContainerCollection, EncounterView
 from labdesk.station.encounter import confirm_identity, load_encounter, open_encounter
+from labdesk.station.forensic import collect_observed_recollection
 from labdesk.station.preparation import plan_requirements
 
 CHILD_BORN = date(2019, 6, 1)
@@ -79,6 +83,19 @@ def _all(view: EncounterView) -> list[ContainerCollection]:
     return [ContainerCollection(c.container_code, c.ordered_test_ids) for c in view.plan.containers]
 
 
+def _decoded_obx(uows: UnitOfWorkFactory) -> list[tuple[str, str, str, str, str]]:
+    """Each outbound OBX decoded by the HL7 parser: value type, code, coding system,
+    value (unescaped) and OBX-11 result status."""
+    with uows() as uow:
+        ids = uow.hl7.due_outbound(datetime(2100, 1, 1, tzinfo=UTC), 10)
+        payloads = [m.payload for m in (uow.hl7.outbound(i) for i in ids) if m is not None]
+    return [
+        (get(seg, 2), get(seg, 3), get(seg, 3, comp=3), get(seg, 5), get(seg, 11))
+        for payload in payloads
+        for seg in parse_message(payload).segments("OBX")
+    ]
+
+
 def _outbound(uows: UnitOfWorkFactory) -> list[list[str]]:
     """The segments of every queued outbound message."""
     with uows() as uow:
@@ -104,6 +121,55 @@ def test_shipped_rules_ask_exactly_what_the_plan_needs(
     ]
     assert needed[0].hours == 8
     assert needed[0].test_codes == ("GLUF",)
+
+
+def test_every_test_flagged_fasting_has_a_fasting_rule(
+    uow_factory: UnitOfWorkFactory, world: StationWorld
+) -> None:
+    with uow_factory() as uow:
+        flagged = [t.code for t in uow.catalog.tests() if Handling.FASTING in t.handling_flags]
+        rules = uow.preparation.rules_for(flagged)
+    assert "LIPID" in flagged
+    assert {code: rules[code].fasting_hours for code in flagged} == {"LIPID": 12, "GTT0": 8}
+
+
+def test_lipid_fasting_is_asked_once_and_answers_the_collection_flag(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    add_order(uow_factory, clock, world.patients["ana"], ("LIPID", "GLUF"))
+    eid = _visit(uow_factory, clock, world, "ana")
+    containers = _all(_view(uow_factory, world, eid))
+    with uow_factory() as uow:
+        (fasting,) = plan_requirements(uow, ["LIPID", "GLUF"])
+    assert (fasting.kind, fasting.hours, fasting.test_codes) == (
+        PreparationKind.FASTING,
+        12,
+        ("GLUF", "LIPID"),
+    )
+    with uow_factory() as uow, pytest.raises(CollectionRefused) as info:
+        collect(uow, clock, world.ma, eid, containers)
+    assert sum("When did the patient last eat" in p for p in info.value.problems) == 1
+    assert not any("whether the patient fasted" in p for p in info.value.problems)
+    # 10 h: enough for the glucose (8 h), not for the lipid panel (12 h).
+    ten = PreparationAnswers(
+        last_meal_at=clock.now() - timedelta(hours=10), comment="lipids non-fasting: Dr. Patel"
+    )
+    with uow_factory() as uow:
+        result = collect(uow, clock, world.ma, eid, containers, at_chair=AtChair(preparation=ten))
+    with uow_factory() as uow:
+        flags = {
+            next(s.container_code for s in result.specimens if s.id == d.specimen_id): d.fasting
+            for d in uow.station.details(eid)
+        }
+    assert flags == {"SST": False, "GRAY": True}
+    with uow_factory() as uow:  # each test's answer is judged by its own rule
+        answers = {
+            s.container_code: uow.preparation.answers_for_specimen(s.id) for s in result.specimens
+        }
+    ((gray,), (sst,)) = answers["GRAY"], answers["SST"]
+    assert (gray.met, gray.comment) == (True, "")
+    assert (sst.met, sst.comment) == (False, "lipids non-fasting: Dr. Patel")
+    assert "10 h 00 min before" in gray.answer
 
 
 def test_answers_are_stored_on_the_specimen_and_sent_as_aoe_obx(
@@ -149,6 +215,11 @@ def test_answers_are_stored_on_the_specimen_and_sent_as_aoe_obx(
     assert after[1].split("|")[11] == "O"
     assert "NOT MET" in after[1]
     assert ids.count("OBX") == 1  # the CBC asks nothing
+    ((kind, code, system, value, status),) = _decoded_obx(uow_factory)
+    assert (kind, code, system, status) == ("ST", "PREP-FASTING", "L", "O")
+    meal = short.last_meal_at
+    assert meal is not None
+    assert value == f"last ate {meal.isoformat(timespec='minutes')} (7 h 59 min before); NOT MET"
 
 
 def test_met_preparation_needs_no_comment(
@@ -206,6 +277,32 @@ def test_reschedule_keeps_the_order_pending_with_the_reason_on_the_board(
     with uow_factory() as uow:
         detail = result_detail(uow, clock, doctor, OverduePolicy(), test_id)
     assert detail.pending_note == ""  # collected now
+
+
+def test_trough_last_dose_is_the_timed_draws_dose_time_asked_once(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    add_order(uow_factory, clock, world.patients["ana"], ("VANCOT",))
+    eid = _visit(uow_factory, clock, world, "ana")
+    with uow_factory() as uow:
+        assert plan_requirements(uow, ["VANCOT"]) == ()  # not asked at the plan step
+    (red,) = _all(_view(uow_factory, world, eid))
+    with uow_factory() as uow, pytest.raises(CollectionRefused) as info:
+        collect(uow, clock, world.ma, eid, [red])
+    (problem,) = info.value.problems
+    assert "enter the time of the dose" in problem  # the series asks it, once
+    dose = clock.now() + timedelta(minutes=30)  # the trough is due 30 min before the dose
+    with uow_factory() as uow:
+        result = collect(uow, clock, world.ma, eid, [replace(red, dose_at=dose)])
+    with uow_factory() as uow:
+        (answer,) = uow.preparation.answers_for_specimen(result.specimens[0].id)
+    assert answer.kind == PreparationKind.LAST_DOSE.value
+    assert answer.met
+    assert answer.answer == f"dose the timed draw is based on: {dose.isoformat(timespec='minutes')}"
+    (segments,) = _outbound(uow_factory)
+    (obx,) = [s for s in segments if s.startswith("OBX|")]
+    assert obx.startswith("OBX|1|ST|PREP-LAST_DOSE^")
+    assert dose.isoformat(timespec="minutes") in obx
 
 
 # ---------------------------------------------------------------- blood volume
@@ -269,6 +366,60 @@ def test_child_over_the_24h_limit_is_offered_pediatric_tubes(
     with uow_factory() as uow:
         result = collect(uow, clock, world.ma, eid, _all_of(small))
     assert sorted(s.container_code for s in result.specimens) == ["LAVM", "LBLUP", "PSTM", "SSTM"]
+
+
+def test_a_pediatric_tube_reserves_its_own_volume_for_add_ons(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    add_order(uow_factory, clock, world.patients["tobi"], ("CMP",))
+    eid = _visit(uow_factory, clock, world, "tobi")
+    with uow_factory() as uow:
+        small = pediatric_plan(uow, _view(uow_factory, world, eid).plan)
+        result = collect(uow, clock, world.ma, eid, _all_of(small))
+    (sstm,) = result.specimens
+    assert sstm.container_code == "SSTM"  # a 0.6 mL microtainer; CMP needs 0.3 mL in it
+    with uow_factory() as uow:
+        (reserved,) = uow.add_ons.for_specimen(sstm.id).values()
+        preview = preview_add_on(uow, clock, world.ma, sstm.accession, "NA")
+    assert reserved.volume_ml == 0.3  # not the ordinary SST's 0.5 mL minimum
+    assert preview.allowed, preview.reasons
+    assert (preview.left_ml, preview.needed_ml) == (0.3, 0.2)
+    with uow_factory() as uow:
+        add_test_to_specimen(uow, clock, world.ma, sstm.accession, "NA", requested_by="Dr. Patel")
+        uow.commit()
+    with uow_factory() as uow, pytest.raises(AddOnRefused) as info:
+        add_test_to_specimen(uow, clock, world.ma, sstm.accession, "CA", requested_by="Dr. Patel")
+    assert info.value.reasons == ("not enough serum left: 0.1 of 0.2 mL",)
+
+
+def test_the_last_30_days_of_draws_count_and_older_ones_do_not(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    # 4 kg: 300 mL TBV, 15 mL a day, 30 mL a month. Cultures (20 mL) drawn, prioritised.
+    add_order(uow_factory, clock, world.patients["tobi"], ("BCX",))
+    eid = _visit(uow_factory, clock, world, "tobi")
+    with uow_factory() as uow:
+        record_weight(uow, clock, world.ma, eid, 4)
+    sepsis = AtChair(prioritisation=Prioritisation("Dr. Sam Patel", "suspected sepsis"))
+    with uow_factory() as uow:
+        collect(uow, clock, world.ma, eid, _all(_view(uow_factory, world, eid)), at_chair=sepsis)
+    clock.advance(timedelta(days=2))  # the cultures are out of the 24 h window, not the month's
+    add_order(uow_factory, clock, world.patients["tobi"], ("CMP", "K", "CBC", "PTINR"))
+    later = _view(uow_factory, world, eid)
+    with uow_factory() as uow:
+        check = volume_check(uow, clock, eid, later.plan)
+    a = check.assessment
+    assert a is not None
+    assert (a.drawn_24h_ml, a.drawn_30d_ml, a.planned_ml) == (0, 20, 16.2)
+    assert (a.excess_24h_ml, a.excess_30d_ml, a.excess_ml) == (1.2, 6.2, 6.2)
+    assert a.allowed_now_ml == 10
+    assert "1.2 mL over the 24 h limit and 6.2 mL over the 30-day limit" in a.summary()
+    clock.advance(timedelta(days=28, minutes=1))  # 30 days and a minute after the cultures
+    with uow_factory() as uow:
+        record_weight(uow, clock, world.ma, eid, 4)  # a month-old weight is asked again
+        check = volume_check(uow, clock, eid, later.plan)
+    assert check.assessment is not None
+    assert check.assessment.drawn_30d_ml == 0
 
 
 def _all_of(plan: object) -> list[ContainerCollection]:
@@ -341,6 +492,7 @@ def test_collector_by_badge_and_forensic_observer_are_recorded(
         ContainerCollection(cup.container_code, cup.ordered_test_ids, forensic=form),
     ]
     for bad, words in (
+        (AtChair(), "forensic \\(chain-of-custody\\) collection records who observed it"),
         (AtChair(collector_badge="NOPE"), "collector's badge is not registered"),
         (AtChair(collector_badge="BADGE-CO-1"), "may not collect"),
         (AtChair(observer_badge="NOPE"), "observer's badge is not registered"),
@@ -381,6 +533,38 @@ def test_collector_by_badge_and_forensic_observer_are_recorded(
     assert "***" in repr(CollectSpecimens(encounter_id=1, containers=(), collector_badge="X"))
 
 
+def test_observed_forensic_recollection_needs_the_observer(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    add_order(uow_factory, clock, world.patients["ana"], ("UDSDOT",))
+    eid = _visit(uow_factory, clock, world, "ana")
+    (cup,) = _all(_view(uow_factory, world, eid))
+    hot = ForensicForm(
+        ccf_number="T1112223", temperature_c=39.5, minutes_to_temperature_read=2,
+        bottle_a_ml=35, bottle_b_ml=20, bottles_sealed_and_dated=True,
+        donor_initialled_seals=True, donor_id_checked=True, remarks="39.5 C",
+    )  # fmt: skip
+    with uow_factory() as uow:
+        first = collect(
+            uow, clock, world.ma, eid, [replace(cup, forensic=hot)],
+            at_chair=AtChair(observer_badge="BADGE-MA-2"),
+        ).specimens[0]  # fmt: skip
+    observed = replace(hot, ccf_number="T1112224", temperature_c=35.0, observed=True)
+    with uow_factory() as uow, pytest.raises(CollectionRefused, match="observer's badge"):
+        collect_observed_recollection(uow, clock, world.ma, eid, first.id, observed)
+    with uow_factory() as uow:
+        assert uow.station.forensic_of(first.id) is not None
+        assert len(uow.station.specimens(eid)) == 1  # nothing half-done
+    with uow_factory() as uow:
+        again = collect_observed_recollection(
+            uow, clock, world.ma, eid, first.id, observed, observer="BADGE-MA-2"
+        )
+    with uow_factory() as uow:
+        witness = uow.preparation.witness(again.specimens[0].id)
+    assert witness is not None
+    assert witness.observer_id == world.users[Role.ADMIN].id
+
+
 # ---------------------------------------------------------------- the compendium files
 
 
@@ -394,7 +578,7 @@ def test_catalog_import_refuses_bad_preparation_and_pediatric_rows(
         "NOPE,8,,,Q,\n"
         "K,100,,,Q,\n"
         "GLUF,8,,true,Q,\n"
-        "LIPID,12,,false,Last meal?,12 h\n",
+        "LIPID,10,,false,Last meal?,10 h\n",
         encoding="utf-8",
     )
     with uow_factory() as uow, pytest.raises(CatalogImportError) as info:
@@ -408,18 +592,18 @@ def test_catalog_import_refuses_bad_preparation_and_pediatric_rows(
     ):
         assert words in text
     with uow_factory() as uow:
-        assert "LIPID" not in uow.preparation.rules_for(["LIPID"])  # all or nothing
+        assert uow.preparation.rules_for(["LIPID"])["LIPID"].fasting_hours == 12  # shipped
     good = tmp_path / "prep2.csv"
     good.write_text(
         "test_code,fasting_hours,last_dose_hours,first_morning_urine,question,met_when\n"
-        "LIPID,12,,false,Last meal?,12 h\n",
+        "LIPID,10,,false,Last meal?,10 h\n",
         encoding="utf-8",
     )
     with uow_factory() as uow:
         assert import_catalog_file(uow, clock, None, good) == 1
         uow.commit()
     with uow_factory() as uow:
-        assert uow.preparation.rules_for(["LIPID"])["LIPID"].fasting_hours == 12
+        assert uow.preparation.rules_for(["LIPID"])["LIPID"].fasting_hours == 10
     tubes = tmp_path / "ped.csv"
     tubes.write_text(
         "test_code,pediatric_container_code,volume_ml\n"

@@ -1,6 +1,7 @@
 """Issue 13 item 2, "recollections that close", point by point (SQLite and PostgreSQL).
 
-1. a rejection needs a coded reason, a loss is coded ``lost``; 2. the task links the
+1. a rejection needs a coded reason, a loss a coded :class:`LossReason` (a note for
+OTHER), on the task and the custody event; 2. the task links the
 original and the new specimen; 3. collecting closes it; 4. the original is marked
 "recollected by ACCESSION" on its own timeline and 5. the new one's first event names the
 original; 6. the board's "rejected, not recollected" flag clears; 7. the lab's message for
@@ -10,21 +11,22 @@ reason.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from custody_world import PASSWORD, World
+from custody_world import World
+from recollection_world import build_world, lab_message, redraw, rejected, ship
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
-from labdesk.custody.receipt import close_receipt, open_receipt, receive_scan, reject_specimen
+from labdesk.custody.events import report_lost
+from labdesk.custody.receipt import close_receipt, receive_scan
 from labdesk.custody.timeline import specimen_timeline
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
 from labdesk.domain.errors import PermissionDenied, ValidationError
+from labdesk.domain.loss import LossReason
 from labdesk.domain.order import TestStatus as Status
 from labdesk.domain.overdue import FlagReason, OverduePolicy
-from labdesk.domain.people import Station
 from labdesk.domain.recollection import (
     LOST_REASON_CODE,
     RecollectionStatus,
@@ -34,71 +36,14 @@ from labdesk.domain.recollection import (
 from labdesk.domain.specimen import SpecimenStatus
 from labdesk.kernel.messagebus import MessageBus
 from labdesk.results.board import load_board
-from labdesk.station.collect import collect
 from labdesk.station.commands import CancelRecollection
-from labdesk.station.dto import CollectResult, ContainerCollection
-from labdesk.station.encounter import confirm_identity, load_encounter, open_encounter
 from labdesk.station.recollection import open_recollection_of
-
-STATION = "STATION-1"
-BORN = date(1970, 1, 1)  # custody_world's patient
+from labdesk.station.recollection_tasks import open_recollection_tasks
 
 
 @pytest.fixture
 def world(uow_factory: UnitOfWorkFactory, clock: FixedClock) -> World:
-    world = World.build(uow_factory, clock)
-    with uow_factory() as uow:
-        uow.people.add(Station(code=STATION, name="Chair 1", site_id=world.sites["CLINIC"]))
-        uow.commit()
-    return world
-
-
-def ship(world: World, *accessions: str) -> str:
-    courier = world.users["chris"]
-    with world.uow() as uow:
-        number = start_pickup(uow, world.clock, courier, "CLINIC").number
-    for accession in accessions:
-        with world.uow() as uow:
-            scan_for_pickup(uow, world.clock, courier, number, accession)
-    with world.uow() as uow:
-        finish_pickup(uow, world.clock, courier, number, PASSWORD, leave_behind=True)
-    world.clock.advance(timedelta(minutes=40))
-    with world.uow() as uow:
-        open_receipt(uow, world.clock, world.users["lena"], number)
-    return number
-
-
-def rejected(world: World, reason: RejectionReason) -> tuple[str, int]:
-    accession = world.specimen(tests=("CBC",))
-    number = ship(world, accession)
-    with world.uow() as uow:
-        receive_scan(uow, world.clock, world.users["lena"], number, accession)
-    with world.uow() as uow:
-        task = reject_specimen(uow, world.clock, world.users["lena"], accession, reason).task_id
-    return accession, task
-
-
-def redraw(world: World, task_id: int) -> CollectResult:
-    ma = world.users["maria"]
-    with world.uow() as uow:
-        eid = open_encounter(uow, world.clock, ma, world.patient_id, STATION)
-    with world.uow() as uow:
-        confirm_identity(uow, world.clock, ma, eid, birth_date=BORN, name_confirmed=True)
-    with world.uow() as uow:
-        shown = load_encounter(uow, ma, eid, recollection_task_id=task_id)
-    containers = [
-        ContainerCollection(c.container_code, c.ordered_test_ids, volume_ml=c.nominal_volume_ml)
-        for c in shown.plan.containers
-    ]
-    with world.uow() as uow:
-        return collect(uow, world.clock, ma, eid, containers, recollection_task_id=task_id)
-
-
-def lab_message(world: World, accession: str) -> list[str]:
-    with world.uow() as uow:
-        message = uow.hl7.outbound_for_specimens(accession)
-        assert message is not None
-        return message.payload.strip("\r").split("\r")
+    return build_world(uow_factory, clock)
 
 
 def test_collecting_a_rejected_tube_closes_its_task_and_links_both(world: World) -> None:
@@ -159,7 +104,25 @@ def test_collecting_a_rejected_tube_closes_its_task_and_links_both(world: World)
     assert spm.split("|")[2].startswith(new)
 
 
-def test_a_lost_tube_is_coded_lost_and_its_recollection_says_so(world: World) -> None:
+def lost_on_the_road(world: World, reason: LossReason, note: str) -> tuple[str, int]:
+    """A tube picked up, then reported lost by the courier from the transit flags."""
+    accession = world.specimen(tests=("CMP",), container="SST")
+    ship(world, accession)
+    with world.uow() as uow:
+        task_id = report_lost(
+            uow,
+            world.clock,
+            world.users["chris"],
+            accession,
+            reason,
+            note=note,
+            location="In transit (route 2)",
+        )
+    return accession, task_id
+
+
+def missing_at_receipt(world: World) -> tuple[str, int]:
+    """A tube on the manifest that was not in the bag when the lab closed the receipt."""
     came = world.specimen(tests=("CBC",))
     lost = world.specimen(tests=("CMP",), container="SST")
     number = ship(world, came, lost)
@@ -168,22 +131,117 @@ def test_a_lost_tube_is_coded_lost_and_its_recollection_says_so(world: World) ->
     with world.uow() as uow:
         close_receipt(uow, world.clock, world.users["lena"], number, report_missing_lost=True)
     with world.uow() as uow:
-        info = open_recollection_of(uow, world.users["sam"], lost)
-    assert info.reason == LOST_REASON_CODE
-    assert info.reason_label == reason_label(LOST_REASON_CODE) == "Lost in transit"
-    (new,) = [s.accession for s in redraw(world, info.task_id).specimens]
-    segments = lab_message(world, new)
-    assert f"NTE|1|L|Recollection of {lost} (lost in transit)" in segments
+        return lost, open_recollection_of(uow, world.users["sam"], lost).task_id
+
+
+@pytest.mark.parametrize(
+    ("how", "code", "note", "label"),
+    [
+        pytest.param(
+            "receipt", LossReason.NOT_IN_BAG, "", "lost: not in the bag at receipt", id="receipt"
+        ),
+        pytest.param(
+            "courier",
+            LossReason.DAMAGED_IN_TRANSIT,
+            "cooler box cracked",
+            "lost: broken or leaking in transit",
+            id="courier-coded",
+        ),
+        pytest.param(
+            "courier",
+            LossReason.OTHER,
+            "bag left at the pharmacy",
+            "lost (other): bag left at the pharmacy",
+            id="courier-other",
+        ),
+    ],
+)
+def test_a_lost_tube_is_coded_and_its_recollection_closes_and_links_both(
+    world: World, how: str, code: LossReason, note: str, label: str
+) -> None:
+    lost, task_id = (
+        missing_at_receipt(world) if how == "receipt" else (lost_on_the_road(world, code, note))
+    )
     with world.uow() as uow:
-        line = specimen_timeline(uow, world.users["maria"], accession=lost)
-    assert (line.entries[-1].kind, line.status) == (K.RECOLLECTED, SpecimenStatus.LOST)
+        task = uow.recollections.get(task_id)
+        assert task is not None
+        assert (task.reason, task.loss_reason) == (LOST_REASON_CODE, code)  # 1. coded
+        info = open_recollection_of(uow, world.users["sam"], lost)
+        (row,) = open_recollection_tasks(uow, site_code="CLINIC")
+        old_line = specimen_timeline(uow, world.users["maria"], accession=lost)
+    assert info.reason_label.lower() == row.reason_label.lower() == label  # worklist
+    (loss,) = [e for e in old_line.entries if e.kind is K.LOST]
+    assert loss.reason == code.value  # the custody event carries the code
+    assert reason_label(loss.reason) == code.label  # ... and the timeline shows its label
+    world.clock.advance(timedelta(minutes=5))
+    assert FlagReason.LOST in cmp_flags(world)  # 6. raised while lost
+
+    (new,) = [s.accession for s in redraw(world, task_id).specimens]
+    with world.uow() as uow:
+        task = uow.recollections.get(task_id)
+        assert task is not None
+        old_spec = uow.specimens.by_accession(lost)
+        new_spec = uow.specimens.by_accession(new)
+        assert old_spec is not None
+        assert new_spec is not None
+        # 2. and 3.: linked both ways and closed by the collection
+        assert (task.status, task.recollected_specimen_id) == (
+            RecollectionStatus.DONE,
+            new_spec.id,
+        )
+        assert new_spec.recollection_of_id == old_spec.id
+        old_line = specimen_timeline(uow, world.users["maria"], accession=lost)
+        new_line = specimen_timeline(uow, world.users["maria"], accession=new)
+        assert open_recollection_tasks(uow, site_code="CLINIC") == []
+    # 4. and 5.: both timelines show the link; the original keeps its status
+    assert (old_line.entries[-1].kind, old_line.entries[-1].note, old_line.status) == (
+        K.RECOLLECTED,
+        f"recollected by {new}",
+        SpecimenStatus.LOST,
+    )
+    assert old_line.verified
+    assert new_line.entries[0].note == f"recollection of {lost} ({label})"
+    # 6. the board's flag clears
+    assert FlagReason.LOST not in cmp_flags(world)
+    # 7. the lab's message for the new tube references the original, with the coded reason
+    assert f"NTE|1|L|Recollection of {lost} ({label})" in lab_message(world, new)
+
+
+def cmp_flags(world: World) -> set[FlagReason]:
+    with world.uow() as uow:
+        board = load_board(uow, world.clock, world.users["sam"], OverduePolicy(), audit=False)
+    return {f.reason for r in board.rows if r.test_code == "CMP" for f in r.flags}
+
+
+def test_a_loss_needs_a_known_code_and_other_needs_a_note(world: World) -> None:
+    accession = world.specimen(tests=("CMP",), container="SST")
+    ship(world, accession)
+    courier = world.users["chris"]
+    with world.uow() as uow, pytest.raises(ValidationError, match="is not a loss reason") as bad:
+        report_lost(uow, world.clock, courier, accession, "dropped", location="Route 2")
+    assert "not_in_bag" in bad.value.hint
+    with world.uow() as uow, pytest.raises(ValidationError, match="'other' needs a note"):
+        report_lost(uow, world.clock, courier, accession, LossReason.OTHER, location="Route 2")
+    with world.uow() as uow:  # nothing half-done: still on its way, no task
+        assert uow.specimens.by_accession(accession).status is SpecimenStatus.IN_TRANSIT  # type: ignore[union-attr]
+        assert open_recollection_tasks(uow) == []
+    with world.uow() as uow:  # a code as typed on the command line
+        task_id = report_lost(
+            uow, world.clock, courier, accession, " Courier_Delay ", location="Route 2"
+        )
+    with world.uow() as uow:
+        task = uow.recollections.get(task_id)
+        assert task is not None
+        assert task.loss_reason is LossReason.COURIER_DELAY
 
 
 def test_only_a_clinician_cancels_a_recollection_with_a_reason(world: World) -> None:
     old, task_id = rejected(world, RejectionReason.CLOTTED)
     bus = MessageBus(world.uow, world.clock)
-    with pytest.raises(PermissionDenied, match="Medical assistant"):
+    with pytest.raises(PermissionDenied, match="Only a clinician can cancel") as refused:
         bus.handle(CancelRecollection(task_id=task_id, reason="declined"), world.users["maria"])
+    assert "signed in as Medical assistant" in refused.value.message
+    assert "Ask a clinician" in refused.value.hint
     with pytest.raises(PermissionDenied):
         bus.handle(CancelRecollection(task_id=task_id, reason="declined"), world.users["alex"])
     with pytest.raises(ValidationError, match="needs a reason"):

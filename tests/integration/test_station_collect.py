@@ -18,7 +18,9 @@ from labdesk.domain.errors import PermissionDenied, ValidationError
 from labdesk.domain.forensic import ForensicForm, UrineMethod
 from labdesk.domain.order import OrderStatus, Priority
 from labdesk.domain.order import TestStatus as Status
+from labdesk.domain.preparation import PreparationAnswers
 from labdesk.station import collect as station_collect
+from labdesk.station.at_chair import AtChair
 from labdesk.station.collect import CollectionRefused, collect
 from labdesk.station.dto import ContainerCollection, EncounterView
 from labdesk.station.encounter import (
@@ -307,19 +309,25 @@ def test_fasting_and_urine_type_are_required(
     ]
     with uow_factory() as uow, pytest.raises(CollectionRefused) as info:
         collect(uow, clock, world.ma, eid, bare)
-    assert any("fasted" in p for p in info.value.problems)
+    # The lipid panel's fasting is the preparation question's (asked once, not 'Fasted?').
+    assert any("When did the patient last eat" in p for p in info.value.problems)
+    assert not any("whether the patient fasted" in p for p in info.value.problems)
     assert any("urine collection type" in p for p in info.value.problems)
     good = [
-        ContainerCollection(sst.container_code, sst.ordered_test_ids, fasting=False),
+        ContainerCollection(sst.container_code, sst.ordered_test_ids),
         ContainerCollection(
             uat.container_code, uat.ordered_test_ids, urine_method=UrineMethod.CLEAN_CATCH
         ),
     ]
+    fasted = PreparationAnswers(last_meal_at=clock.now() - timedelta(hours=12))
     with uow_factory() as uow:
-        collect(uow, clock, world.ma, eid, good)
-        methods = sorted(d.method.value for d in uow.station.details(eid))
-    assert methods == ["clean_catch", "venipuncture"]
+        collect(uow, clock, world.ma, eid, good, at_chair=AtChair(preparation=fasted))
+        details = sorted((d.method.value, d.fasting) for d in uow.station.details(eid))
+    assert details == [("clean_catch", None), ("venipuncture", True)]
 
+
+OBSERVED = AtChair(observer_badge="BADGE-OBS-1")
+"""A forensic collection records who observed it (issue 13 item 6)."""
 
 FORM = ForensicForm(
     ccf_number="T123 4567",
@@ -341,6 +349,11 @@ def _forensic_setup(
     _identify(uows, clock, world, eid)
     cup = _view(uows, world, eid).plan.urine[0]
     assert cup.chain_of_custody
+    with uows() as uow:  # the MA observes the void herself: her badge is the observer's
+        observer = uow.people.user(world.ma.id)
+        assert observer is not None
+        observer.badge_id = OBSERVED.observer_badge
+        uow.commit()
     return eid, cup.ordered_test_ids
 
 
@@ -364,8 +377,9 @@ def test_forensic_out_of_range_temperature_starts_observed_recollection(
     hot = FORM.__class__(**{**FORM.__dict__, "temperature_c": 39.5, "remarks": "temp 39.5"})
     with uow_factory() as uow:
         result = collect(
-            uow, clock, world.ma, eid, [ContainerCollection("CCUP", ids, forensic=hot)]
-        )
+            uow, clock, world.ma, eid, [ContainerCollection("CCUP", ids, forensic=hot)],
+            at_chair=OBSERVED,
+        )  # fmt: skip
     first = result.specimens[0]
     assert result.observed_recollection_needed == (first.id,)
     assert first.ccf_number == "T1234567"
@@ -382,7 +396,9 @@ def test_forensic_out_of_range_temperature_starts_observed_recollection(
     with uow_factory() as uow, pytest.raises(CollectionRefused, match="observed"):
         collect_observed_recollection(uow, clock, world.ma, eid, first.id, FORM)
     with uow_factory() as uow:
-        again = collect_observed_recollection(uow, clock, world.ma, eid, first.id, second)
+        again = collect_observed_recollection(
+            uow, clock, world.ma, eid, first.id, second, observer=OBSERVED.observer_badge
+        )
     view = _view(uow_factory, world, eid)
     assert not any("observed recollection" in b for b in view.blockers)
     assert len(view.specimens) == 2
@@ -400,8 +416,9 @@ def test_forensic_recollection_can_be_waived_with_a_reason(
     cold = FORM.__class__(**{**FORM.__dict__, "temperature_c": 30.0, "remarks": "cold"})
     with uow_factory() as uow:
         first = collect(
-            uow, clock, world.ma, eid, [ContainerCollection("CCUP", ids, forensic=cold)]
-        )
+            uow, clock, world.ma, eid, [ContainerCollection("CCUP", ids, forensic=cold)],
+            at_chair=OBSERVED,
+        )  # fmt: skip
     specimen_id = first.specimens[0].id
     with uow_factory() as uow, pytest.raises(ValidationError, match="Say why"):
         waive_observed_recollection(uow, clock, world.ma, specimen_id, "")

@@ -8,172 +8,50 @@ the tests collected again. Runs on SQLite and PostgreSQL (``uow_factory``).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from custody_world import PASSWORD, World
+from custody_world import World
+from recollection_world import (
+    BORN,
+    STATION,
+    board,
+    build_world,
+    carried,
+    draw_all,
+    label_and_verify,
+    pending_order,
+    receive,
+    reject,
+    ship,
+    specimen_id,
+    view,
+    visit,
+)
 
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.custody.events import Handoff, record_event
-from labdesk.custody.pickup import finish_pickup, scan_for_pickup, start_pickup
-from labdesk.custody.receipt import (
-    close_receipt,
-    open_receipt,
-    receive_scan,
-    reject_specimen,
-)
+from labdesk.custody.receipt import close_receipt
 from labdesk.custody.timeline import specimen_timeline
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as K
 from labdesk.domain.errors import PermissionDenied, ValidationError
-from labdesk.domain.order import Order, OrderedTest, OrderSource, OrderStatus, Priority
+from labdesk.domain.order import OrderStatus
 from labdesk.domain.order import TestStatus as Status
-from labdesk.domain.overdue import FlagReason, OverduePolicy
+from labdesk.domain.overdue import FlagReason
 from labdesk.domain.patient import Patient, Sex
-from labdesk.domain.people import Station
 from labdesk.domain.recollection import RecollectionStatus, RejectionReason
 from labdesk.domain.specimen import SpecimenStatus
-from labdesk.results.board import load_board
-from labdesk.results.board_dto import BoardRow
 from labdesk.station.collect import CollectionRefused, collect
-from labdesk.station.dto import CollectResult, ContainerCollection, EncounterView
-from labdesk.station.encounter import confirm_identity, load_encounter, open_encounter
+from labdesk.station.dto import ContainerCollection
+from labdesk.station.encounter import open_encounter
 from labdesk.station.recollection import cancel_recollection, plan_recollection
 from labdesk.station.recollection_tasks import open_recollection_tasks
 from labdesk.station.worklist import station_worklist
 
-STATION = "STATION-1"
-BORN = date(1970, 1, 1)  # custody_world's patient
-
 
 @pytest.fixture
 def world(uow_factory: UnitOfWorkFactory, clock: FixedClock) -> World:
-    world = World.build(uow_factory, clock)
-    with uow_factory() as uow:
-        uow.people.add(Station(code=STATION, name="Chair 1", site_id=world.sites["CLINIC"]))
-        uow.commit()
-    return world
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def ship(world: World, *accessions: str) -> str:
-    """A courier picks ``accessions`` up at CLINIC; returns the manifest number."""
-    courier = world.users["chris"]
-    with world.uow() as uow:
-        number = start_pickup(uow, world.clock, courier, "CLINIC").number
-    for accession in accessions:
-        with world.uow() as uow:
-            scan_for_pickup(uow, world.clock, courier, number, accession)
-    with world.uow() as uow:
-        finish_pickup(uow, world.clock, courier, number, PASSWORD, leave_behind=True)
-    world.clock.advance(timedelta(minutes=40))
-    with world.uow() as uow:
-        open_receipt(uow, world.clock, world.users["lena"], number)
-    return number
-
-
-def receive(world: World, number: str, accession: str) -> None:
-    with world.uow() as uow:
-        receive_scan(uow, world.clock, world.users["lena"], number, accession)
-
-
-def reject(world: World, accession: str, reason: RejectionReason) -> int:
-    """Ship, receive and reject the tube; returns the recollection task's id."""
-    number = ship(world, accession)
-    receive(world, number, accession)
-    with world.uow() as uow:
-        return reject_specimen(uow, world.clock, world.users["lena"], accession, reason).task_id
-
-
-def label_and_verify(world: World, accession: str) -> None:
-    """The MA's label print and scan-back of a freshly drawn tube."""
-    with world.uow() as uow:
-        specimen = uow.specimens.by_accession(accession)
-        assert specimen is not None
-        for kind in (K.LABELLED, K.VERIFIED):
-            record_event(
-                uow,
-                world.clock,
-                specimen,
-                kind,
-                Handoff(actor_id=world.users["maria"].id, location="CLINIC / STATION-1"),
-            )
-        uow.commit()
-
-
-def pending_order(world: World, *codes: str) -> list[int]:
-    """Another order of the patient, not drawn yet; its ordered test ids."""
-    now = world.clock.now()
-    with world.uow() as uow:
-        order = Order(
-            placer_order_number=f"EHR{uow.counters.next_value('test-order'):06d}",
-            patient_id=world.patient_id,
-            ordering_provider="Dr. Sam Patel",
-            priority=Priority.ROUTINE,
-            source=OrderSource.HL7,
-            ordered_at=now,
-            created_at=now,
-        )
-        uow.orders.add(order)
-        uow.orders.flush()
-        assert order.id is not None
-        tests = [OrderedTest(order_id=order.id, test_code=c, status_changed_at=now) for c in codes]
-        for ot in tests:
-            uow.orders.add_test(ot)
-        uow.orders.flush()
-        uow.commit()
-        return [ot.id for ot in tests if ot.id is not None]
-
-
-def visit(world: World, *, identified: bool = True) -> int:
-    ma = world.users["maria"]
-    with world.uow() as uow:
-        eid = open_encounter(uow, world.clock, ma, world.patient_id, STATION)
-    if identified:
-        with world.uow() as uow:
-            confirm_identity(uow, world.clock, ma, eid, birth_date=BORN, name_confirmed=True)
-    return eid
-
-
-def view(world: World, eid: int, task_id: int | None, *, pending: bool = False) -> EncounterView:
-    with world.uow() as uow:
-        return load_encounter(
-            uow, world.users["maria"], eid, recollection_task_id=task_id, with_pending=pending
-        )
-
-
-def draw_all(world: World, eid: int, shown: EncounterView, task_id: int | None) -> CollectResult:
-    containers = [
-        ContainerCollection(c.container_code, c.ordered_test_ids, volume_ml=c.nominal_volume_ml)
-        for c in shown.plan.containers
-    ]
-    with world.uow() as uow:
-        return collect(
-            uow, world.clock, world.users["maria"], eid, containers, recollection_task_id=task_id
-        )
-
-
-def carried(world: World, accession: str) -> dict[str, Status]:
-    with world.uow() as uow:
-        specimen = uow.specimens.by_accession(accession)
-        assert specimen is not None
-        return {t.test_code: t.status for t in uow.orders.tests_for_specimen(specimen.id or 0)}
-
-
-def board(world: World) -> dict[int, BoardRow]:
-    with world.uow() as uow:
-        rows = load_board(uow, world.clock, world.users["sam"], OverduePolicy(), audit=False)
-    return {r.ordered_test_id: r for r in rows.rows}
-
-
-def specimen_id(world: World, accession: str) -> int:
-    with world.uow() as uow:
-        specimen = uow.specimens.by_accession(accession)
-        assert specimen is not None
-        assert specimen.id is not None
-        return specimen.id
+    return build_world(uow_factory, clock)
 
 
 # ---------------------------------------------------------------- tests
@@ -287,7 +165,7 @@ def test_lost_tube_is_recollected(world: World) -> None:
         assert closed.status is RecollectionStatus.DONE
         assert closed.recollected_specimen_id == new_id
         first = specimen_timeline(uow, world.users["maria"], accession=new).entries[0]
-    assert first.note == f"recollection of {lost} (lost in transit)"
+    assert first.note == f"recollection of {lost} (lost: not in the bag at receipt)"
     rows = [r for r in board(world).values() if r.test_code in ("CMP", "TSH")]
     assert {r.status for r in rows} == {Status.COLLECTED}
     assert not any(f.reason is FlagReason.LOST for r in rows for f in r.flags)

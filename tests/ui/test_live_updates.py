@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from custody_world import World
@@ -17,7 +19,10 @@ from pytestqt.qtbot import QtBot
 from labdesk.bootstrap import Core, bootstrap
 from labdesk.config import Config
 from labdesk.custody.commands import ScanPickup, StartPickup
+from labdesk.custody.dto import TransitFlagRow
+from labdesk.domain.catalog import TemperatureClass
 from labdesk.domain.clock import FixedClock
+from labdesk.domain.errors import StorageError
 from labdesk.kernel.changes import ChangeBatch, FeedState, OnChanges, OnState, Topic
 from labdesk.kernel.dto import SignedInUser
 from labdesk.live_feed import open_feed
@@ -28,9 +33,11 @@ from ui.app import context_of
 from ui.context import AppContext
 from ui.custody.courier_page import CourierPage
 from ui.custody.receiving_page import LabReceivingPage
+from ui.custody.widgets import TRANSIT_LONGEST_WAIT_MS, TRANSIT_SLACK_MS
 from ui.live import LiveUpdates, LiveView
 from ui.printing.printers_panel import PrintersPanel
-from ui.results.page import ResultsPage
+from ui.results.page import DUE_SLACK_S, LONGEST_WAIT_S, ResultsPage
+from ui.station import find_step as find_step_module
 from ui.station.page import StationPage
 from ui.status_bar import StatusBar
 from ui.tasks import wait_for_background_jobs
@@ -286,6 +293,101 @@ def test_a_burst_of_100_batches_gives_a_bounded_number_of_loads(
     view = screens.station.worklist_live
     assert view is not None
     assert not view.loading
+
+
+def test_a_failed_worklist_reload_keeps_its_rows_says_why_and_does_not_block_the_next(
+    qtbot: QtBot, screens: Screens, feed: FakeFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = screens.station.find_step
+    view = screens.station.worklist_live
+    assert view is not None
+    rows = [step.waiting_model.row_at(n) for n in range(step.waiting_model.rowCount())]
+
+    def locked(*_args: object) -> object:
+        raise StorageError("The database is busy.", hint="Try again in a moment.")
+
+    monkeypatch.setattr(find_step_module, "station_worklist", locked)
+    with qtbot.waitSignal(step.worklist_failed, timeout=WAIT_MS) as failed:
+        feed.send(batch(Topic.ORDERS))
+    assert "The database is busy" in failed.args[0]
+    assert step.worklist_label.is_error
+    assert "Try again in a moment" in step.worklist_label.text()
+    assert [step.waiting_model.row_at(n) for n in range(step.waiting_model.rowCount())] == rows
+    assert not view.loading
+    assert view.failures == 1
+
+    monkeypatch.undo()
+    with qtbot.waitSignal(step.worklist_shown, timeout=2_000):  # at once, not in 30 s
+        feed.send(batch(Topic.ORDERS))
+    assert not step.worklist_label.is_error
+
+
+def test_a_live_board_waits_for_its_next_deadline_instead_of_polling(
+    qtbot: QtBot, screens: Screens
+) -> None:
+    board = screens.results
+    assert not board.poll_timer.isActive()
+    assert board.due_timer.isActive()
+    assert board.due_timer.isSingleShot()
+    loaded = board._board
+    assert loaded is not None
+    due_in = replace(loaded, next_due_s=loaded.now_s + 90.0)
+    assert board.seconds_to_due(due_in) == pytest.approx(90.0 + DUE_SLACK_S)
+    assert board.seconds_to_due(replace(loaded, next_due_s=None)) == LONGEST_WAIT_S
+    far = replace(loaded, next_due_s=loaded.now_s + 10 * LONGEST_WAIT_S)
+    assert board.seconds_to_due(far) == LONGEST_WAIT_S
+    assert board.due_timer.interval() == int(board.seconds_to_due(loaded) * 1000)
+
+    view = board.live_view
+    assert view is not None
+    reloads = view.reloads
+    with qtbot.waitSignal(board.board_loaded, timeout=WAIT_MS):
+        board.due_timer.timeout.emit()  # the deadline passed
+    assert view.reloads == reloads + 1
+    assert board.due_timer.isActive()  # the load set the next one
+
+    board.hide()
+    board.due_timer.timeout.emit()
+    _settle(qtbot)
+    assert view.reloads == reloads + 1
+    assert view.stale  # a hidden board reloads when shown again
+
+
+def _on_the_road(picked_up_at: datetime, minutes: int, stability: datetime | None) -> Any:
+    return TransitFlagRow(
+        specimen_id=1,
+        accession="A1",
+        container_code="SST",
+        temperature_class=TemperatureClass.AMBIENT,
+        site_code="CLINIC",
+        manifest_number="M1",
+        picked_up_at=picked_up_at,
+        picked_up_by="Chris",
+        expected_minutes=minutes,
+        stability_deadline=stability,
+        flags=(),
+    )
+
+
+def test_a_live_transit_panel_waits_for_the_next_flag_instead_of_polling(
+    qtbot: QtBot, screens: Screens
+) -> None:
+    panel = screens.courier.transit
+    assert panel._timer.isSingleShot()
+    assert panel._timer.isActive()
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    soon = _on_the_road(now - timedelta(minutes=80), 90, None)  # overdue in 10 minutes
+    later = _on_the_road(now, 90, now + timedelta(minutes=20))  # unstable in 20
+    assert panel.wait_ms([soon, later], now) == 10 * 60_000 + TRANSIT_SLACK_MS
+    assert panel.wait_ms([later], now) == 20 * 60_000 + TRANSIT_SLACK_MS
+    assert panel.wait_ms([], now) == TRANSIT_LONGEST_WAIT_MS
+    view = panel.live_view
+    assert view is not None
+    reloads = view.reloads
+    with qtbot.waitSignal(panel.loaded, timeout=WAIT_MS):
+        panel._timer.timeout.emit()  # a specimen became overdue
+    assert view.reloads == reloads + 1
+    assert panel._timer.isActive()  # the load set the next one
 
 
 def test_stopping_the_app_stops_the_feed(live: LiveUpdates, feed: FakeFeed) -> None:

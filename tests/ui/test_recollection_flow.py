@@ -8,16 +8,11 @@ a reason (the station offers no cancel button to the assistant).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import zxingcpp
 from custody_world import World
-from PIL import Image
-from PySide6.QtCore import Qt
-from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
@@ -25,23 +20,24 @@ from labdesk.domain.custody import CustodyEventKind
 from labdesk.domain.order import TestStatus as Status
 from labdesk.domain.recollection import RecollectionStatus
 from labdesk.kernel.dto import SignedInUser
-from tests.ui.test_station_flow import station_of, wait_view
-from tests.ui.test_station_recollection_flow import (  # noqa: F401 - fixtures
-    _open_task,
+from tests.ui.recollection_screens import (  # noqa: F401 - fixtures
+    WAIT_MS,
+    collect_planned,
     context,
+    identify,
     labels_dir,
+    open_task,
+    print_labels,
     rejected_tube,
     window,
     world,
 )
+from tests.ui.test_station_flow import station_of
 from ui.context import AppContext
 from ui.main_window import MainWindow
 from ui.results.page import ResultsPage
-from ui.station.banner import Step
 from ui.widgets import recollection_cancel
 from ui.widgets.specimen_timeline import SpecimenTimelineDialog
-
-WAIT_MS = 10_000
 
 
 def test_recollection_label_scans_to_the_new_tube_and_marks_the_original(
@@ -54,26 +50,10 @@ def test_recollection_label_scans_to_the_new_tube_and_marks_the_original(
 ) -> None:
     old = rejected_tube(world, password)
     page = station_of(window)
-    _open_task(qtbot, window)
-    qtbot.waitUntil(lambda: page.step is Step.IDENTIFY, timeout=WAIT_MS)
-    step = page.identify_step
-    qtbot.keyClicks(step.dob_edit, "1980-03-04")
-    step.name_check.setChecked(True)
-    QTest.keyClick(step.dob_edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: page.step is Step.PLAN, timeout=WAIT_MS)
-    QTest.keyClick(page.plan_step, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
-    QTest.keyClick(page.collect_step, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: page.step is Step.LABELS, timeout=WAIT_MS)
-    wait_view(qtbot, page, lambda v: len(v.specimens) == 1)
-    printed: list[object] = []
-    page.controller.printed.connect(printed.append)
-    QTest.keyClick(page.labels_step, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: bool(printed), timeout=WAIT_MS)
-    png = printed[0].preview_png  # type: ignore[attr-defined]
-    (decoded,) = [d.text for d in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
-    view = page.controller.encounter
-    assert view is not None
-    (new,) = [s.accession for s in view.specimens]
+    open_task(qtbot, window)
+    identify(qtbot, page)
+    collect_planned(qtbot, page)
+    _, decoded, new = print_labels(qtbot, page)
     assert decoded == new != old
 
     # The original's timeline says what replaced it.

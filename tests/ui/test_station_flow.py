@@ -558,6 +558,12 @@ def test_manual_order_cancel_and_forensic_observed_recollection(
     row = page.collect_step.rows[0]
     assert row.form_button is not None
     row.form_button.click()
+    with station_core.uow() as uow:  # Maria observed the void: her badge is the observer's
+        maria = uow.people.user_by_username("maria")
+        assert maria is not None
+        maria.badge_id = "BADGE-MARIA"
+        uow.commit()
+    page.collect_step.witness.observer_edit.setText("BADGE-MARIA")  # required (forensic)
     QTest.keyClick(page.collect_step, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     wait_view(qtbot, page, lambda v: any(s.needs_observed_recollection for s in v.specimens))
     assert "direct observation" in page.message.text()
@@ -568,6 +574,7 @@ def test_manual_order_cancel_and_forensic_observed_recollection(
         hot, ccf_number="T7654321", temperature_c=35.0, observed=True, remarks="observed"
     )
     monkeypatch.setattr("ui.station.dialogs.ask_forensic", lambda *_a, **_k: observed)
+    monkeypatch.setattr("ui.station.witness_fields.ask_observer_badge", lambda _p: "BADGE-MARIA")
     page.labels_step.observed_button.click()
     wait_view(qtbot, page, lambda v: len(v.specimens) == 2)
     view = page.controller.encounter

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from labdesk.config import BLOOD_VOLUME_POLICY, ConfigError, load_config
+from labdesk.domain import catalog
 from labdesk.domain.blood_volume import (
     WINDOW_24H,
     WINDOW_30D,
     AgeBand,
+    PediatricTube,
     age_band,
     assess,
     check_weight,
@@ -143,3 +145,34 @@ def test_the_config_file_sets_the_policy_and_refuses_bad_values(tmp_path: Path) 
     file.write_text('[blood_volume]\nlimit_24h_percent = "five"\n')
     with pytest.raises(ConfigError, match="must hold numbers"):
         load_config(file)
+
+
+@pytest.mark.parametrize(("weight", "band", "per_kg"), BANDS)
+def test_one_hundredth_of_a_ml_over_the_30_day_limit_is_over(
+    weight: float, band: AgeBand, per_kg: float
+) -> None:
+    month = weight * per_kg * 0.10
+    at_limit = assess(BLOOD_VOLUME_POLICY, weight, band, 1.0, 0, month - 1.0)
+    assert not at_limit.over
+    over = assess(BLOOD_VOLUME_POLICY, weight, band, 1.01, 0, month - 1.0)
+    assert over.over
+    assert over.excess_30d_ml == pytest.approx(0.01)
+    assert over.allowed_now_ml == pytest.approx(1.0, abs=0.01)
+    assert "0.01 mL over the 30-day limit" in over.summary()
+
+
+def test_a_pediatric_tube_carries_the_test_at_its_own_volume() -> None:
+    cmp = catalog.TestDefinition(  # by module: pytest would collect a Test* name
+        code="CMP", loinc="24323-8", name="Comprehensive metabolic panel",
+        specimen_type="serum", container_code="SST", preferred_volume_ml=1,
+        minimum_volume_ml=0.5, stability_ambient_h=2, stability_refrigerated_h=72,
+        stability_frozen_h=720, transport_temperature=catalog.TemperatureClass.REFRIGERATED,
+        routine_tat_min=1440, stat_tat_min=60,
+    )  # fmt: skip
+    small = PediatricTube("CMP", "SSTM", 0.3).applied_to(cmp)
+    assert (small.container_code, small.preferred_volume_ml, small.minimum_volume_ml) == (
+        "SSTM",
+        0.3,
+        0.3,
+    )
+    assert (small.code, small.specimen_type, small.stability_refrigerated_h) == ("CMP", "serum", 72)

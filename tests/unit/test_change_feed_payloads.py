@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from labdesk.adapters.change_feed import pg
 from labdesk.adapters.change_feed.pg import PgChangeFeed, conninfo_from_url
 from labdesk.adapters.database import parse_url
 from labdesk.kernel.changes import (
@@ -149,3 +150,11 @@ def test_conninfo_keeps_the_url_parts_and_options() -> None:
     assert "user=lab" in info
     assert "sslmode=verify-full" in info
     assert "password='p@ss w'" in info
+
+
+def test_a_silently_dead_listener_is_noticed_within_ten_seconds_by_default() -> None:
+    """The issue's bound: silence for ``KEEPALIVE_S``, then a probe that may take
+    ``PROBE_TIMEOUT_S`` (``test_change_feed_pg.py`` black-holes a real connection)."""
+    feed = PgChangeFeed("host=127.0.0.1")
+    assert feed._keepalive_s + feed._probe_timeout_s < 10.0
+    assert pg.TCP_KEEPALIVES["tcp_user_timeout"] < 10_000  # a vanished peer, in ms

@@ -107,6 +107,24 @@ def test_late_order_gets_at_least_the_grace(engine: OverdueEngine) -> None:
     assert only(engine.deadlines(test)).due_at == ny(2026, 3, 4, 2, 30)
 
 
+@pytest.mark.parametrize("stat", [False, True])
+def test_a_timed_draw_is_due_at_its_window_close(engine: OverdueEngine, stat: bool) -> None:
+    """An OGTT 2H step: not flagged before its window (not even by a STAT grace), flagged
+    the minute its window closes (not at the day's end)."""
+    closes = ny(2026, 3, 3, 11, 10)
+    test = state(S.ORDERED, ordered=ny(2026, 3, 3, 8, 0), stat=stat)._replace(
+        collect_by_s=posix(closes)
+    )
+    deadline = only(engine.deadlines(test))
+    assert (deadline.reason, deadline.since, deadline.due_at) == (
+        R.NOT_COLLECTED,
+        ny(2026, 3, 3, 8, 0),
+        closes,
+    )
+    assert reasons_at(engine, test, closes - timedelta(seconds=1)) == []
+    assert reasons_at(engine, test, closes) == [R.NOT_COLLECTED]
+
+
 def test_stat_order_must_be_collected_within_the_stat_grace(engine: OverdueEngine) -> None:
     test = state(S.ORDERED, ordered=ny(2026, 3, 3, 9, 0), stat=True)
     assert only(engine.deadlines(test)).due_at == ny(2026, 3, 3, 10, 0)

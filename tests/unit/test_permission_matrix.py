@@ -68,6 +68,7 @@ REQUIRED: dict[str, Permission | AnyOf | str] = {
     "station.patients.get_patient": P.VIEW_PATIENT_DEMOGRAPHICS,
     "station.patients.search_patients": P.VIEW_PATIENT_DEMOGRAPHICS,
     "catalog.compendium.import_catalog_file": P.MANAGE_CATALOG,
+    "catalog.compendium.import_compendium_file": P.MANAGE_CATALOG,
     "access.workstations.list_sites": P.MANAGE_STATIONS,
     "access.workstations.list_stations": P.MANAGE_STATIONS,
     "access.workstations.save_site": P.MANAGE_STATIONS,
@@ -129,7 +130,6 @@ REQUIRED: dict[str, Permission | AnyOf | str] = {
         {P.PICK_UP_SPECIMENS, P.RECEIVE_SPECIMENS}
     ),
     "custody.manifest_print.print_manifest": frozenset({P.PICK_UP_SPECIMENS, P.RECEIVE_SPECIMENS}),
-    "station.recollection_tasks.close_recollection_task": P.MANAGE_ORDERS,
     # labels and printing (issue 3)
     "printing.views.check": HELPER,
     "printing.views.job_preview": P.PRINT_LABELS,

@@ -12,7 +12,9 @@ from labdesk.domain.preparation import (
     PreparationAnswers,
     PreparationKind,
     PreparationRule,
+    dose_finding,
     evaluate,
+    fasted,
     problems_for_collection,
     requirements,
 )
@@ -124,3 +126,25 @@ def test_impossible_answer_times_are_refused() -> None:
 def test_no_rules_ask_nothing() -> None:
     assert requirements([]) == ()
     assert evaluate((), PreparationAnswers(), NOW) == ()
+
+
+def test_each_tube_is_fasted_by_its_own_tests_hours() -> None:
+    ten_hours = PreparationAnswers(last_meal_at=NOW - timedelta(hours=10))
+    assert fasted([GLUF], ten_hours, NOW) is True
+    assert fasted([LIPID], ten_hours, NOW) is False
+    assert fasted([LIPID], PreparationAnswers(last_meal_at=NOW - timedelta(hours=12)), NOW)
+    assert fasted([LIPID, UACUL], ten_hours, NOW) is False
+    assert fasted([UACUL, VANCO], ten_hours, NOW) is None  # no fasting asked
+    assert fasted([LIPID], PreparationAnswers(), NOW) is None  # not answered
+    future = PreparationAnswers(last_meal_at=NOW + timedelta(hours=1))
+    assert fasted([LIPID], future, NOW) is None  # evaluate() refuses it at the collection
+
+
+def test_a_dose_timed_draw_answers_the_last_dose_with_its_dose_time() -> None:
+    (needed,) = requirements([VANCO])
+    dose = datetime(2026, 3, 9, 8, 30, tzinfo=UTC)
+    finding = dose_finding(needed, dose)
+    assert finding.answered
+    assert finding.met
+    assert finding.answer == "dose the timed draw is based on: 2026-03-09T08:30+00:00"
+    assert problems_for_collection([finding], "") == []

@@ -45,7 +45,10 @@ def test_the_shipped_series_are_valid_and_use_shipped_tests() -> None:
     assert by_code["VANCOT"].anchor is Anchor.DOSE
     assert by_code["VANCOT"].offset_min == -30
     loinc = {t.code: t.loinc for t in tests}
-    assert [loinc[c] for c in ("GTT0", "GTT1H", "GTT2H")] == ["1558-6", "20438-8", "20436-2"]
+    # The 75 g challenge codes, not the dose-unspecified 20438-8 / 20436-2, nor 1520-6 (an
+    # HL7 race code, not a LOINC glucose term): sources in docs/timed-draws.md.
+    codes = ("GTT0", "GTT1H", "GTT2H", "CORTAM", "VANCOT")
+    assert [loinc[c] for c in codes] == ["1558-6", "1507-3", "1518-0", "9813-7", "4092-3"]
 
 
 def test_the_file_is_recognised_by_its_key_column() -> None:

@@ -213,3 +213,77 @@ def test_trough_without_a_dose_time_is_refused() -> None:
 def test_first_draw_step_is_always_on_time() -> None:
     drawn = local(2026, 6, 1, 8, 0)
     assert first_step_window(OGTT[0], drawn, NY).status(drawn) is StepStatus.DUE
+
+
+def _local_hhmm(at: datetime) -> str:
+    return at.astimezone(ZONE).strftime("%H:%M %Z")
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "status"),
+    [
+        (23, 54, StepStatus.EARLY),
+        (23, 55, StepStatus.OPEN),  # opens before midnight...
+        (0, 0, StepStatus.DUE),
+        (0, 5, StepStatus.DUE),  # ...closes after it
+        (0, 6, StepStatus.LATE),
+    ],
+)
+def test_a_window_across_midnight_keeps_its_boundaries(
+    hour: int, minute: int, status: StepStatus
+) -> None:
+    first = local(2026, 6, 1, 23, 0)
+    (_, w1), _ = schedule(OGTT, first, NY)
+    assert (_local_hhmm(w1.opens_at), _local_hhmm(w1.closes_at)) == ("23:55 EDT", "00:05 EDT")
+    day = 1 if hour == 23 else 2
+    assert w1.status(local(2026, 6, day, hour, minute)) is status
+    assert countdown(w1, local(2026, 6, 1, 23, 30)) == "due in 0:30"
+    assert w1.deviation(local(2026, 6, 2, 0, 10)) == "late by 5 min"
+
+
+def test_a_window_across_the_spring_forward_gap_is_ten_real_minutes() -> None:
+    # 2026-03-08: 02:00 EST becomes 03:00 EDT. 1H after 01:00 EST is 03:00 EDT.
+    first = local(2026, 3, 8, 1, 0)
+    (_, w1), _ = schedule(OGTT, first, NY)
+    assert _local_hhmm(w1.opens_at) == "01:55 EST"
+    assert _local_hhmm(w1.due_at) == "03:00 EDT"
+    assert _local_hhmm(w1.closes_at) == "03:05 EDT"
+    assert w1.closes_at - w1.opens_at == timedelta(minutes=10)
+    assert w1.status(first + timedelta(minutes=55)) is StepStatus.OPEN
+    assert countdown(w1, first + timedelta(minutes=30)) == "due in 0:30"  # real, not wall
+
+
+def test_the_repeated_hour_after_fall_back_is_not_on_time() -> None:
+    # 2026-11-01: 01:30 happens twice. 1H after 00:30 EDT is the first 01:30 (EDT); at the
+    # second 01:30 (EST) the wall clock looks on time but an hour has passed: missed.
+    first = datetime(2026, 11, 1, 0, 30, tzinfo=ZONE).astimezone(UTC)
+    (_, w1), _ = schedule(OGTT, first, NY)
+    assert _local_hhmm(w1.due_at) == "01:30 EDT"
+    second_half_past_one = w1.due_at + timedelta(hours=1)
+    assert _local_hhmm(second_half_past_one) == "01:30 EST"
+    assert w1.status(w1.due_at) is StepStatus.DUE
+    assert w1.status(second_half_past_one) is StepStatus.MISSED
+    assert w1.deviation(second_half_past_one) == "late by 55 min"
+
+
+MIDNIGHT = step(
+    1, "0H", Anchor.CLOCK, clock_time=time(0, 0), window_before_min=60, window_after_min=60
+)
+
+
+@pytest.mark.parametrize(
+    ("day", "hour", "minute", "status"),
+    [
+        (1, 22, 59, StepStatus.EARLY),
+        (1, 23, 30, StepStatus.OPEN),  # judged against the coming midnight, not the last
+        (2, 0, 45, StepStatus.DUE),  # and against the midnight just past
+        (2, 1, 1, StepStatus.LATE),
+    ],
+)
+def test_a_wall_clock_window_around_midnight(
+    day: int, hour: int, minute: int, status: StepStatus
+) -> None:
+    drawn = local(2026, 6, day, hour, minute)
+    window = first_step_window(MIDNIGHT, drawn, NY)
+    assert window.due_at == local(2026, 6, 2, 0, 0)
+    assert window.status(drawn) is status

@@ -101,7 +101,7 @@ class CourierPage(Page):
         self.ready_model = ReadyModel(tz, self)
         self.ready_table: QTableView = sorting_table_view(self.ready_model, self)
         self.ready_label = QLabel(self)
-        self.transit = TransitPanel(context, self)
+        self.transit = TransitPanel(context, self, user=user)
         self.timeline_button = QPushButton(self.tr("Timeline…"), self)
         self.timeline_button.clicked.connect(self.show_timeline)
         self.finish_button = QPushButton(self.tr("Finish pickup…"), self)

@@ -81,7 +81,7 @@ class LabReceivingPage(Page):
         self.banner = ScanBanner(self)
         self.model = ManifestRowModel(context.config.clinic_timezone, self)
         self.table: QTableView = sorting_table_view(self.model, self)
-        self.transit = TransitPanel(context, self)
+        self.transit = TransitPanel(context, self, user=user)
         self.reject_button = QPushButton(self.tr("Reject…"), self)
         self.reject_button.clicked.connect(self.reject_selected)
         self.timeline_button = QPushButton(self.tr("Timeline…"), self)

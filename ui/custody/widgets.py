@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -22,13 +23,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labdesk.custody.commands import ReportLost
 from labdesk.custody.dto import ScanFeedback, TransitFlagRow
 from labdesk.custody.transit import in_transit_flags
+from labdesk.domain.loss import LossReason
 from labdesk.domain.recollection import RejectionReason
 from labdesk.domain.scan_rules import Severity
+from labdesk.domain.transit import next_flag_change
 from labdesk.kernel.changes import Topic
+from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
-from ui.tasks import QueryOp
+from ui.custody.loss_dialog import ask_loss
+from ui.tasks import CommandOp, QueryOp
 from ui.widgets.errors import error_text
 from ui.widgets.feedback import ScanFeedback as Sounds
 from ui.widgets.feedback import Tone
@@ -52,6 +58,11 @@ TONES = {
     Severity.ERROR: Tone.ALARM,
 }
 TRANSIT_REFRESH_MS = 60_000
+"""Without a change feed: how often the in-transit flags are read again."""
+TRANSIT_LONGEST_WAIT_MS = 3_600_000
+"""With a feed: the longest wait for the next flag change (a reload at least hourly)."""
+TRANSIT_SLACK_MS = 500
+"""Reload this long after a flag is due, so the read sees it raised."""
 TRANSIT_TOPICS = (Topic.CUSTODY, Topic.MANIFESTS, Topic.SPECIMENS)
 """What the in-transit flags depend on (besides time passing)."""
 
@@ -95,12 +106,24 @@ class TransitPanel(QGroupBox):
     """Specimens overdue in transit or past stability.
 
     Refreshed when custody, manifests or specimens change (with the app's change feed) and
-    every minute as time passes; a hidden panel reads nothing and catches up when shown.
+    once more when the next specimen on the road becomes overdue or passes its stability
+    (a single-shot timer, so an idle panel runs no queries; without a feed: every minute);
+    a hidden panel reads nothing and catches up when shown.
+    Given the signed-in ``user``, its "Report lost…" button reports the selected specimen
+    lost with a coded reason (``labdesk.custody.commands.ReportLost``).
     """
 
     loaded = Signal(int)
+    reported_lost = Signal(str)
+    """The accession just reported lost."""
 
-    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        context: AppContext,
+        parent: QWidget | None = None,
+        *,
+        user: SignedInUser | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setTitle(self.tr("Overdue in transit"))
         self._context = context
@@ -111,9 +134,15 @@ class TransitPanel(QGroupBox):
         self.model = TransitFlagModel(context.config.clinic_timezone, self)
         self.table: QTableView = sorting_table_view(self.model, self)
         self.status = QLabel(self)
+        self._user = user
+        self.lost_button = QPushButton(self.tr("Report lost…"), self)
+        self.lost_button.setToolTip(self.tr("Report the selected specimen lost, with a reason"))
+        self.lost_button.clicked.connect(self.report_selected_lost)
+        self.lost_button.setVisible(user is not None)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(self.table)
+        layout.addWidget(self.lost_button)
         self.live_view: LiveView | None = None
         live = context.live
         if live is not None:
@@ -121,7 +150,11 @@ class TransitPanel(QGroupBox):
         self._timer = QTimer(self)
         self._timer.setInterval(TRANSIT_REFRESH_MS)
         self._timer.timeout.connect(self._minute_passed)
-        self._timer.start()
+        if self.live_view is None:
+            self._timer.start()
+        else:  # restarted by every load, for the next flag change
+            self._timer.setSingleShot(True)
+            self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.refresh()
 
     def _minute_passed(self) -> None:
@@ -132,11 +165,32 @@ class TransitPanel(QGroupBox):
 
     def refresh(self) -> None:
         """Reload the flags in the background."""
-        QueryOp(self._context.bus, in_transit_flags, self._context.clock).run(
+        clock = self._context.clock  # every specimen on the road: the next change is known
+        QueryOp(self._context.bus, in_transit_flags, clock, flagged_only=False).run(
             self._show, self._failed, owner=self
         )
 
-    def _show(self, rows: list[TransitFlagRow]) -> None:
+    def wait_ms(self, rows: list[TransitFlagRow], now: datetime) -> int:
+        """How long until the flags of ``rows`` next change (capped, with slack)."""
+        changes = [
+            next_flag_change(
+                now=now,
+                picked_up_at=r.picked_up_at,
+                transit_minutes=r.expected_minutes,
+                stability_deadline=r.stability_deadline,
+            )
+            for r in rows
+        ]
+        soonest = min((c for c in changes if c is not None), default=None)
+        if soonest is None:
+            return TRANSIT_LONGEST_WAIT_MS
+        wait = int((soonest - now).total_seconds() * 1000) + TRANSIT_SLACK_MS
+        return min(TRANSIT_LONGEST_WAIT_MS, max(0, wait))
+
+    def _show(self, every: list[TransitFlagRow]) -> None:
+        if self.live_view is not None:
+            self._timer.start(self.wait_ms(every, self._context.clock.now()))
+        rows = [r for r in every if r.flags]
         self.model.set_rows(rows)
         self.status.setText(
             self.tr("%n specimen(s) need attention.", "", len(rows))
@@ -148,7 +202,45 @@ class TransitPanel(QGroupBox):
     def _failed(self, error: Exception) -> None:
         self.status.setText(error_text(error))
         if self.live_view is not None:
+            self._timer.start(TRANSIT_REFRESH_MS)  # try again in a minute
             self.live_view.load_finished()
+
+    def selected_row(self) -> TransitFlagRow | None:
+        """The flagged specimen selected in the table (None without a selection)."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        source = self.table.model().mapToSource(rows[0])  # type: ignore[attr-defined]
+        row: TransitFlagRow = self.model.row_at(source.row())
+        return row
+
+    def report_selected_lost(self) -> None:
+        """Ask the coded reason, then report the selected specimen lost (off the UI thread)."""
+        row = self.selected_row()
+        if row is None or self._user is None:
+            self.status.setText(self.tr("Select the specimen to report lost."))
+            return
+        choice = ask_loss(self, row.accession)
+        if choice is None:
+            return
+        reason, note = choice
+        where = self.tr("In transit (manifest {number})").format(number=row.manifest_number)
+        command = ReportLost(accession=row.accession, reason=reason, note=note, location=where)
+        CommandOp(self._context.bus, command, self._user).run(
+            lambda _task: self._reported(row.accession), self._failed_report, owner=self
+        )
+
+    def _reported(self, accession: str) -> None:
+        self.status.setText(
+            self.tr(
+                "{accession} reported lost; its recollection is on the station worklist."
+            ).format(accession=accession)
+        )
+        self.reported_lost.emit(accession)
+        self.refresh()
+
+    def _failed_report(self, error: Exception) -> None:
+        self.status.setText(error_text(error))
 
 
 def ask_secret(parent: QWidget, title: str, prompt: str) -> str | None:
@@ -234,10 +326,10 @@ def missing_question(parent: QWidget, accessions: Sequence[str]) -> QMessageBox:
         QCoreApplication.translate(
             "custody_widgets",
             "%n specimen(s) on the manifest were not scanned:\n{list}\n\n"
-            "Report them lost and request their recollection?",
+            "Report them lost (reason: {reason}) and request their recollection?",
             "",
             len(accessions),
-        ).format(list=shown),
+        ).format(list=shown, reason=LossReason.NOT_IN_BAG.label.lower()),
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         parent,
     )

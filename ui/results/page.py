@@ -3,10 +3,12 @@
 The board loads in the background (the services refresh the board table, count the flags
 and read the first page), then reloads when the app's change feed says results,
 acknowledgements, orders, specimens or custody changed (``ui/live.py``; only while the
-page is shown, else once it is shown again), and a minute after the last load anyway so
-flags appear as their deadlines pass. Without a feed it polls a cheap change marker every
-few seconds instead. Filtering and sorting are queries: the model reads the
-first page and the count at once, and further pages as the view scrolls to them.
+page is shown, else once it is shown again), and once more when time alone changes it: each
+load says when the next deadline passes or critical escalates (``Board.next_due_s``), and a
+single-shot timer reloads then, so an idle board runs no queries in between. Without a feed
+it polls a cheap change marker every few seconds instead. Filtering and sorting are
+queries: the model reads the first page and the count at once, and further pages as the
+view scrolls to them.
 Everything goes through the bus off the UI thread. Loading the board, opening a result
 and the signing preview are queries (``bus.query``/``QueryOp``): they commit their own
 refresh of the board table and view audit, and leave no command record. Escalating,
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -65,8 +67,14 @@ from ui.widgets.page import Page
 POLL_MS = 5_000
 """Without a change feed: how often the change marker is read."""
 RELOAD_EVERY_S = 60.0
-"""Reload this often even without changes, so flags appear as deadlines pass (a load
-refreshes the board table and reads one page: cheap)."""
+"""Without a change feed: reload this often even without changes, so flags appear as
+deadlines pass (a load refreshes the board table and reads one page: cheap)."""
+LONGEST_WAIT_S = 3600.0
+"""With a feed: the longest wait for the next deadline. Past it the board reloads anyway, so
+whatever time changes that no deadline names (closed tests leaving the board after days,
+a wall clock set forward) shows within the hour."""
+DUE_SLACK_S = 0.5
+"""Reload this long after the deadline, so the load sees it passed."""
 LIVE_TOPICS = (Topic.RESULTS, Topic.ACKS, Topic.ORDERS, Topic.SPECIMENS, Topic.CUSTODY)
 """What the board shows: a change to one of these reloads it."""
 _TIMER_SLACK_S = 1.0
@@ -100,6 +108,7 @@ class ResultsPage(Page):
         self.marker: tuple[Any, ...] | None = None
         self._loaded_at = 0.0
         self._escalated_at = 0.0
+        self._sweep_due = False
         self._loading = False
         self._reload_again = False
         self._audit_next = True
@@ -143,12 +152,17 @@ class ResultsPage(Page):
 
         self.poll_timer = QTimer(self)
         self.poll_timer.timeout.connect(self.poll)
-        # Live: changes reload the board; the timer only marks time passing (restarted
-        # after each load, it fires a minute after the last one). Else: the marker poll.
+        self.poll_timer.setInterval(POLL_MS)
+        self.due_timer = QTimer(self)
+        """Live: fires once, when the last load said the board next changes by time."""
+        self.due_timer.setSingleShot(True)
+        self.due_timer.setTimerType(Qt.TimerType.PreciseTimer)  # coarse ones fire early
+        self.due_timer.timeout.connect(self._time_passed)
+        # Live: changes reload the board, and the due timer the moment a deadline passes.
+        # Else: the marker poll.
         self.live_view = self.watch_changes(LIVE_TOPICS, self.reload)
-        live = self.live_view is not None
-        self.poll_timer.setInterval(int(RELOAD_EVERY_S * 1000) if live else POLL_MS)
-        self.poll_timer.start()
+        if self.live_view is None:
+            self.poll_timer.start()
         self.reload(audit=True)
 
     # ------------------------------------------------------------ layout
@@ -219,9 +233,8 @@ class ResultsPage(Page):
             return
         self._loading = True
         audit_this, self._audit_next = self._audit_next, False
-        escalate = (
-            time.monotonic() - self._escalated_at >= ESCALATE_EVERY_S and self._may_escalate()
-        )
+        swept_long_ago = time.monotonic() - self._escalated_at >= ESCALATE_EVERY_S
+        escalate = (swept_long_ago or self._sweep_due) and self._may_escalate()
         bus, user, settings = self._context.bus, self.user, self.settings
         query, page_size = self.model.query, self.model.page_size
         sweep = EscalateOverdueCriticals(
@@ -238,6 +251,7 @@ class ResultsPage(Page):
 
         if escalate:
             self._escalated_at = time.monotonic()
+            self._sweep_due = False
         run_in_background(job, self._show_board, self._load_failed, owner=self)
 
     def _may_escalate(self) -> bool:
@@ -263,11 +277,28 @@ class ResultsPage(Page):
         if marker != self.marker and not self._loading:
             self.reload()
 
+    def seconds_to_due(self, board: Board) -> float:
+        """How long after ``board`` was loaded time alone changes it (capped, with slack)."""
+        if board.next_due_s is None:
+            return LONGEST_WAIT_S
+        return min(LONGEST_WAIT_S, max(0.0, board.next_due_s - board.now_s) + DUE_SLACK_S)
+
+    def _time_passed(self) -> None:
+        """A deadline passed: reload now if shown, else when shown again.
+
+        The load sweeps for criticals to escalate even if a load swept less than
+        :data:`ESCALATE_EVERY_S` ago: the deadline may be an escalation's, and the loads
+        after this one no longer count it as due.
+        """
+        self._sweep_due = True
+        if self.live_view is not None:
+            self.live_view.request()
+
     def _show_board(self, board: Board) -> None:
         self._loading = False
         self._loaded_at = time.monotonic()
-        if self.live_view is not None and self.poll_timer.isActive():
-            self.poll_timer.start()  # the next time-passing reload: a minute from now
+        if self.live_view is not None:
+            self.due_timer.start(int(self.seconds_to_due(board) * 1000))
         wanted = self.model.query
         selected = self.table.remember_selection()
         self.marker = board.marker

@@ -12,6 +12,7 @@ from labdesk.domain.recollection import RecollectionStatus
 from labdesk.domain.timefmt import format_local
 from labdesk.station.dto import EncounterView, RecollectionInfo
 from ui.station.patient_table_model import sex_label
+from ui.station.style import set_style
 from ui.widgets.feedback import BACKGROUNDS, COLOURS, Tone
 
 
@@ -60,7 +61,7 @@ class StepIndicator(QWidget):
                 style = "color: #1b7f3b;"
             else:
                 style = "color: #777777;"
-            label.setStyleSheet(f"{style} padding: 2px 8px; border-radius: 4px;")
+            set_style(label, f"{style} padding: 2px 8px; border-radius: 4px;")
 
 
 class PatientBanner(QFrame):
@@ -119,9 +120,10 @@ class PatientBanner(QFrame):
         else:
             self.id_badge.setText(self.tr("ID NOT CONFIRMED"))
             tone = Tone.ALARM
-        self.id_badge.setStyleSheet(
+        set_style(
+            self.id_badge,
             f"background: {BACKGROUNDS[tone]}; color: {COLOURS[tone]}; font-weight: bold; "
-            "border-radius: 4px;"
+            "border-radius: 4px;",
         )
         info = view.recollection
         self.recollection_label.setVisible(info is not None)

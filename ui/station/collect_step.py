@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
 from labdesk.domain.catalog import Handling, SpecimenCategory
 from labdesk.domain.draw_plan import PlannedContainer
 from labdesk.domain.forensic import ForensicForm, UrineMethod
-from labdesk.domain.series import Anchor, Window, first_step_window
+from labdesk.domain.series import MIN_TIMING_REASON, Anchor, Window, first_step_window
 from labdesk.domain.timefmt import format_local
 from labdesk.station.dto import ContainerCollection, TimedStepInfo
+from ui.station.timing_reason import TimingReasonField
 from ui.station.witness_fields import WitnessFields
 from ui.widgets.feedback import Tone, flash
 from ui.widgets.message_label import MessageLabel
@@ -51,6 +52,7 @@ class ContainerRow(QFrame):
         self.container = container
         self.timed = timed
         """The series step this tube is (OGTT 1H...), judged against its window on save."""
+        self.timing_field: TimingReasonField | None = None
         self.timing_reason: QLineEdit | None = None
         self.dose_edit: QDateTimeEdit | None = None
         self._zone = ZoneInfo("UTC")
@@ -109,12 +111,9 @@ class ContainerRow(QFrame):
         self.timing_label = QLabel(self)
         self.timing_label.setObjectName("timing")
         grid.addWidget(self.timing_label, 3, 1, 1, 2)
-        self.timing_reason = QLineEdit(self)
-        self.timing_reason.setPlaceholderText(
-            self.tr("Reason for the time, if outside the window (goes to the lab)")
-        )
-        self.timing_reason.setAccessibleName(self.tr("Reason for the time"))
-        grid.addWidget(self.timing_reason, 3, 3, 1, 2)
+        self.timing_field = TimingReasonField(self)
+        self.timing_reason = self.timing_field.edit
+        grid.addWidget(self.timing_field, 3, 3, 1, 2)
         if step.anchor is Anchor.DOSE:
             self.dose_edit = QDateTimeEdit(self)
             self.dose_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
@@ -209,7 +208,7 @@ class ContainerRow(QFrame):
             fasting=self.fasting.currentData() if self.fasting is not None else None,
             urine_method=self.urine.currentData() if self.urine is not None else None,
             forensic=self.forensic,
-            timing_reason=self.timing_reason.text() if self.timing_reason is not None else "",
+            timing_reason=self.timing_field.text() if self.timing_field is not None else "",
             dose_at=self.dose_at(),
         )
 
@@ -234,6 +233,7 @@ class CollectStep(QWidget):
         self._now = now
         self.rows: list[ContainerRow] = []
         self.collector_id: int | None = None
+        self._collector_name = ""
         self.earlier_check = QCheckBox(self.tr("Collected &earlier than now"), self)
         self.when_edit = QDateTimeEdit(self)
         self.when_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
@@ -257,6 +257,7 @@ class CollectStep(QWidget):
         top.addWidget(self.backdate_reason, 1)
         top.addWidget(self.collector_label)
         self.witness = WitnessFields(self)
+        self.witness.collector_edit.textChanged.connect(self._show_collector)
         top.addWidget(self.witness)
         bottom = QHBoxLayout()
         bottom.addWidget(self.message, 1)
@@ -281,7 +282,26 @@ class CollectStep(QWidget):
     def set_collector(self, user_id: int, name: str) -> None:
         """Who is recorded as the collector (the signed-in user)."""
         self.collector_id = user_id
-        self.collector_label.setText(self.tr("Collector: {name}").format(name=name))
+        self._collector_name = name
+        self._show_collector()
+
+    def _show_collector(self) -> None:
+        """The signed-in user, unless a collector's badge was scanned (named when saved)."""
+        if self.witness.collector_badge:
+            self.collector_label.setText(self.tr("Collector: the badge scanned"))
+        else:
+            name = self._collector_name
+            self.collector_label.setText(self.tr("Collector: {name}").format(name=name))
+
+    def fasting_asked(self, test_codes: Collection[str]) -> None:
+        """No 'Fasted?' choice on rows whose tests the preparation question already asked.
+
+        The patient is asked once; the service takes the row's answer from the preparation.
+        """
+        for row in self.rows:
+            if row.fasting is not None and set(row.container.test_codes) & set(test_codes):
+                row.fasting.hide()
+                row.fasting = None
 
     def load(
         self, containers: tuple[PlannedContainer, ...], timed: tuple[TimedStepInfo, ...] = ()
@@ -294,6 +314,10 @@ class CollectStep(QWidget):
         for row in self.rows:
             row.hide()  # at once: the deferred delete waits for the event loop
             row.deleteLater()
+        # Empty the layout too: the last visit's stretch would otherwise stay above this
+        # visit's rows, and after a few patients push them to the bottom of the step.
+        while self.rows_layout.count():
+            self.rows_layout.takeAt(0)
         steps = {t.ordered_test_id: t for t in timed}
         self.witness.clear()
         self.witness.set_forensic(any(c.chain_of_custody for c in containers))
@@ -312,6 +336,8 @@ class CollectStep(QWidget):
                 dose = self._now().astimezone(self._zone).replace(tzinfo=None)
                 row.dose_edit.setDateTime(QDateTime(dose))
             row.show_timing(self._now(), self._zone.key)
+            if row.timing_field is not None:
+                row.timing_field.confirmed.connect(self.save)  # Enter on the reason saves
         for row in self.rows:
             self.rows_layout.addWidget(row)
         self.rows_layout.addStretch(1)
@@ -340,26 +366,27 @@ class CollectStep(QWidget):
             reason = self.backdate_reason.text()
         if not self._timing_ok(when or self._now()):
             return
-        self.save_requested.emit(
-            [row.request(when, reason, self.collector_id) for row in self.rows]
-        )
+        # A scanned collector's badge names who drew; the service resolves it for every tube.
+        collector = None if self.witness.collector_badge else self.collector_id
+        self.save_requested.emit([row.request(when, reason, collector) for row in self.rows])
 
     def _timing_ok(self, at: datetime) -> bool:
         """Ask for the reason of a timed draw outside its window before saving."""
         for row in self.rows:
             window = row.timing_window(at, self._zone.key)
             row.show_timing(at, self._zone.key)
-            if window is None or row.timed is None or row.timing_reason is None:
+            if window is None or row.timed is None or row.timing_field is None:
                 continue
             needs = row.timed.step.reason_required and row.collected.isChecked()
-            if needs and not window.contains(at) and len(row.timing_reason.text().strip()) < 3:
+            short = len(row.timing_field.text()) < MIN_TIMING_REASON
+            if needs and not window.contains(at) and short:
                 self.message.show_error(
                     self.tr(
                         "{point} is outside its window ({outside}): type the reason for the "
                         "time; it goes to the lab with the specimen."
                     ).format(point=row.timed.step.time_point, outside=window.deviation(at))
                 )
-                flash(row.timing_reason, Tone.ALARM)
-                row.timing_reason.setFocus()
+                flash(row.timing_field, Tone.ALARM)
+                row.timing_field.ask()
                 return False
         return True

@@ -337,21 +337,34 @@ class StationController(QObject):
         """Record the patient's weight entered at the chair (then the plan is re-checked)."""
         return self._send(RecordPatientWeight(encounter_id=self._eid(), weight_kg=weight_kg))
 
-    def reschedule(self, ordered_test_ids: Sequence[int], reason: str) -> bool:
-        """Draw nothing for these tests now: they stay pending with the reason."""
+    def reschedule(
+        self,
+        ordered_test_ids: Sequence[int],
+        reason: str,
+        done: Callable[[int], None] | None = None,
+    ) -> bool:
+        """Draw nothing for these tests now: they stay pending with the reason.
+
+        ``done`` gets how many were rescheduled, once the visit is reloaded.
+        """
         command = RescheduleTests(
             encounter_id=self._eid(), ordered_test_ids=tuple(ordered_test_ids), reason=reason
         )
-        return self._send(command)
+        return self._send(command, done)
 
     def _collected(self, result: CollectResult) -> None:
         self.collected.emit(result)
 
-    def collect_observed(self, original_specimen_id: int, form: ForensicForm) -> bool:
-        """Record the observed forensic recollection."""
+    def collect_observed(
+        self, original_specimen_id: int, form: ForensicForm, *, observer: str = ""
+    ) -> bool:
+        """Record the observed forensic recollection (``observer``: the observer's badge)."""
         eid = self._eid()
         command = CollectObservedRecollection(
-            encounter_id=eid, original_specimen_id=original_specimen_id, form=form
+            encounter_id=eid,
+            original_specimen_id=original_specimen_id,
+            form=form,
+            observer=observer,
         )
         return self._send(command, self._collected)
 

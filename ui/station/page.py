@@ -48,7 +48,7 @@ from labdesk.station.dto import (
 from labdesk.station.recollection import CANCEL_PERMISSION
 from ui.context import AppContext
 from ui.scanner import ScanRouter
-from ui.station import dialogs
+from ui.station import dialogs, witness_fields
 from ui.station.banner import PatientBanner, Step, StepIndicator
 from ui.station.collect_step import CollectStep
 from ui.station.controller import StationController
@@ -56,6 +56,7 @@ from ui.station.find_step import FindStep
 from ui.station.identify_step import IdentifyStep
 from ui.station.labels_step import LabelsStep, tone_of
 from ui.station.plan_step import PlanStep
+from ui.station.style import set_style
 from ui.tasks import QueryOp
 from ui.widgets import recollection_cancel
 from ui.widgets.add_on_dialog import AddOnDialog
@@ -134,6 +135,7 @@ class StationPage(Page):
             self.find_step.reload_worklist,
             widget=self.find_step,
             finished=self.find_step.worklist_shown,
+            failed=self.find_step.worklist_failed,
         )
         self.encounter_live = self.watch_changes(ENCOUNTER_TOPICS, self._refresh_encounter)
         self.find_step.reload_worklist()
@@ -327,6 +329,7 @@ class StationPage(Page):
     def _reset_chair(self) -> None:
         self.pediatric = False
         self.plan_step.volume.reset()
+        self.plan_step.preparation.reset()
 
     def _check_chair(self, view: EncounterView) -> None:
         """Ask the plan's preparation questions and check its blood (pediatric tubes first)."""
@@ -372,7 +375,19 @@ class StationPage(Page):
             text=suggested,
         )
         if ok:
-            self.controller.reschedule(ordered_test_ids, reason)
+            self.controller.reschedule(ordered_test_ids, reason, self._rescheduled)
+
+    def _rescheduled(self, count: int) -> None:
+        # Say it worked and what is next: the plan still lists the tests (a patient who
+        # misremembered can still be drawn) and Collect stays disabled, which alone reads
+        # as "stuck".
+        view = self.controller.encounter
+        text = self.tr("{n} test(s) rescheduled: they stay pending, the reason is on the board.")
+        text = text.replace("{n}", str(count))
+        planned = {i for c in view.plan.containers for i in c.ordered_test_ids} if view else set()
+        if view is not None and not view.specimens and planned <= set(view.missed_test_ids):
+            text += " " + self.tr("Nothing else to draw: close the visit (Ctrl+Shift+X).")
+        self._say(text, Tone.OK)
 
     def _save_collection(self, containers: list[ContainerCollection]) -> None:
         witness = self.collect_step.witness
@@ -389,6 +404,7 @@ class StationPage(Page):
         if view is None or not view.plan.containers:
             return
         self.collect_step.load(view.plan.containers, view.timed_steps)
+        self.collect_step.fasting_asked(self.plan_step.preparation.fasting_test_codes())
         self._show_step(Step.COLLECT)
 
     def _winged(self, winged: bool) -> None:
@@ -432,6 +448,7 @@ class StationPage(Page):
         self.identify_step.reset()
         self.labels_step.reset()
         self.plan_step.reset()
+        self._reset_chair()  # the next patient is not asked this one's questions
         self.find_step.reset()
 
     def _new_patient(self) -> None:
@@ -506,8 +523,11 @@ class StationPage(Page):
 
     def _observed(self, specimen_id: int) -> None:
         form = dialogs.ask_forensic(self, observed=True)
-        if form is not None:
-            self.controller.collect_observed(specimen_id, form)
+        if form is None:
+            return
+        observer = witness_fields.ask_observer_badge(self)
+        if observer is not None:
+            self.controller.collect_observed(specimen_id, form, observer=observer)
 
     def _waive(self, specimen_id: int) -> None:
         reason = dialogs.ask_reason(
@@ -558,7 +578,7 @@ class StationPage(Page):
 
     def _note(self, text: str) -> None:
         """A plain status line (no colour change, so nothing is restyled)."""
-        self.message.setStyleSheet("")
+        set_style(self.message, "")
         self.message.setText(text)
 
     def _say(self, text: str, tone: Tone) -> None:

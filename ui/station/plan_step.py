@@ -27,8 +27,9 @@ from labdesk.station.at_chair import ChairChecks
 from labdesk.station.dto import EncounterView
 from ui.station.models import OrdersModel, PlanModel
 from ui.station.preparation_panel import PreparationPanel
+from ui.station.style import set_style
 from ui.station.swatch import install_swatch
-from ui.station.tables import station_table
+from ui.station.tables import fit_to_rows, station_table
 from ui.station.volume_panel import VolumePanel
 from ui.widgets.feedback import COLOURS, Tone
 from ui.widgets.message_label import MessageLabel
@@ -135,8 +136,10 @@ class PlanStep(QWidget):
     def show_encounter(self, view: EncounterView) -> None:
         """Fill the tables from ``view``."""
         self.orders_model.set_rows(view.orders)
+        fit_to_rows(self.orders_table, self.orders_model)
         plan = view.plan
         self.plan_model.set_rows(plan.containers)
+        fit_to_rows(self.plan_table, self.plan_model)
         blood = len(plan.blood)
         self.summary_label.setText(
             self.tr("{blood} blood tube(s), {blood_ml:g} mL blood · {urine} urine").format(
@@ -160,7 +163,7 @@ class PlanStep(QWidget):
         self._has_containers = bool(plan.containers)
         self._gate_collect()
         self._show_mode(view)
-        self.summary_label.setStyleSheet(f"color: {COLOURS[Tone.OK]};" if blood else "")
+        set_style(self.summary_label, f"color: {COLOURS[Tone.OK]};" if blood else "")
 
     def _show_mode(self, view: EncounterView) -> None:
         """Heading, recollection controls and the hint under the plan."""

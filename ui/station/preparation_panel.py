@@ -159,6 +159,15 @@ class PreparationPanel(QGroupBox):
         self.setVisible(bool(requirements))
         self._update()
 
+    def reset(self) -> None:
+        """A new patient: no question and no answer of the last patient's stays shown.
+
+        Answers are kept across re-plans of one visit (:meth:`set_requirements`), never
+        into the next patient's: "last ate at 03:00" is about one person.
+        """
+        self.comment.clear()
+        self.set_requirements((), None)
+
     @staticmethod
     def _raw(question: _Question) -> object:
         if question.edit is not None:
@@ -179,6 +188,15 @@ class PreparationPanel(QGroupBox):
     def requirements(self) -> tuple[Requirement, ...]:
         """The questions asked."""
         return tuple(q.requirement for q in self._questions)
+
+    def fasting_test_codes(self) -> frozenset[str]:
+        """The tests whose fasting this panel asks (the collect step does not ask again)."""
+        return frozenset(
+            code
+            for q in self._questions
+            if q.requirement.kind is PreparationKind.FASTING
+            for code in q.requirement.test_codes
+        )
 
     def question_field(self, kind: PreparationKind) -> QWidget:
         """The input of the first question of ``kind`` (for keyboard focus and tests)."""

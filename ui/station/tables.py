@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import QSortFilterProxyModel
 from PySide6.QtWidgets import QHeaderView, QTableView, QWidget
 
 from ui.widgets.table_model import RowTableModel
@@ -32,3 +33,33 @@ def fit_once(view: QTableView) -> None:
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.resizeColumnsToContents()
     header.setStretchLastSection(True)  # the table still fills its width
+
+
+def fit_to_rows(view: QTableView, model: RowTableModel[Any]) -> None:
+    """Size the non-stretching columns to ``model``'s rows just set, once.
+
+    For short lists replaced on every visit (orders, draw plan). A ResizeToContents column
+    is measured again each time its page is shown and on layout passes, every cell through
+    the delegate (about ten model calls a cell): showing the plan step after a scan cost
+    several milliseconds. Here the widest text of each column (up to ``FIT_ROWS`` rows) is
+    found with the font metrics and only that cell asks the delegate (so a swatch or the
+    roomy padding is counted); the widths are then plain Interactive sizes Qt leaves alone.
+    Stretching columns keep sharing the spare width.
+    """
+    header = view.horizontalHeader()
+    proxy = view.model()
+    assert isinstance(proxy, QSortFilterProxyModel)  # station_table's sorting proxy
+    metrics = view.fontMetrics()
+    shown = min(proxy.rowCount(), FIT_ROWS)  # in the order shown (the view may be sorted)
+    rows = [proxy.mapToSource(proxy.index(r, 0)).row() for r in range(shown)]
+    for section, column in enumerate(model.columns):
+        if column.stretch:
+            continue
+        width = header.sectionSizeHint(section)
+        if rows:
+            texts = [column.display(model.row_at(r)) for r in rows]
+            widest = max(range(len(rows)), key=lambda i: metrics.horizontalAdvance(texts[i]))
+            cell = proxy.mapFromSource(model.index(rows[widest], section))
+            width = max(width, view.sizeHintForIndex(cell).width())
+        header.setSectionResizeMode(section, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(section, width)

@@ -157,8 +157,11 @@ class VolumePanel(QGroupBox):
         )
 
     def reset(self) -> None:
-        """A new patient: no weight typed, ordinary tubes, no prioritisation."""
+        """A new patient: no weight typed, ordinary tubes, no prioritisation, and nothing
+        of the last patient's check shown (their weight, their plan's blood)."""
         self.weight_edit.clear()
+        self.weight_edit.setPlaceholderText(self.tr("weight in kg"))
+        self.show_check(None)
         self.clinician_edit.clear()
         self.reason_edit.clear()
         self.pediatric_check.blockSignals(True)

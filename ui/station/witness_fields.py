@@ -1,13 +1,29 @@
 """The collect step's collector and observer: a badge scan when it is not the signed-in user.
 
 The collector's badge records someone else as the one who drew (a colleague at the chair
-while the signed-in MA types); a forensic collection records who observed it. A badge
-scanned while the collect step is shown lands in the focused field, else the collector's.
+while the signed-in MA types); a forensic collection must record who observed it. A badge
+scanned while the collect step is shown lands in the focused field, else in the forensic
+observer's field while it is empty, else in the collector's.
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QLineEdit, QWidget
+
+
+def ask_observer_badge(parent: QWidget) -> str | None:
+    """Ask for the badge of who observes a forensic recollection (None: cancelled).
+
+    The observed recollection is saved from the labels step, where the collect step's
+    observer field is not shown; the badge is asked here instead (scan or type).
+    """
+    badge, ok = QInputDialog.getText(
+        parent,
+        parent.tr("Observer"),
+        parent.tr("Scan the badge of who observed the collection:"),
+        QLineEdit.EchoMode.Password,
+    )
+    return badge.strip() if ok else None
 
 
 class WitnessFields(QWidget):
@@ -20,7 +36,7 @@ class WitnessFields(QWidget):
         self.collector_edit.setAccessibleName(self.tr("Collector badge"))
         self.observer_label = QLabel(self.tr("Observer:"), self)
         self.observer_edit = QLineEdit(self)
-        self.observer_edit.setPlaceholderText(self.tr("Scan the observer's badge"))
+        self.observer_edit.setPlaceholderText(self.tr("Scan the observer's badge (required)"))
         self.observer_edit.setAccessibleName(self.tr("Observer badge"))
         for edit in (self.collector_edit, self.observer_edit):
             edit.setEchoMode(QLineEdit.EchoMode.Password)  # a badge is a sign-in factor
@@ -40,8 +56,16 @@ class WitnessFields(QWidget):
             self.observer_edit.clear()
 
     def take_scan(self, text: str) -> None:
-        """A badge scanned on this step: into the focused field, else the collector's."""
-        target = self.observer_edit if self.observer_edit.hasFocus() else self.collector_edit
+        """A badge scanned on this step: into the focused field; else, for a forensic
+        collection, the observer's while it is empty (it is required); else the collector's."""
+        if self.collector_edit.hasFocus():
+            target = self.collector_edit
+        elif self.observer_edit.hasFocus() or (
+            not self.observer_edit.isHidden() and not self.observer_edit.text().strip()
+        ):
+            target = self.observer_edit
+        else:
+            target = self.collector_edit
         target.setText(text.strip())
 
     def clear(self) -> None:

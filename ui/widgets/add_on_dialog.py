@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from labdesk.catalog.compendium import list_catalog
+from labdesk.domain.permissions import Permission, allows
 from labdesk.domain.timefmt import format_local
 from labdesk.kernel.dto import CatalogRow, SignedInUser
 from labdesk.printing.commands import PrintSpecimenLabels
@@ -77,8 +78,15 @@ class AddOnDialog(QDialog):
         self.requester_edit = QLineEdit(self)
         self.requester_edit.setPlaceholderText(self.tr("Clinician or lab contact who asked"))
         self.reprint_check = QCheckBox(self.tr("Print the label again, marked ADD-ON"), self)
-        self.reprint_check.setChecked(context.print_setup is not None)
-        self.reprint_check.setEnabled(context.print_setup is not None)
+        # A clinician may add a test from the results board but not print labels: offering
+        # the reprint would turn a successful add-on into a permission error.
+        can_print = allows(user.role, Permission.PRINT_LABELS)
+        self.reprint_check.setChecked(context.print_setup is not None and can_print)
+        self.reprint_check.setEnabled(context.print_setup is not None and can_print)
+        if not can_print:
+            self.reprint_check.setToolTip(
+                self.tr("Your role may not print labels: reprint the tube's label at the station.")
+            )
         self.verdict = QLabel(self)
         self.verdict.setWordWrap(True)
         self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -198,8 +206,18 @@ class AddOnDialog(QDialog):
         if self.reprint_check.isChecked() and setup is not None:
             command = PrintSpecimenLabels(setup=setup, accessions=(result.accession,))
             CommandOp(self._context.bus, command, self._user).run(
-                self._printed, self._failed, owner=self
+                self._printed, self._print_failed, owner=self
             )
+
+    def _print_failed(self, error: BaseException) -> None:
+        # The test was added: say so still, and why the label did not print.
+        self.verdict.setText(
+            self.verdict.text()
+            + "\n"
+            + self.tr("The ADD-ON label did not print: {error}").replace(
+                "{error}", error_text(error)
+            )
+        )
 
     def _printed(self, rows: list[PrintJobRow]) -> None:
         self.verdict.setText(self.verdict.text() + "\n" + self.tr("ADD-ON label printed."))

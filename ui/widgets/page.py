@@ -83,6 +83,7 @@ class Page(QWidget):
         *,
         widget: QWidget | None = None,
         finished: SignalInstance | None = None,
+        failed: SignalInstance | None = None,
     ) -> LiveView | None:
         """Reload (``reload``) when ``topics`` change and ``widget`` (the page) is shown.
 
@@ -92,4 +93,4 @@ class Page(QWidget):
         live = self._context.live
         if live is None:
             return None
-        return live.watch(widget or self, topics, reload, finished=finished)
+        return live.watch(widget or self, topics, reload, finished=finished, failed=failed)

@@ -354,5 +354,6 @@ from labdesk.adapters.orm import board as _orm_board  # noqa: E402, F401
 from labdesk.adapters.orm import changes as _orm_changes  # noqa: E402, F401
 from labdesk.adapters.orm import commands as _orm_commands  # noqa: E402, F401
 from labdesk.adapters.orm import custody as _orm_custody  # noqa: E402
+from labdesk.adapters.orm import downtime as _orm_downtime  # noqa: E402, F401
 from labdesk.adapters.orm import hl7 as _orm_hl7  # noqa: E402
 from labdesk.adapters.orm import overdue as _orm_overdue  # noqa: E402

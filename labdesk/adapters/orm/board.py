@@ -34,6 +34,9 @@ from sqlalchemy import (
 
 from labdesk.adapters.orm import binary_text, metadata
 
+URGENCY_COLUMNS = ("d1_due", "d1_urgency", "d2_due", "d2_urgency")
+"""What the urgency sort reads of a row, after its due time (see ``urgency_expression``)."""
+
 board_entries = Table(
     "board_entries",
     metadata,
@@ -83,21 +86,40 @@ board_entries = Table(
     Column("escalated_to_id", Integer),
     Column("escalated_to", String(120), nullable=False),
     # Filters and their counts read covering indexes (no table row per match); pages read
-    # ids from them and then fetch a page of rows by primary key. The first index also
-    # serves the urgency sort, whose CASE needs the deadlines.
+    # ids from them and then fetch a page of rows by primary key. Every filter's index also
+    # holds what the default urgency sort's CASE reads (the deadlines and their urgency
+    # levels, migration 0018): without them, sorting a filter's 40,000 matches fetched
+    # every table row (400 ms for "final results" at 100,000 open tests).
+    Index("ix_board_entries_open_due", "is_open", "sort_due", *URGENCY_COLUMNS),
+    Index("ix_board_entries_status", "is_open", "status", "sort_due", *URGENCY_COLUMNS),
     Index(
-        "ix_board_entries_open_due",
+        "ix_board_entries_d1",
         "is_open",
-        "sort_due",
+        "d1_reason",
         "d1_due",
+        "sort_due",
         "d1_urgency",
         "d2_due",
         "d2_urgency",
     ),
-    Index("ix_board_entries_status", "is_open", "status", "sort_due"),
-    Index("ix_board_entries_d1", "is_open", "d1_reason", "d1_due", "sort_due"),
-    Index("ix_board_entries_d2", "is_open", "d2_reason", "d2_due", "sort_due"),
-    Index("ix_board_entries_provider", "is_open", "ordering_provider", "sort_due"),
+    Index(
+        "ix_board_entries_d2",
+        "is_open",
+        "d2_reason",
+        "d2_due",
+        "sort_due",
+        "d1_due",
+        "d1_urgency",
+        "d2_urgency",
+    ),
+    Index(
+        "ix_board_entries_provider", "is_open", "ordering_provider", "sort_due", *URGENCY_COLUMNS
+    ),
+    # The default board's first page, one urgency level at a time in due order (see
+    # labdesk.adapters.repositories.board_levels): rows whose first, or second, deadline
+    # is of a level.
+    Index("ix_board_entries_d1_urgency", "is_open", "d1_urgency", "sort_due", "d1_due"),
+    Index("ix_board_entries_d2_urgency", "is_open", "d2_urgency", "sort_due", "d1_due", "d2_due"),
     Index("ix_board_entries_provider_id", "ordering_provider_id"),
     Index("ix_board_entries_escalated_to_id", "escalated_to_id"),
     Index("ix_board_entries_mrn_key", "mrn_key"),

@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Tabl
 from labdesk.adapters.orm import _pk, mapper_registry, metadata
 from labdesk.adapters.types import StrEnumType, UTCDateTime
 from labdesk.domain.catalog import TemperatureClass
+from labdesk.domain.loss import LossReason
 from labdesk.domain.manifest import Manifest, ManifestItem, ManifestStatus, ReceiptOutcome, Route
 from labdesk.domain.recollection import RecollectionStatus, RecollectionTask
 
@@ -70,6 +71,7 @@ recollection_tasks = Table(
     Column("site_id", ForeignKey("sites.id"), nullable=False),
     Column("reason", String(32), nullable=False),
     Column("note", String(400), nullable=False, default=""),
+    Column("loss_reason", StrEnumType(LossReason, 32)),  # 0017
     Column("status", StrEnumType(RecollectionStatus, 16), nullable=False),
     Column("opened_at", UTCDateTime(), nullable=False),
     Column("opened_by_id", ForeignKey("users.id"), nullable=False),

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,23 @@ from labdesk.domain.printing import PrintJob
 from labdesk.domain.result import Acknowledgement, Result
 from labdesk.domain.specimen import Specimen
 
+_Ref = TypeVar("_Ref")
+_HELD = "labdesk.held"
+
+
+def _held(session: Session, found: _Ref) -> _Ref:
+    """Keep a reference row (site, test, container) for the rest of the unit of work.
+
+    The session's identity map holds its objects weakly: a row nobody references any more
+    is dropped, so the next ``session.get`` of the same key is another round trip. A
+    courier scan read its site three times and a wristband scan its tests five times; on
+    PostgreSQL each is a network round trip. Held here, one read per unit of work serves
+    every later ``get`` (the session, and so the list, goes away with the unit of work).
+    """
+    if found is not None:
+        session.info.setdefault(_HELD, []).append(found)
+    return found
+
 
 class _Repository:
     def __init__(self, session: Session) -> None:
@@ -39,18 +57,22 @@ class CounterRepository(_Repository):
     """Atomic, clinic-wide counters (accession serials)."""
 
     def next_value(self, name: str) -> int:
-        """Increment counter ``name`` and return its new value.
+        """Increment counter ``name`` (created at 1) and return its new value.
 
-        The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so concurrent
-        workstations never receive the same value.
+        One upsert (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``), one round trip: the
+        update takes the row lock (PostgreSQL) or the write lock (SQLite), so concurrent
+        workstations never receive the same value. Every audit entry, custody event and
+        accession bumps a counter, so a second statement here was a round trip in each.
         """
         dialect = self.session.get_bind().dialect.name
         ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self.session.execute(ins(orm.counters).values(name=name, value=0).on_conflict_do_nothing())
         stmt = (
-            update(orm.counters)
-            .where(orm.counters.c.name == name)
-            .values(value=orm.counters.c.value + 1)
+            ins(orm.counters)
+            .values(name=name, value=1)
+            .on_conflict_do_update(
+                index_elements=[orm.counters.c.name],
+                set_={"value": orm.counters.c.value + 1},
+            )
             .returning(orm.counters.c.value)
         )
         return int(self.session.execute(stmt).scalar_one())
@@ -180,12 +202,12 @@ class CatalogRepository(_Repository):
         return self.session.scalars(stmt).all()
 
     def get_test(self, code: str) -> TestDefinition | None:
-        """Test definition by code."""
-        return self.session.get(TestDefinition, code)
+        """Test definition by code (read once per unit of work, see :func:`_held`)."""
+        return _held(self.session, self.session.get(TestDefinition, code))
 
     def get_container(self, code: str) -> ContainerType | None:
-        """Container type by code."""
-        return self.session.get(ContainerType, code)
+        """Container type by code (read once per unit of work, see :func:`_held`)."""
+        return _held(self.session, self.session.get(ContainerType, code))
 
     def merge_container(self, container: ContainerType) -> None:
         """Insert or replace a container type."""
@@ -312,8 +334,8 @@ class PeopleRepository(_Repository):
         return self.session.scalars(select(Site).where(orm.sites.c.code == code)).first()
 
     def site(self, site_id: int) -> Site | None:
-        """Site by primary key."""
-        return self.session.get(Site, site_id)
+        """Site by primary key (read once per unit of work, see :func:`_held`)."""
+        return _held(self.session, self.session.get(Site, site_id))
 
     def sites(self) -> Sequence[Site]:
         """All sites."""

@@ -36,6 +36,8 @@ class AnswerRow:
     met: bool
     comment: str
     recorded_at: datetime
+    encounter_id: int = 0
+    """The visit it was asked in."""
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,7 @@ class PreparationRepository(_Repository):
             met=bool(row.met),  # type: ignore[attr-defined]
             comment=row.comment,  # type: ignore[attr-defined]
             recorded_at=row.recorded_at,  # type: ignore[attr-defined]
+            encounter_id=row.encounter_id,  # type: ignore[attr-defined]
         )
 
     def missed_note(self, ordered_test_id: int) -> tuple[str, datetime, str] | None:

@@ -8,9 +8,11 @@ from datetime import datetime, time
 from sqlalchemy import RowMapping, delete, func, insert, select, update
 
 from labdesk.adapters.orm import ordered_tests
+from labdesk.adapters.orm.board import board_dirty
 from labdesk.adapters.orm.timed_draws import series_steps, timed_draws
 from labdesk.adapters.repositories import _Repository
 from labdesk.domain.order import TestStatus
+from labdesk.domain.overdue import posix
 from labdesk.domain.series import Anchor, SeriesStep, TimedDraw, Window
 
 
@@ -135,6 +137,24 @@ class TimedDrawRepository(_Repository):
                 timing_reason=draw.timing_reason[:200],
             )
         )
+        # Its window is the test's collection deadline on the board (labdesk.domain.overdue
+        # collect_by_s): the board re-evaluates the test.
+        self.session.execute(insert(board_dirty).values(ordered_test_id=draw.ordered_test_id))
+
+    def open_windows(self, ordered_test_ids: Sequence[int] | None = None) -> dict[int, float]:
+        """Window close (POSIX s) of the scheduled steps not drawn yet, by ordered test.
+
+        ``None``: every such step (a short list: today's pending series steps).
+        """
+        query = select(timed_draws.c.ordered_test_id, timed_draws.c.closes_at).where(
+            timed_draws.c.specimen_id.is_(None)
+        )
+        if ordered_test_ids is not None:
+            ids = set(ordered_test_ids)
+            if not ids:
+                return {}
+            query = query.where(timed_draws.c.ordered_test_id.in_(ids))
+        return {int(t): posix(at) for t, at in self.session.execute(query)}
 
     def mark_collected(
         self,

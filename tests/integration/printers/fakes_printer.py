@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from dataclasses import dataclass
 from enum import StrEnum
 
 STX, ETX, CRLF = b"\x02", b"\x03", b"\r\n"
@@ -62,7 +63,9 @@ class FakeZebra:
 
     ``state`` picks the answers. With ``realistic_faults`` the printer behaves like
     firmware that sends no ~HS reply in paper-out and head-open states, so only ~HQES
-    reports them.
+    reports them. A connection's bytes are handled in the order sent, like firmware: a
+    ``state_after_job`` change takes effect before a ~HS that follows the job is answered,
+    even when both arrive in one TCP segment (the transport turns Nagle off).
     """
 
     def __init__(self, port: int = 0) -> None:
@@ -128,7 +131,7 @@ class FakeZebra:
             handler.start()
 
     def _handle(self, conn: socket.socket, number: int) -> None:
-        job = b""
+        stream = _Stream()
         conn.settimeout(0.05)
         behaviour = self.behaviour
         answered = 0
@@ -140,7 +143,9 @@ class FakeZebra:
                     self._stop.wait(0.05)
                     continue
                 # Reading at most up to the cut-off keeps a ~HS behind it unanswered.
-                limit = self.close_after - len(job) if behaviour is Behaviour.CLOSE_AFTER else 65536
+                limit = (
+                    self.close_after - stream.taken if behaviour is Behaviour.CLOSE_AFTER else 65536
+                )
                 try:
                     chunk = conn.recv(max(1, limit))
                 except TimeoutError:
@@ -149,29 +154,34 @@ class FakeZebra:
                     break
                 if not chunk:
                     break
-                before = len(self.queries)
-                job = self._answer_queries(conn, job + chunk)
-                answered += len(self.queries) - before
-                if job and self.state_after_job is not None:
-                    self.state = self.state_after_job
-                if behaviour is Behaviour.CLOSE_AFTER and len(job) >= self.close_after:
+                answered += self._take(conn, stream, chunk)
+                if behaviour is Behaviour.CLOSE_AFTER and stream.taken >= self.close_after:
                     break
+        job = stream.finish()
         if job:
             with self._changed:
                 self._jobs[number] = job
                 self._changed.notify_all()
 
-    def _answer_queries(self, conn: socket.socket, data: bytes) -> bytes:
-        """Answer and strip status commands; return the remaining job bytes."""
-        for command in (b"~HQES", b"~HS"):
-            while command in data:
-                data = data.replace(command, b"", 1)
-                self.queries.append(command)
-                reply = self._reply(command)
+    def _take(self, conn: socket.socket, stream: _Stream, chunk: bytes) -> int:
+        """Handle ``chunk`` in byte order, as firmware does; return the queries answered.
+
+        Job bytes ahead of a status command take effect (``state_after_job``) before that
+        command is answered, however the bytes were split into TCP segments: a ~HS sent
+        right behind a job (no Nagle delay) sees the state the job left.
+        """
+        answered = 0
+        for part in stream.feed(chunk):
+            if isinstance(part, _Command):
+                self.queries.append(part.name)
+                reply = self._reply(part.name)
                 if reply:
                     with contextlib.suppress(OSError):
                         conn.sendall(reply)
-        return data
+                answered += 1
+            elif self.state_after_job is not None:
+                self.state = self.state_after_job
+        return answered
 
     def _reply(self, command: bytes) -> bytes:
         state = self.state
@@ -188,3 +198,65 @@ class FakeZebra:
             paused=state is ZebraState.PAUSED,
             head_open=state is ZebraState.HEAD_OPEN,
         )
+
+
+_COMMANDS = (b"~HQES", b"~HS")
+
+
+@dataclass(frozen=True)
+class _Command:
+    name: bytes
+
+
+class _Stream:
+    """Splits what a connection sends into job bytes and status commands, in order.
+
+    A command split across reads is recognised: bytes that may start one are held back
+    until the next read (or the end of the connection) decides.
+    """
+
+    def __init__(self) -> None:
+        self._job = bytearray()
+        self._held = b""
+
+    @property
+    def taken(self) -> int:
+        """Job bytes received so far, held ones included (what CLOSE_AFTER counts)."""
+        return len(self._job) + len(self._held)
+
+    def feed(self, chunk: bytes) -> list[_Command | bytes]:
+        """The parts of ``chunk`` (after any held bytes) that are complete, in order."""
+        data = self._held + chunk
+        parts: list[_Command | bytes] = []
+        while True:
+            found = [(data.find(c), c) for c in _COMMANDS if c in data]
+            if not found:
+                break
+            at, command = min(found)
+            self._add(parts, data[:at])
+            parts.append(_Command(command))
+            data = data[at + len(command) :]
+        keep = _possible_command_start(data)
+        self._held = data[len(data) - keep :] if keep else b""
+        self._add(parts, data[: len(data) - keep])
+        return parts
+
+    def finish(self) -> bytes:
+        """Every job byte of the connection (held bytes were not a command after all)."""
+        self._job += self._held
+        self._held = b""
+        return bytes(self._job)
+
+    def _add(self, parts: list[_Command | bytes], job: bytes) -> None:
+        if job:
+            self._job += job
+            parts.append(job)
+
+
+def _possible_command_start(data: bytes) -> int:
+    """How many trailing bytes of ``data`` could be the start of a status command."""
+    longest = max(len(c) for c in _COMMANDS)
+    for size in range(min(longest - 1, len(data)), 0, -1):
+        if any(c.startswith(data[-size:]) for c in _COMMANDS):
+            return size
+    return 0

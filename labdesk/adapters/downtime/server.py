@@ -1,0 +1,241 @@
+"""The server side of sync: block reservations and exactly-once replay (PostgreSQL or SQLite).
+
+:meth:`ServerSync.apply` runs a replayed command through :class:`MessageBus` with the
+command's own idempotency key and a clock that reads the time it happened at the station,
+so custody events and audit entries keep the offline time. Its first unit of work writes a
+``replayed_commands`` row with that command's work: the key, the work and the record of when
+it happened and synced commit together. A replay the server already has is answered from
+that record (or from ``handled_commands`` alone when the command reached the server online).
+
+The replay clock is the station's ``happened_at`` for everything the handler writes,
+``handled_commands.handled_at`` included; ``replayed_commands.synced_at`` is the server's
+own time when the command arrived.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from labdesk.access.auth import session_of
+from labdesk.adapters.orm import counters
+from labdesk.adapters.orm.downtime import accession_blocks, replayed_commands
+from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkFactory
+from labdesk.domain.accession import MAX_SERIAL
+from labdesk.domain.clock import Clock, FixedClock
+from labdesk.domain.errors import LabdeskError, StorageError
+from labdesk.domain.people import User
+from labdesk.downtime.blocks import AccessionBlock
+from labdesk.downtime.errors import BlockRefused, CommandRefused
+from labdesk.downtime.outbox import OutboxEntry
+from labdesk.downtime.ports import Applied
+from labdesk.kernel.dto import SignedInUser
+from labdesk.kernel.messagebus import AlreadyHandled, Command, MessageBus
+
+logger = logging.getLogger(__name__)
+
+APPLIED = "applied"
+REFUSED = "refused"
+
+
+def accession_counter(year: int) -> str:
+    """The counter online IDs come from (``labdesk.station.accession.issue_accession``)."""
+    return f"accession-{year}"
+
+
+def _upsert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+class ServerSync:
+    """:class:`labdesk.downtime.ports.SyncServer` over the server's units of work."""
+
+    def __init__(self, uows: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uows = uows
+        self._clock = clock
+        self._sessions = sessionmaker(bind=uows.engine, expire_on_commit=False)
+        self._actors: dict[tuple[int, str], SignedInUser] = {}
+        """Replay's actors, looked up once per sync run (most entries share a few)."""
+
+    # ---------------------------------------------------------------- blocks
+
+    def reserve_block(self, station: str, year: int, size: int) -> AccessionBlock:
+        """Carve ``size`` serials of ``year`` off the accession counter for ``station``.
+
+        The counter's row lock orders concurrent reservations (and online IDs), so no two
+        ever share a serial.
+        """
+        name = accession_counter(year)
+        now = self._clock.now()
+        with self._uows() as uow:
+            session = uow.session
+            session.execute(
+                _upsert(session)(counters).values(name=name, value=0).on_conflict_do_nothing()
+            )
+            last = int(
+                session.execute(
+                    update(counters)
+                    .where(counters.c.name == name)
+                    .values(value=counters.c.value + size)
+                    .returning(counters.c.value)
+                ).scalar_one()
+            )
+            if last > MAX_SERIAL:
+                raise BlockRefused(
+                    f"The server has no {size} accession IDs left for {year}.",
+                    hint="Contact support to widen the accession format.",
+                )
+            first = last - size + 1
+            block_id = session.execute(
+                insert(accession_blocks)
+                .values(
+                    station=station,
+                    year=year,
+                    first=first,
+                    last=last,
+                    issued_up_to=first - 1,
+                    reserved_at=now,
+                )
+                .returning(accession_blocks.c.id)
+            ).scalar_one()
+            uow.commit()
+        logger.info("reserved accession block %s for %s: %s..%s", block_id, station, first, last)
+        return AccessionBlock(int(block_id), station, year, first, last, first - 1, now)
+
+    def report_issued(self, block: AccessionBlock) -> None:
+        """Record how far the station got in ``block`` (it never goes back)."""
+        with self._uows() as uow:
+            uow.session.execute(
+                update(accession_blocks)
+                .where(
+                    accession_blocks.c.id == block.id,
+                    accession_blocks.c.station == block.station,
+                    accession_blocks.c.issued_up_to < block.issued_up_to,
+                )
+                .values(issued_up_to=block.issued_up_to)
+            )
+            uow.commit()
+
+    def blocks(self, station: str) -> list[AccessionBlock]:
+        """The blocks reserved for ``station``, oldest first."""
+        with self._uows() as uow:
+            rows = uow.session.execute(
+                select(accession_blocks)
+                .where(accession_blocks.c.station == station)
+                .order_by(accession_blocks.c.year, accession_blocks.c.first)
+            )
+            return [AccessionBlock(**row._mapping) for row in rows]
+
+    # ---------------------------------------------------------------- replay
+
+    def apply(self, command: Command[Any], entry: OutboxEntry, station: str) -> Applied:
+        """Run ``command`` once through the server's handlers, as of ``entry.happened_at``.
+
+        Raises:
+            CommandRefused: the handler refused it, or its user is unknown here.
+            StorageError: the server cannot be reached.
+        """
+        synced_at = self._clock.now()
+        record = {
+            "idempotency_key": entry.key,
+            "station": station,
+            "seq": entry.seq,
+            "command": entry.command_type,
+            "happened_at": entry.happened_at,
+            "synced_at": synced_at,
+            "outcome": APPLIED,
+            "reason": None,
+        }
+        factory = _RecordingFactory(self._uows, self._sessions, record)
+        bus = MessageBus(factory, FixedClock(entry.happened_at))
+        try:
+            bus.handle(command, self._actor(entry, station))
+        except AlreadyHandled:
+            return self._earlier(entry)
+        except StorageError:
+            raise
+        except LabdeskError as exc:
+            reason = f"{exc.message} {exc.hint}".strip()
+            self._record(record | {"outcome": REFUSED, "reason": reason})
+            raise CommandRefused(reason) from exc
+        return Applied(synced_at)
+
+    def _actor(self, entry: OutboxEntry, station: str) -> SignedInUser | None:
+        if entry.actor_id is None:
+            return None
+        known = self._actors.get((entry.actor_id, station))
+        if known is not None:
+            return known
+        with self._uows() as uow:
+            user: User | None = uow.people.user(entry.actor_id)
+            if user is None:
+                raise CommandRefused(f"user {entry.actor_id} is not known on the server.")
+            actor = self._actors[entry.actor_id, station] = session_of(user, station)
+        return actor
+
+    def _earlier(self, entry: OutboxEntry) -> Applied:
+        """The server had the key already: from an earlier replay, or sent online."""
+        with self._uows() as uow:
+            row = uow.session.execute(
+                select(replayed_commands).where(replayed_commands.c.idempotency_key == entry.key)
+            ).first()
+            handled_at = uow.commands.handled_at(entry.key)
+        if row is not None and row.outcome == REFUSED:
+            raise CommandRefused(str(row.reason))
+        if row is not None:
+            return Applied(row.synced_at, earlier=True)
+        return Applied(handled_at or self._clock.now(), earlier=True)
+
+    def _record(self, record: dict[str, Any]) -> None:
+        with self._uows() as uow:
+            _write_record(uow.session, record)
+            uow.commit()
+
+
+def _write_record(session: Session, record: dict[str, Any]) -> None:
+    stmt = _upsert(session)(replayed_commands).values(**record)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[replayed_commands.c.idempotency_key],
+            set_={k: stmt.excluded[k] for k in ("outcome", "reason", "synced_at")},
+        )
+    )
+
+
+class _RecordingUnitOfWork(SqlAlchemyUnitOfWork):
+    """The replayed command's unit of work: its first commit carries the replay record."""
+
+    def __init__(
+        self, inner: UnitOfWorkFactory, sessions: sessionmaker[Session], record: dict[str, Any]
+    ) -> None:
+        super().__init__(inner.engine, sessions, inner.anchors)
+        self._record: dict[str, Any] | None = record
+
+    def commit(self) -> None:
+        """Write the replay record in the command's transaction, then commit."""
+        if self._record is not None:
+            _write_record(self.session, self._record)
+            self._record = None
+        super().commit()
+
+
+class _RecordingFactory:
+    """Hands the bus a recording unit of work first, plain ones after (after-commit steps)."""
+
+    def __init__(
+        self, inner: UnitOfWorkFactory, sessions: sessionmaker[Session], record: dict[str, Any]
+    ) -> None:
+        self._inner = inner
+        self._sessions = sessions
+        self._record: dict[str, Any] | None = record
+
+    def __call__(self) -> SqlAlchemyUnitOfWork:
+        if self._record is None:
+            return self._inner()
+        record, self._record = self._record, None
+        return _RecordingUnitOfWork(self._inner, self._sessions, record)
