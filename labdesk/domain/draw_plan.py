@@ -198,6 +198,7 @@ def build_draw_plan(
     containers: Mapping[str, ContainerType],
     *,
     winged_set: bool = False,
+    fasting_note: bool = True,
 ) -> DrawPlan:
     """Consolidate ``requests`` into the fewest containers, in order of draw.
 
@@ -206,6 +207,8 @@ def build_draw_plan(
         tests: catalog test definitions by code.
         containers: catalog container types by code.
         winged_set: a butterfly set is used (makes the discard-tube note definite).
+        fasting_note: add the "ask whether the patient has fasted" note for a fasting test
+            (False when the compendium's preparation question already asks it).
     """
     problems: list[PlanProblem] = []
     groups: dict[GroupKey, list[tuple[PlanRequest, TestDefinition]]] = {}
@@ -233,7 +236,7 @@ def build_draw_plan(
     notes = []
     if plan.discard_tube_advised:
         notes.append(DISCARD_NOTE_WINGED if winged_set else DISCARD_NOTE_IF_WINGED)
-    if plan.fasting_required:
+    if plan.fasting_required and fasting_note:
         notes.append(FASTING_NOTE)
     return DrawPlan(plan.blood, plan.urine, plan.other, plan.problems, tuple(notes))
 

@@ -91,7 +91,7 @@ def load_board(
     clinicians = sorted(uow.board_table.clinicians(), key=str.casefold)
     criteria = criteria_for(uow, query, now_s, clinicians)
     total = uow.board_table.count(criteria)
-    rows = [_row(t, now_s) for t in uow.board_table.page(criteria, 0, page_size)]
+    rows = with_notes(uow, [_row(t, now_s) for t in uow.board_table.page(criteria, 0, page_size)])
     everything = criteria_for(uow, _DEFAULT_QUERY, now_s)
     criticals: tuple[BoardRow, ...] = ()
     if allows(actor.role, Permission.ACKNOWLEDGE_RESULTS):
@@ -181,7 +181,7 @@ def query_board(
     authorize(actor, Permission.VIEW_RESULTS)
     criteria = criteria_for(uow, query, now_s)
     total = uow.board_table.count(criteria) if with_total else None
-    rows = [_row(t, now_s) for t in uow.board_table.page(criteria, offset, limit)]
+    rows = with_notes(uow, [_row(t, now_s) for t in uow.board_table.page(criteria, offset, limit)])
     return BoardPage(offset=offset, rows=rows, total=total)
 
 
@@ -199,9 +199,23 @@ def matching_rows(
     criteria = criteria_for(uow, query, now_s)
     while True:
         page = uow.board_table.page(criteria, len(rows), step)
-        rows.extend(_row(t, now_s) for t in page)
+        rows.extend(with_notes(uow, [_row(t, now_s) for t in page]))
         if len(page) < step:
             return rows
+
+
+def with_notes(uow: UnitOfWork, rows: list[BoardRow]) -> list[BoardRow]:
+    """``rows`` with the reason each test still waiting for collection was not drawn.
+
+    One query for the tests of the page that wait for collection (none when no row does).
+    """
+    waiting = [r.ordered_test_id for r in rows if r.status is TestStatus.ORDERED]
+    notes = uow.preparation.missed_notes(waiting) if waiting else {}
+    if not notes:
+        return rows
+    return [
+        r._replace(note=notes[r.ordered_test_id]) if r.ordered_test_id in notes else r for r in rows
+    ]
 
 
 def criteria_for(

@@ -58,6 +58,9 @@ class BoardRow(NamedTuple):
     """When the status last changed (for an acknowledged test: when it was closed)."""
     waiting: FlagReason | None = None
     """The step the test waits for while it is not yet overdue (e.g. acknowledgement)."""
+    note: str = ""
+    """Why a test still waiting for collection waits (a reschedule's or a missed draw's
+    reason, e.g. "Rescheduled: fasting not met ..."); read for the rows shown only."""
 
     @property
     def overdue(self) -> bool:

@@ -36,7 +36,7 @@ from labdesk.kernel.audit import record_audit
 from labdesk.kernel.dto import SignedInUser, authorize
 from labdesk.ports import UnitOfWork
 from labdesk.station.encounter import encounter_of, require_open
-from labdesk.station.orders import definitions_of
+from labdesk.station.orders import asks_fasted_flag, definitions_of
 
 WEIGHT_VALID_FOR = timedelta(days=30)
 """A weight older than this is asked again (children grow)."""
@@ -173,7 +173,13 @@ def pediatric_plan(uow: UnitOfWork, plan: DrawPlan, *, winged_set: bool = False)
         container = uow.catalog.get_container(code)
         if container is not None:
             containers[code] = container
-    return build_draw_plan(requests, tests, containers, winged_set=winged_set)
+    return build_draw_plan(
+        requests,
+        tests,
+        containers,
+        winged_set=winged_set,
+        fasting_note=asks_fasted_flag(uow, tests.values()),
+    )
 
 
 def pediatric_allowed(uow: UnitOfWork, test_code: str, container_code: str) -> bool:

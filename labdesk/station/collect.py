@@ -45,7 +45,7 @@ from labdesk.station.at_chair import check as check_at_chair
 from labdesk.station.blood_volume import pediatric_allowed
 from labdesk.station.dto import CollectResult, ContainerCollection
 from labdesk.station.encounter import encounter_of, require_identified
-from labdesk.station.preparation import asks_fasted_flag
+from labdesk.station.orders import asks_fasted_flag
 from labdesk.station.recollection import (
     close_if_recollected,
     recollection_note,

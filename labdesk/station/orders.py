@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from labdesk.domain.audit import AuditAction
-from labdesk.domain.catalog import ContainerType, TestDefinition
+from labdesk.domain.catalog import ContainerType, Handling, TestDefinition
 from labdesk.domain.clock import Clock
 from labdesk.domain.draw_plan import DrawPlan, PlanRequest, build_draw_plan
 from labdesk.domain.errors import NotFound, ValidationError
@@ -110,7 +110,26 @@ def plan_requests(
         container = uow.catalog.get_container(code)
         if container is not None:
             containers[code] = container
-    return build_draw_plan(requests, tests, containers, winged_set=winged_set)
+    return build_draw_plan(
+        requests,
+        tests,
+        containers,
+        winged_set=winged_set,
+        fasting_note=asks_fasted_flag(uow, tests.values()),
+    )
+
+
+def asks_fasted_flag(uow: UnitOfWork, definitions: Iterable[TestDefinition]) -> bool:
+    """True when a test flagged 'fasting' has no fasting rule in the preparation file.
+
+    Only such a test needs the collect step's own 'Fasted?' answer; a test with a rule is
+    asked once, by the preparation question (its answer fills the collection's flag).
+    """
+    flagged = [d.code for d in definitions if Handling.FASTING in d.handling_flags]
+    if not flagged:
+        return False
+    rules = uow.preparation.rules_for(flagged)
+    return any(rules.get(code) is None or rules[code].fasting_hours is None for code in flagged)
 
 
 def place_order(

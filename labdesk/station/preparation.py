@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from labdesk.domain.audit import AuditAction
-from labdesk.domain.catalog import Handling, TestDefinition
 from labdesk.domain.clock import Clock
 from labdesk.domain.encounter import MissedCollection
 from labdesk.domain.errors import ValidationError
@@ -76,19 +75,6 @@ def _dose_timed(uow: UnitOfWork, test_codes: Iterable[str]) -> set[str]:
     """The tests among ``test_codes`` that are series steps timed from a dose."""
     steps = uow.timed_draws.steps_for_tests(test_codes)
     return {code for code, step in steps.items() if step.anchor is Anchor.DOSE}
-
-
-def asks_fasted_flag(uow: UnitOfWork, definitions: Iterable[TestDefinition]) -> bool:
-    """True when a test flagged 'fasting' has no fasting rule in the preparation file.
-
-    Only such a test needs the collect step's own 'Fasted?' answer; a test with a rule is
-    asked once, by the preparation question (its answer fills the collection's flag).
-    """
-    flagged = [d.code for d in definitions if Handling.FASTING in d.handling_flags]
-    if not flagged:
-        return False
-    rules = uow.preparation.rules_for(flagged)
-    return any(rules.get(code) is None or rules[code].fasting_hours is None for code in flagged)
 
 
 def fasted_for(

@@ -188,6 +188,7 @@ def test_fasting_not_met_is_collected_anyway_with_a_comment(
     # 14:00 UTC is 09:00 in New York: breakfast at 03:00 is 6 h, not the 12 h asked for.
     (fasting,) = panel.requirements  # one question for the glucose (8 h) and lipids (12 h)
     assert (fasting.hours, fasting.test_codes) == (12, ("GLUF", "LIPID"))
+    assert "Fasting test ordered" not in page.plan_step.notes_label.text()  # asked once
     field = panel.question_field(PreparationKind.FASTING)
     assert isinstance(field, QLineEdit)
     field.setFocus()
@@ -413,6 +414,8 @@ def test_a_rescheduled_test_stays_pending_with_its_reason_on_the_results_board(
     rows = board.model.rows_in(0, board.model.rowCount() - 1)
     (position,) = [i for i, r in enumerate(rows) if r.test_code == "GLUF"]
     assert rows[position].status.value == "ordered"  # still pending
+    flags_cell = str(board.model.data(board.model.index(position, 0)))
+    assert flags_cell.startswith("Awaiting collection · Rescheduled: fasting not met"), flags_cell
     shown: list[ResultDetailDialog] = []
     monkeypatch.setattr(ResultDetailDialog, "exec", lambda self: shown.append(self) or 0)
     board.table.selectRow(position)

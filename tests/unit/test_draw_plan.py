@@ -66,6 +66,11 @@ def test_tube_level_handling_splits_tubes_but_fasting_does_not() -> None:
     assert Handling.FASTING in sst[0].handling
     assert plan.fasting_required
     assert FASTING_NOTE in plan.notes
+    # Asked by the compendium's preparation question instead: no second prompt.
+    requests = [PlanRequest(i, c) for i, c in enumerate(("CMP", "LIPID"), start=1)]
+    asked = build_draw_plan(requests, TESTS, CONTAINERS, fasting_note=False)
+    assert asked.fasting_required
+    assert FASTING_NOTE not in asked.notes
 
 
 def test_sterile_and_chain_of_custody_tests_never_share() -> None:

@@ -110,10 +110,13 @@ def waiting_label(reason: FlagReason) -> str:
 
 
 def flags_text(row: BoardRow) -> str:
-    """Raised flags, or, before any is raised, the step the test waits for."""
+    """Raised flags, or, before any is raised, the step the test waits for; then why a
+    test waiting for collection was not drawn (a reschedule's reason)."""
     if row.flags:
-        return " · ".join(reason_label(f.reason) for f in row.flags)
-    return waiting_label(row.waiting) if row.waiting is not None else ""
+        text = " · ".join(reason_label(f.reason) for f in row.flags)
+    else:
+        text = waiting_label(row.waiting) if row.waiting is not None else ""
+    return f"{text} · {row.note}" if row.note and text else text or row.note
 
 
 def severity_label(severity: int) -> str:

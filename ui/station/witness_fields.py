@@ -32,7 +32,7 @@ class WitnessFields(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.collector_edit = QLineEdit(self)
-        self.collector_edit.setPlaceholderText(self.tr("Collector badge (if not you)"))
+        self.collector_edit.setPlaceholderText(self.tr("scan their badge"))
         self.collector_edit.setAccessibleName(self.tr("Collector badge"))
         self.observer_label = QLabel(self.tr("Observer:"), self)
         self.observer_edit = QLineEdit(self)
@@ -42,7 +42,7 @@ class WitnessFields(QWidget):
             edit.setEchoMode(QLineEdit.EchoMode.Password)  # a badge is a sign-in factor
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel(self.tr("Collector:"), self))
+        layout.addWidget(QLabel(self.tr("or another collector:"), self))
         layout.addWidget(self.collector_edit)
         layout.addWidget(self.observer_label)
         layout.addWidget(self.observer_edit)

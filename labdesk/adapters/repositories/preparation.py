@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -227,6 +227,19 @@ class PreparationRepository(_Repository):
         )
         row = self.session.execute(stmt).first()
         return None if row is None else (row[0], row[1], row[2])
+
+    def missed_notes(self, ordered_test_ids: Sequence[int]) -> dict[int, str]:
+        """The newest 'not collected' reason of each of these tests that has one."""
+        ids = sorted(set(ordered_test_ids))
+        if not ids:
+            return {}
+        m = missed_collections.c
+        stmt = (
+            select(m.ordered_test_id, m.reason)
+            .where(m.ordered_test_id.in_(ids))
+            .order_by(m.ordered_test_id, m.recorded_at, m.id)
+        )
+        return {int(test_id): str(reason) for test_id, reason in self.session.execute(stmt)}
 
     # ---------------------------------------------------------------- weight and volume
 
