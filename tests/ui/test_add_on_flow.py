@@ -27,7 +27,7 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.order import TestStatus as Status
 from labdesk.domain.people import Station
 from labdesk.kernel.dto import SignedInUser
-from tests.ui.test_station_flow import station_of
+from tests.ui.station_window import open_station_window, station_of
 from ui.app import context_of
 from ui.context import AppContext
 from ui.main_window import MainWindow
@@ -72,12 +72,7 @@ def context(core: Core, world: World) -> AppContext:
 def window(
     qtbot: QtBot, context: AppContext, user_named: Callable[[str], SignedInUser]
 ) -> Iterator[MainWindow]:
-    window = MainWindow(context, user_named("maria"))
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    station_of(window).feedback.audible = False
+    window = open_station_window(qtbot, context, user_named("maria"))
     yield window
     wait_for_background_jobs()
 

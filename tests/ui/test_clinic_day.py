@@ -50,7 +50,7 @@ from labdesk.results.board_query import BoardQuery
 from labdesk.results.overdue_settings import OverdueSettings
 from printers.manifest_pdf import PdfManifestPrinter
 from tests.integration.hl7_world import group, obx, oru
-from tests.ui.test_station_flow import scan, station_of, wait_view
+from tests.ui.station_window import open_station_window, scan, station_of, wait_view
 from ui.app import context_of
 from ui.context import AppContext
 from ui.custody.courier_page import CourierPage
@@ -119,12 +119,7 @@ def context(core: Core, world: World) -> AppContext:
 
 @pytest.fixture
 def window(qtbot: QtBot, context: AppContext, world: World) -> Iterator[MainWindow]:
-    window = MainWindow(context, world.users["maria"])
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    station_of(window).feedback.audible = False
+    window = open_station_window(qtbot, context, world.users["maria"])
     yield window
     wait_for_background_jobs()
 

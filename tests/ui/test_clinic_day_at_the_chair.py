@@ -52,7 +52,6 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.custody import CustodyEventKind as Kind
 from labdesk.domain.custody import next_status
 from labdesk.domain.loss import LossReason
-from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
 from labdesk.domain.order import TestStatus as Status
 from labdesk.domain.overdue import FlagReason
 from labdesk.domain.patient import Patient, PatientIdentifier, Sex
@@ -68,6 +67,7 @@ from labdesk.results.board_dto import BoardRow
 from labdesk.results.board_query import BoardQuery
 from printers.manifest_pdf import PdfManifestPrinter
 from tests.integration.hl7_world import group, obx, oru
+from tests.ui.station_window import open_station_window, place_order, scan, station_of, wait_view
 from tests.ui.test_clinic_day import (
     POLICY,
     answer_next_question,
@@ -77,7 +77,6 @@ from tests.ui.test_clinic_day import (
     reload,
     results_page,
 )
-from tests.ui.test_station_flow import scan, station_of, wait_view
 from ui.app import context_of
 from ui.context import AppContext
 from ui.custody.courier_page import CourierPage
@@ -117,26 +116,6 @@ def labels_dir(tmp_path: Path) -> Path:
     return tmp_path / "labels"
 
 
-def _order(core: Core, patient_id: int, codes: tuple[str, ...], number: str) -> None:
-    now = core.clock.now()
-    with core.uow() as uow:
-        order = Order(
-            placer_order_number=number,
-            patient_id=patient_id,
-            ordering_provider="Dr. Sam Patel",
-            priority=Priority.ROUTINE,
-            source=OrderSource.HL7,
-            ordered_at=now - timedelta(minutes=20),
-            created_at=now - timedelta(minutes=20),
-        )
-        uow.orders.add(order)
-        uow.orders.flush()
-        assert order.id is not None
-        for code in codes:
-            uow.orders.add_test(OrderedTest(order_id=order.id, test_code=code))
-        uow.commit()
-
-
 @pytest.fixture
 def world(
     core: Core, clock: FixedClock, user_named: Callable[[str], SignedInUser], labels_dir: Path
@@ -173,9 +152,9 @@ def world(
                 PatientIdentifier(patient_id=patient.id, system="wristband", value=f"WB{mrn}")
             )
         uow.commit()
-    _order(core, ids["M100001"], ("GTT0", "GTT1H", "GTT2H"), "EHR-A-OGTT")
-    _order(core, ids["M100002"], ("CMP", "CBC"), "EHR-B-CHEM")
-    _order(core, ids[CHILD], ("CMP", "LFT", "K", "CBC", "PTINR"), "EHR-C-PEDS")
+    place_order(core, ids["M100001"], ("GTT0", "GTT1H", "GTT2H"), "EHR-A-OGTT")
+    place_order(core, ids["M100002"], ("CMP", "CBC"), "EHR-B-CHEM")
+    place_order(core, ids[CHILD], ("CMP", "LFT", "K", "CBC", "PTINR"), "EHR-C-PEDS")
     return world
 
 
@@ -186,14 +165,7 @@ def context(core: Core, world: World) -> AppContext:
 
 @pytest.fixture
 def window(qtbot: QtBot, context: AppContext, world: World) -> Iterator[MainWindow]:
-    window = MainWindow(context, world.users["maria"])
-    qtbot.addWidget(window)
-    window.resize(1280, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    page = station_of(window)
-    page.feedback.audible = False
-    page.find_step.timed_panel.feedback.audible = False
+    window = open_station_window(qtbot, context, world.users["maria"], height=900)
     yield window
     wait_for_background_jobs()
 

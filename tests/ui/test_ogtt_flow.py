@@ -33,7 +33,7 @@ from labdesk.domain.people import Station
 from labdesk.domain.preparation import PreparationKind
 from labdesk.domain.series import TIMING_REASONS
 from labdesk.kernel.dto import SignedInUser
-from tests.ui.test_station_flow import scan, station_of, wait_view
+from tests.ui.station_window import open_station_window, scan, station_of, wait_view
 from ui.app import context_of
 from ui.context import AppContext
 from ui.main_window import MainWindow
@@ -97,14 +97,7 @@ def context(core: Core, world: World) -> AppContext:
 def window(
     qtbot: QtBot, context: AppContext, user_named: Callable[[str], SignedInUser]
 ) -> Iterator[MainWindow]:
-    window = MainWindow(context, user_named("maria"))
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    page = station_of(window)
-    page.feedback.audible = False
-    page.find_step.timed_panel.feedback.audible = False
+    window = open_station_window(qtbot, context, user_named("maria"))
     yield window
     wait_for_background_jobs()
 

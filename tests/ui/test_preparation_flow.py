@@ -25,12 +25,11 @@ from pytestqt.qtbot import QtBot
 
 from labdesk.bootstrap import Core
 from labdesk.domain.forensic import ForensicForm
-from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
 from labdesk.domain.patient import Patient, PatientIdentifier, Sex
 from labdesk.domain.people import Site, Station
 from labdesk.domain.preparation import PreparationKind
 from labdesk.kernel.dto import SignedInUser
-from tests.ui.test_station_flow import scan, station_of, wait_view
+from tests.ui.station_window import open_station_window, place_order, scan, station_of, wait_view
 from ui.app import context_of
 from ui.context import AppContext
 from ui.main_window import MainWindow
@@ -48,26 +47,6 @@ CHILD_MRN = "M100099"
 @pytest.fixture
 def labels_dir(tmp_path: Path) -> Path:
     return tmp_path / "labels"
-
-
-def _order(core: Core, patient_id: int, codes: tuple[str, ...], number: str) -> None:
-    now = core.clock.now()
-    with core.uow() as uow:
-        order = Order(
-            placer_order_number=number,
-            patient_id=patient_id,
-            ordering_provider="Dr. Sam Patel",
-            priority=Priority.ROUTINE,
-            source=OrderSource.HL7,
-            ordered_at=now - timedelta(minutes=20),
-            created_at=now - timedelta(minutes=20),
-        )
-        uow.orders.add(order)
-        uow.orders.flush()
-        assert order.id is not None
-        for code in codes:
-            uow.orders.add_test(OrderedTest(order_id=order.id, test_code=code))
-        uow.commit()
 
 
 @pytest.fixture
@@ -104,8 +83,8 @@ def chair_core(core: Core, labels_dir: Path) -> Core:
             )
         uow.commit()
         ids = (jane.id, child.id)
-    _order(core, ids[0], ("GLUF", "LIPID"), "EHR-FAST")
-    _order(core, ids[1], ("CMP", "K", "CBC", "PTINR"), "EHR-CHILD")
+    place_order(core, ids[0], ("GLUF", "LIPID"), "EHR-FAST")
+    place_order(core, ids[1], ("CMP", "K", "CBC", "PTINR"), "EHR-CHILD")
     return core
 
 
@@ -118,12 +97,7 @@ def context(chair_core: Core) -> AppContext:
 def window(
     qtbot: QtBot, context: AppContext, user_named: Callable[[str], SignedInUser]
 ) -> Iterator[MainWindow]:
-    window = MainWindow(context, user_named("maria"))
-    qtbot.addWidget(window)
-    window.resize(1280, 900)
-    window.show()
-    qtbot.waitExposed(window)
-    station_of(window).feedback.audible = False
+    window = open_station_window(qtbot, context, user_named("maria"), height=900)
     yield window
     wait_for_background_jobs()
 
@@ -312,7 +286,7 @@ def test_collector_and_observer_badges_are_scanned_at_the_collect_step(
         assert jane is not None
         jane_id = jane.id
     assert jane_id is not None
-    _order(chair_core, jane_id, ("UDSDOT",), "EHR-DOT")
+    place_order(chair_core, jane_id, ("UDSDOT",), "EHR-DOT")
     page = station_of(window)
     _open(qtbot, page, "M100002")
     panel = page.plan_step.preparation

@@ -32,7 +32,7 @@ from tests.ui.recollection_screens import (  # noqa: F401 - fixtures
     window,
     world,
 )
-from tests.ui.test_station_flow import station_of
+from tests.ui.station_window import station_of
 from ui.context import AppContext
 from ui.main_window import MainWindow
 from ui.results.page import ResultsPage

@@ -14,7 +14,7 @@ import zxingcpp
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
@@ -34,10 +34,10 @@ from labdesk.station.dto import EncounterView
 from printers.errors import PrinterOffline, PrinterUnconfirmed
 from printers.spool_adapter import LabelRendererAdapter
 from printers.status import PrinterStatus
+from tests.ui.station_window import open_station_window, scan, station_of, wait_view
 from ui.app import context_of
 from ui.context import AppContext
 from ui.main_window import MainWindow
-from ui.navigation import PageId
 from ui.station.banner import Step
 from ui.station.dialogs import OrderRequest
 from ui.station.models import PlanModel
@@ -104,47 +104,7 @@ def context(station_core: Core) -> AppContext:
 def window(
     qtbot: QtBot, context: AppContext, user_named: Callable[[str], SignedInUser]
 ) -> Iterator[MainWindow]:
-    window = MainWindow(context, user_named("maria"))
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    qtbot.waitExposed(window)
-    page = window.page(PageId.STATION)
-    assert isinstance(page, StationPage)
-    page.feedback.audible = False
-    return window
-
-
-def station_of(window: MainWindow) -> StationPage:
-    page = window.page(PageId.STATION)
-    assert isinstance(page, StationPage)
-    return page
-
-
-def scan(qtbot: QtBot, text: str) -> None:
-    """A wedge scanner: the keys of ``text`` back to back, then Enter, into the focus."""
-    target = QApplication.focusWidget()
-    assert target is not None, "nothing has the keyboard focus"
-    for ch in text:
-        QTest.keyClick(target, ch)
-    QTest.keyClick(target, Qt.Key.Key_Return)
-
-
-def wait_view(qtbot: QtBot, page: StationPage, ok: Callable[[EncounterView], bool]) -> None:
-    """Wait until the controller is idle and its encounter satisfies ``ok``."""
-    try:
-        qtbot.waitUntil(
-            lambda: (
-                page.controller.encounter is not None
-                and not page.controller.busy
-                and ok(page.controller.encounter)
-            ),
-            timeout=5000,
-        )
-    except Exception as exc:
-        view = page.controller.encounter
-        state = [(s.accession, s.status.value) for s in view.specimens] if view else None
-        raise AssertionError(f"screen says {page.message.text()!r}; specimens {state}") from exc
+    return open_station_window(qtbot, context, user_named("maria"))
 
 
 def count(core: Core, table: object) -> int:

@@ -35,7 +35,7 @@ from tests.ui.recollection_screens import (  # noqa: F401 - fixtures
     window,
     world,
 )
-from tests.ui.test_station_flow import scan, station_of, wait_view
+from tests.ui.station_window import scan, station_of, wait_view
 from ui.main_window import MainWindow
 from ui.station.banner import Step
 
