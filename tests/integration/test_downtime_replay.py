@@ -146,7 +146,7 @@ def test_a_damaged_outbox_entry_sends_nothing(
 ) -> None:
     _queue(store, station_world, clock, ["CBC", "BMP"])
     with store() as uow:
-        uow.session.execute(text("UPDATE outbox SET payload_json = '{' WHERE seq = 2"))
+        uow.session.execute(text("UPDATE station_outbox SET payload_json = '{' WHERE seq = 2"))
         uow.commit()
     with pytest.raises(OutboxUnreadable, match="entry 2"):
         replay_outbox(store, ServerSync(uow_factory, clock), clock)

@@ -95,7 +95,7 @@ def test_seq_is_never_reused(path: Path) -> None:
         first = queue_command(uow, _order(1), None, clock)
         uow.commit()
     with store() as uow:
-        uow.session.execute(text("DELETE FROM outbox"))
+        uow.session.execute(text("DELETE FROM station_outbox"))
         uow.commit()
     with store() as uow:
         assert queue_command(uow, _order(2), None, clock) == first + 1
@@ -104,7 +104,7 @@ def test_seq_is_never_reused(path: Path) -> None:
 
 def _bump_version(path: Path) -> None:
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE store_meta SET value = '0' WHERE key = 'version'")
+        conn.execute("UPDATE station_meta SET value = '0' WHERE key = 'version'")
 
 
 def _garble(path: Path) -> None:

@@ -1,4 +1,12 @@
-"""The station file: an owner-only SQLite file holding the outbox and the station's blocks.
+"""The station file: an owner-only SQLite file holding the replica, the outbox and the blocks.
+
+The file carries the whole LabDesk schema (the same Alembic migrations as any database), so
+the replica's rows and the offline work done on them use the same repositories and handlers
+as the server; the station's own tables (``station_meta``, ``station_outbox``,
+``station_blocks``) sit beside them, outside the migrations. One Session on the file covers
+all of them: an offline action's local effect and its outbox entry commit together. The
+replica is a cache of the server, not a record: its append-only guards are dropped (the
+server's chains are the record, and replay makes the offline rows there).
 
 The file is checked read-only before it is opened for writing: a damaged file, one from
 another LabDesk version or another station is refused with :class:`OutboxUnreadable` and
@@ -22,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     Index,
     Integer,
@@ -33,11 +42,14 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from labdesk.adapters import migrate
+from labdesk.adapters.append_only import SQLITE_TRIGGERS
 from labdesk.adapters.database import is_database_error, make_engine, translate_error
 from labdesk.adapters.types import UTCDateTime
 from labdesk.config import sqlite_url
@@ -45,20 +57,24 @@ from labdesk.downtime.blocks import AccessionBlock
 from labdesk.downtime.errors import OutboxUnreadable
 from labdesk.downtime.outbox import NewEntry, OutboxEntry, OutboxState
 
-STORE_VERSION = 1
-"""Layout of the station file; a file of another version is refused, never guessed at."""
+STORE_VERSION = 2
+"""Layout of the station file; a file of another version is refused, never guessed at.
+
+Version 1 held only the outbox and blocks (``store_meta``, ``outbox``,
+``accession_blocks``); version 2 adds the LabDesk schema for the replica and prefixes the
+station's own tables (the server schema has an ``accession_blocks`` table of its own)."""
 
 local_metadata = MetaData()
 
 store_meta = Table(
-    "store_meta",
+    "station_meta",
     local_metadata,
     Column("key", String(32), primary_key=True),
     Column("value", String(200), nullable=False),
 )
 
 outbox = Table(
-    "outbox",
+    "station_outbox",
     local_metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("key", String(64), nullable=False, unique=True),
@@ -70,12 +86,12 @@ outbox = Table(
     Column("synced_at", UTCDateTime()),
     Column("state", String(16), nullable=False),
     Column("server_reason", Text),
-    Index("ix_outbox_state_seq", "state", "seq"),
+    Index("ix_station_outbox_state_seq", "state", "seq"),
     sqlite_autoincrement=True,  # a seq is never reused, even after the last row is gone
 )
 
 local_blocks = Table(
-    "accession_blocks",
+    "station_blocks",
     local_metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),  # the server's block id
     Column("station", String(32), nullable=False),
@@ -292,6 +308,13 @@ def open_station_store(path: Path, station: str) -> StationStore:
     engine = make_engine(sqlite_url(path))
     event.listen(engine, "connect", _full_sync)
     path.chmod(0o600)  # owner-only even if someone widened it: it holds patient work
+    try:
+        migrate.upgrade(engine)  # the replica follows this program's schema (it is a cache)
+        with engine.begin() as conn:
+            drop_chain_guards(conn)
+    except BaseException:
+        engine.dispose()
+        raise
     if not existing:
         with engine.begin() as conn:
             local_metadata.create_all(conn)
@@ -303,6 +326,25 @@ def open_station_store(path: Path, station: str) -> StationStore:
                 ],
             )
     return StationStore(path, station, engine)
+
+
+def drop_chain_guards(conn: Connection) -> None:
+    """Drop the replica's append-only guards: local rows go once the server has them."""
+    for names in SQLITE_TRIGGERS.values():
+        for name in names:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+
+
+def _meta_table(conn: sqlite3.Connection) -> str:
+    """``station_meta``, or version 1's ``store_meta`` (refused below by its version)."""
+    names = {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name IN ('station_meta', 'store_meta')"
+        )
+    }
+    return "store_meta" if "store_meta" in names and "station_meta" not in names else "station_meta"
 
 
 def _full_sync(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -319,7 +361,7 @@ def _check_readable(path: Path, station: str) -> None:
         check = conn.execute("PRAGMA quick_check").fetchone()
         if check is None or check[0] != "ok":
             raise OutboxUnreadable(path, f"the file is damaged ({check[0] if check else '?'}).")
-        meta = dict(conn.execute("SELECT key, value FROM store_meta").fetchall())
+        meta = dict(conn.execute(f"SELECT key, value FROM {_meta_table(conn)}").fetchall())
     except sqlite3.DatabaseError as exc:
         raise OutboxUnreadable(
             path, f"it is not a LabDesk station file or it is damaged ({exc})."
