@@ -57,11 +57,18 @@ def _live_update() -> list[Scenario[Any]]:
     return idle.scenarios()
 
 
+def _downtime() -> list[Scenario[Any]]:
+    from bench import downtime
+
+    return downtime.scenarios()
+
+
 EXTRAS: tuple[tuple[str, Callable[[], list[Scenario[Any]]]], ...] = (
     ("custody", _manifest),
     ("printers", _labels),
     ("station-screen", _station_screen),
     ("live-update", _live_update),
+    ("downtime", _downtime),
 )
 """Scenarios that need reportlab, the printers package or Qt, by group, in report order."""
 
