@@ -1,0 +1,1 @@
+"""Network helpers: the loopback TCP proxy the downtime drill and tests cut."""
