@@ -31,10 +31,12 @@ from labdesk.seed.builder import ClinicBuilder
 from labdesk.seed.reference import StationSpec
 from ui.app import context_of
 from ui.context import AppContext
+from ui.custody import widgets as custody_widgets_module
 from ui.custody.courier_page import CourierPage
 from ui.custody.receiving_page import LabReceivingPage
 from ui.custody.widgets import TRANSIT_LONGEST_WAIT_MS, TRANSIT_SLACK_MS
 from ui.live import LiveUpdates, LiveView
+from ui.printing import printers_panel as printers_panel_module
 from ui.printing.printers_panel import PrintersPanel
 from ui.results.page import DUE_SLACK_S, LONGEST_WAIT_S, ResultsPage
 from ui.station import find_step as find_step_module
@@ -320,6 +322,41 @@ def test_a_failed_worklist_reload_keeps_its_rows_says_why_and_does_not_block_the
     with qtbot.waitSignal(step.worklist_shown, timeout=2_000):  # at once, not in 30 s
         feed.send(batch(Topic.ORDERS))
     assert not step.worklist_label.is_error
+
+
+@pytest.mark.parametrize(
+    ("screen", "module", "name", "topic"),
+    [
+        ("print queue", printers_panel_module, "list_print_jobs", Topic.PRINT_JOBS),
+        ("courier transit", custody_widgets_module, "in_transit_flags", Topic.CUSTODY),
+    ],
+)
+def test_a_failed_live_reload_is_counted_and_does_not_block_the_next(
+    qtbot: QtBot,
+    screens: Screens,
+    feed: FakeFeed,
+    monkeypatch: pytest.MonkeyPatch,
+    screen: str,
+    module: Any,
+    name: str,
+    topic: Topic,
+) -> None:
+    view = screens.views()[screen]
+
+    def locked(*_args: object, **_kwargs: object) -> object:
+        raise StorageError("The database is busy.", hint="Try again in a moment.")
+
+    monkeypatch.setattr(module, name, locked)
+    feed.send(batch(topic))
+    qtbot.waitUntil(lambda: view.failures == 1, timeout=WAIT_MS)
+    _settle(qtbot)
+    assert not view.loading  # never stuck until the load timeout
+    monkeypatch.undo()
+    before = view.reloads
+    feed.send(batch(topic))
+    qtbot.waitUntil(lambda: view.reloads > before, timeout=2_000)  # at once, not in 30 s
+    _settle(qtbot)
+    assert view.failures == 1
 
 
 def test_a_live_board_waits_for_its_next_deadline_instead_of_polling(

@@ -213,7 +213,8 @@ class CourierPage(Page):
             # The banner answers scans: a background re-read that failed (the server is
             # away; the strip says so) keeps what it shows, and the next change retries.
             logger.warning("manifest not re-read after a change: %s", error)
-            self._live_finished()
+            if self.live_view is not None:
+                self.live_view.load_failed()
 
         QueryOp(self._context.bus, pickup_manifest, self._user, self.manifest.number).run(
             self._show_manifest, failed, owner=self

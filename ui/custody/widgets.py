@@ -203,7 +203,7 @@ class TransitPanel(QGroupBox):
         self.status.setText(error_text(error))
         if self.live_view is not None:
             self._timer.start(TRANSIT_REFRESH_MS)  # try again in a minute
-            self.live_view.load_finished()
+            self.live_view.load_failed()
 
     def selected_row(self) -> TransitFlagRow | None:
         """The flagged specimen selected in the table (None without a selection)."""

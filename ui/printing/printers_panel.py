@@ -209,6 +209,8 @@ class PrintersPanel(QWidget):
     def _failed(self, error: Exception) -> None:
         self.message.show_error(error_text(error))
         self.action_finished.emit(self.message.text())
+        if self.live_view is not None:
+            self.live_view.load_failed()  # the next change may reload (never stuck loading)
 
     # ------------------------------------------------------------ actions
 
