@@ -31,6 +31,8 @@ from ui.widgets.errors import error_text, install_denial_recorder
 
 if TYPE_CHECKING:
     from labdesk.bootstrap import Core
+    from labdesk.downtime.heartbeat import StationDowntime
+    from labdesk.downtime.mode import StationMode
     from ui.live import LiveUpdates
     from ui.main_window import MainWindow
     from ui.printing.printer_monitor import BackgroundSpooler
@@ -55,21 +57,45 @@ def connect_core(config: Config) -> Core:
     return bootstrap(config, interactive=True)
 
 
-def context_of(core: Core, live: LiveUpdates | None = None) -> AppContext:
-    """The part of the core that screens may use (``live``: the app's change feed)."""
+def context_of(
+    core: Core, live: LiveUpdates | None = None, mode: StationMode | None = None
+) -> AppContext:
+    """The part of the core that screens may use (``live``: the app's change feed;
+    ``mode``: a PostgreSQL station's downtime switch, through which ``uow`` then routes)."""
+    from labdesk.downtime.mode import RoutedUowFactory
     from labdesk.printing.dto import PrintSetup
     from printers.manifest_pdf import PdfManifestPrinter
     from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 
     return AppContext(
         config=core.config,
-        uow=core.uow,
+        uow=core.uow if mode is None else RoutedUowFactory(mode),
         clock=core.clock,
         database_description=core.database_description,
         print_setup=PrintSetup.from_config(core.config, open_spool_printer, LabelRendererAdapter()),
         manifest_printer=PdfManifestPrinter(core.config.document_printer_uri),
         live=live,
+        mode=mode,
     )
+
+
+def _with_downtime(core: Core) -> tuple[Core, StationDowntime | None]:
+    """Add the station's downtime mode (PostgreSQL only; on the pool thread).
+
+    A station file that cannot be opened must not keep the station from working online:
+    the failure is logged and the app runs as before, without downtime mode.
+    """
+    from labdesk.domain.errors import LabdeskError
+    from labdesk.downtime.heartbeat import build_station_downtime
+
+    try:
+        downtime = build_station_downtime(
+            core.config, core.uow, core.clock, backend=core.engine.dialect.name
+        )
+        return core, downtime
+    except LabdeskError:
+        logger.exception("downtime mode not available")
+        return core, None
 
 
 def start_live_updates(core: Core, parent: QObject) -> LiveUpdates | None:
@@ -133,6 +159,7 @@ class AppController(QObject):
         self.session_guard: SessionGuard | None = None
         self.spooler: BackgroundSpooler | None = None
         self.live: LiveUpdates | None = None
+        self.downtime: StationDowntime | None = None
         self.sign_in = SignInWidget(config.station_code)
         self.sign_in.signed_in.connect(self._open_main_window)
         self.sign_in.retry_requested.connect(self.connect_database)
@@ -155,11 +182,20 @@ class AppController(QObject):
         """Bootstrap the core in the background."""
         self.sign_in.set_connecting()
         run_in_background(
-            lambda: connect_core(self.config),
-            self._connected,
+            lambda: _with_downtime(connect_core(self.config)),
+            self._connected_with_downtime,
             self.sign_in.set_connection_failed,
             owner=self,
         )
+
+    def _connected_with_downtime(self, ready: tuple[Core, StationDowntime | None]) -> None:
+        core, downtime = ready
+        if self.downtime is not None:  # a retry after a failed start
+            self.downtime.stop()
+        self.downtime = downtime
+        if downtime is not None:
+            downtime.start()  # the heartbeat watches the server from its own thread
+        self._connected(core)
 
     def _connected(self, core: Core) -> None:
         from labdesk.kernel.audit import record_if_denied
@@ -186,7 +222,8 @@ class AppController(QObject):
         from ui.session.session_guard import SessionGuard
 
         assert self.core is not None, "signed in without a core"
-        context = context_of(self.core, self.live)
+        mode = self.downtime.mode if self.downtime is not None else None
+        context = context_of(self.core, self.live, mode)
         window = MainWindow(context, user)
         window.sign_out_requested.connect(self.sign_out)
         if self.live is not None:
@@ -255,6 +292,9 @@ class AppController(QObject):
             self.spooler.stop()
         if self.live is not None:
             self.live.stop()  # before the database goes: the feed holds a connection
+        if self.downtime is not None:
+            self.downtime.stop()  # before the database goes
+            self.downtime = None
         wait_for_background_jobs()
         install_denial_recorder(None)
         if self.core is not None:

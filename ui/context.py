@@ -10,6 +10,7 @@ from labdesk.config import Config
 if TYPE_CHECKING:
     from labdesk.custody.manifest_print import ManifestPrinter
     from labdesk.domain.clock import Clock
+    from labdesk.downtime.mode import StationMode
     from labdesk.kernel.messagebus import MessageBus
     from labdesk.ports import UowFactory
     from labdesk.printing.dto import PrintSetup
@@ -34,9 +35,16 @@ class AppContext:
     live: LiveUpdates | None = None
     """The app's change feed on the UI thread (``ui/live.py``); None: screens poll instead."""
 
+    mode: StationMode | None = None
+    """Downtime switch of a PostgreSQL station (``uow`` then routes through it); None:
+    a single-station SQLite install, which works as it always did."""
+
     @property
     def bus(self) -> MessageBus:
         """Where screens send commands and queries (never a unit of work of their own)."""
         from labdesk.kernel.messagebus import MessageBus
+
+        if self.mode is not None:
+            return self.mode.bus
 
         return MessageBus(self.uow, self.clock)

@@ -10,11 +10,13 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
 from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
+from ui.downtime.banner import ModeWatcher, OfflineBanner
 from ui.navigation import PageId, page_title, pages_for
 from ui.printing.printer_monitor import watch_label_printer
 from ui.scan_wiring import install_scanner
@@ -56,9 +58,14 @@ class MainWindow(QMainWindow):
         self.navigation.currentRowChanged.connect(self.pages.setCurrentIndex)
 
         central = QWidget(self)
-        layout = QHBoxLayout(central)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.offline_banner = OfflineBanner(context.config.clinic_timezone, central)
+        outer.addWidget(self.offline_banner)
+        layout = QHBoxLayout()
         layout.addWidget(self.navigation)
         layout.addWidget(self.pages, 1)
+        outer.addLayout(layout, 1)
         self.setCentralWidget(central)
         self.status_bar = StatusBar(
             user,
@@ -69,6 +76,13 @@ class MainWindow(QMainWindow):
         )
         self.setStatusBar(self.status_bar)
         self.printer_monitor = watch_label_printer(context, self.status_bar)
+        self.mode_watcher: ModeWatcher | None = None
+        if context.mode is not None:  # a PostgreSQL station: show downtime mode
+            self.mode_watcher = ModeWatcher(context.mode, self)
+            self.mode_watcher.changed.connect(self.offline_banner.set_status)
+            self.mode_watcher.changed.connect(self.status_bar.set_station_status)
+            self.offline_banner.set_status(context.mode.status())
+            self.status_bar.set_station_status(context.mode.status())
         self._build_menus()
         self.scan_router = install_scanner(
             self, context.config, {p: self.page(p) for p in self.page_ids}, self.show_page

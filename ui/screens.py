@@ -19,6 +19,26 @@ def build_page(
     page: PageId, context: AppContext, user: SignedInUser, parent: QWidget | None = None
 ) -> QWidget:
     """Create the widget for ``page``, working on behalf of ``user``."""
+    widget = _build(page, context, user, parent)
+    if context.mode is not None and page in NEEDS_SERVER:
+        # Imported only for PostgreSQL stations (a SQLite install has no downtime mode).
+        from ui.downtime.offline_page import OfflineGate
+
+        return OfflineGate(widget, NEEDS_SERVER[page], context.mode, parent)
+    return widget
+
+
+NEEDS_SERVER: dict[PageId, str] = {
+    PageId.RESULTS: "The results board across the clinic",
+    PageId.RESULT_WORKLIST: "The result worklist",
+    PageId.ADMIN: "Administration",
+}
+"""Pages that cannot work from the station's replica (issue 12 item 3)."""
+
+
+def _build(
+    page: PageId, context: AppContext, user: SignedInUser, parent: QWidget | None
+) -> QWidget:
     match page:
         case PageId.STATION:
             return StationPage(context, user, parent)

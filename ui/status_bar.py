@@ -6,6 +6,7 @@ from PySide6.QtCore import Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from labdesk.downtime.mode import Connectivity, StationStatus
 from labdesk.kernel.changes import FeedState
 from labdesk.kernel.dto import SignedInUser
 from ui.navigation import role_label
@@ -33,6 +34,9 @@ class StatusBar(QStatusBar):
         self.live_label = QLabel()
         self.live_label.setToolTip(self.tr("Whether changes made at other stations show here"))
         self.live_label.hide()  # shown once the app's change feed reports a state
+        self.mode_label = QLabel()
+        self.mode_label.setToolTip(self.tr("Server connection, offline work waiting, replica age"))
+        self.mode_label.hide()  # shown once a downtime mode reports (PostgreSQL stations)
         self.printer_label = QLabel()
         self._printer_palette = self.printer_label.palette()
         for label in (
@@ -40,6 +44,7 @@ class StatusBar(QStatusBar):
             self.station_label,
             self.database_label,
             self.live_label,
+            self.mode_label,
             self.printer_label,
         ):
             label.setContentsMargins(8, 2, 8, 2)
@@ -74,3 +79,18 @@ class StatusBar(QStatusBar):
         self.live_label.setPalette(palette)
         self.live_label.setText(text)
         self.live_label.show()
+
+    @Slot(object)
+    def set_station_status(self, status: StationStatus) -> None:
+        """Show online / offline / syncing, outbox depth and replica age; red offline."""
+        from datetime import UTC, datetime
+
+        from ui.downtime.banner import indicator_text
+
+        palette = QPalette(self._printer_palette)
+        if status.connectivity is not Connectivity.ONLINE:
+            palette.setColor(QPalette.ColorRole.WindowText, ERROR_COLOUR)
+        self.mode_label.setPalette(palette)
+        self.mode_label.setText(indicator_text(status, datetime.now(UTC)))
+        self.mode_label.setToolTip(status.reason or self.tr("Connected to the server"))
+        self.mode_label.show()

@@ -34,6 +34,7 @@ CORE_COMMANDS = {
     "fhir": "labdesk.cli.fhir_cmd:fhir",
     "hl7": "labdesk.cli.hl7_cmd:hl7",
     "overdue": "labdesk.cli.overdue_cmd:overdue",
+    "replica": "labdesk.cli.replica_cmd:replica",
     "seed-demo": "labdesk.cli.demo_cmd:seed_demo",
     "sync": "labdesk.cli.sync_cmd:sync",
     "users": "labdesk.cli.users_cmd:users",

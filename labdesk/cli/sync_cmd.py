@@ -13,7 +13,9 @@ from labdesk.config import Config, ConfigError, load_config
 from labdesk.domain.clock import SystemClock
 from labdesk.domain.timefmt import format_local
 from labdesk.downtime.blocks import BlockPolicy, format_range, remaining
+from labdesk.downtime.contacts import StationContact, list_stations
 from labdesk.downtime.outbox import OutboxState
+from labdesk.downtime.reconcile import ReconciliationItem, backfill, list_items
 from labdesk.downtime.sync import SyncReport, SyncStatus, run_sync, station_file, sync_status
 
 
@@ -129,4 +131,87 @@ def report_lines(report: SyncReport) -> list[str]:
         )
     if top.reported:
         lines.append(f"Reported use of {top.reported} block(s) to the server.")
+    return lines
+
+
+@sync.command()
+@click.option("--all", "show_all", is_flag=True, help="Include resolved items.")
+def conflicts(show_all: bool) -> None:
+    """List the server's downtime conflicts waiting for a person (reconciliation items).
+
+    Refused replays recorded before the replay opened items itself are opened first.
+    """
+    config = load_config()
+    core = open_core(config, create=False)
+    try:
+        backfill(core.uow, core.clock)
+        items = list_items(core.uow, open_only=not show_all)
+    finally:
+        core.close()
+    for line in conflict_lines(items, config.clinic_timezone):
+        click.echo(line)
+
+
+@sync.command()
+def stations() -> None:
+    """Each station's last contact, outbox depth, accession IDs left and clock skew."""
+    config = load_config()
+    core = open_core(config, create=False)
+    try:
+        rows = list_stations(core.uow)
+    finally:
+        core.close()
+    for line in station_lines(rows, config.clinic_timezone):
+        click.echo(line)
+
+
+def conflict_lines(items: list[ReconciliationItem], tz: str) -> list[str]:
+    """What ``labdesk sync conflicts`` prints."""
+    if not items:
+        return ["No downtime conflicts to reconcile."]
+    lines = [f"{len(items)} downtime conflict(s):"]
+    for item in items:
+        refs = ", ".join(
+            f"{name} {value}"
+            for name, value in (
+                ("test", item.ordered_test_id),
+                ("specimen", item.specimen_id),
+                ("patient", item.patient_id),
+            )
+            if value is not None
+        )
+        lines.append(
+            f"  #{item.id} [{item.kind.value}] {item.station} {item.command} at "
+            f"{_when(item.happened_at, tz)}{' (' + refs + ')' if refs else ''}"
+        )
+        lines.append(f"      server: {item.server_reason}")
+        if item.is_open:
+            lines.append("      choose: " + ", ".join(r.value for r in item.allowed))
+        else:
+            lines.append(f"      resolved: {item.resolution} {item.note}".rstrip())
+    return lines
+
+
+def _skew(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:+.0f}s"
+
+
+def station_lines(rows: list[StationContact], tz: str) -> list[str]:
+    """What ``labdesk sync stations`` prints (``!`` marks a clock off by over 2 minutes)."""
+    if not rows:
+        return ["No station has reported yet."]
+    lines = []
+    for row in rows:
+        mark = " !" if row.skew_warning else ""
+        lines.append(
+            f"{row.station}: last contact {_when(row.last_contact_at, tz)}, "
+            f"outbox {row.outbox_pending if row.outbox_pending is not None else '-'} pending / "
+            f"{row.outbox_conflicts if row.outbox_conflicts is not None else '-'} conflicts, "
+            f"block left {row.block_remaining if row.block_remaining is not None else '-'}, "
+            f"skew {_skew(row.skew_seconds)}{mark}"
+        )
+        for gap in row.unused:
+            lines.append(f"    reserved, unused: {gap.year} {gap.first}-{gap.last} ({gap.size})")
     return lines

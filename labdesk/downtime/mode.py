@@ -23,7 +23,7 @@ from typing import Protocol
 
 from labdesk.domain.errors import LabdeskError
 from labdesk.kernel.messagebus import MessageBus
-from labdesk.ports import UowFactory
+from labdesk.ports import UnitOfWork, UowFactory
 
 
 class Connectivity(StrEnum):
@@ -98,3 +98,16 @@ class StationMode(Protocol):
     def subscribe(self, callback: Callable[[StationStatus], None]) -> Callable[[], None]:
         """Call ``callback`` (from any thread) on every status change; returns unsubscribe."""
         ...
+
+
+class RoutedUowFactory:
+    """A ``UowFactory`` that asks ``mode`` on every call where the unit of work goes.
+
+    Screens hold one factory for the app's life; the station's mode decides per call.
+    """
+
+    def __init__(self, mode: StationMode) -> None:
+        self._mode = mode
+
+    def __call__(self) -> UnitOfWork:
+        return self._mode.uow()

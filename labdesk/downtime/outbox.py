@@ -38,6 +38,10 @@ class NewEntry:
     actor_id: int | None
     happened_at: datetime
     schema_version: int
+    pins: tuple[tuple[str, int], ...] = ()
+    """``(counter, serial)`` the command took offline (its accession IDs), replayed as is."""
+    local_ids: tuple[tuple[str, int], ...] = ()
+    """``(kind, id)`` the command created locally (paired with the server's on replay)."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,19 @@ class OutboxEntry:
     state: OutboxState
     synced_at: datetime | None = None
     server_reason: str | None = None
+    pins: tuple[tuple[str, int], ...] = ()
+    """``(counter, serial)`` the command took offline; the server must issue the same."""
+    local_ids: tuple[tuple[str, int], ...] = ()
+    """``(kind, id)`` the command created locally, in its result's order."""
 
 
-def new_entry(command: Command[Any], actor: SignedInUser | None, clock: Clock) -> NewEntry:
+def new_entry(
+    command: Command[Any],
+    actor: SignedInUser | None,
+    clock: Clock,
+    pins: tuple[tuple[str, int], ...] = (),
+    local_ids: tuple[tuple[str, int], ...] = (),
+) -> NewEntry:
     """The entry for ``command`` done now by ``actor``.
 
     Raises:
@@ -69,4 +83,6 @@ def new_entry(command: Command[Any], actor: SignedInUser | None, clock: Clock) -
         actor_id=actor.id if actor is not None else None,
         happened_at=clock.now(),
         schema_version=command_codec.FORMAT,
+        pins=pins,
+        local_ids=local_ids,
     )

@@ -64,8 +64,25 @@ class BlockRepository(Protocol):
         ...
 
 
+class IdMapRepository(Protocol):
+    """Ids created offline and the server's ids for the same rows."""
+
+    def put(self, kind: str, local_id: int, server_id: int) -> None:
+        """Record that local ``kind`` ``local_id`` is ``server_id`` on the server."""
+        ...
+
+    def all(self) -> dict[tuple[str, int], int]:
+        """Every mapping, ``(kind, local_id) -> server_id``."""
+        ...
+
+
 class LocalUnitOfWork(Protocol):
     """One transaction on the station file; rolls back unless committed."""
+
+    @property
+    def ids(self) -> IdMapRepository:
+        """The local-to-server id map, in this transaction."""
+        ...
 
     @property
     def outbox(self) -> OutboxRepository:
@@ -115,6 +132,8 @@ class Applied:
 
     synced_at: datetime
     earlier: bool = False
+    result: object = None
+    """What the server's handler returned (None when it had the command earlier)."""
 
 
 class SyncServer(Protocol):

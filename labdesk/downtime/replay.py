@@ -16,8 +16,10 @@ stays pending for the next run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +37,67 @@ logger = logging.getLogger(__name__)
 
 MARK_EVERY = 50
 """Synced entries marked per local transaction."""
+
+ID_FIELDS: dict[str, dict[str, str]] = {
+    "OpenEncounter": {"patient_id": "patient"},
+    "PlaceOrder": {"patient_id": "patient"},
+    "ConfirmIdentity": {"encounter_id": "encounter"},
+    "ConfirmIdentityByWristband": {"encounter_id": "encounter"},
+    "RecordPatientWeight": {"encounter_id": "encounter"},
+    "CollectSpecimens": {"encounter_id": "encounter"},
+    "ScanBack": {"encounter_id": "encounter"},
+    "CompleteEncounter": {"encounter_id": "encounter"},
+    "AbandonEncounter": {"encounter_id": "encounter"},
+    "PrintEncounterLabels": {"encounter_id": "encounter", "specimen_ids": "specimen"},
+    "ScanPickup": {"manifest_number": "manifest"},
+    "FinishPickup": {"manifest_number": "manifest"},
+    "PrintManifest": {"manifest_number": "manifest"},
+    "ReceiveScan": {"manifest_number": "manifest"},
+    "CloseReceipt": {"manifest_number": "manifest"},
+}
+"""Which fields of each offline command hold ids of which kind (rewritten before apply)."""
+
+
+def _collected(result: Any) -> list[tuple[str, int]]:
+    return [("encounter", int(result.encounter_id))] + [
+        ("specimen", int(s.id)) for s in result.specimens
+    ]
+
+
+RESULT_IDS: dict[str, Callable[[Any], list[tuple[str, int]]]] = {
+    "OpenEncounter": lambda eid: [("encounter", int(eid))],
+    "OpenEncounterByWristband": lambda eid: [("encounter", int(eid))],
+    "PlaceOrder": lambda order_id: [("order", int(order_id))],
+    "CollectSpecimens": _collected,
+    # A manifest started offline has a local number; the server numbers its own copy.
+    "StartPickup": lambda view: [("manifest", int(view.number))],
+}
+"""The ids each command's result carries, in a fixed order (local and server paired)."""
+
+
+def result_ids(command_type: str, result: Any) -> tuple[tuple[str, int], ...]:
+    """The ``(kind, id)`` pairs of the rows ``result`` says were created (or resumed)."""
+    extract = RESULT_IDS.get(command_type)
+    return tuple(extract(result)) if extract is not None and result is not None else ()
+
+
+def rewrite_ids(command: Command[Any], ids: dict[tuple[str, int], int]) -> Command[Any]:
+    """``command`` with its id fields mapped from local to server ids (unknown ids kept)."""
+    fields = ID_FIELDS.get(type(command).__name__, {})
+    changes: dict[str, Any] = {}
+    for name, kind in fields.items():
+        value = getattr(command, name)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            changes[name] = ids.get((kind, value), value)
+        elif isinstance(value, str) and value.isdigit():  # a number (manifests): same width
+            mapped = ids.get((kind, int(value)))
+            if mapped is not None:
+                changes[name] = str(mapped).zfill(len(value))
+        elif isinstance(value, tuple):
+            changes[name] = tuple(ids.get((kind, v), v) for v in value)
+    return dataclasses.replace(command, **changes) if changes else command
 
 
 @dataclass(frozen=True)
@@ -95,13 +158,15 @@ def replay_outbox(store: LocalStore, server: SyncServer, clock: Clock) -> Replay
         OutboxUnreadable: nothing was sent (see :func:`decode_pending`).
     """
     todo = decode_pending(store)
+    with store() as uow:
+        ids = uow.ids.all()
     started = time.perf_counter()
     sent = already = conflicts = 0
     interrupted = ""
     synced: list[tuple[int, datetime]] = []
     for entry, command in todo:
         try:
-            applied = server.apply(command, entry, store.station)
+            applied = server.apply(rewrite_ids(command, ids), entry, store.station)
         except CommandRefused as refusal:
             _mark_synced(store, synced)
             with store() as uow:
@@ -115,7 +180,11 @@ def replay_outbox(store: LocalStore, server: SyncServer, clock: Clock) -> Replay
             logger.info("replay stopped at outbox entry %s: %s", entry.seq, exc.message)
             break
         synced.append((entry.seq, applied.synced_at))
-        if len(synced) >= MARK_EVERY:
+        paired = _pair(entry, applied)
+        if paired:
+            ids.update(paired)
+            _mark_synced(store, synced, paired)  # before any later entry uses the ids
+        elif len(synced) >= MARK_EVERY:
             _mark_synced(store, synced)
         sent += 1
         already += applied.earlier
@@ -125,12 +194,30 @@ def replay_outbox(store: LocalStore, server: SyncServer, clock: Clock) -> Replay
     return ReplayReport(sent, already, conflicts, left, seconds, interrupted)
 
 
-def _mark_synced(store: LocalStore, synced: list[tuple[int, datetime]]) -> None:
-    """Mark ``synced`` in one local transaction and empty it."""
-    if not synced:
+def _pair(entry: OutboxEntry, applied: Any) -> dict[tuple[str, int], int]:
+    """Local ids of ``entry`` paired with the server's from its result (same order)."""
+    server_ids = result_ids(entry.command_type, applied.result)
+    if not entry.local_ids or len(server_ids) != len(entry.local_ids):
+        return {}
+    return {
+        (kind, local): remote
+        for (kind, local), (_kind, remote) in zip(entry.local_ids, server_ids, strict=True)
+        if local != remote
+    }
+
+
+def _mark_synced(
+    store: LocalStore,
+    synced: list[tuple[int, datetime]],
+    ids: dict[tuple[str, int], int] | None = None,
+) -> None:
+    """Mark ``synced`` (and record ``ids``) in one local transaction and empty it."""
+    if not synced and not ids:
         return
     with store() as uow:
         for seq, at in synced:
             uow.outbox.mark_synced(seq, at)
+        for (kind, local), remote in (ids or {}).items():
+            uow.ids.put(kind, local, remote)
         uow.commit()
     synced.clear()

@@ -160,8 +160,14 @@ class MessageBus:
         """The clock handlers see."""
         return self._clock
 
-    def handle(self, command: Command[R], actor: SignedInUser | None = None) -> R:
+    def handle(
+        self, command: Command[R], actor: SignedInUser | None = None, *, after_commit: bool = True
+    ) -> R:
         """Run ``command``'s handler in one transaction with its idempotency key.
+
+        ``after_commit=False`` skips the after-commit step and returns the handler's own
+        result: a command replayed from a station's outbox already had its side effects
+        (labels printed) at the station, and must not have them twice.
 
         Raises:
             AlreadyHandled: the key was handled before (by this or another process).
@@ -178,10 +184,20 @@ class MessageBus:
             if not uow.commands.claim(command.idempotency_key, name, actor_id, self._clock.now()):
                 raise AlreadyHandled(command)
             result = fn(command, HandlerContext(uow, self._clock, actor))
+            self.before_commit(uow, command, actor, result)
             uow.commit()
-        if then is not None:
+        if then is not None and after_commit:
             result = then(command, result, AfterCommit(self._uow, self._clock, actor))
         return cast(R, result)
+
+    def before_commit(
+        self, uow: UnitOfWork, command: Command[Any], actor: SignedInUser | None, result: Any
+    ) -> None:
+        """Hook run in the command's transaction just before its commit (default: nothing).
+
+        The station's offline bus overrides it to append the command to its outbox in the
+        same transaction as the command's local effect.
+        """
 
     def query(
         self, fn: Callable[Concatenate[UnitOfWork, P], T], /, *args: P.args, **kwargs: P.kwargs

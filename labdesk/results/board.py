@@ -211,10 +211,27 @@ def with_notes(uow: UnitOfWork, rows: list[BoardRow]) -> list[BoardRow]:
     """
     waiting = [r.ordered_test_id for r in rows if r.status is TestStatus.ORDERED]
     notes = uow.preparation.missed_notes(waiting) if waiting else {}
-    if not notes:
+    if notes:
+        rows = [
+            r._replace(note=notes[r.ordered_test_id]) if r.ordered_test_id in notes else r
+            for r in rows
+        ]
+    return with_reconciliation(uow, rows)
+
+
+def with_reconciliation(uow: UnitOfWork, rows: list[BoardRow]) -> list[BoardRow]:
+    """``rows`` with ``needs_reconciliation`` set for tests with an open downtime conflict.
+
+    One indexed lookup for the page's ids only (``reconciliation_items`` by ordered test
+    and state), so the benchmarked page query itself is unchanged.
+    """
+    if not rows:
+        return rows
+    flagged = uow.board_table.needs_reconciliation([r.ordered_test_id for r in rows])
+    if not flagged:
         return rows
     return [
-        r._replace(note=notes[r.ordered_test_id]) if r.ordered_test_id in notes else r for r in rows
+        r._replace(needs_reconciliation=True) if r.ordered_test_id in flagged else r for r in rows
     ]
 
 

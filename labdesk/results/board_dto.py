@@ -61,6 +61,9 @@ class BoardRow(NamedTuple):
     note: str = ""
     """Why a test still waiting for collection waits (a reschedule's or a missed draw's
     reason, e.g. "Rescheduled: fasting not met ..."); read for the rows shown only."""
+    needs_reconciliation: bool = False
+    """An open downtime reconciliation item names this test (issue 12): a station's offline
+    work on it conflicted with the server's; read for the rows shown only."""
 
     @property
     def overdue(self) -> bool:

@@ -141,7 +141,7 @@ def evaluate_rows(
                  provider_id, patient_id, mrn, f"{family}, {given}", accession or "",
                  spec_status or "", ordered, collected, summary[2], summary[3], due, flags,
                  escalation[0] is not None, escalation[2], escalation[3] or "", changed,
-                 waiting, ""),
+                 waiting, "", False),
             )
         )  # fmt: skip
     return rows

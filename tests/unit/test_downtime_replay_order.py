@@ -66,10 +66,22 @@ class FakeBlocks:
         self.rows = [b for b in self.rows if b.id != block.id] + [block]
 
 
+@dataclass
+class FakeIds:
+    rows: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def put(self, kind: str, local_id: int, server_id: int) -> None:
+        self.rows[kind, local_id] = server_id
+
+    def all(self) -> dict[tuple[str, int], int]:
+        return dict(self.rows)
+
+
 class FakeUow:
     def __init__(self, store: FakeStore) -> None:
         self.outbox = store.outbox
         self.blocks = store.blocks
+        self.ids = store.ids
 
     def __enter__(self) -> FakeUow:
         return self
@@ -89,6 +101,7 @@ class FakeStore:
     station: str = "DRAW-2"
     outbox: FakeOutbox = field(default_factory=FakeOutbox)
     blocks: FakeBlocks = field(default_factory=FakeBlocks)
+    ids: FakeIds = field(default_factory=FakeIds)
 
     def __call__(self) -> FakeUow:
         return FakeUow(self)

@@ -10,6 +10,8 @@ from labdesk.kernel.dto import CatalogRow, SignedInUser
 from ui.admin import add_access_tabs
 from ui.admin.catalog_table_model import CatalogTableModel
 from ui.admin.integrity_panel import IntegrityPanel
+from ui.admin.reconciliation_panel import ReconciliationPanel
+from ui.admin.station_contacts_panel import StationContactsPanel
 from ui.context import AppContext
 from ui.printing.printers_panel import PrintersPanel
 from ui.tasks import QueryOp
@@ -50,6 +52,10 @@ class AdminPage(Page):
         self.tabs.addTab(self.printers, self.tr("Printers"))
         self.integrity = IntegrityPanel(context, user, self.tabs)
         self.tabs.addTab(self.integrity, self.tr("Integrity"))
+        self.reconciliation = ReconciliationPanel(context, user, self.tabs)
+        self.tabs.addTab(self.reconciliation, self.tr("Downtime reconciliation"))
+        self.station_contacts = StationContactsPanel(context, user, self.tabs)
+        self.tabs.addTab(self.station_contacts, self.tr("Station contacts"))
         layout.addWidget(self.tabs, 1)
         self.reload()
 

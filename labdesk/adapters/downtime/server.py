@@ -17,22 +17,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from labdesk.access.auth import session_of
-from labdesk.adapters.orm import counters
+from labdesk.adapters.orm import counters, print_jobs
 from labdesk.adapters.orm.downtime import accession_blocks, replayed_commands
+from labdesk.adapters.repositories import CounterRepository
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkFactory
 from labdesk.domain.accession import MAX_SERIAL
 from labdesk.domain.clock import Clock, FixedClock
 from labdesk.domain.errors import LabdeskError, StorageError
 from labdesk.domain.people import User
+from labdesk.domain.printing import PrintJobStatus
 from labdesk.downtime.blocks import AccessionBlock
 from labdesk.downtime.errors import BlockRefused, CommandRefused
 from labdesk.downtime.outbox import OutboxEntry
 from labdesk.downtime.ports import Applied
+from labdesk.downtime.reconcile import ConflictRefs, record_conflict
 from labdesk.kernel.dto import SignedInUser
 from labdesk.kernel.messagebus import AlreadyHandled, Command, MessageBus
 
@@ -151,19 +154,41 @@ class ServerSync:
             "outcome": APPLIED,
             "reason": None,
         }
-        factory = _RecordingFactory(self._uows, self._sessions, record)
+        pins = self._checked_pins(entry, station)
+        factory = _RecordingFactory(self._uows, self._sessions, record, pins)
         bus = MessageBus(factory, FixedClock(entry.happened_at))
         try:
-            bus.handle(command, self._actor(entry, station))
+            # The labels were printed at the station: no after-commit step (no reprint).
+            result = bus.handle(command, self._actor(entry, station), after_commit=False)
         except AlreadyHandled:
             return self._earlier(entry)
         except StorageError:
             raise
         except LabdeskError as exc:
             reason = f"{exc.message} {exc.hint}".strip()
-            self._record(record | {"outcome": REFUSED, "reason": reason})
+            refused = record | {"outcome": REFUSED, "reason": reason}
+            self._record(refused, _refs(command, entry))
             raise CommandRefused(reason) from exc
-        return Applied(synced_at)
+        return Applied(synced_at, result=result)
+
+    def _checked_pins(self, entry: OutboxEntry, station: str) -> tuple[tuple[str, int], ...]:
+        """``entry``'s pinned serials, each inside a block reserved for ``station``.
+
+        Raises:
+            CommandRefused: a pinned serial is outside the station's blocks.
+        """
+        if not entry.pins:
+            return ()
+        blocks = self.blocks(station)
+        for name, serial in entry.pins:
+            if not any(
+                accession_counter(b.year) == name and b.first <= serial <= b.last for b in blocks
+            ):
+                raise CommandRefused(
+                    f"accession serial {serial} ({name}) is not in a block reserved for "
+                    f"station {station}."
+                )
+        return entry.pins
 
     def _actor(self, entry: OutboxEntry, station: str) -> SignedInUser | None:
         if entry.actor_id is None:
@@ -191,10 +216,39 @@ class ServerSync:
             return Applied(row.synced_at, earlier=True)
         return Applied(handled_at or self._clock.now(), earlier=True)
 
-    def _record(self, record: dict[str, Any]) -> None:
+    def _record(self, record: dict[str, Any], refs: ConflictRefs | None = None) -> None:
+        """Write the replay record; a refusal also opens its reconciliation item with it."""
         with self._uows() as uow:
             _write_record(uow.session, record)
+            if record["outcome"] == REFUSED:
+                record_conflict(
+                    uow,
+                    self._clock,
+                    idempotency_key=record["idempotency_key"],
+                    station=record["station"],
+                    command=record["command"],
+                    happened_at=record["happened_at"],
+                    reason=str(record["reason"]),
+                    refs=refs,
+                )
             uow.commit()
+
+
+def _refs(command: Command[Any], entry: OutboxEntry) -> ConflictRefs:
+    """What the refused command was about, as far as its fields say (for the worklist)."""
+    ordered_test_id: int | None = None
+    containers = getattr(command, "containers", ())
+    for container in containers:
+        ids = getattr(container, "ordered_test_ids", ())
+        if ids:
+            ordered_test_id = int(ids[0])
+            break
+    patient_id = getattr(command, "patient_id", None)
+    return ConflictRefs(
+        ordered_test_id=ordered_test_id,
+        patient_id=patient_id if isinstance(patient_id, int) else None,
+        actor_id=entry.actor_id,
+    )
 
 
 def _write_record(session: Session, record: dict[str, Any]) -> None:
@@ -207,19 +261,82 @@ def _write_record(session: Session, record: dict[str, Any]) -> None:
     )
 
 
+class PinnedCounters(CounterRepository):
+    """Counters of a replayed command: its accession serials are the ones taken offline.
+
+    A command with pins that asks for an accession serial it did not take offline is
+    refused rather than given a live one (its labels would not match).
+    """
+
+    def __init__(self, session: Session, pins: tuple[tuple[str, int], ...]) -> None:
+        super().__init__(session)
+        self._pins = list(pins)
+        self._strict = bool(pins)
+
+    def next_value(self, name: str) -> int:
+        """The next pinned serial of counter ``name``, else the live counter."""
+        for i, (pinned, serial) in enumerate(self._pins):
+            if pinned == name:
+                del self._pins[i]
+                return serial
+        if self._strict and name.startswith("accession-"):
+            raise CommandRefused(f"the command asked for more {name} serials than it took offline.")
+        return super().next_value(name)
+
+
 class _RecordingUnitOfWork(SqlAlchemyUnitOfWork):
-    """The replayed command's unit of work: its first commit carries the replay record."""
+    """The replayed command's unit of work: its first commit carries the replay record.
+
+    Its counters give the serials pinned offline, and the print jobs the command queues
+    are recorded as printed at the station (at the offline time) so the spooler never
+    sends them again.
+    """
 
     def __init__(
-        self, inner: UnitOfWorkFactory, sessions: sessionmaker[Session], record: dict[str, Any]
+        self,
+        inner: UnitOfWorkFactory,
+        sessions: sessionmaker[Session],
+        record: dict[str, Any],
+        pins: tuple[tuple[str, int], ...] = (),
     ) -> None:
         super().__init__(inner.engine, sessions, inner.anchors)
         self._record: dict[str, Any] | None = record
+        self._pins = pins
+        self._jobs_before = 0
+
+    def __enter__(self) -> _RecordingUnitOfWork:
+        super().__enter__()
+        self.counters = PinnedCounters(self.session, self._pins)
+        try:
+            self._jobs_before = int(
+                self.session.execute(
+                    select(func.coalesce(func.max(print_jobs.c.id), 0))
+                ).scalar_one()
+            )
+        except BaseException as exc:  # the server went away: close, and say so plainly
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
 
     def commit(self) -> None:
         """Write the replay record in the command's transaction, then commit."""
         if self._record is not None:
-            _write_record(self.session, self._record)
+            record = self._record
+            self.session.execute(
+                update(print_jobs)
+                .where(
+                    print_jobs.c.id > self._jobs_before,
+                    print_jobs.c.station_code == record["station"],
+                    print_jobs.c.status == PrintJobStatus.QUEUED,
+                    print_jobs.c.created_at == record["happened_at"],
+                )
+                .values(
+                    status=PrintJobStatus.DONE,
+                    sent_at=record["happened_at"],
+                    last_error=f"printed at station {record['station']} while offline",
+                )
+            )
+            _write_record(self.session, record)
             self._record = None
         super().commit()
 
@@ -228,14 +345,19 @@ class _RecordingFactory:
     """Hands the bus a recording unit of work first, plain ones after (after-commit steps)."""
 
     def __init__(
-        self, inner: UnitOfWorkFactory, sessions: sessionmaker[Session], record: dict[str, Any]
+        self,
+        inner: UnitOfWorkFactory,
+        sessions: sessionmaker[Session],
+        record: dict[str, Any],
+        pins: tuple[tuple[str, int], ...] = (),
     ) -> None:
         self._inner = inner
         self._sessions = sessions
         self._record: dict[str, Any] | None = record
+        self._pins = pins
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
         if self._record is None:
             return self._inner()
         record, self._record = self._record, None
-        return _RecordingUnitOfWork(self._inner, self._sessions, record)
+        return _RecordingUnitOfWork(self._inner, self._sessions, record, self._pins)

@@ -22,6 +22,7 @@ power cut, not only a crash of the program.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -57,12 +58,14 @@ from labdesk.downtime.blocks import AccessionBlock
 from labdesk.downtime.errors import OutboxUnreadable
 from labdesk.downtime.outbox import NewEntry, OutboxEntry, OutboxState
 
-STORE_VERSION = 2
+STORE_VERSION = 3
 """Layout of the station file; a file of another version is refused, never guessed at.
 
 Version 1 held only the outbox and blocks (``store_meta``, ``outbox``,
 ``accession_blocks``); version 2 adds the LabDesk schema for the replica and prefixes the
-station's own tables (the server schema has an ``accession_blocks`` table of its own)."""
+station's own tables (the server schema has an ``accession_blocks`` table of its own);
+version 3 adds ``station_outbox.pins_json`` (the accession serials each entry took),
+``station_outbox.local_ids_json`` (the ids it created locally) and ``station_id_map``."""
 
 local_metadata = MetaData()
 
@@ -86,6 +89,8 @@ outbox = Table(
     Column("synced_at", UTCDateTime()),
     Column("state", String(16), nullable=False),
     Column("server_reason", Text),
+    Column("pins_json", Text, nullable=False, server_default="[]"),
+    Column("local_ids_json", Text, nullable=False, server_default="[]"),
     Index("ix_station_outbox_state_seq", "state", "seq"),
     sqlite_autoincrement=True,  # a seq is never reused, even after the last row is gone
 )
@@ -101,6 +106,37 @@ local_blocks = Table(
     Column("issued_up_to", Integer, nullable=False),
     Column("reserved_at", UTCDateTime(), nullable=False),
 )
+
+
+id_map = Table(
+    "station_id_map",
+    local_metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("local_id", Integer, primary_key=True, autoincrement=False),
+    Column("server_id", Integer, nullable=False),
+)
+"""Ids created offline and the server's ids for the same rows (filled by replay)."""
+
+
+class IdMapTable:
+    """The local-to-server id map on one Session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def put(self, kind: str, local_id: int, server_id: int) -> None:
+        """Record that local ``kind`` ``local_id`` is ``server_id`` on the server."""
+        stmt = sqlite_insert(id_map).values(kind=kind, local_id=local_id, server_id=server_id)
+        self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[id_map.c.kind, id_map.c.local_id], set_={"server_id": server_id}
+            )
+        )
+
+    def all(self) -> dict[tuple[str, int], int]:
+        """Every mapping, ``(kind, local_id) -> server_id``."""
+        rows = self.session.execute(select(id_map))
+        return {(r.kind, r.local_id): r.server_id for r in rows}
 
 
 class OutboxTable:
@@ -121,10 +157,22 @@ class OutboxTable:
                 happened_at=entry.happened_at,
                 schema_version=entry.schema_version,
                 state=OutboxState.PENDING.value,
+                pins_json=json.dumps([list(pin) for pin in entry.pins]),
+                local_ids_json=json.dumps([list(pair) for pair in entry.local_ids]),
             )
             .returning(outbox.c.seq)
         )
         return int(self.session.execute(stmt).scalar_one())
+
+    def set_ids(
+        self, seq: int, pins: tuple[tuple[str, int], ...], local_ids: tuple[tuple[str, int], ...]
+    ) -> None:
+        """Replace entry ``seq``'s pins and local ids (known only when its handler returns)."""
+        self._set(
+            seq,
+            pins_json=json.dumps([list(pin) for pin in pins]),
+            local_ids_json=json.dumps([list(pair) for pair in local_ids]),
+        )
 
     def pending(self) -> list[OutboxEntry]:
         """Entries not yet sent, in ``seq`` order."""
@@ -186,7 +234,13 @@ def _entry(row: Any) -> OutboxEntry:
         state=OutboxState(row["state"]),
         synced_at=row["synced_at"],
         server_reason=row["server_reason"],
+        pins=_pairs(row["pins_json"]),
+        local_ids=_pairs(row["local_ids_json"]),
     )
+
+
+def _pairs(raw: str) -> tuple[tuple[str, int], ...]:
+    return tuple((str(name), int(value)) for name, value in json.loads(raw))
 
 
 class BlockTable:
@@ -225,6 +279,7 @@ class StationUnitOfWork:
 
     outbox: OutboxTable
     blocks: BlockTable
+    ids: IdMapTable
 
     def __init__(self, factory: sessionmaker[Session], engine: Engine) -> None:
         self._factory = factory
@@ -244,6 +299,7 @@ class StationUnitOfWork:
         self._session = self._factory()
         self.outbox = OutboxTable(self._session)
         self.blocks = BlockTable(self._session)
+        self.ids = IdMapTable(self._session)
         return self
 
     def __exit__(

@@ -357,3 +357,4 @@ from labdesk.adapters.orm import custody as _orm_custody  # noqa: E402
 from labdesk.adapters.orm import downtime as _orm_downtime  # noqa: E402, F401
 from labdesk.adapters.orm import hl7 as _orm_hl7  # noqa: E402
 from labdesk.adapters.orm import overdue as _orm_overdue  # noqa: E402
+from labdesk.adapters.orm import replica as _orm_replica  # noqa: E402, F401

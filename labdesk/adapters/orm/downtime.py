@@ -14,7 +14,17 @@ it.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from labdesk.adapters.orm import metadata
 from labdesk.adapters.types import UTCDateTime
@@ -46,3 +56,53 @@ replayed_commands = Table(
     Column("reason", Text, nullable=True),
     Index(None, "station", "seq"),
 )
+
+reconciliation_items = Table(
+    "reconciliation_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "idempotency_key",
+        String(64),
+        ForeignKey("replayed_commands.idempotency_key"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("station", String(32), nullable=False),
+    Column("command", String(80), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("specimen_id", Integer, nullable=True),
+    Column("ordered_test_id", Integer, nullable=True),
+    Column("patient_id", Integer, nullable=True),
+    Column("happened_at", UTCDateTime(), nullable=False),
+    Column("actor_id", Integer, nullable=True),
+    Column("station_summary", Text, nullable=False),
+    Column("server_reason", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("resolution", String(32), nullable=True),
+    Column("resolved_by", Integer, nullable=True),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Index(None, "state"),
+    Index(None, "ordered_test_id", "state"),
+    Index(None, "specimen_id", "state"),
+)
+"""A refused replay (migration 0021): what the station did, what the server had, and how
+a person resolved it. Never deleted; the station's command stays in ``replayed_commands``."""
+
+station_contacts = Table(
+    "station_contacts",
+    metadata,
+    Column("station", String(32), primary_key=True),
+    Column("last_contact_at", UTCDateTime(), nullable=False),
+    Column("station_clock_at", UTCDateTime(), nullable=False),
+    Column("skew_seconds", Float, nullable=False),
+    Column("outbox_pending", Integer, nullable=False),
+    Column("outbox_conflicts", Integer, nullable=False),
+    Column("block_remaining", Integer, nullable=False),
+    Column("replica_seq", Integer, nullable=True),
+    Column("replica_age_seconds", Float, nullable=True),
+    Column("app_version", String(32), nullable=False),
+)
+"""Each station's last heartbeat (migration 0022), for the admin Stations view."""

@@ -36,6 +36,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from labdesk.adapters.orm.board import board_dirty, board_entries, board_state
+from labdesk.adapters.orm.downtime import reconciliation_items
 from labdesk.adapters.repositories import board_levels
 from labdesk.domain.board_criteria import Criteria, WordMatch
 
@@ -236,6 +237,19 @@ class BoardTableRepository:
             return []
         by_id = {row[0]: tuple(row) for row in self.session.execute(rows_statement(ids))}
         return [by_id[i] for i in ids if i in by_id]
+
+    def needs_reconciliation(self, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` have an open downtime reconciliation item (issue 12).
+
+        Served by the ``(ordered_test_id, state)`` index of ``reconciliation_items``.
+        """
+        r = reconciliation_items.c
+        found = self.session.scalars(
+            select(r.ordered_test_id)
+            .where(r.ordered_test_id.in_(list(ids)), r.state == "open")
+            .distinct()
+        )
+        return {int(i) for i in found}
 
     def closed_count(self, since_s: float) -> int:
         """Closed entries still kept on the board (closed at or after ``since_s``).

@@ -1,0 +1,90 @@
+"""SQL for downtime reconciliation items (migration 0021), PostgreSQL or SQLite.
+
+Kept apart from :mod:`labdesk.adapters.downtime.server` (replay) so the replay can call
+:func:`insert_item` inside its own transaction and the admin worklist can read and
+resolve items without knowing how replay works.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from labdesk.adapters.orm.downtime import reconciliation_items, replayed_commands
+
+OPEN = "open"
+RESOLVED = "resolved"
+
+
+def insert_item(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert one item unless its command already has one; return its id (None: had one)."""
+    key = values["idempotency_key"]
+    found = session.execute(
+        select(reconciliation_items.c.id).where(reconciliation_items.c.idempotency_key == key)
+    ).scalar_one_or_none()
+    if found is not None:
+        return None
+    new_id = session.execute(
+        insert(reconciliation_items).values(**values).returning(reconciliation_items.c.id)
+    ).scalar_one()
+    return int(new_id)
+
+
+def refused_without_item(session: Session) -> list[dict[str, Any]]:
+    """Refused replayed commands that have no reconciliation item yet (for the backfill)."""
+    has_item = (
+        select(reconciliation_items.c.id)
+        .where(reconciliation_items.c.idempotency_key == replayed_commands.c.idempotency_key)
+        .exists()
+    )
+    rows = session.execute(
+        select(replayed_commands)
+        .where(replayed_commands.c.outcome == "refused", ~has_item)
+        .order_by(replayed_commands.c.station, replayed_commands.c.seq)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def items(session: Session, *, state: str | None) -> list[dict[str, Any]]:
+    """Items (open ones when ``state`` is ``open``), oldest station time first."""
+    query = select(reconciliation_items).order_by(
+        reconciliation_items.c.happened_at, reconciliation_items.c.id
+    )
+    if state is not None:
+        query = query.where(reconciliation_items.c.state == state)
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
+def item_for_update(session: Session, item_id: int) -> dict[str, Any] | None:
+    """One item, locked for the resolving transaction (PostgreSQL row lock)."""
+    query = select(reconciliation_items).where(reconciliation_items.c.id == item_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = session.execute(query).mappings().one_or_none()
+    return dict(row) if row is not None else None
+
+
+def mark_resolved(
+    session: Session,
+    item_id: int,
+    *,
+    resolution: str,
+    resolved_by: int,
+    resolved_at: datetime,
+    note: str,
+) -> None:
+    """Record a resolution on an open item (the station's command row is left untouched)."""
+    session.execute(
+        update(reconciliation_items)
+        .where(reconciliation_items.c.id == item_id, reconciliation_items.c.state == OPEN)
+        .values(
+            state=RESOLVED,
+            resolution=resolution,
+            resolved_by=resolved_by,
+            resolved_at=resolved_at,
+            note=note,
+        )
+    )

@@ -1,0 +1,59 @@
+"""``labdesk replica``: refresh this station's local replica, or say how old it is (issue 12)."""
+
+from __future__ import annotations
+
+import click
+
+from labdesk.adapters.downtime.station_store import StationStore, open_station_store
+from labdesk.cli.common import open_core
+from labdesk.config import Config, load_config
+from labdesk.domain.timefmt import format_local
+from labdesk.downtime.sync import station_file
+from labdesk.replica.refresh import refresh_replica, replica_refreshed_at
+from labdesk.replica.scope import ReplicaScope
+
+
+@click.group()
+def replica() -> None:
+    """This station's local copy of what it needs offline."""
+
+
+def _store(config: Config) -> StationStore:
+    return open_station_store(station_file(config.data_dir), config.station_code)
+
+
+@replica.command()
+@click.option("--order-window-days", default=14, show_default=True, type=click.IntRange(1))
+@click.option("--user-days", default=30, show_default=True, type=click.IntRange(1))
+def refresh(order_window_days: int, user_days: int) -> None:
+    """Bring the replica up to date (the first run copies it; later runs only changes)."""
+    config = load_config()
+    scope = ReplicaScope(config.station_code, order_window_days, user_days)
+    store = _store(config)
+    try:
+        core = open_core(config, create=False)
+        try:
+            report = refresh_replica(core.uow, store, scope, core.clock)
+        finally:
+            core.close()
+    finally:
+        store.close()
+    kind = "copied" if report.full else "refreshed"
+    click.echo(
+        f"Replica {kind}: {report.rows} row(s) written, up to change {report.seq}, "
+        f"{report.seconds:.2f} s."
+    )
+
+
+@replica.command()
+def status() -> None:
+    """Show when the replica last caught up with the server (station file only)."""
+    config = load_config()
+    store = _store(config)
+    try:
+        at = replica_refreshed_at(store)
+    finally:
+        store.close()
+    when = format_local(at, config.clinic_timezone, "%Y-%m-%d %H:%M:%S") if at else "never"
+    click.echo(f"Station {config.station_code} (station file {store.path})")
+    click.echo(f"Replica last refreshed: {when}")

@@ -1,0 +1,317 @@
+"""The station's switch between the server and the station file (:class:`StationMode`).
+
+Online, :attr:`StationRouter.uow` and :attr:`StationRouter.bus` are the server's. Offline
+(and while syncing) the bus runs the same handlers on an
+:class:`~labdesk.adapters.downtime.offline_uow.OfflineUnitOfWork` over the station file and
+appends the command to the outbox in that same transaction, so the local effect and its
+entry commit once, together. Only the work a station must keep doing during an outage is
+allowed offline (:data:`OFFLINE_COMMANDS`); anything else raises :class:`OfflineRefused`.
+
+A server that stops answering while a command is sent (a ``StorageError``) switches the
+station offline and the command runs offline with the same idempotency key. If the server
+did commit it before the answer was lost, replay finds the key already handled and sends
+nothing twice (the local copy is then discarded with the other offline rows).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from labdesk.adapters.downtime.offline_uow import OfflineUnitOfWork, OfflineUnitOfWorkFactory
+from labdesk.adapters.downtime.station_store import StationStore
+from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.domain.clock import Clock
+from labdesk.domain.errors import StorageError
+from labdesk.downtime.mode import Connectivity, OfflineRefused, StationStatus
+from labdesk.downtime.outbox import OutboxState, new_entry
+from labdesk.downtime.ports import SyncServer
+from labdesk.downtime.replay import replay_outbox, result_ids
+from labdesk.kernel.dto import SignedInUser
+from labdesk.kernel.messagebus import Command, MessageBus
+from labdesk.ports import UnitOfWork, UowFactory
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+P = ParamSpec("P")
+T = TypeVar("T")
+
+OFFLINE_COMMANDS: frozenset[str] = frozenset(
+    {
+        # the visit at the station
+        "OpenEncounter",
+        "OpenEncounterByWristband",
+        "ConfirmIdentity",
+        "ConfirmIdentityByWristband",
+        "RecordPatientWeight",
+        "CollectSpecimens",
+        "ScanBack",
+        "CompleteEncounter",
+        "AbandonEncounter",
+        # labels
+        "PrintEncounterLabels",
+        "PrintSpecimenLabels",
+        # courier pickup and lab receipt
+        "StartPickup",
+        "ScanPickup",
+        "FinishPickup",
+        "OpenReceipt",
+        "ReceiveScan",
+        "CloseReceipt",
+        # allowed, and flagged for review on replay
+        "PlaceOrder",
+    }
+)
+"""Commands a station may do offline (by class name); everything else needs the server."""
+
+LOCAL_ONLY_COMMANDS: frozenset[str] = frozenset({"PrintEncounterLabels", "PrintSpecimenLabels"})
+"""Offline commands done at the station only, never queued: their ``PrintSetup`` holds the
+station's printer opener (not portable), and the labels must not be printed again by the
+server. Known gap: the server has no print job for them (see docs/downtime.md)."""
+
+REVIEW_COMMANDS: frozenset[str] = frozenset({"PlaceOrder"})
+"""Offline commands the reconciliation worklist shows for review even when they synced."""
+
+
+def _words(name: str) -> str:
+    out = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in name).strip()
+    return out[:1].upper() + out[1:]
+
+
+class _OfflineBus(MessageBus):
+    """The bus on the station file: each command's outbox entry joins its transaction.
+
+    Services commit themselves, so the entry is appended by the unit of work's first commit
+    (the one carrying the effect and the idempotency key); when the handler returns, its
+    pins and local ids are filled in before the bus's own commit.
+    """
+
+    def __init__(self, factory: OfflineUnitOfWorkFactory, clock: Clock) -> None:
+        super().__init__(self._make_uow, clock)
+        self._factory = factory
+        self._local = threading.local()
+
+    def handle(
+        self, command: Command[R], actor: SignedInUser | None = None, *, after_commit: bool = True
+    ) -> R:
+        self._local.current = (command, actor)
+        try:
+            return super().handle(command, actor, after_commit=after_commit)
+        finally:
+            self._local.current = None
+
+    def _make_uow(self) -> OfflineUnitOfWork:
+        uow = self._factory()
+        current = getattr(self._local, "current", None)
+        if current is not None and type(current[0]).__name__ not in LOCAL_ONLY_COMMANDS:
+            self._local.current = None  # after-commit steps get plain units of work
+            command, actor = current
+            uow.on_first_commit = lambda u: self._append(u, command, actor, None)
+        return uow
+
+    def _append(
+        self, uow: OfflineUnitOfWork, command: Command[Any], actor: SignedInUser | None, result: Any
+    ) -> None:
+        pins = tuple(uow.counters.pins)
+        local_ids = result_ids(type(command).__name__, result)
+        uow.queued_seq = uow.outbox.append(new_entry(command, actor, self.clock, pins, local_ids))
+
+    def before_commit(
+        self, uow: UnitOfWork, command: Command[Any], actor: SignedInUser | None, result: Any
+    ) -> None:
+        if not isinstance(uow, OfflineUnitOfWork):  # pragma: no cover - wiring error
+            raise TypeError("the offline bus needs an OfflineUnitOfWork")
+        if type(command).__name__ in LOCAL_ONLY_COMMANDS:
+            return
+        if uow.queued_seq is None:  # the handler did not commit itself
+            uow.on_first_commit = None
+            self._append(uow, command, actor, result)
+            return
+        local_ids = result_ids(type(command).__name__, result)
+        uow.outbox.set_ids(uow.queued_seq, tuple(uow.counters.pins), local_ids)
+
+
+class _RouterBus(MessageBus):
+    """What screens hold: sends each command and query where the router says."""
+
+    def __init__(self, router: StationRouter) -> None:
+        super().__init__(router._server, router._clock)
+        self._router = router
+
+    def handle(
+        self, command: Command[R], actor: SignedInUser | None = None, *, after_commit: bool = True
+    ) -> R:
+        router = self._router
+        if router.status().connectivity is Connectivity.ONLINE:
+            try:
+                return router._online_bus.handle(command, actor, after_commit=after_commit)
+            except StorageError as exc:
+                router.go_offline(exc.message)
+        return router._handle_offline(command, actor)
+
+    def query(
+        self, fn: Callable[Concatenate[UnitOfWork, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        router = self._router
+        if router.status().connectivity is Connectivity.ONLINE:
+            try:
+                return router._online_bus.query(fn, *args, **kwargs)
+            except StorageError as exc:
+                router.go_offline(exc.message)
+        return router._offline_bus.query(fn, *args, **kwargs)
+
+
+class StationRouter:
+    """:class:`labdesk.downtime.mode.StationMode` over the server and the station file."""
+
+    def __init__(
+        self,
+        server: UnitOfWorkFactory,
+        store: StationStore,
+        clock: Clock,
+        *,
+        sync_server: Callable[[], SyncServer],
+        refresh: Callable[[], object] | None = None,
+    ) -> None:
+        self._server = server
+        self._store = store
+        self._clock = clock
+        self._sync_server = sync_server
+        self._refresh = refresh
+        self._offline = OfflineUnitOfWorkFactory(store)
+        self._online_bus = MessageBus(server, clock)
+        self._offline_bus = _OfflineBus(self._offline, clock)
+        self._bus = _RouterBus(self)
+        self._lock = threading.RLock()
+        self._subscribers: list[Callable[[StationStatus], None]] = []
+        self._resync_lock = threading.Lock()
+        with store() as uow:
+            counts = uow.outbox.counts()
+        pending = counts[OutboxState.PENDING]
+        self._status = StationStatus(
+            connectivity=Connectivity.OFFLINE if pending else Connectivity.ONLINE,
+            offline_since=clock.now() if pending else None,
+            reason="offline work is waiting to be sent" if pending else "",
+            pending=pending,
+            conflicts=counts[OutboxState.CONFLICT],
+            replica_refreshed_at=None,
+        )
+
+    # ------------------------------------------------------------ StationMode
+
+    @property
+    def uow(self) -> UowFactory:
+        """The server's units of work online, the station file's otherwise."""
+        if self.status().connectivity is Connectivity.ONLINE:
+            return self._server
+        return self._offline
+
+    @property
+    def bus(self) -> MessageBus:
+        """The bus screens use (routes each command and query)."""
+        return self._bus
+
+    def status(self) -> StationStatus:
+        """The current status (no database round trip)."""
+        with self._lock:
+            return self._status
+
+    def go_offline(self, reason: str) -> None:
+        """Switch to offline work now (idempotent)."""
+        with self._lock:
+            if self._status.connectivity is not Connectivity.ONLINE:
+                return
+            logger.warning("station %s goes offline: %s", self._store.station, reason)
+            self._set(
+                connectivity=Connectivity.OFFLINE, offline_since=self._clock.now(), reason=reason
+            )
+
+    def resync(self) -> StationStatus:
+        """Replay the outbox, refresh the replica, go online if nothing is left pending."""
+        with self._resync_lock:
+            with self._lock:
+                if self._status.connectivity is Connectivity.ONLINE:
+                    return self._status
+                self._set(connectivity=Connectivity.SYNCING)
+            try:
+                report = replay_outbox(self._store, self._sync_server(), self._clock)
+            except StorageError as exc:
+                return self._back_offline(exc.message)
+            except BaseException:
+                self._back_offline("sending the offline work failed")
+                raise
+            self._recount()
+            if report.interrupted or report.left:
+                return self._back_offline(report.interrupted or "offline work is still waiting")
+            refreshed: datetime | None = None
+            if self._refresh is not None:
+                try:
+                    self._refresh()
+                except StorageError as exc:
+                    return self._back_offline(exc.message)
+                refreshed = self._clock.now()
+            with self._lock:
+                self._set(
+                    connectivity=Connectivity.ONLINE,
+                    offline_since=None,
+                    reason="",
+                    replica_refreshed_at=refreshed or self._status.replica_refreshed_at,
+                )
+                return self._status
+
+    def subscribe(self, callback: Callable[[StationStatus], None]) -> Callable[[], None]:
+        """Call ``callback`` on every status change; returns the unsubscribe function."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # ------------------------------------------------------------ internals
+
+    def _handle_offline(self, command: Command[R], actor: SignedInUser | None) -> R:
+        name = type(command).__name__
+        if name not in OFFLINE_COMMANDS:
+            raise OfflineRefused(_words(name), self.status().offline_since)
+        result = self._offline_bus.handle(command, actor)
+        if name not in LOCAL_ONLY_COMMANDS:
+            with self._lock:
+                self._set(pending=self._status.pending + 1)
+        return result
+
+    def _back_offline(self, reason: str) -> StationStatus:
+        self._recount()
+        with self._lock:
+            self._set(
+                connectivity=Connectivity.OFFLINE,
+                offline_since=self._status.offline_since or self._clock.now(),
+                reason=reason,
+            )
+            return self._status
+
+    def _recount(self) -> None:
+        with self._store() as uow:
+            counts = uow.outbox.counts()
+        with self._lock:
+            self._set(pending=counts[OutboxState.PENDING], conflicts=counts[OutboxState.CONFLICT])
+
+    def _set(self, **changes: Any) -> None:
+        """Replace the status (caller holds the lock) and tell the subscribers."""
+        old = self._status
+        new = StationStatus(**(old.__dict__ | changes))
+        if new == old:
+            return
+        self._status = new
+        for callback in list(self._subscribers):
+            try:
+                callback(new)
+            except Exception:  # a broken screen must not break the station
+                logger.exception("status subscriber failed")

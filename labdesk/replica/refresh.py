@@ -1,0 +1,167 @@
+"""Refreshing a station's replica from the server: a first copy, then only what changed.
+
+The first call copies every row in the station's scope (:class:`ReplicaScope`) and records
+the server's newest ``replica_log`` seq in the station file (``station_meta`` key
+``replica_seq``). Later calls read only the log entries after that seq, re-check those rows
+(and the rows they move in or out of scope) against the server, and upsert or delete them
+locally: never a full reload. Each call is one local transaction, which also records
+``replica_refreshed_at``. The station file's own ``replica_log`` (its triggers come with the
+migrations) then keeps only what offline work changed: the refresh removes the entries its
+own writes made, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from labdesk.adapters.downtime.station_store import StationStore, store_meta
+from labdesk.adapters.orm import orders, users
+from labdesk.adapters.orm.replica import replica_log
+from labdesk.adapters.replica.copy import (
+    KEYS,
+    apply_changes,
+    copy_all,
+    scope_filters,
+    site_of,
+    typed_keys,
+)
+from labdesk.adapters.unit_of_work import UnitOfWorkFactory
+from labdesk.domain.clock import Clock
+from labdesk.domain.errors import NotFound
+from labdesk.replica.scope import ReplicaScope
+
+SEQ_KEY = "replica_seq"
+REFRESHED_KEY = "replica_refreshed_at"
+BATCH = 20_000
+"""At most this many log entries per refresh (one local transaction); the next call goes on."""
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """What one refresh did."""
+
+    rows: int
+    """Local rows written or deleted."""
+    seq: int
+    """The server log seq the replica now reflects."""
+    seconds: float
+    full: bool
+    """True for the first copy (or a copy again after the log was pruned past the replica)."""
+
+
+def _meta(local: Connection, key: str) -> str | None:
+    value = local.execute(select(store_meta.c.value).where(store_meta.c.key == key)).scalar()
+    return None if value is None else str(value)
+
+
+def _set_meta(local: Connection, key: str, value: str) -> None:
+    stmt = sqlite_insert(store_meta).values(key=key, value=value)
+    local.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+@contextmanager
+def _local(store: StationStore) -> Iterator[Connection]:
+    """One transaction on the station file with foreign-key checks off (a partial copy)."""
+    with store.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, so it takes effect
+        try:
+            with conn.begin():
+                before = conn.execute(select(func.max(replica_log.c.seq))).scalar() or 0
+                yield conn
+                conn.execute(delete(replica_log).where(replica_log.c.seq > before))
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _scopes(server: Connection, scope: ReplicaScope, now: datetime) -> Any:
+    site = site_of(server, scope.station)
+    if site is None:
+        raise NotFound(
+            f"Station {scope.station} is not set up on the server: nothing to replicate.",
+            hint="Ask an administrator to add this station (Admin page), or set "
+            "LABDESK_STATION to a station that exists.",
+        )
+    return scope_filters(scope.station, site, scope.order_cutoff(now), scope.user_cutoff(now))
+
+
+def refresh_replica(
+    server: UnitOfWorkFactory, store: StationStore, scope: ReplicaScope, clock: Clock
+) -> RefreshReport:
+    """Bring the replica up to date with the server (see the module docstring).
+
+    Raises:
+        NotFound: the station is not set up on the server.
+        StorageError: the server or the station file cannot be used (nothing changes).
+    """
+    started = time.perf_counter()
+    now = clock.now()
+    with server.engine.connect() as remote, _local(store) as local:
+        scopes = _scopes(remote, scope, now)
+        last = int(_meta(local, SEQ_KEY) or 0)
+        oldest = remote.execute(select(func.min(replica_log.c.seq))).scalar()
+        full = _meta(local, SEQ_KEY) is None or (oldest is not None and oldest > last + 1)
+        if full:
+            seq = int(remote.execute(select(func.max(replica_log.c.seq))).scalar() or 0)
+            rows = copy_all(remote, local, scopes)
+        else:
+            entries = remote.execute(
+                select(replica_log.c.seq, replica_log.c.table_name, replica_log.c.row_id)
+                .where(replica_log.c.seq > last)
+                .order_by(replica_log.c.seq)
+                .limit(BATCH)
+            ).all()
+            raw: dict[str, set[str]] = {}
+            for entry in entries:
+                if entry.table_name in KEYS:
+                    raw.setdefault(entry.table_name, set()).add(entry.row_id)
+            changed = {name: typed_keys(name, ids) for name, ids in raw.items()}
+            for name, keys in _aged_out(local).items():
+                changed.setdefault(name, set()).update(keys)
+            seq = int(entries[-1].seq) if entries else last
+            rows = apply_changes(remote, local, changed, scopes)
+        _set_meta(local, SEQ_KEY, str(seq))
+        _set_meta(local, REFRESHED_KEY, now.isoformat())
+    return RefreshReport(rows, seq, time.perf_counter() - started, full)
+
+
+def _aged_out(local: Connection) -> dict[str, set[Any]]:
+    """Local users to re-check each time: their sign-in window moves without a log entry.
+
+    Orders leaving the window are re-checked too (every local order: few per patient).
+    """
+    return {
+        "users": set(local.execute(select(users.c.id)).scalars()),
+        "orders": set(local.execute(select(orders.c.id)).scalars()),
+    }
+
+
+def replica_refreshed_at(store: StationStore) -> datetime | None:
+    """When the replica last caught up with the server (local only; None: never)."""
+    with store.engine.connect() as conn:
+        value = _meta(conn, REFRESHED_KEY)
+    return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
+
+
+def pull_rows(
+    server: UnitOfWorkFactory, store: StationStore, rows: Mapping[str, Collection[int | str]]
+) -> int:
+    """Re-fetch the named rows (table -> keys) from the server, whatever their scope.
+
+    Rows the server no longer has are deleted locally; returns the rows written. For rows
+    changed locally while offline, once replay has sent them.
+    """
+    unknown = set(rows) - set(KEYS)
+    if unknown:
+        raise ValueError(f"not replicated tables: {sorted(unknown)}")
+    with server.engine.connect() as remote, _local(store) as local:
+        return apply_changes(remote, local, {k: set(v) for k, v in rows.items()}, None)
