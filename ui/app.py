@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from labdesk.bootstrap import Core
     from labdesk.downtime.heartbeat import StationDowntime
     from labdesk.downtime.mode import StationMode
+    from labdesk.kernel.messagebus import MessageBus
     from ui.live import LiveUpdates
     from ui.main_window import MainWindow
     from ui.printing.printer_monitor import BackgroundSpooler
@@ -114,26 +115,32 @@ def start_live_updates(core: Core, parent: QObject) -> LiveUpdates | None:
     return live
 
 
-def authenticator_for(core: Core) -> Authenticator:
-    """A credentials check bound to ``core``: each call sends a ``SignIn`` command."""
+def authenticator_for(core: Core, bus: MessageBus | None = None) -> Authenticator:
+    """A credentials check bound to ``core``: each call sends a ``SignIn`` command.
+
+    ``bus``: the station mode's bus (PostgreSQL), so a user seen at this station can sign
+    in from the replica while the server is away; None: the core's own bus.
+    """
     from labdesk.access.commands import SignIn
 
     station = core.config.station_code
+    send = bus or core.bus
 
     def check(username: str, password: str) -> SignedInUser:
-        return core.bus.handle(SignIn(username=username, password=password, station=station))
+        return send.handle(SignIn(username=username, password=password, station=station))
 
     return check
 
 
-def badge_authenticator_for(core: Core) -> Authenticator:
-    """A badge + PIN check bound to ``core``: each call sends a ``SignInWithBadge`` command."""
+def badge_authenticator_for(core: Core, bus: MessageBus | None = None) -> Authenticator:
+    """A badge + PIN check bound to ``core`` (``bus`` as for :func:`authenticator_for`)."""
     from labdesk.access.commands import SignInWithBadge
 
     station = core.config.station_code
+    send = bus or core.bus
 
     def check(badge: str, pin: str) -> SignedInUser:
-        return core.bus.handle(SignInWithBadge(badge_id=badge, pin=pin, station=station))
+        return send.handle(SignInWithBadge(badge_id=badge, pin=pin, station=station))
 
     return check
 
@@ -207,8 +214,9 @@ class AppController(QObject):
             from labdesk.seed.demo import DEMO_PASSWORD, DEMO_USERS
 
             self.sign_in.show_demo_accounts([name for name, _, _ in DEMO_USERS], DEMO_PASSWORD)
-        self.sign_in.set_ready(authenticator_for(core))
-        self.sign_in.set_badge_ready(badge_authenticator_for(core))
+        bus = self.downtime.mode.bus if self.downtime is not None else None
+        self.sign_in.set_ready(authenticator_for(core, bus))
+        self.sign_in.set_badge_ready(badge_authenticator_for(core, bus))
         # Changes made at other stations reach the screens from now on.
         self.live = start_live_updates(core, self)
         # Queued labels print when their printer answers, whoever is signed in (or nobody).

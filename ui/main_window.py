@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
             context.database_description,
             context.config.label_printer_uri,
             self,
+            now=context.clock.now,
         )
         self.setStatusBar(self.status_bar)
         self.printer_monitor = watch_label_printer(context, self.status_bar)

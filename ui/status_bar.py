@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Slot
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
@@ -11,6 +14,9 @@ from labdesk.kernel.changes import FeedState
 from labdesk.kernel.dto import SignedInUser
 from ui.navigation import role_label
 from ui.widgets.message_label import ERROR_COLOUR
+
+AGE_REFRESH_MS = 30_000
+"""How often the replica's age is redrawn between status changes."""
 
 
 class StatusBar(QStatusBar):
@@ -23,8 +29,16 @@ class StatusBar(QStatusBar):
         database_description: str,
         label_printer_uri: str,
         parent: QWidget | None = None,
+        *,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(parent)
+        self._now = now or (lambda: datetime.now(UTC))
+        """The app's clock, for the replica's age."""
+        self._station_status: StationStatus | None = None
+        self._age_timer = QTimer(self)
+        self._age_timer.setInterval(AGE_REFRESH_MS)
+        self._age_timer.timeout.connect(self._show_station_status)
         self.user_label = QLabel(
             self.tr("{name} ({role})").format(name=user.display_name, role=role_label(user.role))
         )
@@ -82,15 +96,24 @@ class StatusBar(QStatusBar):
 
     @Slot(object)
     def set_station_status(self, status: StationStatus) -> None:
-        """Show online / offline / syncing, outbox depth and replica age; red offline."""
-        from datetime import UTC, datetime
+        """Show online / offline / syncing, outbox depth and replica age; red offline.
 
+        The age is recomputed every half minute until the next status arrives.
+        """
+        self._station_status = status
+        self._age_timer.start()
+        self._show_station_status()
+
+    def _show_station_status(self) -> None:
         from ui.downtime.banner import indicator_text
 
+        status = self._station_status
+        if status is None:
+            return
         palette = QPalette(self._printer_palette)
         if status.connectivity is not Connectivity.ONLINE:
             palette.setColor(QPalette.ColorRole.WindowText, ERROR_COLOUR)
         self.mode_label.setPalette(palette)
-        self.mode_label.setText(indicator_text(status, datetime.now(UTC)))
+        self.mode_label.setText(indicator_text(status, self._now()))
         self.mode_label.setToolTip(status.reason or self.tr("Connected to the server"))
         self.mode_label.show()

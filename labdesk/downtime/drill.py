@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -43,7 +44,7 @@ from labdesk.adapters.downtime.station_store import StationStore, open_station_s
 from labdesk.adapters.net.tcp_proxy import TcpProxy
 from labdesk.adapters.orm import patients, print_jobs, specimens
 from labdesk.adapters.orm.commands import handled_commands
-from labdesk.adapters.orm.downtime import replayed_commands
+from labdesk.adapters.orm.downtime import reconciliation_items, replayed_commands
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.custody.commands import ScanPickup, StartPickup
 from labdesk.custody.verify import verify_chains
@@ -105,6 +106,9 @@ class DrillReport:
     lost: int = 0
     duplicated: int = 0
     conflicts: int = 0
+    """Reconciliation items opened (one per refused command)."""
+    held: int = 0
+    """Offline scans kept unsent with a refused collection (shown with its conflict)."""
     switch_s: float = 0.0
     replay_rate: float = 0.0
     chains_ok: bool = False
@@ -407,7 +411,7 @@ def _check(
             session.scalars(
                 select(replayed_commands.c.idempotency_key).where(
                     replayed_commands.c.idempotency_key.in_(keys),
-                    replayed_commands.c.outcome == "refused",
+                    replayed_commands.c.outcome.in_(("refused", "held")),
                 )
             )
         )
@@ -430,8 +434,19 @@ def _check(
         custody = verify_chains(uow)
         audit = verify_audit_log(uow, clock, None, record=False)
     report.synced = sum(1 for k in keys if k in handled)
-    report.conflicts = sum(
-        1 for k, state in keys.items() if state is OutboxState.CONFLICT and k in refused
+    report.conflicts = len(
+        set(
+            _scalars(
+                uows,
+                select(reconciliation_items.c.idempotency_key).where(
+                    reconciliation_items.c.idempotency_key.in_(keys)
+                ),
+            )
+        )
+    )
+    report.held = (
+        sum(1 for k, state in keys.items() if state is OutboxState.CONFLICT and k in refused)
+        - report.conflicts
     )
     report.lost = sum(1 for k in keys if k not in handled and k not in refused)
     extra = len(on_server) - len(set(on_server) & offline_accessions)
@@ -443,8 +458,15 @@ def _check(
         )
     say(
         f"server checked: {report.synced} of {len(keys)} offline actions there, "
-        f"{report.conflicts} kept as conflicts, {len(on_server)} drill tubes on the server"
+        f"{report.conflicts} conflicts in the reconciliation worklist ({report.held} scans "
+        f"held with them), {len(on_server)} drill tubes on the server"
     )
+
+
+def _scalars(uows: UnitOfWorkFactory, stmt: Any) -> list[Any]:
+    """``stmt``'s first column, read in a unit of work of its own."""
+    with uows() as uow:
+        return list(uow.session.scalars(stmt))
 
 
 def _wait(done: Callable[[], bool], timeout_s: float) -> bool:

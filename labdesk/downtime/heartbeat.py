@@ -272,6 +272,7 @@ def build_station_downtime(
         return None
     from labdesk.adapters.downtime.server import ServerSync
     from labdesk.adapters.downtime.station_store import open_station_store
+    from labdesk.downtime.blocks import BlockPolicy
     from labdesk.downtime.router import StationRouter
     from labdesk.downtime.sync import station_file
 
@@ -292,7 +293,9 @@ def build_station_downtime(
         probe,
         interval_s=1.0,
         timeout_s=2.0,
-        refresh=refresh,
+        refresh=lambda: router.keep_ready(
+            BlockPolicy(config.accession_block_size, config.accession_block_top_up_below)
+        ),
         refresh_every_s=60.0,
         report_contact=_contact_reporter(config, server, clock, store, router),
     )

@@ -156,6 +156,14 @@ class SyncServer(Protocol):
         """The blocks the server reserved for ``station``."""
         ...
 
+    def hold(self, entry: OutboxEntry, station: str, reason: str) -> None:
+        """Record on the server that ``entry`` is kept unsent with a refused one (``reason``).
+
+        Raises:
+            StorageError: the server cannot be reached (try again later).
+        """
+        ...
+
     def apply(self, command: Command[Any], entry: OutboxEntry, station: str) -> Applied:
         """Run a replayed command through the server's handlers, exactly once.
 

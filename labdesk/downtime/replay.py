@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import StorageError
 from labdesk.downtime.errors import CommandRefused, OutboxUnreadable
@@ -34,6 +35,9 @@ from labdesk.kernel import command_codec
 from labdesk.kernel.messagebus import Command
 
 logger = logging.getLogger(__name__)
+
+ACCESSION_COUNTER = "accession-"
+"""Pins of counters named ``accession-YYYY`` are the accessions an entry issued."""
 
 MARK_EVERY = 50
 """Synced entries marked per local transaction."""
@@ -49,6 +53,7 @@ ID_FIELDS: dict[str, dict[str, str]] = {
     "CompleteEncounter": {"encounter_id": "encounter"},
     "AbandonEncounter": {"encounter_id": "encounter"},
     "PrintEncounterLabels": {"encounter_id": "encounter", "specimen_ids": "specimen"},
+    "RecordOfflineLabels": {"encounter_id": "encounter", "specimen_ids": "specimen"},
     "ScanPickup": {"manifest_number": "manifest"},
     "FinishPickup": {"manifest_number": "manifest"},
     "PrintManifest": {"manifest_number": "manifest"},
@@ -114,6 +119,8 @@ class ReplayReport:
     seconds: float
     interrupted: str = ""
     """Why the replay stopped early, empty when it finished."""
+    held: int = 0
+    """Entries not sent because they concern a tube whose collection was refused."""
 
     @property
     def rate(self) -> float:
@@ -161,10 +168,31 @@ def replay_outbox(store: LocalStore, server: SyncServer, clock: Clock) -> Replay
     with store() as uow:
         ids = uow.ids.all()
     started = time.perf_counter()
-    sent = already = conflicts = 0
+    sent = already = conflicts = held = 0
     interrupted = ""
     synced: list[tuple[int, datetime]] = []
+    refused = _Refused()
     for entry, command in todo:
+        root = refused.root_of(command)
+        if root is not None:
+            # A scan of a tube whose collection the server refused: sending it would record
+            # an unknown tube on the server. It is kept with that conflict, never dropped.
+            reason = (
+                f"Not sent: it concerns {root[1]}, whose collection (outbox entry {root[0]}) "
+                "the server refused. Resolve that conflict first."
+            )
+            try:
+                server.hold(entry, store.station, reason)
+            except StorageError as exc:
+                interrupted = exc.message
+                break
+            _mark_synced(store, synced)
+            with store() as uow:
+                uow.outbox.mark_conflict(entry.seq, reason, clock.now())
+                uow.commit()
+            refused.add(entry)
+            held += 1
+            continue
         try:
             applied = server.apply(rewrite_ids(command, ids), entry, store.station)
         except CommandRefused as refusal:
@@ -172,6 +200,7 @@ def replay_outbox(store: LocalStore, server: SyncServer, clock: Clock) -> Replay
             with store() as uow:
                 uow.outbox.mark_conflict(entry.seq, refusal.reason, clock.now())
                 uow.commit()
+            refused.add(entry)
             conflicts += 1
             logger.info("outbox entry %s refused by the server", entry.seq)
             continue
@@ -190,8 +219,42 @@ def replay_outbox(store: LocalStore, server: SyncServer, clock: Clock) -> Replay
         already += applied.earlier
     _mark_synced(store, synced)
     seconds = time.perf_counter() - started
-    left = len(todo) - sent - conflicts
-    return ReplayReport(sent, already, conflicts, left, seconds, interrupted)
+    left = len(todo) - sent - conflicts - held
+    return ReplayReport(sent, already, conflicts, left, seconds, interrupted, held)
+
+
+class _Refused:
+    """The tubes of refused entries, so the scans of those tubes are held with them."""
+
+    def __init__(self) -> None:
+        self._accessions: dict[str, int] = {}
+        self._specimens: dict[int, tuple[int, str]] = {}
+
+    def add(self, entry: OutboxEntry) -> None:
+        """Remember the tubes ``entry`` made offline (its accession pins, its specimens)."""
+        taken = [
+            make_accession(int(counter.removeprefix(ACCESSION_COUNTER)), serial)
+            for counter, serial in entry.pins
+            if counter.startswith(ACCESSION_COUNTER)
+        ]
+        for accession in taken:
+            self._accessions.setdefault(accession, entry.seq)
+        specimens = [local for kind, local in entry.local_ids if kind == "specimen"]
+        for n, local in enumerate(specimens):
+            label = taken[n] if n < len(taken) else f"specimen {local}"
+            self._specimens.setdefault(local, (entry.seq, label))
+
+    def root_of(self, command: Command[Any]) -> tuple[int, str] | None:
+        """``(seq, tube)`` of the refused entry ``command`` depends on, None if none."""
+        for name in ("scanned", "accession"):
+            value = getattr(command, name, None)
+            if isinstance(value, str) and value.strip() in self._accessions:
+                return self._accessions[value.strip()], f"tube {value.strip()}"
+        for local in getattr(command, "specimen_ids", None) or ():
+            if local in self._specimens:
+                seq, label = self._specimens[local]
+                return seq, label if label.startswith("specimen") else f"tube {label}"
+        return None
 
 
 def _pair(entry: OutboxEntry, applied: Any) -> dict[tuple[str, int], int]:

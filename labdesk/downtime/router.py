@@ -21,24 +21,46 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from sqlalchemy import select
+
 from labdesk.adapters.downtime.offline_uow import OfflineUnitOfWork, OfflineUnitOfWorkFactory
 from labdesk.adapters.downtime.station_store import StationStore
+from labdesk.adapters.orm import print_jobs
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import StorageError
+from labdesk.downtime.blocks import BlockPolicy
 from labdesk.downtime.mode import Connectivity, OfflineRefused, StationStatus
+from labdesk.downtime.offline import queue_command
 from labdesk.downtime.outbox import OutboxState, new_entry
 from labdesk.downtime.ports import SyncServer
 from labdesk.downtime.replay import replay_outbox, result_ids
+from labdesk.downtime.sync import top_up_blocks
 from labdesk.kernel.dto import SignedInUser
 from labdesk.kernel.messagebus import Command, MessageBus
 from labdesk.ports import UnitOfWork, UowFactory
+from labdesk.replica.refresh import replica_refreshed_at, settle_after_replay
+from labdesk.station.commands import PrintEncounterLabels, RecordOfflineLabels
+from labdesk.station.dto import PrintOutcome
 
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 P = ParamSpec("P")
 T = TypeVar("T")
+
+SESSION_COMMANDS: frozenset[str] = frozenset(
+    {
+        "SignIn",
+        "SignInWithBadge",
+        "UnlockSession",
+        "UnlockSessionWithBadge",
+        "LockSession",
+        "SignOut",
+    }
+)
+"""Sign-in and session commands: checked offline against the users in the replica (those
+who signed in here lately; a disabled account is refused once that reached the replica)."""
 
 OFFLINE_COMMANDS: frozenset[str] = frozenset(
     {
@@ -64,14 +86,20 @@ OFFLINE_COMMANDS: frozenset[str] = frozenset(
         "CloseReceipt",
         # allowed, and flagged for review on replay
         "PlaceOrder",
+        # signing in and out at this station, against the replica's users
+        *SESSION_COMMANDS,
     }
 )
 """Commands a station may do offline (by class name); everything else needs the server."""
 
-LOCAL_ONLY_COMMANDS: frozenset[str] = frozenset({"PrintEncounterLabels", "PrintSpecimenLabels"})
+LOCAL_ONLY_COMMANDS: frozenset[str] = frozenset(
+    {"PrintEncounterLabels", "PrintSpecimenLabels", *SESSION_COMMANDS}
+)
 """Offline commands done at the station only, never queued: their ``PrintSetup`` holds the
 station's printer opener (not portable), and the labels must not be printed again by the
-server. Known gap: the server has no print job for them (see docs/downtime.md)."""
+server. Known gap: the server has no print job for them (see docs/downtime.md). Session
+commands carry a password or PIN, which must never be written to the outbox: their audit
+entries stay in the station file (known gap: they do not reach the server's audit log)."""
 
 REVIEW_COMMANDS: frozenset[str] = frozenset({"PlaceOrder"})
 """Offline commands the reconciliation worklist shows for review even when they synced."""
@@ -198,7 +226,7 @@ class StationRouter:
             reason="offline work is waiting to be sent" if pending else "",
             pending=pending,
             conflicts=counts[OutboxState.CONFLICT],
-            replica_refreshed_at=None,
+            replica_refreshed_at=replica_refreshed_at(store),
         )
 
     # ------------------------------------------------------------ StationMode
@@ -249,6 +277,10 @@ class StationRouter:
                 return self._back_offline(report.interrupted or "offline work is still waiting")
             refreshed: datetime | None = None
             if self._refresh is not None:
+                try:  # the server has the offline work now: its rows replace the local ones
+                    settle_after_replay(self._server, self._store)
+                except StorageError as exc:
+                    return self._back_offline(exc.message)
                 try:
                     self._refresh()
                 except StorageError as exc:
@@ -262,6 +294,23 @@ class StationRouter:
                     replica_refreshed_at=refreshed or self._status.replica_refreshed_at,
                 )
                 return self._status
+
+    def keep_ready(self, policy: BlockPolicy | None = None) -> StationStatus:
+        """While online: refresh the replica and top up the accession blocks (heartbeat).
+
+        What the station needs the moment the server goes away. A failure is logged and
+        leaves the status as it was; the heartbeat notices a server that is gone.
+        """
+        with self._resync_lock:
+            if self.status().connectivity is not Connectivity.ONLINE:
+                return self.status()
+            if policy is not None:
+                top_up_blocks(self._store, self._sync_server(), self._clock, policy)
+            if self._refresh is not None:
+                self._refresh()
+                with self._lock:
+                    self._set(replica_refreshed_at=self._clock.now())
+            return self.status()
 
     def subscribe(self, callback: Callable[[StationStatus], None]) -> Callable[[], None]:
         """Call ``callback`` on every status change; returns the unsubscribe function."""
@@ -285,7 +334,31 @@ class StationRouter:
         if name not in LOCAL_ONLY_COMMANDS:
             with self._lock:
                 self._set(pending=self._status.pending + 1)
+        if isinstance(command, PrintEncounterLabels) and isinstance(result, PrintOutcome):
+            self._queue_printed(command, result, actor)
         return result
+
+    def _queue_printed(
+        self, command: PrintEncounterLabels, outcome: PrintOutcome, actor: SignedInUser | None
+    ) -> None:
+        """Queue what the labels printed offline leave on the server (never a reprint)."""
+        printed = tuple(label.specimen_id for label in outcome.labels if label.printed)
+        if not printed:
+            return
+        jobs = [label.job_id for label in outcome.labels if label.printed]
+        with self._store() as uow:
+            uris = uow.session.scalars(
+                select(print_jobs.c.printer_uri).where(print_jobs.c.id.in_(jobs))
+            ).all()
+            record = RecordOfflineLabels(
+                encounter_id=command.encounter_id,
+                specimen_ids=printed,
+                printer_uri=", ".join(sorted(set(uris))),
+            )
+            queue_command(uow, record, actor, self._clock)
+            uow.commit()
+        with self._lock:
+            self._set(pending=self._status.pending + 1)
 
     def _back_offline(self, reason: str) -> StationStatus:
         self._recount()

@@ -23,14 +23,16 @@ from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labdesk.adapters.downtime.station_store import StationStore, store_meta
-from labdesk.adapters.orm import orders, users
+from labdesk.adapters.orm import metadata, orders, users
 from labdesk.adapters.orm.replica import replica_log
 from labdesk.adapters.replica.copy import (
     KEYS,
+    ORDER,
     apply_changes,
     copy_all,
     scope_filters,
     site_of,
+    table,
     typed_keys,
 )
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
@@ -165,3 +167,43 @@ def pull_rows(
         raise ValueError(f"not replicated tables: {sorted(unknown)}")
     with server.engine.connect() as remote, _local(store) as local:
         return apply_changes(remote, local, {k: set(v) for k, v in rows.items()}, None)
+
+
+KEPT_AFTER_REPLAY = frozenset({"alembic_version", "counters", "replica_log"})
+"""Tables the station file keeps after a replay (its schema, its local counters, the log)."""
+
+
+def settle_after_replay(server: UnitOfWorkFactory, store: StationStore) -> int:
+    """Forget what offline work wrote in the station file, and take the server's rows.
+
+    Call it once the outbox has nothing pending: the server now has that work (or keeps it
+    as a conflict), under its own ids. The rows offline work wrote are known from the
+    station file's own change log; they are deleted and the server's rows of the same keys
+    fetched again (a tube collected offline comes back as the server's). Tables the replica
+    never copies (custody events, audit entries, print jobs, alarms) only held offline work
+    and are emptied. Returns the rows written from the server.
+    """
+    with server.engine.connect() as remote, _local(store) as local:
+        logged = local.execute(select(replica_log.c.table_name, replica_log.c.row_id)).all()
+        raw: dict[str, set[str]] = {}
+        for name, row_id in logged:
+            if name in KEYS:
+                raw.setdefault(name, set()).add(row_id)
+        changed = {name: typed_keys(name, ids) for name, ids in raw.items()}
+        for name in reversed(ORDER):
+            keys = changed.get(name)
+            if keys:
+                tbl = table(name)
+                column = tbl.c[KEYS[name]]
+                for chunk in _chunked(sorted(keys, key=str)):
+                    local.execute(delete(tbl).where(column.in_(chunk)))
+        for tbl in reversed(metadata.sorted_tables):
+            if tbl.name not in KEYS and tbl.name not in KEPT_AFTER_REPLAY:
+                local.execute(delete(tbl))
+        local.execute(delete(replica_log))
+        return apply_changes(remote, local, changed, None) if changed else 0
+
+
+def _chunked(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -164,6 +164,7 @@ def record_collection(
         recollection = _recollection(uow, encounter, recollection_task_id)
     if not containers:
         raise CollectionRefused(["no container was recorded"])
+    uow.station.lock_ordered_tests([t for c in containers for t in c.ordered_test_ids])
     problems: list[str] = []
     chair_input = at_chair or AtChair()
     people, containers = resolve_people(uow, clock, chair_input, containers, problems)

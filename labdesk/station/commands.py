@@ -47,6 +47,7 @@ from labdesk.station.forensic import collect_observed_recollection, waive_observ
 from labdesk.station.labels import (
     EncounterLabels,
     queue_encounter_labels,
+    record_offline_labels,
     resolve_unconfirmed_labels,
     scan_back,
     send_encounter_labels,
@@ -395,6 +396,31 @@ def _send_labels(
 def _print_encounter_labels(command: PrintEncounterLabels, ctx: HandlerContext) -> EncounterLabels:
     return queue_encounter_labels(
         ctx.uow, ctx.clock, ctx.user, command.setup, command.encounter_id, command.specimen_ids
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordOfflineLabels(Command[int]):
+    """Labels printed at the chair while the server was away (queued by the station).
+
+    What ``PrintEncounterLabels`` left on the server when it printed offline: the tubes
+    recorded LABELLED at the time they printed. Nothing is printed again.
+    """
+
+    encounter_id: int
+    specimen_ids: tuple[int, ...]
+    printer_uri: str = ""
+
+
+@handler(RecordOfflineLabels)
+def _record_offline_labels(command: RecordOfflineLabels, ctx: HandlerContext) -> int:
+    return record_offline_labels(
+        ctx.uow,
+        ctx.clock,
+        ctx.user,
+        command.encounter_id,
+        command.specimen_ids,
+        command.printer_uri,
     )
 
 

@@ -267,6 +267,38 @@ def _record_labelled(
         uow.commit()
 
 
+def record_offline_labels(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser,
+    encounter_id: int,
+    specimen_ids: Sequence[int],
+    printer_uri: str,
+) -> int:
+    """Record labels a station printed at the chair while the server was away (replay).
+
+    The labels went to the station's printer then; the server records the tubes LABELLED
+    at that time (``clock`` reads the offline time on replay), notes where they printed,
+    and never prints them again. A tube no longer merely collected is skipped. Returns
+    how many tubes were recorded.
+    """
+    authorize(actor, Permission.PRINT_LABELS)
+    encounter = encounter_of(uow, encounter_id)
+    recorded = 0
+    for specimen_id in specimen_ids:
+        specimen = uow.specimens.get(specimen_id)
+        if specimen is None or specimen.patient_id != encounter.patient_id:
+            raise ValidationError(
+                f"Specimen {specimen_id} is not part of this visit's collection.",
+                hint="Resolve it in the Downtime reconciliation worklist.",
+            )
+        if specimen.status is SpecimenStatus.COLLECTED:
+            note = f"label printed offline on {printer_uri}"
+            _event(uow, clock, actor, encounter, specimen, CustodyEventKind.LABELLED, note)
+            recorded += 1
+    return recorded
+
+
 def _event(
     uow: UnitOfWork,
     clock: Clock,

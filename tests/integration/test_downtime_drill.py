@@ -41,7 +41,10 @@ def test_the_drill_cuts_two_stations_off_replays_them_and_finds_nothing_lost(
     switch = float(match.group(6))
     assert (lost, duplicated) == (0, 0)
     assert conflicts >= 1  # the second station drew a test the first had drawn
-    assert synced + conflicts == offline
+    held = re.search(r"\((\d+) scans held with them\)", result.output)
+    assert held, result.output
+    assert synced + conflicts + int(held.group(1)) == offline  # every action accounted for
+    assert int(held.group(1)) == 5  # the refused draw's labels, 2 scan-backs, 2 pickup scans
     assert switch <= 3.0
     with pg_engine.connect() as conn:
         tubes = conn.scalar(

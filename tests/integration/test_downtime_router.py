@@ -16,6 +16,8 @@ from labdesk.access.audit_log import verify_audit_log
 from labdesk.adapters.downtime.server import ServerSync
 from labdesk.adapters.downtime.station_store import StationStore, open_station_store
 from labdesk.adapters.orm import custody_events, metadata, specimens
+from labdesk.adapters.orm.downtime import reconciliation_items, replayed_commands
+from labdesk.adapters.orm.station import scan_alarms
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.custody.verify import verify_chains
 from labdesk.domain.clock import FixedClock
@@ -24,6 +26,7 @@ from labdesk.domain.result import AckMeaning
 from labdesk.downtime.mode import Connectivity, OfflineRefused, StationStatus
 from labdesk.downtime.outbox import OutboxState
 from labdesk.downtime.router import StationRouter
+from labdesk.kernel.dto import SignedInUser
 from labdesk.results.commands import AcknowledgeResults
 from labdesk.station.commands import CollectSpecimens, OpenEncounterByWristband, ScanBack
 from labdesk.station.dto import ContainerCollection
@@ -61,13 +64,16 @@ def make_router(
     return StationRouter(uows, store, clock, sync_server=lambda: ServerSync(uows, clock))
 
 
-def visit(router: StationRouter, world: StationWorld, wristband: str) -> list[str]:
+def visit(
+    router: StationRouter, world: StationWorld, wristband: str, actor: SignedInUser | None = None
+) -> list[str]:
     """Open by wristband, collect the plan, scan every tube back; returns the accessions."""
     bus = router.bus
+    who = actor or world.ma
     eid = bus.handle(
-        OpenEncounterByWristband(scanned=wristband, station_code=world.station_code), world.ma
+        OpenEncounterByWristband(scanned=wristband, station_code=world.station_code), who
     )
-    view = bus.query(load_encounter, world.ma, eid)
+    view = bus.query(load_encounter, who, eid)
     result = bus.handle(
         CollectSpecimens(
             encounter_id=eid,
@@ -78,11 +84,11 @@ def visit(router: StationRouter, world: StationWorld, wristband: str) -> list[st
                 for c in view.plan.containers
             ),
         ),
-        world.ma,
+        who,
     )
     accessions = [s.accession for s in result.specimens]
     for accession in accessions:
-        bus.handle(ScanBack(encounter_id=eid, scanned=accession), world.ma)
+        bus.handle(ScanBack(encounter_id=eid, scanned=accession), who)
     return accessions
 
 
@@ -151,10 +157,24 @@ def test_two_stations_collecting_the_same_order_give_one_conflict(
     with other_store() as uow:
         entries = uow.outbox.all()
     assert all(e.state is not OutboxState.PENDING for e in entries)  # none lost
-    assert [e.command_type for e in entries if e.state is OutboxState.CONFLICT] == [
-        "CollectSpecimens"
-    ]
+    kept = [e for e in entries if e.state is OutboxState.CONFLICT]
+    assert [e.command_type for e in kept] == ["CollectSpecimens", "ScanBack"]
+    # The scan-back of the refused tube is held with its collection, not sent: the server
+    # records no unknown-tube alarm for it, and it is on the server as held, not lost.
+    assert "Not sent" in (kept[1].server_reason or "")
     assert len(_accessions(uow_factory.engine)) == 1
+    with uow_factory.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(scan_alarms)) == 0
+        outcomes = dict(
+            conn.execute(
+                select(replayed_commands.c.idempotency_key, replayed_commands.c.outcome).where(
+                    replayed_commands.c.idempotency_key.in_([e.key for e in kept])
+                )
+            ).all()
+        )
+        items = conn.scalar(select(func.count()).select_from(reconciliation_items))
+    assert sorted(outcomes.values()) == ["held", "refused"]
+    assert items == 1  # exactly one conflict in the worklist
 
 
 def test_work_that_needs_the_server_is_refused_offline(
@@ -234,3 +254,159 @@ def test_labels_printed_offline_are_not_printed_again_by_the_server(
         )
     assert queued == 0  # nothing left for the server's spooler
     assert sorted(p.name for p in spool.rglob("*") if p.is_file()) == printed  # none twice
+    # The server's chain of each tube is the one an online visit leaves, at the offline times.
+    with uow_factory() as uow:
+        for s in collected.specimens:
+            specimen = uow.specimens.by_accession(s.accession)
+            assert specimen is not None
+            assert specimen.id is not None
+            events = uow.custody.for_specimen(specimen.id)
+            assert [e.kind.value for e in events] == ["collected", "labelled", "verified"]
+            labelled = next(e for e in events if e.kind.value == "labelled")
+            assert "printed offline" in labelled.note
+
+
+def test_an_online_station_keeps_its_replica_and_block_ready(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, store: StationStore
+) -> None:
+    from labdesk.downtime.blocks import BlockPolicy, remaining
+    from labdesk.replica.refresh import refresh_replica
+    from labdesk.replica.scope import ReplicaScope
+
+    add_order(uow_factory, clock, world.patients["ana"], ("CBC",))
+    router = StationRouter(
+        uow_factory,
+        store,
+        clock,
+        sync_server=lambda: ServerSync(uow_factory, clock),
+        refresh=lambda: refresh_replica(
+            uow_factory, store, ReplicaScope(world.station_code), clock
+        ),
+    )
+    assert router.status().replica_refreshed_at is None
+    status = router.keep_ready(BlockPolicy(size=30, top_up_below=10))
+    assert status.replica_refreshed_at == clock.now()  # the status bar shows its age
+    with store() as uow:
+        assert remaining(uow.blocks.all(), clock.now().year) == 30
+    router.keep_ready(BlockPolicy(size=30, top_up_below=10))  # enough left: no new block
+    with store() as uow:
+        assert len(uow.blocks.all()) == 1
+    router.go_offline("server down")
+    offline = router.keep_ready(BlockPolicy(size=30, top_up_below=10))
+    assert offline.connectivity is Connectivity.OFFLINE  # nothing is asked of a lost server
+    # The station's own files say how old the replica is, after a restart too.
+    again = StationRouter(
+        uow_factory, store, clock, sync_server=lambda: ServerSync(uow_factory, clock)
+    )
+    assert again.status().replica_refreshed_at is not None
+
+
+def test_offline_sign_in_goes_through_the_router_and_is_never_queued(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, store: StationStore
+) -> None:
+    from labdesk.access.commands import SignIn, SignInWithBadge
+    from labdesk.domain.errors import AuthenticationError
+    from labdesk.domain.people import Role
+    from labdesk.replica.refresh import refresh_replica
+    from labdesk.replica.scope import ReplicaScope
+    from labdesk.seed.builder import ClinicBuilder
+    from labdesk.seed.reference import StaffSpec
+
+    secret, pin = "seven purple giraffes dancing", "480613"
+    with uow_factory() as uow:
+        build = ClinicBuilder(uow, clock)
+        for name, badge in (("known", "B-1"), ("unseen", "B-2")):
+            spec = StaffSpec(name, name.title(), Role.MEDICAL_ASSISTANT)
+            build.user(spec, password=secret, badge_id=badge, pin=pin)
+        uow.commit()
+    router = StationRouter(
+        uow_factory,
+        store,
+        clock,
+        sync_server=lambda: ServerSync(uow_factory, clock),
+        refresh=lambda: refresh_replica(
+            uow_factory, store, ReplicaScope(world.station_code), clock
+        ),
+    )
+    station = world.station_code
+    router.bus.handle(SignIn(username="known", password=secret, station=station))  # online
+    router.keep_ready()
+    router.go_offline("server down")
+    offline = router.bus.handle(SignIn(username="known", password=secret, station=station))
+    assert offline.username == "known"
+    by_badge = router.bus.handle(SignInWithBadge(badge_id="B-1", pin=pin, station=station))
+    assert by_badge.username == "known"
+    with pytest.raises(AuthenticationError):  # never signed in at this station
+        router.bus.handle(SignIn(username="unseen", password=secret, station=station))
+    with store() as uow:
+        entries = uow.outbox.all()
+    assert entries == []  # a password or PIN never goes to the outbox
+    assert router.status().pending == 0
+
+
+def test_after_replay_the_station_file_holds_the_servers_rows_not_its_own(
+    uow_factory: UnitOfWorkFactory,
+    clock: FixedClock,
+    world: StationWorld,
+    store: StationStore,
+    tmp_path: Path,
+) -> None:
+    """Two stations draw two patients offline; both tubes get local id 1, the server's are
+    1 and 2. After replay each station file holds the server's rows under the server's ids
+    (a tube awaiting pickup at the site shows on both), and none of its own offline rows."""
+    from labdesk.access.commands import SignIn
+    from labdesk.adapters.orm import custody_events as events_table
+    from labdesk.domain.people import Role
+    from labdesk.downtime.blocks import BlockPolicy
+    from labdesk.replica.refresh import refresh_replica
+    from labdesk.replica.scope import ReplicaScope
+    from labdesk.seed.builder import ClinicBuilder
+    from labdesk.seed.reference import StaffSpec
+
+    add_order(uow_factory, clock, world.patients["ana"], ("CBC",))
+    add_order(uow_factory, clock, world.patients["ben"], ("CBC",))
+    secret = "seven purple giraffes dancing"
+    with uow_factory() as uow:
+        ClinicBuilder(uow, clock).user(
+            StaffSpec("drawer", "Drawer", Role.MEDICAL_ASSISTANT), password=secret
+        )
+        uow.commit()
+    other = open_station_store(tmp_path / "other.sqlite3", world.station_code)
+    routers = []
+    for station_file in (store, other):
+        router = StationRouter(
+            uow_factory,
+            station_file,
+            clock,
+            sync_server=lambda: ServerSync(uow_factory, clock),
+            refresh=lambda f=station_file: refresh_replica(  # type: ignore[misc]
+                uow_factory, f, ReplicaScope(world.station_code), clock
+            ),
+        )
+        drawer = router.bus.handle(
+            SignIn(username="drawer", password=secret, station=world.station_code)
+        )
+        router.keep_ready(BlockPolicy(size=20, top_up_below=5))
+        router.go_offline("server down")
+        routers.append(router)
+    drawn = visit(routers[0], world, "WB-M200001", drawer)
+    drawn += visit(routers[1], world, "WB-M200002", drawer)
+    with UnitOfWorkFactory(store.engine)() as uow, UnitOfWorkFactory(other.engine)() as uow2:
+        local = [uow.specimens.by_accession(drawn[0]), uow2.specimens.by_accession(drawn[1])]
+        assert [s.id for s in local if s is not None] == [1, 1]  # the same local id, two tubes
+    for router in routers:
+        assert router.resync().connectivity is Connectivity.ONLINE
+    routers[0].keep_ready()  # the first station's next refresh brings the second's tube
+    with uow_factory() as uow:
+        found = {a: uow.specimens.by_accession(a) for a in drawn}
+        on_server = {a: s.id if s is not None else None for a, s in found.items()}
+    for station_file in (store, other):
+        with UnitOfWorkFactory(station_file.engine)() as uow:
+            for accession, server_id in on_server.items():
+                here = uow.specimens.by_accession(accession)
+                assert here is not None
+                assert server_id is not None
+                assert here.id == server_id  # the server's id, not the local one
+            assert uow.session.scalar(select(func.count()).select_from(specimens)) == 2
+            assert uow.session.scalar(select(func.count()).select_from(events_table)) == 0
+    other.close()

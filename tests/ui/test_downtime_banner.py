@@ -91,6 +91,8 @@ def test_texts() -> None:
         == "Offline · 3 queued · replica 2 min old"
     )
     assert indicator_text(ONLINE, since) == "Online · replica not refreshed yet"
+    assert indicator_text(offline, since + timedelta(hours=5)).endswith("replica 5 h old")
+    assert indicator_text(offline, since + timedelta(days=3)).endswith("replica 3 days old")
 
 
 def test_banner_and_status_bar_across_transitions(
@@ -102,7 +104,7 @@ def test_banner_and_status_bar_across_transitions(
     assert not banner.isVisible()
     assert bar.mode_label.text().startswith("Online")
 
-    since = datetime.now(UTC) - timedelta(minutes=5)
+    since = core.clock.now() - timedelta(minutes=5)  # the app's clock, as the status bar reads
     mode.set(StationStatus(Connectivity.OFFLINE, since, "the server did not answer", 4, 0, since))
     qtbot.waitUntil(lambda: banner.isVisible())
     local = since.astimezone(ZoneInfo(core.config.clinic_timezone)).strftime("%H:%M")

@@ -113,6 +113,9 @@ class FakeServer:
     cut_at: int | None = None
     seen: list[tuple[int, str]] = field(default_factory=list)
 
+    def hold(self, entry: OutboxEntry, station: str, reason: str) -> None:
+        self.seen.append((entry.seq, "held"))
+
     def apply(self, command: Command[Any], entry: OutboxEntry, station: str) -> Applied:
         if entry.seq == self.cut_at:
             raise StorageError("The server cannot be reached.")

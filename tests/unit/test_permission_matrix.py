@@ -169,6 +169,7 @@ REQUIRED: dict[str, Permission | AnyOf | str] = {
     "station.forensic.collect_observed_recollection": P.COLLECT_SPECIMENS,
     "station.forensic.waive_observed_recollection": P.COLLECT_SPECIMENS,
     "station.labels.queue_encounter_labels": P.PRINT_LABELS,
+    "station.labels.record_offline_labels": P.PRINT_LABELS,
     "station.labels.scan_back": P.COLLECT_SPECIMENS,
     "station.labels.resolve_unconfirmed_labels": P.PRINT_LABELS,
     # after the commit of a print its handler authorised: sends and records the tubes labelled

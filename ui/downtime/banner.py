@@ -48,9 +48,23 @@ def indicator_text(status: StationStatus, now: datetime) -> str:
     if status.replica_refreshed_at is None:
         parts.append("replica not refreshed yet")
     else:
-        minutes = max(0, int((now - status.replica_refreshed_at).total_seconds() // 60))
-        parts.append("replica fresh" if minutes == 0 else f"replica {minutes} min old")
+        parts.append(
+            replica_age_text(max(0.0, (now - status.replica_refreshed_at).total_seconds()))
+        )
     return " · ".join(parts)
+
+
+def replica_age_text(seconds: float) -> str:
+    """ "replica fresh", "replica 12 min old", "replica 3 h old", "replica 2 days old"."""
+    minutes = int(seconds // 60)
+    if minutes == 0:
+        return "replica fresh"
+    if minutes < 120:
+        return f"replica {minutes} min old"
+    hours = minutes // 60
+    if hours < 48:
+        return f"replica {hours} h old"
+    return f"replica {hours // 24} days old"
 
 
 class ModeWatcher(QObject):

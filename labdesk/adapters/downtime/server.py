@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 APPLIED = "applied"
 REFUSED = "refused"
+HELD = "held"
+"""Kept unsent because it concerns a tube whose collection was refused."""
 
 
 def accession_counter(year: int) -> str:
@@ -189,6 +191,24 @@ class ServerSync:
                     f"station {station}."
                 )
         return entry.pins
+
+    def hold(self, entry: OutboxEntry, station: str, reason: str) -> None:
+        """Record ``entry`` as held (outcome ``held``): kept, not applied, no item of its own.
+
+        Its reconciliation item is the refused entry's; the held scan waits with it.
+        """
+        self._record(
+            {
+                "idempotency_key": entry.key,
+                "station": station,
+                "seq": entry.seq,
+                "command": entry.command_type,
+                "happened_at": entry.happened_at,
+                "synced_at": self._clock.now(),
+                "outcome": HELD,
+                "reason": reason,
+            }
+        )
 
     def _actor(self, entry: OutboxEntry, station: str) -> SignedInUser | None:
         if entry.actor_id is None:

@@ -36,5 +36,7 @@ class CommandLogRepository(_Repository):
                     )
                 )
         except IntegrityError:
+            if self.handled_at(key) is None:  # not the key: e.g. an actor this file lacks
+                raise
             return False
         return True

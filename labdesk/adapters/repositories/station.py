@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -74,6 +74,25 @@ class StationRepository(_Repository):
     def ordered_test(self, ordered_test_id: int) -> OrderedTest | None:
         """Ordered test by primary key."""
         return self.session.get(OrderedTest, ordered_test_id)
+
+    def lock_ordered_tests(self, ordered_test_ids: Collection[int]) -> None:
+        """Lock the ordered tests for this transaction, in id order, and re-read them.
+
+        Two stations collecting the same test at once (or two replays of an outage) would
+        otherwise both see it "ordered" and both record a tube: the second now waits for the
+        first and then sees it collected. Id order keeps two overlapping collections from
+        deadlocking. SQLite has one writer at a time and ignores the lock.
+        """
+        if not ordered_test_ids:
+            return
+        stmt = (
+            select(OrderedTest)
+            .where(orm.ordered_tests.c.id.in_(sorted(set(ordered_test_ids))))
+            .order_by(orm.ordered_tests.c.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        self.session.scalars(stmt).all()
 
     def details(self, encounter_id: int) -> Sequence[CollectionDetail]:
         """Collection details of the encounter's specimens."""
