@@ -36,6 +36,8 @@ class ConflictKind(StrEnum):
     ORDER_CANCELLED = "order_cancelled"
     PATIENT_CHANGED = "patient_changed"
     LABEL_FOR_CANCELLED = "label_for_cancelled"
+    OFFLINE_ORDER = "offline_order"
+    """Not a refusal: an order placed offline, applied, and to be checked by a person."""
     OTHER = "other"
 
 
@@ -49,6 +51,8 @@ class Resolution(StrEnum):
     CONFIRM_PATIENT_DETAILS = "confirm_patient_details"
     RECOLLECT = "recollect"
     DISCARD_LABEL = "discard_label"
+    ORDER_CHECKED = "order_checked"
+    ORDER_TO_CANCEL = "order_to_cancel"
     ACKNOWLEDGE = "acknowledge"
 
 
@@ -62,6 +66,8 @@ RESOLUTION_LABELS: dict[Resolution, str] = {
     Resolution.CONFIRM_PATIENT_DETAILS: "Patient details confirmed against the tube",
     Resolution.RECOLLECT: "Details do not match: recollect",
     Resolution.DISCARD_LABEL: "Discard the label printed offline",
+    Resolution.ORDER_CHECKED: "Order placed offline checked against its requisition: keep it",
+    Resolution.ORDER_TO_CANCEL: "Order placed offline is wrong: cancel it on the station",
     Resolution.ACKNOWLEDGE: "Reviewed; no further action",
 }
 """What each resolution means, in the words the worklist shows."""
@@ -80,11 +86,16 @@ ALLOWED: dict[ConflictKind, tuple[Resolution, ...]] = {
         Resolution.RECOLLECT,
     ),
     ConflictKind.LABEL_FOR_CANCELLED: (Resolution.DISCARD_LABEL,),
+    ConflictKind.OFFLINE_ORDER: (Resolution.ORDER_CHECKED, Resolution.ORDER_TO_CANCEL),
     ConflictKind.OTHER: (Resolution.ACKNOWLEDGE,),
 }
 """The resolutions a person may choose for each kind (anything else is refused)."""
 
 _PRINT_COMMANDS = ("Print", "Label", "Reprint")
+
+REVIEW_COMMANDS: frozenset[str] = frozenset({"PlaceOrder"})
+"""Offline commands a person reviews even when the server applied them (item 3: an order
+placed offline is allowed and flagged for review)."""
 
 
 def classify(command: str, reason: str) -> ConflictKind:
@@ -185,8 +196,12 @@ def record_conflict(
     happened_at: datetime,
     reason: str,
     refs: ConflictRefs | None = None,
+    kind: ConflictKind | None = None,
 ) -> int | None:
     """Open a reconciliation item for a refused replay (caller commits; idempotent).
+
+    ``kind``: given for an applied command to review (:data:`REVIEW_COMMANDS`); None:
+    told from the refusal.
 
     Call it in the transaction that writes the ``replayed_commands`` row with outcome
     ``refused`` (the item references that row). Returns the new item's id, or None when
@@ -199,7 +214,7 @@ def record_conflict(
             "idempotency_key": idempotency_key,
             "station": station,
             "command": command,
-            "kind": classify(command, reason).value,
+            "kind": (kind or classify(command, reason)).value,
             "specimen_id": refs.specimen_id,
             "ordered_test_id": refs.ordered_test_id,
             "patient_id": refs.patient_id,

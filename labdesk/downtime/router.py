@@ -101,9 +101,6 @@ server. Known gap: the server has no print job for them (see docs/downtime.md). 
 commands carry a password or PIN, which must never be written to the outbox: their audit
 entries stay in the station file (known gap: they do not reach the server's audit log)."""
 
-REVIEW_COMMANDS: frozenset[str] = frozenset({"PlaceOrder"})
-"""Offline commands the reconciliation worklist shows for review even when they synced."""
-
 
 def _words(name: str) -> str:
     out = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in name).strip()

@@ -16,7 +16,7 @@ from labdesk.adapters.downtime.server import ServerSync
 from labdesk.adapters.downtime.station_store import StationStore, open_station_store
 from labdesk.adapters.orm import orders
 from labdesk.adapters.orm.commands import handled_commands
-from labdesk.adapters.orm.downtime import replayed_commands
+from labdesk.adapters.orm.downtime import reconciliation_items, replayed_commands
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import FixedClock
 from labdesk.downtime.errors import OutboxUnreadable
@@ -89,6 +89,12 @@ def test_replay_applies_each_command_once_and_keeps_both_times(
     assert _count(engine, orders, orders.c.ordering_provider == "Dr. Offline") == 3
     with uow_factory() as uow:
         assert verify_audit_log(uow, clock, None, record=False).ok
+    # Each order placed offline waits in the reconciliation worklist for a person's review.
+    with engine.connect() as conn:
+        review = conn.execute(
+            select(reconciliation_items.c.idempotency_key, reconciliation_items.c.kind)
+        ).all()
+    assert sorted(review) == sorted((key, "offline_order") for key in keys)
 
 
 def test_a_refused_command_is_kept_with_the_servers_reason(

@@ -43,6 +43,7 @@ _KINDS = {
     "order_cancelled": QT_TRANSLATE_NOOP(_CONTEXT, "Order cancelled meanwhile"),
     "patient_changed": QT_TRANSLATE_NOOP(_CONTEXT, "Patient changed meanwhile"),
     "label_for_cancelled": QT_TRANSLATE_NOOP(_CONTEXT, "Label for a cancelled test"),
+    "offline_order": QT_TRANSLATE_NOOP(_CONTEXT, "Order placed offline: review"),
     "other": QT_TRANSLATE_NOOP(_CONTEXT, "Other refusal"),
 }
 

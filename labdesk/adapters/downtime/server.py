@@ -35,7 +35,12 @@ from labdesk.downtime.blocks import AccessionBlock
 from labdesk.downtime.errors import BlockRefused, CommandRefused
 from labdesk.downtime.outbox import OutboxEntry
 from labdesk.downtime.ports import Applied
-from labdesk.downtime.reconcile import ConflictRefs, record_conflict
+from labdesk.downtime.reconcile import (
+    REVIEW_COMMANDS,
+    ConflictKind,
+    ConflictRefs,
+    record_conflict,
+)
 from labdesk.kernel.dto import SignedInUser
 from labdesk.kernel.messagebus import AlreadyHandled, Command, MessageBus
 
@@ -357,6 +362,18 @@ class _RecordingUnitOfWork(SqlAlchemyUnitOfWork):
                 )
             )
             _write_record(self.session, record)
+            if record["command"] in REVIEW_COMMANDS and record["outcome"] == APPLIED:
+                record_conflict(
+                    self,
+                    FixedClock(record["synced_at"]),
+                    idempotency_key=record["idempotency_key"],
+                    station=record["station"],
+                    command=record["command"],
+                    happened_at=record["happened_at"],
+                    reason=f"Placed offline at {record['station']}: check it against its "
+                    "requisition.",
+                    kind=ConflictKind.OFFLINE_ORDER,
+                )
             self._record = None
         super().commit()
 
