@@ -12,11 +12,12 @@ own writes made, in the same transaction.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
@@ -44,6 +45,16 @@ SEQ_KEY = "replica_seq"
 REFRESHED_KEY = "replica_refreshed_at"
 BATCH = 20_000
 """At most this many log entries per refresh (one local transaction); the next call goes on."""
+HOLES_KEY = "replica_holes"
+HOLE_GRACE = timedelta(minutes=10)
+"""How long a missing log number is looked for again.
+
+On PostgreSQL a log number is taken when a row changes, but becomes visible only when its
+transaction commits: a refresh can see 41 and 43 while 42 still runs. 42 is then a *hole*:
+the position moves on to 43, and each refresh asks for the holes again until they appear or
+are older than this (a rolled-back transaction leaves a hole for ever)."""
+MAX_HOLES = 1_000
+"""Only the last this many numbers below the position are remembered as holes."""
 
 
 @dataclass(frozen=True)
@@ -116,12 +127,22 @@ def refresh_replica(
             seq = int(remote.execute(select(func.max(replica_log.c.seq))).scalar() or 0)
             rows = copy_all(remote, local, scopes)
         else:
+            holes = _holes(local, now)
             entries = remote.execute(
                 select(replica_log.c.seq, replica_log.c.table_name, replica_log.c.row_id)
                 .where(replica_log.c.seq > last)
                 .order_by(replica_log.c.seq)
                 .limit(BATCH)
             ).all()
+            if holes:
+                late = remote.execute(
+                    select(replica_log.c.seq, replica_log.c.table_name, replica_log.c.row_id).where(
+                        replica_log.c.seq.in_(sorted(holes))
+                    )
+                ).all()
+                for entry in late:
+                    holes.pop(int(entry.seq), None)
+                entries = [*late, *entries]
             raw: dict[str, set[str]] = {}
             for entry in entries:
                 if entry.table_name in KEYS:
@@ -129,11 +150,27 @@ def refresh_replica(
             changed = {name: typed_keys(name, ids) for name, ids in raw.items()}
             for name, keys in _aged_out(local).items():
                 changed.setdefault(name, set()).update(keys)
-            seq = int(entries[-1].seq) if entries else last
+            seq = max([last, *(int(e.seq) for e in entries)])
+            seen = {int(e.seq) for e in entries}
+            for missing in range(max(last + 1, seq - MAX_HOLES), seq):
+                if missing not in seen:
+                    holes.setdefault(missing, now)
+            _set_meta(local, HOLES_KEY, _holes_json(holes))
             rows = apply_changes(remote, local, changed, scopes)
         _set_meta(local, SEQ_KEY, str(seq))
         _set_meta(local, REFRESHED_KEY, now.isoformat())
     return RefreshReport(rows, seq, time.perf_counter() - started, full)
+
+
+def _holes(local: Connection, now: datetime) -> dict[int, datetime]:
+    """Log numbers skipped by earlier refreshes and still worth asking for (see HOLE_GRACE)."""
+    raw = _meta(local, HOLES_KEY)
+    found = {int(k): datetime.fromisoformat(v) for k, v in json.loads(raw or "{}").items()}
+    return {seq: at for seq, at in found.items() if now - at <= HOLE_GRACE}
+
+
+def _holes_json(holes: dict[int, datetime]) -> str:
+    return json.dumps({str(seq): at.isoformat() for seq, at in sorted(holes.items())})
 
 
 def _aged_out(local: Connection) -> dict[str, set[Any]]:
