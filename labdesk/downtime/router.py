@@ -35,7 +35,7 @@ from labdesk.downtime.offline import queue_command
 from labdesk.downtime.outbox import OutboxState, new_entry
 from labdesk.downtime.ports import SyncServer
 from labdesk.downtime.replay import replay_outbox, result_ids
-from labdesk.downtime.sync import top_up_blocks
+from labdesk.downtime.sync import report_blocks, top_up_blocks
 from labdesk.kernel.dto import SignedInUser
 from labdesk.kernel.messagebus import Command, MessageBus
 from labdesk.ports import UnitOfWork, UowFactory
@@ -263,7 +263,10 @@ class StationRouter:
                     return self._status
                 self._set(connectivity=Connectivity.SYNCING)
             try:
-                report = replay_outbox(self._store, self._sync_server(), self._clock)
+                server = self._sync_server()
+                report = replay_outbox(self._store, server, self._clock)
+                if not (report.interrupted or report.left):
+                    report_blocks(self._store, server)  # the lab can tell a gap from a loss
             except StorageError as exc:
                 return self._back_offline(exc.message)
             except BaseException:

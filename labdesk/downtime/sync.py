@@ -53,15 +53,7 @@ def top_up_blocks(
         BlockRefused: the year's serials are used up on the server.
         StorageError: the server cannot be reached (nothing changes locally).
     """
-    with store() as uow:
-        local = uow.blocks.all()
-    on_server = {b.id: b for b in server.blocks(store.station)}
-    reported = 0
-    for block in local:
-        known = on_server.get(block.id)
-        if known is not None and known.issued_up_to < block.issued_up_to:
-            server.report_issued(block)
-            reported += 1
+    local, reported = report_blocks(store, server)
     year = clock.now().year
     if not needs_top_up(local, year, policy):
         return TopUp(reported, None)
@@ -72,6 +64,26 @@ def top_up_blocks(
         uow.blocks.put(block)
         uow.commit()
     return TopUp(reported, block)
+
+
+def report_blocks(store: LocalStore, server: SyncServer) -> tuple[list[AccessionBlock], int]:
+    """Tell the server how far the station got in each block (after offline work).
+
+    Returns the station's blocks and how many were reported.
+
+    Raises:
+        StorageError: the server cannot be reached (nothing changes locally).
+    """
+    with store() as uow:
+        local = uow.blocks.all()
+    on_server = {b.id: b for b in server.blocks(store.station)}
+    reported = 0
+    for block in local:
+        known = on_server.get(block.id)
+        if known is not None and known.issued_up_to < block.issued_up_to:
+            server.report_issued(block)
+            reported += 1
+    return local, reported
 
 
 def run_sync(

@@ -14,7 +14,11 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
 
 from labdesk.adapters.orm import patients, specimens
-from labdesk.adapters.orm.downtime import reconciliation_items, replayed_commands
+from labdesk.adapters.orm.downtime import (
+    accession_blocks,
+    reconciliation_items,
+    replayed_commands,
+)
 from labdesk.cli import cli
 
 LINE = re.compile(
@@ -62,7 +66,16 @@ def test_the_drill_cuts_two_stations_off_replays_them_and_finds_nothing_lost(
             .select_from(reconciliation_items)
             .where(reconciliation_items.c.state == "open")
         )
+        used = conn.execute(
+            select(
+                accession_blocks.c.station,
+                accession_blocks.c.issued_up_to - accession_blocks.c.first + 1,
+            ).where(accession_blocks.c.station.like("DRILL-%"))
+        ).all()
     assert worklist == conflicts  # each refusal waits in the reconciliation worklist
+    # Each station reported how far it got in its block: 4 and 6 serials used offline, the
+    # rest recorded as reserved-but-unused (a gap, not a lost tube).
+    assert sorted(n for _station, n in used) == [4, 6]
     assert tubes == 8  # 2 stations x 2 visits x 2 tubes; the conflicting draw is not applied
     assert refused == conflicts
     labels = list((tmp_path / "printer").rglob("*.zpl"))
