@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,6 @@ from labdesk.adapters.downtime.station_store import StationStore, open_station_s
 from labdesk.bootstrap import Core
 from labdesk.custody.verify import verify_chains
 from labdesk.domain.custody import CustodyEventKind
-from labdesk.domain.order import Order, OrderedTest, OrderSource, Priority
 from labdesk.domain.patient import PatientIdentifier
 from labdesk.domain.people import Site, Station
 from labdesk.downtime.blocks import BlockPolicy
@@ -41,7 +39,13 @@ from labdesk.downtime.mode import Connectivity
 from labdesk.downtime.router import StationRouter
 from labdesk.replica.refresh import refresh_replica
 from labdesk.replica.scope import ReplicaScope
-from tests.ui.station_window import open_station_window, scan, station_of, wait_view
+from tests.ui.station_window import (
+    open_station_window,
+    place_order,
+    scan,
+    station_of,
+    wait_view,
+)
 from ui.app import context_of
 from ui.main_window import MainWindow
 from ui.station.banner import Step
@@ -57,7 +61,6 @@ def labels_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def server(core: Core, labels_dir: Path) -> Core:
     """The clinic's server: this station, a wristband and an order for John Smith."""
-    now = core.clock.now()
     with core.uow() as uow:
         site = Site(code="CLINIC", name="Riverside", timezone="America/New_York")
         uow.people.add(site)
@@ -74,21 +77,8 @@ def server(core: Core, labels_dir: Path) -> Core:
         uow.patients.add_identifier(
             PatientIdentifier(patient_id=patient.id, system="wristband", value="WBM100001")
         )
-        order = Order(
-            placer_order_number="EHR-M100001",
-            patient_id=patient.id,
-            ordering_provider="Dr. Sam Patel",
-            priority=Priority.ROUTINE,
-            source=OrderSource.HL7,
-            ordered_at=now - timedelta(minutes=20),
-            created_at=now - timedelta(minutes=20),
-        )
-        uow.orders.add(order)
-        uow.orders.flush()
-        assert order.id is not None
-        for code in ("CBC", "CMP"):
-            uow.orders.add_test(OrderedTest(order_id=order.id, test_code=code))
         uow.commit()
+    place_order(core, patient.id, ("CBC", "CMP"), "EHR-M100001")
     return core
 
 
