@@ -134,6 +134,10 @@ class Applied:
     earlier: bool = False
     result: object = None
     """What the server's handler returned (None when it had the command earlier)."""
+    ids: tuple[tuple[str, int], ...] = ()
+    """The ``(kind, id)`` pairs of the rows the command created on the server, in the
+    order the station recorded its own (an order's ordered tests included); empty: read
+    them from ``result``."""
 
 
 class SyncServer(Protocol):

@@ -19,10 +19,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import Clock
@@ -30,7 +30,7 @@ from labdesk.domain.errors import StorageError
 from labdesk.downtime.errors import CommandRefused, OutboxUnreadable
 from labdesk.downtime.handlers import register_all
 from labdesk.downtime.outbox import OutboxEntry
-from labdesk.downtime.ports import LocalStore, SyncServer
+from labdesk.downtime.ports import Applied, LocalStore, SyncServer
 from labdesk.kernel import command_codec
 from labdesk.kernel.messagebus import Command
 
@@ -42,13 +42,20 @@ ACCESSION_COUNTER = "accession-"
 MARK_EVERY = 50
 """Synced entries marked per local transaction."""
 
-ID_FIELDS: dict[str, dict[str, str]] = {
+IdFields: TypeAlias = dict[str, "str | IdFields"]
+"""Field name to id kind, or to the id fields of each item (a tuple of dataclasses)."""
+
+ID_FIELDS: dict[str, IdFields] = {
     "OpenEncounter": {"patient_id": "patient"},
     "PlaceOrder": {"patient_id": "patient"},
     "ConfirmIdentity": {"encounter_id": "encounter"},
     "ConfirmIdentityByWristband": {"encounter_id": "encounter"},
     "RecordPatientWeight": {"encounter_id": "encounter"},
-    "CollectSpecimens": {"encounter_id": "encounter"},
+    "CollectSpecimens": {
+        "encounter_id": "encounter",
+        # tests of an order placed offline have local ids until that order is replayed
+        "containers": {"ordered_test_ids": "ordered_test"},
+    },
     "ScanBack": {"encounter_id": "encounter"},
     "CompleteEncounter": {"encounter_id": "encounter"},
     "AbandonEncounter": {"encounter_id": "encounter"},
@@ -80,18 +87,43 @@ RESULT_IDS: dict[str, Callable[[Any], list[tuple[str, int]]]] = {
 """The ids each command's result carries, in a fixed order (local and server paired)."""
 
 
-def result_ids(command_type: str, result: Any) -> tuple[tuple[str, int], ...]:
-    """The ``(kind, id)`` pairs of the rows ``result`` says were created (or resumed)."""
+TestsOf = Callable[[int], Sequence[int]]
+"""The ordered-test ids of an order, by test code (the same order on station and server)."""
+
+
+def result_ids(
+    command_type: str, result: Any, tests_of: TestsOf | None = None
+) -> tuple[tuple[str, int], ...]:
+    """The ``(kind, id)`` pairs of the rows ``result`` says were created (or resumed).
+
+    With ``tests_of``, an order is followed by its ordered tests, so a collection of an
+    order placed offline names the server's tests on replay.
+    """
     extract = RESULT_IDS.get(command_type)
-    return tuple(extract(result)) if extract is not None and result is not None else ()
+    if extract is None or result is None:
+        return ()
+    pairs = list(extract(result))
+    if tests_of is not None:
+        for kind, order_id in list(pairs):
+            if kind == "order":
+                pairs.extend(("ordered_test", test_id) for test_id in tests_of(order_id))
+    return tuple(pairs)
 
 
-def rewrite_ids(command: Command[Any], ids: dict[tuple[str, int], int]) -> Command[Any]:
+def rewrite_ids(
+    command: Any, ids: dict[tuple[str, int], int], fields: IdFields | None = None
+) -> Any:
     """``command`` with its id fields mapped from local to server ids (unknown ids kept)."""
-    fields = ID_FIELDS.get(type(command).__name__, {})
+    if fields is None:
+        fields = ID_FIELDS.get(type(command).__name__, {})
     changes: dict[str, Any] = {}
     for name, kind in fields.items():
         value = getattr(command, name)
+        if isinstance(kind, dict):  # a tuple of items, each with id fields of its own
+            items = tuple(rewrite_ids(item, ids, kind) for item in value)
+            if items != tuple(value):
+                changes[name] = items
+            continue
         if isinstance(value, bool):
             continue
         if isinstance(value, int):
@@ -257,9 +289,9 @@ class _Refused:
         return None
 
 
-def _pair(entry: OutboxEntry, applied: Any) -> dict[tuple[str, int], int]:
+def _pair(entry: OutboxEntry, applied: Applied) -> dict[tuple[str, int], int]:
     """Local ids of ``entry`` paired with the server's from its result (same order)."""
-    server_ids = result_ids(entry.command_type, applied.result)
+    server_ids = applied.ids or result_ids(entry.command_type, applied.result)
     if not entry.local_ids or len(server_ids) != len(entry.local_ids):
         return {}
     return {

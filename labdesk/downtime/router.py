@@ -23,6 +23,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import select
 
+from labdesk.adapters.downtime.ids import order_test_ids
 from labdesk.adapters.downtime.offline_uow import OfflineUnitOfWork, OfflineUnitOfWorkFactory
 from labdesk.adapters.downtime.station_store import StationStore
 from labdesk.adapters.orm import print_jobs
@@ -142,7 +143,7 @@ class _OfflineBus(MessageBus):
         self, uow: OfflineUnitOfWork, command: Command[Any], actor: SignedInUser | None, result: Any
     ) -> None:
         pins = tuple(uow.counters.pins)
-        local_ids = result_ids(type(command).__name__, result)
+        local_ids = _local_ids(uow, command, result)
         uow.queued_seq = uow.outbox.append(new_entry(command, actor, self.clock, pins, local_ids))
 
     def before_commit(
@@ -156,8 +157,17 @@ class _OfflineBus(MessageBus):
             uow.on_first_commit = None
             self._append(uow, command, actor, result)
             return
-        local_ids = result_ids(type(command).__name__, result)
+        local_ids = _local_ids(uow, command, result)
         uow.outbox.set_ids(uow.queued_seq, tuple(uow.counters.pins), local_ids)
+
+
+def _local_ids(
+    uow: OfflineUnitOfWork, command: Command[Any], result: Any
+) -> tuple[tuple[str, int], ...]:
+    """The local ids ``command`` created, an offline order's tests included (replay pairs them)."""
+    return result_ids(
+        type(command).__name__, result, lambda order_id: order_test_ids(uow.session, order_id)
+    )
 
 
 class _RouterBus(MessageBus):

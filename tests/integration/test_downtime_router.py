@@ -15,7 +15,8 @@ from station_world import StationWorld, add_order, build_station_world
 from labdesk.access.audit_log import verify_audit_log
 from labdesk.adapters.downtime.server import ServerSync
 from labdesk.adapters.downtime.station_store import StationStore, open_station_store
-from labdesk.adapters.orm import custody_events, metadata, specimens
+from labdesk.adapters.downtime.ids import order_test_ids
+from labdesk.adapters.orm import custody_events, metadata, ordered_tests, orders, specimens
 from labdesk.adapters.orm.downtime import reconciliation_items, replayed_commands
 from labdesk.adapters.orm.station import scan_alarms
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
@@ -28,7 +29,12 @@ from labdesk.downtime.outbox import OutboxState
 from labdesk.downtime.router import StationRouter
 from labdesk.kernel.dto import SignedInUser
 from labdesk.results.commands import AcknowledgeResults
-from labdesk.station.commands import CollectSpecimens, OpenEncounterByWristband, ScanBack
+from labdesk.station.commands import (
+    CollectSpecimens,
+    OpenEncounterByWristband,
+    PlaceOrder,
+    ScanBack,
+)
 from labdesk.station.dto import ContainerCollection
 from labdesk.station.encounter import load_encounter
 
@@ -410,3 +416,47 @@ def test_after_replay_the_station_file_holds_the_servers_rows_not_its_own(
             assert uow.session.scalar(select(func.count()).select_from(specimens)) == 2
             assert uow.session.scalar(select(func.count()).select_from(events_table)) == 0
     other.close()
+
+
+def test_a_collection_of_an_order_placed_offline_reaches_the_servers_tests(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, store: StationStore
+) -> None:
+    router = make_router(uow_factory, store, clock)
+    router.go_offline("the server did not answer within 2 s")
+    order_id = router.bus.handle(
+        PlaceOrder(
+            patient_id=world.patients["ben"],
+            test_codes=("CMP", "CBC"),
+            ordering_provider="Dr. Offline",
+            station_code=world.station_code,
+        ),
+        world.ma,
+    )
+    # Meanwhile the server gives the next ordered-test ids to another patient's order, so
+    # the station's local ids of the offline order's tests now name that patient's tests.
+    others = add_order(uow_factory, clock, world.patients["cai"], ("CBC", "CMP"))
+    with store() as uow:
+        local = order_test_ids(uow.session, order_id)
+    assert set(local) & set(others), "the test needs colliding ids to mean anything"
+
+    accessions = visit(router, world, "WB-M200002")
+    assert len(accessions) == 2
+    status = router.resync()
+    assert (status.connectivity, status.pending, status.conflicts) == (Connectivity.ONLINE, 0, 0)
+
+    with uow_factory.engine.connect() as conn:
+        rows = conn.execute(
+            select(ordered_tests.c.id, ordered_tests.c.status, orders.c.patient_id)
+            .join(orders, orders.c.id == ordered_tests.c.order_id)
+            .where(ordered_tests.c.specimen_id.is_not(None))
+        ).all()
+        cai_collected = conn.scalar(
+            select(func.count())
+            .select_from(ordered_tests)
+            .where(ordered_tests.c.id.in_(others), ordered_tests.c.specimen_id.is_not(None))
+        )
+    assert cai_collected == 0  # the other patient's tests were never touched
+    assert {r.patient_id for r in rows} == {world.patients["ben"]}
+    assert len(rows) == 2  # both of the offline order's tests, on the server's ids
+    with uow_factory() as uow:
+        assert verify_chains(uow).ok

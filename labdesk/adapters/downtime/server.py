@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from labdesk.access.auth import session_of
+from labdesk.adapters.downtime.ids import order_test_ids
 from labdesk.adapters.orm import counters, print_jobs
 from labdesk.adapters.orm.downtime import accession_blocks, replayed_commands
 from labdesk.adapters.repositories import CounterRepository
@@ -41,6 +42,7 @@ from labdesk.downtime.reconcile import (
     ConflictRefs,
     record_conflict,
 )
+from labdesk.downtime.replay import result_ids
 from labdesk.kernel.dto import SignedInUser
 from labdesk.kernel.messagebus import AlreadyHandled, Command, MessageBus
 
@@ -176,7 +178,16 @@ class ServerSync:
             refused = record | {"outcome": REFUSED, "reason": reason}
             self._record(refused, _refs(command, entry))
             raise CommandRefused(reason) from exc
-        return Applied(synced_at, result=result)
+        return Applied(synced_at, result=result, ids=self._created_ids(entry, result))
+
+    def _created_ids(self, entry: OutboxEntry, result: Any) -> tuple[tuple[str, int], ...]:
+        """The server's ids of what ``entry`` created, in the order the station keeps its own."""
+        if entry.command_type not in _CREATES_ORDERS:
+            return result_ids(entry.command_type, result)
+        with self._uows() as uow:
+            return result_ids(
+                entry.command_type, result, lambda order_id: order_test_ids(uow.session, order_id)
+            )
 
     def _checked_pins(self, entry: OutboxEntry, station: str) -> tuple[tuple[str, int], ...]:
         """``entry``'s pinned serials, each inside a block reserved for ``station``.
@@ -257,6 +268,10 @@ class ServerSync:
                     refs=refs,
                 )
             uow.commit()
+
+
+_CREATES_ORDERS = frozenset({"PlaceOrder"})
+"""Commands whose result is an order: its ordered tests are paired too (one more query)."""
 
 
 def _refs(command: Command[Any], entry: OutboxEntry) -> ConflictRefs:
