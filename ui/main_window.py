@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 from labdesk.kernel.dto import SignedInUser
 from ui.context import AppContext
 from ui.downtime.banner import ModeWatcher, OfflineBanner
+from ui.downtime.reconciliation_view import StationReconciliationView
 from ui.navigation import PageId, page_title, pages_for
 from ui.printing.printer_monitor import watch_label_printer
 from ui.scan_wiring import install_scanner
@@ -35,6 +36,7 @@ class MainWindow(QMainWindow):
         self, context: AppContext, user: SignedInUser, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
+        self._context = context
         self.user = user
         self.page_ids = pages_for(user.role, emergency=user.emergency)
         title = self.tr("LabDesk — {name} at {station}").format(
@@ -78,7 +80,15 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status_bar)
         self.printer_monitor = watch_label_printer(context, self.status_bar)
         self.mode_watcher: ModeWatcher | None = None
+        self.reconciliation: StationReconciliationView | None = None
+        """This station's reconciliation worklist, built when first opened (a page of
+        ``pages`` outside the navigation, so the session lock hides it with the others)."""
+        self._opened_from: PageId | None = None
+        self.reconciliation_action: QAction | None = None
+        """Go > Downtime reconciliation (Ctrl+Shift+R); None without downtime mode."""
         if context.mode is not None:  # a PostgreSQL station: show downtime mode
+            self.offline_banner.reconcile_available = True
+            self.offline_banner.reconcile_requested.connect(self.open_reconciliation)
             self.mode_watcher = ModeWatcher(context.mode, self)
             self.mode_watcher.changed.connect(self.offline_banner.set_status)
             self.mode_watcher.changed.connect(self.status_bar.set_station_status)
@@ -106,6 +116,37 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(f"Ctrl+{number}"))
             action.triggered.connect(lambda _=False, p=page_id: self.show_page(p))
             go.addAction(action)
+        if self._context.mode is not None:  # only a downtime-proof station has conflicts
+            go.addSeparator()
+            action = QAction(self.tr("Downtime &reconciliation…"), self)
+            action.setShortcut(QKeySequence("Ctrl+Shift+R"))
+            action.triggered.connect(self.open_reconciliation)
+            go.addAction(action)
+            self.reconciliation_action = action
+
+    def open_reconciliation(self) -> None:
+        """Show this station's reconciliation worklist (banner button, Ctrl+Shift+R)."""
+        mode = self._context.mode
+        if mode is None:  # pragma: no cover - the action and the button need a mode
+            return
+        view = self.reconciliation
+        if view is None:
+            view = self.reconciliation = StationReconciliationView(
+                self._context, self.user, mode, self.pages
+            )
+            self.pages.addWidget(view)  # after the role's pages: their indexes stay
+            view.back_requested.connect(self._close_reconciliation)
+        row = self.navigation.currentRow()
+        if self.pages.currentWidget() is not view and row >= 0:
+            self._opened_from = self.page_ids[row]
+        self.navigation.blockSignals(True)  # no page is selected while the view shows
+        self.navigation.setCurrentRow(-1)
+        self.navigation.blockSignals(False)
+        self.pages.setCurrentWidget(view)
+        view.show_fresh()
+
+    def _close_reconciliation(self) -> None:
+        self.show_page(self._opened_from or self.page_ids[0])
 
     def show_page(self, page: PageId) -> None:
         """Select ``page`` in the navigation and show it."""

@@ -43,6 +43,9 @@ class OutboxUnreadable(LabdeskError):
 class CommandRefused(LabdeskError):
     """The server's rules refused a replayed command; it is kept as a conflict."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, online_copy: bool = False) -> None:
         super().__init__(f"The server refused this offline action: {reason}")
         self.reason = reason
+        self.online_copy = online_copy
+        """The server had this command from online (its answer was lost) and the station's
+        offline copy differs: what the station did next with that copy's rows is held."""

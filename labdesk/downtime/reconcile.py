@@ -38,6 +38,9 @@ class ConflictKind(StrEnum):
     LABEL_FOR_CANCELLED = "label_for_cancelled"
     OFFLINE_ORDER = "offline_order"
     """Not a refusal: an order placed offline, applied, and to be checked by a person."""
+    ACCESSIONS_DIFFER = "accessions_differ"
+    """The server had the collection from online (its answer was lost) under its own
+    accessions; the tubes carry the labels printed offline from the station's block."""
     OTHER = "other"
 
 
@@ -53,6 +56,7 @@ class Resolution(StrEnum):
     DISCARD_LABEL = "discard_label"
     ORDER_CHECKED = "order_checked"
     ORDER_TO_CANCEL = "order_to_cancel"
+    RELABELLED = "relabelled"
     ACKNOWLEDGE = "acknowledge"
 
 
@@ -68,6 +72,9 @@ RESOLUTION_LABELS: dict[Resolution, str] = {
     Resolution.DISCARD_LABEL: "Discard the label printed offline",
     Resolution.ORDER_CHECKED: "Order placed offline checked against its requisition: keep it",
     Resolution.ORDER_TO_CANCEL: "Order placed offline is wrong: cancel it on the station",
+    Resolution.RELABELLED: (
+        "Tubes relabelled with the server's accessions; the offline labels destroyed"
+    ),
     Resolution.ACKNOWLEDGE: "Reviewed; no further action",
 }
 """What each resolution means, in the words the worklist shows."""
@@ -87,11 +94,15 @@ ALLOWED: dict[ConflictKind, tuple[Resolution, ...]] = {
     ),
     ConflictKind.LABEL_FOR_CANCELLED: (Resolution.DISCARD_LABEL,),
     ConflictKind.OFFLINE_ORDER: (Resolution.ORDER_CHECKED, Resolution.ORDER_TO_CANCEL),
+    ConflictKind.ACCESSIONS_DIFFER: (Resolution.RELABELLED,),
     ConflictKind.OTHER: (Resolution.ACKNOWLEDGE,),
 }
 """The resolutions a person may choose for each kind (anything else is refused)."""
 
 _PRINT_COMMANDS = ("Print", "Label", "Reprint")
+
+RESOLVE_PERMISSION = Permission.MANAGE_STATIONS
+"""What resolving a conflict needs (the handler enforces it; screens read it to explain)."""
 
 REVIEW_COMMANDS: frozenset[str] = frozenset({"PlaceOrder"})
 """Offline commands a person reviews even when the server applied them (item 3: an order
@@ -253,9 +264,15 @@ def list_items(uows: UnitOfWorkFactory, *, open_only: bool = True) -> list[Recon
         return items_in(uow, open_only=open_only)
 
 
-def items_in(uow: UnitOfWork, *, open_only: bool = True) -> list[ReconciliationItem]:
-    """:func:`list_items` in the caller's unit of work (the UI's background queries)."""
-    rows = repo.items(uow.session, state=repo.OPEN if open_only else None)
+def items_in(
+    uow: UnitOfWork, *, open_only: bool = True, station: str | None = None
+) -> list[ReconciliationItem]:
+    """:func:`list_items` in the caller's unit of work (the UI's background queries).
+
+    ``station``: only the items of that station's offline work (the station's own view of
+    the worklist); None: every station's (the Admin worklist).
+    """
+    rows = repo.items(uow.session, state=repo.OPEN if open_only else None, station=station)
     return [_item(row) for row in rows]
 
 
@@ -275,7 +292,7 @@ class ResolveConflict(Command[ReconciliationItem]):
 @handler(ResolveConflict)
 def _resolve(command: ResolveConflict, ctx: HandlerContext) -> ReconciliationItem:
     actor = ctx.user
-    require(actor.role, Permission.MANAGE_STATIONS, emergency=actor.emergency)
+    require(actor.role, RESOLVE_PERMISSION, emergency=actor.emergency)
     session = ctx.uow.session
     row = repo.item_for_update(session, command.item_id)
     if row is None:

@@ -207,11 +207,12 @@ def replay_outbox(store: LocalStore, server: SyncServer, clock: Clock) -> Replay
     for entry, command in todo:
         root = refused.root_of(command)
         if root is not None:
-            # A scan of a tube whose collection the server refused: sending it would record
-            # an unknown tube on the server. It is kept with that conflict, never dropped.
+            # A scan of a tube whose collection the server refused (or a step of a visit the
+            # server has its own copy of): sending it would record an unknown tube or touch
+            # the wrong rows on the server. It is kept with that conflict, never dropped.
             reason = (
-                f"Not sent: it concerns {root[1]}, whose collection (outbox entry {root[0]}) "
-                "the server refused. Resolve that conflict first."
+                f"Not sent: it concerns {root[1]}, which outbox entry {root[0]} made offline "
+                "and the server refused. Resolve that conflict first."
             )
             try:
                 server.hold(entry, store.station, reason)
@@ -232,7 +233,7 @@ def replay_outbox(store: LocalStore, server: SyncServer, clock: Clock) -> Replay
             with store() as uow:
                 uow.outbox.mark_conflict(entry.seq, refusal.reason, clock.now())
                 uow.commit()
-            refused.add(entry)
+            refused.add(entry, rows=refusal.online_copy)
             conflicts += 1
             logger.info("outbox entry %s refused by the server", entry.seq)
             continue
@@ -261,9 +262,17 @@ class _Refused:
     def __init__(self) -> None:
         self._accessions: dict[str, int] = {}
         self._specimens: dict[int, tuple[int, str]] = {}
+        self._rows: dict[tuple[str, int], int] = {}
 
-    def add(self, entry: OutboxEntry) -> None:
-        """Remember the tubes ``entry`` made offline (its accession pins, its specimens)."""
+    def add(self, entry: OutboxEntry, *, rows: bool = False) -> None:
+        """Remember the tubes ``entry`` made offline (its accession pins, its specimens).
+
+        ``rows``: also every local row it made (the server has its own copy from online),
+        so whatever names those rows (the visit, the manifest) waits with it.
+        """
+        if rows:
+            for kind, local in entry.local_ids:
+                self._rows.setdefault((kind, local), entry.seq)
         taken = [
             make_accession(int(counter.removeprefix(ACCESSION_COUNTER)), serial)
             for counter, serial in entry.pins
@@ -286,7 +295,30 @@ class _Refused:
             if local in self._specimens:
                 seq, label = self._specimens[local]
                 return seq, label if label.startswith("specimen") else f"tube {label}"
+        if self._rows:
+            for kind, local in _named_ids(command, ID_FIELDS.get(type(command).__name__, {})):
+                if (kind, local) in self._rows:
+                    return self._rows[kind, local], f"{kind.replace('_', ' ')} {local}"
         return None
+
+
+def _named_ids(item: Any, fields: IdFields) -> list[tuple[str, int]]:
+    """The ``(kind, id)`` pairs ``item``'s id fields hold (numbers as ints)."""
+    found: list[tuple[str, int]] = []
+    for name, kind in fields.items():
+        value = getattr(item, name)
+        if isinstance(kind, dict):
+            for sub in value:
+                found.extend(_named_ids(sub, kind))
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int):
+            found.append((kind, value))
+        elif isinstance(value, str) and value.isdigit():
+            found.append((kind, int(value)))
+        elif isinstance(value, tuple):
+            found.extend((kind, v) for v in value if isinstance(v, int))
+    return found
 
 
 def _pair(entry: OutboxEntry, applied: Applied) -> dict[tuple[str, int], int]:

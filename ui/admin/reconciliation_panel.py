@@ -4,6 +4,11 @@ A thin view over :mod:`labdesk.downtime.reconcile`: the table lists open conflic
 what the station did and what the server had; the chosen row's allowed resolutions fill
 the combo box; Resolve (Ctrl+Return, or Return in the note) sends :class:`ResolveConflict`
 off the UI thread, and the command is audited by its handler.
+
+The same widget is the station's view (``station=`` its code): only that station's
+conflicts, for whoever works there; resolving still needs what the handler enforces
+(:data:`~labdesk.downtime.reconcile.RESOLVE_PERMISSION`), so a user without it sees why
+up front and gets a plain refusal instead of a silent no-op.
 """
 
 from __future__ import annotations
@@ -21,9 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labdesk.domain.errors import PermissionDenied
+from labdesk.domain.permissions import allows
 from labdesk.domain.timefmt import format_local
 from labdesk.downtime.reconcile import (
     RESOLUTION_LABELS,
+    RESOLVE_PERMISSION,
     ReconciliationItem,
     Resolution,
     ResolveConflict,
@@ -38,12 +46,14 @@ from ui.widgets.table_model import Column, RowTableModel
 from ui.widgets.table_view import sorting_table_view
 
 _CONTEXT = "ReconciliationTableModel"
+_STATION_HEADER = QT_TRANSLATE_NOOP(_CONTEXT, "Station")
 _KINDS = {
     "double_collection": QT_TRANSLATE_NOOP(_CONTEXT, "Collected at two stations"),
     "order_cancelled": QT_TRANSLATE_NOOP(_CONTEXT, "Order cancelled meanwhile"),
     "patient_changed": QT_TRANSLATE_NOOP(_CONTEXT, "Patient changed meanwhile"),
     "label_for_cancelled": QT_TRANSLATE_NOOP(_CONTEXT, "Label for a cancelled test"),
     "offline_order": QT_TRANSLATE_NOOP(_CONTEXT, "Order placed offline: review"),
+    "accessions_differ": QT_TRANSLATE_NOOP(_CONTEXT, "Accessions differ: relabel the tubes"),
     "other": QT_TRANSLATE_NOOP(_CONTEXT, "Other refusal"),
 }
 
@@ -71,7 +81,7 @@ class ReconciliationTableModel(RowTableModel[ReconciliationItem]):
         Column[ReconciliationItem](
             QT_TRANSLATE_NOOP(_CONTEXT, "Kind"), lambda r: str(_KINDS[r.kind.value])
         ),
-        Column[ReconciliationItem](QT_TRANSLATE_NOOP(_CONTEXT, "Station"), lambda r: r.station),
+        Column[ReconciliationItem](_STATION_HEADER, lambda r: r.station),
         Column[ReconciliationItem](
             QT_TRANSLATE_NOOP(_CONTEXT, "Happened (station)"),
             lambda r: format_local(
@@ -90,21 +100,46 @@ class ReconciliationTableModel(RowTableModel[ReconciliationItem]):
 
 
 class ReconciliationPanel(QWidget):
-    """The worklist: pick a conflict, choose an allowed resolution, add a note, resolve."""
+    """The worklist: pick a conflict, choose an allowed resolution, add a note, resolve.
+
+    Args:
+        station: a station's code: list only the conflicts of that station's offline work
+            (the station's view); None: every station's (the Admin tab).
+        load: fetch the list now; False when the caller loads it once the server answers
+            (the station's view is built while the station may be offline).
+    """
 
     loaded = Signal(int)
     resolved = Signal(int)
 
-    def __init__(self, context: AppContext, user: SignedInUser, parent: QWidget | None = None):
+    def __init__(
+        self,
+        context: AppContext,
+        user: SignedInUser,
+        parent: QWidget | None = None,
+        *,
+        station: str | None = None,
+        load: bool = True,
+    ):
         super().__init__(parent)
         self._context = context
         self._user = user
+        self.station = station
+        self.may_resolve = allows(user.role, RESOLVE_PERMISSION, emergency=user.emergency)
         ReconciliationTableModel.timezone = context.config.clinic_timezone
         self.model = ReconciliationTableModel(self)
         self.table: QTableView = sorting_table_view(self.model, self)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.message_label = MessageLabel(self)
+        self.permission_note = QLabel(
+            self.tr(
+                "You can see what each side did. Resolving a conflict needs a user who may "
+                "{permission} (an administrator)."
+            ).format(permission=RESOLVE_PERMISSION.value)
+        )
+        self.permission_note.setWordWrap(True)
+        self.permission_note.setVisible(not self.may_resolve)
         self.detail = QLabel(self.tr("Choose a conflict above."))
         self.detail.setWordWrap(True)
         self.resolution_combo = QComboBox()
@@ -123,25 +158,46 @@ class ReconciliationPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.message_label)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.permission_note)
         layout.addLayout(form)
+        if station is not None:  # every row would say the same station
+            headers = [column.header for column in self.model.columns]
+            self.table.setColumnHidden(headers.index(_STATION_HEADER), True)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._chosen())
-        self.reload()
+        if load:
+            self.reload()
 
     def reload(self) -> None:
-        """Fetch the open conflicts in the background."""
-        QueryOp(self._context.bus, items_in).run(self._show, self._failed, owner=self)
+        """Fetch the open conflicts (this station's, for a station view) in the background."""
+        QueryOp(self._context.bus, items_in, station=self.station).run(
+            self._show, self._failed, owner=self
+        )
 
     def _show(self, items: list[ReconciliationItem]) -> None:
         self.model.set_rows(items)
-        if items:
+        if self.station is not None:
+            self._show_count_at_station(len(items))
+        elif items:
             self.message_label.show_info(
                 self.tr("%n downtime conflict(s) to reconcile.", "", len(items))
             )
-            self.table.selectRow(0)
         else:
             self.message_label.show_info(self.tr("No downtime conflicts to reconcile."))
+        if items:
+            self.table.selectRow(0)
         self._chosen()
         self.loaded.emit(len(items))
+
+    def _show_count_at_station(self, count: int) -> None:
+        if count:
+            text = self.tr(
+                "Conflicts to reconcile from this station's offline work (station {station}): %n",
+                "",
+                count,
+            )
+        else:
+            text = self.tr("No downtime conflicts from station {station} to reconcile.")
+        self.message_label.show_info(text.format(station=self.station))
 
     def _failed(self, error: Exception) -> None:
         self.message_label.show_error(error_text(error))
@@ -185,6 +241,14 @@ class ReconciliationPanel(QWidget):
 
     def _failed_resolve(self, error: Exception) -> None:
         self.resolve_button.setEnabled(True)
+        if isinstance(error, PermissionDenied):
+            self.message_label.show_error(
+                self.tr(
+                    "Not resolved, nothing was changed. {error} An administrator can resolve "
+                    "it here or in Admin, Downtime reconciliation."
+                ).format(error=error_text(error))
+            )
+            return
         self._failed(error)
 
     def _done(self, item: ReconciliationItem) -> None:

@@ -3,12 +3,12 @@
 The clinic-wide results board, the result worklist and admin changes read or write what
 only the server has. :class:`OfflineGate` holds the real page and a plain explanation,
 and shows the explanation while the mode is not online; the real page comes back by
-itself when the server answers again.
+itself when the server answers again (``came_online`` tells it to load afresh).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from labdesk.downtime.mode import Connectivity, StationMode, StationStatus
@@ -21,16 +21,30 @@ NOT_AVAILABLE_OFFLINE = (
 
 
 class OfflineGate(QStackedWidget):
-    """The real page online; a "not available offline" page otherwise."""
+    """The real page online; a "not available offline" page otherwise.
+
+    Args:
+        what: names the page in the standard notice (:data:`NOT_AVAILABLE_OFFLINE`).
+        notice: the notice's whole text instead, for a page with its own words.
+    """
+
+    came_online = Signal()
+    """The page is shown again after the notice (what it shows may be stale)."""
 
     def __init__(
-        self, inner: QWidget, what: str, mode: StationMode, parent: QWidget | None = None
+        self,
+        inner: QWidget,
+        what: str,
+        mode: StationMode,
+        parent: QWidget | None = None,
+        *,
+        notice: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.inner = inner
         self.notice = QWidget()
         layout = QVBoxLayout(self.notice)
-        self.notice_label = QLabel(NOT_AVAILABLE_OFFLINE.format(what=what))
+        self.notice_label = QLabel(notice or NOT_AVAILABLE_OFFLINE.format(what=what))
         self.notice_label.setWordWrap(True)
         self.notice_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addStretch(1)
@@ -51,4 +65,7 @@ class OfflineGate(QStackedWidget):
     def set_status(self, status: StationStatus) -> None:
         """Show the page online, the notice otherwise."""
         online = status.connectivity is Connectivity.ONLINE
+        was_offline = self.offline
         self.setCurrentWidget(self.inner if online else self.notice)
+        if online and was_offline:
+            self.came_online.emit()

@@ -48,13 +48,18 @@ def refused_without_item(session: Session) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-def items(session: Session, *, state: str | None) -> list[dict[str, Any]]:
-    """Items (open ones when ``state`` is ``open``), oldest station time first."""
+def items(
+    session: Session, *, state: str | None, station: str | None = None
+) -> list[dict[str, Any]]:
+    """Items (open ones when ``state`` is ``open``; one station's when ``station`` is
+    given), oldest station time first."""
     query = select(reconciliation_items).order_by(
         reconciliation_items.c.happened_at, reconciliation_items.c.id
     )
     if state is not None:
         query = query.where(reconciliation_items.c.state == state)
+    if station is not None:
+        query = query.where(reconciliation_items.c.station == station)
     return [dict(row) for row in session.execute(query).mappings()]
 
 

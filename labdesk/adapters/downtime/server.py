@@ -17,19 +17,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from labdesk.access.auth import session_of
-from labdesk.adapters.downtime.ids import order_test_ids
-from labdesk.adapters.orm import counters, print_jobs
+from labdesk.adapters.orm import counters, ordered_tests, print_jobs, specimens
 from labdesk.adapters.orm.downtime import accession_blocks, replayed_commands
 from labdesk.adapters.repositories import CounterRepository
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkFactory
-from labdesk.domain.accession import MAX_SERIAL
+from labdesk.domain.accession import MAX_SERIAL, make_accession
 from labdesk.domain.clock import Clock, FixedClock
 from labdesk.domain.errors import LabdeskError, StorageError
+from labdesk.domain.order import OrderedTest
 from labdesk.domain.people import User
 from labdesk.domain.printing import PrintJobStatus
 from labdesk.downtime.blocks import AccessionBlock
@@ -170,7 +170,7 @@ class ServerSync:
             # The labels were printed at the station: no after-commit step (no reprint).
             result = bus.handle(command, self._actor(entry, station), after_commit=False)
         except AlreadyHandled:
-            return self._earlier(entry)
+            return self._earlier(command, entry, station)
         except StorageError:
             raise
         except LabdeskError as exc:
@@ -178,16 +178,7 @@ class ServerSync:
             refused = record | {"outcome": REFUSED, "reason": reason}
             self._record(refused, _refs(command, entry))
             raise CommandRefused(reason) from exc
-        return Applied(synced_at, result=result, ids=self._created_ids(entry, result))
-
-    def _created_ids(self, entry: OutboxEntry, result: Any) -> tuple[tuple[str, int], ...]:
-        """The server's ids of what ``entry`` created, in the order the station keeps its own."""
-        if entry.command_type not in _CREATES_ORDERS:
-            return result_ids(entry.command_type, result)
-        with self._uows() as uow:
-            return result_ids(
-                entry.command_type, result, lambda order_id: order_test_ids(uow.session, order_id)
-            )
+        return Applied(synced_at, result=result, ids=factory.created_ids(entry, result))
 
     def _checked_pins(self, entry: OutboxEntry, station: str) -> tuple[tuple[str, int], ...]:
         """``entry``'s pinned serials, each inside a block reserved for ``station``.
@@ -239,20 +230,72 @@ class ServerSync:
             actor = self._actors[entry.actor_id, station] = session_of(user, station)
         return actor
 
-    def _earlier(self, entry: OutboxEntry) -> Applied:
-        """The server had the key already: from an earlier replay, or sent online."""
+    def _earlier(self, command: Command[Any], entry: OutboxEntry, station: str) -> Applied:
+        """The server had the key already: from an earlier replay, or sent online.
+
+        Raises:
+            CommandRefused: the earlier replay was refused; or the command reached the
+                server online (its answer was lost) under the server's accessions while
+                the station labelled the tubes from its block: a relabel to reconcile.
+        """
         with self._uows() as uow:
             row = uow.session.execute(
                 select(replayed_commands).where(replayed_commands.c.idempotency_key == entry.key)
             ).first()
             handled_at = uow.commands.handled_at(entry.key)
         if row is not None and row.outcome == REFUSED:
-            raise CommandRefused(str(row.reason))
+            # A refused command never claims its key; a claimed one was a diverged copy.
+            raise CommandRefused(str(row.reason), online_copy=handled_at is not None)
         if row is not None:
             return Applied(row.synced_at, earlier=True)
+        if entry.pins or entry.local_ids:
+            # It reached the server online; the station then did it again offline on its own
+            # copy (block accessions, local rows). That copy is not the server's: a person
+            # reconciles it, and what the station did with it afterwards waits with it.
+            taken = _block_accessions(entry)
+            reason = self._superseded(command, taken) if taken else _diverged(entry)
+            kind = ConflictKind.ACCESSIONS_DIFFER if taken else ConflictKind.OTHER
+            record = {
+                "idempotency_key": entry.key,
+                "station": station,
+                "seq": entry.seq,
+                "command": entry.command_type,
+                "happened_at": entry.happened_at,
+                "synced_at": self._clock.now(),
+                "outcome": REFUSED,
+                "reason": reason,
+            }
+            self._record(record, _refs(command, entry), kind)
+            raise CommandRefused(reason, online_copy=True)
         return Applied(handled_at or self._clock.now(), earlier=True)
 
-    def _record(self, record: dict[str, Any], refs: ConflictRefs | None = None) -> None:
+    def _superseded(self, command: Command[Any], taken: list[str]) -> str:
+        """Why the offline labels ``taken`` are not the server's, naming the server's own."""
+        test_ids = [int(t) for c in getattr(command, "containers", ()) for t in c.ordered_test_ids]
+        with self._uows() as uow:
+            server = sorted(
+                set(
+                    uow.session.scalars(
+                        select(specimens.c.accession)
+                        .join(ordered_tests, ordered_tests.c.specimen_id == specimens.c.id)
+                        .where(ordered_tests.c.id.in_(test_ids))
+                    )
+                )
+            )
+        theirs = ", ".join(server) or "its own accessions"
+        return (
+            "This collection reached the server before the connection was lost, and the "
+            f"server numbered its tubes {theirs}. The tubes were labelled offline as "
+            f"{', '.join(taken)}, which the server never issued: relabel them with the "
+            "server's labels (reprint from the visit) and destroy the offline labels."
+        )
+
+    def _record(
+        self,
+        record: dict[str, Any],
+        refs: ConflictRefs | None = None,
+        kind: ConflictKind | None = None,
+    ) -> None:
         """Write the replay record; a refusal also opens its reconciliation item with it."""
         with self._uows() as uow:
             _write_record(uow.session, record)
@@ -266,12 +309,26 @@ class ServerSync:
                     happened_at=record["happened_at"],
                     reason=str(record["reason"]),
                     refs=refs,
+                    kind=kind,
                 )
             uow.commit()
 
 
-_CREATES_ORDERS = frozenset({"PlaceOrder"})
-"""Commands whose result is an order: its ordered tests are paired too (one more query)."""
+def _block_accessions(entry: OutboxEntry) -> list[str]:
+    """The accessions ``entry`` took from the station's blocks offline (its pins)."""
+    return [
+        make_accession(int(name.removeprefix("accession-")), serial)
+        for name, serial in entry.pins
+        if name.startswith("accession-")
+    ]
+
+
+def _diverged(entry: OutboxEntry) -> str:
+    return (
+        f"This {entry.command_type} reached the server before the connection was lost, and "
+        "the station went on with its own offline copy. What the station did next with "
+        "that copy is kept, not sent: check this on the server and redo what is missing."
+    )
 
 
 def _refs(command: Command[Any], entry: OutboxEntry) -> ConflictRefs:
@@ -343,10 +400,13 @@ class _RecordingUnitOfWork(SqlAlchemyUnitOfWork):
         self._record: dict[str, Any] | None = record
         self._pins = pins
         self._jobs_before = 0
+        self.new_tests: list[OrderedTest] = []
+        """The ordered tests this command created (an order placed offline), once flushed."""
 
     def __enter__(self) -> _RecordingUnitOfWork:
         super().__enter__()
         self.counters = PinnedCounters(self.session, self._pins)
+        event.listen(self.session, "pending_to_persistent", self._persisted)
         try:
             self._jobs_before = int(
                 self.session.execute(
@@ -357,6 +417,10 @@ class _RecordingUnitOfWork(SqlAlchemyUnitOfWork):
             self.__exit__(type(exc), exc, exc.__traceback__)
             raise
         return self
+
+    def _persisted(self, _session: Session, instance: object) -> None:
+        if isinstance(instance, OrderedTest):
+            self.new_tests.append(instance)
 
     def commit(self) -> None:
         """Write the replay record in the command's transaction, then commit."""
@@ -407,9 +471,24 @@ class _RecordingFactory:
         self._sessions = sessions
         self._record: dict[str, Any] | None = record
         self._pins = pins
+        self._first: _RecordingUnitOfWork | None = None
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
         if self._record is None:
             return self._inner()
         record, self._record = self._record, None
-        return _RecordingUnitOfWork(self._inner, self._sessions, record, self._pins)
+        self._first = _RecordingUnitOfWork(self._inner, self._sessions, record, self._pins)
+        return self._first
+
+    def created_ids(self, entry: OutboxEntry, result: Any) -> tuple[tuple[str, int], ...]:
+        """The server's ids of what ``entry`` created, in the order the station keeps its own
+        (an order's tests by test code, as :func:`order_test_ids` reads them on the station)."""
+        tests = self._first.new_tests if self._first is not None else []
+
+        def tests_of(order_id: int) -> list[int]:
+            mine = sorted(
+                (t.test_code, int(t.id)) for t in tests if t.order_id == order_id and t.id
+            )
+            return [test_id for _code, test_id in mine]
+
+        return result_ids(entry.command_type, result, tests_of)
