@@ -99,15 +99,18 @@ def _with_downtime(core: Core) -> tuple[Core, StationDowntime | None]:
         return core, None
 
 
-def start_live_updates(core: Core, parent: QObject) -> LiveUpdates | None:
+def start_live_updates(
+    core: Core, parent: QObject, downtime: StationDowntime | None = None
+) -> LiveUpdates | None:
     """Open and start the change feed of ``core``'s database (None: it cannot be opened,
-    the screens poll as before; the reason is logged)."""
+    the screens poll as before; the reason is logged). With ``downtime`` the feed follows
+    the station's mode: offline, the screens hear the changes made to the station file."""
     from labdesk.domain.errors import LabdeskError
     from labdesk.live_feed import open_feed
     from ui.live import LiveUpdates
 
     try:
-        live = LiveUpdates(open_feed(core.config), parent)
+        live = LiveUpdates(open_feed(core.config, downtime), parent)
         live.start()
     except (LabdeskError, ImportError) as exc:
         logger.warning("live updates unavailable, screens poll instead: %s", exc)
@@ -218,7 +221,7 @@ class AppController(QObject):
         self.sign_in.set_ready(authenticator_for(core, bus))
         self.sign_in.set_badge_ready(badge_authenticator_for(core, bus))
         # Changes made at other stations reach the screens from now on.
-        self.live = start_live_updates(core, self)
+        self.live = start_live_updates(core, self, self.downtime)
         # Queued labels print when their printer answers, whoever is signed in (or nobody).
         from ui.printing.printer_monitor import start_spooler
 

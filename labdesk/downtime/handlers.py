@@ -15,6 +15,7 @@ FEATURE_COMMANDS = (
     "labdesk.access.commands",
     "labdesk.catalog.commands",
     "labdesk.custody.commands",
+    "labdesk.downtime.audit_copy",
     "labdesk.interface.commands",
     "labdesk.printing.commands",
     "labdesk.results.commands",

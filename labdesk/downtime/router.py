@@ -23,13 +23,14 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import select
 
-from labdesk.adapters.downtime.ids import order_test_ids
+from labdesk.adapters.downtime.ids import audit_entries_after, last_audit_id, order_test_ids
 from labdesk.adapters.downtime.offline_uow import OfflineUnitOfWork, OfflineUnitOfWorkFactory
 from labdesk.adapters.downtime.station_store import StationStore
 from labdesk.adapters.orm import print_jobs
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import StorageError
+from labdesk.downtime.audit_copy import RecordOfflineAudit
 from labdesk.downtime.blocks import BlockPolicy
 from labdesk.downtime.mode import Connectivity, OfflineRefused, StationStatus
 from labdesk.downtime.offline import queue_command
@@ -120,11 +121,17 @@ class _OfflineBus(MessageBus):
         super().__init__(self._make_uow, clock)
         self._factory = factory
         self._local = threading.local()
+        self.audit_copies = 0
+        """Outbox entries holding the audit of an offline sign-in (counted as pending)."""
 
     def handle(
         self, command: Command[R], actor: SignedInUser | None = None, *, after_commit: bool = True
     ) -> R:
-        self._local.current = (command, actor)
+        before = 0
+        if type(command).__name__ in SESSION_COMMANDS:
+            with self._factory() as uow:
+                before = last_audit_id(uow.session)
+        self._local.current = (command, actor, before)
         try:
             return super().handle(command, actor, after_commit=after_commit)
         finally:
@@ -133,11 +140,24 @@ class _OfflineBus(MessageBus):
     def _make_uow(self) -> OfflineUnitOfWork:
         uow = self._factory()
         current = getattr(self._local, "current", None)
-        if current is not None and type(current[0]).__name__ not in LOCAL_ONLY_COMMANDS:
-            self._local.current = None  # after-commit steps get plain units of work
-            command, actor = current
+        if current is None:
+            return uow
+        self._local.current = None  # after-commit steps get plain units of work
+        command, actor, before = current
+        name = type(command).__name__
+        if name in SESSION_COMMANDS:
+            # The command holds a secret and stays here; its audit entries go to the server.
+            uow.on_first_commit = lambda u: self._append_audit(u, before)
+        elif name not in LOCAL_ONLY_COMMANDS:
             uow.on_first_commit = lambda u: self._append(u, command, actor, None)
         return uow
+
+    def _append_audit(self, uow: OfflineUnitOfWork, before: int) -> None:
+        entries = audit_entries_after(uow.session, before)
+        if entries:
+            record = RecordOfflineAudit(entries=entries)
+            uow.outbox.append(new_entry(record, None, self.clock))
+            self.audit_copies += 1
 
     def _append(
         self, uow: OfflineUnitOfWork, command: Command[Any], actor: SignedInUser | None, result: Any
@@ -340,7 +360,14 @@ class StationRouter:
         name = type(command).__name__
         if name not in OFFLINE_COMMANDS:
             raise OfflineRefused(_words(name), self.status().offline_since)
-        result = self._offline_bus.handle(command, actor)
+        copies = self._offline_bus.audit_copies
+        try:
+            result = self._offline_bus.handle(command, actor)
+        finally:  # a refused sign-in is audited too
+            added = self._offline_bus.audit_copies - copies
+            if added:
+                with self._lock:
+                    self._set(pending=self._status.pending + added)
         if name not in LOCAL_ONLY_COMMANDS:
             with self._lock:
                 self._set(pending=self._status.pending + 1)

@@ -17,6 +17,7 @@ from labdesk.adapters.downtime.ids import order_test_ids
 from labdesk.adapters.downtime.server import ServerSync
 from labdesk.adapters.downtime.station_store import StationStore, open_station_store
 from labdesk.adapters.orm import (
+    audit_entries,
     custody_events,
     metadata,
     ordered_tests,
@@ -27,6 +28,7 @@ from labdesk.adapters.orm.downtime import reconciliation_items, replayed_command
 from labdesk.adapters.orm.station import encounters, scan_alarms
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWorkFactory
 from labdesk.custody.verify import verify_chains
+from labdesk.domain.audit import AuditAction
 from labdesk.domain.clock import FixedClock
 from labdesk.domain.errors import LabdeskError, StorageError
 from labdesk.domain.result import AckMeaning
@@ -313,7 +315,7 @@ def test_an_online_station_keeps_its_replica_and_block_ready(
     assert again.status().replica_refreshed_at is not None
 
 
-def test_offline_sign_in_goes_through_the_router_and_is_never_queued(
+def test_offline_sign_in_goes_through_the_router_and_only_its_audit_is_queued(
     uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, store: StationStore
 ) -> None:
     from labdesk.access.commands import SignIn, SignInWithBadge
@@ -352,8 +354,31 @@ def test_offline_sign_in_goes_through_the_router_and_is_never_queued(
         router.bus.handle(SignIn(username="unseen", password=secret, station=station))
     with store() as uow:
         entries = uow.outbox.all()
-    assert entries == []  # a password or PIN never goes to the outbox
-    assert router.status().pending == 0
+    # What goes to the outbox is each attempt's audit, never the password or PIN.
+    assert [e.command_type for e in entries] == ["RecordOfflineAudit"] * 3
+    assert not any(secret in e.payload_json or pin in e.payload_json for e in entries)
+    assert router.status().pending == 3
+
+    def server_sign_ins() -> list[tuple[str, str, str]]:
+        with uow_factory.engine.connect() as conn:
+            rows = conn.execute(
+                select(audit_entries.c.entity_id, audit_entries.c.outcome, audit_entries.c.detail)
+                .where(audit_entries.c.action == AuditAction.SIGN_IN)
+                .order_by(audit_entries.c.id)
+            ).all()
+        return [tuple(r) for r in rows]
+
+    online_only = server_sign_ins()
+    assert router.resync().connectivity is Connectivity.ONLINE
+    arrived = server_sign_ins()[len(online_only) :]
+    assert len(arrived) == 3  # two sign-ins of "known", one refused attempt
+    assert all(detail.startswith("offline: ") for _id, _outcome, detail in arrived)
+    assert sum(outcome == "success" for _id, outcome, _detail in arrived) == 2
+    with uow_factory() as uow:
+        assert verify_audit_log(uow, clock, None, record=False).ok
+    router.go_offline("again")
+    assert router.resync().pending == 0
+    assert len(server_sign_ins()) == len(online_only) + 3  # each copy applied once
 
 
 def test_after_replay_the_station_file_holds_the_servers_rows_not_its_own(
