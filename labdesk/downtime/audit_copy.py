@@ -74,5 +74,4 @@ def _record_offline_audit(command: RecordOfflineAudit, ctx: HandlerContext) -> i
             outcome=entry.outcome,
             flagged=entry.flagged,
         )
-    ctx.uow.commit()
     return len(command.entries)

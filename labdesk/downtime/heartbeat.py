@@ -87,6 +87,8 @@ class Heartbeat:
         refresh_every_s: float = 60.0,
         report_contact: Callable[[], object] | None = None,
         contact_every_s: float = 60.0,
+        changed: Callable[[], bool] | None = None,
+        changed_gap_s: float = 2.0,
     ) -> None:
         self._mode = mode
         self._probe = probe
@@ -96,6 +98,10 @@ class Heartbeat:
         self._refresh_every_s = refresh_every_s
         self._report_contact = report_contact
         self._contact_every_s = contact_every_s
+        self._changed = changed
+        """Whether the station wrote to the server since it last asked (refresh sooner)."""
+        self._changed_gap_s = changed_gap_s
+        self._pending_change = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_refresh = float("-inf")
@@ -129,8 +135,15 @@ class Heartbeat:
             self._resync()
             return
         now = time.monotonic()
-        if self._refresh is not None and now - self._last_refresh >= self._refresh_every_s:
+        if self._changed is not None and self._changed():
+            self._pending_change = True
+        since = now - self._last_refresh
+        due = since >= self._refresh_every_s or (
+            self._pending_change and since >= self._changed_gap_s
+        )
+        if self._refresh is not None and due:
             self._last_refresh = now
+            self._pending_change = False
             self._call("replica refresh", self._refresh)
         if self._report_contact is not None and now - self._last_contact >= self._contact_every_s:
             self._last_contact = now
@@ -298,5 +311,6 @@ def build_station_downtime(
         ),
         refresh_every_s=60.0,
         report_contact=_contact_reporter(config, server, clock, store, router),
+        changed=router.take_changed,
     )
     return StationDowntime(router, heartbeat, store)

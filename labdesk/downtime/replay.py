@@ -287,10 +287,11 @@ class _Refused:
 
     def root_of(self, command: Command[Any]) -> tuple[int, str] | None:
         """``(seq, tube)`` of the refused entry ``command`` depends on, None if none."""
-        for name in ("scanned", "accession"):
+        for name in ("scanned", "accession", "accessions"):
             value = getattr(command, name, None)
-            if isinstance(value, str) and value.strip() in self._accessions:
-                return self._accessions[value.strip()], f"tube {value.strip()}"
+            for one in value if isinstance(value, tuple) else (value,):
+                if isinstance(one, str) and one.strip() in self._accessions:
+                    return self._accessions[one.strip()], f"tube {one.strip()}"
         for local in getattr(command, "specimen_ids", None) or ():
             if local in self._specimens:
                 seq, label = self._specimens[local]

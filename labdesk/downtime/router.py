@@ -30,6 +30,7 @@ from labdesk.adapters.orm import print_jobs
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import StorageError
+from labdesk.domain.printing import PrintJobStatus
 from labdesk.downtime.audit_copy import RecordOfflineAudit
 from labdesk.downtime.blocks import BlockPolicy
 from labdesk.downtime.mode import Connectivity, OfflineRefused, StationStatus
@@ -41,6 +42,8 @@ from labdesk.downtime.sync import report_blocks, top_up_blocks
 from labdesk.kernel.dto import SignedInUser
 from labdesk.kernel.messagebus import Command, MessageBus
 from labdesk.ports import UnitOfWork, UowFactory
+from labdesk.printing.commands import PrintSpecimenLabels, RecordOfflineSpecimenLabels
+from labdesk.printing.dto import PrintJobRow
 from labdesk.replica.refresh import replica_refreshed_at, settle_after_replay
 from labdesk.station.commands import PrintEncounterLabels, RecordOfflineLabels
 from labdesk.station.dto import PrintOutcome
@@ -99,9 +102,10 @@ LOCAL_ONLY_COMMANDS: frozenset[str] = frozenset(
 )
 """Offline commands done at the station only, never queued: their ``PrintSetup`` holds the
 station's printer opener (not portable), and the labels must not be printed again by the
-server. Known gap: the server has no print job for them (see docs/downtime.md). Session
-commands carry a password or PIN, which must never be written to the outbox: their audit
-entries stay in the station file (known gap: they do not reach the server's audit log)."""
+server; what the server keeps of them is queued instead (``RecordOfflineLabels``,
+``RecordOfflineSpecimenLabels``). Session commands carry a password or PIN, which must never
+be written to the outbox: the audit entries they wrote are queued instead
+(:mod:`labdesk.downtime.audit_copy`)."""
 
 
 def _words(name: str) -> str:
@@ -203,9 +207,12 @@ class _RouterBus(MessageBus):
         router = self._router
         if router.status().connectivity is Connectivity.ONLINE:
             try:
-                return router._online_bus.handle(command, actor, after_commit=after_commit)
+                result = router._online_bus.handle(command, actor, after_commit=after_commit)
             except StorageError as exc:
                 router.go_offline(exc.message)
+            else:
+                router._changed.set()  # the visit just opened must be in the replica soon
+                return result
         return router._handle_offline(command, actor)
 
     def query(
@@ -244,6 +251,7 @@ class StationRouter:
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[StationStatus], None]] = []
         self._resync_lock = threading.Lock()
+        self._changed = threading.Event()
         with store() as uow:
             counts = uow.outbox.counts()
         pending = counts[OutboxState.PENDING]
@@ -342,6 +350,17 @@ class StationRouter:
                     self._set(replica_refreshed_at=self._clock.now())
             return self.status()
 
+    def take_changed(self) -> bool:
+        """Whether this station changed the server since the last call (then clears it).
+
+        The heartbeat refreshes the replica soon after, not only once a minute: a visit
+        opened a few seconds before the server goes away is then in the station file, and
+        its collection can go on offline.
+        """
+        changed = self._changed.is_set()
+        self._changed.clear()
+        return changed
+
     def subscribe(self, callback: Callable[[StationStatus], None]) -> Callable[[], None]:
         """Call ``callback`` on every status change; returns the unsubscribe function."""
         with self._lock:
@@ -373,6 +392,8 @@ class StationRouter:
                 self._set(pending=self._status.pending + 1)
         if isinstance(command, PrintEncounterLabels) and isinstance(result, PrintOutcome):
             self._queue_printed(command, result, actor)
+        elif isinstance(command, PrintSpecimenLabels) and isinstance(result, list):
+            self._queue_printed_by_accession(command, result, actor)
         return result
 
     def _queue_printed(
@@ -392,6 +413,24 @@ class StationRouter:
                 specimen_ids=printed,
                 printer_uri=", ".join(sorted(set(uris))),
             )
+            queue_command(uow, record, actor, self._clock)
+            uow.commit()
+        with self._lock:
+            self._set(pending=self._status.pending + 1)
+
+    def _queue_printed_by_accession(
+        self, command: PrintSpecimenLabels, rows: list[PrintJobRow], actor: SignedInUser | None
+    ) -> None:
+        """Queue the audit the server keeps of labels printed by accession (no reprint)."""
+        done = [r for r in rows if r.status is PrintJobStatus.DONE and r.accession]
+        if not done:
+            return
+        record = RecordOfflineSpecimenLabels(
+            accessions=tuple(dict.fromkeys(str(r.accession) for r in done)),
+            printer_uri=", ".join(sorted({r.printer_uri for r in done})),
+            station_code=command.setup.station_code,
+        )
+        with self._store() as uow:
             queue_command(uow, record, actor, self._clock)
             uow.commit()
         with self._lock:

@@ -26,6 +26,7 @@ from labdesk.printing.jobs import (
     queue_reprint,
     queue_specimen_labels,
     queue_test_label,
+    record_offline_specimen_labels,
     resolve_unconfirmed,
     send_queued_labels,
 )
@@ -46,6 +47,33 @@ class PrintSpecimenLabels(Command[list[PrintJobRow]]):
     setup: PrintSetup
     accessions: tuple[str, ...]
     printer_uri: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordOfflineSpecimenLabels(Command[int]):
+    """Labels printed by accession while the server was away (queued by the station).
+
+    What ``PrintSpecimenLabels`` leaves on the server when it printed offline: an audit
+    entry per patient at the time they printed. Nothing is printed again.
+    """
+
+    accessions: tuple[str, ...]
+    printer_uri: str = ""
+    station_code: str = ""
+
+
+@handler(RecordOfflineSpecimenLabels)
+def _record_offline_specimen_labels(
+    command: RecordOfflineSpecimenLabels, ctx: HandlerContext
+) -> int:
+    return record_offline_specimen_labels(
+        ctx.uow,
+        ctx.clock,
+        ctx.actor,
+        command.accessions,
+        command.printer_uri,
+        command.station_code,
+    )
 
 
 def _send_specimen_labels(

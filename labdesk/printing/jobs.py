@@ -106,6 +106,44 @@ def queue_specimen_labels(
     )
 
 
+def record_offline_specimen_labels(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: SignedInUser | None,
+    accessions: Sequence[str],
+    printer_uri: str,
+    station_code: str,
+) -> int:
+    """Record labels a station printed by accession while the server was away (replay).
+
+    They went to the station's printer then; the server audits each patient's labels at
+    that time (``clock`` reads the offline time on replay) and never prints them again.
+    Returns how many specimens were recorded (the caller commits).
+
+    Raises:
+        PermissionDenied: if ``actor`` may not print labels.
+        NotFound: for an accession the server has no specimen for (kept for reconciliation).
+    """
+    check(actor, Permission.PRINT_LABELS)
+    specimens = find_specimens(uow, accessions)
+    by_patient: dict[int, list[str]] = {}
+    for specimen in specimens:
+        by_patient.setdefault(specimen.patient_id, []).append(f"specimen {specimen.id}")
+    where = printer_uri or "the station printer"
+    for patient_id, items in by_patient.items():
+        record_audit(
+            uow,
+            clock,
+            action=AuditAction.PRINT,
+            entity="patient",
+            entity_id=patient_id,
+            user_id=actor.id if actor is not None else None,
+            station=station_code,
+            detail=f"label {', '.join(items)} printed offline on {where}",
+        )
+    return len(specimens)
+
+
 def send_queued_labels(
     uows: UowFactory, clock: Clock, setup: PrintSetup, queued: QueuedLabels
 ) -> list[PrintJobRow]:

@@ -278,6 +278,24 @@ def test_labels_printed_offline_are_not_printed_again_by_the_server(
             assert [e.kind.value for e in events] == ["collected", "labelled", "verified"]
             labelled = next(e for e in events if e.kind.value == "labelled")
             assert "printed offline" in labelled.note
+    # A reprint by accession offline (the print queue, the command line) reaches the server's
+    # audit as well, printed once.
+    from labdesk.printing.commands import PrintSpecimenLabels
+
+    router.go_offline("server down again")
+    first = collected.specimens[0].accession
+    bus.handle(PrintSpecimenLabels(setup=setup, accessions=(first,)), world.ma)
+    again = sorted(p.name for p in spool.rglob("*") if p.is_file())
+    assert len(again) > len(printed)
+    with store() as uow:
+        assert uow.outbox.pending()[-1].command_type == "RecordOfflineSpecimenLabels"
+    assert router.resync().pending == 0
+    assert sorted(p.name for p in spool.rglob("*") if p.is_file()) == again  # none twice
+    with uow_factory.engine.connect() as conn:
+        details = conn.scalars(
+            select(audit_entries.c.detail).where(audit_entries.c.action == AuditAction.PRINT)
+        ).all()
+    assert sum("printed offline" in d for d in details) == 1
 
 
 def test_an_online_station_keeps_its_replica_and_block_ready(
@@ -557,3 +575,21 @@ def test_a_collection_whose_answer_was_lost_is_flagged_for_relabelling(
         assert uow.outbox.counts()[OutboxState.CONFLICT] == 3
     with uow_factory() as uow:
         assert verify_chains(uow).ok
+
+
+def test_an_online_write_asks_for_a_replica_refresh_soon(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, store: StationStore
+) -> None:
+    add_order(uow_factory, clock, world.patients["ana"], ("CBC",))
+    router = make_router(uow_factory, store, clock)
+    assert router.take_changed() is False
+    router.bus.handle(
+        OpenEncounterByWristband(scanned="WB-M200001", station_code=world.station_code), world.ma
+    )
+    assert router.take_changed() is True
+    assert router.take_changed() is False  # asked once
+    router.go_offline("server down")
+    router.bus.handle(
+        OpenEncounterByWristband(scanned="WB-M200002", station_code=world.station_code), world.ma
+    )
+    assert router.take_changed() is False  # offline work waits for the replay, not a refresh
