@@ -4,10 +4,11 @@ The first call copies every row in the station's scope (:class:`ReplicaScope`) a
 the server's newest ``replica_log`` seq in the station file (``station_meta`` key
 ``replica_seq``). Later calls read only the log entries after that seq, re-check those rows
 (and the rows they move in or out of scope) against the server, and upsert or delete them
-locally: never a full reload. Each call is one local transaction, which also records
-``replica_refreshed_at``. The station file's own ``replica_log`` (its triggers come with the
-migrations) then keeps only what offline work changed: the refresh removes the entries its
-own writes made, in the same transaction.
+locally: never a full reload, unless the server's log was pruned past that seq
+(:mod:`labdesk.replica.prune`): then the scope is copied again, as the first time. Each call
+is one local transaction, which also records ``replica_refreshed_at``. The station file's
+own ``replica_log`` (its triggers come with the migrations) then keeps only what offline
+work changed: the refresh removes the entries its own writes made, in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, Row, delete, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labdesk.adapters.downtime.station_store import StationStore, store_meta
@@ -120,29 +121,23 @@ def refresh_replica(
     now = clock.now()
     with server.engine.connect() as remote, _local(store) as local:
         scopes = _scopes(remote, scope, now)
-        last = int(_meta(local, SEQ_KEY) or 0)
-        oldest = remote.execute(select(func.min(replica_log.c.seq))).scalar()
-        full = _meta(local, SEQ_KEY) is None or (oldest is not None and oldest > last + 1)
+        position = _meta(local, SEQ_KEY)
+        last = int(position or 0)
+        full = position is None
+        entries: list[Row[Any, Any, Any]] = []
+        holes: dict[int, datetime] = {}
+        if not full:
+            entries, holes = _entries_after(remote, local, last, now)
+            # Asked only after the entries are read: a prune deletes only a prefix of the
+            # log, so an oldest entry still at or below last + 1 now means nothing after
+            # ``last`` had gone when they were read.
+            full = _pruned_past(remote, last)
         if full:
             seq = int(remote.execute(select(func.max(replica_log.c.seq))).scalar() or 0)
+            holes = _running_below(remote, seq, now)  # before the copy reads a row
             rows = copy_all(remote, local, scopes)
+            _set_meta(local, HOLES_KEY, _holes_json(holes))
         else:
-            holes = _holes(local, now)
-            entries = remote.execute(
-                select(replica_log.c.seq, replica_log.c.table_name, replica_log.c.row_id)
-                .where(replica_log.c.seq > last)
-                .order_by(replica_log.c.seq)
-                .limit(BATCH)
-            ).all()
-            if holes:
-                late = remote.execute(
-                    select(replica_log.c.seq, replica_log.c.table_name, replica_log.c.row_id).where(
-                        replica_log.c.seq.in_(sorted(holes))
-                    )
-                ).all()
-                for entry in late:
-                    holes.pop(int(entry.seq), None)
-                entries = [*late, *entries]
             raw: dict[str, set[str]] = {}
             for entry in entries:
                 if entry.table_name in KEYS:
@@ -160,6 +155,66 @@ def refresh_replica(
         _set_meta(local, SEQ_KEY, str(seq))
         _set_meta(local, REFRESHED_KEY, now.isoformat())
     return RefreshReport(rows, seq, time.perf_counter() - started, full)
+
+
+def _entries_after(
+    remote: Connection, local: Connection, last: int, now: datetime
+) -> tuple[list[Row[Any, Any, Any]], dict[int, datetime]]:
+    """The server's log entries after ``last`` (at most BATCH), and the remembered holes.
+
+    Returns the entries (those filling a hole first) and the holes still missing.
+    """
+    holes = _holes(local, now)
+    entries: list[Row[Any, Any, Any]] = list(
+        remote.execute(
+            select(replica_log.c.seq, replica_log.c.table_name, replica_log.c.row_id)
+            .where(replica_log.c.seq > last)
+            .order_by(replica_log.c.seq)
+            .limit(BATCH)
+        ).all()
+    )
+    if holes:
+        late = remote.execute(
+            select(replica_log.c.seq, replica_log.c.table_name, replica_log.c.row_id).where(
+                replica_log.c.seq.in_(sorted(holes))
+            )
+        ).all()
+        for entry in late:
+            holes.pop(int(entry.seq), None)
+        entries = [*late, *entries]
+    return entries, holes
+
+
+def _pruned_past(remote: Connection, last: int) -> bool:
+    """True when the server's log no longer holds every entry after ``last``.
+
+    Its oldest entry is above ``last + 1`` (:mod:`labdesk.replica.prune` deletes a prefix),
+    or it is empty although the station has applied entries (the prune always keeps the
+    newest, so an emptied log was cleared some other way, e.g. a restored server).
+    """
+    oldest = remote.execute(select(func.min(replica_log.c.seq))).scalar()
+    if oldest is None:
+        return last > 0
+    return int(oldest) > last + 1
+
+
+def _running_below(remote: Connection, seq: int, now: datetime) -> dict[int, datetime]:
+    """Log numbers below ``seq`` not visible yet, as holes for a copy up to ``seq``.
+
+    On PostgreSQL a transaction that took such a number may commit after the copy read its
+    table; the copy then lacks its rows, so the number is asked for again like any hole.
+    Only the last MAX_HOLES numbers count, and none below the oldest entry seen (pruned).
+    """
+    present = set(
+        remote.execute(
+            select(replica_log.c.seq).where(
+                replica_log.c.seq >= seq - MAX_HOLES, replica_log.c.seq <= seq
+            )
+        ).scalars()
+    )
+    if not present:
+        return {}
+    return {n: now for n in range(min(present) + 1, seq) if n not in present}
 
 
 def _holes(local: Connection, now: datetime) -> dict[int, datetime]:

@@ -44,22 +44,23 @@ Bulk loaders (benchmarks building 1M/10M rows with COPY) skip these triggers:
 - SQLite (no way to disable a trigger): run :func:`drop_statements` before loading and
   :func:`create_statements` after, in the loader's transaction.
 
-The statements are frozen in migration 0013 (a change here needs a new migration);
-``tests/unit/test_change_feed_triggers.py`` checks the two agree.
+The statement text comes from :mod:`labdesk.adapters.sql_triggers` (shared with the replica
+log); this module says only what each body does. The statements are frozen in migration
+0013 (a change here or there needs a new migration); ``tests/unit/test_change_feed_triggers.py``
+checks the two agree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from labdesk.adapters.sql_triggers import EVENTS, RowTriggers, sqlite_trigger_name
 from labdesk.kernel.changes import CHANNEL, Topic
 
 PREFIX = "change_feed_"
 """Every change-feed trigger (and PostgreSQL trigger function) name starts with this."""
 COUNTER_TABLE = "change_counters"
 """The SQLite per-topic counter table (created empty on PostgreSQL, never written there)."""
-
-_ALL_EVENTS = ("INSERT", "UPDATE", "DELETE")
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Rule:
     table: str
     topic: Topic
     id_column: str = "id"
-    events: tuple[str, ...] = _ALL_EVENTS
+    events: tuple[str, ...] = EVENTS
 
     @property
     def name(self) -> str:
@@ -95,13 +96,32 @@ RULES: tuple[Rule, ...] = (
 """Every table behind a screen, and what it announces."""
 
 
-def _sqlite_name(rule: Rule, event: str) -> str:
-    return f"{rule.name}_{event[:3].lower()}"
+def _sqlite_body(rule: Rule, event: str) -> str:
+    """SQLite: bump the topic's counter (every event alike)."""
+    return f"UPDATE {COUNTER_TABLE} SET seq = seq + 1 WHERE topic = '{rule.topic.value}';"
 
 
-def sqlite_trigger_names() -> tuple[str, ...]:
-    """The SQLite trigger names (one per table and event)."""
-    return tuple(_sqlite_name(rule, event) for rule in RULES for event in rule.events)
+def _pg_body(rule: Rule) -> str:
+    """PostgreSQL: ``pg_notify`` the topic and the row's id (a NULL id announces nothing)."""
+    topic = rule.topic.value
+    col = rule.id_column
+    notify_new = f"PERFORM pg_notify('{CHANNEL}', '{topic}:' || NEW.{col});"
+    notify_old = f"PERFORM pg_notify('{CHANNEL}', '{topic}:' || OLD.{col});"
+    if "DELETE" in rule.events:
+        return (
+            f"IF TG_OP = 'DELETE' THEN IF OLD.{col} IS NOT NULL THEN {notify_old} END IF; "
+            f"ELSIF NEW.{col} IS NOT NULL THEN {notify_new} END IF;"
+        )
+    return f"IF NEW.{col} IS NOT NULL THEN {notify_new} END IF;"
+
+
+_TRIGGERS = RowTriggers(RULES, _sqlite_body, _pg_body)
+# The statement API the migrations' tests and the bulk loaders call is the builder's.
+sqlite_trigger_names = _TRIGGERS.sqlite_names
+sqlite_statements = _TRIGGERS.sqlite_statements
+postgresql_statements = _TRIGGERS.postgresql_statements
+create_statements = _TRIGGERS.create_statements
+drop_statements = _TRIGGERS.drop_statements
 
 
 def pg_trigger_names() -> tuple[str, ...]:
@@ -112,67 +132,10 @@ def pg_trigger_names() -> tuple[str, ...]:
 TRIGGERS: dict[str, tuple[tuple[str, str], ...]] = {
     "postgresql": tuple((rule.table, rule.name) for rule in RULES),
     "sqlite": tuple(
-        (rule.table, _sqlite_name(rule, event)) for rule in RULES for event in rule.events
+        (rule.table, sqlite_trigger_name(rule, event)) for rule in RULES for event in rule.events
     ),
 }
 """(table, trigger name) per dialect, e.g. for ``ALTER TABLE ... DISABLE TRIGGER``."""
-
-
-def sqlite_statements() -> list[str]:
-    """CREATE TRIGGER statements for SQLite: bump the topic's counter."""
-    return [
-        f"CREATE TRIGGER {_sqlite_name(rule, event)} AFTER {event} ON {rule.table} "
-        f"FOR EACH ROW BEGIN UPDATE {COUNTER_TABLE} SET seq = seq + 1 "
-        f"WHERE topic = '{rule.topic.value}'; END"
-        for rule in RULES
-        for event in rule.events
-    ]
-
-
-def _pg_function(rule: Rule) -> str:
-    topic = rule.topic.value
-    col = rule.id_column
-    notify_new = f"PERFORM pg_notify('{CHANNEL}', '{topic}:' || NEW.{col});"
-    notify_old = f"PERFORM pg_notify('{CHANNEL}', '{topic}:' || OLD.{col});"
-    if "DELETE" in rule.events:
-        body = (
-            f"IF TG_OP = 'DELETE' THEN IF OLD.{col} IS NOT NULL THEN {notify_old} END IF; "
-            f"ELSIF NEW.{col} IS NOT NULL THEN {notify_new} END IF;"
-        )
-    else:
-        body = f"IF NEW.{col} IS NOT NULL THEN {notify_new} END IF;"
-    return (
-        f"CREATE FUNCTION {rule.name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN {body} RETURN NULL; END $$"
-    )
-
-
-def postgresql_statements() -> list[str]:
-    """CREATE FUNCTION and CREATE TRIGGER statements for PostgreSQL: ``pg_notify``."""
-    statements = []
-    for rule in RULES:
-        statements.append(_pg_function(rule))
-        statements.append(
-            f"CREATE TRIGGER {rule.name} AFTER {' OR '.join(rule.events)} ON {rule.table} "
-            f"FOR EACH ROW EXECUTE FUNCTION {rule.name}()"
-        )
-    return statements
-
-
-def create_statements(dialect: str) -> list[str]:
-    """The CREATE statements for ``dialect`` (``sqlite`` or ``postgresql``)."""
-    return postgresql_statements() if dialect == "postgresql" else sqlite_statements()
-
-
-def drop_statements(dialect: str) -> list[str]:
-    """Statements removing every change-feed trigger (and its PostgreSQL function)."""
-    if dialect == "postgresql":
-        statements = []
-        for rule in RULES:
-            statements.append(f"DROP TRIGGER IF EXISTS {rule.name} ON {rule.table}")
-            statements.append(f"DROP FUNCTION IF EXISTS {rule.name}()")
-        return statements
-    return [f"DROP TRIGGER IF EXISTS {name}" for name in sqlite_trigger_names()]
 
 
 def counter_seed_statements() -> list[str]:

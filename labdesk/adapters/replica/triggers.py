@@ -7,13 +7,17 @@ since seq N" instead of reloading (issue 12 item 1). ``row_id`` is the row's key
 refresh re-reads the whole series). An update that changes the key logs the old key too.
 
 Append-only chains (audit entries, custody events) are not replicated: the server's chains
-are the record. The statements are frozen in migration 0020 (a change here needs a new
-migration); ``tests/unit/test_replica_triggers.py`` checks the two agree.
+are the record. The statement text comes from :mod:`labdesk.adapters.sql_triggers` (shared
+with the change feed); this module says only what each body writes. The statements are
+frozen in migration 0020 (a change here or there needs a new migration);
+``tests/unit/test_replica_triggers.py`` checks the two agree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from labdesk.adapters.sql_triggers import EVENTS, RowTriggers
 
 PREFIX = "replica_log_"
 """Every replica-log trigger (and PostgreSQL function) name starts with this."""
@@ -31,6 +35,11 @@ class Rule:
     def name(self) -> str:
         """The trigger (and PostgreSQL function) name."""
         return f"{PREFIX}{self.table}"
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """Every event: an insert, an update and a delete all change what a station holds."""
+        return EVENTS
 
 
 RULES: tuple[Rule, ...] = (
@@ -60,41 +69,26 @@ RULES: tuple[Rule, ...] = (
 )
 """Every table the station replica holds, with its key column."""
 
-_EVENTS = ("INSERT", "UPDATE", "DELETE")
 
-
-def _sqlite_name(rule: Rule, event: str) -> str:
-    return f"{rule.name}_{event[:3].lower()}"
-
-
-def _sqlite_insert(rule: Rule, row: str) -> str:
+def _sqlite_log(rule: Rule, row: str) -> str:
     return (
         f"INSERT INTO {LOG_TABLE} (table_name, row_id, changed_at) "
         f"VALUES ('{rule.table}', {row}.{rule.key}, datetime('now'));"
     )
 
 
-def sqlite_statements() -> list[str]:
-    """CREATE TRIGGER statements for SQLite (one per table and event)."""
-    statements = []
-    for rule in RULES:
-        for event in _EVENTS:
-            if event == "INSERT":
-                body = _sqlite_insert(rule, "NEW")
-            elif event == "DELETE":
-                body = _sqlite_insert(rule, "OLD")
-            else:
-                body = (
-                    f"{_sqlite_insert(rule, 'NEW')} "
-                    f"INSERT INTO {LOG_TABLE} (table_name, row_id, changed_at) "
-                    f"SELECT '{rule.table}', OLD.{rule.key}, datetime('now') "
-                    f"WHERE OLD.{rule.key} IS NOT NEW.{rule.key};"
-                )
-            statements.append(
-                f"CREATE TRIGGER {_sqlite_name(rule, event)} AFTER {event} ON {rule.table} "
-                f"FOR EACH ROW BEGIN {body} END"
-            )
-    return statements
+def _sqlite_body(rule: Rule, event: str) -> str:
+    """SQLite: log the row's key; an update that changes the key logs the old one too."""
+    if event == "INSERT":
+        return _sqlite_log(rule, "NEW")
+    if event == "DELETE":
+        return _sqlite_log(rule, "OLD")
+    return (
+        f"{_sqlite_log(rule, 'NEW')} "
+        f"INSERT INTO {LOG_TABLE} (table_name, row_id, changed_at) "
+        f"SELECT '{rule.table}', OLD.{rule.key}, datetime('now') "
+        f"WHERE OLD.{rule.key} IS NOT NEW.{rule.key};"
+    )
 
 
 def _pg_log(rule: Rule, row: str) -> str:
@@ -104,39 +98,20 @@ def _pg_log(rule: Rule, row: str) -> str:
     )
 
 
-def postgresql_statements() -> list[str]:
-    """CREATE FUNCTION and CREATE TRIGGER statements for PostgreSQL."""
-    statements = []
-    for rule in RULES:
-        key = rule.key
-        body = (
-            f"IF TG_OP = 'DELETE' THEN {_pg_log(rule, 'OLD')} "
-            f"ELSE {_pg_log(rule, 'NEW')} "
-            f"IF TG_OP = 'UPDATE' AND OLD.{key} IS DISTINCT FROM NEW.{key} THEN "
-            f"{_pg_log(rule, 'OLD')} END IF; END IF;"
-        )
-        statements.append(
-            f"CREATE FUNCTION {rule.name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN {body} RETURN NULL; END $$"
-        )
-        statements.append(
-            f"CREATE TRIGGER {rule.name} AFTER INSERT OR UPDATE OR DELETE ON {rule.table} "
-            f"FOR EACH ROW EXECUTE FUNCTION {rule.name}()"
-        )
-    return statements
+def _pg_body(rule: Rule) -> str:
+    """PostgreSQL: the same, one function for every event (``TG_OP``)."""
+    key = rule.key
+    return (
+        f"IF TG_OP = 'DELETE' THEN {_pg_log(rule, 'OLD')} "
+        f"ELSE {_pg_log(rule, 'NEW')} "
+        f"IF TG_OP = 'UPDATE' AND OLD.{key} IS DISTINCT FROM NEW.{key} THEN "
+        f"{_pg_log(rule, 'OLD')} END IF; END IF;"
+    )
 
 
-def create_statements(dialect: str) -> list[str]:
-    """The CREATE statements for ``dialect`` (``sqlite`` or ``postgresql``)."""
-    return postgresql_statements() if dialect == "postgresql" else sqlite_statements()
-
-
-def drop_statements(dialect: str) -> list[str]:
-    """Statements removing every replica-log trigger (and its PostgreSQL function)."""
-    if dialect == "postgresql":
-        statements = []
-        for rule in RULES:
-            statements.append(f"DROP TRIGGER IF EXISTS {rule.name} ON {rule.table}")
-            statements.append(f"DROP FUNCTION IF EXISTS {rule.name}()")
-        return statements
-    return [f"DROP TRIGGER IF EXISTS {_sqlite_name(r, e)}" for r in RULES for e in _EVENTS]
+_TRIGGERS = RowTriggers(RULES, _sqlite_body, _pg_body)
+# The statement API the migrations' tests and the bulk loaders call is the builder's.
+sqlite_statements = _TRIGGERS.sqlite_statements
+postgresql_statements = _TRIGGERS.postgresql_statements
+create_statements = _TRIGGERS.create_statements
+drop_statements = _TRIGGERS.drop_statements
