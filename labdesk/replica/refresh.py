@@ -182,7 +182,8 @@ def _entries_after(
         for entry in late:
             holes.pop(int(entry.seq), None)
         entries = [*late, *entries]
-    return entries, holes
+    # An expired hole was asked for once more just now: forgotten only if still missing.
+    return entries, {seq: at for seq, at in holes.items() if now - at <= HOLE_GRACE}
 
 
 def _pruned_past(remote: Connection, last: int) -> bool:
@@ -218,10 +219,13 @@ def _running_below(remote: Connection, seq: int, now: datetime) -> dict[int, dat
 
 
 def _holes(local: Connection, now: datetime) -> dict[int, datetime]:
-    """Log numbers skipped by earlier refreshes and still worth asking for (see HOLE_GRACE)."""
+    """Log numbers skipped by earlier refreshes, with when each was first missed.
+
+    Expired ones (older than HOLE_GRACE) are included: a station that was offline or off
+    for longer asks for them one last time before forgetting them.
+    """
     raw = _meta(local, HOLES_KEY)
-    found = {int(k): datetime.fromisoformat(v) for k, v in json.loads(raw or "{}").items()}
-    return {seq: at for seq, at in found.items() if now - at <= HOLE_GRACE}
+    return {int(k): datetime.fromisoformat(v) for k, v in json.loads(raw or "{}").items()}
 
 
 def _holes_json(holes: dict[int, datetime]) -> str:
