@@ -341,6 +341,11 @@ def add_test_to_specimen(
     specimen = uow.custody_scan.lock_specimen(found.id) or found
     test = as_drawn_in(uow, _test(uow, test_code), specimen.container_code)
     pending = _pending_test(uow, specimen, test.code, ordered_test_id)
+    if pending is not None and pending.id is not None:
+        # A chair collecting this pending test at the same moment: whoever locks it first
+        # wins, the other re-reads it and is told it is drawn (collection locks it too).
+        uow.station.lock_ordered_tests([pending.id])
+        pending = _pending_test(uow, specimen, test.code, pending.id)
     decision = decide_add_on(
         specimen_facts(uow, specimen), test, clock.now(), _rule(uow, test.code)
     )

@@ -53,6 +53,9 @@ def collect_observed_recollection(
     authorize(actor, Permission.COLLECT_SPECIMENS)
     encounter = encounter_of(uow, encounter_id)
     require_identified(encounter)
+    # Two chairs recording the same observed recollection: the second waits here, then
+    # finds it done (the first one's form links to the original).
+    uow.custody_scan.lock_specimen(original_specimen_id)
     original = _needing_recollection(uow, encounter_id, original_specimen_id)
     if not form.observed:
         raise CollectionRefused(["the recollection must be directly observed (tick 'Observed')"])

@@ -130,3 +130,56 @@ def test_two_assistants_add_the_same_test_exactly_one_wins_nothing_half_done(
     assert orders_after == orders_before + (0 if ordered else 1)  # no stray order
     assert len(added) == 1
     assert messages == 1  # one OML^O21 for the added test
+
+
+def test_an_add_on_of_a_test_a_chair_is_collecting_waits_and_is_refused(
+    pg_engine: Engine, clock: FixedClock
+) -> None:
+    """A chair is mid-collection of the pending TSH when the add-on asks for it: the add-on
+    waits for that collection (its row lock), then sees TSH drawn and adds nothing."""
+    import time
+
+    from sqlalchemy import text, update
+
+    from labdesk.adapters.orm import ordered_tests
+
+    factory = UnitOfWorkFactory(pg_engine)
+    world = World.build(factory, clock)
+    accession = world.specimen(tests=("CMP",), container="SST")
+    pending = pending_tsh(world)
+    clock.advance(timedelta(minutes=5))
+    outcome: list[str] = []
+
+    def add_on() -> None:
+        with factory() as uow:
+            try:
+                add_test_to_specimen(
+                    uow, world.clock, world.users["maria"], accession, "TSH", requested_by=DR
+                )
+                uow.commit()
+                outcome.append("won")
+            except LabdeskError as error:
+                outcome.append(f"{error.message} {error.hint}")
+
+    with pg_engine.connect() as chair:  # the collection at the chair holds TSH
+        chair.execute(
+            text("SELECT id FROM ordered_tests WHERE id = :id FOR UPDATE"), {"id": pending}
+        )
+        thread = threading.Thread(target=add_on)
+        thread.start()
+        time.sleep(0.5)
+        assert not outcome, "the add-on did not wait for the collection"
+        chair.execute(
+            update(ordered_tests).where(ordered_tests.c.id == pending).values(status="collected")
+        )
+        chair.commit()
+    thread.join(timeout=10)
+    assert len(outcome) == 1
+    assert "already drawn" in outcome[0]
+    with factory() as uow:
+        specimen = uow.specimens.by_accession(accession)
+        assert specimen is not None
+        codes = [t.test_code for t in uow.orders.tests_for_specimen(specimen.id or 0)]
+        reserved = uow.add_ons.for_specimen(specimen.id or 0)
+    assert codes == ["CMP"]  # nothing was added to the tube
+    assert not [r for r in reserved.values() if r.added_on]
