@@ -177,5 +177,13 @@ class SyncServer(Protocol):
         """
         ...
 
+    def open_conflicts(self, station: str) -> int:
+        """How many reconciliation items of ``station`` are still open on the server.
+
+        Raises:
+            StorageError: the server cannot be reached.
+        """
+        ...
+
 
 ServerOpener = Callable[[], SyncServer]

@@ -255,6 +255,8 @@ class StationRouter:
         with store() as uow:
             counts = uow.outbox.counts()
         pending = counts[OutboxState.PENDING]
+        self._local_conflicts = counts[OutboxState.CONFLICT]
+        """Conflict entries in the outbox (they stay there once resolved on the server)."""
         self._status = StationStatus(
             connectivity=Connectivity.OFFLINE if pending else Connectivity.ONLINE,
             offline_since=clock.now() if pending else None,
@@ -305,6 +307,10 @@ class StationRouter:
                 report = replay_outbox(self._store, server, self._clock)
                 if not (report.interrupted or report.left):
                     report_blocks(self._store, server)  # the lab can tell a gap from a loss
+                    self._recount()
+                    open_items = server.open_conflicts(self._store.station)
+                    with self._lock:
+                        self._set(conflicts=open_items)
             except StorageError as exc:
                 return self._back_offline(exc.message)
             except BaseException:
@@ -342,8 +348,12 @@ class StationRouter:
         with self._resync_lock:
             if self.status().connectivity is not Connectivity.ONLINE:
                 return self.status()
+            server = self._sync_server()
+            open_items = server.open_conflicts(self._store.station)
+            with self._lock:  # resolved on the server (here or in Admin): the count follows
+                self._set(conflicts=open_items)
             if policy is not None:
-                top_up_blocks(self._store, self._sync_server(), self._clock, policy)
+                top_up_blocks(self._store, server, self._clock, policy)
             if self._refresh is not None:
                 self._refresh()
                 with self._lock:
@@ -447,10 +457,16 @@ class StationRouter:
             return self._status
 
     def _recount(self) -> None:
+        """The outbox's pending count; conflicts only grow here (the server's count of open
+        items replaces it once the server answers, see :meth:`keep_ready`)."""
         with self._store() as uow:
             counts = uow.outbox.counts()
         with self._lock:
-            self._set(pending=counts[OutboxState.PENDING], conflicts=counts[OutboxState.CONFLICT])
+            self._set(pending=counts[OutboxState.PENDING])
+            if self._local_conflicts != counts[OutboxState.CONFLICT]:
+                new = counts[OutboxState.CONFLICT] - self._local_conflicts
+                self._local_conflicts = counts[OutboxState.CONFLICT]
+                self._set(conflicts=self._status.conflicts + max(0, new))
 
     def _set(self, **changes: Any) -> None:
         """Replace the status (caller holds the lock) and tell the subscribers."""

@@ -36,6 +36,7 @@ from labdesk.downtime.mode import Connectivity, OfflineRefused, StationStatus
 from labdesk.downtime.outbox import OutboxState
 from labdesk.downtime.router import StationRouter
 from labdesk.kernel.dto import SignedInUser
+from labdesk.kernel.messagebus import MessageBus
 from labdesk.results.commands import AcknowledgeResults
 from labdesk.station.commands import (
     CollectSpecimens,
@@ -189,6 +190,25 @@ def test_two_stations_collecting_the_same_order_give_one_conflict(
         items = conn.scalar(select(func.count()).select_from(reconciliation_items))
     assert sorted(outcomes.values()) == ["held", "refused"]
     assert items == 1  # exactly one conflict in the worklist
+    assert (first.status().conflicts, status.conflicts) == (0, 1)
+    # Resolved on the server: the station's count follows at its next heartbeat refresh
+    # (the conflict entries stay in its outbox, never deleted).
+    from labdesk.domain.people import Role
+    from labdesk.downtime.reconcile import Resolution, ResolveConflict
+
+    with uow_factory.engine.connect() as conn:
+        item_id = conn.scalar(select(reconciliation_items.c.id))
+    MessageBus(uow_factory, clock).handle(
+        ResolveConflict(
+            item_id=int(item_id or 0),
+            resolution=Resolution.KEEP_SERVER_DISCARD_OFFLINE,
+            note="second tube discarded",
+        ),
+        world.users[Role.ADMIN],
+    )
+    assert second.keep_ready().conflicts == 0
+    with other_store() as uow:
+        assert uow.outbox.counts()[OutboxState.CONFLICT] == 2
 
 
 def test_work_that_needs_the_server_is_refused_offline(
@@ -491,7 +511,10 @@ def test_a_collection_of_an_order_placed_offline_reaches_the_servers_tests(
     accessions = visit(router, world, "WB-M200002")
     assert len(accessions) == 2
     status = router.resync()
-    assert (status.connectivity, status.pending, status.conflicts) == (Connectivity.ONLINE, 0, 0)
+    assert (status.connectivity, status.pending) == (Connectivity.ONLINE, 0)
+    assert status.conflicts == 1  # only the offline order, to check against its requisition
+    with uow_factory.engine.connect() as conn:
+        assert conn.scalars(select(reconciliation_items.c.kind)).all() == ["offline_order"]
 
     with uow_factory.engine.connect() as conn:
         rows = conn.execute(
@@ -559,7 +582,7 @@ def test_a_collection_whose_answer_was_lost_is_flagged_for_relabelling(
 
     status = router.resync()
     assert (status.connectivity, status.pending) == (Connectivity.ONLINE, 0)
-    assert status.conflicts == 3  # the collection, and its two scan-backs held with it
+    assert status.conflicts == 1  # one item: the collection; its two scan-backs wait with it
     assert _accessions(uow_factory.engine) == on_server  # nothing applied twice
     with uow_factory.engine.connect() as conn:
         [item] = conn.execute(select(reconciliation_items)).all()

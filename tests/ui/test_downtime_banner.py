@@ -84,6 +84,8 @@ def test_texts() -> None:
         banner_text(offline, "UTC") == "Working offline since 09:14: 3 actions waiting to be sent"
     )
     assert banner_text(ONLINE) == ""
+    after = StationStatus(Connectivity.ONLINE, None, "", 0, 2, since)
+    assert banner_text(after) == "Offline work from the last outage: 2 items to reconcile"
     one = StationStatus(Connectivity.OFFLINE, since, "x", 1, 2, None)
     assert banner_text(one, "UTC").endswith("1 action waiting to be sent; 2 to reconcile")
     assert (

@@ -18,9 +18,12 @@ from labdesk.downtime.mode import Connectivity, StationMode, StationStatus
 
 
 def banner_text(status: StationStatus, tz: str = "") -> str:
-    """The banner's words; empty while online (the banner is hidden then)."""
+    """The banner's words; empty while online with nothing to reconcile (hidden then)."""
     if status.connectivity is Connectivity.ONLINE:
-        return ""
+        if not status.conflicts:
+            return ""
+        items = f"{status.conflicts} item{'s' if status.conflicts != 1 else ''}"
+        return f"Offline work from the last outage: {items} to reconcile"
     waiting = f"{status.pending} action{'s' if status.pending != 1 else ''} waiting to be sent"
     if status.connectivity is Connectivity.SYNCING:
         text = f"Server is back: sending offline work ({waiting})"
@@ -91,7 +94,8 @@ class ModeWatcher(QObject):
 
 
 class OfflineBanner(QWidget):
-    """A strip at the top of the main window while the station works offline."""
+    """A strip at the top of the main window while the station works offline, and while
+    what it did offline still waits in the reconciliation worklist."""
 
     reconcile_requested = Signal()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from labdesk.adapters.orm.downtime import reconciliation_items, replayed_commands
@@ -92,4 +92,15 @@ def mark_resolved(
             resolved_at=resolved_at,
             note=note,
         )
+    )
+
+
+def open_count(session: Session, station: str) -> int:
+    """How many items of ``station`` are still open."""
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(reconciliation_items)
+            .where(reconciliation_items.c.station == station, reconciliation_items.c.state == OPEN)
+        ).scalar_one()
     )

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from labdesk.access.auth import session_of
+from labdesk.adapters.downtime.reconcile_repo import open_count
 from labdesk.adapters.orm import counters, ordered_tests, print_jobs, specimens
 from labdesk.adapters.orm.downtime import accession_blocks, replayed_commands
 from labdesk.adapters.repositories import CounterRepository
@@ -142,6 +143,11 @@ class ServerSync:
                 .order_by(accession_blocks.c.year, accession_blocks.c.first)
             )
             return [AccessionBlock(**row._mapping) for row in rows]
+
+    def open_conflicts(self, station: str) -> int:
+        """How many reconciliation items of ``station`` are still open (status bar, banner)."""
+        with self._uows() as uow:
+            return open_count(uow.session, station)
 
     # ---------------------------------------------------------------- replay
 
