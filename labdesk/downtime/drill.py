@@ -411,7 +411,7 @@ def _check(
             session.scalars(
                 select(replayed_commands.c.idempotency_key).where(
                     replayed_commands.c.idempotency_key.in_(keys),
-                    replayed_commands.c.outcome.in_(("refused", "held")),
+                    replayed_commands.c.outcome.in_(("refused", "held", "diverged")),
                 )
             )
         )

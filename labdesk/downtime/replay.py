@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 ACCESSION_COUNTER = "accession-"
 """Pins of counters named ``accession-YYYY`` are the accessions an entry issued."""
 
+IDENTITY_COMMANDS = frozenset({"ConfirmIdentity", "ConfirmIdentityByWristband"})
+"""Refused on replay (the patient's record changed on the server), they hold their visit."""
+
 MARK_EVERY = 50
 """Synced entries marked per local transaction."""
 
@@ -234,6 +237,11 @@ def replay_outbox(store: LocalStore, server: SyncServer, clock: Clock) -> Replay
                 uow.outbox.mark_conflict(entry.seq, refusal.reason, clock.now())
                 uow.commit()
             refused.add(entry, rows=refusal.online_copy)
+            visit = getattr(command, "encounter_id", None)
+            if type(command).__name__ in IDENTITY_COMMANDS and isinstance(visit, int):
+                # The server did not confirm who was in the chair: nothing of that visit is
+                # recorded until a person has looked (one item, the rest waits with it).
+                refused.add_rows(entry.seq, [("encounter", visit)])
             conflicts += 1
             logger.info("outbox entry %s refused by the server", entry.seq)
             continue
@@ -284,6 +292,11 @@ class _Refused:
         for n, local in enumerate(specimens):
             label = taken[n] if n < len(taken) else f"specimen {local}"
             self._specimens.setdefault(local, (entry.seq, label))
+
+    def add_rows(self, seq: int, rows: list[tuple[str, int]]) -> None:
+        """Hold whatever names ``rows`` (local ids) with refused entry ``seq``."""
+        for row in rows:
+            self._rows.setdefault(row, seq)
 
     def root_of(self, command: Command[Any]) -> tuple[int, str] | None:
         """``(seq, tube)`` of the refused entry ``command`` depends on, None if none."""

@@ -222,12 +222,15 @@ def with_notes(uow: UnitOfWork, rows: list[BoardRow]) -> list[BoardRow]:
 def with_reconciliation(uow: UnitOfWork, rows: list[BoardRow]) -> list[BoardRow]:
     """``rows`` with ``needs_reconciliation`` set for tests with an open downtime conflict.
 
-    One indexed lookup for the page's ids only (``reconciliation_items`` by ordered test
-    and state), so the benchmarked page query itself is unchanged.
+    Two small lookups for the page's rows only (``reconciliation_items`` by ordered test and
+    state, and the visit-level items of the page's patients), so the benchmarked page query
+    itself is unchanged.
     """
     if not rows:
         return rows
-    flagged = uow.board_table.needs_reconciliation([r.ordered_test_id for r in rows])
+    flagged = uow.board_table.needs_reconciliation(
+        [r.ordered_test_id for r in rows], {r.ordered_test_id: r.patient_id for r in rows}
+    )
     if not flagged:
         return rows
     return [

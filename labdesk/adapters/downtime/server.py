@@ -14,6 +14,7 @@ own time when the command arrived.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -46,6 +47,7 @@ from labdesk.downtime.reconcile import (
 from labdesk.downtime.replay import result_ids
 from labdesk.kernel.dto import SignedInUser
 from labdesk.kernel.messagebus import AlreadyHandled, Command, MessageBus
+from labdesk.station.encounter import IdentityMismatch
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,9 @@ APPLIED = "applied"
 REFUSED = "refused"
 HELD = "held"
 """Kept unsent because it concerns a tube whose collection was refused."""
+DIVERGED = "diverged"
+"""Had from online (its answer was lost) while the station did it again offline on its own
+copy: kept for reconciliation, and what the station did next with that copy is held."""
 
 
 def accession_counter(year: int) -> str:
@@ -182,7 +187,7 @@ class ServerSync:
         except LabdeskError as exc:
             reason = f"{exc.message} {exc.hint}".strip()
             refused = record | {"outcome": REFUSED, "reason": reason}
-            self._record(refused, _refs(command, entry))
+            self._record(refused, self._refs(command, entry), _kind_of(exc))
             raise CommandRefused(reason) from exc
         return Applied(synced_at, result=result, ids=factory.created_ids(entry, result))
 
@@ -249,9 +254,8 @@ class ServerSync:
                 select(replayed_commands).where(replayed_commands.c.idempotency_key == entry.key)
             ).first()
             handled_at = uow.commands.handled_at(entry.key)
-        if row is not None and row.outcome == REFUSED:
-            # A refused command never claims its key; a claimed one was a diverged copy.
-            raise CommandRefused(str(row.reason), online_copy=handled_at is not None)
+        if row is not None and row.outcome in (REFUSED, DIVERGED):
+            raise CommandRefused(str(row.reason), online_copy=row.outcome == DIVERGED)
         if row is not None:
             return Applied(row.synced_at, earlier=True)
         if entry.pins or entry.local_ids:
@@ -268,12 +272,28 @@ class ServerSync:
                 "command": entry.command_type,
                 "happened_at": entry.happened_at,
                 "synced_at": self._clock.now(),
-                "outcome": REFUSED,
+                "outcome": DIVERGED,
                 "reason": reason,
             }
-            self._record(record, _refs(command, entry), kind)
+            self._record(record, self._refs(command, entry), kind)
             raise CommandRefused(reason, online_copy=True)
         return Applied(handled_at or self._clock.now(), earlier=True)
+
+    def _refs(self, command: Command[Any], entry: OutboxEntry) -> ConflictRefs:
+        """What the refused command was about; a visit's patient when it names no test."""
+        refs = _refs(command, entry)
+        encounter_id = getattr(command, "encounter_id", None)
+        if (
+            refs.ordered_test_id is None
+            and refs.patient_id is None
+            and isinstance(encounter_id, int)
+        ):
+            with self._uows() as uow:
+                encounter = uow.station.get(encounter_id)
+                patient_id = encounter.patient_id if encounter is not None else None
+            if patient_id is not None:
+                refs = dataclasses.replace(refs, patient_id=patient_id)
+        return refs
 
     def _superseded(self, command: Command[Any], taken: list[str]) -> str:
         """Why the offline labels ``taken`` are not the server's, naming the server's own."""
@@ -305,7 +325,7 @@ class ServerSync:
         """Write the replay record; a refusal also opens its reconciliation item with it."""
         with self._uows() as uow:
             _write_record(uow.session, record)
-            if record["outcome"] == REFUSED:
+            if record["outcome"] in (REFUSED, DIVERGED):
                 record_conflict(
                     uow,
                     self._clock,
@@ -327,6 +347,17 @@ def _block_accessions(entry: OutboxEntry) -> list[str]:
         for name, serial in entry.pins
         if name.startswith("accession-")
     ]
+
+
+def _kind_of(error: LabdeskError) -> ConflictKind | None:
+    """The conflict a refusal means when its type says so (None: told from its words).
+
+    The identifiers the assistant confirmed offline against the replica's patient no longer
+    match the server's record: the patient was changed on the server meanwhile.
+    """
+    if isinstance(error, IdentityMismatch):
+        return ConflictKind.PATIENT_CHANGED
+    return None
 
 
 def _diverged(entry: OutboxEntry) -> str:

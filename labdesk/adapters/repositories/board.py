@@ -238,18 +238,40 @@ class BoardTableRepository:
         by_id = {row[0]: tuple(row) for row in self.session.execute(rows_statement(ids))}
         return [by_id[i] for i in ids if i in by_id]
 
-    def needs_reconciliation(self, ids: Sequence[int]) -> set[int]:
+    def needs_reconciliation(
+        self, ids: Sequence[int], patients: Mapping[int, int] | None = None
+    ) -> set[int]:
         """Which of ``ids`` have an open downtime reconciliation item (issue 12).
 
-        Served by the ``(ordered_test_id, state)`` index of ``reconciliation_items``.
+        An item about a test flags that test (the ``(ordered_test_id, state)`` index); an item
+        about a patient's visit but no one test (the identity check refused on replay, the
+        visit's tubes held with it) flags every one of ``ids`` whose patient it names
+        (``patients``: test id to patient id).
         """
         r = reconciliation_items.c
-        found = self.session.scalars(
-            select(r.ordered_test_id)
-            .where(r.ordered_test_id.in_(list(ids)), r.state == "open")
-            .distinct()
-        )
-        return {int(i) for i in found}
+        found = {
+            int(i)
+            for i in self.session.scalars(
+                select(r.ordered_test_id)
+                .where(r.ordered_test_id.in_(list(ids)), r.state == "open")
+                .distinct()
+            )
+        }
+        if patients:
+            visits = {
+                int(p)
+                for p in self.session.scalars(
+                    select(r.patient_id)
+                    .where(
+                        r.ordered_test_id.is_(None),
+                        r.patient_id.in_(sorted(set(patients.values()))),
+                        r.state == "open",
+                    )
+                    .distinct()
+                )
+            }
+            found |= {test for test, patient in patients.items() if patient in visits}
+        return found
 
     def closed_count(self, since_s: float) -> int:
         """Closed entries still kept on the board (closed at or after ``since_s``).
