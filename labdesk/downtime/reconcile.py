@@ -109,6 +109,12 @@ REVIEW_COMMANDS: frozenset[str] = frozenset({"PlaceOrder"})
 placed offline is allowed and flagged for review)."""
 
 
+def command_words(command: str) -> str:
+    """A command's name as the worklist says it: ``CollectSpecimens`` -> "Collect specimens"."""
+    out = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in command).strip()
+    return out[:1].upper() + out[1:]
+
+
 def classify(command: str, reason: str) -> ConflictKind:
     """Tell the kind of conflict from the command's name and the server's refusal text.
 
@@ -231,7 +237,7 @@ def record_conflict(
             "patient_id": refs.patient_id,
             "happened_at": happened_at,
             "actor_id": refs.actor_id,
-            "station_summary": refs.summary or f"{command} at {station}",
+            "station_summary": refs.summary or f"{command_words(command)} at {station}",
             "server_reason": reason,
             "state": repo.OPEN,
             "recorded_at": clock.now(),

@@ -189,3 +189,87 @@ def test_a_whole_visit_offline_at_the_chair_then_replayed(
     assert len(list(labels_dir.glob("*.zpl"))) == 2
     with store() as uow:
         assert not uow.outbox.pending()
+
+
+def test_a_visit_drawn_elsewhere_meanwhile_waits_in_the_station_worklist(
+    qtbot: QtBot,
+    server: Core,
+    router: StationRouter,
+    password: str,
+    screenshot: Callable[[QWidget, str], Path],
+) -> None:
+    """The same order drawn at another chair during the outage: after replay the banner
+    stays with the item to reconcile, and its button opens this station's worklist."""
+    from labdesk.domain.people import Role
+    from labdesk.kernel.messagebus import MessageBus
+    from labdesk.station.commands import CollectSpecimens, OpenEncounterByWristband
+    from labdesk.station.dto import ContainerCollection
+    from labdesk.station.encounter import load_encounter
+    from ui.downtime.reconciliation_view import StationReconciliationView
+
+    maria = router.bus.handle(SignIn(username="maria", password=password, station=STATION))
+    router.keep_ready(BlockPolicy(size=20, top_up_below=5))
+    window: MainWindow = open_station_window(qtbot, context_of(server, mode=router), maria)
+    router.go_offline("the server did not answer within 2 s")
+    qtbot.waitUntil(lambda: window.offline_banner.isVisible())
+    page = station_of(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    page.search_edit.setFocus()
+    scan(qtbot, "WBM100001")
+    wait_view(qtbot, page, lambda v: v.identified)
+    QTest.keyClick(page.plan_step, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(page.collect_step, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: page.step is Step.LABELS, timeout=5000)
+
+    # Meanwhile another chair, still on the server, draws the same order.
+    other = MessageBus(server.uow, server.clock)
+    with server.uow() as uow:
+        ma = next(u for u in uow.people.users() if u.role is Role.MEDICAL_ASSISTANT)
+        chair = uow.people.station_by_code(STATION)
+        assert chair is not None
+        uow.people.add(Station(code="DRAW-9", name="Chair 9", site_id=chair.site_id))
+        uow.commit()
+        from labdesk.access.auth import session_of
+
+        colleague = session_of(ma, "DRAW-9")
+    eid = other.handle(
+        OpenEncounterByWristband(scanned="WBM100001", station_code="DRAW-9"), colleague
+    )
+    view = other.query(load_encounter, colleague, eid)
+    other.handle(
+        CollectSpecimens(
+            encounter_id=eid,
+            containers=tuple(
+                ContainerCollection(c.container_code, c.ordered_test_ids)
+                for c in view.plan.containers
+            ),
+        ),
+        colleague,
+    )
+
+    status = router.resync()
+    assert (status.connectivity, status.conflicts) == (Connectivity.ONLINE, 1)
+    qtbot.waitUntil(lambda: "1 item to reconcile" in window.offline_banner.label.text())
+    assert window.offline_banner.isVisible()  # online, and still something to do
+    assert window.offline_banner.reconcile_button.isVisible()
+    window.offline_banner.reconcile_button.click()
+    worklist = window.pages.currentWidget()
+    assert isinstance(worklist, StationReconciliationView)
+    qtbot.waitUntil(lambda: "Collected at two stations" in _texts(worklist), timeout=5000)
+    screenshot(window, "downtime_station_worklist")
+
+
+def _texts(widget: QWidget) -> str:
+    """Every cell of every table view under ``widget`` (what the user reads)."""
+    from PySide6.QtWidgets import QAbstractItemView
+
+    out = []
+    for table in widget.findChildren(QAbstractItemView):
+        model = table.model()
+        if model is None:
+            continue
+        for row in range(model.rowCount()):
+            for column in range(model.columnCount()):
+                out.append(str(model.index(row, column).data() or ""))
+    return " | ".join(out)

@@ -13,7 +13,7 @@ up front and gets a plain refusal instead of a silent no-op.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -142,6 +142,11 @@ class ReconciliationPanel(QWidget):
         self.permission_note.setVisible(not self.may_resolve)
         self.detail = QLabel(self.tr("Choose a conflict above."))
         self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A wrapped label in a form row gets one line's height; the server's reason is often
+        # three or four lines, so keep room for them (the table above takes the rest).
+        self.detail.setMinimumHeight(self.detail.fontMetrics().lineSpacing() * 5)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.resolution_combo = QComboBox()
         self.note_edit = QLineEdit()
         self.note_edit.setPlaceholderText(self.tr("What was done with the tube or label"))

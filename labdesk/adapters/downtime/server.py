@@ -42,6 +42,7 @@ from labdesk.downtime.reconcile import (
     REVIEW_COMMANDS,
     ConflictKind,
     ConflictRefs,
+    command_words,
     record_conflict,
 )
 from labdesk.downtime.replay import result_ids
@@ -187,7 +188,7 @@ class ServerSync:
         except LabdeskError as exc:
             reason = f"{exc.message} {exc.hint}".strip()
             refused = record | {"outcome": REFUSED, "reason": reason}
-            self._record(refused, self._refs(command, entry), _kind_of(exc))
+            self._record(refused, self._refs(command, entry, station), _kind_of(exc))
             raise CommandRefused(reason) from exc
         return Applied(synced_at, result=result, ids=factory.created_ids(entry, result))
 
@@ -275,13 +276,20 @@ class ServerSync:
                 "outcome": DIVERGED,
                 "reason": reason,
             }
-            self._record(record, self._refs(command, entry), kind)
+            self._record(record, self._refs(command, entry, station), kind)
             raise CommandRefused(reason, online_copy=True)
         return Applied(handled_at or self._clock.now(), earlier=True)
 
-    def _refs(self, command: Command[Any], entry: OutboxEntry) -> ConflictRefs:
+    def _refs(self, command: Command[Any], entry: OutboxEntry, station: str) -> ConflictRefs:
         """What the refused command was about; a visit's patient when it names no test."""
         refs = _refs(command, entry)
+        taken = _block_accessions(entry)
+        if taken:  # the tubes the station labelled offline, as the worklist names them
+            refs = dataclasses.replace(
+                refs,
+                summary=f"{command_words(entry.command_type)} at {station}: "
+                f"tube{'s' if len(taken) > 1 else ''} {', '.join(taken)}",
+            )
         encounter_id = getattr(command, "encounter_id", None)
         if (
             refs.ordered_test_id is None
