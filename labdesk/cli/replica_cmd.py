@@ -96,8 +96,8 @@ def replica_prune(keep_days: int, database_url: str | None) -> None:
         if report.oldest_kept is None
         else f"the log now starts at change {report.oldest_kept}"
     )
+    before = format_local(report.cutoff, config.clinic_timezone)
     click.echo(
         f"Replica log pruned: {report.removed} entr{'y' if report.removed == 1 else 'ies'} "
-        f"removed (changed before {report.cutoff:%Y-%m-%d %H:%M} UTC), {kept}, "
-        f"{report.seconds:.2f} s."
+        f"removed (changed before {before}), {kept}, {report.seconds:.2f} s."
     )

@@ -14,17 +14,21 @@ from sqlalchemy import Engine, func, select, text
 from labdesk.access.audit_log import verify_audit_log
 from labdesk.adapters.downtime.server import ServerSync
 from labdesk.adapters.downtime.station_store import StationStore, open_station_store
-from labdesk.adapters.orm import orders
+from labdesk.adapters.orm import orders, print_jobs
 from labdesk.adapters.orm.commands import handled_commands
 from labdesk.adapters.orm.downtime import reconciliation_items, replayed_commands
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import FixedClock
-from labdesk.downtime.errors import OutboxUnreadable
+from labdesk.downtime.errors import CommandRefused, OutboxUnreadable
 from labdesk.downtime.offline import queue_command
-from labdesk.downtime.outbox import OutboxState
+from labdesk.downtime.outbox import OutboxEntry, OutboxState
 from labdesk.downtime.replay import replay_outbox
 from labdesk.kernel import command_codec
+from labdesk.kernel.messagebus import MessageBus
+from labdesk.printing.commands import PrintTestLabel
+from labdesk.printing.dto import PrintSetup
 from labdesk.station.commands import PlaceOrder
+from printers.spool_adapter import LabelRendererAdapter, open_spool_printer
 
 OFFLINE = timedelta(hours=-3)  # the outage began three hours before the clock's "now"
 
@@ -157,3 +161,79 @@ def test_a_damaged_outbox_entry_sends_nothing(
     with pytest.raises(OutboxUnreadable, match="entry 2"):
         replay_outbox(store, ServerSync(uow_factory, clock), clock)
     assert _count(engine, orders, orders.c.ordering_provider == "Dr. Offline") == 0
+
+
+def test_only_the_print_jobs_a_replayed_command_queues_are_recorded_as_printed(
+    engine: Engine,
+    uow_factory: UnitOfWorkFactory,
+    clock: FixedClock,
+    station_world: object,
+    tmp_path: Path,
+) -> None:
+    """The labels printed at the station; the spooler must not send them again."""
+    setup = PrintSetup(
+        station_code="DRAW-2", opener=open_spool_printer, renderer=LabelRendererAdapter()
+    )
+    uri = f"file://{tmp_path / 'labels'}"
+    offline = clock.now() + OFFLINE
+    ma = station_world.ma  # type: ignore[attr-defined]
+    # A job the server queued itself, same station and same time: not the replay's to mark.
+    online = MessageBus(uow_factory, FixedClock(offline)).handle(
+        PrintTestLabel(setup=setup, printer_uri=uri), ma, after_commit=False
+    )
+    command = PrintTestLabel(setup=setup, printer_uri=uri)
+    entry = OutboxEntry(
+        seq=1,
+        key=command.idempotency_key,
+        command_type="PrintTestLabel",
+        payload_json="{}",
+        actor_id=ma.id,
+        happened_at=offline,
+        schema_version=command_codec.FORMAT,
+        state=OutboxState.PENDING,
+    )
+    replayed = ServerSync(uow_factory, clock).apply(command, entry, "DRAW-2").result
+    columns = (print_jobs.c.id, print_jobs.c.status, print_jobs.c.sent_at)
+    with engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(*columns))}
+    assert set(rows) == {online, replayed}
+    assert (rows[online].status, rows[online].sent_at) == ("queued", None)
+    assert (rows[replayed].status, rows[replayed].sent_at) == ("done", offline)
+
+
+def test_pinned_serials_are_checked_against_the_blocks_reserved_for_the_station(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, station_world: object
+) -> None:
+    """One sync run reads the blocks once, and again before refusing a serial it lacks."""
+    ma = station_world.ma  # type: ignore[attr-defined]
+    counter = f"accession-{clock.now().year}"
+    server = ServerSync(uow_factory, clock)
+    first = server.reserve_block("DRAW-2", clock.now().year, 5)
+
+    def apply(serial: int) -> None:
+        command = PlaceOrder(
+            patient_id=station_world.patients["ana"],  # type: ignore[attr-defined]
+            test_codes=("CBC",),
+            ordering_provider="Dr. Offline",
+        )
+        entry = OutboxEntry(
+            seq=serial,
+            key=command.idempotency_key,
+            command_type="PlaceOrder",
+            payload_json="{}",
+            actor_id=ma.id,
+            happened_at=clock.now() + OFFLINE,
+            schema_version=command_codec.FORMAT,
+            state=OutboxState.PENDING,
+            pins=((counter, serial),),
+        )
+        server.apply(command, entry, "DRAW-2")
+
+    apply(first.first)
+    other = ServerSync(uow_factory, clock).reserve_block("DRAW-9", clock.now().year, 5)
+    with pytest.raises(CommandRefused, match="not in a block reserved for station DRAW-2"):
+        apply(other.first)  # another station's block
+    later = ServerSync(uow_factory, clock).reserve_block("DRAW-2", clock.now().year, 5)
+    apply(later.last)  # reserved after this run read the blocks
+    with pytest.raises(CommandRefused, match="not in a block reserved"):
+        apply(later.last + 1)

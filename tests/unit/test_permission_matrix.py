@@ -137,6 +137,7 @@ REQUIRED: dict[str, Permission | AnyOf | str] = {
     "printing.views.list_print_jobs": P.PRINT_LABELS,
     "printing.jobs.resolve_unconfirmed": P.PRINT_LABELS,
     "printing.jobs.queue_specimen_labels": P.PRINT_LABELS,
+    "printing.jobs.record_offline_specimen_labels": P.PRINT_LABELS,
     "printing.jobs.queue_test_label": P.PRINT_LABELS,
     "printing.jobs.queue_reprint": P.REPRINT_LABELS,
     "printing.station_printers.update_station_printers": P.MANAGE_STATIONS,

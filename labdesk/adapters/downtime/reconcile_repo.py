@@ -7,11 +7,14 @@ resolve items without knowing how replay works.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from labdesk.adapters.orm.downtime import reconciliation_items, replayed_commands
 
@@ -20,17 +23,25 @@ RESOLVED = "resolved"
 
 
 def insert_item(session: Session, values: dict[str, Any]) -> int | None:
-    """Insert one item unless its command already has one; return its id (None: had one)."""
-    key = values["idempotency_key"]
-    found = session.execute(
-        select(reconciliation_items.c.id).where(reconciliation_items.c.idempotency_key == key)
-    ).scalar_one_or_none()
-    if found is not None:
-        return None
-    new_id = session.execute(
-        insert(reconciliation_items).values(**values).returning(reconciliation_items.c.id)
-    ).scalar_one()
-    return int(new_id)
+    """Insert one item unless its command already has one; return its id (None: had one).
+
+    One statement, built once per dialect (``ON CONFLICT DO NOTHING`` on the item's unique
+    key): every offline order replayed opens an item, so a look-up first was a round trip
+    per order, and building the insert each time cost more than running it on SQLite.
+    """
+    stmt = _insert_item(session.get_bind().dialect.name)
+    new_id = session.execute(stmt, values).scalar_one_or_none()
+    return None if new_id is None else int(new_id)
+
+
+@functools.cache
+def _insert_item(dialect: str) -> ReturningInsert[Any]:
+    ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        ins(reconciliation_items)
+        .on_conflict_do_nothing(index_elements=[reconciliation_items.c.idempotency_key])
+        .returning(reconciliation_items.c.id)
+    )
 
 
 def refused_without_item(session: Session) -> list[dict[str, Any]]:

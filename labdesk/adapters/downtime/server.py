@@ -15,12 +15,14 @@ own time when the command arrived.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import Insert
 
 from labdesk.access.auth import session_of
 from labdesk.adapters.downtime.reconcile_repo import open_count
@@ -33,7 +35,7 @@ from labdesk.domain.clock import Clock, FixedClock
 from labdesk.domain.errors import LabdeskError, StorageError
 from labdesk.domain.order import OrderedTest
 from labdesk.domain.people import User
-from labdesk.domain.printing import PrintJobStatus
+from labdesk.domain.printing import PrintJob, PrintJobStatus
 from labdesk.downtime.blocks import AccessionBlock
 from labdesk.downtime.errors import BlockRefused, CommandRefused
 from labdesk.downtime.outbox import OutboxEntry
@@ -80,6 +82,9 @@ class ServerSync:
         self._sessions = sessionmaker(bind=uows.engine, expire_on_commit=False)
         self._actors: dict[tuple[int, str], SignedInUser] = {}
         """Replay's actors, looked up once per sync run (most entries share a few)."""
+        self._blocks: dict[str, list[AccessionBlock]] = {}
+        """Each station's blocks, read once per sync run for the pin checks (a block is
+        never removed or moved, so a cached one stays valid; a miss reads them again)."""
 
     # ---------------------------------------------------------------- blocks
 
@@ -200,11 +205,11 @@ class ServerSync:
         """
         if not entry.pins:
             return ()
-        blocks = self.blocks(station)
+        blocks = self._blocks.get(station)
+        if blocks is None or not all(_in_blocks(n, s, blocks) for n, s in entry.pins):
+            blocks = self._blocks[station] = self.blocks(station)  # read again before refusing
         for name, serial in entry.pins:
-            if not any(
-                accession_counter(b.year) == name and b.first <= serial <= b.last for b in blocks
-            ):
+            if not _in_blocks(name, serial, blocks):
                 raise CommandRefused(
                     f"accession serial {serial} ({name}) is not in a block reserved for "
                     f"station {station}."
@@ -376,6 +381,11 @@ def _diverged(entry: OutboxEntry) -> str:
     )
 
 
+def _in_blocks(name: str, serial: int, blocks: list[AccessionBlock]) -> bool:
+    """True when serial ``serial`` of counter ``name`` lies inside one of ``blocks``."""
+    return any(accession_counter(b.year) == name and b.first <= serial <= b.last for b in blocks)
+
+
 def _refs(command: Command[Any], entry: OutboxEntry) -> ConflictRefs:
     """What the refused command was about, as far as its fields say (for the worklist)."""
     ordered_test_id: int | None = None
@@ -394,12 +404,17 @@ def _refs(command: Command[Any], entry: OutboxEntry) -> ConflictRefs:
 
 
 def _write_record(session: Session, record: dict[str, Any]) -> None:
-    stmt = _upsert(session)(replayed_commands).values(**record)
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[replayed_commands.c.idempotency_key],
-            set_={k: stmt.excluded[k] for k in ("outcome", "reason", "synced_at")},
-        )
+    session.execute(_record_upsert(session.get_bind().dialect.name), record)
+
+
+@functools.cache
+def _record_upsert(dialect: str) -> Insert:
+    """The replay record's upsert, built once per dialect (the record comes as parameters):
+    building it per command cost more than running it on SQLite."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(replayed_commands)
+    return stmt.on_conflict_do_update(
+        index_elements=[replayed_commands.c.idempotency_key],
+        set_={k: stmt.excluded[k] for k in ("outcome", "reason", "synced_at")},
     )
 
 
@@ -431,7 +446,9 @@ class _RecordingUnitOfWork(SqlAlchemyUnitOfWork):
 
     Its counters give the serials pinned offline, and the print jobs the command queues
     are recorded as printed at the station (at the offline time) so the spooler never
-    sends them again.
+    sends them again. Those jobs are the ones this session inserts (print jobs are only
+    ever added through the ORM, ``labdesk.printing.jobs``), noted as each is flushed: most
+    commands queue none, and then no statement is spent on them.
     """
 
     def __init__(
@@ -444,47 +461,42 @@ class _RecordingUnitOfWork(SqlAlchemyUnitOfWork):
         super().__init__(inner.engine, sessions, inner.anchors)
         self._record: dict[str, Any] | None = record
         self._pins = pins
-        self._jobs_before = 0
         self.new_tests: list[OrderedTest] = []
         """The ordered tests this command created (an order placed offline), once flushed."""
+        self._new_jobs: list[int] = []
 
     def __enter__(self) -> _RecordingUnitOfWork:
         super().__enter__()
         self.counters = PinnedCounters(self.session, self._pins)
         event.listen(self.session, "pending_to_persistent", self._persisted)
-        try:
-            self._jobs_before = int(
-                self.session.execute(
-                    select(func.coalesce(func.max(print_jobs.c.id), 0))
-                ).scalar_one()
-            )
-        except BaseException as exc:  # the server went away: close, and say so plainly
-            self.__exit__(type(exc), exc, exc.__traceback__)
-            raise
         return self
 
     def _persisted(self, _session: Session, instance: object) -> None:
         if isinstance(instance, OrderedTest):
             self.new_tests.append(instance)
+        elif isinstance(instance, PrintJob) and instance.id is not None:
+            self._new_jobs.append(instance.id)
 
     def commit(self) -> None:
         """Write the replay record in the command's transaction, then commit."""
         if self._record is not None:
             record = self._record
-            self.session.execute(
-                update(print_jobs)
-                .where(
-                    print_jobs.c.id > self._jobs_before,
-                    print_jobs.c.station_code == record["station"],
-                    print_jobs.c.status == PrintJobStatus.QUEUED,
-                    print_jobs.c.created_at == record["happened_at"],
+            self.session.flush()  # every job the command queued has its id now
+            if self._new_jobs:
+                self.session.execute(
+                    update(print_jobs)
+                    .where(
+                        print_jobs.c.id.in_(self._new_jobs),
+                        print_jobs.c.station_code == record["station"],
+                        print_jobs.c.status == PrintJobStatus.QUEUED,
+                        print_jobs.c.created_at == record["happened_at"],
+                    )
+                    .values(
+                        status=PrintJobStatus.DONE,
+                        sent_at=record["happened_at"],
+                        last_error=f"printed at station {record['station']} while offline",
+                    )
                 )
-                .values(
-                    status=PrintJobStatus.DONE,
-                    sent_at=record["happened_at"],
-                    last_error=f"printed at station {record['station']} while offline",
-                )
-            )
             _write_record(self.session, record)
             if record["command"] in REVIEW_COMMANDS and record["outcome"] == APPLIED:
                 record_conflict(
