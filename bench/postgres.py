@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bench.core import board, custody_scan, hl7_ingest, lookups, station
+from bench.downtime import replay as downtime_replay
 from bench.harness import pg
 from bench.harness.errors import BenchError
 from bench.harness.model import Measurement, Results, Scenario
@@ -50,14 +51,19 @@ SKIPPED: dict[str, str] = {
 """Registered scenarios not run on PostgreSQL, with the reason the report gives."""
 
 
-def scenarios() -> list[Scenario[Any]]:
-    """The PostgreSQL scenarios, in report order."""
+def scenarios(database_url: str = "") -> list[Scenario[Any]]:
+    """The PostgreSQL scenarios, in report order (with ``database_url``, also those that
+    build a database of their own next to it: the downtime replay)."""
+    own = (
+        [downtime_replay.pg_replay_scenario(pg.Server.parse(database_url))] if database_url else []
+    )
     return [
         *lookups.SCENARIOS,
         *hl7_ingest.SCENARIOS,
         custody_scan.SCENARIO,
         *station.SCENARIOS,
         *board.PG_SCENARIOS,
+        *own,
     ]
 
 
@@ -109,7 +115,7 @@ def run(
     if network:
         raise BenchError(f"{', '.join(sorted(network))}: only with --only {NETWORK_LOAD}.")
     sqlite = _sqlite_figures(compare) if compare is not None else None
-    chosen = _chosen(only)
+    chosen = _chosen(only, database_url)
     results = execute(Plan.postgres(database_url, quick=quick), chosen, say)
     names = {s.name for s in chosen}
     if not only:
@@ -135,8 +141,8 @@ def run(
     return 1 if results.errors else 0
 
 
-def _chosen(only: Sequence[str]) -> list[Scenario[Any]]:
-    available = scenarios()
+def _chosen(only: Sequence[str], database_url: str) -> list[Scenario[Any]]:
+    available = scenarios(database_url)
     if not only:
         return available
     known = {s.name for s in available}

@@ -166,3 +166,28 @@ def test_the_command_refuses_what_does_not_run_on_postgresql(
     bad.write_text(json.dumps([{"kind": "latency", "scenario": "x", "size": 1, "p95_ms": 1}]))
     compare_alone = runner.invoke(cli, ["bench", "--compare", str(bad)])
     assert compare_alone.exit_code != 0
+
+
+def test_the_downtime_replay_runs_on_postgresql_in_a_database_of_its_own(
+    server: pg.Server,
+) -> None:
+    from bench.downtime import replay as downtime_replay
+
+    url = server.url.render_as_string(hide_password=False)
+    scenario = downtime_replay.pg_replay_scenario(server)
+    assert scenario.name in {s.name for s in postgres.scenarios(url)}
+    assert scenario.name not in {s.name for s in postgres.scenarios()}
+    plan = Plan(sizes=(500,), iterations=2, warmup=1, process_runs=1, database_url=url)
+    results = execute(plan, [scenario], lambda _m: None)
+    assert not results.errors, results.errors
+    [measured] = results.measurements
+    assert measured.p95_ms > 0
+    assert measured.floor_p95_ms > 0
+    admin = server.admin()
+    with admin.connect() as conn:  # its clinic is dropped again
+        left = conn.scalar(
+            text("SELECT count(*) FROM pg_database WHERE datname = :n"),
+            {"n": f"{server.url.database}_downtime"},
+        )
+    admin.dispose()
+    assert left == 0
