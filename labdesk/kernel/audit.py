@@ -127,8 +127,7 @@ def _append(uow: UnitOfWork, entries: list[AuditEntry]) -> None:
     uow.audit.lock_chain()  # counts one entry and serialises writers
     if len(entries) > 1:
         uow.access.count_audit_entries(len(entries) - 1)
-    last = uow.audit.last()
-    previous = last.hash if last else GENESIS
+    previous = uow.audit.last_hash() or GENESIS
     for entry in entries:
         entry.prev_hash = previous
         entry.hash = link_hash(entry.prev_hash, entry.content())

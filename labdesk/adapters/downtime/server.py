@@ -17,14 +17,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import weakref
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import Connection, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import Insert
 
 from labdesk.access.auth import session_of
+from labdesk.adapters.database import translate_error
 from labdesk.adapters.downtime.reconcile_repo import open_count
 from labdesk.adapters.orm import counters, ordered_tests, print_jobs, specimens
 from labdesk.adapters.orm.downtime import accession_blocks, replayed_commands
@@ -79,6 +82,7 @@ class ServerSync:
     def __init__(self, uows: UnitOfWorkFactory, clock: Clock) -> None:
         self._uows = uows
         self._clock = clock
+        self._connection: Connection | None = None
         self._sessions = sessionmaker(bind=uows.engine, expire_on_commit=False)
         self._actors: dict[tuple[int, str], SignedInUser] = {}
         """Replay's actors, looked up once per sync run (most entries share a few)."""
@@ -181,7 +185,7 @@ class ServerSync:
             "reason": None,
         }
         pins = self._checked_pins(entry, station)
-        factory = _RecordingFactory(self._uows, self._sessions, record, pins)
+        factory = _RecordingFactory(self._uows, self._replay_sessions(), record, pins)
         bus = MessageBus(factory, FixedClock(entry.happened_at))
         try:
             # The labels were printed at the station: no after-commit step (no reprint).
@@ -189,6 +193,7 @@ class ServerSync:
         except AlreadyHandled:
             return self._earlier(command, entry, station)
         except StorageError:
+            self._drop_connection()
             raise
         except LabdeskError as exc:
             reason = f"{exc.message} {exc.hint}".strip()
@@ -196,6 +201,36 @@ class ServerSync:
             self._record(refused, self._refs(command, entry, station), _kind_of(exc))
             raise CommandRefused(reason) from exc
         return Applied(synced_at, result=result, ids=factory.created_ids(entry, result))
+
+    def _replay_sessions(self) -> sessionmaker[Session]:
+        """Sessions on one connection kept for this sync run (opened on first use).
+
+        A run replays its entries one after another; checking a pooled connection out for
+        each would cost a pre-ping round trip and the pool's bookkeeping per entry. Each
+        entry still commits its own transaction. A connection the server dropped is
+        replaced at the next entry (the failed one is reported as a lost connection and
+        sent again by the next run); the connection goes back to the pool with this object.
+        """
+        conn = self._connection
+        if conn is None or conn.closed or conn.invalidated:
+            self._drop_connection()
+            engine = self._uows.engine
+            try:
+                conn = self._connection = engine.connect()
+            except SQLAlchemyError as exc:
+                raise translate_error(exc, engine.url) from exc
+            weakref.finalize(self, conn.close)
+            self._sessions = sessionmaker(bind=conn, expire_on_commit=False)
+        return self._sessions
+
+    def _drop_connection(self) -> None:
+        """Forget the run's connection (the server dropped it); the next entry opens one."""
+        conn, self._connection = self._connection, None
+        if conn is not None:
+            try:
+                conn.close()
+            except SQLAlchemyError:  # already gone with the server
+                logger.debug("closing a dropped replay connection failed", exc_info=True)
 
     def _checked_pins(self, entry: OutboxEntry, station: str) -> tuple[tuple[str, int], ...]:
         """``entry``'s pinned serials, each inside a block reserved for ``station``.

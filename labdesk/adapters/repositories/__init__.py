@@ -444,6 +444,16 @@ class AuditRepository(_Repository):
         stmt = select(AuditEntry).order_by(orm.audit_entries.c.id.desc()).limit(1)
         return self.session.scalars(stmt).first()
 
+    def last_hash(self) -> str | None:
+        """The latest entry's hash, None for an empty log (what the next entry links to).
+
+        One column read, not an ORM entity: every audited command runs it, and loading the
+        entity cost more than the query.
+        """
+        stmt = select(orm.audit_entries.c.hash).order_by(orm.audit_entries.c.id.desc()).limit(1)
+        found = self.session.execute(stmt).scalar()
+        return None if found is None else str(found)
+
     def all_in_order(self) -> Sequence[AuditEntry]:
         """Every entry, oldest first."""
         return self.session.scalars(select(AuditEntry).order_by(orm.audit_entries.c.id)).all()
