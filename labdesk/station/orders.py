@@ -162,15 +162,14 @@ def place_order(
         raise ValidationError("An order needs at least one test.", hint="Pick tests from the list.")
     if len(codes) > MAX_TESTS_PER_ORDER:
         raise ValidationError(f"At most {MAX_TESTS_PER_ORDER} tests fit on one order.")
-    if uow.patients.get(patient_id) is None:
+    if not uow.patients.exists(patient_id):
         raise NotFound(f"Patient {patient_id} does not exist.")
-    for code in codes:
-        definition = uow.catalog.get_test(code)
-        if definition is None or not definition.active:
-            raise ValidationError(
-                f"'{code}' is not an orderable test.",
-                hint="Pick the test from the catalog list.",
-            )
+    unorderable = uow.catalog.unorderable(codes)
+    if unorderable:
+        raise ValidationError(
+            f"'{unorderable[0]}' is not an orderable test.",
+            hint="Pick the test from the catalog list.",
+        )
     now = clock.now()
     serial = uow.counters.next_value(f"manual-order-{now.year}")
     order = Order(

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.dml import ReturningInsert
 
 from labdesk.adapters import orm
@@ -99,6 +100,13 @@ class PatientRepository(_Repository):
     def get(self, patient_id: int) -> Patient | None:
         """Patient by primary key."""
         return self.session.get(Patient, patient_id)
+
+    def exists(self, patient_id: int) -> bool:
+        """Whether patient ``patient_id`` exists (one indexed read, no entity loaded)."""
+        if self.session.identity_map.get(identity_key(Patient, patient_id)) is not None:
+            return True
+        stmt = select(orm.patients.c.id).where(orm.patients.c.id == patient_id)
+        return self.session.execute(stmt).first() is not None
 
     def by_mrn(self, mrn: str) -> Patient | None:
         """Patient by medical record number (exact)."""
@@ -207,6 +215,18 @@ class CatalogRepository(_Repository):
         if active_only:
             stmt = stmt.where(orm.test_definitions.c.active.is_(True))
         return self.session.scalars(stmt).all()
+
+    def unorderable(self, codes: Sequence[str]) -> list[str]:
+        """Those of ``codes`` that are not an active test of the catalog, in their order.
+
+        One read for the whole order instead of an entity per code (placing an order only
+        needs to know each test may be ordered).
+        """
+        t = orm.test_definitions.c
+        active = set(
+            self.session.scalars(select(t.code).where(t.code.in_(list(codes)), t.active.is_(True)))
+        )
+        return [code for code in codes if code not in active]
 
     def get_test(self, code: str) -> TestDefinition | None:
         """Test definition by code (read once per unit of work, see :func:`_held`)."""
