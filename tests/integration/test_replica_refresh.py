@@ -180,14 +180,15 @@ def test_offline_sign_in_only_for_users_seen_here_and_enabled(
     assert _count(store.engine, users, users.c.id == ids["known"]) == 0
 
 
-def test_a_change_committed_after_a_later_one_is_still_applied(
+def _late_commit(
     engine: Engine,
     uow_factory: UnitOfWorkFactory,
     clock: FixedClock,
     station_world: object,
     store: StationStore,
-) -> None:
-    """A log number can commit after a higher one (PostgreSQL): it is a hole, asked again."""
+) -> tuple[ReplicaScope, int, int]:
+    """Ana's change refreshed as log number top+11 while top+1..top+10 still run; then
+    Ben's change commits with number top+1. Returns the scope and the two patients."""
     from labdesk.adapters.orm.replica import replica_log
 
     _order(station_world, uow_factory, clock, "ana")
@@ -215,17 +216,34 @@ def test_a_change_committed_after_a_later_one_is_still_applied(
             )
             .values(seq=top + 1)
         )
-    refresh_replica(uow_factory, store, scope, clock)
+    return scope, ana, ben
+
+
+HOLES_SQL = text("SELECT value FROM station_meta WHERE key = 'replica_holes'")
+
+
+def _names_and_holes(store: StationStore) -> tuple[dict[int, str], object]:
     with store.engine.connect() as conn:
         names = dict(conn.execute(select(patients.c.id, patients.c.given_name)).all())
+        return names, conn.scalar(HOLES_SQL)
+
+
+def test_a_change_committed_after_a_later_one_is_still_applied(
+    engine: Engine,
+    uow_factory: UnitOfWorkFactory,
+    clock: FixedClock,
+    station_world: object,
+    store: StationStore,
+) -> None:
+    """A log number can commit after a higher one (PostgreSQL): it is a hole, asked again."""
+    scope, ana, ben = _late_commit(engine, uow_factory, clock, station_world, store)
+    refresh_replica(uow_factory, store, scope, clock)
+    names, holes = _names_and_holes(store)
     assert (names[ana], names[ben]) == ("Anya", "Benno")
-    holes_sql = text("SELECT value FROM station_meta WHERE key = 'replica_holes'")
-    with store.engine.connect() as conn:
-        assert conn.scalar(holes_sql) not in (None, "{}")  # the rest are still looked for
+    assert holes not in (None, "{}")  # the rest are still looked for
     # Holes that never fill (rolled-back transactions) are forgotten after the grace.
     refresh_replica(uow_factory, store, scope, FixedClock(clock.now() + timedelta(hours=1)))
-    with store.engine.connect() as conn:
-        assert conn.scalar(holes_sql) == "{}"
+    assert _names_and_holes(store)[1] == "{}"
 
 
 def test_a_hole_that_fills_while_the_station_was_away_is_still_applied(
@@ -236,37 +254,9 @@ def test_a_hole_that_fills_while_the_station_was_away_is_still_applied(
     store: StationStore,
 ) -> None:
     """A hole that commits while the station is away past the grace is asked for once more."""
-    from labdesk.adapters.orm.replica import replica_log
-
-    _order(station_world, uow_factory, clock, "ana")
-    _order(station_world, uow_factory, clock, "ben")
-    scope = ReplicaScope(STATION)
-    refresh_replica(uow_factory, store, scope, clock)
-    ana = station_world.patients["ana"]  # type: ignore[attr-defined]
-    ben = station_world.patients["ben"]  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        top = int(conn.scalar(select(func.max(replica_log.c.seq))) or 0)
-        conn.execute(update(patients).where(patients.c.id == ana).values(given_name="Anya"))
-        # Ana's change shows as top+11; top+1..top+10 belong to transactions still running.
-        conn.execute(
-            update(replica_log).where(replica_log.c.seq > top).values(seq=replica_log.c.seq + 10)
-        )
-    assert refresh_replica(uow_factory, store, scope, clock).seq == top + 11
-    with engine.begin() as conn:  # ... and one of them commits now, with its number top+1
-        conn.execute(update(patients).where(patients.c.id == ben).values(given_name="Benno"))
-        conn.execute(
-            update(replica_log)
-            .where(
-                replica_log.c.table_name == "patients",
-                replica_log.c.row_id == str(ben),
-                replica_log.c.seq > top,
-            )
-            .values(seq=top + 1)
-        )
+    scope, ana, ben = _late_commit(engine, uow_factory, clock, station_world, store)
     later = FixedClock(clock.now() + timedelta(hours=1))  # the station was off for an hour
     refresh_replica(uow_factory, store, scope, later)
-    with store.engine.connect() as conn:
-        names = dict(conn.execute(select(patients.c.id, patients.c.given_name)).all())
-        holes = conn.scalar(text("SELECT value FROM station_meta WHERE key = 'replica_holes'"))
+    names, holes = _names_and_holes(store)
     assert (names[ana], names[ben]) == ("Anya", "Benno")
     assert holes == "{}"  # the rest never came: forgotten after that last ask
