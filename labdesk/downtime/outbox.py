@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import Clock
 from labdesk.kernel import command_codec
 from labdesk.kernel.dto import SignedInUser
@@ -26,6 +27,10 @@ class OutboxState(StrEnum):
     PENDING = "pending"
     SYNCED = "synced"
     CONFLICT = "conflict"
+
+
+ACCESSION_COUNTER = "accession-"
+"""Pins of counters named ``accession-YYYY`` are the accessions an entry issued."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,15 @@ class OutboxEntry:
     """``(counter, serial)`` the command took offline; the server must issue the same."""
     local_ids: tuple[tuple[str, int], ...] = ()
     """``(kind, id)`` the command created locally, in its result's order."""
+
+    def accessions(self) -> list[str]:
+        """The accession IDs the command took from the station's blocks (its pins of the
+        ``accession-<year>`` counters), with their check digits, in the order taken."""
+        return [
+            make_accession(int(counter.removeprefix(ACCESSION_COUNTER)), serial)
+            for counter, serial in self.pins
+            if counter.startswith(ACCESSION_COUNTER)
+        ]
 
 
 def new_entry(

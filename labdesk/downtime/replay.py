@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from labdesk.domain.accession import make_accession
 from labdesk.domain.clock import Clock
 from labdesk.domain.errors import StorageError
 from labdesk.downtime.errors import CommandRefused, OutboxUnreadable
@@ -35,9 +34,6 @@ from labdesk.kernel import command_codec
 from labdesk.kernel.messagebus import Command
 
 logger = logging.getLogger(__name__)
-
-ACCESSION_COUNTER = "accession-"
-"""Pins of counters named ``accession-YYYY`` are the accessions an entry issued."""
 
 IDENTITY_COMMANDS = frozenset({"ConfirmIdentity", "ConfirmIdentityByWristband"})
 """Refused on replay (the patient's record changed on the server), they hold their visit."""
@@ -281,11 +277,7 @@ class _Refused:
         if rows:
             for kind, local in entry.local_ids:
                 self._rows.setdefault((kind, local), entry.seq)
-        taken = [
-            make_accession(int(counter.removeprefix(ACCESSION_COUNTER)), serial)
-            for counter, serial in entry.pins
-            if counter.startswith(ACCESSION_COUNTER)
-        ]
+        taken = entry.accessions()
         for accession in taken:
             self._accessions.setdefault(accession, entry.seq)
         specimens = [local for kind, local in entry.local_ids if kind == "specimen"]

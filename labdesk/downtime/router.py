@@ -37,6 +37,7 @@ from labdesk.downtime.mode import Connectivity, OfflineRefused, StationStatus
 from labdesk.downtime.offline import queue_command
 from labdesk.downtime.outbox import OutboxState, new_entry
 from labdesk.downtime.ports import SyncServer
+from labdesk.downtime.reconcile import command_words
 from labdesk.downtime.replay import replay_outbox, result_ids
 from labdesk.downtime.sync import report_blocks, top_up_blocks
 from labdesk.kernel.dto import SignedInUser
@@ -106,11 +107,6 @@ server; what the server keeps of them is queued instead (``RecordOfflineLabels``
 ``RecordOfflineSpecimenLabels``). Session commands carry a password or PIN, which must never
 be written to the outbox: the audit entries they wrote are queued instead
 (:mod:`labdesk.downtime.audit_copy`)."""
-
-
-def _words(name: str) -> str:
-    out = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in name).strip()
-    return out[:1].upper() + out[1:]
 
 
 class _OfflineBus(MessageBus):
@@ -388,7 +384,7 @@ class StationRouter:
     def _handle_offline(self, command: Command[R], actor: SignedInUser | None) -> R:
         name = type(command).__name__
         if name not in OFFLINE_COMMANDS:
-            raise OfflineRefused(_words(name), self.status().offline_since)
+            raise OfflineRefused(command_words(name), self.status().offline_since)
         copies = self._offline_bus.audit_copies
         try:
             result = self._offline_bus.handle(command, actor)

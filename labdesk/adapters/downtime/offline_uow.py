@@ -20,9 +20,7 @@ from labdesk.adapters.repositories import CounterRepository
 from labdesk.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from labdesk.downtime.blocks import usable
 from labdesk.downtime.errors import BlockExhausted
-
-ACCESSION_PREFIX = "accession-"
-"""Counters named ``accession-YYYY`` are the accession serials (issue_accession)."""
+from labdesk.downtime.outbox import ACCESSION_COUNTER
 
 MANIFEST_PREFIX = "manifest-"
 OFFLINE_MANIFEST_BASE = 900_000_000
@@ -53,9 +51,9 @@ class BlockCounters(CounterRepository):
             # Offline manifests number from a range no server manifest reaches, so a local
             # number never meets a replicated one; replay maps it to the server's number.
             return OFFLINE_MANIFEST_BASE + super().next_value(f"offline-{name}")
-        if not name.startswith(ACCESSION_PREFIX):
+        if not name.startswith(ACCESSION_COUNTER):
             return super().next_value(name)
-        year = int(name.removeprefix(ACCESSION_PREFIX))
+        year = int(name.removeprefix(ACCESSION_COUNTER))
         blocks = usable(self._blocks.all(), year)
         if not blocks:
             raise BlockExhausted(self._station, year)

@@ -26,7 +26,7 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.order import OrderedTest
 from labdesk.domain.printing import PrintJob, PrintJobStatus
 from labdesk.downtime.errors import CommandRefused
-from labdesk.downtime.outbox import OutboxEntry
+from labdesk.downtime.outbox import ACCESSION_COUNTER, OutboxEntry
 from labdesk.downtime.reconcile import REVIEW_COMMANDS, ConflictKind, record_conflict
 from labdesk.downtime.replay import result_ids
 
@@ -73,7 +73,7 @@ class PinnedCounters(CounterRepository):
             if pinned == name:
                 del self._pins[i]
                 return serial
-        if self._strict and name.startswith("accession-"):
+        if self._strict and name.startswith(ACCESSION_COUNTER):
             raise CommandRefused(f"the command asked for more {name} serials than it took offline.")
         return super().next_value(name)
 

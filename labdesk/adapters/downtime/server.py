@@ -39,13 +39,13 @@ from labdesk.adapters.downtime.recording import (
 from labdesk.adapters.orm import counters, ordered_tests, specimens
 from labdesk.adapters.orm.downtime import accession_blocks, replayed_commands
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
-from labdesk.domain.accession import MAX_SERIAL, make_accession
+from labdesk.domain.accession import MAX_SERIAL
 from labdesk.domain.clock import Clock, FixedClock
 from labdesk.domain.errors import LabdeskError, StorageError
 from labdesk.domain.people import User
 from labdesk.downtime.blocks import AccessionBlock
 from labdesk.downtime.errors import BlockRefused, CommandRefused
-from labdesk.downtime.outbox import OutboxEntry
+from labdesk.downtime.outbox import ACCESSION_COUNTER, OutboxEntry
 from labdesk.downtime.ports import Applied
 from labdesk.downtime.reconcile import (
     ConflictKind,
@@ -62,7 +62,7 @@ logger = logging.getLogger(__name__)
 
 def accession_counter(year: int) -> str:
     """The counter online IDs come from (``labdesk.station.accession.issue_accession``)."""
-    return f"accession-{year}"
+    return f"{ACCESSION_COUNTER}{year}"
 
 
 def _upsert(session: Session) -> Any:
@@ -297,7 +297,7 @@ class ServerSync:
             # It reached the server online; the station then did it again offline on its own
             # copy (block accessions, local rows). That copy is not the server's: a person
             # reconciles it, and what the station did with it afterwards waits with it.
-            taken = _block_accessions(entry)
+            taken = entry.accessions()
             reason = self._superseded(command, taken) if taken else _diverged(entry)
             kind = ConflictKind.ACCESSIONS_DIFFER if taken else ConflictKind.OTHER
             record = {
@@ -316,8 +316,8 @@ class ServerSync:
 
     def _refs(self, command: Command[Any], entry: OutboxEntry, station: str) -> ConflictRefs:
         """What the refused command was about; a visit's patient when it names no test."""
-        refs = _refs(command, entry)
-        taken = _block_accessions(entry)
+        refs = _refs_from_fields(command, entry)
+        taken = entry.accessions()
         if taken:  # the tubes the station labelled offline, as the worklist names them
             refs = dataclasses.replace(
                 refs,
@@ -382,15 +382,6 @@ class ServerSync:
             uow.commit()
 
 
-def _block_accessions(entry: OutboxEntry) -> list[str]:
-    """The accessions ``entry`` took from the station's blocks offline (its pins)."""
-    return [
-        make_accession(int(name.removeprefix("accession-")), serial)
-        for name, serial in entry.pins
-        if name.startswith("accession-")
-    ]
-
-
 def _kind_of(error: LabdeskError) -> ConflictKind | None:
     """The conflict a refusal means when its type says so (None: told from its words).
 
@@ -415,7 +406,7 @@ def _in_blocks(name: str, serial: int, blocks: list[AccessionBlock]) -> bool:
     return any(accession_counter(b.year) == name and b.first <= serial <= b.last for b in blocks)
 
 
-def _refs(command: Command[Any], entry: OutboxEntry) -> ConflictRefs:
+def _refs_from_fields(command: Command[Any], entry: OutboxEntry) -> ConflictRefs:
     """What the refused command was about, as far as its fields say (for the worklist)."""
     ordered_test_id: int | None = None
     containers = getattr(command, "containers", ())
