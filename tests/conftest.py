@@ -62,6 +62,8 @@ if TYPE_CHECKING:  # the world modules are imported by name, as the tests import
     from spool_world import World as SpoolWorld
     from station_world import StationWorld
 
+    from labdesk.adapters.downtime.station_store import StationStore
+
 PG_URL_ENV = "LABDESK_TEST_PG_URL"
 REQUIRE_PG_ENV = "LABDESK_REQUIRE_PG"
 TESTS_DIR = Path(__file__).resolve().parent
@@ -343,6 +345,16 @@ def station_world(uow_factory: UnitOfWorkFactory, clock: FixedClock) -> StationW
     """Catalog, station ``DRAW-2``, one user per role, three patients (``station_world``)."""
     world: StationWorld = world_module("station_world").build_station_world(uow_factory, clock)
     return world
+
+
+@pytest.fixture
+def station_file(tmp_path: Path, station_world: StationWorld) -> Iterator[StationStore]:
+    """A fresh station file (replica, outbox, blocks) for ``station_world``'s station."""
+    from labdesk.adapters.downtime.station_store import open_station_store
+
+    store = open_station_store(tmp_path / "station.sqlite3", station_world.station_code)
+    yield store
+    store.close()
 
 
 @pytest.fixture

@@ -10,14 +10,13 @@ reaches the server, and the results board shows the tests as "needs reconciliati
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
-from station_world import StationWorld, add_order, build_station_world
+from station_world import StationWorld, add_order
 from test_downtime_router import make_router, visit
 
-from labdesk.adapters.downtime.station_store import StationStore, open_station_store
+from labdesk.adapters.downtime.station_store import StationStore
 from labdesk.adapters.orm import patients, specimens
 from labdesk.adapters.orm.downtime import reconciliation_items, replayed_commands
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
@@ -41,44 +40,40 @@ from labdesk.station.encounter import load_encounter
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def world(uow_factory: UnitOfWorkFactory, clock: FixedClock) -> StationWorld:
-    return build_station_world(uow_factory, clock)
-
-
-@pytest.fixture
-def store(tmp_path: Path, world: StationWorld) -> StationStore:
-    return open_station_store(tmp_path / "station.sqlite3", world.station_code)
-
-
 def _outcomes(uows: UnitOfWorkFactory) -> list[str]:
     with uows.engine.connect() as conn:
         return sorted(conn.scalars(select(replayed_commands.c.outcome)))
 
 
-def _flagged(uows: UnitOfWorkFactory, clock: FixedClock, world: StationWorld) -> set[int]:
+def _flagged(uows: UnitOfWorkFactory, clock: FixedClock, station_world: StationWorld) -> set[int]:
     with uows() as uow:
-        board = load_board(uow, clock, world.users[Role.CLINICIAN], OverduePolicy(), audit=False)
+        board = load_board(
+            uow, clock, station_world.users[Role.CLINICIAN], OverduePolicy(), audit=False
+        )
     return {r.ordered_test_id for r in board.rows if r.needs_reconciliation}
 
 
 def test_an_order_cancelled_on_the_server_while_drawn_offline_is_one_item(
-    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, store: StationStore
+    uow_factory: UnitOfWorkFactory,
+    clock: FixedClock,
+    station_world: StationWorld,
+    station_file: StationStore,
 ) -> None:
-    [cbc] = add_order(uow_factory, clock, world.patients["ana"], ("CBC",))
-    [other] = add_order(uow_factory, clock, world.patients["ben"], ("CBC",))
-    router = make_router(uow_factory, store, clock)
+    [cbc] = add_order(uow_factory, clock, station_world.patients["ana"], ("CBC",))
+    [other] = add_order(uow_factory, clock, station_world.patients["ben"], ("CBC",))
+    router = make_router(uow_factory, station_file, clock)
     router.go_offline("server down")
-    tubes = visit(router, world, "WB-M200001")  # collected and scanned back offline
+    tubes = visit(router, station_world, "WB-M200001")  # collected and scanned back offline
     assert len(tubes) == 1
     # Meanwhile the clinic cancels the test on the server.
     MessageBus(uow_factory, clock).handle(
-        CancelTests(ordered_test_ids=(cbc,), reason="ordered twice"), world.users[Role.CLINICIAN]
+        CancelTests(ordered_test_ids=(cbc,), reason="ordered twice"),
+        station_world.users[Role.CLINICIAN],
     )
 
     status = router.resync()
     assert (status.connectivity, status.pending, status.conflicts) == (Connectivity.ONLINE, 0, 1)
-    with store() as uow:
+    with station_file() as uow:
         kept = [e for e in uow.outbox.all() if e.state is OutboxState.CONFLICT]
     assert [e.command_type for e in kept] == ["CollectSpecimens", "ScanBack"]  # none dropped
     with uow_factory.engine.connect() as conn:
@@ -89,18 +84,23 @@ def test_an_order_cancelled_on_the_server_while_drawn_offline_is_one_item(
     assert "cancel" in item.server_reason.lower()
     assert tubes_on_server == 0  # the offline tube is not recorded over the cancellation
     assert _outcomes(uow_factory) == ["applied", "held", "refused"]  # the visit opened
-    assert other not in _flagged(uow_factory, clock, world)
+    assert other not in _flagged(uow_factory, clock, station_world)
 
 
 def test_a_patient_changed_on_the_server_holds_the_offline_visit_for_review(
-    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, store: StationStore
+    uow_factory: UnitOfWorkFactory,
+    clock: FixedClock,
+    station_world: StationWorld,
+    station_file: StationStore,
 ) -> None:
-    tests = add_order(uow_factory, clock, world.patients["ana"], ("CBC", "CMP"))
-    [other] = add_order(uow_factory, clock, world.patients["ben"], ("CBC",))
-    router = make_router(uow_factory, store, clock)
+    tests = add_order(uow_factory, clock, station_world.patients["ana"], ("CBC", "CMP"))
+    [other] = add_order(uow_factory, clock, station_world.patients["ben"], ("CBC",))
+    router = make_router(uow_factory, station_file, clock)
     router.go_offline("server down")
-    bus, ma = router.bus, world.ma
-    eid = bus.handle(OpenEncounter(patient_id=world.patients["ana"], station_code="DRAW-2"), ma)
+    bus, ma = router.bus, station_world.ma
+    eid = bus.handle(
+        OpenEncounter(patient_id=station_world.patients["ana"], station_code="DRAW-2"), ma
+    )
     # The assistant checks name and date of birth against the replica's record ...
     bus.handle(
         ConfirmIdentity(
@@ -128,13 +128,13 @@ def test_a_patient_changed_on_the_server_holds_the_offline_visit_for_review(
     with uow_factory.engine.begin() as conn:
         conn.execute(
             update(patients)
-            .where(patients.c.id == world.patients["ana"])
+            .where(patients.c.id == station_world.patients["ana"])
             .values(family_name="Okafor-Reyes")
         )
 
     status = router.resync()
     assert (status.connectivity, status.pending, status.conflicts) == (Connectivity.ONLINE, 0, 1)
-    with store() as uow:
+    with station_file() as uow:
         kept = [e.command_type for e in uow.outbox.all() if e.state is OutboxState.CONFLICT]
     assert kept[0] == "ConfirmIdentity"
     assert set(kept[1:]) == {"CollectSpecimens", "ScanBack"}  # the visit waits with it
@@ -142,8 +142,8 @@ def test_a_patient_changed_on_the_server_holds_the_offline_visit_for_review(
         [item] = conn.execute(select(reconciliation_items)).all()
         tubes_on_server = conn.scalar(select(func.count()).select_from(specimens))
     assert item.kind == "patient_changed"
-    assert item.patient_id == world.patients["ana"]
+    assert item.patient_id == station_world.patients["ana"]
     assert tubes_on_server == 0  # no tube recorded for a patient nobody re-identified
-    flagged = _flagged(uow_factory, clock, world)
+    flagged = _flagged(uow_factory, clock, station_world)
     assert set(tests) <= flagged  # the board says why the tests are still not collected
     assert other not in flagged

@@ -8,15 +8,13 @@ lets a visit just opened go on offline.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, insert, select
-from station_world import StationWorld, add_order, build_station_world
+from station_world import StationWorld, add_order
 from test_downtime_router import _accessions, make_router, visit
 
 from labdesk.adapters.downtime.ids import order_test_ids
-from labdesk.adapters.downtime.station_store import StationStore, open_station_store
+from labdesk.adapters.downtime.station_store import StationStore
 from labdesk.adapters.orm import ordered_tests, orders
 from labdesk.adapters.orm.downtime import reconciliation_items, replayed_commands
 from labdesk.adapters.orm.station import encounters
@@ -38,38 +36,31 @@ from labdesk.station.encounter import load_encounter
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def world(uow_factory: UnitOfWorkFactory, clock: FixedClock) -> StationWorld:
-    return build_station_world(uow_factory, clock)
-
-
-@pytest.fixture
-def store(tmp_path: Path, world: StationWorld) -> StationStore:
-    return open_station_store(tmp_path / "station.sqlite3", world.station_code)
-
-
 def test_a_collection_of_an_order_placed_offline_reaches_the_servers_tests(
-    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, store: StationStore
+    uow_factory: UnitOfWorkFactory,
+    clock: FixedClock,
+    station_world: StationWorld,
+    station_file: StationStore,
 ) -> None:
-    router = make_router(uow_factory, store, clock)
+    router = make_router(uow_factory, station_file, clock)
     router.go_offline("the server did not answer within 2 s")
     order_id = router.bus.handle(
         PlaceOrder(
-            patient_id=world.patients["ben"],
+            patient_id=station_world.patients["ben"],
             test_codes=("CMP", "CBC"),
             ordering_provider="Dr. Offline",
-            station_code=world.station_code,
+            station_code=station_world.station_code,
         ),
-        world.ma,
+        station_world.ma,
     )
     # Meanwhile the server gives the next ordered-test ids to another patient's order, so
     # the station's local ids of the offline order's tests now name that patient's tests.
-    others = add_order(uow_factory, clock, world.patients["cai"], ("CBC", "CMP"))
-    with store() as uow:
+    others = add_order(uow_factory, clock, station_world.patients["cai"], ("CBC", "CMP"))
+    with station_file() as uow:
         local = order_test_ids(uow.session, order_id)
     assert set(local) & set(others), "the test needs colliding ids to mean anything"
 
-    accessions = visit(router, world, "WB-M200002")
+    accessions = visit(router, station_world, "WB-M200002")
     assert len(accessions) == 2
     status = router.resync()
     assert (status.connectivity, status.pending) == (Connectivity.ONLINE, 0)
@@ -89,7 +80,7 @@ def test_a_collection_of_an_order_placed_offline_reaches_the_servers_tests(
             .where(ordered_tests.c.id.in_(others), ordered_tests.c.specimen_id.is_not(None))
         )
     assert cai_collected == 0  # the other patient's tests were never touched
-    assert {r.patient_id for r in rows} == {world.patients["ben"]}
+    assert {r.patient_id for r in rows} == {station_world.patients["ben"]}
     assert len(rows) == 2  # both of the offline order's tests, on the server's ids
     with uow_factory() as uow:
         assert verify_chains(uow).ok
@@ -98,15 +89,15 @@ def test_a_collection_of_an_order_placed_offline_reaches_the_servers_tests(
 def test_a_collection_whose_answer_was_lost_is_flagged_for_relabelling(
     uow_factory: UnitOfWorkFactory,
     clock: FixedClock,
-    world: StationWorld,
-    store: StationStore,
+    station_world: StationWorld,
+    station_file: StationStore,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    add_order(uow_factory, clock, world.patients["ana"], ("CBC", "CMP"))
-    router = make_router(uow_factory, store, clock)
-    bus, who = router.bus, world.ma
+    add_order(uow_factory, clock, station_world.patients["ana"], ("CBC", "CMP"))
+    router = make_router(uow_factory, station_file, clock)
+    bus, who = router.bus, station_world.ma
     eid = bus.handle(OpenEncounterByWristband(scanned="WB-M200001", station_code="DRAW-2"), who)
-    with uow_factory.engine.connect() as src, store.engine.begin() as dst:
+    with uow_factory.engine.connect() as src, station_file.engine.begin() as dst:
         # the heartbeat's replica refresh brought the visit to the station file
         dst.execute(insert(encounters), [dict(r._mapping) for r in src.execute(select(encounters))])
     view = bus.query(load_encounter, who, eid)
@@ -155,25 +146,30 @@ def test_a_collection_whose_answer_was_lost_is_flagged_for_relabelling(
     assert item.kind == "accessions_differ"
     assert all(a in item.server_reason for a in offline + on_server)
     assert held == 2
-    with store() as uow:
+    with station_file() as uow:
         assert uow.outbox.counts()[OutboxState.CONFLICT] == 3
     with uow_factory() as uow:
         assert verify_chains(uow).ok
 
 
 def test_an_online_write_asks_for_a_replica_refresh_soon(
-    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld, store: StationStore
+    uow_factory: UnitOfWorkFactory,
+    clock: FixedClock,
+    station_world: StationWorld,
+    station_file: StationStore,
 ) -> None:
-    add_order(uow_factory, clock, world.patients["ana"], ("CBC",))
-    router = make_router(uow_factory, store, clock)
+    add_order(uow_factory, clock, station_world.patients["ana"], ("CBC",))
+    router = make_router(uow_factory, station_file, clock)
     assert router.take_changed() is False
     router.bus.handle(
-        OpenEncounterByWristband(scanned="WB-M200001", station_code=world.station_code), world.ma
+        OpenEncounterByWristband(scanned="WB-M200001", station_code=station_world.station_code),
+        station_world.ma,
     )
     assert router.take_changed() is True
     assert router.take_changed() is False  # asked once
     router.go_offline("server down")
     router.bus.handle(
-        OpenEncounterByWristband(scanned="WB-M200002", station_code=world.station_code), world.ma
+        OpenEncounterByWristband(scanned="WB-M200002", station_code=station_world.station_code),
+        station_world.ma,
     )
     assert router.take_changed() is False  # offline work waits for the replay, not a refresh
