@@ -10,6 +10,7 @@ from labdesk.domain.order import OrderSource, Priority
 from labdesk.domain.patient import Sex
 from labdesk.domain.people import Role
 from labdesk.kernel.dto import SignedInUser
+from labdesk.kernel.messagebus import MessageBus
 from labdesk.ports import UowFactory
 from labdesk.seed.builder import ClinicBuilder
 from labdesk.seed.names import SyntheticPerson
@@ -100,3 +101,32 @@ def add_order(
         ids = [ot.id for ot in tests if ot.id is not None]
         uow.commit()
     return ids
+
+
+def draw_and_scan_back(
+    bus: MessageBus, actor: SignedInUser, wristband: str, station_code: str = STATION
+) -> list[str]:
+    """The visit as the chair sends it: open by wristband, collect the whole plan with its
+    nominal volumes, scan every tube back; returns the tubes' accessions."""
+    from labdesk.station.commands import CollectSpecimens, OpenEncounterByWristband, ScanBack
+    from labdesk.station.dto import ContainerCollection
+    from labdesk.station.encounter import load_encounter
+
+    eid = bus.handle(OpenEncounterByWristband(scanned=wristband, station_code=station_code), actor)
+    view = bus.query(load_encounter, actor, eid)
+    result = bus.handle(
+        CollectSpecimens(
+            encounter_id=eid,
+            containers=tuple(
+                ContainerCollection(
+                    c.container_code, c.ordered_test_ids, volume_ml=c.nominal_volume_ml
+                )
+                for c in view.plan.containers
+            ),
+        ),
+        actor,
+    )
+    accessions = [s.accession for s in result.specimens]
+    for accession in accessions:
+        bus.handle(ScanBack(encounter_id=eid, scanned=accession), actor)
+    return accessions

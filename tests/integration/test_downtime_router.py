@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, insert, select, text
-from station_world import StationWorld, add_order, build_station_world
+from station_world import StationWorld, add_order, build_station_world, draw_and_scan_back
 
 from labdesk.access.audit_log import verify_audit_log
 from labdesk.adapters.downtime.server import ServerSync
@@ -79,28 +79,7 @@ def visit(
     router: StationRouter, world: StationWorld, wristband: str, actor: SignedInUser | None = None
 ) -> list[str]:
     """Open by wristband, collect the plan, scan every tube back; returns the accessions."""
-    bus = router.bus
-    who = actor or world.ma
-    eid = bus.handle(
-        OpenEncounterByWristband(scanned=wristband, station_code=world.station_code), who
-    )
-    view = bus.query(load_encounter, who, eid)
-    result = bus.handle(
-        CollectSpecimens(
-            encounter_id=eid,
-            containers=tuple(
-                ContainerCollection(
-                    c.container_code, c.ordered_test_ids, volume_ml=c.nominal_volume_ml
-                )
-                for c in view.plan.containers
-            ),
-        ),
-        who,
-    )
-    accessions = [s.accession for s in result.specimens]
-    for accession in accessions:
-        bus.handle(ScanBack(encounter_id=eid, scanned=accession), who)
-    return accessions
+    return draw_and_scan_back(router.bus, actor or world.ma, wristband, world.station_code)
 
 
 @pytest.fixture

@@ -27,21 +27,17 @@ from sqlalchemy import func, select
 from labdesk.access.audit_log import verify_audit_log
 from labdesk.access.commands import SignIn
 from labdesk.adapters import orm
-from labdesk.adapters.downtime.server import ServerSync
 from labdesk.adapters.downtime.station_store import StationStore, open_station_store
 from labdesk.bootstrap import Core
 from labdesk.custody.verify import verify_chains
 from labdesk.domain.custody import CustodyEventKind
-from labdesk.domain.patient import PatientIdentifier
-from labdesk.domain.people import Site, Station
+from labdesk.domain.people import Station
 from labdesk.downtime.blocks import BlockPolicy
 from labdesk.downtime.mode import Connectivity
 from labdesk.downtime.router import StationRouter
-from labdesk.replica.refresh import refresh_replica
-from labdesk.replica.scope import ReplicaScope
+from tests.ui.downtime_clinic import STATION, seed_clinic, station_router
 from tests.ui.station_window import (
     open_station_window,
-    place_order,
     scan,
     station_of,
     wait_view,
@@ -49,8 +45,6 @@ from tests.ui.station_window import (
 from ui.app import context_of
 from ui.main_window import MainWindow
 from ui.station.banner import Step
-
-STATION = "DRAW-2"  # the ui conftest's station code
 
 
 @pytest.fixture
@@ -61,25 +55,7 @@ def labels_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def server(core: Core, labels_dir: Path) -> Core:
     """The clinic's server: this station, a wristband and an order for John Smith."""
-    with core.uow() as uow:
-        site = Site(code="CLINIC", name="Riverside", timezone="America/New_York")
-        uow.people.add(site)
-        uow.people.flush()
-        assert site.id is not None
-        uow.people.add(
-            Station(
-                code=STATION, name="Chair 2", site_id=site.id, label_printer_uri=labels_dir.as_uri()
-            )
-        )
-        patient = uow.patients.by_mrn("M100001")
-        assert patient is not None
-        assert patient.id is not None
-        uow.patients.add_identifier(
-            PatientIdentifier(patient_id=patient.id, system="wristband", value="WBM100001")
-        )
-        uow.commit()
-    place_order(core, patient.id, ("CBC", "CMP"), "EHR-M100001")
-    return core
+    return seed_clinic(core, labels_dir)
 
 
 @pytest.fixture
@@ -91,13 +67,7 @@ def store(tmp_path: Path) -> Iterator[StationStore]:
 
 @pytest.fixture
 def router(server: Core, store: StationStore) -> StationRouter:
-    return StationRouter(
-        server.uow,
-        store,
-        server.clock,
-        sync_server=lambda: ServerSync(server.uow, server.clock),
-        refresh=lambda: refresh_replica(server.uow, store, ReplicaScope(STATION), server.clock),
-    )
+    return station_router(server, store)
 
 
 def test_a_whole_visit_offline_at_the_chair_then_replayed(

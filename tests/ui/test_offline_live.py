@@ -21,58 +21,29 @@ from sqlalchemy import text
 
 from labdesk.access.commands import SignIn
 from labdesk.adapters.change_feed import SqliteChangeFeed
-from labdesk.adapters.downtime.server import ServerSync
 from labdesk.adapters.downtime.station_store import StationStore, open_station_store
 from labdesk.bootstrap import Core
-from labdesk.domain.patient import PatientIdentifier
-from labdesk.domain.people import Site, Station
 from labdesk.downtime.blocks import BlockPolicy
 from labdesk.downtime.heartbeat import Heartbeat, StationDowntime
 from labdesk.downtime.live import DowntimeChangeFeed
 from labdesk.downtime.mode import Connectivity
 from labdesk.downtime.router import StationRouter
 from labdesk.kernel.changes import ChangeBatch, FeedState, OnChanges, OnState
-from labdesk.kernel.dto import SignedInUser
 from labdesk.live_feed import open_feed
-from labdesk.replica.refresh import refresh_replica
-from labdesk.replica.scope import ReplicaScope
-from labdesk.station.commands import CollectSpecimens, OpenEncounterByWristband, ScanBack
-from labdesk.station.dto import ContainerCollection
-from labdesk.station.encounter import load_encounter
-from tests.ui.station_window import open_station_window, place_order, station_of
+from tests.station_world import draw_and_scan_back
+from tests.ui.downtime_clinic import STATION, seed_clinic, station_router
+from tests.ui.station_window import open_station_window, station_of
 from ui.app import context_of
 from ui.live import LiveUpdates
 from ui.main_window import MainWindow
 
-STATION = "DRAW-2"  # the ui conftest's station code
 WAIT_MS = 10_000
 
 
 @pytest.fixture
 def server(core: Core, tmp_path: Path) -> Core:
     """The clinic's server: this station, a wristband and an order for John Smith."""
-    with core.uow() as uow:
-        site = Site(code="CLINIC", name="Riverside", timezone="America/New_York")
-        uow.people.add(site)
-        uow.people.flush()
-        assert site.id is not None
-        uow.people.add(
-            Station(
-                code=STATION,
-                name="Chair 2",
-                site_id=site.id,
-                label_printer_uri=(tmp_path / "labels").as_uri(),
-            )
-        )
-        patient = uow.patients.by_mrn("M100001")
-        assert patient is not None
-        assert patient.id is not None
-        uow.patients.add_identifier(
-            PatientIdentifier(patient_id=patient.id, system="wristband", value="WBM100001")
-        )
-        uow.commit()
-    place_order(core, patient.id, ("CBC", "CMP"), "EHR-M100001")
-    return core
+    return seed_clinic(core, tmp_path / "labels")
 
 
 @pytest.fixture
@@ -84,13 +55,7 @@ def store(tmp_path: Path) -> Iterator[StationStore]:
 
 @pytest.fixture
 def router(server: Core, store: StationStore) -> StationRouter:
-    return StationRouter(
-        server.uow,
-        store,
-        server.clock,
-        sync_server=lambda: ServerSync(server.uow, server.clock),
-        refresh=lambda: refresh_replica(server.uow, store, ReplicaScope(STATION), server.clock),
-    )
+    return station_router(server, store)
 
 
 @pytest.fixture
@@ -107,29 +72,6 @@ def live(
     qtbot.waitUntil(lambda: updates.live, timeout=WAIT_MS)
     yield updates
     updates.stop()
-
-
-def _collect_at_the_chair(router: StationRouter, maria: SignedInUser) -> list[str]:
-    """The visit as the chair's screen sends it: wristband, collect the plan, scan back."""
-    bus = router.bus
-    eid = bus.handle(OpenEncounterByWristband(scanned="WBM100001", station_code=STATION), maria)
-    view = bus.query(load_encounter, maria, eid)
-    result = bus.handle(
-        CollectSpecimens(
-            encounter_id=eid,
-            containers=tuple(
-                ContainerCollection(
-                    c.container_code, c.ordered_test_ids, volume_ml=c.nominal_volume_ml
-                )
-                for c in view.plan.containers
-            ),
-        ),
-        maria,
-    )
-    accessions = [s.accession for s in result.specimens]
-    for accession in accessions:
-        bus.handle(ScanBack(encounter_id=eid, scanned=accession), maria)
-    return accessions
 
 
 def test_offline_changes_reach_the_worklist_and_online_reloads_it(
@@ -158,7 +100,7 @@ def test_offline_changes_reach_the_worklist_and_online_reloads_it(
     qtbot.waitUntil(lambda: window.offline_banner.isVisible())
     assert feed.offline
     reloads = view.reloads
-    accessions = _collect_at_the_chair(router, maria)
+    accessions = draw_and_scan_back(router.bus, maria, "WBM100001", STATION)
     assert len(accessions) == 2
     with store.engine.connect() as conn:  # migration 0013's counters, in the station file
         rows = conn.execute(text("SELECT topic, seq FROM change_counters"))
