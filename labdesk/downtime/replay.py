@@ -109,31 +109,38 @@ def result_ids(
     return tuple(pairs)
 
 
-def rewrite_ids(
-    command: Any, ids: dict[tuple[str, int], int], fields: IdFields | None = None
-) -> Any:
-    """``command`` with its id fields mapped from local to server ids (unknown ids kept)."""
-    if fields is None:
-        fields = ID_FIELDS.get(type(command).__name__, {})
+def map_ids(item: Any, fields: IdFields, mapped: Callable[[str, int], int]) -> Any:
+    """``item`` with each id its ``fields`` hold replaced by ``mapped(kind, id)``.
+
+    The one walk over :data:`ID_FIELDS`: a tuple of items is walked item by item, a number
+    kept as digits (a manifest number) keeps its width, booleans are left alone. Returns
+    ``item`` itself when nothing changed.
+    """
     changes: dict[str, Any] = {}
     for name, kind in fields.items():
-        value = getattr(command, name)
+        value = getattr(item, name)
         if isinstance(kind, dict):  # a tuple of items, each with id fields of its own
-            items = tuple(rewrite_ids(item, ids, kind) for item in value)
+            items = tuple(map_ids(sub, kind, mapped) for sub in value)
             if items != tuple(value):
                 changes[name] = items
+        elif isinstance(value, bool):
             continue
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int):
-            changes[name] = ids.get((kind, value), value)
-        elif isinstance(value, str) and value.isdigit():  # a number (manifests): same width
-            mapped = ids.get((kind, int(value)))
-            if mapped is not None:
-                changes[name] = str(mapped).zfill(len(value))
+        elif isinstance(value, int):
+            changes[name] = mapped(kind, value)
+        elif isinstance(value, str) and value.isdigit():
+            number = mapped(kind, int(value))
+            if number != int(value):
+                changes[name] = str(number).zfill(len(value))
         elif isinstance(value, tuple):
-            changes[name] = tuple(ids.get((kind, v), v) for v in value)
-    return dataclasses.replace(command, **changes) if changes else command
+            changes[name] = tuple(mapped(kind, v) if isinstance(v, int) else v for v in value)
+    return dataclasses.replace(item, **changes) if changes else item
+
+
+def rewrite_ids(command: Command[Any], ids: dict[tuple[str, int], int]) -> Command[Any]:
+    """``command`` with its id fields mapped from local to server ids (unknown ids kept)."""
+    fields = ID_FIELDS.get(type(command).__name__, {})
+    result: Command[Any] = map_ids(command, fields, lambda kind, v: ids.get((kind, v), v))
+    return result
 
 
 @dataclass(frozen=True)
@@ -302,28 +309,21 @@ class _Refused:
                 seq, label = self._specimens[local]
                 return seq, label if label.startswith("specimen") else f"tube {label}"
         if self._rows:
-            for kind, local in _named_ids(command, ID_FIELDS.get(type(command).__name__, {})):
+            for kind, local in _named_ids(command):
                 if (kind, local) in self._rows:
                     return self._rows[kind, local], f"{kind.replace('_', ' ')} {local}"
         return None
 
 
-def _named_ids(item: Any, fields: IdFields) -> list[tuple[str, int]]:
-    """The ``(kind, id)`` pairs ``item``'s id fields hold (numbers as ints)."""
+def _named_ids(command: Command[Any]) -> list[tuple[str, int]]:
+    """The ``(kind, id)`` pairs ``command``'s id fields hold (numbers as ints)."""
     found: list[tuple[str, int]] = []
-    for name, kind in fields.items():
-        value = getattr(item, name)
-        if isinstance(kind, dict):
-            for sub in value:
-                found.extend(_named_ids(sub, kind))
-        elif isinstance(value, bool):
-            continue
-        elif isinstance(value, int):
-            found.append((kind, value))
-        elif isinstance(value, str) and value.isdigit():
-            found.append((kind, int(value)))
-        elif isinstance(value, tuple):
-            found.extend((kind, v) for v in value if isinstance(v, int))
+
+    def note(kind: str, value: int) -> int:
+        found.append((kind, value))
+        return value
+
+    map_ids(command, ID_FIELDS.get(type(command).__name__, {}), note)
     return found
 
 
