@@ -7,9 +7,11 @@ waiting at each chair, and a pool of specimens already received at the lab for t
 bursts to report on (drawn and walked through custody, hash chains and all).
 
 The background volume ("a database of 10 million specimens"): an empty database is loaded
-first by helper C's COPY loader (:func:`bench.data.pg_copy.build`: patients, orders, open
-tests on the board, custody chains); a database already holding LabDesk data is used as it
-is, and what it lacks is added by :func:`add_filler`: bulk ``INSERT ... SELECT
+first by the COPY loader (:func:`bench.data.pg_copy.build`: patients, orders, open tests on
+the board, custody chains) with at most :data:`CLINIC_SPECIMENS` specimens, the clinic's
+recent year (an accession year holds at most 9,999,999 serials, and a board of more than
+100k open tests is not a clinic's); a database already holding LabDesk data is used as it
+is. What either lacks is added by :func:`add_filler`, the archive of older received work: bulk ``INSERT ... SELECT
 generate_series`` rows (patients, and received specimens with no history and no tests) on
 the PostgreSQL server itself. Filler accessions start with ``9``
 (years 2090-2099, never issued by the run's 2026 counter) and carry no check digit: they
@@ -48,6 +50,8 @@ PANEL = ("CBC", "CMP")
 HL7_TEST = "CBC"
 FILLER_SITE = "NETFILL"
 FILLER_SITE_NAME = "Network archive (filler rows)"
+CLINIC_SPECIMENS = 1_000_000
+"""The most specimens the COPY loader builds with their orders and board (the rest is filler)."""
 
 _KEYS_SQL = text(
     "SELECT s.accession, p.mrn, d.loinc, d.code, o.placer_order_number FROM ordered_tests t"
@@ -142,7 +146,8 @@ def build_world(
     if migrate.schema_state(engine).current is None and specimens > 0:
         from bench.data import pg_copy
 
-        loaded = pg_copy.build(url, specimens, seed=seed, progress=progress).specimens
+        clinic = min(specimens, CLINIC_SPECIMENS)
+        loaded = pg_copy.build(url, clinic, seed=seed, progress=progress).specimens
     ensure_schema(engine)
     load_seconds = time.perf_counter() - started
     uows = UnitOfWorkFactory(engine)

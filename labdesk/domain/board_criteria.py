@@ -40,3 +40,18 @@ class Criteria:
     descending: bool = False
     second_reasons: frozenset[str] | None = None
     """Reasons found among second deadlines (None: unknown, look in both columns)."""
+
+    @property
+    def every_open_test(self) -> bool:
+        """True when the criteria select exactly the open tests (no filter, no closed ones):
+        their count is the one the board keeps (order and sort do not change a count)."""
+        return not (
+            self.include_closed
+            or self.status is not None
+            or self.clinician
+            or self.clinician_id is not None
+            or self.any_flag
+            or self.reason is not None
+            or self.patient_words
+            or self.words
+        )

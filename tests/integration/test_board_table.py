@@ -260,3 +260,76 @@ def test_acknowledged_tests_leave_the_board_after_the_keep_period(
     query = BoardQuery(include_closed=True)
     now_s = posix(much_later.now())
     assert all(r.status.is_open for r in read(uow, query, now_s))
+
+
+def _open_counts(engine: Engine) -> tuple[int | None, int]:
+    """``(count the board keeps, open entries counted)``."""
+    with engine.connect() as conn:
+        kept = conn.scalar(text("SELECT open_entries FROM board_state"))
+        counted = conn.scalar(
+            select(func.count()).select_from(board_entries).where(board_entries.c.is_open)
+        )
+    return kept, int(counted or 0)
+
+
+def test_the_kept_open_count_follows_every_refresh(
+    uow: UnitOfWorkFactory, clock: FixedClock, engine: Engine
+) -> None:
+    """The unfiltered board's count is kept by the refresh's writes, not counted: after a
+    rebuild, a closing acknowledgement, a cancel made in SQL, concurrent refreshes, a new
+    policy and the keep period's purge it still equals the open entries."""
+    with uow() as u:
+        board = load_board(u, clock, doctor(uow), POLICY, audit=False)
+    kept, counted = _open_counts(engine)
+    assert kept == counted == board.open_total == board.total > 0
+    finals = read(uow, BoardQuery(status=Status.FINAL), board.now_s)
+    with uow() as u:
+        acknowledge_results(
+            u, clock, doctor(uow), [finals[0].ordered_test_id], AckMeaning.REVIEWED, ""
+        )
+    waiting = read(uow, BoardQuery(status=Status.ORDERED), board.now_s)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE ordered_tests SET status = 'cancelled' WHERE id = :t"),
+            {"t": waiting[0].ordered_test_id},
+        )
+    with uow() as u:
+        refresh_board(u, clock, POLICY)
+    kept, counted = _open_counts(engine)
+    assert kept == counted == board.total - 2
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE ordered_tests SET status_changed_at = status_changed_at"))
+    def refresh() -> None:
+        with uow() as u:
+            refresh_board(u, clock, POLICY)
+
+    threads = [threading.Thread(target=refresh) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _open_counts(engine) == (counted, counted)
+    later = FixedClock(clock.now() + timedelta(days=KEEP_CLOSED_DAYS + 30))
+    for step in (OverduePolicy(pickup_grace_min=5), POLICY):
+        with uow() as u:
+            refresh_board(u, later, step)
+        assert _open_counts(engine) == (counted, counted)
+    with uow() as u:
+        page = query_board(u, doctor(uow), BoardQuery(sort=SortKey.PATIENT), board.now_s)
+    assert page.total == counted
+
+
+def test_an_unknown_kept_count_is_counted_and_a_known_one_is_read(
+    uow: UnitOfWorkFactory, clock: FixedClock, engine: Engine
+) -> None:
+    actor = doctor(uow)
+    with uow() as u:
+        board = load_board(u, clock, actor, POLICY, audit=False)
+    finals = len(oracle(uow, BoardQuery(status=Status.FINAL), board.now_s))
+    for kept, total in ((None, board.total), (7, 7)):  # 7: proves the row is what is read
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE board_state SET open_entries = :n"), {"n": kept})
+        with uow() as u:
+            assert query_board(u, actor, BoardQuery(), board.now_s).total == total
+            filtered = query_board(u, actor, BoardQuery(status=Status.FINAL), board.now_s)
+        assert filtered.total == finals

@@ -245,6 +245,32 @@ def test_filler_rows_bring_a_database_up_to_the_wanted_size(pg_engine: Engine) -
     assert correctness.count(pg_engine).clean
 
 
+def test_an_empty_database_is_copied_one_clinic_year_and_filled_with_archive_rows(
+    pg_engine: Engine, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """10M specimens do not fit one accession year: the COPY loader builds at most the
+    clinic's year (its orders, board and custody chains), the archive filler the rest."""
+    with pg_engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    monkeypatch.setattr(world, "CLINIC_SPECIMENS", 1_500)
+    net = world.build_world(
+        pg_url, pg_engine, SystemClock(), chairs=1, clinicians=1, visits_per_chair=1,
+        hl7_pool=2, specimens=2_000, seed=4, progress=lambda _line: None,
+    )  # fmt: skip
+    with pg_engine.connect() as conn:
+        copied, filler, total = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE site_id = (SELECT id FROM sites WHERE code"
+                " = 'BENCH')), count(*) FILTER (WHERE accession LIKE '9%'), count(*)"
+                " FROM specimens"
+            )
+        ).one()
+    assert (copied, total, net.specimens) == (1_500, 2_000, 2_000)
+    assert 0 < filler <= 500  # the rest, less the run's own received specimens
+    assert correctness.count(pg_engine).clean
+
+
 def test_the_live_delay_runs_from_the_answer_to_the_first_arrival() -> None:
     marks = [("specimens:1", 100.0), ("specimens:2", 100.0), ("specimens:3", 100.0)]
     heard = [

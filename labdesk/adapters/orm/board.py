@@ -15,6 +15,9 @@ far in the future for a closed test (an indexable sort key); ``d1_*``/``d2_*`` t
 deadlines, the more urgent first. ``board_state.fingerprint`` is a SHA-256 of the policy,
 catalog and routes; ``version`` is bumped by every refresh that changed entries, and
 ``generation`` is a random token renewed with it (unique even across restored backups).
+``open_entries`` (migration 0023) is how many open entries the table holds, kept by every
+write of the refresh in the same transaction, so the unfiltered board's count is one row
+read instead of a count of 100k entries; NULL when not known (then they are counted).
 
 Not mapped to domain classes: these rows are a read model, written and read with Core.
 """
@@ -157,4 +160,5 @@ board_state = Table(
     Column("rebuilt_s", Float),
     Column("analyzed_rows", Integer),
     Column("generation", String(32)),
+    Column("open_entries", Integer),
 )

@@ -211,8 +211,16 @@ def rows_statement(ids: Sequence[int]) -> Select[Any]:
 
 
 def count_statement(c: Criteria) -> Select[Any]:
-    """How many rows ``c`` matches."""
-    return select(func.count()).select_from(e).where(where_clause(c))
+    """How many rows ``c`` matches.
+
+    Every open test (the unfiltered board) is the count the refresh keeps on the state
+    row, counted only when that is unknown (``COALESCE`` evaluates the count only then).
+    """
+    counted = select(func.count()).select_from(e).where(where_clause(c))
+    if not c.every_open_test:
+        return counted
+    kept = select(board_state.c.open_entries).where(board_state.c.id == _STATE_ID)
+    return select(func.coalesce(kept.scalar_subquery(), counted.scalar_subquery()))
 
 
 class BoardTableRepository:
@@ -439,20 +447,39 @@ class BoardTableRepository:
 
     # ------------------------------------------------------------ writes
 
+    # Each write keeps ``board_state.open_entries`` equal to the open entries, in the same
+    # transaction (the refresh holds the state row's lock); purging removes closed ones only.
+
     def delete_entries(self, ids: Iterable[int]) -> None:
         """Remove the entries of ``ids``."""
         wanted = list(ids)
         if wanted:
-            self.session.execute(delete(e).where(e.c.ordered_test_id.in_(wanted)))
+            gone = self.session.execute(
+                delete(e).where(e.c.ordered_test_id.in_(wanted)).returning(e.c.is_open)
+            )
+            self._count_open(-sum(1 for (is_open,) in gone if is_open))
 
     def delete_all(self) -> None:
         """Remove every entry (a rebuild)."""
         self.session.execute(delete(e))
+        self.session.execute(
+            update(board_state).where(board_state.c.id == _STATE_ID).values(open_entries=0)
+        )
 
     def insert_entries(self, entries: Sequence[Mapping[str, Any]]) -> None:
         """Insert entries (dictionaries keyed by column name), in one executemany."""
         if entries:
             self.session.execute(insert(e), list(entries))
+            self._count_open(sum(1 for entry in entries if entry["is_open"]))
+
+    def _count_open(self, change: int) -> None:
+        if change:
+            kept = board_state.c.open_entries
+            self.session.execute(
+                update(board_state)
+                .where(board_state.c.id == _STATE_ID)
+                .values(open_entries=kept + change)
+            )
 
     def purge_closed(self, before_s: float) -> int:
         """Remove entries of tests closed before ``before_s``; returns how many."""
