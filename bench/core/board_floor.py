@@ -1,10 +1,12 @@
 """Floors of the board scenarios: the board's own statements as bare SQL on ``sqlite3``.
 
-A board load or re-filter ends in two statements over the board table: the count of the
-query's matches and its first page. The floor runs exactly those statements (compiled once
-for the database's dialect with their values inlined) on a plain ``sqlite3`` connection, or
-a bare psycopg connection on PostgreSQL, so the ratio shows what the
-services, the unit of work and the Qt model add on top of the database's own work.
+A board load or re-filter ends in the statements over the board table that count the
+query's matches and find its first page: one page statement, or for the urgency order's
+first page the level reads (:mod:`labdesk.adapters.repositories.board_levels`), recorded as
+the repository issues them. The floor runs exactly those statements (compiled once for the
+database's dialect with their values inlined) on a plain ``sqlite3`` connection, or a bare
+psycopg connection on PostgreSQL, so the ratio shows what the services, the unit of work
+and the Qt model add on top of the database's own work.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import sqlite3
 from functools import cache
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.sql import ClauseElement
 
 from labdesk.adapters.database import make_engine
+from labdesk.adapters.repositories import board_levels
 from labdesk.adapters.repositories.board import count_statement, page_statement
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.results.board import criteria_for
@@ -29,19 +33,28 @@ def _sql(statement: ClauseElement, dialect: Dialect) -> str:
 
 
 @cache
-def floor_statements(url: str, query: BoardQuery, now_s: float) -> tuple[str, str]:
-    """``(count SQL, first page SQL)`` of ``query`` at ``now_s`` (values inlined)."""
+def floor_statements(url: str, query: BoardQuery, now_s: float) -> tuple[str, tuple[str, ...]]:
+    """``(count SQL, the first page's statements)`` of ``query`` at ``now_s`` (values inlined)."""
     engine = make_engine(url)
     try:
+        dialect = engine.dialect
         with UnitOfWorkFactory(engine)() as uow:
             criteria = criteria_for(uow, query, now_s)
-        dialect = engine.dialect
+            page: tuple[str, ...]
+            if not board_levels.reads_by_level(criteria, 0):
+                page = (_sql(page_statement(criteria, 0, PAGE_SIZE), dialect),)
+            else:
+                issued: list[str] = []
+
+                def run(statement: Select[Any]) -> list[Any]:
+                    issued.append(_sql(statement, dialect))
+                    return list(uow.session.execute(statement))
+
+                board_levels.first_page_ids(run, criteria, PAGE_SIZE)
+                page = tuple(issued)
     finally:
         engine.dispose()
-    return (
-        _sql(count_statement(criteria), dialect),
-        _sql(page_statement(criteria, 0, PAGE_SIZE), dialect),
-    )
+    return _sql(count_statement(criteria), dialect), page
 
 
 @cache
@@ -75,5 +88,6 @@ def floor_count(url: str, query: BoardQuery, now_s: float) -> int:
     count_sql, page_sql = floor_statements(url, query, now_s)
     conn = _connection(url)
     total = int(conn.execute(count_sql).fetchone()[0])
-    conn.execute(page_sql).fetchall()
+    for sql in page_sql:
+        conn.execute(sql).fetchall()
     return total

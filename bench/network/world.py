@@ -11,9 +11,9 @@ first by the COPY loader (:func:`bench.data.pg_copy.build`: patients, orders, op
 the board, custody chains) with at most :data:`CLINIC_SPECIMENS` specimens, the clinic's
 recent year (an accession year holds at most 9,999,999 serials, and a board of more than
 100k open tests is not a clinic's); a database already holding LabDesk data is used as it
-is. What either lacks is added by :func:`add_filler`, the archive of older received work: bulk ``INSERT ... SELECT
-generate_series`` rows (patients, and received specimens with no history and no tests) on
-the PostgreSQL server itself. Filler accessions start with ``9``
+is. What either lacks is added by :func:`add_filler`, the archive of older received work:
+bulk ``INSERT ... SELECT generate_series`` rows (patients, and received specimens with no
+history and no tests) on the PostgreSQL server itself. Filler accessions start with ``9``
 (years 2090-2099, never issued by the run's 2026 counter) and carry no check digit: they
 are never scanned, they only make the tables as big as a clinic network's.
 

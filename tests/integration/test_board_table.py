@@ -299,6 +299,7 @@ def test_the_kept_open_count_follows_every_refresh(
     assert kept == counted == board.total - 2
     with engine.begin() as conn:
         conn.execute(text("UPDATE ordered_tests SET status_changed_at = status_changed_at"))
+
     def refresh() -> None:
         with uow() as u:
             refresh_board(u, clock, POLICY)

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.functions import FunctionElement
 
 from labdesk.adapters.orm.board import board_dirty, board_entries, board_state
@@ -57,16 +58,25 @@ ENTRY_COLUMNS = (
 _SELECTED = tuple(e.c[name] for name in ENTRY_COLUMNS)
 
 
-_CLINICIANS = text(
-    "WITH RECURSIVE p(name) AS ("
-    " SELECT MIN(ordering_provider) FROM board_entries WHERE is_open = :is_open"
-    " UNION ALL"
-    " SELECT (SELECT MIN(b.ordering_provider) FROM board_entries b"
-    "  WHERE b.is_open = :is_open AND b.ordering_provider > p.name)"
-    " FROM p WHERE p.name IS NOT NULL"
-    ") SELECT name FROM p WHERE name IS NOT NULL"
-).bindparams(bindparam("is_open", type_=Boolean()))
-"""The distinct ordering clinicians of one half of the board (open or closed)."""
+def _loose_distinct(column: str) -> TextClause:
+    """The distinct non-null values of ``column`` among open or closed entries (``:is_open``)
+    as a loose index scan: one seek per value in an index led by ``(is_open, column)``,
+    instead of a ``DISTINCT`` that reads every entry (140k on a 1M-specimen board)."""
+    return text(
+        "WITH RECURSIVE p(v) AS ("
+        f" SELECT MIN({column}) FROM board_entries WHERE is_open = :is_open"
+        " UNION ALL"
+        f" SELECT (SELECT MIN(b.{column}) FROM board_entries b"
+        f"  WHERE b.is_open = :is_open AND b.{column} > p.v)"
+        " FROM p WHERE p.v IS NOT NULL"
+        ") SELECT v FROM p WHERE v IS NOT NULL"
+    ).bindparams(bindparam("is_open", type_=Boolean()))
+
+
+_CLINICIANS = _loose_distinct("ordering_provider")
+"""The distinct ordering clinicians of one half of the board (``ix_board_entries_provider``)."""
+_SECOND_REASONS = _loose_distinct("d2_reason")
+"""The distinct second-deadline reasons of one half of the board (``ix_board_entries_d2``)."""
 
 
 class unindexed(FunctionElement[Any]):  # noqa: N801 - reads as the SQL it compiles to
@@ -238,7 +248,7 @@ class BoardTableRepository:
         (a page of 200 rows never makes the database visit the other 100,000).
         """
         if board_levels.reads_by_level(criteria, offset):  # the default board's first page
-            ids = board_levels.first_page_ids(self.session, criteria, limit)
+            ids = board_levels.first_page_ids(self.session.execute, criteria, limit)
         else:
             ids = list(self.session.scalars(page_statement(criteria, offset, limit)))
         if not ids:
@@ -254,9 +264,11 @@ class BoardTableRepository:
         An item about a test flags that test (the ``(ordered_test_id, state)`` index); an item
         about a patient's visit but no one test (the identity check refused on replay, the
         visit's tubes held with it) flags every one of ``ids`` whose patient it names
-        (``patients``: test id to patient id).
+        (``patients``: test id to patient id). Without any open item it is one probe.
         """
         r = reconciliation_items.c
+        if not ids or self.session.scalar(select(r.id).where(r.state == "open").limit(1)) is None:
+            return set()  # the usual case: no open item at all, one probe of the state index
         found = {
             int(i)
             for i in self.session.scalars(
@@ -296,8 +308,7 @@ class BoardTableRepository:
 
     def second_reasons(self) -> frozenset[str]:
         """Reason codes present among open tests' second deadlines."""
-        stmt = select(e.c.d2_reason).where(e.c.is_open == true()).distinct()
-        return frozenset(str(r) for r in self.session.scalars(stmt) if r is not None)
+        return frozenset(str(r) for r in self.session.scalars(_SECOND_REASONS, {"is_open": True}))
 
     def count(self, criteria: Criteria) -> int:
         """How many rows match."""
