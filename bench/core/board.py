@@ -1,14 +1,14 @@
 """Clinician board scenarios over 100,000 open tests: load, re-filter, hand to the model.
 
 ``board-load`` runs in process: a board load as the results page makes it (refresh check,
-flag counts, clinicians, the default query's count and first page). Its floor is the same
-count and first-page statements as bare SQL on a ``sqlite3`` connection
-(:mod:`bench.core.board_floor`). The Qt side cannot run here (``labdesk`` never imports
-Qt), so ``board-refilter`` and ``board-model-reset`` talk to one long-lived worker process
-(``bench.ui.board_worker``) over a pipe: each timed call is one command and its one-line
-answer, so the wall time is the model's work (service query plus model reset) plus a pipe
-round trip (tens of microseconds). The re-filter floor is the same query's two statements
-as bare SQL in that worker.
+flag counts, clinicians, the default query's count and first page, criticals, the next
+deadline). Its floor is every statement of one such load, recorded as the driver got them
+and sent again on a bare ``sqlite3`` or psycopg connection (:mod:`bench.core.board_floor`).
+The Qt side cannot run here (``labdesk`` never imports Qt), so ``board-refilter`` and
+``board-model-reset`` talk to one long-lived worker process (``bench.ui.board_worker``) over
+a pipe: each timed call is one command and its one-line answer, so the wall time is the
+model's work (service query plus model reset) plus a pipe round trip (tens of microseconds).
+The re-filter floor is the same query's count and page statements as bare SQL in that worker.
 """
 
 from __future__ import annotations
@@ -17,23 +17,22 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from sqlalchemy import Engine
 
 from bench.core.board_data import BOARD_NOW, OPEN_TESTS, board_database
-from bench.core.board_floor import floor_count
+from bench.core.board_floor import Recorded, record, replay
 from bench.harness.errors import BenchError
 from bench.harness.model import Context, Scenario
 from labdesk.adapters.database import make_engine
 from labdesk.adapters.unit_of_work import UnitOfWorkFactory
 from labdesk.domain.clock import FixedClock
-from labdesk.domain.overdue import OverduePolicy, posix
+from labdesk.domain.overdue import OverduePolicy
 from labdesk.domain.people import Role
 from labdesk.kernel.dto import SignedInUser
 from labdesk.results.board import load_board
-from labdesk.results.board_query import BoardQuery
 
 LOAD_TARGET_MS = 150.0
 REFILTER_TARGET_MS = 30.0
@@ -56,6 +55,8 @@ class BoardLoad:
     policy: OverduePolicy
     expected: int = OPEN_TESTS
     """Fewest tests a load must list."""
+    statements: Recorded = ()
+    """One load's statements (the floor), recorded by :func:`_recorded`."""
 
 
 def _load_setup(_ctx: Context) -> BoardLoad:
@@ -63,7 +64,7 @@ def _load_setup(_ctx: Context) -> BoardLoad:
     engine = make_engine(info.url)
     actor = SignedInUser(id=0, username="bench", display_name="Bench", role=Role.CLINICIAN,
                          initials="B")  # fmt: skip
-    return BoardLoad(
+    state = BoardLoad(
         engine=engine,
         uow=UnitOfWorkFactory(engine),
         url=info.url,
@@ -72,6 +73,7 @@ def _load_setup(_ctx: Context) -> BoardLoad:
         policy=OverduePolicy(),
         expected=OPEN_TESTS,  # read now: tests make the board smaller
     )
+    return _recorded(state)
 
 
 def _load(state: BoardLoad, _i: int) -> object:
@@ -82,8 +84,14 @@ def _load(state: BoardLoad, _i: int) -> object:
     return board
 
 
+def _recorded(state: BoardLoad) -> BoardLoad:
+    """``state`` with one load's statements, recorded after a first load (so nothing writes)."""
+    _load(state, 0)
+    return replace(state, statements=record(state.engine, lambda: _load(state, 0)))
+
+
 def _load_floor(state: BoardLoad, _i: int) -> object:
-    return floor_count(state.url, BoardQuery(), posix(BOARD_NOW))
+    return replay(state.url, state.statements)
 
 
 def _load_teardown(state: BoardLoad) -> None:
@@ -102,7 +110,9 @@ def _pg_load_setup(ctx: Context) -> BoardLoad:
         total = load_board(uow, clock, actor, policy, audit=False).total
     if total < db.world.open_tests // 2:
         raise BenchError(f"The board lists {total} tests; the world has {db.world.open_tests}.")
-    return BoardLoad(db.engine, db.uow, db.info.url, clock, actor, policy, expected=total)
+    return _recorded(
+        BoardLoad(db.engine, db.uow, db.info.url, clock, actor, policy, expected=total)
+    )
 
 
 def _pg_load_teardown(_state: BoardLoad) -> None:

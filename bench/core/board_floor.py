@@ -12,10 +12,11 @@ and the Qt model add on top of the database's own work.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Engine, Select, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.sql import ClauseElement
 
@@ -81,6 +82,36 @@ def forget() -> None:
     _KEEP.clear()
     _connection.cache_clear()
     floor_statements.cache_clear()
+
+
+Recorded = tuple[tuple[str, Any], ...]
+"""Statements as the driver was given them, each with its parameters."""
+_READS = ("SELECT", "WITH", "SET", "SHOW")
+
+
+def record(engine: Engine, work: Callable[[], object]) -> Recorded:
+    """Every read ``work`` sends through ``engine``, as the driver gets it (statement text in
+    the driver's parameter style, and the parameters): the floor of a whole service call."""
+    sent: list[tuple[str, Any]] = []
+
+    def note(_c: Any, _cursor: Any, statement: str, parameters: Any, _x: Any, many: bool) -> None:
+        if not many and statement.lstrip().upper().startswith(_READS):
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return tuple(sent)
+
+
+def replay(url: str, recorded: Recorded) -> int:
+    """Send ``recorded`` again on the bare driver connection; returns the statements sent."""
+    conn = _connection(url)
+    for sql, parameters in recorded:
+        conn.execute(sql, parameters).fetchall()
+    return len(recorded)
 
 
 def floor_count(url: str, query: BoardQuery, now_s: float) -> int:
