@@ -37,7 +37,7 @@ from sqlalchemy import Engine, make_url, text
 
 from bench.harness.errors import BenchError
 from bench.harness.measure import percentile
-from bench.network import correctness, hl7load, live, stations, world
+from bench.network import correctness, cpu, hl7load, live, stations, world
 from bench.network.sinks import CutProxy, PrinterSink
 from labdesk.adapters.database import make_engine
 from labdesk.domain.clock import SystemClock
@@ -83,6 +83,8 @@ class Figures:
     cut_connections: int = 0
     errors: list[str] = field(default_factory=list)
     counts: correctness.Counts | None = None
+    machine: cpu.CpuUse | None = None
+    """How busy the machine was from the start signal until every process was joined."""
 
     def p95(self) -> float | None:
         """p95 over every interactive action."""
@@ -240,6 +242,7 @@ def _run(
         for d in net.clinicians
     ]  # fmt: skip
     procs: dict[str, Any] = {}
+    cpu_start: cpu.CpuMark | None = None
     deadlocks_before = _deadlocks(engine)
     try:
         procs["live"] = ctx.Process(target=live.live_main, args=(station_url, stop_live, inbox))
@@ -276,6 +279,7 @@ def _run(
             args=(port, net.hl7_keys, messages, 4, seed, net.tag, inbox),
         )
         started = time.perf_counter()
+        cpu_start = cpu.mark()
         go.set()
         sender.start()
         procs["sender"] = sender
@@ -326,6 +330,7 @@ def _run(
         if proxy is not None:
             figures.cut_connections = proxy.cut_connections
             proxy.stop()
+    figures.machine = cpu.between(cpu_start, cpu.mark())
     time.sleep(1.0)  # backends flush their statistics as they exit
     figures.deadlocks = _deadlocks(engine) - deadlocks_before
     figures.printed_jobs = sink.jobs
@@ -439,6 +444,8 @@ def write_report(figures: Figures, net: world.NetWorld, out: TextIO) -> None:
           f"{LIVE_TARGET_MS:.0f}: {_met(ok)}; from the request's start p95 "
           f"{_ms(percentile(figures.live_upper_ms, 95) if figures.live_upper_ms else None)} ms), "
           f"{figures.live_reconnects} reconnects\n")  # fmt: skip
+    if figures.machine is not None:
+        w(figures.machine.line())
     for error in figures.errors[:20]:
         w(f"ERROR {error}\n")
     counts = figures.counts

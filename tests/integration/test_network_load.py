@@ -71,6 +71,11 @@ def test_three_stations_as_processes_report_every_figure_and_zero_counts(
     assert re.search(
         r"contention: \d+ serialization failures retried, \d+ deadlocks retried", report
     )
+    cpu = re.search(r"cpu: (\d+) CPUs (\d+)% busy .*used (\d+) CPU-s, .* (\d+) CPU-s", report)
+    assert cpu is not None, report  # the share of the machine the figures were measured on
+    assert int(cpu[1]) >= 1
+    assert 0 <= int(cpu[2]) <= 100
+    assert int(cpu[3]) >= 1  # the stations did the work: they used CPU
     assert "ERROR" not in report
     with pg_engine.connect() as conn:
         picked = conn.scalar(text("SELECT count(*) FROM custody_events WHERE kind = 'picked_up'"))
