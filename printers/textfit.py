@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from functools import cache
 
 # Average advance per character class as a fraction of the text height, (regular, bold).
 # Measured on DejaVu Sans Condensed and rounded up; Zebra font 0 is narrower. Layout thus
@@ -29,8 +30,17 @@ def clean_text(text: str) -> str:
 def estimate_width(text: str, height: int, *, bold: bool = False) -> int:
     """Return the estimated width in dots of ``text`` printed ``height`` dots tall."""
     column = 1 if bold else 0
-    total = sum(_FACTORS[_char_class(ch)][column] for ch in text if not unicodedata.combining(ch))
-    return round(total * height)
+    return round(sum(_advance(ch)[column] for ch in text) * height)
+
+
+_NO_ADVANCE = (0.0, 0.0)
+
+
+@cache
+def _advance(ch: str) -> tuple[float, float]:
+    """``(regular, bold)`` advance of ``ch``; a combining mark adds none (a pure function of
+    the character, so cached: a label measures the same few dozen characters many times)."""
+    return _NO_ADVANCE if unicodedata.combining(ch) else _FACTORS[_char_class(ch)]
 
 
 def _char_class(ch: str) -> str:

@@ -84,7 +84,7 @@ class Figures:
     errors: list[str] = field(default_factory=list)
     counts: correctness.Counts | None = None
     machine: cpu.CpuUse | None = None
-    """How busy the machine was from the start signal until every process was joined."""
+    """How busy the machine was from starting the processes until every one was joined."""
 
     def p95(self) -> float | None:
         """p95 over every interactive action."""
@@ -253,6 +253,7 @@ def _run(
             procs[plan.name] = ctx.Process(
                 target=stations.station_main, args=(plan, go, inbox), name=plan.name
             )
+        cpu_start = cpu.mark()  # their whole lives: RUSAGE_CHILDREN counts them once joined
         for proc in procs.values():
             proc.start()
         reports: dict[str, stations.StationReport] = {}
@@ -279,7 +280,6 @@ def _run(
             args=(port, net.hl7_keys, messages, 4, seed, net.tag, inbox),
         )
         started = time.perf_counter()
-        cpu_start = cpu.mark()
         go.set()
         sender.start()
         procs["sender"] = sender

@@ -40,9 +40,11 @@ from labdesk.kernel.dto import SignedInUser
 from labdesk.ports import UnitOfWork, UowFactory
 from labdesk.printing.dto import PrintJobRow, PrintSetup
 from labdesk.printing.label_content import (
+    SpecimenMarks,
     find_specimens,
     label_content,
     printer_test_content,
+    specimen_marks,
     with_aliquots,
 )
 from labdesk.printing.spooler import error_text, send_jobs
@@ -93,8 +95,10 @@ def queue_specimen_labels(
     uri = printer_uri.strip() if printer_uri else label_printer_uri(uow, setup)
     tests = uow.print_queue.label_tests([s.id for s in specimens if s.id is not None])
     loaded = _preload(uow, specimens, tests)  # noqa: F841 - kept alive for the identity map
+    marks = specimen_marks(uow, [s.id for s in specimens if s.id is not None])
     queued = [
-        _specimen_job(uow, clock, actor, setup, s, uri, tests.get(s.id or 0, [])) for s in specimens
+        _specimen_job(uow, clock, actor, setup, s, uri, tests.get(s.id or 0, []), marks)
+        for s in specimens
     ]
     for job, _ in queued:
         uow.print_queue.add(job)
@@ -326,9 +330,10 @@ def _specimen_job(
     specimen: Specimen,
     uri: str,
     tests: Sequence[OrderedTest],
+    marks: SpecimenMarks,
 ) -> tuple[PrintJob, LabelSnapshot]:
     """A job (not yet added) with the specimen's primary and aliquot labels."""
-    content = label_content(uow, specimen, tests)
+    content = label_content(uow, specimen, tests, marks)
     labels: list[LabelContent] = with_aliquots(
         content, setup.labels.copies_for(specimen.container_code)
     )

@@ -7,7 +7,7 @@ Collection time is printed in the time zone of the site where the specimen was c
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from labdesk.domain.accession import make_accession, validate_accession
@@ -56,12 +56,39 @@ def find_specimens(uow: UnitOfWork, accessions: Sequence[str]) -> list[Specimen]
     return [found[accession] for accession in wanted]
 
 
+@dataclasses.dataclass(frozen=True)
+class SpecimenMarks:
+    """What marks the tests on a label: timed-draw time points and add-on test codes."""
+
+    time_points: Mapping[int, tuple[str, ...]]
+    """Per specimen id, in step order (specimens without any are left out)."""
+    added_on: Mapping[int, frozenset[str]]
+    """Per specimen id, the test codes added on after the draw."""
+
+
+def specimen_marks(uow: UnitOfWork, specimen_ids: Sequence[int]) -> SpecimenMarks:
+    """The marks of several specimens' labels: two queries, whatever their number."""
+    points: dict[int, dict[str, None]] = {}
+    for draw in uow.timed_draws.for_specimens(specimen_ids):
+        if draw.specimen_id is not None:
+            points.setdefault(draw.specimen_id, {})[draw.time_point] = None
+    added = uow.add_ons.added_on(list(specimen_ids))
+    return SpecimenMarks(
+        time_points={i: tuple(p) for i, p in points.items()},
+        added_on={i: frozenset(r.test_code for r in rows) for i, rows in added.items()},
+    )
+
+
 def label_content(
-    uow: UnitOfWork, specimen: Specimen, tests: Sequence[OrderedTest] | None = None
+    uow: UnitOfWork,
+    specimen: Specimen,
+    tests: Sequence[OrderedTest] | None = None,
+    marks: SpecimenMarks | None = None,
 ) -> LabelContent:
     """Everything printed on ``specimen``'s label, read from the database now.
 
-    ``tests`` are the ordered tests it carries when the caller already has them.
+    ``tests`` are the ordered tests it carries, and ``marks`` those of a batch of labels
+    (:func:`specimen_marks`), when the caller already has them.
 
     Raises:
         LabdeskError: if the specimen's patient, container or site is missing (a broken
@@ -89,6 +116,8 @@ def label_content(
         if definition is not None and definition.specimen_type not in specimen_types:
             specimen_types.append(definition.specimen_type)
     collector = uow.people.user(specimen.collected_by_id)
+    if marks is None:
+        marks = specimen_marks(uow, [specimen.id])
     return LabelContent(
         accession=specimen.accession,
         family_name=patient.family_name,
@@ -99,26 +128,23 @@ def label_content(
         collector_initials=collector.initials if collector is not None else "",
         container=f"{container.code} {container.nominal_volume_ml:g} mL",
         cap_colour=container.cap_colour,
-        tests=_time_points(uow, specimen.id)
-        + _marked_add_ons(uow, specimen.id, tuple(dict.fromkeys(t.test_code for t in tests))),
+        tests=marks.time_points.get(specimen.id, ())
+        + _marked_add_ons(
+            marks.added_on.get(specimen.id, frozenset()),
+            tuple(dict.fromkeys(t.test_code for t in tests)),
+        ),
         specimen_type="/".join(specimen_types) or container.category.value,
         stat=stat,
     )
 
 
-def _marked_add_ons(uow: UnitOfWork, specimen_id: int, codes: tuple[str, ...]) -> tuple[str, ...]:
+def _marked_add_ons(added: frozenset[str], codes: tuple[str, ...]) -> tuple[str, ...]:
     """The label's tests, those added on after the draw first and marked ``ADD-ON``."""
-    added = {r.test_code for r in uow.add_ons.added_on([specimen_id]).get(specimen_id, [])}
     if not added.intersection(codes):
         return codes
     return tuple(f"ADD-ON {c}" for c in codes if c in added) + tuple(
         c for c in codes if c not in added
     )
-
-
-def _time_points(uow: UnitOfWork, specimen_id: int) -> tuple[str, ...]:
-    """The timed-draw time points the tube is (``OGTT 2H``), printed before its tests."""
-    return tuple(dict.fromkeys(d.time_point for d in uow.timed_draws.for_specimens([specimen_id])))
 
 
 def with_aliquots(content: LabelContent, count: int) -> list[LabelContent]:

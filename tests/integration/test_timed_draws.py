@@ -21,7 +21,7 @@ from labdesk.domain.clock import FixedClock
 from labdesk.domain.order import TestStatus as Status
 from labdesk.domain.preparation import PreparationAnswers
 from labdesk.domain.series import StepStatus
-from labdesk.printing.label_content import label_content
+from labdesk.printing.label_content import label_content, specimen_marks
 from labdesk.station.at_chair import AtChair
 from labdesk.station.collect import CollectionRefused, collect
 from labdesk.station.dto import ContainerCollection, EncounterView
@@ -184,6 +184,29 @@ def test_out_of_window_needs_a_reason_that_goes_to_the_lab_and_the_label_shows_t
     assert "Timed draw OGTT 1H: due 2026-03-02 10:00" in nte[0]
     assert "drawn outside the window (early by 15 min); reason: patient must leave early" in nte[0]
     assert content.tests == ("OGTT 1H", "GTT1H")
+
+
+def test_labels_printed_together_each_carry_their_own_time_point(
+    uow_factory: UnitOfWorkFactory, clock: FixedClock, world: StationWorld
+) -> None:
+    """One print of several tubes reads their marks in one batch (not a query per label):
+    each label still says its own step, as printed alone."""
+    fasting, one_h, _ = add_order(uow_factory, clock, world.patients["ana"], OGTT)
+    eid = _visit(uow_factory, clock, world)
+    _draw(uow_factory, clock, world, eid, (fasting,), fasting=True)
+    clock.advance(timedelta(hours=1))
+    _draw(uow_factory, clock, world, eid, (one_h,))
+    with uow_factory() as uow:
+        drawn = uow.timed_draws.for_tests([fasting, one_h])
+        specimens = [uow.specimens.get(drawn[t].specimen_id or 0) for t in (fasting, one_h)]
+        ids = [s.id for s in specimens if s is not None and s.id is not None]
+        marks = specimen_marks(uow, ids)
+        together = [label_content(uow, s, marks=marks).tests for s in specimens if s]
+        alone = [label_content(uow, s).tests for s in specimens if s]
+    assert together == alone
+    assert together[1] == ("OGTT 1H", "GTT1H")
+    assert together[0] != together[1]
+    assert set(marks.time_points) == set(ids)
 
 
 def test_a_trough_needs_its_dose_time_and_is_judged_against_it(
